@@ -1,0 +1,34 @@
+# Everything a fresh machine needs: `make run` and `make test` set up the venv themselves.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+# CPU build of torch first, so that the bare `torch` requirement does not pull a CUDA build.
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: run test test-slow bench clean
+
+$(VENV)/.base:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.base pyproject.toml
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+run: $(VENV)/.installed
+	$(VENV)/bin/chaosdata demo
+
+test: $(VENV)/.dev
+	$(PY) -m pytest -q -n 2
+
+test-slow: $(VENV)/.dev
+	$(PY) -m pytest -q -m slow
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,282 @@
+"""The `System` record and the decorators that register an equation with its metadata.
+
+A system is one torch function (the equations) plus one literal entry (the facts: parameters,
+initial condition, citation...). The decorators `flow`, `delay` and `map_` put both side by side
+in the family modules of this package, so that they cannot drift apart.
+
+Equation functions are written once for every use: they take a state `x` of shape `[..., dim]`
+(any leading batch shape), a time `t`, and the parameters as keyword arguments, each a Python
+float or a tensor that broadcasts against the batch shape `x.shape[:-1]`. They use no in-place
+operations and no Python branching on tensor values, so `torch.func` and `torch.compile` work
+through them.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+import torch
+from torch import Tensor
+
+from chaosdata.errors import InvalidInputError, InvalidTypeError, suggest
+
+Kind = Literal["flow", "delay", "map"]
+KINDS: tuple[str, ...] = ("flow", "delay", "map")
+ParamValue = float | tuple[float, ...]
+
+_REGISTRY: dict[str, System] = {}
+
+
+@dataclass(frozen=True, eq=False)
+class System:
+    """One chaotic system: its equations and the facts about it.
+
+    `dim` is the dimension of the data a trajectory holds; for delay equations this is the
+    10-lag delay embedding (as in dysts), while `state_dim` is the dimension of the DDE state.
+    """
+
+    name: str
+    kind: Kind
+    equations: Callable[..., Tensor] = field(repr=False)
+    parameters: Mapping[str, ParamValue]
+    initial_conditions: tuple[float, ...]
+    description: str
+    citation: str
+    dt: float | None = None
+    period: float | None = None
+    nonautonomous: bool = False
+    hamiltonian: bool = False
+    unbounded_indices: tuple[int, ...] = ()
+    state_dim: int | None = None
+    inverse: Callable[..., Tensor] | None = field(default=None, repr=False)
+    postprocess: Callable[..., Tensor] | None = field(default=None, repr=False)
+    delay_parameter: str | None = None
+    dysts_name: str | None = None
+    notes: str = ""
+
+    @property
+    def dim(self) -> int:
+        return len(self.initial_conditions)
+
+    @property
+    def has_inverse(self) -> bool:
+        return self.inverse is not None
+
+    # ------------------------------------------------------------------ parameters
+    def bind(self, overrides: Mapping[str, Any] | None = None) -> dict[str, float | Tensor]:
+        """Default parameters updated by `overrides`, validated; array-valued ones as tensors."""
+        overrides = dict(overrides or {})
+        unknown = [k for k in overrides if k not in self.parameters]
+        if unknown:
+            raise InvalidInputError(
+                f"{self.name} has no parameter {unknown[0]!r}; its parameters are "
+                f"{sorted(self.parameters)}.{suggest(unknown[0], self.parameters)}"
+            )
+        bound: dict[str, float | Tensor] = {}
+        for key, default in self.parameters.items():
+            value = overrides.get(key, default)
+            if isinstance(value, Tensor):
+                bound[key] = value
+            elif isinstance(value, (tuple, list)):
+                bound[key] = torch.tensor(value, dtype=torch.float64)
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                bound[key] = float(value)
+            else:
+                raise InvalidTypeError(
+                    f"{self.name}: parameter {key!r} must be a float or a tensor, "
+                    f"got {type(value).__name__}"
+                )
+        return bound
+
+    @staticmethod
+    def _cast_params(params: Mapping[str, float | Tensor], like: Tensor) -> dict[str, Any]:
+        return {
+            k: v.to(dtype=like.dtype, device=like.device) if isinstance(v, Tensor) else v
+            for k, v in params.items()
+        }
+
+    def _check_state(self, x: Any, what: str, dim: int) -> None:
+        if not isinstance(x, Tensor):
+            raise InvalidTypeError(
+                f"{self.name}: {what} must be a torch.Tensor of shape [..., {dim}], "
+                f"got {type(x).__name__}; wrap it with torch.as_tensor(...)"
+            )
+        if x.ndim == 0 or x.shape[-1] != dim:
+            raise InvalidInputError(
+                f"{self.name}: {what} must have last dimension {dim}, got shape {tuple(x.shape)}"
+            )
+        if not x.is_floating_point():
+            raise InvalidTypeError(
+                f"{self.name}: {what} must be a floating-point tensor, got {x.dtype}"
+            )
+
+    def _time(self, t: Any, like: Tensor) -> Tensor | float:
+        if isinstance(t, Tensor):
+            return t.to(dtype=like.dtype, device=like.device)
+        if isinstance(t, (int, float)) and not isinstance(t, bool):
+            return float(t)
+        raise InvalidTypeError(f"{self.name}: t must be a float or a tensor, got {type(t).__name__}")
+
+    # ------------------------------------------------------------------ evaluation
+    def rhs(self, x: Tensor, *args: Any, **params: Any) -> Tensor:
+        """Time derivative, with the shape of `x`.
+
+        Flows: `rhs(x, t=0.0, **params)`. Delay equations: `rhs(x, x_delayed, t=0.0, **params)`,
+        where `x` and `x_delayed` have shape `[..., state_dim]`.
+        """
+        if self.kind == "map":
+            raise InvalidTypeError(f"{self.name} is a map: use step(x, **params), not rhs")
+        n_state = 2 if self.kind == "delay" else 1
+        if len(args) > n_state:
+            raise InvalidTypeError(f"{self.name}.rhs takes at most {n_state + 1} positional arguments")
+        if self.kind == "delay" and not args:
+            raise InvalidTypeError(f"{self.name} is a delay equation: call rhs(x, x_delayed, t)")
+        t = params.pop("t", args[n_state - 1] if len(args) == n_state else 0.0)
+        dim = self.state_dim or self.dim
+        self._check_state(x, "x", dim)
+        bound = self._cast_params(self.bind(params), x)
+        if self.kind == "delay":
+            x_delayed = args[0]
+            self._check_state(x_delayed, "x_delayed", dim)
+            return self.equations(x, x_delayed, self._time(t, x), **bound)
+        return self.equations(x, self._time(t, x), **bound)
+
+    def step(self, x: Tensor, **params: Any) -> Tensor:
+        """One iteration of a map, with the shape of `x` (`[..., dim]`)."""
+        if self.kind != "map":
+            raise InvalidTypeError(f"{self.name} is a {self.kind}: use rhs(...), not step")
+        self._check_state(x, "x", self.dim)
+        return self.equations(x, **self._cast_params(self.bind(params), x))
+
+    def step_inverse(self, x: Tensor, **params: Any) -> Tensor:
+        """One iteration of the inverse map (only where `has_inverse`)."""
+        if self.inverse is None:
+            raise InvalidTypeError(f"{self.name} has no inverse in the catalogue")
+        self._check_state(x, "x", self.dim)
+        return self.inverse(x, **self._cast_params(self.bind(params), x))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The metadata as plain JSON-able values (no code)."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "dim": self.dim,
+            "state_dim": self.state_dim or self.dim,
+            "parameters": {k: list(v) if isinstance(v, tuple) else v for k, v in self.parameters.items()},
+            "initial_conditions": list(self.initial_conditions),
+            "dt": self.dt,
+            "period": self.period,
+            "nonautonomous": self.nonautonomous,
+            "hamiltonian": self.hamiltonian,
+            "unbounded_indices": list(self.unbounded_indices),
+            "has_inverse": self.has_inverse,
+            "delay_parameter": self.delay_parameter,
+            "dysts_name": self.dysts_name or self.name,
+            "citation": self.citation,
+            "description": self.description,
+            "notes": self.notes,
+        }
+
+
+# ---------------------------------------------------------------------- registration
+def _freeze_params(params: Mapping[str, Any]) -> Mapping[str, ParamValue]:
+    frozen: dict[str, ParamValue] = {}
+    for key, value in params.items():
+        if isinstance(value, (list, tuple)):
+            frozen[key] = tuple(float(v) for v in value)
+        else:
+            frozen[key] = float(value)
+    return MappingProxyType(frozen)
+
+
+def _check_signature(fn: Callable, params: Mapping[str, Any], n_positional: int) -> None:
+    sig = inspect.signature(fn)
+    names = list(sig.parameters)
+    keyword = [n for n, p in sig.parameters.items() if p.kind is p.KEYWORD_ONLY]
+    if len(names) - len(keyword) != n_positional or set(keyword) != set(params):
+        raise TypeError(
+            f"{fn.__name__}: the equation must take {n_positional} positional arguments and "
+            f"exactly its parameters {sorted(params)} as keyword-only arguments; "
+            f"its signature is {sig}"
+        )
+
+
+def _register(system: System) -> System:
+    if system.name in _REGISTRY:
+        raise ValueError(f"system {system.name!r} is registered twice")
+    if system.kind not in KINDS:
+        raise ValueError(f"{system.name}: kind must be one of {KINDS}")
+    if any(not (0 <= i < system.dim) for i in system.unbounded_indices):
+        raise ValueError(f"{system.name}: unbounded_indices out of range")
+    if not all(math.isfinite(v) for v in system.initial_conditions):
+        raise ValueError(f"{system.name}: non-finite initial condition")
+    _REGISTRY[system.name] = system
+    return system
+
+
+def _decorator(kind: Kind, n_positional: int, name: str | None, meta: dict[str, Any]):
+    params = meta.pop("parameters")
+
+    def register(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+        _check_signature(fn, params, n_positional)
+        inverse = meta.pop("inverse", None)
+        if inverse is not None:
+            _check_signature(inverse, params, n_positional)
+        _register(
+            System(
+                name=name or fn.__name__,
+                kind=kind,
+                equations=fn,
+                parameters=_freeze_params(params),
+                initial_conditions=tuple(float(v) for v in meta.pop("initial_conditions")),
+                unbounded_indices=tuple(meta.pop("unbounded_indices", ())),
+                inverse=inverse,
+                **meta,
+            )
+        )
+        return fn
+
+    return register
+
+
+def flow(*, name: str | None = None, **meta: Any):
+    """Register `fn(x, t, *, **parameters)` as an ODE. `meta` holds the `System` fields."""
+    return _decorator("flow", 2, name, meta)
+
+
+def delay(*, name: str | None = None, **meta: Any):
+    """Register `fn(x, x_delayed, t, *, **parameters)` as a delay equation (method of steps)."""
+    meta.setdefault("delay_parameter", "tau")
+    return _decorator("delay", 3, name, meta)
+
+
+def map_(*, name: str | None = None, **meta: Any):
+    """Register `fn(x, *, **parameters)` as a discrete map; `inverse=` registers its inverse."""
+    return _decorator("map", 1, name, meta)
+
+
+def also_register(fn: Callable[..., Tensor], *, name: str, kind: Kind, **meta: Any) -> None:
+    """Register a second system that shares an equation with another (e.g. new parameters)."""
+    n_positional = {"flow": 2, "delay": 3, "map": 1}[kind]
+    if kind == "delay":
+        meta.setdefault("delay_parameter", "tau")
+    _decorator(kind, n_positional, name, meta)(fn)
+
+
+def stack(*components: Tensor | float, like: Tensor) -> Tensor:
+    """Stack components on a new last axis, broadcasting each to the batch shape of `like`.
+
+    Lets an equation return constants (`dz/dt = omega`) or parameter tensors that broadcast
+    against the batch, as in `stack(y, omega, like=x)`.
+    """
+    base = like[..., 0]
+    shape = torch.broadcast_shapes(base.shape, *(c.shape for c in components if isinstance(c, Tensor)))
+    return torch.stack(
+        [(c if isinstance(c, Tensor) else torch.full_like(base, c)).expand(shape) for c in components],
+        dim=-1,
+    )

@@ -1,0 +1,115 @@
+"""Generic behaviour every catalogue entry must have: batching, dtypes, broadcasting, autodiff."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import chaosdata
+from chaosdata import get_system, list_systems
+from chaosdata.errors import ChaosdataError
+
+FLOWS = list_systems("flow")
+ALL = list_systems()
+
+
+def evaluate(system, x, **params):
+    if system.kind == "flow":
+        return system.rhs(x, 0.3, **params)
+    if system.kind == "delay":
+        return system.rhs(x, 0.9 * x, 0.3, **params)
+    return system.step(x, **params)
+
+
+def base_state(system, dtype=torch.float64):
+    dim = system.state_dim or system.dim
+    return torch.tensor(system.initial_conditions[:dim], dtype=dtype)
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("batch", [(), (5,), (2, 3)])
+def test_batch_shapes_agree_with_single_states(name, batch):
+    system = get_system(name)
+    x0 = base_state(system)
+    noise = 0.01 * (x0.abs() + 0.1) * torch.randn(*batch, x0.shape[-1], dtype=torch.float64,
+                                                  generator=torch.Generator().manual_seed(0))
+    x = x0 + noise
+    out = evaluate(system, x)
+    assert out.shape == x.shape
+    flat = x.reshape(-1, x.shape[-1])
+    one_by_one = torch.stack([evaluate(system, xi) for xi in flat]).reshape(x.shape)
+    torch.testing.assert_close(out, one_by_one, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_float32_tracks_float64(name):
+    system = get_system(name)
+    x = base_state(system).expand(4, -1)
+    out64 = evaluate(system, x)
+    out32 = evaluate(system, x.float())
+    assert out32.dtype == torch.float32
+    scale = out64.abs().max().clamp_min(1e-30)
+    assert ((out32.double() - out64).abs().max() / scale) < 1e-4
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_parameter_tensor_broadcasts_over_batch(name):
+    """A sweep of one parameter in one call equals the same calls made one value at a time."""
+    system = get_system(name)
+    key, default = next(((k, v) for k, v in system.parameters.items() if isinstance(v, float)), (None, None))
+    if key is None:
+        pytest.skip(f"{name} has only array-valued parameters")
+    values = torch.tensor([default, default * 1.01 + 0.01, default * 0.99 - 0.01], dtype=torch.float64)
+    x = base_state(system).expand(3, -1)
+    swept = evaluate(system, x, **{key: values})
+    singles = torch.stack([evaluate(system, x[i], **{key: float(v)}) for i, v in enumerate(values)])
+    torch.testing.assert_close(swept, singles, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("name", FLOWS)
+def test_jvp_matches_central_difference(name):
+    system = get_system(name)
+    x = base_state(system)
+    v = torch.randn(x.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    v = v / v.norm()
+    f = lambda y: system.rhs(y, 0.3)  # noqa: E731
+    _, tangent = torch.func.jvp(f, (x,), (v,))
+    h = 1e-5 * (1 + x.abs().max())
+    fd = (f(x + h * v) - f(x - h * v)) / (2 * h)
+    scale = torch.maximum(tangent.abs().max(), f(x).abs().max()).clamp_min(1.0)
+    assert ((tangent - fd).abs().max() / scale) < 1e-6
+
+
+@pytest.mark.parametrize("name", FLOWS)
+def test_vmap_and_jacfwd_work(name):
+    system = get_system(name)
+    x = base_state(system).expand(3, -1).clone()
+    f = lambda y: system.rhs(y, 0.3)  # noqa: E731
+    torch.testing.assert_close(torch.func.vmap(f)(x), f(x))
+    jac = torch.func.vmap(torch.func.jacfwd(f))(x)
+    assert jac.shape == (3, system.dim, system.dim)
+
+
+def test_bad_inputs_give_clear_errors():
+    lorenz = get_system("Lorenz")
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        lorenz.rhs([1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="last dimension 3"):
+        lorenz.rhs(torch.zeros(4, 2))
+    with pytest.raises(ValueError, match="Did you mean 'sigma'"):
+        lorenz.rhs(torch.zeros(3), sigm=1.0)
+    with pytest.raises(TypeError, match="use step"):
+        get_system("Henon").rhs(torch.zeros(2))
+    with pytest.raises(TypeError, match="use rhs"):
+        lorenz.step(torch.zeros(3))
+    with pytest.raises(KeyError, match="Did you mean 'Lorenz'"):
+        get_system("Lorenzz")
+    with pytest.raises(ChaosdataError):
+        get_system("nope-not-a-system")
+    with pytest.raises(ValueError, match="kind"):
+        list_systems("ode")
+
+
+def test_lookup_is_case_insensitive():
+    assert chaosdata.get_system("lorenz") is chaosdata.get_system("LORENZ")
+    assert chaosdata.list_systems() == sorted(chaosdata.list_systems())
