@@ -27,7 +27,7 @@ from chaosdata.errors import InvalidInputError, InvalidTypeError, suggest
 
 Kind = Literal["flow", "delay", "map"]
 KINDS: tuple[str, ...] = ("flow", "delay", "map")
-ParamValue = float | tuple[float, ...]
+ParamValue = float | tuple  # a float, or nested tuples of floats for vector/matrix parameters
 
 _REGISTRY: dict[str, System] = {}
 
@@ -69,7 +69,11 @@ class System:
 
     # ------------------------------------------------------------------ parameters
     def bind(self, overrides: Mapping[str, Any] | None = None) -> dict[str, float | Tensor]:
-        """Default parameters updated by `overrides`, validated; array-valued ones as tensors."""
+        """Default parameters updated by `overrides`, validated; array-valued ones as tensors.
+
+        A vector or matrix parameter is a tensor whose trailing axes are the array's axes
+        (index it as `m[..., i]` or `k[..., i, j]`); leading axes broadcast over the batch.
+        """
         overrides = dict(overrides or {})
         unknown = [k for k in overrides if k not in self.parameters]
         if unknown:
@@ -167,7 +171,7 @@ class System:
             "kind": self.kind,
             "dim": self.dim,
             "state_dim": self.state_dim or self.dim,
-            "parameters": {k: list(v) if isinstance(v, tuple) else v for k, v in self.parameters.items()},
+            "parameters": {k: _thaw(v) for k, v in self.parameters.items()},
             "initial_conditions": list(self.initial_conditions),
             "dt": self.dt,
             "period": self.period,
@@ -184,14 +188,19 @@ class System:
 
 
 # ---------------------------------------------------------------------- registration
+def _freeze(value: Any) -> ParamValue:
+    """A parameter as an immutable float, or nested tuples of floats (vectors, matrices)."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    return float(value)
+
+
 def _freeze_params(params: Mapping[str, Any]) -> Mapping[str, ParamValue]:
-    frozen: dict[str, ParamValue] = {}
-    for key, value in params.items():
-        if isinstance(value, (list, tuple)):
-            frozen[key] = tuple(float(v) for v in value)
-        else:
-            frozen[key] = float(value)
-    return MappingProxyType(frozen)
+    return MappingProxyType({key: _freeze(value) for key, value in params.items()})
+
+
+def _thaw(value: ParamValue) -> Any:
+    return [_thaw(v) for v in value] if isinstance(value, tuple) else value
 
 
 def _check_signature(fn: Callable, params: Mapping[str, Any], n_positional: int) -> None:
@@ -274,9 +283,21 @@ def stack(*components: Tensor | float, like: Tensor) -> Tensor:
     Lets an equation return constants (`dz/dt = omega`) or parameter tensors that broadcast
     against the batch, as in `stack(y, omega, like=x)`.
     """
+    batch = like.shape[:-1]
+    if all(isinstance(c, Tensor) and c.shape == batch for c in components):
+        return torch.stack(components, dim=-1)  # the common case, kept cheap: it runs every stage
     base = like[..., 0]
     shape = torch.broadcast_shapes(base.shape, *(c.shape for c in components if isinstance(c, Tensor)))
     return torch.stack(
         [(c if isinstance(c, Tensor) else torch.full_like(base, c)).expand(shape) for c in components],
         dim=-1,
     )
+
+
+def per_coordinate(param: Tensor | float) -> Tensor | float:
+    """A scalar parameter made to broadcast against a whole state `[..., dim]`.
+
+    Scalar parameters broadcast against the batch shape `x.shape[:-1]`; equations written on
+    the whole state vector at once need them with a trailing axis.
+    """
+    return param.unsqueeze(-1) if isinstance(param, Tensor) else param

@@ -1,0 +1,39 @@
+"""Batched iteration of discrete maps (forward, or backward through the inverse)."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+from chaosdata.integrate.ode import Solution, Status
+
+
+def iterate(step: Callable[[Tensor], Tensor], x0: Tensor, n_points: int, *,
+            bound: float | None = None) -> Solution:
+    """`n_points` iterates of `step` from `x0` (`[B, d]`), `x0` first; orbits that turn
+    non-finite or leave `|x| <= bound` are flagged and read as NaN."""
+    started = time.perf_counter()
+    B, d = x0.shape
+    out = torch.empty(B, n_points, d, dtype=x0.dtype, device=x0.device)
+    status = torch.zeros(B, dtype=torch.int8, device=x0.device)
+    x = x0
+    for i in range(n_points):
+        out[:, i] = x
+        if i + 1 < n_points:
+            x = step(x)
+    bad_nonfinite = ~torch.isfinite(out).all(-1).all(-1)
+    status = torch.where(bad_nonfinite, torch.full_like(status, Status.NONFINITE), status)
+    if bound is not None:
+        outside = (out.abs() > bound).any(-1).any(-1) & ~bad_nonfinite
+        status = torch.where(outside, torch.full_like(status, Status.OUT_OF_BOUNDS), status)
+    out = torch.where((status != 0)[:, None, None], torch.full_like(out, math.nan), out)
+    steps = torch.full((B,), n_points - 1, dtype=torch.long, device=x0.device)
+    return Solution(
+        t=torch.arange(n_points, dtype=x0.dtype, device=x0.device), y=out, status=status,
+        n_accepted=steps, n_rejected=torch.zeros_like(steps), n_evaluations=n_points - 1,
+        wall_time=time.perf_counter() - started,
+    )

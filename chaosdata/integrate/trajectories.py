@@ -1,0 +1,244 @@
+"""`make_trajectories`: ensembles of any catalogue system on a uniform time grid.
+
+Initial conditions are sampled on the attractor: the catalogue's default, perturbed by a seeded
+draw, carried through a discarded transient. The draw is made on the CPU, so a seed gives the
+same starting points on every device; same seed and device give bitwise the same output.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from chaosdata.errors import InvalidInputError, InvalidTypeError
+from chaosdata.integrate.delay import integrate_delay
+from chaosdata.integrate.maps import iterate
+from chaosdata.integrate.ode import Solution, Status, get_tableau, integrate
+from chaosdata.systems import System, get_system
+
+TIMESCALES = ("period", "lyapunov")
+PERTURBATION = 0.01  # relative size of the seeded kick given to the default initial condition
+MAX_RESAMPLES = 4
+
+
+@dataclass
+class Trajectories:
+    """An ensemble: `x` is `[B, n_points, dim]` on the grid `t` (`[n_points]`).
+
+    `valid[b]` is False where trajectory `b` failed (its rows are NaN); `stats["failures"]`
+    maps each such index to the reason. `initial_conditions` are the states at `t[0]`.
+    """
+
+    system: str
+    t: Tensor
+    x: Tensor
+    valid: Tensor
+    initial_conditions: Tensor
+    parameters: dict[str, Any]
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+
+def _check_positive(name: str, value: Any, integer: bool = False) -> None:
+    kind = int if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kind) or not value > 0 or not math.isfinite(value):
+        what = "a positive integer" if integer else "a positive number"
+        raise InvalidInputError(f"{name} must be {what}, got {value!r}")
+
+
+def _sample_ics(system: System, n_ics: int, seed: int) -> Tensor:
+    """Seeded perturbations of the default initial condition (float64, CPU)."""
+    dim = system.state_dim or system.dim
+    ic = torch.tensor(system.initial_conditions[:dim], dtype=torch.float64)
+    gen = torch.Generator().manual_seed(seed)
+    kick = torch.randn(n_ics, dim, generator=gen, dtype=torch.float64)
+    return ic + PERTURBATION * (ic.abs() + 0.1) * kick
+
+
+def _time_unit(system: System, timescale: str) -> float:
+    if timescale not in TIMESCALES:
+        raise InvalidInputError(f"timescale must be one of {TIMESCALES}, got {timescale!r}")
+    if timescale == "lyapunov":
+        raise InvalidInputError(
+            "timescale='lyapunov' needs the system's Lyapunov time, which chaosdata computes in its "
+            "invariants (not available yet); use timescale='period'"
+        )
+    if system.period is None:
+        raise InvalidInputError(f"{system.name} has no period; it cannot be sampled per period")
+    return float(system.period)
+
+
+def _bound(system: System) -> float:
+    return 1e4 * (1.0 + max(abs(v) for v in system.initial_conditions))
+
+
+def _bounded_mask(system: System, dim: int) -> Tensor:
+    mask = torch.ones(dim, dtype=torch.bool)
+    mask[list(system.unbounded_indices)] = False
+    return mask
+
+
+def _solve(system: System, x0: Tensor, t_eval: Tensor, params: Mapping[str, Any], cfg: dict,
+           t_start: float | None = None) -> Solution:
+    """Integrate (or iterate) from `x0` on `t_eval` with the system's solver.
+
+    Delay equations start from the constant history `x0` at `t_start` (default: one delay
+    before the first output, so that every lagged output lies in the solution or history).
+    """
+    bound = _bound(system)
+    if system.kind == "map":
+        return iterate(lambda x: system.equations(x, **params), x0, t_eval.numel(), bound=bound)
+    if system.kind == "delay":
+        tau = params[system.delay_parameter]
+        if isinstance(tau, Tensor) and tau.numel() != 1:
+            raise InvalidInputError(f"{system.name}: the delay {system.delay_parameter!r} must be one number")
+        tau = float(tau)
+        h_target = system.period / cfg["dde_steps_per_period"]
+        lags = torch.linspace(0, tau, system.dim).tolist()
+        return integrate_delay(
+            lambda t, y, yd: system.equations(y, yd, t, **params), x0, tau, t_eval,
+            lags=lags, steps_per_tau=max(2, math.ceil(tau / h_target)),
+            t_start=float(t_eval[0]) - tau if t_start is None else t_start,
+            bound=bound,
+        )
+    return integrate(
+        lambda t, y: system.equations(y, t, **params), x0, t_eval,
+        method=cfg["method"], rtol=cfg["rtol"], atol=cfg["atol"], dt=cfg["dt"],
+        bound=bound, bounded=_bounded_mask(system, system.dim).to(x0.device),
+    )
+
+
+def make_trajectories(
+    system: str | System,
+    n_points: int,
+    *,
+    pts_per_period: float = 100,
+    timescale: str = "period",
+    initial_conditions: Tensor | None = None,
+    n_ics: int = 1,
+    transient: float = 10.0,
+    seed: int = 0,
+    method: str = "dop853",
+    rtol: float = 1e-12,
+    atol: float = 1e-12,
+    dt: float | None = None,
+    postprocess: bool = True,
+    resample_failed: bool = False,
+    dde_steps_per_period: int = 400,
+    device: str | torch.device | None = None,
+    dtype: torch.dtype = torch.float64,
+    **params: Any,
+) -> Trajectories:
+    """Integrate `system` from many initial conditions onto one uniform grid.
+
+    Flows and delay equations are sampled every `period / pts_per_period` time units (delay
+    equations as the 10-lag delay embedding), maps every iteration. Without
+    `initial_conditions` ([B, dim] or [dim]), `n_ics` are sampled on the attractor through a
+    transient of `transient` periods (iterations for maps). `method` is a tableau name
+    (`dop853`, `dopri5`, or fixed-step `rk4` with step `dt`); delay equations always use RK4
+    with `dde_steps_per_period` steps per period. `postprocess` applies the system's own map
+    of unbounded coordinates (e.g. angles to sines), as dysts does. Trajectories that fail are
+    flagged in `valid` and, with `resample_failed`, replaced by fresh draws. Extra keyword
+    arguments override the system's parameters (floats, or tensors broadcasting over B).
+    """
+    system = get_system(system)
+    _check_positive("n_points", n_points, integer=True)
+    if n_points < 2:
+        raise InvalidInputError(f"n_points must be at least 2, got {n_points}")
+    _check_positive("pts_per_period", pts_per_period)
+    _check_positive("n_ics", n_ics, integer=True)
+    if not isinstance(transient, (int, float)) or transient < 0:
+        raise InvalidInputError(f"transient must be a non-negative number of periods, got {transient!r}")
+    if rtol <= 0 or atol <= 0:
+        raise InvalidInputError(f"tolerances must be positive, got rtol={rtol}, atol={atol}")
+    tableau = get_tableau(method)
+    if not tableau.adaptive and dt is None:
+        raise InvalidInputError(f"method {method!r} takes fixed steps: pass dt")
+    device = torch.device(device) if device is not None else torch.device("cpu")
+    bound_params = system.bind(params)
+    dim = system.state_dim or system.dim
+
+    if system.kind == "map":
+        step_time, unit = 1.0, 1.0
+    else:
+        unit = _time_unit(system, timescale)
+        step_time = unit / pts_per_period
+    t_eval = torch.arange(n_points, dtype=torch.float64) * step_time
+    cfg = {"method": tableau.name, "rtol": rtol, "atol": atol, "dt": dt, "dde_steps_per_period": dde_steps_per_period}
+    cast = {k: v.to(dtype=dtype, device=device) if isinstance(v, Tensor) else v for k, v in bound_params.items()}
+
+    def run(x0: Tensor, sample: bool) -> tuple[Solution, Tensor]:
+        """Transient (when sampling), then the recorded part; returns it and its start states."""
+        x0 = x0.to(dtype=dtype, device=device)
+        status = torch.zeros(x0.shape[0], dtype=torch.int8, device=device)
+        if sample and transient > 0 and system.kind == "delay":
+            # one continuous solution: the history starts `transient` periods before t = 0
+            sol = _solve(system, x0, t_eval.to(dtype=dtype, device=device), cast, cfg,
+                         t_start=-transient * unit - float(cast[system.delay_parameter]))
+            return sol, sol.y[:, 0, :dim]
+        if sample and transient > 0:
+            n_tr = max(2, math.ceil(transient * (1 if system.kind == "map" else pts_per_period)) + 1)
+            t_tr = torch.arange(n_tr, dtype=torch.float64) * step_time - (n_tr - 1) * step_time
+            warm = _solve(system, x0, t_tr.to(dtype=dtype, device=device), cast, cfg)
+            status = warm.status
+            x0 = torch.where((status != 0)[:, None], torch.zeros_like(x0), warm.y[:, -1])
+        sol = _solve(system, x0, t_eval.to(dtype=dtype, device=device), cast, cfg)
+        sol.status = torch.where(status != 0, status, sol.status)
+        return sol, x0
+
+    if initial_conditions is not None:
+        if not isinstance(initial_conditions, Tensor):
+            raise InvalidTypeError("initial_conditions must be a torch.Tensor of shape [B, dim] or [dim]")
+        ics = initial_conditions.reshape(1, -1) if initial_conditions.ndim == 1 else initial_conditions
+        if ics.ndim != 2 or ics.shape[-1] != dim:
+            raise InvalidInputError(
+                f"{system.name}: initial_conditions must have shape [B, {dim}] or [{dim}], "
+                f"got {tuple(initial_conditions.shape)}"
+            )
+        sol, starts = run(ics, sample=False)
+    else:
+        sol, starts = run(_sample_ics(system, n_ics, seed), sample=True)
+        for attempt in range(1, MAX_RESAMPLES + 1 if resample_failed else 1):
+            failed = (sol.status != 0).nonzero().flatten()
+            if failed.numel() == 0:
+                break
+            fresh = _sample_ics(system, failed.numel(), seed + 1_000_003 * attempt)
+            redo, redo_starts = run(fresh, sample=True)
+            sol.y[failed] = redo.y
+            sol.status[failed] = redo.status
+            sol.n_accepted[failed] = redo.n_accepted
+            sol.n_rejected[failed] = redo.n_rejected
+            starts[failed] = redo_starts
+
+    x = sol.y
+    if postprocess and system.postprocess is not None:
+        x = system.postprocess(x, **cast)
+    failures = {int(i): Status(int(sol.status[i])).reason for i in (sol.status != 0).nonzero().flatten()}
+    span = (n_points - 1) * step_time / unit
+    stats = {
+        "n_accepted": sol.n_accepted.cpu(),
+        "n_rejected": sol.n_rejected.cpu(),
+        "steps_per_period": (sol.n_accepted.double().mean().item() / span) if span > 0 else float("nan"),
+        "failures": failures,
+        "wall_time": sol.wall_time,
+        "method": "rk4" if system.kind == "delay" else ("iterate" if system.kind == "map" else tableau.name),
+        "rtol": rtol,
+        "atol": atol,
+        "dt": step_time,
+        "timescale": timescale,
+        "pts_per_period": pts_per_period,
+        "seed": seed,
+        "device": str(device),
+    }
+    return Trajectories(
+        system=system.name, t=t_eval.to(dtype=dtype, device=device), x=x, valid=sol.status == 0,
+        initial_conditions=starts, parameters={k: (v.tolist() if isinstance(v, Tensor) else v) for k, v in bound_params.items()},
+        stats=stats,
+    )
