@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("demo", help="integrate every system briefly and print a table")
-    p.add_argument("--n-points", type=int, default=200)
+    p.add_argument("--n-points", type=int, default=100)
     p.add_argument("--n-ics", type=int, default=4)
     p.add_argument("--systems", default=None, help="comma-separated names (default: all)")
     p.set_defaults(func=cmd_demo)

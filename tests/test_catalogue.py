@@ -58,7 +58,16 @@ def test_map_inverse_matches_dysts_and_inverts(name):
     states = sample_states(system)
     x = torch.as_tensor(states)
     ours = system.step_inverse(x).numpy()
-    assert_close_to_reference(ours, reference_values(system, states, None, inverse=True), name)
+    if "inverse differs from dysts" not in system.notes:  # else dysts's inverse is wrong: roundtrip only
+        ref = dysts_system(system)
+        if ref._rhs_inv is None:
+            # dysts 0.96's DynMap.__init__ sets the instance attribute _rhs_inv = None, hiding the
+            # class's inverse (so rhs_inv always raises): evaluate the class's _rhs_inv directly
+            inv = type(ref)._rhs_inv
+            expected = np.stack([np.ravel(np.vstack(inv(*s[None, :].T, *ref.param_list)).T) for s in states])
+        else:
+            expected = reference_values(system, states, None, inverse=True)
+        assert_close_to_reference(ours, expected, name)
     roundtrip = system.step_inverse(system.step(x))
     assert torch.allclose(roundtrip, x, rtol=1e-9, atol=1e-9)
 

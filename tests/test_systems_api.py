@@ -52,7 +52,7 @@ def test_float32_tracks_float64(name):
     assert ((out32.double() - out64).abs().max() / scale) < 1e-4
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", [n for n in ALL if get_system(n).parameters])
 def test_parameter_tensor_broadcasts_over_batch(name):
     """A sweep of one parameter in one call equals the same calls made one value at a time."""
     system = get_system(name)
@@ -84,7 +84,7 @@ def test_jvp_matches_central_difference(name):
     def central(eps):
         return (f(x + eps * v) - f(x - eps * v)) / (2 * eps)
 
-    eps = 1e-3
+    eps = 1e-4
     fd = (4 * central(eps / 2) - central(eps)) / 3  # error O(eps^4)
     scale = torch.maximum(tangent.abs().max(), f(x).abs().max()).clamp_min(1.0)
     assert ((tangent - fd).abs().max() / scale) < 1e-6

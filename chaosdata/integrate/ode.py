@@ -165,15 +165,17 @@ def integrate(
     out.view(B, n_out + 1, d)[:, 0] = y0
     t = t_eval[0].expand(B).clone()
     fy = f(t, y0)
+    start_ok = torch.isfinite(y0).all(-1) & torch.isfinite(fy).all(-1)
     if tab.adaptive:
         h = initial_step(f, t, y0, fy, tab.order, rtol, atol_t, h_max)
+        h = torch.where(torch.isfinite(h), h, h_max)
     else:
         h = torch.full((B,), float(dt), dtype=dtype, device=device).minimum(h_max)
     state = _State(
         t=t, y=y0.clone(), fy=fy, h=h,
         next_idx=torch.ones(B, dtype=torch.long, device=device),
-        status=torch.zeros(B, dtype=torch.int8, device=device),
-        active=torch.ones(B, dtype=torch.bool, device=device),
+        status=torch.where(start_ok, 0, int(Status.NONFINITE)).to(torch.int8),
+        active=start_ok,
         n_acc=torch.zeros(B, dtype=torch.long, device=device),
         n_rej=torch.zeros(B, dtype=torch.long, device=device),
     )
@@ -282,7 +284,7 @@ def _step(s: _State, out: Tensor, *, f: VectorField, co: _Coefficients, adaptive
     y = torch.where(acc, y_new, s.y)
     h = torch.where(s.active, torch.minimum(h_next, h_max), s.h)
     # ------------------------------------------------------------------ failures
-    tiny = s.active & (h <= 4 * torch.finfo(y.dtype).eps * t.abs().clamp_min(1.0))
+    tiny = s.active & ((h <= 4 * torch.finfo(y.dtype).eps * t.abs().clamp_min(1.0)) | ~torch.isfinite(h))
     failed = torch.where(tiny, torch.full_like(s.status, Status.STEP_UNDERFLOW), torch.zeros_like(s.status))
     nonfinite = tiny & ~finite if adaptive else s.active & ~finite
     failed = torch.where(nonfinite, torch.full_like(s.status, Status.NONFINITE), failed)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -101,7 +102,7 @@ def _solve(system: System, x0: Tensor, t_eval: Tensor, params: Mapping[str, Any]
             raise InvalidInputError(f"{system.name}: the delay {system.delay_parameter!r} must be one number")
         tau = float(tau)
         h_target = system.period / cfg["dde_steps_per_period"]
-        lags = torch.linspace(0, tau, system.dim).tolist()
+        lags = np.linspace(0.0, tau, system.dim).tolist()
         return integrate_delay(
             lambda t, y, yd: system.equations(y, yd, t, **params), x0, tau, t_eval,
             lags=lags, steps_per_tau=max(2, math.ceil(tau / h_target)),
@@ -126,8 +127,8 @@ def make_trajectories(
     transient: float = 10.0,
     seed: int = 0,
     method: str = "dop853",
-    rtol: float = 1e-12,
-    atol: float = 1e-12,
+    rtol: float = 1e-13,
+    atol: float = 1e-13,
     dt: float | None = None,
     postprocess: bool = True,
     resample_failed: bool = False,

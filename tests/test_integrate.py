@@ -1,0 +1,239 @@
+"""The integration engine: order of every tableau, dense output, DDEs, maps, flags, accuracy."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy.integrate import solve_ivp
+
+from chaosdata import get_system, make_trajectories
+from chaosdata.integrate import TABLEAUX, Status, Tableau, integrate
+from chaosdata.integrate.delay import integrate_delay
+from reference import dysts_entry
+
+# y' = y^2, y(0) = 1 has y = 1 / (1 - t): blows up at t = 1.
+def riccati(t, y):
+    return y * y
+
+
+def fixed_step(tab: Tableau) -> Tableau:
+    return dataclasses.replace(tab, e=None, e_low=None, error_order=None)
+
+
+def forced_growth_error(tab: Tableau, h: float, t_eval: torch.Tensor) -> torch.Tensor:
+    """Error of y' = cos(t) y, y(0) = 1 (exact: exp(sin t)) with fixed steps h, at t_eval."""
+    y0 = torch.ones(1, 1, dtype=torch.float64)
+    sol = integrate(lambda t, y: torch.cos(t)[:, None] * y, y0, t_eval, method=fixed_step(tab), dt=h,
+                    max_outputs_per_step=64)
+    return (sol.y[0, :, 0] - torch.exp(torch.sin(t_eval))).abs()
+
+
+STEP = {"rk4": 0.1, "dopri5": 0.1, "dop853": 0.2}  # in the asymptotic range, above round-off
+
+
+@pytest.mark.parametrize("name", sorted(TABLEAUX))
+def test_order_under_step_halving(name):
+    """Global error at the end falls by 2^order when the step is halved."""
+    tab = TABLEAUX[name]
+    t_eval = torch.tensor([0.0, 2.0], dtype=torch.float64)
+    e1, e2 = forced_growth_error(tab, STEP[name], t_eval), forced_growth_error(tab, STEP[name] / 2, t_eval)
+    assert (e1[-1] / e2[-1]).item() == pytest.approx(2.0**tab.order, rel=0.25)
+
+
+@pytest.mark.parametrize("name", sorted(TABLEAUX))
+def test_dense_output_between_steps(name):
+    """Off-step outputs converge at the interpolant's order, far faster than first order."""
+    tab = TABLEAUX[name]
+    t_eval = torch.tensor([0.0, 0.37, 1.13, 1.71], dtype=torch.float64)
+    e1, e2 = forced_growth_error(tab, STEP[name], t_eval), forced_growth_error(tab, STEP[name] / 2, t_eval)
+    dense_order = {"rk4": 3, "dopri5": 4, "dop853": 7}[name]
+    assert (e1[1:].max() / e2[1:].max()).item() > 2.0 ** (dense_order + 1) * 0.7
+    assert e2[1:].max().item() < 1e-6
+
+
+def test_a_tableau_checks_itself():
+    with pytest.raises(ValueError, match="sums to"):
+        dataclasses.replace(TABLEAUX["rk4"], a=((), (0.4,), (0.0, 0.5), (0.0, 0.0, 1.0)))
+    with pytest.raises(ValueError, match="sum"):
+        dataclasses.replace(TABLEAUX["rk4"], b=(0.2, 1 / 3, 1 / 3, 1 / 6))
+
+
+def test_adaptive_steps_are_per_trajectory():
+    """A hard trajectory in the batch changes neither the steps nor the values of the others."""
+    y0 = torch.tensor([[-1.0], [0.5]], dtype=torch.float64)  # 0.5 blows up at t = 2
+    t_eval = torch.linspace(0, 1.9, 20, dtype=torch.float64)
+    alone = integrate(riccati, y0[:1], t_eval, rtol=1e-10, atol=1e-10)
+    both = integrate(riccati, y0, t_eval, rtol=1e-10, atol=1e-10)
+    # same steps; values equal up to the summation order BLAS picks for another batch size
+    assert both.n_accepted[0] == alone.n_accepted[0] and both.n_rejected[0] == alone.n_rejected[0]
+    torch.testing.assert_close(both.y[0], alone.y[0], rtol=1e-13, atol=0)
+    assert both.n_accepted[1] > 2 * both.n_accepted[0]  # the hard one took many more steps
+    exact = -1.0 / (1.0 + t_eval)
+    torch.testing.assert_close(both.y[0, :, 0], exact, rtol=1e-8, atol=0)
+
+
+def test_divergence_is_flagged_not_returned():
+    y0 = torch.tensor([[-1.0], [1.0], [math.nan]], dtype=torch.float64)
+    t_eval = torch.linspace(0, 1.5, 16, dtype=torch.float64)  # y0 = 1 blows up at t = 1
+    sol = integrate(riccati, y0, t_eval, rtol=1e-8, atol=1e-8, bound=1e6)
+    assert sol.status.tolist() == [Status.OK, Status.OUT_OF_BOUNDS, Status.NONFINITE]
+    assert sol.valid.tolist() == [True, False, False]
+    assert torch.isnan(sol.y[1:]).all() and torch.isfinite(sol.y[0]).all()
+
+
+def test_divergent_initial_condition_flagged_by_make_trajectories():
+    ics = torch.tensor([[1.0, 1.0, 20.0], [1e7, 1e7, 1e7]], dtype=torch.float64)
+    tr = make_trajectories("Lorenz", 50, initial_conditions=ics)
+    assert tr.valid.tolist() == [True, False]
+    assert tr.stats["failures"] == {1: Status.OUT_OF_BOUNDS.reason}
+
+
+def test_max_steps_is_a_failure():
+    y0 = torch.ones(2, 1, dtype=torch.float64)
+    sol = integrate(lambda t, y: -y, y0, torch.tensor([0.0, 100.0], dtype=torch.float64),
+                    max_steps=16, check_every=8)
+    assert (sol.status == Status.MAX_STEPS).all()
+
+
+# ----------------------------------------------------------------------------- accuracy
+ACCURACY_SYSTEMS = [
+    "Lorenz", "Rossler", "Chen", "Thomas", "SprottB", "Halvorsen", "HyperRossler", "HyperLorenz",
+    "Chua", "Duffing", "DoublePendulum", "HindmarshRose", "Hopfield", "GlycolyticOscillation",
+]
+
+
+def reference_solution(system, t_eval: np.ndarray) -> np.ndarray:
+    """scipy's DOP853 at rtol = atol = 1e-13 on our vector field (float64)."""
+    ic = np.asarray(system.initial_conditions)
+    def rhs(t, y):
+        return system.rhs(torch.as_tensor(y), t).numpy()
+    sol = solve_ivp(rhs, (t_eval[0], t_eval[-1]), ic, method="DOP853", rtol=1e-13, atol=1e-13, t_eval=t_eval)
+    assert sol.success
+    return sol.y.T
+
+
+@pytest.mark.parametrize("name", ACCURACY_SYSTEMS)
+def test_matches_dop853_reference_over_two_lyapunov_times(name):
+    system = get_system(name)
+    entry = dysts_entry(system)
+    lyapunov_time = 1.0 / entry["maximum_lyapunov_estimated"]
+    scale = float(np.max(entry["std"]))  # the attractor's scale
+    t_eval = np.linspace(0.0, 2 * lyapunov_time, 201)
+    ref = reference_solution(system, t_eval)
+    ic = torch.tensor(system.initial_conditions, dtype=torch.float64)
+    # default tolerances, no transient: the same initial condition as the reference
+    tr = make_trajectories(name, t_eval.size, initial_conditions=ic,
+                           pts_per_period=system.period / (t_eval[1] - t_eval[0]), postprocess=False)
+    assert tr.valid.all()
+    np.testing.assert_allclose(tr.t.numpy(), t_eval, rtol=1e-12, atol=1e-12)
+    err = np.abs(tr.x[0].numpy() - ref).max() / scale
+    assert err <= 1e-10, f"{name}: error {err:.2e} of the attractor's scale"
+
+
+def test_lorenz_fidelity_horizon_exceeds_twenty_lyapunov_times():
+    system = get_system("Lorenz")
+    lam = 0.906  # literature value of the largest exponent
+    t_eval = np.linspace(0.0, 26 / lam, 2601)
+    ref = reference_solution(system, t_eval)
+    ic = torch.tensor(system.initial_conditions, dtype=torch.float64)
+    tr = make_trajectories(system, t_eval.size, initial_conditions=ic,
+                           pts_per_period=system.period / (t_eval[1] - t_eval[0]))
+    err = np.abs(tr.x[0].numpy() - ref).max(-1) / np.max(dysts_entry(system)["std"])
+    first = np.argmax(err > 0.01) if (err > 0.01).any() else len(t_eval) - 1
+    assert t_eval[first] * lam >= 20.0
+
+
+# ----------------------------------------------------------------------------- delay equations
+def test_dde_is_exact_for_a_piecewise_polynomial_solution():
+    """y' = -y(t - 1), y = 1 before 0: y = 1 - t on [0, 1], 1 - t + (t - 1)^2 / 2 on [1, 2]."""
+    t_eval = torch.linspace(0, 2, 21, dtype=torch.float64)
+    sol = integrate_delay(lambda t, y, yd: -yd, torch.ones(2, 1, dtype=torch.float64), 1.0, t_eval,
+                          steps_per_tau=8, t_start=0.0, lags=(0.0, 0.5))
+    def exact(t):
+        return np.where(t <= 0, 1.0, np.where(t <= 1, 1 - t, 1 - t + (t - 1) ** 2 / 2))
+    tt = t_eval.numpy()
+    np.testing.assert_allclose(sol.y[0, :, 0].numpy(), exact(tt), atol=1e-14)
+    np.testing.assert_allclose(sol.y[0, :, 1].numpy(), exact(tt - 0.5), atol=1e-14)
+
+
+def test_dde_solver_is_fourth_order():
+    def mackey_glass(t, y, yd):
+        return 0.2 * yd / (1 + yd**10) - 0.1 * y
+    t_eval = torch.linspace(0, 60, 121, dtype=torch.float64)
+    history = torch.full((1, 1), 1.2, dtype=torch.float64)
+    def solve(m):
+        return integrate_delay(mackey_glass, history, 17.0, t_eval, steps_per_tau=m, t_start=0.0).y
+    ref = solve(2048)
+    e1, e2 = (solve(64) - ref).abs().max(), (solve(128) - ref).abs().max()
+    assert (e1 / e2).item() == pytest.approx(16.0, rel=0.3)
+
+
+def test_delay_embedding_columns_are_lagged_copies():
+    system = get_system("MackeyGlass")
+    tau = system.parameters["tau"]
+    tr = make_trajectories(system, 400, n_ics=3, pts_per_period=9 * system.period / tau * 4)
+    assert tr.x.shape == (3, 400, 10) and tr.valid.all()
+    # column j is column 0 delayed by j * tau / 9, i.e. by 4 j grid steps here
+    for j in (1, 5, 9):
+        torch.testing.assert_close(tr.x[:, 4 * j:, j], tr.x[:, : 400 - 4 * j, 0], rtol=0, atol=1e-9)
+
+
+# ----------------------------------------------------------------------------- maps
+def test_map_orbits_follow_the_map_exactly():
+    system = get_system("Henon")
+    tr = make_trajectories(system, 100, n_ics=4)
+    assert tr.x.shape == (4, 100, 2) and tr.valid.all()
+    assert torch.equal(system.step(tr.x[:, :-1]), tr.x[:, 1:])
+
+
+# ----------------------------------------------------------------------------- public API
+def test_same_seed_same_bits_other_seed_other_trajectories():
+    a = make_trajectories("Lorenz", 64, n_ics=3, seed=5, pts_per_period=20, transient=2)
+    b = make_trajectories("Lorenz", 64, n_ics=3, seed=5, pts_per_period=20, transient=2)
+    c = make_trajectories("Lorenz", 64, n_ics=3, seed=6, pts_per_period=20, transient=2)
+    assert torch.equal(a.x, b.x)
+    assert not torch.allclose(a.x, c.x)
+    assert a.x.shape == (3, 64, 3) and a.t.shape == (64,)
+    assert a.valid.all() and torch.equal(a.initial_conditions, a.x[:, 0])
+
+
+def test_float32_runs_and_parameter_overrides_apply():
+    tr = make_trajectories("Lorenz", 32, n_ics=2, dtype=torch.float32, rtol=1e-6, atol=1e-6, rho=35.0,
+                           transient=1)
+    assert tr.x.dtype == torch.float32 and tr.valid.all()
+    assert tr.parameters["rho"] == 35.0
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"n_points": 1}, "n_points"),
+        ({"pts_per_period": 0}, "pts_per_period"),
+        ({"pts_per_period": -3.0}, "pts_per_period"),
+        ({"initial_conditions": torch.zeros(2, 4, dtype=torch.float64)}, r"\[B, 3\]"),
+        ({"method": "euler7"}, "unknown method"),
+        ({"rtol": -1e-9}, "tolerances"),
+        ({"timescale": "fourier"}, "timescale"),
+        ({"sigmaa": 3.0}, "sigma"),
+    ],
+)
+def test_bad_input_is_a_clear_value_error(kwargs, match):
+    kwargs = {"n_points": 10, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        make_trajectories("Lorenz", **kwargs)
+
+
+def test_step_compiles_with_torch_compile():
+    """The masked step has no host decisions: torch.compile traces it whole (fullgraph)."""
+    system = get_system("Lorenz")
+    y0 = torch.tensor(system.initial_conditions, dtype=torch.float64).repeat(8, 1)
+    t_eval = torch.linspace(0, 0.5, 11, dtype=torch.float64)
+    def f(t, y):
+        return system.equations(y, t, **system.bind())
+    eager = integrate(f, y0, t_eval, method="rk4", dt=0.01)
+    compiled = integrate(f, y0, t_eval, method="rk4", dt=0.01, compile=True)
+    torch.testing.assert_close(compiled.y, eager.y, rtol=1e-12, atol=1e-12)
