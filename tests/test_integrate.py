@@ -237,3 +237,18 @@ def test_step_compiles_with_torch_compile():
     eager = integrate(f, y0, t_eval, method="rk4", dt=0.01)
     compiled = integrate(f, y0, t_eval, method="rk4", dt=0.01, compile=True)
     torch.testing.assert_close(compiled.y, eager.y, rtol=1e-12, atol=1e-12)
+
+
+def test_system_solver_defaults_apply_unless_overridden():
+    stick = get_system("StickSlipOscillator")  # discontinuous: fixed-step RK4 by default
+    tr = make_trajectories(stick, 11, pts_per_period=10, transient=0)
+    assert tr.stats["method"] == "rk4" and tr.valid.all()
+    assert tr.stats["steps_per_period"] == pytest.approx(stick.solver["steps_per_period"])
+    tr = make_trajectories(stick, 3, pts_per_period=10, transient=0, method="dopri5", rtol=1e-6, atol=1e-6)
+    assert tr.stats["method"] == "dopri5"
+
+
+def test_a_step_budget_stops_a_trajectory_that_needs_too_many_steps():
+    tr = make_trajectories("Lorenz", 201, n_ics=2, pts_per_period=10, transient=0, max_steps_per_period=1.0)
+    assert not tr.valid.any()
+    assert set(tr.stats["failures"].values()) == {Status.MAX_STEPS.reason}

@@ -25,6 +25,8 @@ from chaosdata.systems import System, get_system
 TIMESCALES = ("period", "lyapunov")
 PERTURBATION = 0.01  # relative size of the seeded kick given to the default initial condition
 MAX_RESAMPLES = 4
+DEFAULT_METHOD = "dop853"
+DEFAULT_TOL = 1e-13
 
 
 @dataclass
@@ -76,6 +78,22 @@ def _time_unit(system: System, timescale: str) -> float:
     return float(system.period)
 
 
+def _solver_settings(system: System, method: str | None, rtol: float | None, atol: float | None,
+                     dt: float | None) -> tuple[str, float, float, float | None]:
+    """The integrator settings: explicit arguments, else the system's own, else DOP853 at 1e-13."""
+    own = system.solver
+    method = method if method is not None else own.get("method", DEFAULT_METHOD)
+    rtol = rtol if rtol is not None else own.get("rtol", DEFAULT_TOL)
+    atol = atol if atol is not None else own.get("atol", DEFAULT_TOL)
+    if rtol <= 0 or atol <= 0:
+        raise InvalidInputError(f"tolerances must be positive, got rtol={rtol}, atol={atol}")
+    if dt is None and "steps_per_period" in own and method == own.get("method"):
+        dt = float(system.period) / own["steps_per_period"]
+    if not get_tableau(method).adaptive and dt is None:
+        raise InvalidInputError(f"method {method!r} takes fixed steps: pass dt")
+    return method, rtol, atol, dt
+
+
 def _bound(system: System) -> float:
     return 1e4 * (1.0 + max(abs(v) for v in system.initial_conditions))
 
@@ -109,10 +127,12 @@ def _solve(system: System, x0: Tensor, t_eval: Tensor, params: Mapping[str, Any]
             t_start=float(t_eval[0]) - tau if t_start is None else t_start,
             bound=bound,
         )
+    span = float(t_eval[-1] - t_eval[0]) / cfg["unit"]
     return integrate(
         lambda t, y: system.equations(y, t, **params), x0, t_eval,
         method=cfg["method"], rtol=cfg["rtol"], atol=cfg["atol"], dt=cfg["dt"],
         bound=bound, bounded=_bounded_mask(system, system.dim).to(x0.device),
+        max_steps=math.ceil(cfg["max_steps_per_period"] * span) + 1000, compile=cfg["compile"],
     )
 
 
@@ -126,10 +146,12 @@ def make_trajectories(
     n_ics: int = 1,
     transient: float = 10.0,
     seed: int = 0,
-    method: str = "dop853",
-    rtol: float = 1e-13,
-    atol: float = 1e-13,
+    method: str | None = None,
+    rtol: float | None = None,
+    atol: float | None = None,
     dt: float | None = None,
+    max_steps_per_period: float = 5_000,
+    compile: bool = False,
     postprocess: bool = True,
     resample_failed: bool = False,
     dde_steps_per_period: int = 400,
@@ -143,7 +165,12 @@ def make_trajectories(
     equations as the 10-lag delay embedding), maps every iteration. Without
     `initial_conditions` ([B, dim] or [dim]), `n_ics` are sampled on the attractor through a
     transient of `transient` periods (iterations for maps). `method` is a tableau name
-    (`dop853`, `dopri5`, or fixed-step `rk4` with step `dt`); delay equations always use RK4
+    (`dop853`, `dopri5`, or fixed-step `rk4` with step `dt`); left out, the method,
+    tolerances (1e-13) and step come from the system's `solver` defaults, else DOP853.
+    A trajectory that needs more than `max_steps_per_period` steps per period is stopped and
+    flagged (it would otherwise hold up the whole batch). `compile=True` runs the ODE step
+    through `torch.compile`: a fixed cost of tens of seconds, then several times fewer
+    per-step overheads, worth it for long runs on CPU and for GPUs. Delay equations always use RK4
     with `dde_steps_per_period` steps per period. `postprocess` applies the system's own map
     of unbounded coordinates (e.g. angles to sines), as dysts does. Trajectories that fail are
     flagged in `valid` and, with `resample_failed`, replaced by fresh draws. Extra keyword
@@ -157,11 +184,9 @@ def make_trajectories(
     _check_positive("n_ics", n_ics, integer=True)
     if not isinstance(transient, (int, float)) or transient < 0:
         raise InvalidInputError(f"transient must be a non-negative number of periods, got {transient!r}")
-    if rtol <= 0 or atol <= 0:
-        raise InvalidInputError(f"tolerances must be positive, got rtol={rtol}, atol={atol}")
+    _check_positive("max_steps_per_period", max_steps_per_period)
+    method, rtol, atol, dt = _solver_settings(system, method, rtol, atol, dt)
     tableau = get_tableau(method)
-    if not tableau.adaptive and dt is None:
-        raise InvalidInputError(f"method {method!r} takes fixed steps: pass dt")
     device = torch.device(device) if device is not None else torch.device("cpu")
     bound_params = system.bind(params)
     dim = system.state_dim or system.dim
@@ -172,7 +197,9 @@ def make_trajectories(
         unit = _time_unit(system, timescale)
         step_time = unit / pts_per_period
     t_eval = torch.arange(n_points, dtype=torch.float64) * step_time
-    cfg = {"method": tableau.name, "rtol": rtol, "atol": atol, "dt": dt, "dde_steps_per_period": dde_steps_per_period}
+    cfg = {"method": tableau.name, "rtol": rtol, "atol": atol, "dt": dt, "unit": unit,
+           "max_steps_per_period": max_steps_per_period, "dde_steps_per_period": dde_steps_per_period,
+           "compile": compile}
     cast = {k: v.to(dtype=dtype, device=device) if isinstance(v, Tensor) else v for k, v in bound_params.items()}
 
     def run(x0: Tensor, sample: bool) -> tuple[Solution, Tensor]:

@@ -58,6 +58,7 @@ class System:
     delay_parameter: str | None = None
     dysts_name: str | None = None
     notes: str = ""
+    solver: Mapping[str, Any] = field(default_factory=dict)  # per-system integrator defaults
 
     @property
     def dim(self) -> int:
@@ -184,6 +185,7 @@ class System:
             "citation": self.citation,
             "description": self.description,
             "notes": self.notes,
+            "solver": dict(self.solver),
         }
 
 

@@ -186,8 +186,12 @@ def ForcedVanDerPol(state, t, *, a, mu, w):
     description="Duffing-type oscillator on a moving belt with dry (Coulomb plus cubic) friction and weak periodic forcing.",
     notes=(
         "As in dysts, the friction torque is t0 sign(v - vs) - alpha v + beta (v - vs)^3: its linear "
-        "term uses the absolute velocity v while the other two use the relative velocity v - vs."
+        "term uses the absolute velocity v while the other two use the relative velocity v - vs. "
+        "The sign makes the field discontinuous at v = vs, and orbits slide along it while they "
+        "stick; adaptive error control then shrinks the step without bound, so this system is "
+        "integrated with fixed-step RK4 (first-order accurate across the switch)."
     ),
+    solver={"method": "rk4", "steps_per_period": 1000},
     postprocess=_cos_phase,
 )
 def StickSlipOscillator(state, t, *, a, alpha, b, beta, eps, gamma, t0, vs, w):
