@@ -27,6 +27,13 @@ run: $(VENV)/.installed
 test: $(VENV)/.dev
 	$(PY) -m pytest -q -n 2
 
+$(VENV)/.bench: $(VENV)/.dev
+	$(PY) -m pip install --quiet -e ".[bench]"
+	touch $@
+
+bench: $(VENV)/.bench
+	$(PY) benchmarks/bench_integrate.py
+
 test-slow: $(VENV)/.dev
 	$(PY) -m pytest -q -m slow
 
