@@ -1,0 +1,294 @@
+"""Forecasting windows over stored trajectories, read lazily, as a torch `Dataset`.
+
+A window is `(context, target)`: `context_length` points followed by the next `horizon`
+points of one trajectory. Windows are addressed arithmetically (system, trajectory, start),
+never listed, and read on demand through a small cache of decoded time blocks, so memory
+stays bounded by a batch plus the cache whatever the size of the store.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from chaosdata.errors import InvalidInputError
+
+NORMALIZATIONS = ("standard", "none")
+
+
+@dataclass
+class Series:
+    """One system's trajectories for one split: `open()` gives an array-like `[N, T, dim]`.
+
+    `rows` (a range of trajectory indices) and `time` (a `slice` of time indices) select the
+    part of the array this split uses, e.g. the first 5/6 of each trajectory. `open` is called
+    lazily in each process, so a `Series` pickles to `DataLoader` workers without open handles.
+    """
+
+    system: str
+    open: Callable[[], Any]
+    n_trajectories: int
+    n_time: int
+    dim: int
+    t0: float
+    dt: float
+    block: int = 4096  # time points per cached block (the store's chunk length)
+    rows: range | None = None
+    time: slice | None = None
+
+    def __post_init__(self) -> None:
+        if self.rows is None:
+            self.rows = range(self.n_trajectories)
+        self.time = slice(*(self.time or slice(None)).indices(self.n_time))
+
+    @property
+    def length(self) -> int:
+        return len(range(self.time.start, self.time.stop))
+
+
+class WindowInfo(NamedTuple):
+    """Where a window comes from: system, trajectory row in the store, first index and time."""
+
+    system: str
+    trajectory: int
+    start: int
+    start_time: float
+
+
+class Normalizer:
+    """Per-system, per-coordinate affine map fitted on the training split: `(x - mean) / std`."""
+
+    def __init__(self, mean: dict[str, np.ndarray], std: dict[str, np.ndarray]):
+        self.mean, self.std = mean, std
+
+    def normalize(self, x: Tensor, system: str) -> Tensor:
+        return (x - torch.as_tensor(self.mean[system], dtype=x.dtype)) / torch.as_tensor(self.std[system], dtype=x.dtype)
+
+    def denormalize(self, x: Tensor, system: str) -> Tensor:
+        """Map normalized values (e.g. predictions) back to the system's own units."""
+        return x * torch.as_tensor(self.std[system], dtype=x.dtype) + torch.as_tensor(self.mean[system], dtype=x.dtype)
+
+
+def fit_statistics(series: Series, block: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std per coordinate over every point of `series`, streamed block by block (float64)."""
+    arr = series.open()
+    block = block or series.block
+    total = np.zeros(series.dim)
+    total_sq = np.zeros(series.dim)
+    count = 0
+    for row in series.rows:
+        for a in range(series.time.start, series.time.stop, block):
+            x = np.asarray(arr[row, a:min(a + block, series.time.stop)], dtype=np.float64)
+            total += x.sum(0)
+            total_sq += np.square(x).sum(0)
+            count += x.shape[0]
+    mean = total / count
+    std = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
+    return mean, np.where(std > 0, std, 1.0)
+
+
+class _BlockCache:
+    """Least-recently-used decoded time blocks, bounded in bytes (one per process)."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self.used = 0
+        self.blocks: OrderedDict[tuple, np.ndarray] = OrderedDict()
+
+    def get(self, key: tuple, load: Callable[[], np.ndarray]) -> np.ndarray:
+        if key in self.blocks:
+            self.blocks.move_to_end(key)
+            return self.blocks[key]
+        value = load()
+        self.blocks[key] = value
+        self.used += value.nbytes
+        while self.used > self.max_bytes and len(self.blocks) > 1:
+            _, old = self.blocks.popitem(last=False)
+            self.used -= old.nbytes
+        return value
+
+
+class WindowDataset(Dataset):
+    """`(context, target)` windows over one or more systems; `info(i)` says where item `i` is from.
+
+    Items are float tensors `[context_length, dim]` and `[horizon, dim]` (systems keep their own
+    dimension; `collate_padded` batches mixed dimensions). `channels` picks coordinates;
+    `noise` adds seeded Gaussian observation noise scaled by each coordinate's std;
+    `normalizer` (fitted on the training split) standardizes.
+    """
+
+    def __init__(
+        self,
+        series: Sequence[Series],
+        *,
+        context_length: int,
+        horizon: int,
+        stride: int,
+        normalizer: Normalizer | None,
+        scale: dict[str, np.ndarray],
+        channels: int | None = None,
+        noise: float = 0.0,
+        dtype: torch.dtype = torch.float32,
+        seed: int = 0,
+        cache_bytes: int = 64 << 20,
+        split: str | None = None,
+    ):
+        self.series = list(series)
+        self.context_length, self.horizon, self.stride = context_length, horizon, stride
+        self.normalizer, self.scale = normalizer, scale
+        self.channels, self.noise, self.dtype, self.seed = channels, noise, dtype, seed
+        self.cache_bytes = cache_bytes
+        self.split = split
+        width = context_length + horizon
+        self._per_row = []
+        for s in self.series:
+            if s.length < width:
+                raise InvalidInputError(
+                    f"{s.system}: context_length + horizon = {width} is longer than its trajectories "
+                    f"({s.length} points in this split); use shorter windows or regenerate longer "
+                    "trajectories (source='regenerate')"
+                )
+            self._per_row.append((s.length - width) // stride + 1)
+        counts = [len(s.rows) * n for s, n in zip(self.series, self._per_row)]
+        self._offsets = np.concatenate([[0], np.cumsum(counts)]).tolist()
+        self._arrays: dict[int, Any] = {}
+        self._cache: _BlockCache | None = None
+
+    # ---------------------------------------------------------------- pickling for workers
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_arrays"], state["_cache"] = {}, None  # reopened lazily in each worker
+        return state
+
+    def __len__(self) -> int:
+        return self._offsets[-1]
+
+    @property
+    def systems(self) -> list[str]:
+        return [s.system for s in self.series]
+
+    def info(self, index: int) -> WindowInfo:
+        k, row, start = self._locate(index)
+        s = self.series[k]
+        return WindowInfo(s.system, row, start, s.t0 + start * s.dt)
+
+    def _locate(self, index: int) -> tuple[int, int, int]:
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"window {index} out of range for {len(self)} windows")
+        index %= len(self)
+        k = bisect.bisect_right(self._offsets, index) - 1
+        local = index - self._offsets[k]
+        s = self.series[k]
+        row, j = divmod(local, self._per_row[k])
+        return k, s.rows[row], s.time.start + j * self.stride
+
+    def _read(self, k: int, row: int, start: int, stop: int) -> np.ndarray:
+        """Points `start:stop` of trajectory `row` of series `k`, assembled from cached blocks."""
+        if self._cache is None:
+            self._cache = _BlockCache(self.cache_bytes)
+        s = self.series[k]
+        if k not in self._arrays:
+            self._arrays[k] = s.open()
+        arr = self._arrays[k]
+        parts = []
+        for b in range(start // s.block, (stop - 1) // s.block + 1):
+            a0 = b * s.block
+            block = self._cache.get(
+                (k, row, b), lambda: np.asarray(arr[row, a0:min(a0 + s.block, s.n_time)])
+            )
+            parts.append(block[max(start - a0, 0): stop - a0])
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+        k, row, start = self._locate(index)
+        s = self.series[k]
+        x = torch.from_numpy(np.array(self._read(k, row, start, start + self.context_length + self.horizon),
+                                      dtype=np.float64))
+        if self.noise > 0:
+            gen = torch.Generator().manual_seed(_item_seed(self.seed, self.split, s.system, row, start))
+            x = x + self.noise * torch.as_tensor(self.scale[s.system]) * torch.randn(x.shape, generator=gen,
+                                                                                      dtype=x.dtype)
+        if self.normalizer is not None:
+            x = self.normalizer.normalize(x, s.system)
+        if self.channels is not None:
+            x = x[:, self.channels: self.channels + 1]
+        x = x.to(self.dtype)
+        return x[: self.context_length], x[self.context_length:]
+
+    def trajectories(self, system: str | None = None) -> Tensor:
+        """Whole trajectories of one system in this split, `[N, T, dim]`, transformed like the
+        windows except for noise (reads them fully: meant for models that want whole orbits)."""
+        names = self.systems
+        if system is None:
+            if len(names) != 1:
+                raise InvalidInputError(f"this dataset holds several systems {names}; name one")
+            system = names[0]
+        if system not in names:
+            raise InvalidInputError(f"{system!r} is not in this dataset; it holds {names}")
+        k = names.index(system)
+        s = self.series[k]
+        x = torch.from_numpy(np.stack([self._read(k, row, s.time.start, s.time.stop) for row in s.rows]).astype(np.float64))
+        if self.normalizer is not None:
+            x = self.normalizer.normalize(x, system)
+        if self.channels is not None:
+            x = x[..., self.channels: self.channels + 1]
+        return x.to(self.dtype)
+
+    def denormalize(self, x: Tensor, system: str) -> Tensor:
+        """Map normalized values back to `system`'s units (identity without normalization)."""
+        if self.normalizer is None:
+            return x
+        if self.channels is not None:
+            c = self.channels
+            mean = torch.as_tensor(self.normalizer.mean[system][c], dtype=x.dtype)
+            return x * torch.as_tensor(self.normalizer.std[system][c], dtype=x.dtype) + mean
+        return self.normalizer.denormalize(x, system)
+
+
+def _item_seed(seed: int, split: str | None, system: str, row: int, start: int) -> int:
+    """A noise seed that depends only on what the window is, not on the worker that reads it."""
+    import hashlib
+
+    digest = hashlib.blake2b(f"{seed}/{split}/{system}/{row}/{start}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") & ((1 << 63) - 1)
+
+
+def collate_padded(batch: Sequence[tuple[Tensor, Tensor]]) -> tuple[Tensor, Tensor, Tensor]:
+    """Batch windows of different dimension: zero-pad channels to the largest.
+
+    Returns `(context [B, C, D], target [B, H, D], mask [B, D])` with `mask` True on real channels.
+    """
+    dmax = max(c.shape[-1] for c, _ in batch)
+
+    def pad(x: Tensor) -> Tensor:
+        return torch.nn.functional.pad(x, (0, dmax - x.shape[-1]))
+
+    mask = torch.zeros(len(batch), dmax, dtype=torch.bool)
+    for i, (c, _) in enumerate(batch):
+        mask[i, : c.shape[-1]] = True
+    return (torch.stack([pad(c) for c, _ in batch]), torch.stack([pad(t) for _, t in batch]), mask)
+
+
+def check_window(context_length: int, horizon: int, stride: int | None) -> int:
+    """Validate window sizes; the default stride is the horizon (targets tile the trajectory)."""
+    for name, value in (("context_length", context_length), ("horizon", horizon)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InvalidInputError(f"{name} must be a positive integer, got {value!r}")
+    stride = horizon if stride is None else stride
+    if isinstance(stride, bool) or not isinstance(stride, int) or stride < 1:
+        raise InvalidInputError(f"stride must be a positive integer, got {stride!r}")
+    return stride
+
+
+def temporal_cut(n_time: int, fraction: float = 5 / 6) -> int:
+    """First index of the validation part in a dysts-style temporal split."""
+    return math.floor(n_time * fraction)

@@ -1,0 +1,123 @@
+"""Windowed datasets: addressing, caching, normalization, noise, padding, pickling."""
+
+from __future__ import annotations
+
+import functools
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from chaosdata.errors import InvalidInputError
+from chaosdata.windows import Normalizer, Series, WindowDataset, check_window, collate_padded, fit_statistics
+
+
+def series(name: str, data: np.ndarray, **kw) -> Series:
+    n, t, d = data.shape
+    return Series(system=name, open=lambda: data, n_trajectories=n, n_time=t, dim=d, t0=0.0, dt=0.5, **kw)
+
+
+def dataset(parts, **kw) -> WindowDataset:
+    kw.setdefault("normalizer", None)
+    kw.setdefault("scale", {s.system: np.ones(s.dim) for s in parts})
+    return WindowDataset(parts, **{"context_length": 5, "horizon": 3, "stride": 2, **kw})
+
+
+def ramp(n=3, t=40, d=2, offset=0.0) -> np.ndarray:
+    """x[i, j, k] = 1000 i + j + offset + 0.1 k: every value says where it came from."""
+    return (1000.0 * np.arange(n)[:, None, None] + np.arange(t)[None, :, None] + offset
+            + 0.1 * np.arange(d)[None, None, :]).astype(np.float32)
+
+
+def test_windows_are_addressed_exactly_across_blocks():
+    data = ramp()
+    ds = dataset([series("A", data, block=7)])  # windows straddle cached blocks
+    assert len(ds) == 3 * ((40 - 8) // 2 + 1)
+    for i in range(len(ds)):
+        info = ds.info(i)
+        context, target = ds[i]
+        window = torch.from_numpy(data[info.trajectory, info.start: info.start + 8])
+        torch.testing.assert_close(torch.cat([context, target]), window)
+        assert info.start_time == pytest.approx(0.5 * info.start)
+    assert context.shape == (5, 2) and target.shape == (3, 2) and context.dtype == torch.float32
+
+
+def test_several_systems_keep_their_dimension_and_pad_in_collate():
+    ds = dataset([series("A", ramp(d=2)), series("B", ramp(n=1, d=4, offset=0.5))])
+    assert ds.systems == ["A", "B"]
+    first, last = ds[0], ds[len(ds) - 1]
+    assert first[0].shape[-1] == 2 and last[0].shape[-1] == 4 and ds.info(len(ds) - 1).system == "B"
+    context, target, mask = collate_padded([first, last])
+    assert context.shape == (2, 5, 4) and target.shape == (2, 3, 4)
+    assert mask.tolist() == [[True, True, False, False], [True] * 4]
+    assert (context[0, :, 2:] == 0).all()
+
+
+def test_time_slice_and_rows_restrict_windows():
+    data = ramp(t=60)
+    ds = dataset([series("A", data, rows=range(1, 3), time=slice(50, None))], stride=1)
+    starts = {ds.info(i).start for i in range(len(ds))}
+    assert min(starts) == 50 and max(starts) == 52 and {ds.info(i).trajectory for i in range(len(ds))} == {1, 2}
+
+
+def test_normalization_uses_the_given_statistics_and_inverts():
+    data = ramp()
+    mean, std = fit_statistics(series("A", data, block=9))
+    flat = data.reshape(-1, 2).astype(np.float64)
+    np.testing.assert_allclose(mean, flat.mean(0), rtol=1e-12)
+    np.testing.assert_allclose(std, flat.std(0), rtol=1e-9)
+    ds = dataset([series("A", data)], normalizer=Normalizer({"A": mean}, {"A": std}), dtype=torch.float64)
+    context, _ = ds[4]
+    info = ds.info(4)
+    raw = torch.from_numpy(data[info.trajectory, info.start: info.start + 5].astype(np.float64))
+    torch.testing.assert_close(ds.denormalize(context, "A"), raw)
+
+
+def test_noise_is_seeded_scaled_and_independent_of_read_order():
+    data = ramp()
+    scale = {"A": np.array([1.0, 10.0])}
+    noisy = dataset([series("A", data)], noise=0.1, scale=scale, dtype=torch.float64, seed=3)
+    clean = dataset([series("A", data)], dtype=torch.float64)
+    a = [noisy[i][0] for i in (5, 0, 9)]
+    b = [noisy[i][0] for i in (9, 5, 0)]
+    torch.testing.assert_close(a[0], b[1])
+    diff = torch.cat([noisy[i][0] - clean[i][0] for i in range(len(noisy))])
+    ratio = (diff[:, 1].std() / diff[:, 0].std()).item()
+    assert 7 < ratio < 13  # noise follows each coordinate's scale
+    other = dataset([series("A", data)], noise=0.1, scale=scale, dtype=torch.float64, seed=4)
+    assert not torch.equal(other[5][0], a[0])
+
+
+def test_univariate_channel_and_whole_trajectories():
+    data = ramp()
+    ds = dataset([series("A", data)], channels=1, dtype=torch.float64)
+    context, target = ds[0]
+    assert context.shape == (5, 1)
+    torch.testing.assert_close(context[:, 0], torch.from_numpy(data[0, :5, 1].astype(np.float64)))
+    traj = ds.trajectories()
+    assert traj.shape == (3, 40, 1)
+
+
+def test_dataset_pickles_without_open_handles_and_reads_after(tmp_path):
+    data = ramp()
+    np.save(tmp_path / "a.npy", data)
+    opener = functools.partial(np.load, tmp_path / "a.npy", mmap_mode="r")
+    ds = dataset([Series("A", opener, 3, 40, 2, 0.0, 0.5)])
+    expected = ds[7]
+    assert ds._cache is not None and ds._arrays  # opened and cached in this process
+    clone = pickle.loads(pickle.dumps(ds))
+    assert clone._cache is None and clone._arrays == {}
+    torch.testing.assert_close(clone[7], expected)
+
+
+def test_bad_windows_are_clear_errors():
+    with pytest.raises(InvalidInputError, match="longer than its trajectories"):
+        dataset([series("A", ramp(t=6))])
+    with pytest.raises(InvalidInputError, match="context_length"):
+        check_window(0, 3, None)
+    with pytest.raises(InvalidInputError, match="stride"):
+        check_window(4, 3, 0)
+    assert check_window(4, 3, None) == 3
+    with pytest.raises(IndexError):
+        dataset([series("A", ramp())])[10_000]
