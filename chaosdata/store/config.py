@@ -1,0 +1,255 @@
+"""The release config: everything that determines a store's bytes, loaded from TOML and checked.
+
+A config is a frozen value. Its identity (`config_hash`) is the SHA-256 of its canonical JSON
+without the free-text fields (`name`, `description`), so renaming a copy of a preset does not
+make it "different", while changing any number does.
+
+Time spans: every granularity of a flow or delay system covers the same `length` dominant
+periods from the same initial states (a `lyapunov` granularity samples that span at `points`
+per Lyapunov time). Maps ignore granularities: they record `map_length` iterations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import tomllib
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from chaosdata.errors import InvalidInputError, suggest
+from chaosdata.systems import get_system, list_systems
+
+SPLITS = ("train", "val", "test")
+TIMESCALES = ("period", "lyapunov")
+DTYPES = ("float32", "float64")
+PRESETS = ("quick", "release")
+
+
+@dataclass(frozen=True)
+class Granularity:
+    """Sampling density: `points` per unit of `timescale` (a dominant period or a Lyapunov time)."""
+
+    name: str
+    timescale: str
+    points: float
+
+
+@dataclass(frozen=True)
+class Integrator:
+    """Settings passed to `make_trajectories` (delay equations always use RK4)."""
+
+    method: str = "dop853"
+    rtol: float = 1e-12
+    atol: float = 1e-12
+    dt: float | None = None
+    dde_steps_per_period: int = 400
+
+
+@dataclass(frozen=True)
+class Storage:
+    """On-disk encoding: storage dtype, time chunk length, Blosc-zstd level, shard size cap."""
+
+    dtype: str = "float32"
+    chunk_time: int = 2048
+    compression_level: int = 5
+    shard_mib: int = 64
+
+
+@dataclass(frozen=True)
+class ReleaseConfig:
+    """What to build: systems, splits, granularities, lengths, seeds, integrator and storage."""
+
+    name: str
+    splits: dict[str, int]
+    granularities: tuple[Granularity, ...]
+    length: float
+    transient: float
+    map_length: int
+    map_transient: int
+    seed: int = 0
+    systems: tuple[str, ...] | None = None  # None: every system of the catalogue
+    integrator: Integrator = field(default_factory=Integrator)
+    storage: Storage = field(default_factory=Storage)
+    description: str = ""
+
+    def resolved_systems(self) -> list[str]:
+        """Catalogue names of the systems to build, sorted."""
+        return sorted(self.systems) if self.systems is not None else list_systems()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON (the shape of the TOML file): what the manifest records."""
+        d = asdict(self)
+        d["systems"] = "all" if self.systems is None else list(self.systems)
+        d["granularities"] = {g.name: {"timescale": g.timescale, "points": g.points} for g in self.granularities}
+        return d
+
+    @property
+    def config_hash(self) -> str:
+        """SHA-256 of the canonical JSON of everything but `name` and `description`."""
+        d = self.to_dict()
+        d.pop("name"), d.pop("description")
+        return hashlib.sha256(json.dumps(d, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], source: str = "config") -> ReleaseConfig:
+        return parse_config(raw, source)
+
+
+def split_seed(base_seed: int, system: str, split: str, attempt: int = 0) -> int:
+    """A 62-bit seed for one (system, split), independent of Python's salted `hash`.
+
+    Each split draws from its own seed, so growing one split never changes another.
+    `attempt` > 0 gives the seeds of replacement draws for failed trajectories.
+    """
+    key = f"chaosdata/{base_seed}/{system}/{split}/{attempt}".encode()
+    return int.from_bytes(hashlib.sha256(key).digest()[:8], "little") >> 2
+
+
+# ---------------------------------------------------------------------- loading and validation
+def preset_path(name: str) -> Path:
+    """Path of a preset shipped with the package (`quick` or `release`)."""
+    if name not in PRESETS:
+        raise InvalidInputError(f"unknown preset {name!r}; choose one of {PRESETS}.{suggest(name, PRESETS)}")
+    return Path(str(resources.files("chaosdata.store") / "presets" / f"{name}.toml"))
+
+
+def load_preset(name: str) -> ReleaseConfig:
+    return load_config(preset_path(name))
+
+
+def load_config(path: str | Path) -> ReleaseConfig:
+    """Read and validate a TOML release config."""
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidInputError(f"config file {str(path)!r} does not exist")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise InvalidInputError(f"{path}: not valid TOML: {err}") from None
+    return parse_config(raw, str(path))
+
+
+_TOP = {"name", "description", "systems", "seed", "length", "transient", "map_length", "map_transient",
+        "splits", "granularities", "integrator", "storage"}
+
+
+def _number(src: str, key: str, value: Any, *, integer: bool = False, minimum: float = 0.0,
+            strict: bool = True) -> Any:
+    ok = isinstance(value, int if integer else (int, float)) and not isinstance(value, bool)
+    if ok:
+        ok = math.isfinite(value) and (value > minimum if strict else value >= minimum)
+    if not ok:
+        what = "an integer" if integer else "a number"
+        bound = f"> {minimum:g}" if strict else f">= {minimum:g}"
+        raise InvalidInputError(f"{src}: {key} must be {what} {bound}, got {value!r}")
+    return value if integer else float(value)
+
+
+def _table(src: str, key: str, value: Any, allowed: set[str]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidInputError(f"{src}: [{key}] must be a table, got {value!r}")
+    unknown = sorted(set(value) - allowed)
+    if unknown:
+        raise InvalidInputError(
+            f"{src}: unknown key {key}.{unknown[0]}; allowed: {sorted(allowed)}.{suggest(unknown[0], allowed)}"
+        )
+    return value
+
+
+def parse_config(raw: dict[str, Any], source: str = "config") -> ReleaseConfig:
+    """Validate a config given as a dict (the parsed TOML); errors name the key and the fix."""
+    src = source
+    unknown = sorted(set(raw) - _TOP)
+    if unknown:
+        raise InvalidInputError(f"{src}: unknown key {unknown[0]!r}; allowed: {sorted(_TOP)}.{suggest(unknown[0], _TOP)}")
+    missing = [k for k in ("name", "splits", "granularities", "length", "transient", "map_length") if k not in raw]
+    if missing:
+        raise InvalidInputError(f"{src}: missing required key {missing[0]!r}")
+    name = raw["name"]
+    if not isinstance(name, str) or not name:
+        raise InvalidInputError(f"{src}: name must be a non-empty string, got {name!r}")
+
+    systems = raw.get("systems", "all")
+    if systems == "all":
+        systems = None
+    elif isinstance(systems, list) and systems and all(isinstance(s, str) for s in systems):
+        systems = tuple(sorted({get_system(s).name for s in systems}))  # raises with a suggestion
+    else:
+        raise InvalidInputError(f"{src}: systems must be \"all\" or a non-empty list of names, got {systems!r}")
+
+    splits = _table(src, "splits", raw["splits"], set(SPLITS))
+    if set(splits) != set(SPLITS):
+        raise InvalidInputError(f"{src}: [splits] must give all of {SPLITS}, got {sorted(splits)}")
+    splits = {s: _number(src, f"splits.{s}", splits[s], integer=True) for s in SPLITS}
+
+    grans_raw = raw["granularities"]
+    if not isinstance(grans_raw, dict) or not grans_raw:
+        raise InvalidInputError(f"{src}: [granularities] must be a non-empty table of tables")
+    grans = []
+    for gname, g in grans_raw.items():
+        if not gname.isidentifier() or gname == "iteration":
+            raise InvalidInputError(f"{src}: granularity name {gname!r} must be an identifier other than 'iteration'")
+        g = _table(src, f"granularities.{gname}", g, {"timescale", "points"})
+        timescale = g.get("timescale", "period")
+        if timescale not in TIMESCALES:
+            raise InvalidInputError(
+                f"{src}: granularities.{gname}.timescale must be one of {TIMESCALES}, got {timescale!r}"
+            )
+        if "points" not in g:
+            raise InvalidInputError(f"{src}: granularities.{gname} needs `points` (samples per {timescale})")
+        grans.append(Granularity(gname, timescale, _number(src, f"granularities.{gname}.points", g["points"])))
+
+    integ = _table(src, "integrator", raw.get("integrator", {}), set(Integrator.__dataclass_fields__))
+    dt = integ.get("dt")
+    integrator = Integrator(
+        method=str(integ.get("method", Integrator.method)),
+        rtol=_number(src, "integrator.rtol", integ.get("rtol", Integrator.rtol)),
+        atol=_number(src, "integrator.atol", integ.get("atol", Integrator.atol)),
+        dt=None if dt is None else _number(src, "integrator.dt", dt),
+        dde_steps_per_period=_number(src, "integrator.dde_steps_per_period",
+                                     integ.get("dde_steps_per_period", Integrator.dde_steps_per_period), integer=True),
+    )
+    from chaosdata.integrate.ode import get_tableau  # validates the method name
+
+    tableau = get_tableau(integrator.method)
+    if not tableau.adaptive and integrator.dt is None:
+        raise InvalidInputError(f"{src}: integrator.method {integrator.method!r} takes fixed steps: set integrator.dt")
+
+    stor = _table(src, "storage", raw.get("storage", {}), set(Storage.__dataclass_fields__))
+    dtype = stor.get("dtype", Storage.dtype)
+    if dtype not in DTYPES:
+        raise InvalidInputError(f"{src}: storage.dtype must be one of {DTYPES}, got {dtype!r}")
+    level = stor.get("compression_level", Storage.compression_level)
+    if not isinstance(level, int) or isinstance(level, bool) or not 0 <= level <= 9:
+        raise InvalidInputError(f"{src}: storage.compression_level must be an integer 0..9, got {level!r}")
+    storage = Storage(
+        dtype=dtype,
+        chunk_time=_number(src, "storage.chunk_time", stor.get("chunk_time", Storage.chunk_time), integer=True),
+        compression_level=level,
+        shard_mib=_number(src, "storage.shard_mib", stor.get("shard_mib", Storage.shard_mib), integer=True),
+    )
+
+    seed = raw.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise InvalidInputError(f"{src}: seed must be a non-negative integer, got {seed!r}")
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise InvalidInputError(f"{src}: description must be a string")
+    return ReleaseConfig(
+        name=name,
+        description=description,
+        systems=systems,
+        seed=seed,
+        splits=splits,
+        granularities=tuple(grans),
+        length=_number(src, "length", raw["length"]),
+        transient=_number(src, "transient", raw["transient"], strict=False),
+        map_length=_number(src, "map_length", raw["map_length"], integer=True, minimum=1),
+        map_transient=_number(src, "map_transient", raw.get("map_transient", 100), integer=True, strict=False),
+        integrator=integrator,
+        storage=storage,
+    )

@@ -1,0 +1,107 @@
+"""The root manifest (`manifest.json`) and the checksums it holds.
+
+The manifest is the store's commit record: a system is part of the store once it is listed
+here (it is listed only after its directory was written, verified and renamed into place).
+It holds, with keys sorted so that equal stores have equal manifests:
+
+- `format`, `config` (the release config as JSON) and `config_hash`;
+- `systems`: per system its kind, dimension, `arrays` (shape, dtype, chunks, shards and
+  `sha256`), `files` (`sha256` of every file of its directory), total `bytes`, `n_invalid`
+  flagged trajectories and `skipped` granularities with reasons.
+
+Volatile facts (when each system was built, wall times) go to `builds.json` beside it, which
+no checksum covers, so that two builds of one config have identical manifests and data.
+
+Two checksums, for two jobs: `files` checks what is on disk byte for byte and names the
+corrupted file; an array's `sha256` is over its decoded values (C order, little-endian), so
+it also checks the data after any re-encoding (another codec, a Parquet export).
+The manifest is rewritten atomically (temporary file, fsync, `os.replace`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chaosdata.store.config import ReleaseConfig
+from chaosdata.store.errors import StoreError
+from chaosdata.store.layout import BUILD_LOG, FORMAT, MANIFEST
+
+
+def data_sha256(values: np.ndarray) -> str:
+    """SHA-256 of an array's values in C order, little-endian."""
+    little = np.ascontiguousarray(values, dtype=values.dtype.newbyteorder("<"))
+    return hashlib.sha256(little.tobytes()).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def list_files(directory: Path) -> list[str]:
+    """Relative paths (with `/`) of the files under `directory`, sorted."""
+    return sorted(Path(d, fn).relative_to(directory).as_posix() for d, _, fns in os.walk(directory) for fn in fns)
+
+
+def hash_files(directory: Path) -> dict[str, str]:
+    return {rel: file_sha256(directory / rel) for rel in list_files(directory)}
+
+
+def new_manifest(config: ReleaseConfig) -> dict[str, Any]:
+    return {"format": FORMAT, "config": config.to_dict(), "config_hash": config.config_hash, "systems": {}}
+
+
+def read_manifest(root: str | Path) -> dict[str, Any]:
+    path = Path(root) / MANIFEST
+    if not path.is_file():
+        raise StoreError(
+            f"{str(root)!r} is not a chaosdata store: it has no {MANIFEST}. "
+            "Build one with `chaosdata generate --preset quick --out DIR`."
+        )
+    try:
+        manifest = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise StoreError(f"{path}: not valid JSON ({err}); the store is damaged") from None
+    if manifest.get("format") != FORMAT:
+        raise StoreError(f"{path}: format {manifest.get('format')!r} is not {FORMAT!r}")
+    return manifest
+
+
+def write_json(path: Path, value: Any) -> None:
+    """Replace a JSON file atomically: a reader sees the old or the new one, never half."""
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "w") as fh:
+        json.dump(value, fh, indent=1, sort_keys=True)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def write_manifest(root: str | Path, manifest: dict[str, Any]) -> None:
+    write_json(Path(root) / MANIFEST, manifest)
+
+
+def record_build(root: str | Path, system: str, info: dict[str, Any]) -> None:
+    """Add a system's volatile build facts (time, wall times) to `builds.json`."""
+    path = Path(root) / BUILD_LOG
+    try:
+        log = json.loads(path.read_text())
+    except (OSError, ValueError):
+        log = {}
+    log[system] = info
+    write_json(path, log)
+
+
+def stale_temporaries(root: str | Path) -> list[Path]:
+    """Temporary JSON files left by a build that was killed while writing one."""
+    return sorted(Path(root).glob("*.json.tmp-*"))
