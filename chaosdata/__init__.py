@@ -3,6 +3,8 @@
 from chaosdata.errors import ChaosdataError, UnknownSystemError
 from chaosdata.systems import System, get_system, list_systems
 from chaosdata.integrate.trajectories import Trajectories, make_trajectories
+from chaosdata.loader import load_dataset
+from chaosdata.windows import WindowDataset, collate_padded
 
 __version__ = "0.1.0.dev0"
 
@@ -11,7 +13,10 @@ __all__ = [
     "System",
     "Trajectories",
     "UnknownSystemError",
+    "WindowDataset",
+    "collate_padded",
     "get_system",
     "list_systems",
+    "load_dataset",
     "make_trajectories",
 ]

@@ -1,0 +1,216 @@
+"""`load_dataset`: train/val/test forecasting windows from a local store, the Hub, or regeneration.
+
+Sources:
+- a local store path (built by `chaosdata generate`);
+- a Hugging Face Hub dataset repo id (`owner/name`): only the requested systems' files are
+  downloaded (`snapshot_download` with `allow_patterns`), cached, and usable offline with
+  `HF_HUB_OFFLINE=1` once cached;
+- `"regenerate"`: the systems are integrated on demand from a release config (a preset name,
+  a `ReleaseConfig`, or a dict of overrides on the `quick` preset) and cached as a store.
+With no source, the store `chaosdata generate` builds by default (`./data`, or `$CHAOSDATA_STORE`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from chaosdata.errors import InvalidInputError, suggest
+from chaosdata.store import ReleaseConfig, Store, build, load_preset, open_store
+from chaosdata.store.config import PRESETS, SPLITS, parse_config
+from chaosdata.store.errors import StoreError
+from chaosdata.store.layout import MANIFEST
+from chaosdata.systems import get_system, list_systems
+from chaosdata.windows import NORMALIZATIONS, Normalizer, Series, WindowDataset, check_window, fit_statistics, temporal_cut
+
+DEFAULT_STORE = "data"
+HUB_ROOT_FILES = (MANIFEST, "zarr.json", "builds.json", "README.md")
+
+
+class _ZarrArray:
+    """Picklable opener of one stored array (each worker process opens its own handle)."""
+
+    def __init__(self, root: Path, system: str, path: str):
+        self.root, self.system, self.path = str(root), system, path
+
+    def __call__(self):
+        import zarr
+
+        return zarr.open_array(os.path.join(self.root, self.system, self.path), mode="r")
+
+
+def cache_root(cache_dir: str | os.PathLike | None) -> Path:
+    """Where downloads and regenerated stores go: `cache_dir`, `$CHAOSDATA_CACHE`, or ~/.cache/chaosdata."""
+    if cache_dir is not None:
+        return Path(cache_dir)
+    return Path(os.environ.get("CHAOSDATA_CACHE", Path.home() / ".cache" / "chaosdata"))
+
+
+def _system_names(systems: str | Sequence[str], available: Sequence[str] | None = None) -> list[str]:
+    if isinstance(systems, str):
+        if systems == "all":
+            return list(available) if available is not None else list_systems()
+        systems = [systems]
+    if not systems:
+        raise InvalidInputError("systems is empty: name at least one system, or pass 'all'")
+    return [get_system(s).name for s in systems]  # unknown names raise with suggestions
+
+
+def _regenerate_config(config: ReleaseConfig | str | dict[str, Any] | None) -> ReleaseConfig:
+    if isinstance(config, ReleaseConfig):
+        return config
+    if config is None or isinstance(config, str):
+        return load_preset(config or "quick")
+    if isinstance(config, dict):
+        raw = load_preset("quick").to_dict()
+        raw.update(config)
+        raw.setdefault("name", "custom")
+        return parse_config(raw, "load_dataset(config=...)")
+    raise InvalidInputError(f"config must be a preset name {PRESETS}, a ReleaseConfig or a dict, got {type(config).__name__}")
+
+
+def _open_source(source: str | os.PathLike | None, names: list[str] | None, *, config: Any,
+                 cache_dir: Any, revision: str | None, device: str) -> Store:
+    """Resolve `source` into an opened local store holding (at least) `names`."""
+    if source is None:
+        source = os.environ.get("CHAOSDATA_STORE", DEFAULT_STORE)
+        if not (Path(source) / MANIFEST).is_file():
+            raise StoreError(
+                f"no chaosdata store at {str(source)!r} (the default). Build one with "
+                "`chaosdata generate --preset quick --out data` (or `make run`), pass a Hub repo id "
+                "as source=..., or use source='regenerate' to integrate on demand"
+            )
+        return open_store(source)
+    if source == "regenerate":
+        cfg = _regenerate_config(config)
+        out = cache_root(cache_dir) / "regenerated" / cfg.config_hash[:16]
+        wanted = names if names is not None else cfg.resolved_systems()
+        build(cfg, out, systems=wanted, device=device, progress=False, log=lambda msg: None)
+        return open_store(out)
+    path = Path(source)
+    if path.exists():
+        if not (path / MANIFEST).is_file():
+            raise StoreError(f"{path} exists but is not a chaosdata store (no {MANIFEST}); "
+                             "build one with `chaosdata generate --out DIR`")
+        return open_store(path)
+    if isinstance(source, str) and source.count("/") == 1 and not source.startswith((".", "/")):
+        return _download(source, names, cache_dir=cache_dir, revision=revision)
+    raise InvalidInputError(f"source {str(source)!r} is neither a local store, a Hub repo id (owner/name), "
+                            "nor 'regenerate'")
+
+
+def _download(repo_id: str, names: list[str] | None, *, cache_dir: Any, revision: str | None) -> Store:
+    """Fetch the store's root files and the requested systems' folders from the Hub (cached)."""
+    from huggingface_hub import snapshot_download
+
+    patterns = list(HUB_ROOT_FILES) + ([f"{n}/**" for n in names] if names is not None else ["*/**"])
+    local = snapshot_download(repo_id, repo_type="dataset", revision=revision, allow_patterns=patterns,
+                              cache_dir=str(cache_root(cache_dir) / "hub"))
+    store = open_store(local)
+    missing = [n for n in (names or []) if n not in store.systems]
+    if missing:
+        raise StoreError(f"{repo_id}: the download lacks {missing}; the repo holds "
+                         f"{sorted(store.manifest['systems'])}")
+    report = store.verify(names, data=False)  # file checksums against the manifest
+    if not report.ok:
+        raise StoreError(f"{repo_id}: downloaded files fail verification: {report.first}")
+    return store
+
+
+def _series(store: Store, system: str, granularity: str, split: str, temporal: bool) -> Series:
+    """The stored array of one split as a `Series` (valid trajectories only)."""
+    array_split = "train" if temporal else split
+    arr = store.array(system, granularity, array_split)
+    n, t, d = arr.shape
+    valid = [bool(v) for v in arr.attrs.get("valid", [True] * n)]
+    rows = range(n) if all(valid) else [i for i, v in enumerate(valid) if v]
+    time = None
+    if temporal:
+        cut = temporal_cut(t)
+        time = slice(0, cut) if split == "train" else slice(cut, None)
+    grid = store.time(system, granularity)
+    stored_as = f"{store._granularity(system, granularity)}/{array_split}"  # maps: 'iteration'
+    return Series(system=system, open=_ZarrArray(store.path, system, stored_as),
+                  n_trajectories=n, n_time=t, dim=d, t0=float(grid["t0"]), dt=float(grid["dt"]),
+                  block=int(arr.chunks[1]), rows=rows, time=time)
+
+
+def load_dataset(
+    systems: str | Sequence[str] = "Lorenz",
+    *,
+    split: str | None = "train",
+    granularity: str = "fine",
+    source: str | os.PathLike | None = None,
+    context_length: int = 512,
+    horizon: int = 64,
+    stride: int | None = None,
+    univariate: bool | int = False,
+    normalize: str | None = "standard",
+    noise: float = 0.0,
+    dtype: torch.dtype = torch.float32,
+    cache_dir: str | os.PathLike | None = None,
+    revision: str | None = None,
+    seed: int = 0,
+    temporal: bool = False,
+    config: ReleaseConfig | str | dict[str, Any] | None = None,
+    verify: bool = False,
+    device: str = "cpu",
+    cache_bytes: int = 64 << 20,
+) -> WindowDataset | dict[str, WindowDataset]:
+    """Forecasting windows `(context [context_length, dim], target [horizon, dim])` of `systems`.
+
+    `split` is `train`, `val`, `test`, or None for a dict of all three. Windows start every
+    `stride` points (default: `horizon`). Normalization statistics come from the train split
+    only (`dataset.normalizer`, `dataset.denormalize`). `univariate=True` keeps the first
+    coordinate, an integer keeps that one. `noise` adds seeded Gaussian observation noise,
+    scaled by each coordinate's std. `temporal=True` is the dysts-style split: the first 5/6 of
+    each training trajectory for `train`, the rest for `val`. `config` shapes a regenerated
+    store (`source="regenerate"`); `verify` checks the store's checksums before use.
+    """
+    stride = check_window(context_length, horizon, stride)
+    if normalize is None:
+        normalize = "none"
+    if normalize not in NORMALIZATIONS:
+        raise InvalidInputError(f"normalize must be one of {NORMALIZATIONS} or None, got {normalize!r}")
+    if not isinstance(noise, (int, float)) or noise < 0:
+        raise InvalidInputError(f"noise must be a non-negative number (a fraction of each coordinate's std), got {noise!r}")
+    splits = (("train", "val") if temporal else SPLITS) if split is None else (split,)
+    for s in splits:
+        if s not in SPLITS:
+            raise InvalidInputError(f"split must be one of {SPLITS} or None, got {s!r}.{suggest(str(s), SPLITS)}")
+        if temporal and s == "test":
+            raise InvalidInputError("temporal=True splits each training trajectory into train (first 5/6) "
+                                    "and val (the rest); it has no test split")
+    names = None if systems == "all" else _system_names(systems)
+    store = _open_source(source, names, config=config, cache_dir=cache_dir, revision=revision, device=device)
+    names = _system_names(systems, store.systems) if names is None else [store._resolve(n) for n in names]
+    if verify:
+        store.verify(names, strict=True)
+
+    channels = None
+    if univariate is not False:
+        channels = 0 if univariate is True else univariate
+        if isinstance(channels, bool) or not isinstance(channels, int) or channels < 0:
+            raise InvalidInputError(f"univariate must be a bool or a coordinate index, got {univariate!r}")
+
+    train = [_series(store, n, granularity, "train", temporal) for n in names]
+    stats = {s.system: fit_statistics(s) for s in train}
+    for s in train:
+        if channels is not None and channels >= s.dim:
+            raise InvalidInputError(f"{s.system} has {s.dim} coordinates; univariate={channels} is out of range")
+    normalizer = Normalizer({k: m for k, (m, _) in stats.items()}, {k: v for k, (_, v) in stats.items()}) \
+        if normalize == "standard" else None
+    scale = {k: v for k, (_, v) in stats.items()}
+
+    out = {}
+    for s in splits:
+        parts = train if s == "train" else [_series(store, n, granularity, s, temporal) for n in names]
+        out[s] = WindowDataset(parts, context_length=context_length, horizon=horizon, stride=stride,
+                               normalizer=normalizer, scale=scale, channels=channels, noise=float(noise),
+                               dtype=dtype, seed=seed, cache_bytes=cache_bytes, split=s)
+    return out[split] if split is not None else out
