@@ -61,8 +61,8 @@ def main() -> None:
     parser.add_argument("--periods", type=float, default=100)
     parser.add_argument("--batch", type=int, default=256)
     args = parser.parse_args()
-    raw = load_preset("release").to_dict()
-    raw.update(name="bench-loader", systems=["Lorenz"], length=args.periods,
+    raw = load_preset("quick").to_dict()
+    raw.update(name="bench-loader", systems=["Lorenz"], length=args.periods, splits={"train": 32, "val": 8, "test": 8},
                granularities={"fine": {"timescale": "period", "points": 100}},
                integrator={"rtol": 1e-9, "atol": 1e-9})
     config = parse_config(raw, "bench_loader")
