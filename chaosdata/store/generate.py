@@ -1,15 +1,23 @@
 """Integrate one system for a release: every split and granularity, in memory, with attributes.
 
-Initial states (flows and maps): for each split, `make_trajectories` draws on-attractor states
-from the split's own seed through the transient. All splits are then recorded together, once
-per granularity, from those states, so every granularity of a system holds the same
-trajectories sampled at different rates. Delay equations need their history, not just a state,
-so each (split, granularity) is one `make_trajectories` call with the split's seed and the
-transient (same seed, same trajectories).
+An ensemble integration costs steps, and a step never spans more than a few output intervals,
+so a denser grid costs more steps; batch size is nearly free. Hence, per system:
 
-A trajectory that fails (non-finite, out of bounds...) is replaced by a fresh draw from a
-derived seed, up to `MAX_RESAMPLES` times; one that still fails is stored as NaN rows, marked
-False in the array's `valid` attribute and explained in `failures`.
+1. draws: each split draws its initial conditions from its own seed (the catalogue's initial
+   condition plus a seeded kick, as `make_trajectories` does), so growing one split never
+   changes another;
+2. transient (flows and maps): all splits in one batch, on a two-point grid so that only the
+   tolerance limits the steps; its end states are every granularity's `start_states`;
+3. one pass per sampling grid, all splits in one batch, from those states. Granularities whose
+   grids nest (50 and 100 points per period) share the pass of the finest; others (15 and
+   100) get their own, so `coarse` and `fine` hold the same trajectories at different rates.
+   Delay equations need a history, not a state: each of their passes starts from the constant
+   history of the draws and discards the transient itself (rounded to its grid).
+
+A trajectory that fails anywhere (non-finite, out of bounds, too many steps) is drawn again
+from a derived seed for every pass, up to `MAX_RESAMPLES` times; one that still fails is
+stored as NaN rows, marked False in the array's `valid` attribute and explained in `failures`.
+Each granularity group's `recipe` says how `make_trajectories` reproduces its arrays.
 """
 
 from __future__ import annotations
@@ -26,14 +34,13 @@ from torch import Tensor
 
 from chaosdata.integrate.trajectories import Trajectories, make_trajectories
 from chaosdata.store import provenance
-from chaosdata.store.config import SPLITS, Granularity, ReleaseConfig, split_seed
+from chaosdata.store.config import SPLITS, ReleaseConfig, split_seed
 from chaosdata.store.layout import FORMAT, MAP_GRANULARITY, array_path
 from chaosdata.systems import System, get_system
 
 MAX_RESAMPLES = 4
-TRANSIENT_PTS_PER_PERIOD = 100  # output density of the discarded transient (sets its rounding)
 
-Progress = Callable[[int], None]  # called with the number of trajectories just integrated
+Progress = Callable[[int], None]  # called with the number of arrays' rows (trajectories) just produced
 
 
 @dataclass
@@ -55,15 +62,6 @@ class SystemData:
     skipped: dict[str, str] = field(default_factory=dict)  # granularity -> reason
     timings: dict[str, Any] = field(default_factory=dict)  # volatile
 
-    @property
-    def n_invalid(self) -> int:
-        """Flagged trajectories, each counted once however many granularities it appears in."""
-        worst: dict[str, int] = {}
-        for path, arr in self.arrays.items():
-            split = path.rsplit("/", 1)[1]
-            worst[split] = max(worst.get(split, 0), arr.attrs["valid"].count(False))
-        return sum(worst.values())
-
 
 def jsonable(value: Any) -> Any:
     """Plain JSON: tensors and arrays as lists, non-finite floats as "NaN"/"Infinity" (as Zarr does)."""
@@ -84,65 +82,107 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+# ---------------------------------------------------------------------- planning
 @dataclass
-class _Plan:
-    """One granularity as it applies to one system: its grid and how to call the integrator."""
+class _Member:
+    """A granularity read from a pass: every `stride`-th point, `n_time` of them."""
 
-    name: str
     timescale: str
-    points: float
-    unit: float  # time units per period / Lyapunov time (1 iteration for maps)
-    dt: float
+    points: float  # per unit of its timescale
+    unit: float  # time units per period / Lyapunov time / iteration
+    stride: int
     n_time: int
 
 
-def _plans(system: System, config: ReleaseConfig, kw: dict[str, Any]) -> tuple[list[_Plan], dict[str, str]]:
-    """The granularities this system gets, and the ones skipped with the reason."""
+@dataclass
+class _Pass:
+    """One integration on one grid: `n_transient` discarded points (delay equations), then the rest."""
+
+    timescale: str  # as make_trajectories takes it (maps ignore it)
+    points: float
+    unit: float
+    n_transient: int
+    members: dict[str, _Member]
+
+    @property
+    def dt(self) -> float:
+        return self.unit / self.points
+
+    @property
+    def n_points(self) -> int:
+        return self.n_transient + max(m.stride * (m.n_time - 1) + 1 for m in self.members.values())
+
+
+def _plan(system: System, config: ReleaseConfig, kw: dict[str, Any]) -> tuple[list[_Pass], dict[str, str]]:
+    """The passes that produce this system's granularities, and the granularities skipped (why)."""
     if system.kind == "map":
-        return [_Plan(MAP_GRANULARITY, "iteration", 1.0, 1.0, 1.0, config.map_length)], {}
-    plans, skipped = [], {}
-    span = config.length * float(system.period)
-    for g in config.granularities:
-        unit = float(system.period)
+        return [_Pass("period", 1.0, 1.0, 0, {MAP_GRANULARITY: _Member("iteration", 1.0, 1.0, 1, config.map_length)})], {}
+    period = float(system.period)
+    span, transient = config.length * period, config.transient * period
+    grids: list[tuple[str, float, float, dict[str, float]]] = []  # (timescale, points, unit, {name: points})
+    skipped: dict[str, str] = {}
+    for g in sorted(config.granularities, key=lambda g: -g.points):
+        unit = period
         if g.timescale == "lyapunov":
             try:
-                unit = _lyapunov_unit(system, g, kw)
+                unit = _lyapunov_time(system, g.points, kw)
             except Exception as err:  # noqa: BLE001 - any failure of the timescale is a recorded skip
                 skipped[g.name] = f"no Lyapunov time for {system.name}: {err}"
                 continue
-        dt = unit / g.points
-        plans.append(_Plan(g.name, g.timescale, g.points, unit, dt, max(2, round(span / dt))))
-    return plans, skipped
+        nests = next((grid for grid in grids if grid[0] == g.timescale and _divides(g.points, grid[1])), None)
+        if nests is None:
+            grids.append((g.timescale, g.points, unit, {g.name: g.points}))
+        else:
+            nests[3][g.name] = g.points
+    passes = []
+    for timescale, points, unit, names in grids:
+        members = {n: _Member(timescale, p, unit, round(points / p), max(2, round(span / (unit / p))))
+                   for n, p in names.items()}
+        n_transient = round(transient / (unit / points)) if system.kind == "delay" else 0
+        passes.append(_Pass(timescale, points, unit, n_transient, members))
+    return passes, skipped
 
 
-def _lyapunov_unit(system: System, g: Granularity, kw: dict[str, Any]) -> float:
-    """The Lyapunov time, as `make_trajectories` resolves it (a two-point probe)."""
+def _divides(coarse: float, fine: float) -> bool:
+    """Whether the grid of `coarse` points per unit lies on the grid of `fine` points per unit."""
+    ratio = fine / coarse
+    return coarse == int(coarse) and fine == int(fine) and ratio == int(ratio)
+
+
+def _lyapunov_time(system: System, points: float, kw: dict[str, Any]) -> float:
+    """The Lyapunov time as `make_trajectories` resolves it (a two-point probe)."""
     x0 = torch.tensor(system.initial_conditions[: system.state_dim or system.dim], dtype=torch.float64)
-    probe = make_trajectories(system, 2, pts_per_period=g.points, timescale="lyapunov",
-                              initial_conditions=x0, **kw)
-    unit = probe.stats["dt"] * g.points
+    probe = make_trajectories(system, 2, pts_per_period=points, timescale="lyapunov", initial_conditions=x0, **kw)
+    unit = probe.stats["dt"] * points
     if not (math.isfinite(unit) and unit > 0):
         raise ValueError(f"Lyapunov time {unit!r} is not a positive number")
     return unit
 
 
-def _sample_starts(system: System, n: int, seed: int, config: ReleaseConfig, kw: dict[str, Any]) -> Trajectories:
-    transient = config.map_transient if system.kind == "map" else config.transient
-    return make_trajectories(system, 2, pts_per_period=TRANSIENT_PTS_PER_PERIOD, n_ics=n, transient=transient,
-                             seed=seed, resample_failed=True, postprocess=False, **kw)
+# ---------------------------------------------------------------------- integration
+def _draws(system: System, n: int, seed: int, kw: dict[str, Any]) -> Tensor:
+    """`n` initial conditions from `seed`, exactly as `make_trajectories` draws them."""
+    tr = make_trajectories(system, 2, pts_per_period=1000, n_ics=n, seed=seed, transient=0, postprocess=False, **kw)
+    return tr.initial_conditions.cpu()
 
 
-def _record(system: System, plan: _Plan, starts: Tensor, kw: dict[str, Any]) -> Trajectories:
-    return make_trajectories(system, plan.n_time, pts_per_period=plan.points, timescale=_timescale(plan),
-                             initial_conditions=starts, **kw)
+def _transient(system: System, config: ReleaseConfig, draws: Tensor, kw: dict[str, Any]) -> Trajectories | None:
+    """Flows and maps: carry the draws through the transient (None when there is none or for DDEs)."""
+    if system.kind == "delay" or (config.map_transient if system.kind == "map" else config.transient) == 0:
+        return None
+    if system.kind == "map":
+        return make_trajectories(system, config.map_transient + 1, initial_conditions=draws, postprocess=False, **kw)
+    return make_trajectories(system, 2, pts_per_period=1.0 / config.transient, initial_conditions=draws,
+                             postprocess=False, **kw)
 
 
-def _timescale(plan: _Plan) -> str:
-    return "period" if plan.timescale == "iteration" else plan.timescale
+def _integrate(system: System, p: _Pass, starts: Tensor, kw: dict[str, Any]) -> Trajectories:
+    return make_trajectories(system, p.n_points, pts_per_period=p.points, timescale=p.timescale,
+                             initial_conditions=starts, postprocess=False, **kw)
 
 
 class _Rows:
-    """Per-trajectory results of one granularity for all splits stacked (train, val, test)."""
+    """One pass's per-trajectory results for all splits stacked (train, val, test)."""
 
     def __init__(self, tr: Trajectories):
         self.x = tr.x.cpu()
@@ -150,6 +190,7 @@ class _Rows:
         self.n_accepted = tr.stats["n_accepted"].clone()
         self.n_rejected = tr.stats["n_rejected"].clone()
         self.failures = dict(tr.stats["failures"])
+        self.used = {k: tr.stats[k] for k in ("method", "rtol", "atol")}  # system defaults resolved
 
     def patch(self, rows: Tensor, tr: Trajectories) -> None:
         self.x[rows] = tr.x.cpu()
@@ -162,90 +203,27 @@ class _Rows:
                 self.failures[r] = tr.stats["failures"][i]
 
 
-def _generate_shared(system, config, plans, kw, progress):
-    """Flows and maps: sample each split's states, then record all splits per granularity."""
-    sizes = [config.splits[s] for s in SPLITS]
-    offsets = np.cumsum([0] + sizes)
-    seeds = {s: split_seed(config.seed, system.name, s) for s in SPLITS}
-    timings: dict[str, float] = {}
-
-    def sample(attempt: int, wanted: dict[str, int]) -> tuple[Tensor, Tensor, dict[int, str]]:
-        parts, valid, failures = [], [], {}
-        for s, k in wanted.items():
-            tr = _sample_starts(system, k, split_seed(config.seed, system.name, s, attempt), config, kw)
-            offset = sum(len(v) for v in valid)
-            for i, reason in tr.stats["failures"].items():
-                failures[offset + i] = f"sampling the initial state: {reason}"
-            parts.append(tr.initial_conditions.cpu())
-            valid.append(tr.valid.cpu())
-        return torch.cat(parts), torch.cat(valid), failures
-
-    started = time.perf_counter()
-    starts, start_ok, start_fail = sample(0, dict(zip(SPLITS, sizes)))
-    timings["sampling_s"] = time.perf_counter() - started
-    rows: dict[str, _Rows] = {}
-    for plan in plans:
-        started = time.perf_counter()
-        rows[plan.name] = _Rows(_record(system, plan, starts, kw))
-        timings[f"{plan.name}_s"] = time.perf_counter() - started
-        if progress:
-            progress(len(starts))
-
-    resampled: dict[int, int] = {}
-    for attempt in range(1, MAX_RESAMPLES + 1):
-        ok = start_ok.clone()
-        for r in rows.values():
-            ok &= r.valid
-        bad = (~ok).nonzero().flatten()
-        if bad.numel() == 0:
-            break
-        wanted = {s: int(((bad >= offsets[j]) & (bad < offsets[j + 1])).sum()) for j, s in enumerate(SPLITS)}
-        fresh, fresh_ok, fresh_fail = sample(attempt, {s: k for s, k in wanted.items() if k})
-        starts[bad], start_ok[bad] = fresh, fresh_ok
-        for i, r in enumerate(bad.tolist()):
-            resampled[r] = attempt
-            start_fail.pop(r, None)
-            if i in fresh_fail:
-                start_fail[r] = fresh_fail[i]
-        for plan in plans:
-            rows[plan.name].patch(bad, _record(system, plan, fresh, kw))
-
-    arrays: dict[str, dict[str, Any]] = {}
-    for plan in plans:
-        r = rows[plan.name]
-        for j, s in enumerate(SPLITS):
-            lo, hi = offsets[j], offsets[j + 1]
-            valid = (r.valid[lo:hi] & start_ok[lo:hi]).tolist()
-            failures = {i - lo: start_fail.get(i) or r.failures.get(i, "failed") for i in range(lo, hi) if not valid[i - lo]}
-            arrays[array_path(plan.name, s)] = dict(
-                x=r.x[lo:hi], split=s, seed=seeds[s], initial_conditions=starts[lo:hi], valid=valid,
-                failures=failures, resampled={i - lo: a for i, a in resampled.items() if lo <= i < hi},
-                n_accepted=r.n_accepted[lo:hi], n_rejected=r.n_rejected[lo:hi],
-            )
-    return arrays, timings
+def _postprocess(system: System, x: Tensor) -> Tensor:
+    if system.postprocess is None:
+        return x
+    params = {k: v.to(dtype=x.dtype) if isinstance(v, Tensor) else v for k, v in system.bind().items()}
+    return system.postprocess(x, **params)
 
 
-def _generate_delay(system, config, plans, kw, progress):
-    """Delay equations: one call per (split, granularity) from the split's seed and the transient."""
-    arrays: dict[str, dict[str, Any]] = {}
-    timings: dict[str, float] = {}
-    for plan in plans:
-        started = time.perf_counter()
-        for s in SPLITS:
-            seed = split_seed(config.seed, system.name, s)
-            tr = make_trajectories(system, plan.n_time, pts_per_period=plan.points, timescale=_timescale(plan),
-                                   n_ics=config.splits[s], transient=config.transient, seed=seed,
-                                   resample_failed=True, **kw)
-            valid = tr.valid.cpu().tolist()
-            arrays[array_path(plan.name, s)] = dict(
-                x=tr.x.cpu(), split=s, seed=seed, initial_conditions=tr.initial_conditions.cpu(), valid=valid,
-                failures=dict(tr.stats["failures"]), resampled={},
-                n_accepted=tr.stats["n_accepted"], n_rejected=tr.stats["n_rejected"],
-            )
-            if progress:
-                progress(config.splits[s])
-        timings[f"{plan.name}_s"] = time.perf_counter() - started
-    return arrays, timings
+def _recipe(system: System, config: ReleaseConfig, p: _Pass, m: _Member) -> dict[str, Any]:
+    """How `make_trajectories` reproduces a granularity's arrays from the array attributes."""
+    if system.kind == "delay":
+        start = "initial_conditions (constant history)"
+    elif (config.map_transient if system.kind == "map" else config.transient) == 0:
+        start = "initial_conditions"
+    else:
+        start = "start_states (the initial_conditions carried through the transient)"
+    return {
+        "call": "make_trajectories(system, n_points, pts_per_period=..., timescale=..., "
+                "initial_conditions=<start>, postprocess=False, <integrator.used>)",
+        "start": start, "n_points": p.n_points, "pts_per_period": p.points, "timescale": p.timescale,
+        "discard": p.n_transient, "stride": m.stride, "then": "the system's postprocess, if it has one",
+    }
 
 
 def generate_system(name: str, config: ReleaseConfig, *, device: str = "cpu",
@@ -255,42 +233,88 @@ def generate_system(name: str, config: ReleaseConfig, *, device: str = "cpu",
     started = time.perf_counter()
     integ = config.integrator
     kw = dict(method=integ.method, rtol=integ.rtol, atol=integ.atol, dt=integ.dt,
-              dde_steps_per_period=integ.dde_steps_per_period, device=device, dtype=torch.float64)
-    plans, skipped = _plans(system, config, kw)
+              dde_steps_per_period=integ.dde_steps_per_period, max_steps_per_period=integ.max_steps_per_period,
+              compile=integ.compile, device=device, dtype=torch.float64)
+    passes, skipped = _plan(system, config, kw)
+    bounds = np.cumsum([0, *(config.splits[s] for s in SPLITS)])
+    seeds = {s: split_seed(config.seed, system.name, s) for s in SPLITS}
+    n_total = int(bounds[-1])
     if progress:
         for _ in skipped:
-            progress(sum(config.splits.values()))
-    run = _generate_delay if system.kind == "delay" else _generate_shared
-    raw, timings = run(system, config, plans, kw, progress)
+            progress(n_total)
+
+    def draw(attempt: int, counts: list[int]) -> Tensor:
+        return torch.cat([_draws(system, k, split_seed(config.seed, system.name, s, attempt), kw)
+                          for s, k in zip(SPLITS, counts) if k])
+
+    def starts_of(draws: Tensor) -> tuple[Tensor, Trajectories | None]:
+        tr = _transient(system, config, draws, kw)
+        return (draws if tr is None else tr.x[:, -1].cpu()), tr
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    draws = draw(0, [config.splits[s] for s in SPLITS])
+    starts, tr = starts_of(draws)
+    warm = _Rows(tr) if tr is not None else None
+    timings["transient_s"] = time.perf_counter() - t0
+    rows = []
+    for p in passes:
+        t0 = time.perf_counter()
+        rows.append(_Rows(_integrate(system, p, starts, kw)))
+        timings["+".join(p.members) + "_s"] = time.perf_counter() - t0
+        if progress:
+            progress(n_total * len(p.members))
+    every = rows + ([warm] if warm is not None else [])
+
+    def valid() -> Tensor:
+        return torch.stack([r.valid for r in every]).all(0) if every else torch.ones(n_total, dtype=torch.bool)
+
+    resampled: dict[int, int] = {}
+    for attempt in range(1, MAX_RESAMPLES + 1):
+        bad = (~valid()).nonzero().flatten()
+        if bad.numel() == 0:
+            break
+        fresh = draw(attempt, [int(((bad >= bounds[j]) & (bad < bounds[j + 1])).sum()) for j in range(len(SPLITS))])
+        fresh_starts, tr = starts_of(fresh)
+        draws[bad], starts[bad] = fresh, fresh_starts
+        if warm is not None:
+            warm.patch(bad, tr)
+        for r in bad.tolist():
+            resampled[r] = attempt
+        for p, r in zip(passes, rows):
+            r.patch(bad, _integrate(system, p, fresh_starts, kw))
+    ok = valid()
 
     dtype = np.dtype(config.storage.dtype)
-    arrays = {}
-    for path, a in raw.items():
-        values = a["x"].numpy().astype(dtype)
-        values[~np.asarray(a["valid"], dtype=bool)] = np.nan
-        values[np.isnan(values)] = np.nan  # one NaN bit pattern, so checksums do not depend on how it arose
-        arrays[path] = ArrayData(values, jsonable({
-            "split": a["split"],
-            "seed": a["seed"],
-            "valid": a["valid"],
-            "failures": a["failures"],
-            "resampled": a["resampled"],
-            "initial_conditions": a["initial_conditions"],
-            "n_accepted": a["n_accepted"],
-            "n_rejected": a["n_rejected"],
-        }))
+    arrays: dict[str, ArrayData] = {}
+    groups: dict[str, dict[str, Any]] = {}
+    for p, r in zip(passes, rows):
+        window = _postprocess(system, r.x[:, p.n_transient:])
+        for gname, m in p.members.items():
+            x = window[:, :: m.stride][:, : m.n_time].numpy().astype(dtype)
+            x[~ok.numpy()] = np.nan
+            x[np.isnan(x)] = np.nan  # one NaN bit pattern, so checksums do not depend on how it arose
+            groups[gname] = {
+                "granularity": gname, "timescale": m.timescale, "points_per_unit": m.points, "time_unit": m.unit,
+                "time": {"t0": 0.0, "dt": m.unit / m.points, "n": m.n_time},
+                "recipe": _recipe(system, config, p, m),
+            }
+            for j, s in enumerate(SPLITS):
+                lo, hi = int(bounds[j]), int(bounds[j + 1])
+                reasons = {i - lo: next((q.failures[i] for q in every if i in q.failures), "failed")
+                           for i in range(lo, hi) if not ok[i]}
+                arrays[array_path(gname, s)] = ArrayData(x[lo:hi], jsonable({
+                    "split": s,
+                    "seed": seeds[s],
+                    "valid": ok[lo:hi].tolist(),
+                    "failures": reasons,
+                    "resampled": {i - lo: a for i, a in resampled.items() if lo <= i < hi},
+                    "initial_conditions": draws[lo:hi],
+                    "start_states": starts[lo:hi] if system.kind != "delay" else r.x[lo:hi, p.n_transient],
+                    "n_accepted": r.n_accepted[lo:hi],
+                    "n_rejected": r.n_rejected[lo:hi],
+                }))
 
-    method = {"map": "iterate", "delay": "rk4"}.get(system.kind, integ.method)
-    groups = {
-        p.name: {
-            "granularity": p.name,
-            "timescale": p.timescale,
-            "points_per_unit": p.points,
-            "time_unit": p.unit,
-            "time": {"t0": 0.0, "dt": p.dt, "n": p.n_time},
-        }
-        for p in plans
-    }
     attrs: dict[str, Any] = {
         "chaosdata": {"format": FORMAT, "config_name": config.name, "config_hash": config.config_hash},
         "system": system.to_dict(),
@@ -299,7 +323,7 @@ def generate_system(name: str, config: ReleaseConfig, *, device: str = "cpu",
     if invariants is not None:
         attrs["invariants"] = jsonable(invariants)
     attrs["generation"] = jsonable({
-        "splits": {s: {"n_trajectories": config.splits[s], "seed": split_seed(config.seed, system.name, s)} for s in SPLITS},
+        "splits": {s: {"n_trajectories": config.splits[s], "seed": seeds[s]} for s in SPLITS},
         "base_seed": config.seed,
         "granularities": list(groups),
         "skipped_granularities": skipped,
@@ -307,9 +331,9 @@ def generate_system(name: str, config: ReleaseConfig, *, device: str = "cpu",
                  else {"periods": config.length, "time": config.length * float(system.period)}),
         "transient": ({"iterations": config.map_transient} if system.kind == "map"
                       else {"periods": config.transient}),
-        "integrator": {**asdict(integ), "method_used": method},
+        "integrator": {"config": asdict(integ), "used": rows[0].used if rows else None},
         "storage_dtype": config.storage.dtype,
-        "initial_states": "the catalogue's initial condition perturbed by a seeded draw, carried through the transient",
+        "initial_conditions": "each split's own seeded draws around the catalogue's initial condition",
         "max_resamples": MAX_RESAMPLES,
     })
     attrs["provenance"] = provenance.stable(str(torch.device(device)))
