@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from chaosdata.errors import ChaosdataError
 from chaosdata.systems import KINDS, get_system, list_systems
@@ -34,8 +35,36 @@ def cmd_systems(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    if Path(args.name).is_dir():  # a store directory: summarize it
+        from chaosdata.store import open_store
+        from chaosdata.store.report import format_store
+
+        print(format_store(open_store(args.name)))
+        return 0
     print(json.dumps(get_system(args.name).to_dict(), indent=2))
     return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from chaosdata.store import build, load_config, load_preset
+    from chaosdata.store.report import format_build
+
+    config = load_config(args.config) if args.config else load_preset(args.preset)
+    systems = [s for s in args.systems.split(",") if s] if args.systems else None
+    report = build(config, args.out, systems=systems, device=args.device, workers=args.workers,
+                   overwrite=args.overwrite)
+    print(format_build(report))
+    return 0 if report.ok else 1
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from chaosdata.store import open_store
+    from chaosdata.store.report import format_verify
+
+    systems = [s for s in args.systems.split(",") if s] if args.systems else None
+    report = open_store(args.dir).verify(systems, data=not args.files_only)
+    print(format_verify(report))
+    return 0 if report.ok else 1
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -52,9 +81,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", choices=KINDS, default=None)
     p.set_defaults(func=cmd_systems)
 
-    p = sub.add_parser("info", help="all metadata of one system, as JSON")
-    p.add_argument("name")
+    p = sub.add_parser("info", help="all metadata of one system as JSON, or a summary of a store directory")
+    p.add_argument("name", help="a system name, or the directory of a store")
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("generate", help="build (or resume) a release store: sharded Zarr plus a manifest")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--preset", choices=("quick", "release"), default="quick")
+    which.add_argument("--config", default=None, help="a release config (TOML), instead of a preset")
+    p.add_argument("--out", required=True, help="the store directory (created; an interrupted build resumes)")
+    p.add_argument("--systems", default=None, help="comma-separated names: build only these of the config")
+    p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    p.add_argument("--workers", type=int, default=1, help="systems built in parallel processes")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a store built from a different config (deletes its systems)")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("verify", help="check a store's files and data against its manifest checksums")
+    p.add_argument("dir")
+    p.add_argument("--systems", default=None, help="comma-separated names (default: all)")
+    p.add_argument("--files-only", action="store_true", help="compare file checksums only, do not decode")
+    p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("demo", help="integrate every system briefly and print a table")
     p.add_argument("--n-points", type=int, default=100)

@@ -1,0 +1,407 @@
+"""The release store: config validation, layout, checksums, determinism, crash safety, CLI."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import zarr
+
+from chaosdata import make_trajectories
+from chaosdata.cli import main as cli
+from chaosdata.errors import InvalidInputError, UnknownSystemError
+from chaosdata.store import (ChecksumError, StoreError, build, load_config, load_preset, open_store, provenance,
+                             split_seed)
+from chaosdata.store.config import parse_config
+from chaosdata.store.layout import BUILD_LOG, LOCK, MANIFEST, STAGING
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = """
+name = "tiny"
+systems = ["Lorenz", "Henon", "MackeyGlass"]
+seed = 7
+length = 2
+transient = 1
+map_length = 50
+map_transient = 10
+[splits]
+train = 2
+val = 1
+test = 1
+[granularities.coarse]
+timescale = "period"
+points = 15
+[granularities.fine]
+timescale = "period"
+points = 100
+[granularities.lyapunov]
+timescale = "lyapunov"
+points = 50
+[integrator]
+rtol = 1e-6
+atol = 1e-6
+dde_steps_per_period = 50
+[storage]
+chunk_time = 64
+"""
+
+
+def raw_tiny(**changes) -> dict:
+    import tomllib
+
+    raw = tomllib.loads(TINY)
+    raw.update(changes)
+    return raw
+
+
+def tree(path: Path) -> dict[str, bytes]:
+    """Every file of a store but the volatile ones (build log, lock), by relative path."""
+    return {p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*"))
+            if p.is_file() and p.name not in (BUILD_LOG, LOCK)}
+
+
+def quiet(msg: str) -> None:
+    pass
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fixed_commit():
+    """Builds record the source commit; others commit to this checkout meanwhile, so pin it."""
+    old = os.environ.get(provenance.COMMIT_ENV)
+    os.environ[provenance.COMMIT_ENV] = "test-commit"
+    provenance.git_commit.cache_clear()
+    yield
+    if old is None:
+        os.environ.pop(provenance.COMMIT_ENV)
+    else:
+        os.environ[provenance.COMMIT_ENV] = old
+    provenance.git_commit.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def config_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("config") / "tiny.toml"
+    path.write_text(TINY)
+    return path
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, config_file) -> tuple[Path, str]:
+    """The tiny store, built through the CLI in this process: (path, printed summary)."""
+    out = tmp_path_factory.mktemp("built") / "store"
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert cli(["generate", "--config", str(config_file), "--out", str(out)]) == 0
+    return out, buf.getvalue()
+
+
+@pytest.fixture
+def copy_of(built, tmp_path):
+    dst = tmp_path / "copy"
+    shutil.copytree(built[0], dst)
+    return dst
+
+
+# ---------------------------------------------------------------------- config
+@pytest.mark.parametrize("change, message", [
+    ({"colour": "red"}, "unknown key 'colour'"),
+    ({"splits": {"train": 2, "val": 1}}, "must give all of"),
+    ({"splits": {"train": 0, "val": 1, "test": 1}}, "splits.train must be an integer > 0"),
+    ({"length": -1}, "length must be a number > 0"),
+    ({"granularities": {"fine": {"timescale": "hours", "points": 100}}}, "timescale must be one of"),
+    ({"granularities": {"fine": {"timescale": "period"}}}, "needs `points`"),
+    ({"granularities": {"fine": {"timescale": "period", "points": 100, "pts": 3}}}, "unknown key granularities.fine.pts"),
+    ({"storage": {"dtype": "float16"}}, "storage.dtype must be one of"),
+    ({"integrator": {"method": "rk4"}}, "takes fixed steps"),
+    ({"integrator": {"method": "euler9"}}, "unknown method"),
+    ({"integrator": {"rtol": "small"}}, "integrator.rtol must be a number"),
+    ({"map_length": 1}, "map_length must be an integer > 1"),
+    ({"seed": -3}, "seed must be a non-negative integer"),
+    ({"systems": "some"}, "systems must be"),
+])
+def test_config_errors_name_the_key(change, message):
+    with pytest.raises(InvalidInputError, match=message):
+        parse_config(raw_tiny(**change), "tiny.toml")
+
+
+def test_config_unknown_system_suggests_a_name():
+    with pytest.raises(UnknownSystemError, match="Lorenz"):
+        parse_config(raw_tiny(systems=["Lorenzz"]))
+
+
+def test_config_file_errors(tmp_path):
+    with pytest.raises(InvalidInputError, match="does not exist"):
+        load_config(tmp_path / "nope.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("name = \n")
+    with pytest.raises(InvalidInputError, match="not valid TOML"):
+        load_config(bad)
+    with pytest.raises(InvalidInputError, match="unknown preset"):
+        load_preset("quik")
+
+
+def test_config_round_trips_and_hash_ignores_the_name():
+    config = parse_config(raw_tiny())
+    assert parse_config(config.to_dict()) == config
+    assert parse_config(raw_tiny(name="renamed", description="x")).config_hash == config.config_hash
+    assert parse_config(raw_tiny(length=3)).config_hash != config.config_hash
+
+
+@pytest.mark.parametrize("name", ["quick", "release"])
+def test_presets(name):
+    config = load_preset(name)
+    assert config.systems is None  # every system
+    assert {g.name: g.points for g in config.granularities if g.timescale == "period"} == {"coarse": 15, "fine": 100}
+    assert any(g.timescale == "lyapunov" for g in config.granularities)
+    assert load_config(ROOT / "generation" / "presets" / f"{name}.toml") == config
+    if name == "release":
+        assert config.length >= 100 and config.length * 100 >= 10_000
+        assert (config.splits["train"], config.splits["val"], config.splits["test"]) == (32, 8, 8)
+
+
+def test_split_seeds_are_distinct_and_stable():
+    seeds = {s: split_seed(0, "Lorenz", s) for s in ("train", "val", "test")}
+    assert len(set(seeds.values())) == 3 and all(0 <= v < 2**53 for v in seeds.values())
+    assert split_seed(0, "Lorenz", "train") == split_seed(0, "Lorenz", "train") != split_seed(1, "Lorenz", "train")
+    assert split_seed(0, "Lorenz", "train") == 3934648057023219  # sha256-derived: same in every process
+
+
+# ---------------------------------------------------------------------- layout
+def test_store_opens_with_plain_zarr(built):
+    out, _ = built
+    root = zarr.open_group(str(out), mode="r")
+    assert root.attrs["chaosdata"]["manifest"] == MANIFEST
+    lorenz = zarr.open_group(str(out / "Lorenz"), mode="r")
+    attrs = lorenz.attrs.asdict()
+    assert attrs["system"]["name"] == "Lorenz" and attrs["system"]["parameters"]["rho"] == 28.0
+    assert attrs["provenance"]["git_commit"] == "test-commit" and attrs["provenance"]["zarr"] == zarr.__version__
+    assert attrs["generation"]["splits"]["train"]["seed"] == split_seed(7, "Lorenz", "train")
+    fine = lorenz["fine/train"]
+    assert fine.shape == (2, 200, 3) and fine.dtype == np.float32
+    assert fine.chunks == (1, 64, 3) and fine.shards == (2, 256, 3)
+    assert lorenz["fine"].attrs["time"] == {"t0": 0.0, "dt": pytest.approx(1.5008 / 100), "n": 200}
+    assert lorenz["coarse/val"].shape == (1, 30, 3)
+    assert fine.attrs["valid"] == [True, True] and len(fine.attrs["initial_conditions"]) == 2
+    assert np.isfinite(fine[...]).all()
+    if "lyapunov" not in attrs["generation"]["granularities"]:  # until the invariants give a Lyapunov time
+        assert "Lyapunov" in attrs["generation"]["skipped_granularities"]["lyapunov"]
+    henon = zarr.open_group(str(out / "Henon"), mode="r")
+    assert henon["iteration/train"].shape == (2, 50, 2)
+    assert zarr.open_group(str(out / "MackeyGlass"), mode="r")["fine/test"].shape == (1, 200, 10)
+
+
+def test_system_directories_hold_a_handful_of_files(built):
+    manifest = json.loads((built[0] / MANIFEST).read_text())
+    for name, entry in manifest["systems"].items():
+        assert sorted(entry["files"]) == sorted(
+            p.relative_to(built[0] / name).as_posix() for p in (built[0] / name).rglob("*") if p.is_file())
+        assert len(entry["files"]) <= 22
+
+
+def test_granularities_hold_the_same_trajectories(built):
+    """coarse (15/period) and fine (100/period) meet every fifth of a period: same states there."""
+    store = open_store(built[0])
+    coarse = store.array("Lorenz", "coarse", "train")[...]
+    fine = store.array("Lorenz", "fine", "train")[...]
+    np.testing.assert_allclose(coarse[:, ::3][:, :10], fine[:, ::20][:, :10], atol=1e-3 * np.abs(fine).max())
+
+
+def test_arrays_are_reproduced_by_their_recipe(built):
+    store = open_store(built[0])
+    recipe = store.group("Lorenz")["fine"].attrs["recipe"]
+    used = store.attrs("Lorenz")["generation"]["integrator"]["used"]
+    starts = torch.tensor([s for split in ("train", "val", "test")
+                           for s in store.array("Lorenz", "fine", split).attrs["start_states"]], dtype=torch.float64)
+    tr = make_trajectories("Lorenz", recipe["n_points"], pts_per_period=recipe["pts_per_period"],
+                           timescale=recipe["timescale"], initial_conditions=starts, postprocess=False,
+                           method=used["method"], rtol=used["rtol"], atol=used["atol"])
+    x = tr.x[:, recipe["discard"]:: recipe["stride"]].numpy().astype(np.float32)
+    np.testing.assert_array_equal(x[:2, :200], store.array("Lorenz", "fine", "train")[...])
+
+
+# ---------------------------------------------------------------------- reader
+def test_reader_api(built):
+    store = open_store(built[0])
+    assert store.systems == ["Henon", "Lorenz", "MackeyGlass"]
+    assert store.arrays("Lorenz")[:3] == ["coarse/test", "coarse/train", "coarse/val"]
+    assert store.array("henon", "fine", "val").shape == (1, 50, 2)  # a map: every granularity is its iterations
+    assert store.time("Henon", "coarse") == {"t0": 0.0, "dt": 1.0, "n": 50}
+    assert store.array("Lorenz", "fine", "train")[0, 10:20].shape == (10, 3)
+    assert store.config.name == "tiny" and store.manifest["config_hash"] == store.config.config_hash
+    with pytest.raises(InvalidInputError, match="Did you mean 'Lorenz'"):
+        store.array("Lorenzz", "fine", "train")
+    with pytest.raises(InvalidInputError, match="has no granularity 'medium'"):
+        store.array("Lorenz", "medium", "train")
+    with pytest.raises(InvalidInputError, match="split must be one of"):
+        store.array("Lorenz", "fine", "training")
+    with pytest.raises(InvalidInputError, match="not in the store"):
+        store.array("Rossler", "fine", "train")
+    with pytest.raises(StoreError, match="not a chaosdata store"):
+        open_store(built[0] / "Lorenz")
+
+
+# ---------------------------------------------------------------------- checksums
+def test_verify_passes_on_a_fresh_store(built):
+    assert open_store(built[0]).verify().ok
+
+
+def test_verify_names_a_corrupted_shard(copy_of):
+    shard = copy_of / "Lorenz" / "fine" / "train" / "c" / "0" / "0" / "0"
+    data = bytearray(shard.read_bytes())
+    data[len(data) // 3] ^= 0xFF
+    shard.write_bytes(bytes(data))
+    report = open_store(copy_of).verify()
+    assert not report.ok
+    first = report.first
+    assert (first.system, first.what) == ("Lorenz", "fine/train/c/0/0/0")
+    assert first.expected != first.got and "sha256" in first.got
+    assert [p.what for p in report.problems] in (["fine/train/c/0/0/0", "fine/train"],) or len(report.problems) >= 2
+    with pytest.raises(ChecksumError, match="Lorenz/fine/train/c/0/0/0"):
+        open_store(copy_of).verify(strict=True)
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert cli(["verify", str(copy_of)]) == 1
+    assert "first: Lorenz/fine/train/c/0/0/0" in buf.getvalue()
+
+
+def test_verify_reports_missing_systems_and_files(copy_of):
+    shutil.rmtree(copy_of / "Henon")
+    (copy_of / "MackeyGlass" / "coarse" / "val" / "zarr.json").unlink()
+    (copy_of / "Lorenz" / "notes.txt").write_text("hi")
+    report = open_store(copy_of).verify(data=False)
+    found = {(p.system, p.what, p.got) for p in report.problems}
+    assert ("Henon", "", "nothing (missing system)") in found
+    assert ("MackeyGlass", "coarse/val/zarr.json", "no file (missing)") in found
+    assert ("Lorenz", "notes.txt", "an unexpected file") in found
+    assert open_store(copy_of).systems == ["Lorenz", "MackeyGlass"]
+
+
+# ---------------------------------------------------------------------- determinism and crash safety
+def test_same_config_gives_identical_bytes(built, tmp_path):
+    report = build(parse_config(raw_tiny()), tmp_path / "again", progress=False, log=quiet)
+    assert report.ok and [r.status for r in report.results] == ["built"] * 3
+    assert tree(tmp_path / "again") == tree(built[0])
+
+
+def test_second_run_skips_finished_systems(copy_of):
+    report = build(parse_config(raw_tiny()), copy_of, progress=False, log=quiet)
+    assert [r.status for r in report.results] == ["done"] * 3
+
+
+def _generate(config_file: Path, out: Path) -> subprocess.Popen:
+    env = {**os.environ, provenance.COMMIT_ENV: "test-commit", "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "chaosdata.cli", "generate", "--config", str(config_file),
+                             "--out", str(out)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_kill_9_mid_build_then_resume_is_byte_identical(built, config_file, tmp_path):
+    out = tmp_path / "killed"
+    proc = _generate(config_file, out)
+    deadline = time.monotonic() + 120
+    try:
+        # wait for the first committed system, then for the next one's first file in staging
+        while time.monotonic() < deadline and proc.poll() is None:
+            manifest = out / MANIFEST
+            if manifest.exists() and json.loads(manifest.read_text())["systems"]:
+                break
+            time.sleep(0.005)
+        while time.monotonic() < deadline and proc.poll() is None:
+            if any(p.is_file() for p in (out / STAGING).rglob("*")):  # zarr has begun writing it
+                break
+            time.sleep(0.001)
+        assert proc.poll() is None, proc.communicate()
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    committed = set(json.loads((out / MANIFEST).read_text())["systems"])
+    assert 1 <= len(committed) < 3
+    visible = {p.name for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")}
+    assert committed <= visible and len(visible - committed) <= 1  # at most one renamed, not yet recorded
+    assert open_store(out).verify(sorted(committed)).ok
+
+    resumed = _generate(config_file, out)
+    stdout, stderr = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, stderr.decode()
+    assert "done" in stdout.decode()
+    assert not (out / STAGING).exists()
+    assert tree(out) == tree(built[0])
+
+
+def test_interrupted_states_are_recovered(tmp_path):
+    """Each state a kill can leave: stale staging and temp manifest, renamed-but-unrecorded, deleted."""
+    config = parse_config(raw_tiny(systems=["Henon"]))
+    out, clean = tmp_path / "store", tmp_path / "clean"
+    build(config, clean, progress=False, log=quiet)
+    build(config, out, progress=False, log=quiet)
+    manifest = json.loads((out / MANIFEST).read_text())
+    manifest["systems"].clear()
+    (out / MANIFEST).write_text(json.dumps(manifest))  # killed between rename and record
+    (out / STAGING / "Lorenz.12345" / "fine").mkdir(parents=True)  # killed while writing
+    (out / f"{MANIFEST}.tmp-12345").write_text("{")  # killed while replacing the manifest
+    messages: list[str] = []
+    report = build(config, out, progress=False, log=messages.append)
+    assert [r.status for r in report.results] == ["adopted"]
+    assert any("Lorenz.12345" in m for m in messages)
+    assert tree(out) == tree(clean)
+
+    shutil.rmtree(out / "Henon")  # a recorded system deleted by hand is rebuilt, and says so
+    report = build(config, out, progress=False, log=messages.append)
+    assert [r.status for r in report.results] == ["built"] and "missing" in messages[-1]
+    assert tree(out) == tree(clean)
+
+
+def test_a_different_config_is_refused_unless_overwrite(copy_of):
+    before = tree(copy_of)
+    other = parse_config(raw_tiny(length=3, systems=["Henon"]))
+    with pytest.raises(StoreError, match=r"differ in: .*length \(2.0 -> 3.0\).*--overwrite"):
+        build(other, copy_of, progress=False, log=quiet)
+    assert tree(copy_of) == before
+    removed: list[str] = []
+    report = build(other, copy_of, overwrite=True, progress=False, log=removed.append)
+    assert report.ok and any(m.endswith("Lorenz") for m in removed)
+    assert open_store(copy_of).systems == ["Henon"] and not (copy_of / "Lorenz").exists()
+
+
+def test_a_foreign_directory_is_refused(tmp_path):
+    (tmp_path / "thesis.tex").write_text("precious")
+    with pytest.raises(StoreError, match="not a chaosdata store"):
+        build(parse_config(raw_tiny(systems=["Henon"])), tmp_path, overwrite=True, progress=False, log=quiet)
+    assert (tmp_path / "thesis.tex").read_text() == "precious"
+
+
+def test_failed_trajectories_are_flagged_not_hidden(tmp_path):
+    config = parse_config(raw_tiny(systems=["Lorenz"], integrator={"method": "rk4", "dt": 0.5}))
+    report = build(config, tmp_path / "bad", progress=False, log=quiet)
+    assert report.ok and report.results[0].n_invalid == 4
+    z = open_store(tmp_path / "bad").array("Lorenz", "fine", "train")
+    assert z.attrs["valid"] == [False, False] and set(z.attrs["failures"]) == {"0", "1"}
+    assert z.attrs["resampled"] == {"0": 4, "1": 4}
+    assert np.isnan(z[...]).all()
+    assert open_store(tmp_path / "bad").verify().ok
+
+
+# ---------------------------------------------------------------------- command line
+def test_cli_generate_info_verify(built, capsys):
+    out, summary = built
+    assert "3 systems (3 built)" in summary and "MackeyGlass" in summary and "flagged" in summary
+    assert cli(["info", str(out)]) == 0
+    info = capsys.readouterr().out
+    assert "3 present, 3 recorded, 3 in the config" in info and "coarse 30, fine 200" in info
+    assert cli(["verify", str(out)]) == 0
+    assert capsys.readouterr().out.startswith("ok: 3 systems")
+    assert cli(["info", "Lorenz"]) == 0
+    assert json.loads(capsys.readouterr().out)["name"] == "Lorenz"
+    assert cli(["generate", "--config", "/nonexistent.toml", "--out", str(out)]) == 2
+    assert "does not exist" in capsys.readouterr().err
