@@ -23,6 +23,7 @@ from torch.utils.data import Dataset
 from chaosdata.errors import InvalidInputError
 
 NORMALIZATIONS = ("standard", "none")
+BLOCK_BYTES = 4 << 20  # time points are read and cached in blocks of about this size
 
 
 @dataclass
@@ -78,19 +79,17 @@ class Normalizer:
         return x * torch.as_tensor(self.std[system], dtype=x.dtype) + torch.as_tensor(self.mean[system], dtype=x.dtype)
 
 
-def fit_statistics(series: Series, block: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and std per coordinate over every point of `series`, streamed block by block (float64)."""
+def fit_statistics(series: Series) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std per coordinate over every point of `series` (float64), one read per trajectory."""
     arr = series.open()
-    block = block or series.block
     total = np.zeros(series.dim)
     total_sq = np.zeros(series.dim)
     count = 0
     for row in series.rows:
-        for a in range(series.time.start, series.time.stop, block):
-            x = np.asarray(arr[row, a:min(a + block, series.time.stop)], dtype=np.float64)
-            total += x.sum(0)
-            total_sq += np.square(x).sum(0)
-            count += x.shape[0]
+        x = np.asarray(arr[row, series.time.start:series.time.stop], dtype=np.float64)
+        total += x.sum(0)
+        total_sq += np.square(x).sum(0)
+        count += x.shape[0]
     mean = total / count
     std = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
     return mean, np.where(std > 0, std, 1.0)
@@ -162,6 +161,13 @@ class WindowDataset(Dataset):
         self._offsets = np.concatenate([[0], np.cumsum(counts)]).tolist()
         self._arrays: dict[int, Any] = {}
         self._cache: _BlockCache | None = None
+        self._np_dtype = torch.empty(0, dtype=dtype).numpy().dtype
+        self._noise_scale = []  # per series: noise std per output channel, in output units
+        for s in self.series:
+            sd = np.asarray(scale[s.system], dtype=np.float64) * noise
+            if normalizer is not None:
+                sd = sd / normalizer.std[s.system]
+            self._noise_scale.append(torch.as_tensor(sd if channels is None else sd[channels: channels + 1]))
 
     # ---------------------------------------------------------------- pickling for workers
     def __getstate__(self) -> dict:
@@ -182,28 +188,44 @@ class WindowDataset(Dataset):
         return WindowInfo(s.system, row, start, s.t0 + start * s.dt)
 
     def _locate(self, index: int) -> tuple[int, int, int]:
-        if not -len(self) <= index < len(self):
-            raise IndexError(f"window {index} out of range for {len(self)} windows")
-        index %= len(self)
+        n = self._offsets[-1]
+        if not -n <= index < n:
+            raise IndexError(f"window {index} out of range for {n} windows")
+        index %= n
         k = bisect.bisect_right(self._offsets, index) - 1
         local = index - self._offsets[k]
         s = self.series[k]
         row, j = divmod(local, self._per_row[k])
         return k, s.rows[row], s.time.start + j * self.stride
 
+    def _block_length(self, s: Series) -> int:
+        """Whole store chunks, as many as fit in `BLOCK_BYTES` (fewer, larger reads)."""
+        return s.block * max(1, BLOCK_BYTES // (s.block * s.dim * 8))
+
+    def _transform(self, k: int, raw: Any) -> np.ndarray:
+        """Stored values to output values: normalized, channel-selected, in the output dtype."""
+        s = self.series[k]
+        x = np.asarray(raw, dtype=np.float64)
+        if self.normalizer is not None:
+            x = (x - self.normalizer.mean[s.system]) / self.normalizer.std[s.system]
+        if self.channels is not None:
+            x = x[:, self.channels: self.channels + 1]
+        return x.astype(self._np_dtype)
+
     def _read(self, k: int, row: int, start: int, stop: int) -> np.ndarray:
-        """Points `start:stop` of trajectory `row` of series `k`, assembled from cached blocks."""
+        """Transformed points `start:stop` of trajectory `row` of series `k`, from cached blocks."""
         if self._cache is None:
             self._cache = _BlockCache(self.cache_bytes)
         s = self.series[k]
         if k not in self._arrays:
             self._arrays[k] = s.open()
         arr = self._arrays[k]
+        length = self._block_length(s)
         parts = []
-        for b in range(start // s.block, (stop - 1) // s.block + 1):
-            a0 = b * s.block
+        for b in range(start // length, (stop - 1) // length + 1):
+            a0 = b * length
             block = self._cache.get(
-                (k, row, b), lambda: np.asarray(arr[row, a0:min(a0 + s.block, s.n_time)])
+                (k, row, b), lambda: self._transform(k, arr[row, a0:min(a0 + length, s.n_time)])
             )
             parts.append(block[max(start - a0, 0): stop - a0])
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
@@ -211,18 +233,14 @@ class WindowDataset(Dataset):
     def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
         k, row, start = self._locate(index)
         s = self.series[k]
-        x = torch.from_numpy(np.array(self._read(k, row, start, start + self.context_length + self.horizon),
-                                      dtype=np.float64))
+        w = self._read(k, row, start, start + self.context_length + self.horizon)
         if self.noise > 0:
             gen = torch.Generator().manual_seed(_item_seed(self.seed, self.split, s.system, row, start))
-            x = x + self.noise * torch.as_tensor(self.scale[s.system]) * torch.randn(x.shape, generator=gen,
-                                                                                      dtype=x.dtype)
-        if self.normalizer is not None:
-            x = self.normalizer.normalize(x, s.system)
-        if self.channels is not None:
-            x = x[:, self.channels: self.channels + 1]
-        x = x.to(self.dtype)
-        return x[: self.context_length], x[self.context_length:]
+            x = torch.from_numpy(w.copy())
+            x = x + (self._noise_scale[k] * torch.randn(x.shape, generator=gen, dtype=torch.float64)).to(x.dtype)
+            return x[: self.context_length], x[self.context_length:]
+        # copies: items never alias the cache, whatever the caller does with them
+        return torch.from_numpy(w[: self.context_length].copy()), torch.from_numpy(w[self.context_length:].copy())
 
     def trajectories(self, system: str | None = None) -> Tensor:
         """Whole trajectories of one system in this split, `[N, T, dim]`, transformed like the
@@ -236,12 +254,7 @@ class WindowDataset(Dataset):
             raise InvalidInputError(f"{system!r} is not in this dataset; it holds {names}")
         k = names.index(system)
         s = self.series[k]
-        x = torch.from_numpy(np.stack([self._read(k, row, s.time.start, s.time.stop) for row in s.rows]).astype(np.float64))
-        if self.normalizer is not None:
-            x = self.normalizer.normalize(x, system)
-        if self.channels is not None:
-            x = x[..., self.channels: self.channels + 1]
-        return x.to(self.dtype)
+        return torch.from_numpy(np.stack([self._read(k, row, s.time.start, s.time.stop) for row in s.rows]))
 
     def denormalize(self, x: Tensor, system: str) -> Tensor:
         """Map normalized values back to `system`'s units (identity without normalization)."""
