@@ -21,8 +21,10 @@ $(VENV)/.dev: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $@
 
+# `make run`: build the quick release store into ./data/ (resumes if interrupted) and print its summary
+WORKERS ?= 2
 run: $(VENV)/.installed
-	$(VENV)/bin/chaosdata demo
+	$(VENV)/bin/chaosdata generate --preset quick --out data --workers $(WORKERS)
 
 test: $(VENV)/.dev
 	$(PY) -m pytest -q -n 2

@@ -405,3 +405,9 @@ def test_cli_generate_info_verify(built, capsys):
     assert json.loads(capsys.readouterr().out)["name"] == "Lorenz"
     assert cli(["generate", "--config", "/nonexistent.toml", "--out", str(out)]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_parallel_workers_give_the_same_bytes(built, tmp_path):
+    report = build(parse_config(raw_tiny()), tmp_path / "parallel", workers=2, progress=False, log=quiet)
+    assert report.ok and sorted(r.status for r in report.results) == ["built"] * 3
+    assert tree(tmp_path / "parallel") == tree(built[0])
