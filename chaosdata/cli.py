@@ -67,6 +67,46 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _num(value: object, digits: int = 4) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_num(v, digits) for v in value) + "]"
+    return "-" if value is None else f"{value:.{digits}g}" if isinstance(value, float) else str(value)
+
+
+def cmd_invariants(args: argparse.Namespace) -> int:
+    system = get_system(args.name)
+    inv = system.invariants
+    if inv is None:
+        print(f"{system.name} has no stored invariants; run generation/compute_invariants.py --systems {system.name}")
+        return 1
+    if args.json:
+        print(json.dumps(inv, indent=2))
+        return 0
+    theirs = inv.get("dysts") or {}
+    rows = [
+        ("Lyapunov spectrum", inv["lyapunov_spectrum"], inv["lyapunov_spectrum_stderr"], theirs.get("lyapunov_spectrum")),
+        ("max Lyapunov exponent", inv["max_lyapunov"], inv["max_lyapunov_stderr"], theirs.get("max_lyapunov")),
+        ("Lyapunov time", inv["lyapunov_time"], None, None),
+        ("Kaplan-Yorke dimension", inv["kaplan_yorke_dimension"], inv["kaplan_yorke_dimension_stderr"],
+         theirs.get("kaplan_yorke_dimension")),
+        ("Pesin entropy", inv["pesin_entropy"], inv["pesin_entropy_stderr"], theirs.get("pesin_entropy")),
+        ("correlation dimension", inv["correlation_dimension"], inv["correlation_dimension_spread"],
+         theirs.get("correlation_dimension")),
+        ("dominant period", inv["period"], inv["period_resolution"], theirs.get("period")),
+    ]
+    per = "iteration" if inv["units"] == "iteration" else "time unit"
+    print(f"{system.name} ({inv['kind']}; exponents per {per}; +- is the ensemble standard error, "
+          f"or the fit spread / frequency resolution)")
+    print(_format_table(("quantity", "chaosdata", "+-", "dysts 0.96"),
+                        [(q, _num(a), _num(b, 2), _num(c)) for q, a, b, c in rows]))
+    failed = [k for k, v in inv["checks"].items() if not v.get("ok", True)]
+    print(f"\nself-checks: {'all pass' if not failed else 'FAIL ' + ', '.join(failed)}; "
+          f"{inv['n_members']} members, {_num(inv['integration_length'])} {per}s each")
+    for note in inv.get("notes", []):
+        print(f"note: {note}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from chaosdata.demo import run_demo
 
@@ -102,6 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--systems", default=None, help="comma-separated names (default: all)")
     p.add_argument("--files-only", action="store_true", help="compare file checksums only, do not decode")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("invariants", help="a system's stored invariants, beside dysts's values")
+    p.add_argument("name")
+    p.add_argument("--json", action="store_true", help="the whole stored entry, as JSON")
+    p.set_defaults(func=cmd_invariants)
 
     p = sub.add_parser("demo", help="integrate every system briefly and print a table")
     p.add_argument("--n-points", type=int, default=100)

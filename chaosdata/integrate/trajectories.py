@@ -69,10 +69,15 @@ def _time_unit(system: System, timescale: str) -> float:
     if timescale not in TIMESCALES:
         raise InvalidInputError(f"timescale must be one of {TIMESCALES}, got {timescale!r}")
     if timescale == "lyapunov":
-        raise InvalidInputError(
-            "timescale='lyapunov' needs the system's Lyapunov time, which chaosdata computes in its "
-            "invariants (not available yet); use timescale='period'"
-        )
+        invariants = system.invariants
+        lyapunov_time = invariants.get("lyapunov_time") if invariants else None
+        if lyapunov_time is None:
+            why = ("has no stored invariants" if not invariants else
+                   "is not chaotic by its stored invariants (lambda_1 is not positive beyond its uncertainty)")
+            raise InvalidInputError(
+                f"timescale='lyapunov' needs a Lyapunov time, and {system.name} {why}; use timescale='period'"
+            )
+        return float(lyapunov_time)
     if system.period is None:
         raise InvalidInputError(f"{system.name} has no period; it cannot be sampled per period")
     return float(system.period)

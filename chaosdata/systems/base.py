@@ -13,10 +13,14 @@ through them.
 
 from __future__ import annotations
 
+import copy
+import functools
 import inspect
+import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -67,6 +71,14 @@ class System:
     @property
     def has_inverse(self) -> bool:
         return self.inverse is not None
+
+    @property
+    def invariants(self) -> dict[str, Any] | None:
+        """The invariants chaosdata computed for this system (Lyapunov spectrum, dimensions,
+        period, statistics, with uncertainties, settings and self-checks), or None if it has
+        none. Read from the package data written by `generation/compute_invariants.py`; a copy."""
+        entry = _stored_invariants().get(self.name)
+        return copy.deepcopy(entry) if entry is not None else None
 
     # ------------------------------------------------------------------ parameters
     def bind(self, overrides: Mapping[str, Any] | None = None) -> dict[str, float | Tensor]:
@@ -187,6 +199,20 @@ class System:
             "notes": self.notes,
             "solver": dict(self.solver),
         }
+
+
+# ---------------------------------------------------------------------- stored invariants
+INVARIANTS_FILE = "invariants.json"  # in chaosdata/systems/data/
+
+
+@functools.cache
+def _stored_invariants() -> dict[str, dict[str, Any]]:
+    """The `systems` table of the generated invariants file (empty if it is not there)."""
+    path = resources.files("chaosdata.systems").joinpath("data", INVARIANTS_FILE)
+    if not path.is_file():
+        return {}
+    with path.open() as f:
+        return json.load(f).get("systems", {})
 
 
 # ---------------------------------------------------------------------- registration
