@@ -169,6 +169,18 @@ def explain(name: str, entry: dict) -> list[str]:
     return notes
 
 
+NOTES_START, NOTES_END = "<!-- notes: written by hand, kept when the table is regenerated -->", "<!-- /notes -->"
+
+
+def _kept_notes(path: Path) -> str:
+    if not path.is_file():
+        return "## Notes\n\n(none yet)"
+    text = path.read_text()
+    if NOTES_START in text and NOTES_END in text:
+        return text.split(NOTES_START, 1)[1].split(NOTES_END, 1)[0].strip()
+    return "## Notes\n\n(none yet)"
+
+
 def write_report(data: dict, path: Path) -> None:
     systems = data["systems"]
     prov = data.get("provenance", {})
@@ -216,9 +228,7 @@ def write_report(data: dict, path: Path) -> None:
     failed = {k: v for k, v in failed.items() if v}
     lines += ["", f"## Systems failing a self-check ({len(failed)})", ""]
     lines += [f"- {name}: {', '.join(v)}" for name, v in sorted(failed.items())]
-    notes = path.parent / "INVARIANTS_NOTES.md"
-    if notes.is_file():
-        lines += ["", notes.read_text().strip()]
+    lines += ["", NOTES_START, _kept_notes(path), NOTES_END]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
 
@@ -265,7 +275,8 @@ def main(argv: list[str] | None = None) -> int:
         failed = [k for k, v in entry["checks"].items() if not v.get("ok", True)]
         print(f"[{i}/{len(names)}] {name}: lambda_1 = {_fmt(entry['max_lyapunov'], 4)} ± {_fmt(entry['max_lyapunov_stderr'], 2)}, "
               f"KY = {_fmt(entry['kaplan_yorke_dimension'], 4)}, D2 = {_fmt(entry['correlation_dimension'], 4)}, "
-              f"{time.perf_counter() - t0:.1f} s{', FAILS ' + ', '.join(failed) if failed else ''}", flush=True)
+              f"{time.perf_counter() - t0:.1f} s wall, {entry['cpu_time']:.1f} s CPU"
+              f"{', FAILS ' + ', '.join(failed) if failed else ''}", flush=True)
     total = time.perf_counter() - started
     data["provenance"]["wall_time_this_run"] = total
     save(data, args.out)
@@ -275,8 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     stored = data["systems"]
     passed = [n for n in stored if stored[n].get("passed")]
     failing = {n: [k for k, v in stored[n]["checks"].items() if not v.get("ok", True)] for n in stored if not stored[n].get("passed")}
-    print(f"\n{len(names)} systems requested, {len(stored)} stored, {total:.0f} s this run "
-          f"({sum(e.get('wall_time', 0) for e in stored.values()):.0f} s of compute stored in total)")
+    print(f"\n{len(names)} systems requested, {len(stored)} stored, {total:.0f} s wall this run; stored entries "
+          f"took {sum(e.get('wall_time') or 0 for e in stored.values()):.0f} s wall, "
+          f"{sum(e.get('cpu_time') or 0 for e in stored.values()):.0f} s CPU")
     print(f"{len(passed)} pass every self-check; {len(failing)} fail one:")
     for n, checks in sorted(failing.items()):
         print(f"  {n}: {', '.join(checks)}")

@@ -60,7 +60,7 @@ class Settings:
     delay_n_ics: int = 32
     delay_kick: float = 0.1
     delay_transient: float = 100.0
-    delay_periods: float = 100.0
+    delay_periods: float = 60.0
     delay_exponents: int = 10
     delay_steps_per_period: int = 100
     corr_points: int = 10_000
@@ -109,6 +109,7 @@ class Invariants:
     passed: bool
     settings: dict[str, Any]
     wall_time: float
+    cpu_time: float = math.nan
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -117,7 +118,7 @@ class Invariants:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Invariants:
         names = {f.name for f in fields(cls)}
-        missing = [f.name for f in fields(cls) if f.name not in data and f.name != "notes"]
+        missing = [f.name for f in fields(cls) if f.name not in data and f.name not in ("notes", "cpu_time")]
         if missing:
             raise InvalidInputError(f"invariants entry lacks {missing}")
         return cls(**{k: v for k, v in data.items() if k in names})
@@ -229,7 +230,7 @@ def compute(system: str | System, *, n_ics: int | None = None, periods: float | 
     fields of the same name (for maps `periods` sets the measured iterations, for delay
     equations the measured periods). Runs on `device` (default CPU) in float64.
     """
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     system = get_system(system)
     cfg = settings or Settings()
     overrides: dict[str, Any] = {"seed": seed}
@@ -256,6 +257,9 @@ def compute(system: str | System, *, n_ics: int | None = None, periods: float | 
     lam1, se1 = float(mean[0]), float(sem[0])
     scale = float(mean.abs().sum())
     chaotic = bool(lam1 > SIGNIFICANCE * se1 and lam1 > 1e-4 * scale)
+    clock = run.settings.get("clock_coordinates", [])
+    if system.kind == "flow" and not clock and int(mean.abs().argmin()) == 0:
+        chaotic = False  # lambda_1 is the exponent along the flow: no exponent above it
     partial = system.kind == "delay"
     positive = (mean > SIGNIFICANCE * sem) & (mean > 0)
     ky_members = [kaplan_yorke_dimension(row.tolist(), partial=partial) for row in exps]
@@ -266,7 +270,6 @@ def compute(system: str | System, *, n_ics: int | None = None, periods: float | 
     data = samples
     if system.postprocess is not None and system.kind != "delay":
         data = system.postprocess(samples, **bound)
-    clock = run.settings.get("clock_coordinates", [])
     period = dominant_period(data, run.sample_spacing, exclude=clock) if data.shape[1] >= 8 else None
     mu, sd = moments(data)
     # correlation dimension: every member, thinned in time (independent members beat long series)
@@ -309,5 +312,6 @@ def compute(system: str | System, *, n_ics: int | None = None, periods: float | 
         mean=mu, std=sd, clock_coordinates=list(clock), partial_spectrum=partial,
         integration_length=run.measured, n_members=int(exps.shape[0]),
         checks=checks, passed=all(c["ok"] for c in checks.values() if c.get("applies", True)),
-        settings=settings, wall_time=time.perf_counter() - started, notes=notes,
+        settings=settings, wall_time=time.perf_counter() - started, cpu_time=time.process_time() - cpu_started,
+        notes=notes,
     )

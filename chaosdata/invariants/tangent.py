@@ -105,43 +105,62 @@ def map_tangent_step(system: System, params: Mapping[str, Any]) -> Callable[...,
     return step
 
 
-def delay_step(system: System, params: Mapping[str, Any]) -> Callable[..., tuple[Tensor, Tensor]]:
-    """One RK4 method-of-steps step on the discretized history of a delay equation.
+def _delay_stages(system: System, params: Mapping[str, Any]) -> Callable[..., tuple[Tensor, Tensor]]:
+    """`(t, y, old, next_old, f_old, f_next, h) -> (y_new, k1)`: one RK4 method-of-steps step.
 
-    The state is the window of the last m + 1 solution points `Y [B, m + 1, s]` (oldest
-    first, `Y[:, -1]` the current point) and the derivatives at the first m of them
-    `F [B, m, s]`, with m = tau / h. This is the scheme of `integrate_delay`: the delayed value
-    at the half step comes from the cubic Hermite interpolant between the two oldest points.
-    The discretized system is a map on (2m + 1) s numbers whose leading exponents approximate
-    those of the delay equation as h -> 0.
+    `old`, `next_old` are the solution one delay and one delay minus h back, `f_old`, `f_next`
+    their derivatives. This is the scheme of `integrate_delay`: the delayed value at the half
+    step comes from the cubic Hermite interpolant between the two.
     """
 
-    def step(t: Tensor, Y: Tensor, F: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
-        y, old, next_old = Y[:, -1], Y[:, 0], Y[:, 1]
+    def stages(t: Tensor, y: Tensor, old: Tensor, next_old: Tensor, f_old: Tensor, f_next: Tensor,
+               h: Tensor) -> tuple[Tensor, Tensor]:
         half = h / 2
         k1 = system.equations(y, old, t, **params)
-        delayed_half = hermite(old, F[:, 0], next_old, F[:, 1], h, torch.full_like(h, 0.5))
+        delayed_half = hermite(old, f_old, next_old, f_next, h, torch.full_like(h, 0.5))
         k2 = system.equations(y + half * k1, delayed_half, t + half, **params)
         k3 = system.equations(y + half * k2, delayed_half, t + half, **params)
         k4 = system.equations(y + h * k3, next_old, t + h, **params)
-        y_new = y + (h / 6) * (k1 + 2 * k2 + 2 * k3 + k4)
+        return y + (h / 6) * (k1 + 2 * k2 + 2 * k3 + k4), k1
+
+    return stages
+
+
+def delay_step(system: System, params: Mapping[str, Any]) -> Callable[..., tuple[Tensor, Tensor]]:
+    """`(t, Y, F, h) -> (Y', F')`: one step on the discretized history of a delay equation.
+
+    The state is the window of the last m + 1 solution points `Y [B, m + 1, s]` (oldest
+    first, `Y[:, -1]` the current point) and the derivatives at the first m of them
+    `F [B, m, s]`, with m = tau / h; a step appends the new point and drops the oldest. The
+    discretized system is a map on (2m + 1) s numbers whose leading exponents approximate
+    those of the delay equation as h -> 0.
+    """
+    stages = _delay_stages(system, params)
+
+    def step(t: Tensor, Y: Tensor, F: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
+        y_new, k1 = stages(t, Y[:, -1], Y[:, 0], Y[:, 1], F[:, 0], F[:, 1], h)
         return torch.cat([Y[:, 1:], y_new.unsqueeze(1)], 1), torch.cat([F[:, 1:], k1.unsqueeze(1)], 1)
 
     return step
 
 
 def delay_tangent_step(system: System, params: Mapping[str, Any]) -> Callable[..., tuple[Tensor, ...]]:
-    """`(t, Y, F, dY [B, k, m+1, s], dF [B, k, m, s], h) -> (Y', F', dY', dF')` by jvp of `delay_step`."""
-    plain = delay_step(system, params)
+    """`(t, Y, F, dY [B, k, m+1, s], dF [B, k, m, s], h) -> (Y', F', dY', dF')`.
+
+    The derivative of `delay_step` along k tangent windows: jvp through the RK4 stages (the
+    only nonlinear part), with the tangents folded into the batch; the window shift is linear
+    and moves the tangents as it moves the state.
+    """
+    stages = _delay_stages(system, params)
 
     def step(t: Tensor, Y: Tensor, F: Tensor, dY: Tensor, dF: Tensor, h: Tensor) -> tuple[Tensor, ...]:
-        B, k = dY.shape[:2]
+        B, k, s = dY.shape[0], dY.shape[1], Y.shape[-1]
         tt = t.unsqueeze(1).expand(B, k).reshape(B * k)
-        (Yn, Fn), (dYn, dFn) = jvp(
-            lambda a, b: plain(tt, a, b, h), (_fold(Y, k), _fold(F, k)),
-            (dY.reshape(B * k, *dY.shape[2:]), dF.reshape(B * k, *dF.shape[2:])),
-        )
-        return (Yn.view(B, k, *Yn.shape[1:])[:, 0], Fn.view(B, k, *Fn.shape[1:])[:, 0],
-                dYn.view(dY.shape), dFn.view(dF.shape))
+        primals = tuple(_fold(v, k) for v in (Y[:, -1], Y[:, 0], Y[:, 1], F[:, 0], F[:, 1]))
+        tangents = tuple(v.reshape(B * k, s) for v in (dY[:, :, -1], dY[:, :, 0], dY[:, :, 1], dF[:, :, 0], dF[:, :, 1]))
+        (y_new, k1), (dy_new, dk1) = jvp(lambda *a: stages(tt, *a, h), primals, tangents)
+        y_new, k1 = y_new.view(B, k, s)[:, 0], k1.view(B, k, s)[:, 0]
+        return (torch.cat([Y[:, 1:], y_new.unsqueeze(1)], 1), torch.cat([F[:, 1:], k1.unsqueeze(1)], 1),
+                torch.cat([dY[:, :, 1:], dy_new.view(B, k, 1, s)], 2), torch.cat([dF[:, :, 1:], dk1.view(B, k, 1, s)], 2))
 
     return step
