@@ -6,7 +6,8 @@
   QR on one side, the trace from basis vectors on the other), so any disagreement is
   numerical error: step size, lost tangent directions, an unresolved region of the flow.
 - `zero_exponent`: an autonomous flow has an exponent of zero (along the flow).
-- `members`: the share of ensemble members that stayed finite and bounded.
+- `members`: the share of the requested ensemble members that stayed finite and bounded
+  (through the pilot and the tangent run).
 - `member_independence`: members start a small kick apart; their spread is an honest
   uncertainty only if the transient lasted long enough for chaos to separate them
   (lambda_1 t >= ln(1 / kick)).
@@ -31,7 +32,7 @@ PLATEAU = 0.15  # largest spread of local slopes, relative to the dimension
 
 
 def run_checks(system: System, run, mean: Tensor, sem: Tensor, *, clock: list[int], chaotic: bool, lam1: float,
-               separation_time: float, kick: float, cd) -> dict[str, dict[str, Any]]:
+               separation_time: float, kick: float, cd, n_requested: int) -> dict[str, dict[str, Any]]:
     """The checks above, each a dict with the numbers compared and `ok` (`applies: False` where
     a check has no meaning for the system)."""
     checks: dict[str, dict[str, Any]] = {}
@@ -60,7 +61,7 @@ def run_checks(system: System, run, mean: Tensor, sem: Tensor, *, clock: list[in
     elif system.kind == "flow":
         checks["zero_exponent"] = {"applies": False, "ok": True,
                                    "reason": f"clock coordinates {clock} give exact zeros"}
-    n_valid, n_total = int(valid.sum()), int(valid.numel())
+    n_valid, n_total = int(valid.sum()), max(n_requested, int(valid.numel()))
     checks["members"] = {"valid": n_valid, "total": n_total, "ok": n_valid >= MIN_MEMBERS * n_total}
     if chaotic:
         needed = math.log(1.0 / kick)

@@ -38,8 +38,9 @@ class Settings:
     Flows: `n_ics` members, each through `transient` periods to reach the attractor, `align`
     periods for the tangent vectors to settle, then `periods` measured periods (fewer if that
     would take more than `max_steps` RK4 steps). The RK4 step starts at the mean step of an
-    adaptive DOPRI5 pilot at `pilot_tol` divided by `step_safety`, and is halved during the
-    alignment until the sum check holds. Maps: the same with iterations. Delay equations:
+    adaptive DOPRI5 pilot at `pilot_tol` divided by `step_safety` (the pilot drops members that
+    need more than `pilot_max_steps_per_period` steps), and is halved during the alignment until
+    the sum check holds. Maps: the same with iterations. Delay equations:
     `delay_n_ics` constant histories kicked by `delay_kick` (relative), `delay_transient`
     periods, `delay_periods` measured, `delay_steps_per_period` RK4 steps per period, the
     leading `delay_exponents` exponents. States are sampled `pts_per_period` times per period; the correlation
@@ -52,6 +53,7 @@ class Settings:
     periods: float = 20.0
     pts_per_period: int = 20
     pilot_tol: float = 1e-6
+    pilot_max_steps_per_period: float = 2_000
     step_safety: float = 1.25
     max_steps: int = 6_000
     map_transient: int = 1_000
@@ -63,7 +65,7 @@ class Settings:
     delay_periods: float = 60.0
     delay_exponents: int = 10
     delay_steps_per_period: int = 100
-    corr_points: int = 10_000
+    corr_points: int = 6_000
     theiler: float = 1.0
     seed: int = 0
 
@@ -157,6 +159,8 @@ def _pilot(system: System, params: dict[str, Any], cfg: Settings, device: torch.
     The pilot integrates every member through `cfg.transient` periods and records 5 more;
     each member starts the tangent run from its state at a random one of the recorded times,
     so that members sit at spread-out phases even where chaos has not yet separated them.
+    Members the pilot loses (non-finite, unbounded, or more than
+    `cfg.pilot_max_steps_per_period` steps per period) are left out, not redrawn.
     """
     n_periods = 5
     own = dict(system.solver)
@@ -166,7 +170,7 @@ def _pilot(system: System, params: dict[str, Any], cfg: Settings, device: torch.
         kwargs = {"method": "dopri5", "rtol": cfg.pilot_tol, "atol": cfg.pilot_tol}
     traj = make_trajectories(
         system, n_periods * 10 + 1, pts_per_period=10, n_ics=cfg.n_ics, transient=cfg.transient, seed=cfg.seed,
-        postprocess=False, resample_failed=True, device=device, **kwargs, **params,
+        postprocess=False, max_steps_per_period=cfg.pilot_max_steps_per_period, device=device, **kwargs, **params,
     )
     if not bool(traj.valid.any()):
         raise InvalidInputError(f"{system.name}: every pilot trajectory failed ({traj.stats['failures']})")
@@ -285,7 +289,8 @@ def compute(system: str | System, *, n_ics: int | None = None, periods: float | 
     else:
         separation, kick = (cfg.transient + cfg.align) * system.period, FLOW_KICK
     checks = run_checks(system, run, mean, sem, clock=clock, chaotic=chaotic, lam1=lam1,
-                        separation_time=separation, kick=kick, cd=cd)
+                        separation_time=separation, kick=kick, cd=cd,
+                        n_requested=cfg.delay_n_ics if system.kind == "delay" else cfg.n_ics)
     notes = []
     if clock:
         notes.append(f"coordinates {clock} are clocks (forcing phases): each adds an exact zero exponent")

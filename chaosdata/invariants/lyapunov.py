@@ -13,8 +13,10 @@ than e^4 (to save QR calls).
 Flows are stepped with fixed-step RK4 on the state and its variational equation together
 (see `tangent.flow_rk4_step`), not with the adaptive solver: the exponents need the tangent
 map of a long trajectory, not an accurate pointwise solution, and a fixed step lets the whole
-step be recorded once as one graph and reused (`tangent.record`). The step size comes from an
-adaptive pilot run (see `compute`). Delay equations are treated as the map of their
+step be recorded once as one graph and reused (`tangent.record`), about eight times cheaper
+per step than the adaptive solver's eager loop. The step starts from an adaptive pilot's mean
+step (see `compute`) and is halved until the exponents' sum matches the divergence, the one
+accuracy test a spectrum carries with it. Delay equations are treated as the map of their
 discretized history (see `tangent.delay_step`); only the leading `k` exponents are computed.
 """
 
@@ -114,15 +116,15 @@ def flow_lyapunov(system: System, x0: Tensor, params: Mapping[str, Any], *, h: f
                   max_halvings: int = 4, trace: bool = True) -> LyapunovRun:
     """Spectrum of a flow from the on-attractor states `x0` (`[B, d]`), by RK4 steps of size `h`.
 
-    Tangents span the coordinates other than the `clock` ones (whose exponents are exactly
-    zero and are not integrated). The alignment lasts `align` periods (at most `max_steps` / 4
-    steps) and also controls the step: after each period, the stretch of the tangent volume (sum of log |diag R|) is compared
-    with the integral of the divergence over the same steps; where the worst member disagrees
-    by more than `STEP_CONTROL` of the final check's tolerance, h is halved and the alignment
-    starts over. Then `periods` periods are measured (fewer if the whole run would exceed
-    `max_steps`, but at least `max_steps` / 2 steps)
-    and sampled `pts_per_period` times per period. Where more than a tenth of the members blow
-    up during the alignment, h is halved and every member starts again.
+    Tangents span the coordinates other than the `clock` ones (whose exponents are exactly zero
+    and are not integrated). The alignment lasts `align` periods and also controls the step.
+    After each period the stretch of the tangent volume (the sum of log |diag R|) is compared
+    with the integral of the divergence over the same steps; while the worst member disagrees
+    by more than `STEP_CONTROL` of the final check's tolerance, h is halved (at most
+    `max_halvings` times) and the alignment goes on until a period passes at the current step.
+    Where more than a tenth of the members blew up, h is halved and every member starts again.
+    The alignment takes at most `max_steps` / 4 steps; then `periods` periods are measured,
+    fewer if the run would exceed `max_steps` in all, sampled `pts_per_period` times per period.
     """
     started = time.perf_counter()
     B, d = x0.shape
@@ -170,31 +172,32 @@ def flow_lyapunov(system: System, x0: Tensor, params: Mapping[str, Any], *, h: f
         state.update(t=t, x=x, V=V, alive=alive)
         return logs, div, samples
 
-    # alignment, with step control: a check every period, for `align` periods after the last
-    # change of step (but at most max_steps / 4 steps)
-    aligned, halvings, align_steps, since, mismatch = 0.0, 0, 0, 0, math.nan
-    while aligned < align and since < max_steps // 4:
-        n = max(1, min(math.ceil(period / h), max_steps // 4 - since))
+    # alignment, with step control: a check every period, until `align` periods have passed
+    # and the last check held at the current step (all within max_steps / 4 steps)
+    aligned, halvings, align_steps, mismatch, verified = 0.0, 0, 0, math.nan, False
+    budget = max(1, max_steps // 4)
+    while (aligned < align or not verified) and align_steps < budget:
+        n = max(1, min(math.ceil(period / h), budget - align_steps))
         logs, div, _ = advance(n)
-        align_steps, since = align_steps + n, since + n
+        align_steps += n
+        aligned += n * h / period
         alive = state["alive"]
         if halvings < max_halvings and float(alive.double().mean()) < MIN_ALIVE:
-            # members blew up: most likely the step is beyond RK4's stability; start again
-            h, halvings, aligned, since = h / 2, halvings + 1, 0.0, 0
+            # members blew up: most likely the step is beyond RK4's stability; start them again
+            h, halvings, aligned, verified = h / 2, halvings + 1, 0.0, False
             h_t = torch.tensor(h, dtype=dtype, device=device)
             state.update(t=torch.zeros_like(t), x=x0.clone(), V=V0.clone(), alive=torch.ones_like(alive))
             continue
         if not bool(alive.any()):
             break
         mismatch = float(((logs.sum(-1) - div).abs())[alive].max() / logs.abs().sum(-1)[alive].mean().clamp_min(1e-300))
-        if mismatch > STEP_CONTROL * SUM_TOLERANCE and halvings < max_halvings:
-            h, halvings, aligned, since = h / 2, halvings + 1, 0.0, 0
+        verified = mismatch <= STEP_CONTROL * SUM_TOLERANCE or halvings >= max_halvings
+        if not verified:
+            h, halvings = h / 2, halvings + 1
             h_t = torch.tensor(h, dtype=dtype, device=device)
-        else:
-            aligned += n * h / period
 
     # measurement
-    n_measure = min(math.ceil(periods * period / h), max(max_steps - align_steps, max_steps // 2))
+    n_measure = max(1, min(math.ceil(periods * period / h), max_steps - align_steps))
     sample_every = max(1, round(period / (pts_per_period * h)))
     logs, div, samples = advance(n_measure, sample_every)
     alive = state["alive"]
