@@ -132,7 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="the store directory (created; an interrupted build resumes)")
     p.add_argument("--systems", default=None, help="comma-separated names: build only these of the config")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
-    p.add_argument("--workers", type=int, default=1, help="systems built in parallel processes")
+    p.add_argument("--workers", type=int, default=1,
+                   help="systems built in parallel processes (one progress bar for all)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace a store built from a different config (deletes its systems)")
     p.set_defaults(func=cmd_generate)

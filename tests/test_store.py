@@ -407,7 +407,20 @@ def test_cli_generate_info_verify(built, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # spawns two fresh interpreters (about 30 s on a loaded 2-core machine)
 def test_parallel_workers_give_the_same_bytes(built, tmp_path):
     report = build(parse_config(raw_tiny()), tmp_path / "parallel", workers=2, progress=False, log=quiet)
     assert report.ok and sorted(r.status for r in report.results) == ["built"] * 3
     assert tree(tmp_path / "parallel") == tree(built[0])
+
+
+def test_bad_build_arguments_fail_before_touching_disk(tmp_path):
+    config = parse_config(raw_tiny(systems=["Henon"]))
+    with pytest.raises(InvalidInputError, match="device 'gpu' is not usable"):
+        build(config, tmp_path / "a", device="gpu", progress=False, log=quiet)
+    with pytest.raises(InvalidInputError, match="workers must be a positive integer"):
+        build(config, tmp_path / "a", workers=0, progress=False, log=quiet)
+    assert not (tmp_path / "a").exists()
+    with pytest.raises(InvalidInputError, match="Lorenz is not among the systems"):
+        build(config, tmp_path / "a", systems=["Lorenz"], progress=False, log=quiet)
+    assert not (tmp_path / "a").exists()

@@ -261,16 +261,21 @@ def _prepare(out: Path, config: ReleaseConfig, overwrite: bool, log: Log) -> tup
     return manifest, removed
 
 
-def _plan_systems(out: Path, config: ReleaseConfig, manifest: dict[str, Any], requested: Sequence[str] | None,
+def _targets(config: ReleaseConfig, requested: Sequence[str] | None) -> list[str]:
+    """The config's systems, or those of them that `requested` names."""
+    names = config.resolved_systems()
+    if not requested:
+        return names
+    wanted = [get_system(s).name for s in requested]
+    outside = [s for s in wanted if s not in names]
+    if outside:
+        raise InvalidInputError(f"{outside[0]} is not among the systems of config {config.name!r}")
+    return sorted(set(wanted))
+
+
+def _plan_systems(out: Path, config: ReleaseConfig, manifest: dict[str, Any], names: list[str],
                   log: Log) -> tuple[list[SystemResult], list[str]]:
     """Results for systems already in place (done or adopted), and the names still to build."""
-    names = config.resolved_systems()
-    if requested:
-        wanted = [get_system(s).name for s in requested]
-        outside = [s for s in wanted if s not in names]
-        if outside:
-            raise InvalidInputError(f"{outside[0]} is not among the systems of config {config.name!r}")
-        names = sorted(set(wanted))
     results, todo = [], []
     for name in names:
         directory = out / name
@@ -315,18 +320,24 @@ def build(config: ReleaseConfig, out: str | Path, *, systems: Sequence[str] | No
 
     `systems` narrows the build to some of the config's systems (the store stays the config's:
     a later build adds the rest). `workers` > 1 builds systems in parallel processes, each with
-    one torch thread; `workers` == 1 builds in this process, also with one thread, so both give
-    the same bytes. `progress` None shows bars only on a terminal.
+    one torch thread, under one progress bar; `workers` == 1 builds in this process, also with
+    one thread (so both give the same bytes), with a bar per system. `progress` None shows bars
+    only on a terminal.
     """
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise InvalidInputError(f"workers must be a positive integer, got {workers!r}")
+    try:
+        torch.empty(0, device=device)
+    except (RuntimeError, AssertionError) as err:
+        raise InvalidInputError(f"device {device!r} is not usable here: {err}") from None
+    names = _targets(config, systems)
     log = log or (lambda msg: tqdm.write(msg))
     started = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     with _lock(out):
         manifest, removed = _prepare(out, config, overwrite, log)
-        results, todo = _plan_systems(out, config, manifest, systems, log)
+        results, todo = _plan_systems(out, config, manifest, names, log)
         staging = out / STAGING
         n_per_system = sum(config.splits.values())
         disable = None if progress is None else not progress
@@ -340,22 +351,26 @@ def build(config: ReleaseConfig, out: str | Path, *, systems: Sequence[str] | No
             log(f"{name}: FAILED: {type(err).__name__}: {err}")
             failed.append(SystemResult(name, "failed", error=f"{type(err).__name__}: {err}"))
 
+        def n_rows(name: str) -> int:  # arrays' rows a system writes: its progress total
+            return n_per_system * (1 if get_system(name).kind == "map" else len(config.granularities))
+
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
             if workers == 1 or len(todo) <= 1:
                 for name in tqdm(todo, desc="systems", unit="system", disable=disable, position=0):
-                    n_grans = 1 if get_system(name).kind == "map" else len(config.granularities)
-                    with tqdm(total=n_per_system * n_grans, desc=name, unit="traj", leave=False,
-                              disable=disable, position=1) as bar:
+                    with tqdm(total=n_rows(name), desc=name, unit="traj", leave=False, disable=disable,
+                              position=1) as bar:
                         try:
                             finish(name, *stage_system(name, config, staging, device, bar.update))
                         except Exception as err:  # noqa: BLE001 - one system's failure must not stop the rest
                             fail(name, err)
             else:
                 ctx = multiprocessing.get_context("spawn")
+                # one bar for all: workers report when a system is done, in trajectories (rows) written
                 with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker) as pool, \
-                        tqdm(total=len(todo), desc="systems", unit="system", disable=disable) as bar:
+                        tqdm(total=sum(map(n_rows, todo)), desc=f"{len(todo)} systems", unit="traj",
+                             disable=disable) as bar:
                     futures = {pool.submit(stage_system, n, config, str(staging), device): n for n in todo}
                     for fut in as_completed(futures):
                         name = futures[fut]
@@ -363,7 +378,7 @@ def build(config: ReleaseConfig, out: str | Path, *, systems: Sequence[str] | No
                             finish(name, *fut.result())
                         except Exception as err:  # noqa: BLE001
                             fail(name, err)
-                        bar.update(1)
+                        bar.update(n_rows(name))
                         bar.set_postfix_str(name)
         finally:
             torch.set_num_threads(threads)
