@@ -48,14 +48,14 @@ class Settings:
     """
 
     n_ics: int = 128
-    transient: float = 15.0
+    transient: float = 10.0
     align: float = 5.0
     periods: float = 20.0
     pts_per_period: int = 20
     pilot_tol: float = 1e-6
-    pilot_max_steps_per_period: float = 2_000
+    pilot_max_steps_per_period: float = 1_000
     step_safety: float = 1.25
-    max_steps: int = 6_000
+    max_steps: int = 4_000
     map_transient: int = 1_000
     map_align: int = 100
     map_iterations: int = 2_000
@@ -160,7 +160,8 @@ def _pilot(system: System, params: dict[str, Any], cfg: Settings, device: torch.
     each member starts the tangent run from its state at a random one of the recorded times,
     so that members sit at spread-out phases even where chaos has not yet separated them.
     Members the pilot loses (non-finite, unbounded, or more than
-    `cfg.pilot_max_steps_per_period` steps per period) are left out, not redrawn.
+    `cfg.pilot_max_steps_per_period` steps per period) are left out, not redrawn; if it loses
+    them all, it runs once more with twenty times the step allowance (stiff systems).
     """
     n_periods = 5
     own = dict(system.solver)
@@ -168,11 +169,14 @@ def _pilot(system: System, params: dict[str, Any], cfg: Settings, device: torch.
         kwargs: dict[str, Any] = {"method": own["method"], "dt": system.period / own["steps_per_period"]}
     else:
         kwargs = {"method": "dopri5", "rtol": cfg.pilot_tol, "atol": cfg.pilot_tol}
-    traj = make_trajectories(
-        system, n_periods * 10 + 1, pts_per_period=10, n_ics=cfg.n_ics, transient=cfg.transient, seed=cfg.seed,
-        postprocess=False, max_steps_per_period=cfg.pilot_max_steps_per_period, device=device, **kwargs, **params,
-    )
-    if not bool(traj.valid.any()):
+    for cap in (cfg.pilot_max_steps_per_period, 20 * cfg.pilot_max_steps_per_period):
+        traj = make_trajectories(
+            system, n_periods * 10 + 1, pts_per_period=10, n_ics=cfg.n_ics, transient=cfg.transient, seed=cfg.seed,
+            postprocess=False, max_steps_per_period=cap, device=device, **kwargs, **params,
+        )
+        if bool(traj.valid.any()):
+            break
+    else:
         raise InvalidInputError(f"{system.name}: every pilot trajectory failed ({traj.stats['failures']})")
     gen = torch.Generator().manual_seed(cfg.seed + 1)
     pick = torch.randint(0, traj.x.shape[1], (traj.x.shape[0],), generator=gen).to(traj.x.device)
@@ -183,6 +187,7 @@ def _pilot(system: System, params: dict[str, Any], cfg: Settings, device: torch.
         spp = traj.stats["n_accepted"][traj.valid.cpu()].double().mean().item() / n_periods
         h = system.period / (cfg.step_safety * spp)
     info = {"pilot_method": kwargs["method"], "pilot_failures": len(traj.stats["failures"]),
+            "pilot_max_steps_per_period": cap,
             "pilot_wall_time": traj.stats["wall_time"]}
     return states, h, info
 
