@@ -35,9 +35,10 @@ FLOW_KICK = 0.01  # relative kicks of the default initial condition, as make_tra
 class Settings:
     """How much computing goes into one system; recorded with its invariants.
 
-    Flows: `n_ics` members, each through `transient` periods to reach the attractor, `align`
-    periods for the tangent vectors to settle, then `periods` measured periods (fewer if that
-    would take more than `max_steps` RK4 steps). The RK4 step starts at the mean step of an
+    Flows: `n_ics` members, each through `transient` periods to reach the attractor (and a
+    random time within `pick_periods` more), `align` periods for the tangent vectors to settle,
+    then `periods` measured periods or `lyapunov_times` Lyapunov times (as estimated during the
+    alignment), whichever is longer, but never more than `max_steps` RK4 steps in all. The RK4 step starts at the mean step of an
     adaptive DOPRI5 pilot at `pilot_tol` divided by `step_safety` (the pilot drops members that
     need more than `pilot_max_steps_per_period` steps), and is halved during the alignment until
     the sum check holds. Maps: the same with iterations. Delay equations:
@@ -49,8 +50,10 @@ class Settings:
 
     n_ics: int = 128
     transient: float = 10.0
+    pick_periods: float = 20.0
     align: float = 5.0
     periods: float = 20.0
+    lyapunov_times: float = 20.0
     pts_per_period: int = 20
     pilot_tol: float = 1e-6
     pilot_max_steps_per_period: float = 1_000
@@ -156,14 +159,17 @@ def _kicked_defaults(system: System, n: int, seed: int, kick: float) -> Tensor:
 def _pilot(system: System, params: dict[str, Any], cfg: Settings, device: torch.device) -> tuple[Tensor, float, dict[str, Any]]:
     """On-attractor states after the transient, and the starting RK4 step for the tangent run.
 
-    The pilot integrates every member through `cfg.transient` periods and records 5 more;
-    each member starts the tangent run from its state at a random one of the recorded times,
-    so that members sit at spread-out phases even where chaos has not yet separated them.
+    The pilot integrates every member through `cfg.transient` periods and records
+    `cfg.pick_periods` more; each member starts the tangent run from its state at a random one
+    of the recorded times. The starting states are then spread like the attractor's invariant
+    measure even where chaos has not yet separated the members; a start biased towards some
+    part of the attractor would bias every finite-time exponent by O(1 / T) (the zero exponent
+    measures log |f(x_T)| / |f(x_0)| / T).
     Members the pilot loses (non-finite, unbounded, or more than
     `cfg.pilot_max_steps_per_period` steps per period) are left out, not redrawn; if it loses
     them all, it runs once more with twenty times the step allowance (stiff systems).
     """
-    n_periods = 5
+    n_periods = cfg.pick_periods
     own = dict(system.solver)
     if "steps_per_period" in own:  # a system that must be stepped with a fixed step (discontinuous field)
         kwargs: dict[str, Any] = {"method": own["method"], "dt": system.period / own["steps_per_period"]}
@@ -171,7 +177,7 @@ def _pilot(system: System, params: dict[str, Any], cfg: Settings, device: torch.
         kwargs = {"method": "dopri5", "rtol": cfg.pilot_tol, "atol": cfg.pilot_tol}
     for cap in (cfg.pilot_max_steps_per_period, 20 * cfg.pilot_max_steps_per_period):
         traj = make_trajectories(
-            system, n_periods * 10 + 1, pts_per_period=10, n_ics=cfg.n_ics, transient=cfg.transient, seed=cfg.seed,
+            system, round(n_periods * 10) + 1, pts_per_period=10, n_ics=cfg.n_ics, transient=cfg.transient, seed=cfg.seed,
             postprocess=False, max_steps_per_period=cap, device=device, **kwargs, **params,
         )
         if bool(traj.valid.any()):
@@ -197,7 +203,8 @@ def _run_flow(system: System, params: dict, cfg: Settings, device: torch.device)
     bound = {k: v.to(device) if isinstance(v, Tensor) else v for k, v in system.bind(params).items()}
     clock = clock_coordinates(system, bound, states)
     run = flow_lyapunov(system, states, bound, h=h, align=cfg.align, periods=cfg.periods,
-                        pts_per_period=cfg.pts_per_period, clock=clock, max_steps=cfg.max_steps)
+                        lyapunov_times=cfg.lyapunov_times, pts_per_period=cfg.pts_per_period, clock=clock,
+                        max_steps=cfg.max_steps)
     return run, info
 
 

@@ -112,8 +112,8 @@ def clock_coordinates(system: System, params: Mapping[str, Any], states: Tensor)
 
 
 def flow_lyapunov(system: System, x0: Tensor, params: Mapping[str, Any], *, h: float, align: float,
-                  periods: float, pts_per_period: float, clock: Sequence[int] = (), max_steps: int = 20_000,
-                  max_halvings: int = 4, trace: bool = True) -> LyapunovRun:
+                  periods: float, pts_per_period: float, lyapunov_times: float = 0.0, clock: Sequence[int] = (),
+                  max_steps: int = 20_000, max_halvings: int = 4, trace: bool = True) -> LyapunovRun:
     """Spectrum of a flow from the on-attractor states `x0` (`[B, d]`), by RK4 steps of size `h`.
 
     Tangents span the coordinates other than the `clock` ones (whose exponents are exactly zero
@@ -123,8 +123,10 @@ def flow_lyapunov(system: System, x0: Tensor, params: Mapping[str, Any], *, h: f
     by more than `STEP_CONTROL` of the final check's tolerance, h is halved (at most
     `max_halvings` times) and the alignment goes on until a period passes at the current step.
     Where more than a tenth of the members blew up, h is halved and every member starts again.
-    The alignment takes at most `max_steps` / 4 steps; then `periods` periods are measured,
-    fewer if the run would exceed `max_steps` in all, sampled `pts_per_period` times per period.
+    The alignment takes at most `max_steps` / 4 steps; then `periods` periods are measured, or
+    `lyapunov_times` times 1 / lambda_1 (lambda_1 as the last alignment period saw it) if that
+    is longer, but never more than `max_steps` steps in all; states are sampled
+    `pts_per_period` times per period.
     """
     started = time.perf_counter()
     B, d = x0.shape
@@ -174,7 +176,7 @@ def flow_lyapunov(system: System, x0: Tensor, params: Mapping[str, Any], *, h: f
 
     # alignment, with step control: a check every period, until `align` periods have passed
     # and the last check held at the current step (all within max_steps / 4 steps)
-    aligned, halvings, align_steps, mismatch, verified = 0.0, 0, 0, math.nan, False
+    aligned, halvings, align_steps, mismatch, verified, lam1_seen = 0.0, 0, 0, math.nan, False, math.nan
     budget = max(1, max_steps // 4)
     while (aligned < align or not verified) and align_steps < budget:
         n = max(1, min(math.ceil(period / h), budget - align_steps))
@@ -191,13 +193,17 @@ def flow_lyapunov(system: System, x0: Tensor, params: Mapping[str, Any], *, h: f
         if not bool(alive.any()):
             break
         mismatch = float(((logs.sum(-1) - div).abs())[alive].max() / logs.abs().sum(-1)[alive].mean().clamp_min(1e-300))
+        lam1_seen = float(logs[alive].max(-1).values.mean()) / (n * h)
         verified = mismatch <= STEP_CONTROL * SUM_TOLERANCE or halvings >= max_halvings
         if not verified:
             h, halvings = h / 2, halvings + 1
             h_t = torch.tensor(h, dtype=dtype, device=device)
 
     # measurement
-    n_measure = max(1, min(math.ceil(periods * period / h), max_steps - align_steps))
+    T_target = periods * period
+    if lyapunov_times > 0 and lam1_seen > 0:
+        T_target = max(T_target, lyapunov_times / lam1_seen)
+    n_measure = max(1, min(math.ceil(T_target / h), max_steps - align_steps))
     sample_every = max(1, round(period / (pts_per_period * h)))
     logs, div, samples = advance(n_measure, sample_every)
     alive = state["alive"]
@@ -207,7 +213,7 @@ def flow_lyapunov(system: System, x0: Tensor, params: Mapping[str, Any], *, h: f
         exponents=_insert_zeros(exps, free, d), divergence=torch.where(alive, div / T, math.nan),
         valid=alive, measured=T, samples=torch.stack(samples, 1), sample_spacing=sample_every * h,
         settings={"method": "rk4 on state + variational equation", "h": h, "step_halvings": halvings,
-                  "alignment_mismatch": mismatch, "align_steps": align_steps, "measure_steps": n_measure,
+                  "alignment_mismatch": mismatch, "alignment_lambda_1": lam1_seen, "align_steps": align_steps, "measure_steps": n_measure,
                   "measured_periods": T / period, "qr_count": n_qr, "traced": traced,
                   "clock_coordinates": list(clock), "wall_time": time.perf_counter() - started},
     )
