@@ -13,6 +13,7 @@ from scipy.integrate import solve_ivp
 from chaosdata import get_system, make_trajectories
 from chaosdata.integrate import TABLEAUX, Status, Tableau, integrate
 from chaosdata.integrate.delay import integrate_delay
+from chaosdata.integrate.trajectories import union_grid
 from reference import dysts_entry
 
 # y' = y^2, y(0) = 1 has y = 1 / (1 - t): blows up at t = 1.
@@ -252,3 +253,41 @@ def test_a_step_budget_stops_a_trajectory_that_needs_too_many_steps():
     tr = make_trajectories("Lorenz", 201, n_ics=2, pts_per_period=10, transient=0, max_steps_per_period=1.0)
     assert not tr.valid.any()
     assert set(tr.stats["failures"].values()) == {Status.MAX_STEPS.reason}
+
+
+def test_union_grid_merges_meeting_times_and_indexes_each_grid():
+    times, index = union_grid({"fine": (0.01, 101), "coarse": (1 / 15, 16)})
+    assert np.all(np.diff(times) > 0)
+    np.testing.assert_allclose(times[index["fine"]], np.arange(101) * 0.01, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(times[index["coarse"]], np.arange(16) / 15, rtol=0, atol=1e-15)
+    # the grids meet at 0, 0.2, 0.4, ..., 1.0: six shared times
+    assert len(times) == 101 + 16 - 6
+
+
+def test_explicit_times_give_the_same_orbit_as_a_uniform_grid():
+    """One pass on an irregular grid (two merged samplings) lands on the reference orbit."""
+    lorenz = get_system("Lorenz")
+    x0 = torch.tensor(lorenz.initial_conditions, dtype=torch.float64)
+    times, index = union_grid({"fine": (0.015, 201), "coarse": (0.1, 31)})
+    tr = make_trajectories(lorenz, times=times, initial_conditions=x0)
+    ref = solve_ivp(lambda t, y: lorenz.rhs(torch.tensor(y)).numpy(), (0, times[-1]), x0.numpy(), method="DOP853",
+                    rtol=1e-13, atol=1e-13, t_eval=times)
+    scale = np.abs(ref.y).max()
+    assert np.abs(tr.x[0].numpy() - ref.y.T).max() / scale < 1e-10
+    assert tr.stats["dt"] is None and tr.t.shape == (len(times),)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"n_points": 10, "times": [0.0, 1.0]}, "not both"),
+    ({"times": [0.0, 1.0, 0.5]}, "strictly increasing"),
+    ({"times": [[0.0, 1.0]]}, "1-D"),
+    ({}, "n_points is required"),
+])
+def test_explicit_times_are_validated(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make_trajectories("Lorenz", **kwargs)
+
+
+def test_explicit_times_are_for_flows():
+    with pytest.raises(ValueError, match="explicit times are for flows"):
+        make_trajectories("Henon", times=[0.0, 1.0, 2.0])

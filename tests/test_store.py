@@ -19,6 +19,7 @@ import torch
 import zarr
 
 from chaosdata import make_trajectories
+from chaosdata.integrate.trajectories import union_grid
 from chaosdata.cli import main as cli
 from chaosdata.errors import InvalidInputError, UnknownSystemError
 from chaosdata.store import (ChecksumError, StoreError, build, load_config, load_preset, open_store, provenance,
@@ -223,11 +224,18 @@ def test_arrays_are_reproduced_by_their_recipe(built):
     used = store.attrs("Lorenz")["generation"]["integrator"]["used"]
     starts = torch.tensor([s for split in ("train", "val", "test")
                            for s in store.array("Lorenz", "fine", split).attrs["start_states"]], dtype=torch.float64)
-    tr = make_trajectories("Lorenz", recipe["n_points"], pts_per_period=recipe["pts_per_period"],
-                           timescale=recipe["timescale"], initial_conditions=starts, postprocess=False,
+    times, index = union_grid({name: tuple(grid) for name, grid in recipe["grids"].items()})
+    tr = make_trajectories("Lorenz", times=times, initial_conditions=starts, postprocess=False,
                            method=used["method"], rtol=used["rtol"], atol=used["atol"])
-    x = tr.x[:, recipe["discard"]:: recipe["stride"]].numpy().astype(np.float32)
-    np.testing.assert_array_equal(x[:2, :200], store.array("Lorenz", "fine", "train")[...])
+    for name in recipe["grids"]:
+        x = tr.x[:, index[name]].numpy().astype(np.float32)
+        np.testing.assert_array_equal(x[:2], store.array("Lorenz", name, "train")[...])
+
+
+def test_delay_equation_recipe_reads_its_own_pass(built):
+    store = open_store(built[0])
+    recipe = store.group("MackeyGlass")["coarse"].attrs["recipe"]
+    assert recipe["n_points"] > recipe["discard"] > 0 and recipe["stride"] == 1
 
 
 # ---------------------------------------------------------------------- reader

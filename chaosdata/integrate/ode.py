@@ -122,7 +122,7 @@ def integrate(
     rtol: float = 1e-10,
     atol: float | Tensor = 1e-10,
     dt: float | None = None,
-    max_outputs_per_step: int = 4,
+    max_outputs_per_step: int = 16,
     max_steps: int = 10_000_000,
     bound: float | None = None,
     bounded: Tensor | None = None,
@@ -131,10 +131,12 @@ def integrate(
 ) -> Solution:
     """Integrate `dy/dt = f(t, y)` for a batch `y0` (`[B, d]`) and return `y` on `t_eval`.
 
-    `t_eval` (`[n]`, increasing) is shared by all trajectories, which start at `t_eval[0]`.
-    Adaptive methods control each trajectory's step with `rtol` and `atol` (a float or a
-    `[d]` tensor); fixed-step methods (`rk4`) take steps of `dt`. A step never spans more than
-    `max_outputs_per_step` output intervals. Trajectories whose state becomes non-finite,
+    `t_eval` (`[n]`, increasing, not necessarily uniform) is shared by all trajectories, which
+    start at `t_eval[0]`. Adaptive methods control each trajectory's step with `rtol` and `atol`
+    (a float or a `[d]` tensor); fixed-step methods (`rk4`) take steps of `dt`. A step never
+    covers more than `max_outputs_per_step` output times, which bounds the dense-output work
+    per step; outputs come from the method's interpolant, so they never shorten a step below
+    what the tolerance allows unless the grid is denser than that. Trajectories whose state becomes non-finite,
     whose step underflows, or which leave `|y| <= bound` (on the coordinates where `bounded`
     is True) stop and carry a `Status` other than OK; the others are unaffected.
     `compile=True` runs the step through `torch.compile` (worth it for long runs).
@@ -157,8 +159,13 @@ def integrate(
         raise InvalidInputError("t_eval must be strictly increasing")
     co = _Coefficients(tab, dtype, device)
     atol_t = torch.as_tensor(atol, dtype=dtype, device=device)
-    spacing = (t_eval[1:] - t_eval[:-1]).min()
-    h_max = torch.full((B,), float(max_outputs_per_step), dtype=dtype, device=device) * spacing
+    if max_outputs_per_step < 1:
+        raise InvalidInputError(f"max_outputs_per_step must be at least 1, got {max_outputs_per_step}")
+    # the shortest span of max_outputs_per_step + 1 consecutive outputs: a step no longer than it
+    # covers at most max_outputs_per_step of them, wherever it starts
+    m = max_outputs_per_step
+    window = (t_eval[m:] - t_eval[:-m]).min() if n_out > m else t_eval[-1] - t_eval[0]
+    h_max = window.expand(B).clone()
 
     # output buffer with one spare row per trajectory that swallows masked writes
     out = torch.zeros(B * (n_out + 1), d, dtype=dtype, device=device)

@@ -1,4 +1,4 @@
-"""`make_trajectories`: ensembles of any catalogue system on a uniform time grid.
+"""`make_trajectories`: ensembles of any catalogue system on a uniform (or given) time grid.
 
 Initial conditions are sampled on the attractor: the catalogue's default, perturbed by a seeded
 draw, carried through a discarded transient. The draw is made on the CPU, so a seed gives the
@@ -141,10 +141,45 @@ def _solve(system: System, x0: Tensor, t_eval: Tensor, params: Mapping[str, Any]
     )
 
 
+def union_grid(grids: Mapping[str, tuple[float, int]]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The sorted union of uniform grids `{name: (dt, n)}` (times `k * dt` from 0), and each
+    grid's positions in it.
+
+    Times that agree to 1e-9 of the finest spacing are one time (the first in sorted order),
+    so grids that meet (15 and 100 points per period meet every fifth of a period) share
+    those outputs. One integration on the union serves every grid with the same steps.
+    """
+    if not grids:
+        raise InvalidInputError("union_grid needs at least one grid")
+    parts = []
+    for name, (dt, n) in grids.items():
+        if not (dt > 0 and math.isfinite(dt)) or int(n) < 1:
+            raise InvalidInputError(f"grid {name!r}: dt must be positive and n at least 1, got ({dt!r}, {n!r})")
+        parts.append(np.arange(int(n), dtype=np.float64) * dt)
+    every = np.concatenate(parts)
+    order = np.argsort(every, kind="stable")
+    ranked = every[order]
+    tol = 1e-9 * min(dt for dt, _ in grids.values())
+    new = np.concatenate([[True], np.diff(ranked) > tol])
+    times = ranked[new]
+    slot = np.empty(every.size, dtype=np.int64)
+    slot[order] = np.cumsum(new) - 1
+    bounds = np.cumsum([0, *(int(n) for _, n in grids.values())])
+    return times, {name: slot[bounds[i]:bounds[i + 1]] for i, name in enumerate(grids)}
+
+
+def _check_times(times: Any) -> Tensor:
+    t = torch.as_tensor(times, dtype=torch.float64).cpu()
+    if t.ndim != 1 or t.numel() < 2 or not bool(torch.isfinite(t).all()) or not bool((t[1:] > t[:-1]).all()):
+        raise InvalidInputError("times must be a 1-D sequence of at least 2 finite, strictly increasing times")
+    return t
+
+
 def make_trajectories(
     system: str | System,
-    n_points: int,
+    n_points: int | None = None,
     *,
+    times: Tensor | np.ndarray | list[float] | None = None,
     pts_per_period: float = 100,
     timescale: str = "period",
     initial_conditions: Tensor | None = None,
@@ -167,7 +202,9 @@ def make_trajectories(
     """Integrate `system` from many initial conditions onto one uniform grid.
 
     Flows and delay equations are sampled every `period / pts_per_period` time units (delay
-    equations as the 10-lag delay embedding), maps every iteration. Without
+    equations as the 10-lag delay embedding), maps every iteration. Flows may instead be
+    sampled at explicit `times` (increasing, in time units from the start; `n_points` left
+    out), e.g. the `union_grid` of several samplings integrated in one pass. Without
     `initial_conditions` ([B, dim] or [dim]), `n_ics` are sampled on the attractor through a
     transient of `transient` periods (iterations for maps). `method` is a tableau name
     (`dop853`, `dopri5`, or fixed-step `rk4` with step `dt`); left out, the method,
@@ -182,6 +219,15 @@ def make_trajectories(
     arguments override the system's parameters (floats, or tensors broadcasting over B).
     """
     system = get_system(system)
+    if times is not None:
+        if n_points is not None:
+            raise InvalidInputError("give n_points (a uniform grid) or times (explicit output times), not both")
+        if system.kind != "flow":
+            raise InvalidInputError(f"{system.name} is a {system.kind}: explicit times are for flows; use n_points")
+        times = _check_times(times)
+        n_points = times.numel()
+    if n_points is None:
+        raise InvalidInputError("n_points is required (or explicit times, for a flow)")
     _check_positive("n_points", n_points, integer=True)
     if n_points < 2:
         raise InvalidInputError(f"n_points must be at least 2, got {n_points}")
@@ -201,7 +247,7 @@ def make_trajectories(
     else:
         unit = _time_unit(system, timescale)
         step_time = unit / pts_per_period
-    t_eval = torch.arange(n_points, dtype=torch.float64) * step_time
+    t_eval = torch.arange(n_points, dtype=torch.float64) * step_time if times is None else times
     cfg = {"method": tableau.name, "rtol": rtol, "atol": atol, "dt": dt, "unit": unit,
            "max_steps_per_period": max_steps_per_period, "dde_steps_per_period": dde_steps_per_period,
            "compile": compile}
@@ -217,8 +263,11 @@ def make_trajectories(
                          t_start=-transient * unit - float(cast[system.delay_parameter]))
             return sol, sol.y[:, 0, :dim]
         if sample and transient > 0:
-            n_tr = max(2, math.ceil(transient * (1 if system.kind == "map" else pts_per_period)) + 1)
-            t_tr = torch.arange(n_tr, dtype=torch.float64) * step_time - (n_tr - 1) * step_time
+            if system.kind == "map":
+                n_tr = math.ceil(transient) + 1
+                t_tr = torch.arange(n_tr, dtype=torch.float64) - (n_tr - 1)
+            else:  # only the end state is kept: a two-point grid leaves the steps to the tolerance
+                t_tr = torch.tensor([-transient * unit, 0.0], dtype=torch.float64)
             warm = _solve(system, x0, t_tr.to(dtype=dtype, device=device), cast, cfg)
             status = warm.status
             x0 = torch.where((status != 0)[:, None], torch.zeros_like(x0), warm.y[:, -1])
@@ -254,7 +303,7 @@ def make_trajectories(
     if postprocess and system.postprocess is not None:
         x = system.postprocess(x, **cast)
     failures = {int(i): Status(int(sol.status[i])).reason for i in (sol.status != 0).nonzero().flatten()}
-    span = (n_points - 1) * step_time / unit
+    span = float(t_eval[-1] - t_eval[0]) / unit
     stats = {
         "n_accepted": sol.n_accepted.cpu(),
         "n_rejected": sol.n_rejected.cpu(),
@@ -264,9 +313,9 @@ def make_trajectories(
         "method": "rk4" if system.kind == "delay" else ("iterate" if system.kind == "map" else tableau.name),
         "rtol": rtol,
         "atol": atol,
-        "dt": step_time,
+        "dt": step_time if times is None else None,
         "timescale": timescale,
-        "pts_per_period": pts_per_period,
+        "pts_per_period": pts_per_period if times is None else None,
         "seed": seed,
         "device": str(device),
     }

@@ -8,11 +8,12 @@ so a denser grid costs more steps; batch size is nearly free. Hence, per system:
    changes another;
 2. transient (flows and maps): all splits in one batch, on a two-point grid so that only the
    tolerance limits the steps; its end states are every granularity's `start_states`;
-3. one pass per sampling grid, all splits in one batch, from those states. Granularities whose
-   grids nest (50 and 100 points per period) share the pass of the finest; others (15 and
-   100) get their own, so `coarse` and `fine` hold the same trajectories at different rates.
-   Delay equations need a history, not a state: each of their passes starts from the constant
-   history of the draws and discards the transient itself (rounded to its grid).
+3. flows: one pass, all splits in one batch, from those states, on the union of every
+   granularity's grid (`union_grid`): the steps are taken once, each granularity reads its
+   own outputs, and `coarse`, `fine` and `lyapunov` hold the same trajectories at different
+   rates. Delay equations need a history, not a state: each of their grids gets a pass that
+   starts from the constant history of the draws and discards the transient itself (rounded
+   to its grid); grids that nest (50 and 100 points per period) share the finest one's pass.
 
 A trajectory that fails anywhere (non-finite, out of bounds, too many steps) is drawn again
 from a derived seed for every pass, up to `MAX_RESAMPLES` times; one that still fails is
@@ -32,7 +33,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from chaosdata.integrate.trajectories import Trajectories, make_trajectories
+from chaosdata.integrate.trajectories import Trajectories, make_trajectories, union_grid
 from chaosdata.store import provenance
 from chaosdata.store.config import SPLITS, ReleaseConfig, split_seed
 from chaosdata.store.layout import FORMAT, MAP_GRANULARITY, array_path
@@ -85,42 +86,47 @@ def jsonable(value: Any) -> Any:
 # ---------------------------------------------------------------------- planning
 @dataclass
 class _Member:
-    """A granularity read from a pass: every `stride`-th point, `n_time` of them."""
+    """A granularity read from a pass: `n_time` points, at `index` of the pass's recorded part."""
 
     timescale: str
     points: float  # per unit of its timescale
     unit: float  # time units per period / Lyapunov time / iteration
-    stride: int
     n_time: int
+    index: np.ndarray
+
+    @property
+    def dt(self) -> float:
+        return self.unit / self.points
 
 
 @dataclass
 class _Pass:
-    """One integration on one grid: `n_transient` discarded points (delay equations), then the rest."""
+    """One integration: on a uniform grid (`n_transient` discarded points first, for delay
+    equations), or for flows at explicit `times` (the union of its members' grids)."""
 
     timescale: str  # as make_trajectories takes it (maps ignore it)
     points: float
     unit: float
     n_transient: int
     members: dict[str, _Member]
-
-    @property
-    def dt(self) -> float:
-        return self.unit / self.points
+    times: np.ndarray | None = None
 
     @property
     def n_points(self) -> int:
-        return self.n_transient + max(m.stride * (m.n_time - 1) + 1 for m in self.members.values())
+        if self.times is not None:
+            return len(self.times)
+        return self.n_transient + max(int(m.index[-1]) + 1 for m in self.members.values())
 
 
 def _plan(system: System, config: ReleaseConfig, kw: dict[str, Any]) -> tuple[list[_Pass], dict[str, str]]:
     """The passes that produce this system's granularities, and the granularities skipped (why)."""
     if system.kind == "map":
-        return [_Pass("period", 1.0, 1.0, 0, {MAP_GRANULARITY: _Member("iteration", 1.0, 1.0, 1, config.map_length)})], {}
+        member = _Member("iteration", 1.0, 1.0, config.map_length, np.arange(config.map_length))
+        return [_Pass("period", 1.0, 1.0, 0, {MAP_GRANULARITY: member})], {}
     period = float(system.period)
     span, transient = config.length * period, config.transient * period
-    grids: list[tuple[str, float, float, dict[str, float]]] = []  # (timescale, points, unit, {name: points})
     skipped: dict[str, str] = {}
+    members: dict[str, _Member] = {}
     for g in sorted(config.granularities, key=lambda g: -g.points):
         unit = period
         if g.timescale == "lyapunov":
@@ -129,17 +135,24 @@ def _plan(system: System, config: ReleaseConfig, kw: dict[str, Any]) -> tuple[li
             except Exception as err:  # noqa: BLE001 - any failure of the timescale is a recorded skip
                 skipped[g.name] = f"no Lyapunov time for {system.name}: {err}"
                 continue
-        nests = next((grid for grid in grids if grid[0] == g.timescale and _divides(g.points, grid[1])), None)
-        if nests is None:
-            grids.append((g.timescale, g.points, unit, {g.name: g.points}))
-        else:
-            nests[3][g.name] = g.points
-    passes = []
-    for timescale, points, unit, names in grids:
-        members = {n: _Member(timescale, p, unit, round(points / p), max(2, round(span / (unit / p))))
-                   for n, p in names.items()}
-        n_transient = round(transient / (unit / points)) if system.kind == "delay" else 0
-        passes.append(_Pass(timescale, points, unit, n_transient, members))
+        n_time = max(2, round(span / (unit / g.points)))
+        members[g.name] = _Member(g.timescale, g.points, unit, n_time, np.arange(n_time))
+    if not members:
+        return [], skipped
+    if system.kind == "flow":
+        times, slots = union_grid({n: (m.dt, m.n_time) for n, m in members.items()})
+        for n, m in members.items():
+            m.index = slots[n]
+        return [_Pass("period", math.nan, period, 0, members, times)], skipped
+    # delay equations: one pass per grid, nested grids read every stride-th point of the finest
+    passes: list[_Pass] = []
+    for n, m in members.items():
+        host = next((p for p in passes if p.timescale == m.timescale and _divides(m.points, p.points)), None)
+        if host is None:
+            host = _Pass(m.timescale, m.points, m.unit, round(transient / m.dt), {})
+            passes.append(host)
+        m.index = np.arange(m.n_time) * round(host.points / m.points)
+        host.members[n] = m
     return passes, skipped
 
 
@@ -177,6 +190,9 @@ def _transient(system: System, config: ReleaseConfig, draws: Tensor, kw: dict[st
 
 
 def _integrate(system: System, p: _Pass, starts: Tensor, kw: dict[str, Any]) -> Trajectories:
+    if p.times is not None:
+        return make_trajectories(system, times=p.times, timescale=p.timescale, initial_conditions=starts,
+                                 postprocess=False, **kw)
     return make_trajectories(system, p.n_points, pts_per_period=p.points, timescale=p.timescale,
                              initial_conditions=starts, postprocess=False, **kw)
 
@@ -218,11 +234,20 @@ def _recipe(system: System, config: ReleaseConfig, p: _Pass, m: _Member) -> dict
         start = "initial_conditions"
     else:
         start = "start_states (the initial_conditions carried through the transient)"
+    if p.times is not None:
+        return {
+            "call": "make_trajectories(system, times=union_grid(grids)[0], initial_conditions=<start>, "
+                    "postprocess=False, <integrator.used>); this granularity is union_grid(grids)[1][<name>]",
+            "union_grid": "chaosdata.integrate.trajectories.union_grid",
+            "grids": {n: [q.dt, q.n_time] for n, q in p.members.items()},
+            "start": start, "then": "the system's postprocess, if it has one",
+        }
     return {
         "call": "make_trajectories(system, n_points, pts_per_period=..., timescale=..., "
                 "initial_conditions=<start>, postprocess=False, <integrator.used>)",
         "start": start, "n_points": p.n_points, "pts_per_period": p.points, "timescale": p.timescale,
-        "discard": p.n_transient, "stride": m.stride, "then": "the system's postprocess, if it has one",
+        "discard": p.n_transient, "stride": int(m.index[1] - m.index[0]) if m.n_time > 1 else 1,
+        "then": "the system's postprocess, if it has one",
     }
 
 
@@ -291,7 +316,7 @@ def generate_system(name: str, config: ReleaseConfig, *, device: str = "cpu",
     for p, r in zip(passes, rows):
         window = _postprocess(system, r.x[:, p.n_transient:])
         for gname, m in p.members.items():
-            x = window[:, :: m.stride][:, : m.n_time].numpy().astype(dtype)
+            x = window[:, torch.as_tensor(m.index)].numpy().astype(dtype)
             x[~ok.numpy()] = np.nan
             x[np.isnan(x)] = np.nan  # one NaN bit pattern, so checksums do not depend on how it arose
             groups[gname] = {
