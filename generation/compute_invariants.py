@@ -234,18 +234,45 @@ def write_report(data: dict, path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------- main
+def merge(out: Path, others: list[Path], settings: Settings, report: Path | None) -> int:
+    """Add the systems computed by other runs (e.g. parallel processes with their own --out).
+
+    Only entries computed with the current settings are taken; each keeps its own provenance
+    (commit, code hash, time), and a system already in `out` with these settings is kept.
+    """
+    data = load(out)
+    taken, refused = [], []
+    for path in others:
+        for name, entry in load(path)["systems"].items():
+            if entry.get("settings", {}).get("config") != settings.to_dict():
+                refused.append(f"{name} ({path}: other settings)")
+            elif (data["systems"].get(name) or {}).get("settings", {}).get("config") != settings.to_dict():
+                data["systems"][name] = entry
+                taken.append(name)
+    data["systems"] = dict(sorted(data["systems"].items()))
+    save(data, out)
+    if report:
+        write_report(data, report)
+    print(f"merged {len(taken)} systems into {out}" + (f"; refused {', '.join(refused)}" if refused else ""))
+    return 1 if refused else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--systems", default=None, help="comma-separated names (default: every system)")
     parser.add_argument("--out", type=Path, default=OUT)
-    parser.add_argument("--report", type=Path, default=REPORT, help="comparison table ('' to skip)")
+    parser.add_argument("--report", type=lambda s: Path(s) if s else None, default=REPORT, help="comparison table ('' to skip)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--force", action="store_true", help="recompute systems already stored with these settings")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--merge", type=Path, nargs="+", default=None,
+                        help="add the systems of these files (other processes' --out, same settings) and stop")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
     settings = Settings()
+    if args.merge:
+        return merge(args.out, args.merge, settings, args.report)
     names = args.systems.split(",") if args.systems else chaosdata.list_systems()
     names = [chaosdata.get_system(n).name for n in names]
     data = load(args.out)

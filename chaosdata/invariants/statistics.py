@@ -59,7 +59,9 @@ def dominant_period(samples: Tensor, spacing: float, *, exclude: Sequence[int] =
     if samples.shape[0] == 0:
         raise InvalidInputError("dominant_period: no finite trajectory")
     n = samples.shape[1]
-    keep = [i for i in range(samples.shape[-1]) if i not in set(exclude)]
+    # when every coordinate is excluded (a field that depends on no coordinate, e.g. Torus's),
+    # the coordinates are the signal: use them all
+    keep = [i for i in range(samples.shape[-1]) if i not in set(exclude)] or list(range(samples.shape[-1]))
     x = samples[..., keep]
     x = x - x.mean(1, keepdim=True)
     varying = x.std(1) > 1e-12 * (1.0 + samples[..., keep].abs().amax(1))  # [B, c]
