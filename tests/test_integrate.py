@@ -291,3 +291,24 @@ def test_explicit_times_are_validated(kwargs, match):
 def test_explicit_times_are_for_flows():
     with pytest.raises(ValueError, match="explicit times are for flows"):
         make_trajectories("Henon", times=[0.0, 1.0, 2.0])
+
+
+def test_sampled_initial_conditions_stay_in_the_declared_domain():
+    """CellCycle's fractions sit 0.011 below a pole at 1 + K: a 1% kick must not cross it."""
+    from chaosdata.integrate.trajectories import _sample_ics
+
+    system = get_system("CellCycle")
+    x = _sample_ics(system, 4096, seed=3)
+    for i, (lo, hi) in enumerate(system.domain):
+        assert lo is None or bool((x[:, i] >= lo).all())
+        assert hi is None or bool((x[:, i] <= hi).all())
+    assert bool((x[:, 2] == 1.0).any())  # the clamp was needed: some draws went past 1
+
+
+def test_a_domain_must_hold_the_initial_condition():
+    from chaosdata.systems.base import System, _register
+
+    bad = System(name="Bad", kind="flow", equations=lambda x, t: x, parameters={}, initial_conditions=(2.0,),
+                 description="", citation="", domain=((0.0, 1.0),))
+    with pytest.raises(ValueError, match="contain the initial condition"):
+        _register(bad)

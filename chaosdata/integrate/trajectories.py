@@ -62,7 +62,12 @@ def _sample_ics(system: System, n_ics: int, seed: int) -> Tensor:
     ic = torch.tensor(system.initial_conditions[:dim], dtype=torch.float64)
     gen = torch.Generator().manual_seed(seed)
     kick = torch.randn(n_ics, dim, generator=gen, dtype=torch.float64)
-    return ic + PERTURBATION * (ic.abs() + 0.1) * kick
+    x = ic + PERTURBATION * (ic.abs() + 0.1) * kick
+    if system.domain is not None:  # keep the draws where the state makes sense
+        lo = torch.tensor([-math.inf if b[0] is None else b[0] for b in system.domain], dtype=torch.float64)
+        hi = torch.tensor([math.inf if b[1] is None else b[1] for b in system.domain], dtype=torch.float64)
+        x = torch.minimum(torch.maximum(x, lo), hi)
+    return x
 
 
 def _time_unit(system: System, timescale: str) -> float:

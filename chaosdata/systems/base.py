@@ -63,6 +63,9 @@ class System:
     dysts_name: str | None = None
     notes: str = ""
     solver: Mapping[str, Any] = field(default_factory=dict)  # per-system integrator defaults
+    # where the state makes sense, per coordinate (low, high) with None for no bound: sampled
+    # initial conditions are kept inside (fractions in [0, 1], concentrations >= 0)
+    domain: tuple[tuple[float | None, float | None], ...] | None = None
 
     @property
     def dim(self) -> int:
@@ -198,6 +201,7 @@ class System:
             "description": self.description,
             "notes": self.notes,
             "solver": dict(self.solver),
+            "domain": [list(b) for b in self.domain] if self.domain is not None else None,
         }
 
 
@@ -252,6 +256,13 @@ def _register(system: System) -> System:
         raise ValueError(f"{system.name}: unbounded_indices out of range")
     if not all(math.isfinite(v) for v in system.initial_conditions):
         raise ValueError(f"{system.name}: non-finite initial condition")
+    if system.domain is not None:
+        n = system.state_dim or system.dim
+        inside = all((lo is None or lo <= v) and (hi is None or v <= hi)
+                     for v, (lo, hi) in zip(system.initial_conditions[:n], system.domain))
+        if len(system.domain) != n or not inside:
+            raise ValueError(f"{system.name}: domain must give (low, high) for each of {n} coordinates "
+                             "and contain the initial condition")
     _REGISTRY[system.name] = system
     return system
 
@@ -272,6 +283,7 @@ def _decorator(kind: Kind, n_positional: int, name: str | None, meta: dict[str, 
                 parameters=_freeze_params(params),
                 initial_conditions=tuple(float(v) for v in meta.pop("initial_conditions")),
                 unbounded_indices=tuple(meta.pop("unbounded_indices", ())),
+                domain=tuple(tuple(b) for b in meta.pop("domain")) if meta.get("domain") is not None else None,
                 inverse=inverse,
                 **meta,
             )

@@ -153,6 +153,9 @@ also_register(
     period=204.71,
     citation="Romond, P.-C., Rustici, M., Gonze, D. & Goldbeter, A. (1999). Alternating oscillations and chaos in a model of two coupled biochemical oscillators driving successive phases of the cell cycle. Annals of the New York Academy of Sciences 879, 180-193.",
     description="Two cyclin/cdc2-kinase/protease cascades, each inhibiting the other's cyclin synthesis, that drive successive phases of the cell cycle; Kim tunes them into chaos.",
+    # m and x are active fractions: the switch G has a pole at u = 1 + K (K = 0.01), within a
+    # 1% kick of the default (0.989), so sampled starts must stay in [0, 1]
+    domain=((0.0, None), (0.0, 1.0), (0.0, 1.0), (0.0, None), (0.0, 1.0), (0.0, 1.0)),
 )
 def CellCycle(state, t, *, K, Kc, Kd1, Kim, V2, V4, Vm1, Vm3, kd1, vd, vi):
     """For each module i (j the other one), with G(u, V, W) = V (1 - u)/(K + 1 - u) - W u/(K + u):
