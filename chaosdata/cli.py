@@ -10,14 +10,7 @@ from pathlib import Path
 
 from chaosdata.errors import ChaosdataError
 from chaosdata.systems import KINDS, get_system, list_systems
-
-
-def _format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+from chaosdata.tables import table
 
 
 def cmd_systems(args: argparse.Namespace) -> int:
@@ -29,7 +22,7 @@ def cmd_systems(args: argparse.Namespace) -> int:
                             ("unbounded", bool(s.unbounded_indices)), ("inverse", s.has_inverse)) if on
         )
         rows.append((name, s.kind, s.dim, flags, s.description))
-    print(_format_table(("name", "kind", "dim", "flags", "description"), rows))
+    print(table(("name", "kind", "dim", "flags", "description"), rows))
     print(f"\n{len(rows)} systems")
     return 0
 
@@ -97,8 +90,8 @@ def cmd_invariants(args: argparse.Namespace) -> int:
     per = "iteration" if inv["units"] == "iteration" else "time unit"
     print(f"{system.name} ({inv['kind']}; exponents per {per}; +- is the ensemble standard error, "
           f"or the fit spread / frequency resolution)")
-    print(_format_table(("quantity", "chaosdata", "+-", "dysts 0.96"),
-                        [(q, _num(a), _num(b, 2), _num(c)) for q, a, b, c in rows]))
+    print(table(("quantity", "chaosdata", "+-", "dysts 0.96"),
+                [(q, _num(a), _num(b, 2), _num(c)) for q, a, b, c in rows]))
     failed = [k for k, v in inv["checks"].items() if not v.get("ok", True)]
     print(f"\nself-checks: {'all pass' if not failed else 'FAIL ' + ', '.join(failed)}; "
           f"{inv['n_members']} members, {_num(inv['integration_length'])} {per}s each")

@@ -19,7 +19,6 @@ import json
 import math
 import os
 import platform
-import subprocess
 import sys
 import time
 import traceback
@@ -30,6 +29,8 @@ import torch
 
 import chaosdata
 from chaosdata.invariants import Settings, compute
+from chaosdata.store.provenance import git_commit as source_commit
+from chaosdata.store.provenance import run_git
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "chaosdata" / "systems" / "data" / "invariants.json"
@@ -48,13 +49,11 @@ def code_hash() -> str:
 
 
 def git_commit() -> str | None:
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "chaosdata/invariants"], cwd=ROOT,
-                               capture_output=True, text=True, check=True).stdout.strip()
-        return commit + ("+dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
+    """The source commit, marked "+dirty" when chaosdata/invariants has uncommitted changes."""
+    commit = source_commit()
+    if commit is None:
         return None
+    return commit + ("+dirty" if run_git("status", "--porcelain", "--", "chaosdata/invariants") else "")
 
 
 def provenance(settings: Settings, device: str) -> dict:

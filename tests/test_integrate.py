@@ -295,10 +295,10 @@ def test_explicit_times_are_for_flows():
 
 def test_sampled_initial_conditions_stay_in_the_declared_domain():
     """CellCycle's fractions sit 0.011 below a pole at 1 + K: a 1% kick must not cross it."""
-    from chaosdata.integrate.trajectories import _sample_ics
+    from chaosdata.integrate.trajectories import sample_initial_conditions
 
     system = get_system("CellCycle")
-    x = _sample_ics(system, 4096, seed=3)
+    x = sample_initial_conditions(system, 4096, seed=3)
     for i, (lo, hi) in enumerate(system.domain):
         assert lo is None or bool((x[:, i] >= lo).all())
         assert hi is None or bool((x[:, i] <= hi).all())

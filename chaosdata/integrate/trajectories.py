@@ -56,13 +56,15 @@ def _check_positive(name: str, value: Any, integer: bool = False) -> None:
         raise InvalidInputError(f"{name} must be {what}, got {value!r}")
 
 
-def _sample_ics(system: System, n_ics: int, seed: int) -> Tensor:
-    """Seeded perturbations of the default initial condition (float64, CPU)."""
+def sample_initial_conditions(system: System, n_ics: int, seed: int, scale: float = PERTURBATION) -> Tensor:
+    """Seeded perturbations of the default initial condition (float64, CPU): each coordinate
+    kicked by `scale * (|x| + 0.1)` times a standard normal, then kept inside the system's
+    `domain` if it declares one."""
     dim = system.state_dim or system.dim
     ic = torch.tensor(system.initial_conditions[:dim], dtype=torch.float64)
     gen = torch.Generator().manual_seed(seed)
     kick = torch.randn(n_ics, dim, generator=gen, dtype=torch.float64)
-    x = ic + PERTURBATION * (ic.abs() + 0.1) * kick
+    x = ic + scale * (ic.abs() + 0.1) * kick
     if system.domain is not None:  # keep the draws where the state makes sense
         lo = torch.tensor([-math.inf if b[0] is None else b[0] for b in system.domain], dtype=torch.float64)
         hi = torch.tensor([math.inf if b[1] is None else b[1] for b in system.domain], dtype=torch.float64)
@@ -291,12 +293,12 @@ def make_trajectories(
             )
         sol, starts = run(ics, sample=False)
     else:
-        sol, starts = run(_sample_ics(system, n_ics, seed), sample=True)
+        sol, starts = run(sample_initial_conditions(system, n_ics, seed), sample=True)
         for attempt in range(1, MAX_RESAMPLES + 1 if resample_failed else 1):
             failed = (sol.status != 0).nonzero().flatten()
             if failed.numel() == 0:
                 break
-            fresh = _sample_ics(system, failed.numel(), seed + 1_000_003 * attempt)
+            fresh = sample_initial_conditions(system, failed.numel(), seed + 1_000_003 * attempt)
             redo, redo_starts = run(fresh, sample=True)
             sol.y[failed] = redo.y
             sol.status[failed] = redo.status

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from chaosdata.errors import InvalidInputError
-from chaosdata.integrate.trajectories import make_trajectories
+from chaosdata.integrate.trajectories import PERTURBATION, make_trajectories, sample_initial_conditions
 from chaosdata.invariants.checks import run_checks
 from chaosdata.invariants.dimension import correlation_dimension, kaplan_yorke_dimension
 from chaosdata.invariants.lyapunov import (
@@ -28,7 +28,6 @@ from chaosdata.invariants.statistics import dominant_period, moments
 from chaosdata.systems import System, get_system
 
 SIGNIFICANCE = 4.0  # an exponent counts as positive when it exceeds this many standard errors
-FLOW_KICK = 0.01  # relative kicks of the default initial condition, as make_trajectories draws them
 
 
 @dataclass(frozen=True)
@@ -148,14 +147,6 @@ def _finite_or_none(x: float) -> float | None:
     return float(x) if x is not None and math.isfinite(x) else None
 
 
-def _kicked_defaults(system: System, n: int, seed: int, kick: float) -> Tensor:
-    """Constant histories for delay equations: the default state with seeded relative kicks."""
-    dim = system.state_dim or system.dim
-    ic = torch.tensor(system.initial_conditions[:dim], dtype=torch.float64)
-    gen = torch.Generator().manual_seed(seed)
-    return ic + kick * (ic.abs() + 0.1) * torch.randn(n, dim, generator=gen, dtype=torch.float64)
-
-
 def _pilot(system: System, params: dict[str, Any], cfg: Settings, device: torch.device) -> tuple[Tensor, float, dict[str, Any]]:
     """On-attractor states after the transient, and the starting RK4 step for the tangent run.
 
@@ -220,7 +211,7 @@ def _run_map(system: System, params: dict, cfg: Settings, device: torch.device) 
 
 
 def _run_delay(system: System, params: dict, cfg: Settings, device: torch.device) -> tuple[LyapunovRun, dict]:
-    x0 = _kicked_defaults(system, cfg.delay_n_ics, cfg.seed, cfg.delay_kick).to(device)
+    x0 = sample_initial_conditions(system, cfg.delay_n_ics, cfg.seed, scale=cfg.delay_kick).to(device)  # constant histories
     bound = {k: v.to(device) if isinstance(v, Tensor) else v for k, v in system.bind(params).items()}
     h_target = system.period / cfg.delay_steps_per_period
     run = delay_lyapunov(
@@ -295,11 +286,11 @@ def compute(system: str | System, *, n_ics: int | None = None, periods: float | 
     cd = correlation_dimension(cd_points, theiler=theiler)
 
     if system.kind == "map":
-        separation, kick = cfg.map_transient + cfg.map_align, FLOW_KICK
+        separation, kick = cfg.map_transient + cfg.map_align, PERTURBATION
     elif system.kind == "delay":
         separation, kick = (cfg.delay_transient + cfg.align) * system.period, cfg.delay_kick
     else:
-        separation, kick = (cfg.transient + cfg.align) * system.period, FLOW_KICK
+        separation, kick = (cfg.transient + cfg.align) * system.period, PERTURBATION
     checks = run_checks(system, run, mean, sem, clock=clock, chaotic=chaotic, lam1=lam1,
                         separation_time=separation, kick=kick, cd=cd,
                         n_requested=cfg.delay_n_ics if system.kind == "delay" else cfg.n_ics)

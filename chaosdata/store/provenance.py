@@ -25,7 +25,8 @@ import chaosdata
 COMMIT_ENV = "CHAOSDATA_GIT_COMMIT"  # set it when building from a tree without .git (a tarball)
 
 
-def _git(*args: str) -> str | None:
+def run_git(*args: str) -> str | None:
+    """`git <args>` in the chaosdata source tree: its stripped output, None without git or a tree."""
     root = Path(chaosdata.__file__).resolve().parent.parent
     if not (root / ".git").exists():
         return None
@@ -39,7 +40,7 @@ def _git(*args: str) -> str | None:
 @cache
 def git_commit() -> str | None:
     """The commit of the chaosdata source tree (or `$CHAOSDATA_GIT_COMMIT`), None if unknown."""
-    return os.environ.get(COMMIT_ENV) or _git("rev-parse", "HEAD")
+    return os.environ.get(COMMIT_ENV) or run_git("rev-parse", "HEAD")
 
 
 def stable(device: str) -> dict[str, Any]:
@@ -60,7 +61,7 @@ def stable(device: str) -> dict[str, Any]:
 
 def volatile() -> dict[str, Any]:
     """When it ran, and whether the source tree had uncommitted changes."""
-    status = None if os.environ.get(COMMIT_ENV) else _git("status", "--porcelain", "--untracked-files=no")
+    status = None if os.environ.get(COMMIT_ENV) else run_git("status", "--porcelain", "--untracked-files=no")
     return {
         "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "git_dirty": None if status is None else bool(status),

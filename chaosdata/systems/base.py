@@ -273,6 +273,7 @@ def _decorator(kind: Kind, n_positional: int, name: str | None, meta: dict[str, 
     def register(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
         _check_signature(fn, params, n_positional)
         inverse = meta.pop("inverse", None)
+        domain = meta.pop("domain", None)
         if inverse is not None:
             _check_signature(inverse, params, n_positional)
         _register(
@@ -283,7 +284,7 @@ def _decorator(kind: Kind, n_positional: int, name: str | None, meta: dict[str, 
                 parameters=_freeze_params(params),
                 initial_conditions=tuple(float(v) for v in meta.pop("initial_conditions")),
                 unbounded_indices=tuple(meta.pop("unbounded_indices", ())),
-                domain=tuple(tuple(b) for b in meta.pop("domain")) if meta.get("domain") is not None else None,
+                domain=tuple(tuple(b) for b in domain) if domain is not None else None,
                 inverse=inverse,
                 **meta,
             )
