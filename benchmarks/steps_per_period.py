@@ -72,11 +72,13 @@ def stability_steps_per_period(system: chaosdata.System, x: torch.Tensor, t: tor
     return float(system.period) / h_stable
 
 
-def survey(name: str, n_ics: int, periods: float, pts_per_period: int, tol: float | None = None) -> dict:
+def survey(name: str, n_ics: int, periods: float, pts_per_period: int, tol: float | None = None,
+           compile: bool = False) -> dict:
     system = chaosdata.get_system(name)
     start = time.perf_counter()
     tr = chaosdata.make_trajectories(system, int(periods * pts_per_period) + 1, n_ics=n_ics,
-                                     pts_per_period=pts_per_period, postprocess=False, rtol=tol, atol=tol)
+                                     pts_per_period=pts_per_period, postprocess=False, rtol=tol, atol=tol,
+                                     compile=compile and system.kind == "flow")
     wall = time.perf_counter() - start
     stability = (stability_steps_per_period(system, tr.x, tr.t, tr.stats["method"])
                  if system.kind == "flow" and get_tableau(tr.stats["method"]).adaptive else None)
@@ -87,7 +89,10 @@ def survey(name: str, n_ics: int, periods: float, pts_per_period: int, tol: floa
         "max_steps_per_period": float(acc.max()) / periods,
         "rejected_fraction": float(rej.sum() / (acc.sum() + rej.sum()).clamp_min(1)),
         "valid": int(tr.valid.sum()), "n_ics": n_ics, "periods": periods,
-        "stability_steps_per_period": stability, "tol": tol,  # None: each system's own settings "failures": {str(k): v for k, v in tr.stats["failures"].items()},
+        "stability_steps_per_period": stability,
+        "tol": tol,  # None: each system's own settings
+        "compile": compile and system.kind == "flow",  # wall time includes compiling
+        "failures": {str(k): v for k, v in tr.stats["failures"].items()},
         "wall_s": wall,
     }
 
@@ -135,6 +140,8 @@ def main() -> None:
     parser.add_argument("--pts-per-period", type=int, default=10, help="output density (steps do not depend on it)")
     parser.add_argument("--out", type=Path, default=None, help="JSON-lines file to append to (resumes)")
     parser.add_argument("--tol", type=float, default=None, help="rtol = atol (default: each system's own)")
+    parser.add_argument("--compile", action="store_true",
+                        help="torch.compile the step (same steps; pays for itself on runs over a few minutes)")
     parser.add_argument("--table", action="store_true", help="print --out as a markdown table and stop")
     parser.add_argument("--backfill", action="store_true", help="add missing stability bounds to --out and stop")
     args = parser.parse_args()
@@ -159,7 +166,7 @@ def main() -> None:
     for name in names:
         if name in done:
             continue
-        r = survey(name, args.n_ics, args.periods, args.pts_per_period, args.tol)
+        r = survey(name, args.n_ics, args.periods, args.pts_per_period, args.tol, args.compile)
         print(f"{name:28s} {r['kind']:5s} {r['dim']:3d} {r['steps_per_period']:12.1f} {r['max_steps_per_period']:8.1f} "
               f"{r['rejected_fraction']:8.2f} {r['valid']:3d}/{r['n_ics']:<2d} {r['wall_s']:7.1f}"
               + (f"  {sorted(set(r['failures'].values()))}" if r["failures"] else ""), flush=True)

@@ -312,3 +312,29 @@ def test_a_domain_must_hold_the_initial_condition():
                  description="", citation="", domain=((0.0, 1.0),))
     with pytest.raises(ValueError, match="contain the initial condition"):
         _register(bad)
+
+
+def test_sampled_kick_size_is_the_systems_perturbation():
+    from chaosdata.integrate.trajectories import sample_initial_conditions
+
+    lorenz, sprott_q = get_system("Lorenz"), get_system("SprottQ")
+    assert lorenz.perturbation == 0.01 and sprott_q.perturbation < 0.01
+    for system in (lorenz, sprott_q):
+        ic = torch.tensor(system.initial_conditions, dtype=torch.float64)
+        kick = (sample_initial_conditions(system, 4096, seed=0) - ic) / (ic.abs() + 0.1)
+        assert kick.std().item() == pytest.approx(system.perturbation, rel=0.05)  # 12,288 normal draws
+
+
+def test_sprott_q_sampled_starts_stay_on_its_thin_basin():
+    """At a 1% kick, 1 in 8 SprottQ starts escaped to infinity; its own smaller kick keeps all."""
+    tr = make_trajectories("SprottQ", 301, n_ics=16, pts_per_period=10, resample_failed=False)
+    assert tr.stats["failures"] == {} and bool(tr.valid.all())
+
+
+def test_a_perturbation_must_be_a_relative_size():
+    from chaosdata.systems.base import System, _register
+
+    bad = System(name="Bad", kind="flow", equations=lambda x, t: x, parameters={}, initial_conditions=(2.0,),
+                 description="", citation="", perturbation=0.0)
+    with pytest.raises(ValueError, match="perturbation must be a relative kick size"):
+        _register(bad)

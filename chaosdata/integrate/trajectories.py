@@ -23,7 +23,6 @@ from chaosdata.integrate.ode import Solution, Status, get_tableau, integrate
 from chaosdata.systems import System, get_system
 
 TIMESCALES = ("period", "lyapunov")
-PERTURBATION = 0.01  # relative size of the seeded kick given to the default initial condition
 MAX_RESAMPLES = 4
 DEFAULT_METHOD = "dop853"
 DEFAULT_TOL = 1e-13
@@ -56,10 +55,11 @@ def _check_positive(name: str, value: Any, integer: bool = False) -> None:
         raise InvalidInputError(f"{name} must be {what}, got {value!r}")
 
 
-def sample_initial_conditions(system: System, n_ics: int, seed: int, scale: float = PERTURBATION) -> Tensor:
+def sample_initial_conditions(system: System, n_ics: int, seed: int, scale: float | None = None) -> Tensor:
     """Seeded perturbations of the default initial condition (float64, CPU): each coordinate
-    kicked by `scale * (|x| + 0.1)` times a standard normal, then kept inside the system's
-    `domain` if it declares one."""
+    kicked by `scale * (|x| + 0.1)` times a standard normal (`scale`: the system's
+    `perturbation` unless given), then kept inside the system's `domain` if it declares one."""
+    scale = system.perturbation if scale is None else scale
     dim = system.state_dim or system.dim
     ic = torch.tensor(system.initial_conditions[:dim], dtype=torch.float64)
     gen = torch.Generator().manual_seed(seed)

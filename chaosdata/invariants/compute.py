@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from chaosdata.errors import InvalidInputError
-from chaosdata.integrate.trajectories import PERTURBATION, make_trajectories, sample_initial_conditions
+from chaosdata.integrate.trajectories import make_trajectories, sample_initial_conditions
 from chaosdata.invariants.checks import run_checks
 from chaosdata.invariants.dimension import correlation_dimension, kaplan_yorke_dimension
 from chaosdata.invariants.lyapunov import (
@@ -286,11 +286,11 @@ def compute(system: str | System, *, n_ics: int | None = None, periods: float | 
     cd = correlation_dimension(cd_points, theiler=theiler)
 
     if system.kind == "map":
-        separation, kick = cfg.map_transient + cfg.map_align, PERTURBATION
+        separation, kick = cfg.map_transient + cfg.map_align, system.perturbation
     elif system.kind == "delay":
         separation, kick = (cfg.delay_transient + cfg.align) * system.period, cfg.delay_kick
     else:
-        separation, kick = (cfg.transient + cfg.align) * system.period, PERTURBATION
+        separation, kick = (cfg.transient + cfg.align) * system.period, system.perturbation
     checks = run_checks(system, run, mean, sem, clock=clock, chaotic=chaotic, lam1=lam1,
                         separation_time=separation, kick=kick, cd=cd,
                         n_requested=cfg.delay_n_ics if system.kind == "delay" else cfg.n_ics)

@@ -66,6 +66,9 @@ class System:
     # where the state makes sense, per coordinate (low, high) with None for no bound: sampled
     # initial conditions are kept inside (fractions in [0, 1], concentrations >= 0)
     domain: tuple[tuple[float | None, float | None], ...] | None = None
+    # relative size of the seeded kick that turns the default initial condition into sampled
+    # ones; smaller where the basin of attraction is thin (SprottQ)
+    perturbation: float = 0.01
 
     @property
     def dim(self) -> int:
@@ -202,6 +205,7 @@ class System:
             "notes": self.notes,
             "solver": dict(self.solver),
             "domain": [list(b) for b in self.domain] if self.domain is not None else None,
+            "perturbation": self.perturbation,
         }
 
 
@@ -256,6 +260,9 @@ def _register(system: System) -> System:
         raise ValueError(f"{system.name}: unbounded_indices out of range")
     if not all(math.isfinite(v) for v in system.initial_conditions):
         raise ValueError(f"{system.name}: non-finite initial condition")
+    if not (0 < system.perturbation < 1):
+        raise ValueError(f"{system.name}: perturbation must be a relative kick size in (0, 1), "
+                         f"got {system.perturbation!r}")
     if system.domain is not None:
         n = system.state_dim or system.dim
         inside = all((lo is None or lo <= v) and (hi is None or v <= hi)

@@ -239,6 +239,9 @@ def SprottP(state, t, *, a):
     period=4.8443,
     citation=_SPROTT_1994,
     description="Case Q: a low-pass filtered x feeding a square y^2 into an unstable z.",
+    # its basin is thin: 8 of 64 starts kicked by 1% escape to infinity within 50 periods,
+    # 0 of 128 kicked by 0.5% or 0.3% over 110 periods
+    perturbation=0.003,
 )
 def SprottQ(state, t, *, a, b):
     """x' = -z, y' = x - y, z' = a x + y^2 + b z."""
