@@ -83,35 +83,37 @@ def integrate_delay(
         values = hermite(y0[:, None], f0[:, None], y1[:, None], f1[:, None], h, th)
         out[:, torch.as_tensor(order[lo:hi], device=device)] = values
 
-    y = history.clone()
-    emit(0, y, ring_f[0], y, ring_f[0])
-    f_prev = None
-    t = start
-    for n in range(n_steps):
-        slot, old = n % (m + 1), (n + 1) % (m + 1)  # `old` holds the point at t - tau
-        yd0, fd0 = ring_y[old], ring_f[old]
-        yd1, fd1 = ring_y[(n + 2) % (m + 1)], ring_f[(n + 2) % (m + 1)]
-        if n - m + 1 <= 0:  # the delayed step lies in the constant history: zero slope at both ends
-            fd1 = torch.zeros_like(fd1)
-        tt = torch.tensor(t, dtype=dtype, device=device)
-        k1 = f(tt, y, yd0)
-        if f_prev is not None:  # close the previous step's interpolant now that f(t_n) is known
-            emit(n, y_prev, f_prev, y, k1)
-        ring_y[slot], ring_f[slot] = y, k1
-        yd_half = hermite(yd0, fd0, yd1, fd1, h, torch.tensor(0.5, dtype=dtype, device=device))
-        k2 = f(tt + h / 2, y + (h / 2) * k1, yd_half)
-        k3 = f(tt + h / 2, y + (h / 2) * k2, yd_half)
-        k4 = f(tt + h, y + h * k3, yd1)
-        y_prev, f_prev = y, k1
-        y = y + (h / 6) * (k1 + 2 * k2 + 2 * k3 + k4)
-        t = start + h * (n + 1)
-        bad = ~torch.isfinite(y).all(-1)
-        if bound is not None:
-            bad = bad | (y.abs() > bound).any(-1)
-        status = torch.where(bad & (status == 0), torch.full_like(status, Status.NONFINITE), status)
-        y = torch.where(bad[:, None], torch.zeros_like(y), y)
-    k_last = f(torch.tensor(t, dtype=dtype, device=device), y, ring_y[(n_steps + 1) % (m + 1)])
-    emit(n_steps, y_prev, f_prev, y, k_last)
+    with torch.inference_mode():  # less dispatch overhead per operation; outputs copied out below
+        y = history.clone()
+        emit(0, y, ring_f[0], y, ring_f[0])
+        f_prev = None
+        t = start
+        for n in range(n_steps):
+            slot, old = n % (m + 1), (n + 1) % (m + 1)  # `old` holds the point at t - tau
+            yd0, fd0 = ring_y[old], ring_f[old]
+            yd1, fd1 = ring_y[(n + 2) % (m + 1)], ring_f[(n + 2) % (m + 1)]
+            if n - m + 1 <= 0:  # the delayed step lies in the constant history: zero slope at both ends
+                fd1 = torch.zeros_like(fd1)
+            tt = torch.tensor(t, dtype=dtype, device=device)
+            k1 = f(tt, y, yd0)
+            if f_prev is not None:  # close the previous step's interpolant now that f(t_n) is known
+                emit(n, y_prev, f_prev, y, k1)
+            ring_y[slot], ring_f[slot] = y, k1
+            yd_half = hermite(yd0, fd0, yd1, fd1, h, torch.tensor(0.5, dtype=dtype, device=device))
+            k2 = f(tt + h / 2, y + (h / 2) * k1, yd_half)
+            k3 = f(tt + h / 2, y + (h / 2) * k2, yd_half)
+            k4 = f(tt + h, y + h * k3, yd1)
+            y_prev, f_prev = y, k1
+            y = y + (h / 6) * (k1 + 2 * k2 + 2 * k3 + k4)
+            t = start + h * (n + 1)
+            bad = ~torch.isfinite(y).all(-1)
+            if bound is not None:
+                bad = bad | (y.abs() > bound).any(-1)
+            status = torch.where(bad & (status == 0), torch.full_like(status, Status.NONFINITE), status)
+            y = torch.where(bad[:, None], torch.zeros_like(y), y)
+        k_last = f(torch.tensor(t, dtype=dtype, device=device), y, ring_y[(n_steps + 1) % (m + 1)])
+        emit(n_steps, y_prev, f_prev, y, k_last)
+    status = status.clone()
 
     y_out = out.reshape(B, n_out, n_lag, d).reshape(B, n_out, n_lag * d)
     y_out = torch.where((status != 0)[:, None, None], torch.full_like(y_out, math.nan), y_out)
