@@ -228,16 +228,19 @@ def test_bad_input_is_a_clear_value_error(kwargs, match):
         make_trajectories("Lorenz", **kwargs)
 
 
-def test_step_compiles_with_torch_compile():
-    """The masked step has no host decisions: torch.compile traces it whole (fullgraph)."""
+def test_step_compiles_with_torch_compile(monkeypatch):
+    """The masked step has no host decisions: torch.compile traces it whole (fullgraph), and
+    compiling one system after another in a process is not stopped by dynamo's recompile limit."""
     system = get_system("Lorenz")
     y0 = torch.tensor(system.initial_conditions, dtype=torch.float64).repeat(8, 1)
     t_eval = torch.linspace(0, 0.5, 11, dtype=torch.float64)
-    def f(t, y):
-        return system.equations(y, t, **system.bind())
-    eager = integrate(f, y0, t_eval, method="rk4", dt=0.01)
-    compiled = integrate(f, y0, t_eval, method="rk4", dt=0.01, compile=True)
-    torch.testing.assert_close(compiled.y, eager.y, rtol=1e-12, atol=1e-12)
+    for rho in (28.0, 30.0):  # another parameter set is another graph
+        def f(t, y, rho=rho):
+            return system.equations(y, t, **system.bind({"rho": rho}))
+        eager = integrate(f, y0, t_eval, method="rk4", dt=0.01)
+        compiled = integrate(f, y0, t_eval, method="rk4", dt=0.01, compile=True)
+        torch.testing.assert_close(compiled.y, eager.y, rtol=1e-12, atol=1e-12)
+        monkeypatch.setattr(torch._dynamo.config, "recompile_limit", 1)  # the second graph exceeds it
 
 
 def test_system_solver_defaults_apply_unless_overridden():

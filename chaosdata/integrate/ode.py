@@ -8,6 +8,7 @@ to hit a grid point. Working memory is O(batch * dim * stages) plus the output i
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import math
 import time
@@ -196,7 +197,11 @@ def integrate(
         step = torch.compile(step, dynamic=False, fullgraph=True)
 
     n_steps = 0
-    with torch.inference_mode():  # a third less dispatch overhead per operation on CPU
+    # each system (and parameter set) compiles its own graph of the one `_step`; dynamo's default
+    # of 8 graphs per function would fail the ninth system compiled in a process
+    recompiles = (torch._dynamo.config.patch(recompile_limit=max(torch._dynamo.config.recompile_limit, 256))
+                  if compile else contextlib.nullcontext())
+    with recompiles, torch.inference_mode():  # inference mode: a third less overhead per operation on CPU
         while n_steps < max_steps:
             for _ in range(check_every):
                 state = step(state, out)
