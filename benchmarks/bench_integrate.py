@@ -105,7 +105,8 @@ def throughput(device: str, n_traj: int, n_steps: int) -> None:
         y0 = (torch.randn(n, 3, generator=torch.Generator().manual_seed(0)) * 5 + torch.tensor([0, 0, 25.0]))
         y0 = y0.to(device=device, dtype=dtype)
         t_eval = torch.linspace(0, n_steps * 0.005, 2, dtype=dtype, device=device)
-        integrate(f, y0[:1024], t_eval[:2] * 0.01, method=method, check_every=64, **kw)  # compile
+        # compile on the timed shapes (a graph is specialised to them) over a few steps
+        integrate(f, y0, t_eval * 0.01, method=method, check_every=64, max_outputs_per_step=1, **kw)
         if device.startswith("cuda"):
             torch.cuda.synchronize()
         start = time.perf_counter()
