@@ -128,7 +128,7 @@ def table(path: Path) -> str:
         out.append(f"| {r['system']} | {r['kind']} | {r['dim']} | {r['method']} | {r.get('periods', 100):g} x {r['n_ics']} | "
                    f"{r['steps_per_period']:.1f} | {r['max_steps_per_period']:.1f} | {r['rejected_fraction']:.2f} | "
                    f"{'–' if bound is None else f'{bound:.1f}'} | {limited} | {r['valid']}/{r['n_ics']}{fails} | "
-                   f"{r['wall_s']:.0f} |")
+                   f"{r['wall_s']:.0f}{' (compiled)' if r.get('compile') else ''} |")
     return "\n".join(out)
 
 
