@@ -72,16 +72,24 @@ def stability_steps_per_period(system: chaosdata.System, x: torch.Tensor, t: tor
     return float(system.period) / h_stable
 
 
+def stability_bound(system: chaosdata.System, tr: chaosdata.Trajectories) -> float | None:
+    """The stability bound of `tr`'s method on its orbit; None where it has no meaning (fixed
+    steps, delay equations)."""
+    if system.kind != "flow" or not get_tableau(tr.stats["method"]).adaptive:
+        return None
+    return stability_steps_per_period(system, tr.x, tr.t, tr.stats["method"])
+
+
 def survey(name: str, n_ics: int, periods: float, pts_per_period: int, tol: float | None = None,
            compile: bool = False) -> dict:
     system = chaosdata.get_system(name)
+    compile = compile and system.kind == "flow"  # the delay solver has no compiled step
     start = time.perf_counter()
     tr = chaosdata.make_trajectories(system, int(periods * pts_per_period) + 1, n_ics=n_ics,
                                      pts_per_period=pts_per_period, postprocess=False, rtol=tol, atol=tol,
-                                     compile=compile and system.kind == "flow")
+                                     compile=compile)
     wall = time.perf_counter() - start
-    stability = (stability_steps_per_period(system, tr.x, tr.t, tr.stats["method"])
-                 if system.kind == "flow" and get_tableau(tr.stats["method"]).adaptive else None)
+    stability = stability_bound(system, tr)
     acc, rej = tr.stats["n_accepted"].double(), tr.stats["n_rejected"].double()
     return {
         "system": name, "kind": system.kind, "dim": system.dim, "method": tr.stats["method"],
@@ -91,7 +99,7 @@ def survey(name: str, n_ics: int, periods: float, pts_per_period: int, tol: floa
         "valid": int(tr.valid.sum()), "n_ics": n_ics, "periods": periods,
         "stability_steps_per_period": stability,
         "tol": tol,  # None: each system's own settings
-        "compile": compile and system.kind == "flow",  # wall time includes compiling
+        "compile": compile,  # wall time includes compiling
         "failures": {str(k): v for k, v in tr.stats["failures"].items()},
         "wall_s": wall,
     }
@@ -104,9 +112,7 @@ def backfill_stability(path: Path) -> None:
         if "stability_steps_per_period" not in r:
             system = chaosdata.get_system(r["system"])
             tr = chaosdata.make_trajectories(system, 51, n_ics=2, pts_per_period=10, postprocess=False)
-            r["stability_steps_per_period"] = (stability_steps_per_period(system, tr.x, tr.t, tr.stats["method"])
-                                               if system.kind == "flow" and get_tableau(tr.stats["method"]).adaptive
-                                               else None)
+            r["stability_steps_per_period"] = stability_bound(system, tr)
     tmp = path.with_suffix(".tmp")
     tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
     tmp.replace(path)
