@@ -1,0 +1,239 @@
+"""The one forecaster interface, and the registry that finds every forecaster by name.
+
+A forecaster follows the estimator convention: the constructor stores hyperparameters only
+(each one an attribute of the same name as its constructor argument), `fit(series)` learns
+and returns `self`, `predict(context, horizon)` forecasts and never refits. Learned state is
+held in attributes whose names end with an underscore (`weights_`, `mean_`), so settings
+(`hyperparams()`) and learned state (`state_dict()`) stay separate, and `save`/`load` round-trip
+both with `torch.save`.
+
+Subclasses implement `_fit(series, dt, system)` and `_predict(context, horizon)` on validated
+inputs (or override `fit`/`predict` entirely, e.g. neural models that train in float32), and
+register themselves with `@register("name")`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import torch
+from torch import Tensor
+
+from chaosdata.errors import ChaosdataError, InvalidInputError, InvalidTypeError, suggest
+
+F = TypeVar("F", bound="Forecaster")
+
+_REGISTRY: dict[str, type[Forecaster]] = {}
+FORMAT_VERSION = 1
+
+
+class NotFittedError(ChaosdataError, RuntimeError):
+    """`predict` or `state_dict` called on a forecaster that has not been fitted."""
+
+
+def register(name: str) -> Callable[[type[F]], type[F]]:
+    """Class decorator: add a forecaster to the registry under `name` (lower case, unique)."""
+
+    def decorate(cls: type[F]) -> type[F]:
+        key = name.lower()
+        if key in _REGISTRY and _REGISTRY[key] is not cls:
+            raise InvalidInputError(
+                f"forecaster name {name!r} is already registered by {_REGISTRY[key].__qualname__}; choose another name"
+            )
+        cls.name = key
+        _REGISTRY[key] = cls
+        return cls
+
+    return decorate
+
+
+def list_forecasters() -> list[str]:
+    """Registered forecaster names, sorted."""
+    return sorted(_REGISTRY)
+
+
+def forecaster_class(name: str) -> type[Forecaster]:
+    """The class registered under `name` (case-insensitive)."""
+    if not isinstance(name, str):
+        raise InvalidTypeError(f"forecaster name must be a string, got {type(name).__name__}")
+    try:
+        return _REGISTRY[name.lower()]
+    except KeyError:
+        raise InvalidInputError(
+            f"unknown forecaster {name!r}; known: {', '.join(list_forecasters())}.{suggest(name, _REGISTRY)}"
+        ) from None
+
+
+def get_forecaster(name: str, **hyperparams: Any) -> Forecaster:
+    """A new, unfitted forecaster `name` with the given hyperparameters (others at defaults)."""
+    cls = forecaster_class(name)
+    accepted = cls.hyperparam_names()
+    unknown = sorted(set(hyperparams) - set(accepted))
+    if unknown:
+        raise InvalidInputError(
+            f"forecaster {cls.name!r} has no hyperparameter(s) {unknown}; it accepts {list(accepted)}"
+        )
+    return cls(**hyperparams)
+
+
+def as_series_list(series: Sequence[Tensor] | Tensor, dtype: torch.dtype = torch.float64) -> list[Tensor]:
+    """Training series as a list of `[time, dim]` tensors in `dtype`.
+
+    Accepts one `[time, dim]` tensor, a `[n, time, dim]` stack, or a list of `[time, dim]`
+    tensors (lengths may differ, dimensions may not). A `[time]` tensor is one univariate series.
+    """
+    if isinstance(series, Tensor):
+        if series.ndim == 1:
+            items = [series[:, None]]
+        elif series.ndim == 2:
+            items = [series]
+        elif series.ndim == 3:
+            items = list(series.unbind(0))
+        else:
+            raise InvalidInputError(
+                f"series must be [time, dim], [n, time, dim] or a list of [time, dim]; got shape {tuple(series.shape)}"
+            )
+    elif isinstance(series, (list, tuple)):
+        items = list(series)
+        if not items:
+            raise InvalidInputError("series is an empty list; give at least one [time, dim] tensor")
+        for i, s in enumerate(items):
+            if not isinstance(s, Tensor) or s.ndim not in (1, 2):
+                raise InvalidInputError(f"series[{i}] must be a [time, dim] tensor, got {getattr(s, 'shape', type(s))}")
+        items = [s[:, None] if s.ndim == 1 else s for s in items]
+    else:
+        raise InvalidTypeError(f"series must be a tensor or a list of tensors, got {type(series).__name__}")
+    dims = {s.shape[-1] for s in items}
+    if len(dims) != 1:
+        raise InvalidInputError(f"all series must have the same dim; got dims {sorted(dims)}")
+    out = [s.to(dtype) for s in items]
+    for i, s in enumerate(out):
+        if not torch.isfinite(s).all():
+            raise InvalidInputError(f"series[{i}] holds NaN or inf; drop invalid trajectories before fitting")
+    return out
+
+
+def check_context(context: Tensor, horizon: int) -> Tensor:
+    """Validate `context` `[batch, context_len, dim]` (a `[context_len, dim]` gets a batch of 1)."""
+    if not isinstance(context, Tensor):
+        raise InvalidTypeError(f"context must be a tensor [batch, context_len, dim], got {type(context).__name__}")
+    if context.ndim == 2:
+        context = context[None]
+    if context.ndim != 3 or context.shape[1] < 1:
+        raise InvalidInputError(f"context must be [batch, context_len, dim] with context_len >= 1; got {tuple(context.shape)}")
+    if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
+        raise InvalidInputError(f"horizon must be a positive integer number of steps, got {horizon!r}")
+    return context
+
+
+class Forecaster:
+    """Base class: hyperparameters in the constructor, learned state in `*_` attributes.
+
+    `fit(series)`: `series` is a list of `[time, dim]` training trajectories (or a stacked
+    tensor); `dt` is the sampling step in time units and `system` the catalogue system (name or
+    `System`), for models that use them (the oracle). `predict(context, horizon)`: `context`
+    `[batch, context_len, dim]` -> forecast `[batch, horizon, dim]`, on the context's device and
+    in its dtype. Classical models compute in float64.
+    """
+
+    name: str = "forecaster"
+
+    # --- settings -----------------------------------------------------------------------
+    @classmethod
+    def hyperparam_names(cls) -> tuple[str, ...]:
+        """The constructor's argument names: the hyperparameters."""
+        params = inspect.signature(cls.__init__).parameters
+        return tuple(
+            p for p, v in params.items() if p != "self" and v.kind not in (v.VAR_POSITIONAL, v.VAR_KEYWORD)
+        )
+
+    def hyperparams(self) -> dict[str, Any]:
+        """The settings this forecaster was built with (constructor arguments), by name."""
+        return {k: getattr(self, k) for k in self.hyperparam_names()}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparams().items())
+        return f"{type(self).__name__}({args})"
+
+    # --- learning and forecasting ---------------------------------------------------------
+    def fit(self: F, series: Sequence[Tensor] | Tensor, *, dt: float | None = None, system: Any = None) -> F:
+        """Learn from training series (each `[time, dim]`); returns self."""
+        self._fit(as_series_list(series), dt=dt, system=system)
+        return self
+
+    def predict(self, context: Tensor, horizon: int) -> Tensor:
+        """Forecast `[batch, horizon, dim]` from `context` `[batch, context_len, dim]`."""
+        context = check_context(context, horizon)
+        self._check_fitted()
+        device, dtype = context.device, context.dtype
+        out = self._predict(context.to(self.device, torch.float64), horizon)
+        return out.to(device, dtype)
+
+    def _fit(self, series: list[Tensor], *, dt: float | None, system: Any) -> None:
+        raise NotImplementedError(f"{type(self).__name__} must implement _fit (or override fit)")
+
+    def _predict(self, context: Tensor, horizon: int) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} must implement _predict (or override predict)")
+
+    # --- learned state --------------------------------------------------------------------
+    @property
+    def is_fitted(self) -> bool:
+        return any(k.endswith("_") and not k.startswith("_") for k in vars(self))
+
+    def _check_fitted(self) -> None:
+        if not self.is_fitted:
+            raise NotFittedError(f"{type(self).__name__} is not fitted; call .fit(series) before this")
+
+    @property
+    def device(self) -> torch.device:
+        """Where the learned tensors live (CPU until `.to(device)`)."""
+        return getattr(self, "_device", torch.device("cpu"))
+
+    def state_dict(self) -> dict[str, Any]:
+        """The learned state: every public attribute ending in `_` (tensors, numbers, strings)."""
+        self._check_fitted()
+        return {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Set the learned state from `state_dict()` output (tensors moved to `self.device`)."""
+        bad = [k for k in state if not k.endswith("_") or k.startswith("_")]
+        if bad:
+            raise InvalidInputError(f"state keys must be learned attributes ending in '_'; got {bad}")
+        for k, v in state.items():
+            setattr(self, k, v.to(self.device) if isinstance(v, Tensor) else v)
+
+    def to(self: F, device: str | torch.device) -> F:
+        """Move the learned tensors to `device`; later fits and predictions run there."""
+        self._device = torch.device(device)
+        for k, v in list(vars(self).items()):
+            if k.endswith("_") and isinstance(v, Tensor):
+                setattr(self, k, v.to(self._device))
+        return self
+
+    # --- persistence ----------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> None:
+        """Write name, hyperparameters and learned state with `torch.save` (tensors on CPU)."""
+        state = {k: v.cpu() if isinstance(v, Tensor) else v for k, v in self.state_dict().items()}
+        torch.save(
+            {"format": FORMAT_VERSION, "name": self.name, "hyperparams": self.hyperparams(), "state": state},
+            os.fspath(path),
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, map_location: str | torch.device = "cpu") -> Forecaster:
+        """Rebuild a saved forecaster: `Forecaster.load(p)` finds the class by its saved name."""
+        payload = torch.load(os.fspath(path), map_location=map_location, weights_only=True)
+        if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:
+            raise InvalidInputError(f"{path} is not a chaosdata forecaster file (format {FORMAT_VERSION})")
+        target = forecaster_class(payload["name"]) if cls is Forecaster else cls
+        if target.name != payload["name"]:
+            raise InvalidInputError(
+                f"{path} holds a {payload['name']!r} forecaster, not {target.name!r}; load it with Forecaster.load"
+            )
+        model = target(**payload["hyperparams"])
+        model._device = torch.device(map_location)
+        model.load_state_dict(payload["state"])
+        return model
