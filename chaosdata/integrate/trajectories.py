@@ -33,7 +33,9 @@ class Trajectories:
     """An ensemble: `x` is `[B, n_points, dim]` on the grid `t` (`[n_points]`).
 
     `valid[b]` is False where trajectory `b` failed (its rows are NaN); `stats["failures"]`
-    maps each such index to the reason. `initial_conditions` are the states at `t[0]`.
+    maps each such index to the reason. One meaning per name, as in the stores:
+    `initial_conditions` are the draws (or the given states) before the transient, and
+    `start_states` the states at `t[0]`, after it (delay equations: the history's value).
     """
 
     system: str
@@ -41,6 +43,7 @@ class Trajectories:
     x: Tensor
     valid: Tensor
     initial_conditions: Tensor
+    start_states: Tensor
     parameters: dict[str, Any]
     stats: dict[str, Any] = field(default_factory=dict)
 
@@ -291,9 +294,11 @@ def make_trajectories(
                 f"{system.name}: initial_conditions must have shape [B, {dim}] or [{dim}], "
                 f"got {tuple(initial_conditions.shape)}"
             )
+        draws = ics.to(dtype=dtype, device=device)
         sol, starts = run(ics, sample=False)
     else:
-        sol, starts = run(sample_initial_conditions(system, n_ics, seed), sample=True)
+        draws = sample_initial_conditions(system, n_ics, seed).to(dtype=dtype, device=device)
+        sol, starts = run(draws, sample=True)
         for attempt in range(1, MAX_RESAMPLES + 1 if resample_failed else 1):
             failed = (sol.status != 0).nonzero().flatten()
             if failed.numel() == 0:
@@ -305,6 +310,7 @@ def make_trajectories(
             sol.n_accepted[failed] = redo.n_accepted
             sol.n_rejected[failed] = redo.n_rejected
             starts[failed] = redo_starts
+            draws[failed] = fresh.to(dtype=dtype, device=device)
 
     x = sol.y
     if postprocess and system.postprocess is not None:
@@ -328,6 +334,6 @@ def make_trajectories(
     }
     return Trajectories(
         system=system.name, t=t_eval.to(dtype=dtype, device=device), x=x, valid=sol.status == 0,
-        initial_conditions=starts, parameters={k: (v.tolist() if isinstance(v, Tensor) else v) for k, v in bound_params.items()},
+        initial_conditions=draws, start_states=starts, parameters={k: (v.tolist() if isinstance(v, Tensor) else v) for k, v in bound_params.items()},
         stats=stats,
     )
