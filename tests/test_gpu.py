@@ -36,7 +36,7 @@ def test_flows_on_cuda_follow_the_cpu_for_two_lyapunov_times(name):
     cpu = chaosdata.make_trajectories(system, n, **kw)
     gpu = chaosdata.make_trajectories(system, n, **kw, device="cuda")
     assert gpu.x.device.type == "cuda" and bool(gpu.valid.all())
-    torch.testing.assert_close(gpu.initial_conditions.cpu(), cpu.initial_conditions, rtol=1e-9, atol=1e-9)
+    torch.testing.assert_close(gpu.start_states.cpu(), cpu.start_states, rtol=1e-9, atol=1e-9)
     assert _scaled_gap(gpu.x, cpu.x) < 1e-9
 
 

@@ -199,7 +199,7 @@ def test_same_seed_same_bits_other_seed_other_trajectories():
     assert torch.equal(a.x, b.x)
     assert not torch.allclose(a.x, c.x)
     assert a.x.shape == (3, 64, 3) and a.t.shape == (64,)
-    assert a.valid.all() and torch.equal(a.initial_conditions, a.x[:, 0])
+    assert a.valid.all() and torch.equal(a.start_states, a.x[:, 0])
 
 
 def test_float32_runs_and_parameter_overrides_apply():
