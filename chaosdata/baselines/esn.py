@@ -1,0 +1,108 @@
+"""Echo state network (Jaeger 2001; leaky-integrator form of Jaeger et al. 2007): a fixed random
+recurrent reservoir driven by the standardized state, with a ridge-regression readout.
+
+Update: `r' = (1 - leak) r + leak tanh(W r + W_in u + b)`; readout: `u_next = W_out [1, u, r']`.
+`W` is a sparse random matrix (about `degree` nonzeros per row) scaled to spectral radius
+`spectral_radius`; `W_in` and `b` are uniform in `[-input_scaling, input_scaling]` and
+`[-bias_scaling, bias_scaling]`. All are drawn on the CPU from `seed`, so a seed gives the same
+reservoir everywhere. Training drives the reservoir with each series (teacher forcing), drops
+`washout` steps, and fits `W_out` by ridge; forecasting warms the reservoir up on the context,
+then feeds the readout back as input.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from chaosdata.baselines.base import Forecaster, register
+from chaosdata.baselines.linear import ridge, standardizer
+from chaosdata.errors import InvalidInputError
+
+
+@lru_cache(maxsize=16)
+def reservoir(size: int, dim: int, degree: float, spectral_radius: float, input_scaling: float,
+              bias_scaling: float, seed: int) -> tuple[Tensor, Tensor, Tensor]:
+    """The seeded reservoir `(W [size, size], W_in [size, dim], b [size])`, float64 on the CPU.
+    Cached: the benchmark refits the same reservoir for every context."""
+    gen = torch.Generator().manual_seed(seed)
+    mask = torch.rand(size, size, generator=gen, dtype=torch.float64) < min(1.0, degree / size)
+    w = torch.where(mask, torch.rand(size, size, generator=gen, dtype=torch.float64) * 2 - 1, 0.0)
+    radius = torch.linalg.eigvals(w).abs().max().real.item()
+    w = w * (spectral_radius / radius) if radius > 0 else w
+    w_in = (torch.rand(size, dim, generator=gen, dtype=torch.float64) * 2 - 1) * input_scaling
+    b = (torch.rand(size, generator=gen, dtype=torch.float64) * 2 - 1) * bias_scaling
+    return w, w_in, b
+
+
+@register("esn")
+class EchoStateNetwork(Forecaster):
+    """Leaky ESN with `size` units; `ridge` penalizes the readout on standardized data."""
+
+    def __init__(self, size: int = 300, spectral_radius: float = 0.9, degree: float = 6.0,
+                 input_scaling: float = 0.5, bias_scaling: float = 0.2, leak: float = 0.6,
+                 ridge: float = 1e-6, washout: int = 100, seed: int = 0, clip: float = 1e3) -> None:
+        self.size = size
+        self.spectral_radius = spectral_radius
+        self.degree = degree
+        self.input_scaling = input_scaling
+        self.bias_scaling = bias_scaling
+        self.leak = leak
+        self.ridge = ridge
+        self.washout = washout
+        self.seed = seed
+        self.clip = clip
+
+    def _step(self, r: Tensor, u: Tensor) -> Tensor:
+        return torch.lerp(r, torch.tanh(r @ self.w_.T + u @ self.w_in_.T + self.b_), float(self.leak))
+
+    def _drive(self, u: Tensor) -> Tensor:
+        """Reservoir states after each input: `u` `[batch, time, dim]` -> `[batch, time, size]`."""
+        drive = u @ self.w_in_.T + self.b_  # the input's share, for all steps at once
+        states = torch.empty(u.shape[0], u.shape[1], self.size, dtype=u.dtype, device=u.device)
+        r = torch.zeros(u.shape[0], self.size, dtype=u.dtype, device=u.device)
+        w_t, leak = self.w_.T, float(self.leak)
+        for t in range(u.shape[1]):
+            r = torch.lerp(r, torch.tanh(torch.addmm(drive[:, t], r, w_t)), leak)
+            states[:, t] = r
+        return states
+
+    def _readout_input(self, u: Tensor, r: Tensor) -> Tensor:
+        return torch.cat([torch.ones_like(u[..., :1]), u, r], dim=-1)
+
+    def _fit(self, series: list[Tensor], *, dt: float | None, system: Any) -> None:
+        if not isinstance(self.size, int) or self.size < 1:
+            raise InvalidInputError(f"size must be a positive integer, got {self.size!r}")
+        dim = series[0].shape[-1]
+        w, w_in, b = reservoir(self.size, dim, float(self.degree), float(self.spectral_radius),
+                               float(self.input_scaling), float(self.bias_scaling), int(self.seed))
+        self.w_, self.w_in_, self.b_ = (a.to(self.device) for a in (w, w_in, b))
+        mean, std = standardizer([x.to(self.device) for x in series], True)
+        rows, targets = [], []
+        for x in series:
+            if x.shape[0] - 1 <= self.washout:
+                raise InvalidInputError(
+                    f"a training series of {x.shape[0]} steps leaves nothing after washout={self.washout}; "
+                    f"give longer series or a smaller washout"
+                )
+            u = ((x.to(self.device) - mean) / std)[None]
+            r = self._drive(u[:, :-1])[0]
+            rows.append(self._readout_input(u[0, :-1], r)[self.washout:])
+            targets.append(u[0, 1 + self.washout:])
+        self.w_out_ = ridge(torch.cat(rows), torch.cat(targets), float(self.ridge))
+        self.mean_, self.std_ = mean, std
+
+    def _predict(self, context: Tensor, horizon: int) -> Tensor:
+        u = (context - self.mean_) / self.std_
+        r = self._drive(u)[:, -1]
+        last = u[:, -1]
+        out = []
+        for _ in range(horizon):
+            nxt = (self._readout_input(last, r) @ self.w_out_).clamp(-self.clip, self.clip).nan_to_num(nan=self.clip)
+            out.append(nxt)
+            r = self._step(r, nxt)
+            last = nxt
+        return torch.stack(out, dim=1) * self.std_ + self.mean_

@@ -1,0 +1,145 @@
+"""Ridge regression on delay vectors: the linear autoregression, and the machinery NVAR shares.
+
+A model here maps the delay vector `[x_t, x_{t-s}, ..., x_{t-(k-1)s}]` (through a feature map)
+to the next state, or to the increment `x_{t+1} - x_t`, by ridge regression in float64, and
+forecasts by feeding its own output back. States are standardized with the training mean and
+standard deviation per coordinate (unless `standardize=False`); forecasts are clamped to
+`clip` standard deviations about the mean, so a diverging model gives large, finite errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from chaosdata.baselines.base import Forecaster, register
+from chaosdata.errors import InvalidInputError
+
+FeatureMap = Callable[[Tensor], Tensor]
+
+
+def delay_vectors(x: Tensor, k: int, s: int) -> Tensor:
+    """`x` `[..., time, dim]` -> `[..., time - (k-1)s, k*dim]`: row `t` holds
+    `x[t + (k-1)s], x[t + (k-2)s], ..., x[t]` (newest first)."""
+    span = (k - 1) * s
+    n = x.shape[-2] - span
+    return torch.cat([x[..., span - j * s: span - j * s + n, :] for j in range(k)], dim=-1)
+
+
+def ridge(features: Tensor, targets: Tensor, alpha: float) -> Tensor:
+    """Ridge weights `W` `[n_features, n_out]` minimizing `|F W - Y|^2 + alpha |W|^2` (float64)."""
+    gram = features.T @ features
+    gram.diagonal().add_(alpha)
+    rhs = features.T @ targets
+    chol, info = torch.linalg.cholesky_ex(gram)
+    if int(info) == 0:
+        return torch.cholesky_solve(rhs, chol)
+    return torch.linalg.lstsq(gram, rhs).solution  # singular (alpha = 0 with collinear features)
+
+
+def standardizer(series: list[Tensor], enabled: bool) -> tuple[Tensor, Tensor]:
+    """Per-coordinate (mean, std) of the pooled training series; (0, 1) when disabled.
+    A constant coordinate gets std 1 so it is not divided by zero."""
+    pooled = torch.cat(series)
+    if not enabled:
+        return torch.zeros(pooled.shape[-1], dtype=pooled.dtype), torch.ones(pooled.shape[-1], dtype=pooled.dtype)
+    std = pooled.std(0)
+    return pooled.mean(0), torch.where(std > 0, std, torch.ones_like(std))
+
+
+def fit_delay_ridge(series: list[Tensor], k: int, s: int, features: FeatureMap, alpha: float,
+                    increment: bool, skip: int = 0) -> Tensor:
+    """Ridge weights from the features of each delay vector to the next state (or increment).
+    `series` are standardized `[time, dim]`; the first `skip` usable rows of each are dropped
+    (a warm-up); returns `[n_features, dim]`."""
+    span = (k - 1) * s
+    rows, targets = [], []
+    for x in series:
+        if x.shape[0] - span - 1 - skip < 1:
+            raise InvalidInputError(
+                f"a training series of {x.shape[0]} steps is too short for k={k}, s={s} and a warm-up of {skip}; "
+                f"give at least {span + skip + 2} steps or fewer taps"
+            )
+        d = delay_vectors(x[:-1], k, s)[skip:]
+        nxt = x[span + 1 + skip:]
+        rows.append(features(d))
+        targets.append(nxt - x[span + skip:-1] if increment else nxt)
+    return ridge(torch.cat(rows), torch.cat(targets), alpha)
+
+
+def rollout(context: Tensor, weights: Tensor, k: int, s: int, features: FeatureMap, horizon: int,
+            increment: bool, clip: float) -> Tensor:
+    """Feed the model its own output: standardized `context` `[batch, len, dim]` -> `[batch, horizon, dim]`."""
+    span = (k - 1) * s
+    if context.shape[1] < span + 1:
+        raise InvalidInputError(
+            f"context of {context.shape[1]} steps is shorter than the {span + 1} the delay vector needs (k={k}, s={s})"
+        )
+    buf = context[:, -(span + 1):]
+    out = []
+    for _ in range(horizon):
+        d = delay_vectors(buf, k, s)[:, -1]
+        y = features(d) @ weights
+        nxt = (buf[:, -1] + y if increment else y).clamp(-clip, clip).nan_to_num(nan=clip)
+        out.append(nxt)
+        buf = torch.cat([buf[:, 1:], nxt[:, None]], dim=1)
+    return torch.stack(out, dim=1)
+
+
+def with_constant(d: Tensor) -> Tensor:
+    """`[..., m]` -> `[..., 1 + m]`: a constant 1 then the linear terms."""
+    return torch.cat([torch.ones_like(d[..., :1]), d], dim=-1)
+
+
+class DelayRidge(Forecaster):
+    """Shared fit/predict of ridge-on-delays models; subclasses set `taps`, `skip`, `features`."""
+
+    ridge: float
+    standardize: bool
+    clip: float
+    increment: bool
+
+    def taps(self) -> tuple[int, int]:
+        raise NotImplementedError
+
+    def features(self, d: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def _fit(self, series: list[Tensor], *, dt: float | None, system: Any) -> None:
+        k, s = self.taps()
+        series = [x.to(self.device) for x in series]
+        mean, std = standardizer(series, self.standardize)
+        z = [(x - mean) / std for x in series]
+        self.weights_ = fit_delay_ridge(z, k, s, self.features, float(self.ridge), self.increment)
+        self.mean_, self.std_ = mean, std
+
+    def _predict(self, context: Tensor, horizon: int) -> Tensor:
+        k, s = self.taps()
+        z = (context - self.mean_) / self.std_
+        out = rollout(z, self.weights_, k, s, self.features, horizon, self.increment, float(self.clip))
+        return out * self.std_ + self.mean_
+
+
+@register("linear")
+class LinearAR(DelayRidge):
+    """Linear autoregression: the next state as an affine function of the last `lags` states,
+    fitted by ridge regression (`ridge` is the penalty on standardized data)."""
+
+    def __init__(self, lags: int = 8, ridge: float = 1e-6, increment: bool = False,
+                 standardize: bool = True, clip: float = 1e3) -> None:
+        self.lags = lags
+        self.ridge = ridge
+        self.increment = increment
+        self.standardize = standardize
+        self.clip = clip
+
+    def taps(self) -> tuple[int, int]:
+        if not isinstance(self.lags, int) or self.lags < 1:
+            raise InvalidInputError(f"lags must be a positive integer, got {self.lags!r}")
+        return self.lags, 1
+
+    def features(self, d: Tensor) -> Tensor:
+        return with_constant(d)
