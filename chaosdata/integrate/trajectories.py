@@ -20,6 +20,7 @@ from chaosdata.errors import InvalidInputError, InvalidTypeError
 from chaosdata.integrate.delay import integrate_delay
 from chaosdata.integrate.maps import iterate
 from chaosdata.integrate.ode import Solution, Status, get_tableau, integrate
+from chaosdata.integrate.sde import NoiseSpec, noise_step, parse_noise, solve_noisy
 from chaosdata.systems import System, get_system
 
 TIMESCALES = ("period", "lyapunov")
@@ -205,6 +206,7 @@ def make_trajectories(
     postprocess: bool = True,
     resample_failed: bool = False,
     dde_steps_per_period: int = 400,
+    noise: float | NoiseSpec | Mapping[str, Any] | None = None,
     device: str | torch.device | None = None,
     dtype: torch.dtype = torch.float64,
     **params: Any,
@@ -225,7 +227,10 @@ def make_trajectories(
     per-step overheads, worth it for long runs on CPU and for GPUs. Delay equations always use RK4
     with `dde_steps_per_period` steps per period. `postprocess` applies the system's own map
     of unbounded coordinates (e.g. angles to sines), as dysts does. Trajectories that fail are
-    flagged in `valid` and, with `resample_failed`, replaced by fresh draws. Extra keyword
+    flagged in `valid` and, with `resample_failed`, replaced by fresh draws. `noise` (flows
+    only) makes the recorded part an Itô SDE (`NoiseSpec`; a number is dysts's additive noise
+    level, `noise * |x0_k|` on coordinate k, 0 or None none): the transient stays deterministic,
+    trajectory i draws its Brownian path from (the noise seed, i), see `chaosdata.integrate.sde`. Extra keyword
     arguments override the system's parameters (floats, or tensors broadcasting over B).
     """
     system = get_system(system)
@@ -246,6 +251,10 @@ def make_trajectories(
     if not isinstance(transient, (int, float)) or transient < 0:
         raise InvalidInputError(f"transient must be a non-negative number of periods, got {transient!r}")
     _check_positive("max_steps_per_period", max_steps_per_period)
+    noise_spec = parse_noise(noise)
+    if noise_spec is not None and system.kind != "flow":
+        raise InvalidInputError(f"{system.name} is a {system.kind}: noise is implemented for flows only; leave noise out")
+    noise_seed = seed if noise_spec is None or noise_spec.seed is None else noise_spec.seed
     method, rtol, atol, dt = _solver_settings(system, method, rtol, atol, dt)
     tableau = get_tableau(method)
     device = torch.device(device) if device is not None else torch.device("cpu")
@@ -263,7 +272,7 @@ def make_trajectories(
            "compile": compile}
     cast = {k: v.to(dtype=dtype, device=device) if isinstance(v, Tensor) else v for k, v in bound_params.items()}
 
-    def run(x0: Tensor, sample: bool) -> tuple[Solution, Tensor]:
+    def run(x0: Tensor, sample: bool, keys: Tensor | None = None) -> tuple[Solution, Tensor]:
         """Transient (when sampling), then the recorded part; returns it and its start states."""
         x0 = x0.to(dtype=dtype, device=device)
         status = torch.zeros(x0.shape[0], dtype=torch.int8, device=device)
@@ -281,7 +290,12 @@ def make_trajectories(
             warm = _solve(system, x0, t_tr.to(dtype=dtype, device=device), cast, cfg)
             status = warm.status
             x0 = torch.where((status != 0)[:, None], torch.zeros_like(x0), warm.y[:, -1])
-        sol = _solve(system, x0, t_eval.to(dtype=dtype, device=device), cast, cfg)
+        if noise_spec is None:
+            sol = _solve(system, x0, t_eval.to(dtype=dtype, device=device), cast, cfg)
+        else:  # failed transients start from zeros, like the clean path, and stay flagged
+            keys = torch.arange(x0.shape[0], device=device) if keys is None else keys
+            sol = solve_noisy(system, x0, t_eval.to(dtype=dtype, device=device), cast, noise_spec, noise_seed,
+                              keys, bound=_bound(system), bounded=_bounded_mask(system, system.dim))
         sol.status = torch.where(status != 0, status, sol.status)
         return sol, x0
 
@@ -304,7 +318,7 @@ def make_trajectories(
             if failed.numel() == 0:
                 break
             fresh = sample_initial_conditions(system, failed.numel(), seed + 1_000_003 * attempt)
-            redo, redo_starts = run(fresh, sample=True)
+            redo, redo_starts = run(fresh, sample=True, keys=failed.to(device) + (attempt << 32))
             sol.y[failed] = redo.y
             sol.status[failed] = redo.status
             sol.n_accepted[failed] = redo.n_accepted
@@ -332,6 +346,9 @@ def make_trajectories(
         "seed": seed,
         "device": str(device),
     }
+    if noise_spec is not None:  # what decides the noisy bytes (redrawn trajectories use key i + attempt * 2**32)
+        stats["noise"] = {**noise_spec.to_dict(), "seed": noise_seed, "method": noise_spec.method_name,
+                          "max_step": noise_step(system, noise_spec)}
     return Trajectories(
         system=system.name, t=t_eval.to(dtype=dtype, device=device), x=x, valid=sol.status == 0,
         initial_conditions=draws, start_states=starts, parameters={k: (v.tolist() if isinstance(v, Tensor) else v) for k, v in bound_params.items()},
