@@ -1,0 +1,103 @@
+"""Errors in the invariants of a free-running forecast: does it reproduce the attractor's chaos?
+
+A forecast run far past its valid prediction time cannot match the truth point by point, but a
+good model still has the right largest Lyapunov exponent and attractor dimension. Per batch
+element, `pred` `[batch, time, dim]` (sampled every `dt`, in the system's time units) is
+measured with data-only estimators (`chaosdata.invariants.series.max_lyapunov_rosenstein`,
+`chaosdata.invariants.correlation_dimension`) and compared with a reference: a number, the
+invariant stored for a catalogue system (`chaosdata.get_system(name).invariants`), or, with
+`reference=None`, the same estimator applied to `true` (so the estimator's own bias cancels).
+These need long series (thousands of points spanning many Lyapunov times) and cost
+O(time^2) per batch element.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from chaosdata.errors import InvalidInputError
+from chaosdata.invariants.dimension import correlation_dimension
+from chaosdata.invariants.series import max_lyapunov_rosenstein, mean_period_samples
+from chaosdata.metrics._inputs import as_series, pair, positive
+from chaosdata.systems import get_system
+
+
+def _reference_value(reference: float | str | None, key: str) -> float | None:
+    """A float reference, the stored invariant `key` of the system named `reference`, or None."""
+    if reference is None:
+        return None
+    if isinstance(reference, str):
+        stored = get_system(reference).invariants or {}
+        value = stored.get(key)
+        if value is None or not math.isfinite(float(value)):
+            raise InvalidInputError(f"{reference!r} has no stored {key}; pass reference= a number or None (estimate from true)")
+        return float(value)
+    return float(reference)
+
+
+def _theiler(x: Tensor) -> int:
+    period = mean_period_samples(x)
+    cap = x.shape[0] // 10
+    return int(min(round(period), cap)) if math.isfinite(period) else cap
+
+
+def forecast_max_lyapunov(pred: Tensor, *, dt: float, horizon: int | None = None) -> Tensor:
+    """Largest Lyapunov exponent (per unit time) of each series by Rosenstein's method (`[batch]`).
+
+    Non-finite series give NaN. See `max_lyapunov_rosenstein` for the estimator and its options.
+    """
+    dt = positive(dt, "dt")
+    x = as_series(pred, "pred")
+    out = []
+    for b in range(x.shape[0]):
+        if not bool(torch.isfinite(x[b]).all()):
+            out.append(math.nan)
+            continue
+        out.append(max_lyapunov_rosenstein(x[b], dt, horizon=horizon).value)
+    return torch.tensor(out, dtype=torch.float64, device=x.device)
+
+
+def forecast_correlation_dimension(pred: Tensor) -> Tensor:
+    """Grassberger-Procaccia correlation dimension of each series' points (`[batch]`), NaN if it fails.
+
+    The Theiler window (pairs closer in time are skipped) is the mean period in samples, at most
+    a tenth of the series.
+    """
+    x = as_series(pred, "pred")
+    out = []
+    for b in range(x.shape[0]):
+        if not bool(torch.isfinite(x[b]).all()) or float((x[b].amax(0) - x[b].amin(0)).norm()) == 0:
+            out.append(math.nan)
+            continue
+        out.append(correlation_dimension(x[b:b + 1], theiler=_theiler(x[b])).value)
+    return torch.tensor(out, dtype=torch.float64, device=x.device)
+
+
+def max_lyapunov_error(pred: Tensor, true: Tensor, *, dt: float, reference: float | str | None = None) -> Tensor:
+    """Relative error |lambda(pred) - lambda_ref| / |lambda_ref| of the largest Lyapunov exponent.
+
+    lambda_ref: `reference` (a number per unit time, or a system name whose stored
+    `max_lyapunov` is used) or, if None, Rosenstein's estimate on `true` per batch element.
+    Dimensionless; ideal 0; NaN where an estimate fails (e.g. a diverged forecast).
+    """
+    p, t = pair(pred, true)
+    lam = forecast_max_lyapunov(p, dt=dt)
+    ref_value = _reference_value(reference, "max_lyapunov")
+    ref = forecast_max_lyapunov(t, dt=dt) if ref_value is None else torch.full_like(lam, ref_value)
+    return (lam - ref).abs() / ref.abs()
+
+
+def correlation_dimension_error(pred: Tensor, true: Tensor, *, reference: float | str | None = None) -> Tensor:
+    """Relative error |D2(pred) - D2_ref| / D2_ref of the correlation dimension.
+
+    D2_ref: `reference` (a number, or a system name whose stored `correlation_dimension` is
+    used) or, if None, the estimate on `true` per batch element. Dimensionless; ideal 0.
+    """
+    p, t = pair(pred, true)
+    d2 = forecast_correlation_dimension(p)
+    ref_value = _reference_value(reference, "correlation_dimension")
+    ref = forecast_correlation_dimension(t) if ref_value is None else torch.full_like(d2, ref_value)
+    return (d2 - ref).abs() / ref.abs()
