@@ -6,7 +6,7 @@ from chaosdata.integrate.trajectories import Trajectories, make_trajectories
 from chaosdata.loader import load_dataset
 from chaosdata.windows import WindowDataset, collate_padded
 
-__version__ = "0.1.0.dev0"
+from chaosdata.version import __version__
 
 __all__ = [
     "ChaosdataError",

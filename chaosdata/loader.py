@@ -12,6 +12,7 @@ With no source, the store `chaosdata generate` builds by default (`./data`, or `
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,7 +22,7 @@ import numpy as np
 import torch
 
 from chaosdata.errors import InvalidInputError, suggest
-from chaosdata.store import ReleaseConfig, Store, build, load_preset, open_store
+from chaosdata.store import ReleaseConfig, Store, build, load_preset, open_store, provenance
 from chaosdata.store.config import PRESETS, SPLITS, parse_config
 from chaosdata.store.errors import StoreError
 from chaosdata.store.layout import MANIFEST
@@ -49,6 +50,12 @@ def cache_root(cache_dir: str | os.PathLike | None) -> Path:
     if cache_dir is not None:
         return Path(cache_dir)
     return Path(os.environ.get("CHAOSDATA_CACHE", Path.home() / ".cache" / "chaosdata"))
+
+
+def regenerate_key(config: ReleaseConfig, device: str) -> str:
+    """The regenerate cache's directory name: the config and the code that builds it."""
+    code = provenance.code_hash(provenance.fingerprint(device))
+    return hashlib.sha256(f"{config.config_hash}/{code}".encode()).hexdigest()[:16]
 
 
 def _system_names(systems: str | Sequence[str], available: Sequence[str] | None = None) -> list[str]:
@@ -88,9 +95,10 @@ def _open_source(source: str | os.PathLike | None, names: list[str] | None, *, c
         return open_store(source)
     if source == "regenerate":
         cfg = _regenerate_config(config)
-        out = cache_root(cache_dir) / "regenerated" / cfg.config_hash[:16]
+        out = cache_root(cache_dir) / "regenerated" / regenerate_key(cfg, device)
         wanted = names if names is not None else cfg.resolved_systems()
-        build(cfg, out, systems=wanted, device=device, progress=False, log=lambda msg: None)
+        # several processes at once (DDP ranks): one builds, the others wait for it, then read the same bytes
+        build(cfg, out, systems=wanted, device=device, wait=True, progress=False, log=lambda msg: None)
         return open_store(out)
     path = Path(source)
     if path.exists():
@@ -122,19 +130,29 @@ def _download(repo_id: str, names: list[str] | None, *, cache_dir: Any, revision
     return store
 
 
+def _stored_statistics(store: Store, system: str, granularity: str) -> tuple[np.ndarray, np.ndarray]:
+    """The build's per-coordinate mean and std of the train split (a zero std becomes 1)."""
+    mean, std = store.normalization(system, granularity)
+    return mean, np.where(std > 0, std, 1.0)
+
+
 def _series(store: Store, system: str, granularity: str, split: str, temporal: bool) -> Series:
-    """The stored array of one split as a `Series` (valid trajectories only)."""
+    """The stored series of one split as a `Series` (valid trajectories only)."""
     array_split = "train" if temporal else split
     arr = store.array(system, granularity, array_split)
     n, t, d = arr.shape
-    valid = [bool(v) for v in arr.attrs.get("valid", [True] * n)]
-    rows = range(n) if all(valid) else [i for i, v in enumerate(valid) if v]
+    valid = store.variables(system, granularity, array_split)["valid"]
+    rows = range(n) if valid.all() else [i for i in range(n) if valid[i]]
+    if not rows:
+        raise InvalidInputError(f"{system} has no valid trajectory in its {array_split} split ({granularity}); "
+                                "every one failed (see the split's `failure` variable). Leave it out of `systems`, "
+                                "or rebuild it with other integrator settings.")
     time = None
     if temporal:
         cut = temporal_cut(t)
         time = slice(0, cut) if split == "train" else slice(cut, None)
     grid = store.time(system, granularity)
-    stored_as = f"{store._granularity(system, granularity)}/{array_split}"  # maps: 'iteration'
+    stored_as = arr.path  # relative to the system group, e.g. "fine/train/series" (maps: "iteration/...")
     return Series(system=system, open=_ZarrArray(store.path, system, stored_as),
                   n_trajectories=n, n_time=t, dim=d, t0=float(grid["t0"]), dt=float(grid["dt"]),
                   block=int(arr.chunks[1]), rows=rows, time=time)
@@ -199,7 +217,10 @@ def load_dataset(
             raise InvalidInputError(f"univariate must be a bool or a coordinate index, got {univariate!r}")
 
     train = [_series(store, n, granularity, "train", temporal) for n in names]
-    stats = {s.system: fit_statistics(s) for s in train}
+    # the build stored each system's train statistics; the dysts-style temporal split trains on
+    # the first 5/6 of each trajectory only, so its statistics are computed from that part
+    stats = {s.system: fit_statistics(s) if temporal else _stored_statistics(store, s.system, granularity)
+             for s in train}
     for s in train:
         if channels is not None and channels >= s.dim:
             raise InvalidInputError(f"{s.system} has {s.dim} coordinates; univariate={channels} is out of range")

@@ -188,18 +188,21 @@ def test_store_opens_with_plain_zarr(built):
     assert attrs["system"]["name"] == "Lorenz" and attrs["system"]["parameters"]["rho"] == 28.0
     assert attrs["provenance"]["git_commit"] == "test-commit" and attrs["provenance"]["zarr"] == zarr.__version__
     assert attrs["generation"]["splits"]["train"]["seed"] == split_seed(7, "Lorenz", "train")
-    fine = lorenz["fine/train"]
+    fine = lorenz["fine/train/series"]
     assert fine.shape == (2, 200, 3) and fine.dtype == np.float32
     assert fine.chunks == (1, 64, 3) and fine.shards == (2, 256, 3)
+    assert fine.metadata.dimension_names == ("trajectory", "time", "component")
     assert lorenz["fine"].attrs["time"] == {"t0": 0.0, "dt": pytest.approx(1.5008 / 100), "n": 200}
-    assert lorenz["coarse/val"].shape == (1, 30, 3)
-    assert fine.attrs["valid"] == [True, True] and len(fine.attrs["initial_conditions"]) == 2
+    assert lorenz["coarse/val/series"].shape == (1, 30, 3)
+    assert lorenz["fine/train/valid"][...].tolist() == [True, True]
+    assert lorenz["fine/train/initial_condition"].shape == (2, 3)
+    np.testing.assert_allclose(lorenz["fine/train/time"][...], np.arange(200) * 1.5008 / 100)
     assert np.isfinite(fine[...]).all()
     if "lyapunov" not in attrs["generation"]["granularities"]:  # until the invariants give a Lyapunov time
         assert "Lyapunov" in attrs["generation"]["skipped_granularities"]["lyapunov"]
     henon = zarr.open_group(str(out / "Henon"), mode="r")
-    assert henon["iteration/train"].shape == (2, 50, 2)
-    assert zarr.open_group(str(out / "MackeyGlass"), mode="r")["fine/test"].shape == (1, 200, 10)
+    assert henon["iteration/train/series"].shape == (2, 50, 2)
+    assert zarr.open_group(str(out / "MackeyGlass"), mode="r")["fine/test/series"].shape == (1, 200, 10)
 
 
 def test_system_directories_hold_a_handful_of_files(built):
@@ -207,7 +210,8 @@ def test_system_directories_hold_a_handful_of_files(built):
     for name, entry in manifest["systems"].items():
         assert sorted(entry["files"]) == sorted(
             p.relative_to(built[0] / name).as_posix() for p in (built[0] / name).rglob("*") if p.is_file())
-        assert len(entry["files"]) <= 22
+        # per split: its group, the series shard and 9 one-chunk variables (metadata + chunk)
+        assert len(entry["files"]) <= 1 + 3 * (1 + 3 * 19)
 
 
 def test_granularities_hold_the_same_trajectories(built):
@@ -222,8 +226,8 @@ def test_arrays_are_reproduced_by_their_recipe(built):
     store = open_store(built[0])
     recipe = store.group("Lorenz")["fine"].attrs["recipe"]
     used = store.attrs("Lorenz")["generation"]["integrator"]["used"]
-    starts = torch.tensor([s for split in ("train", "val", "test")
-                           for s in store.array("Lorenz", "fine", split).attrs["start_states"]], dtype=torch.float64)
+    starts = torch.cat([torch.from_numpy(store.variables("Lorenz", "fine", split)["start_state"])
+                        for split in ("train", "val", "test")])
     times, index = union_grid({name: tuple(grid) for name, grid in recipe["grids"].items()})
     tr = make_trajectories("Lorenz", times=times, initial_conditions=starts, postprocess=False,
                            method=used["method"], rtol=used["rtol"], atol=used["atol"])
@@ -265,22 +269,23 @@ def test_verify_passes_on_a_fresh_store(built):
 
 
 def test_verify_names_a_corrupted_shard(copy_of):
-    shard = copy_of / "Lorenz" / "fine" / "train" / "c" / "0" / "0" / "0"
+    shard = copy_of / "Lorenz" / "fine" / "train" / "series" / "c" / "0" / "0" / "0"
     data = bytearray(shard.read_bytes())
     data[len(data) // 3] ^= 0xFF
     shard.write_bytes(bytes(data))
     report = open_store(copy_of).verify()
     assert not report.ok
     first = report.first
-    assert (first.system, first.what) == ("Lorenz", "fine/train/c/0/0/0")
+    assert (first.system, first.what) == ("Lorenz", "fine/train/series/c/0/0/0")
     assert first.expected != first.got and "sha256" in first.got
-    assert [p.what for p in report.problems] in (["fine/train/c/0/0/0", "fine/train"],) or len(report.problems) >= 2
-    with pytest.raises(ChecksumError, match="Lorenz/fine/train/c/0/0/0"):
+    assert [p.what for p in report.problems] in (["fine/train/series/c/0/0/0", "fine/train/series"],) \
+        or len(report.problems) >= 2
+    with pytest.raises(ChecksumError, match="Lorenz/fine/train/series/c/0/0/0"):
         open_store(copy_of).verify(strict=True)
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         assert cli(["verify", str(copy_of)]) == 1
-    assert "first: Lorenz/fine/train/c/0/0/0" in buf.getvalue()
+    assert "first: Lorenz/fine/train/series/c/0/0/0" in buf.getvalue()
 
 
 def test_verify_reports_missing_systems_and_files(copy_of):
@@ -393,9 +398,10 @@ def test_failed_trajectories_are_flagged_not_hidden(tmp_path):
     config = parse_config(raw_tiny(systems=["Lorenz"], integrator={"method": "rk4", "dt": 0.5}))
     report = build(config, tmp_path / "bad", progress=False, log=quiet)
     assert report.ok and report.results[0].n_invalid == 4
-    z = open_store(tmp_path / "bad").array("Lorenz", "fine", "train")
-    assert z.attrs["valid"] == [False, False] and set(z.attrs["failures"]) == {"0", "1"}
-    assert z.attrs["resampled"] == {"0": 4, "1": 4}
+    store = open_store(tmp_path / "bad")
+    z, v = store.array("Lorenz", "fine", "train"), store.variables("Lorenz", "fine", "train")
+    assert v["valid"].tolist() == [False, False] and all(v["failure"])
+    assert v["resampled"].tolist() == [4, 4]
     assert np.isnan(z[...]).all()
     assert open_store(tmp_path / "bad").verify().ok
 

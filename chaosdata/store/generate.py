@@ -7,7 +7,7 @@ so a denser grid costs more steps; batch size is nearly free. Hence, per system:
    condition plus a seeded kick, as `make_trajectories` does), so growing one split never
    changes another;
 2. transient (flows and maps): all splits in one batch, on a two-point grid so that only the
-   tolerance limits the steps; its end states are every granularity's `start_states`;
+   tolerance limits the steps; its end states are every granularity's `start_state`;
 3. flows: one pass, all splits in one batch, from those states, on the union of every
    granularity's grid (`union_grid`): the steps are taken once, each granularity reads its
    own outputs, and `coarse`, `fine` and `lyapunov` hold the same trajectories at different
@@ -18,7 +18,9 @@ so a denser grid costs more steps; batch size is nearly free. Hence, per system:
 A trajectory that fails anywhere (non-finite, out of bounds, too many steps) is drawn again
 from a derived seed for every pass, up to `MAX_RESAMPLES` times; one that still fails is
 stored as NaN rows, marked False in the array's `valid` attribute and explained in `failures`.
-Each granularity group's `recipe` says how `make_trajectories` reproduces its arrays.
+Each granularity group's `recipe` says how `make_trajectories` reproduces its arrays, and its
+`normalization` holds the per-coordinate mean and std of the train split's valid trajectories
+(float64, over the stored values), which `load_dataset` uses instead of scanning the split.
 """
 
 from __future__ import annotations
@@ -33,10 +35,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from chaosdata.integrate.trajectories import Trajectories, make_trajectories, union_grid
+from chaosdata.integrate.trajectories import Trajectories, make_trajectories, sample_initial_conditions, union_grid
 from chaosdata.store import provenance
 from chaosdata.store.config import SPLITS, ReleaseConfig, split_seed
-from chaosdata.store.layout import FORMAT, MAP_GRANULARITY, array_path
+from chaosdata.store.layout import FORMAT, MAP_GRANULARITY, SERIES, SERIES_DIMS, TRAJECTORY_VARIABLES, split_path
 from chaosdata.systems import System, get_system
 
 MAX_RESAMPLES = 4
@@ -46,10 +48,12 @@ Progress = Callable[[int], None]  # called with the number of arrays' rows (traj
 
 @dataclass
 class ArrayData:
-    """One array: `values` `[n_trajectories, n_time, dim]` in the storage dtype, and attributes."""
+    """One array: `values` (for `series`, `[trajectory, time, component]` in the storage dtype),
+    its dimension names and attributes."""
 
     values: np.ndarray
-    attrs: dict[str, Any]
+    dims: tuple[str, ...]
+    attrs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -58,8 +62,8 @@ class SystemData:
 
     name: str
     attrs: dict[str, Any]
-    groups: dict[str, dict[str, Any]]  # granularity -> its group's attributes (time grid)
-    arrays: dict[str, ArrayData]  # "fine/train" -> data
+    groups: dict[str, dict[str, Any]]  # "fine" and "fine/train" -> the group's attributes
+    arrays: dict[str, ArrayData]  # "fine/train/series", "fine/train/valid", ... -> data
     skipped: dict[str, str] = field(default_factory=dict)  # granularity -> reason
     timings: dict[str, Any] = field(default_factory=dict)  # volatile
 
@@ -173,10 +177,9 @@ def _lyapunov_time(system: System, points: float, kw: dict[str, Any]) -> float:
 
 
 # ---------------------------------------------------------------------- integration
-def _draws(system: System, n: int, seed: int, kw: dict[str, Any]) -> Tensor:
-    """`n` initial conditions from `seed`, exactly as `make_trajectories` draws them."""
-    tr = make_trajectories(system, 2, pts_per_period=1000, n_ics=n, seed=seed, transient=0, postprocess=False, **kw)
-    return tr.initial_conditions.cpu()
+def _draws(system: System, n: int, seed: int) -> Tensor:
+    """`n` initial conditions from `seed`, exactly as `make_trajectories` draws them (no integration)."""
+    return sample_initial_conditions(system, n, seed)
 
 
 def _transient(system: System, config: ReleaseConfig, draws: Tensor, kw: dict[str, Any]) -> Trajectories | None:
@@ -229,11 +232,11 @@ def _postprocess(system: System, x: Tensor) -> Tensor:
 def _recipe(system: System, config: ReleaseConfig, p: _Pass, m: _Member) -> dict[str, Any]:
     """How `make_trajectories` reproduces a granularity's arrays from the array attributes."""
     if system.kind == "delay":
-        start = "initial_conditions (constant history)"
+        start = "initial_condition (constant history)"
     elif (config.map_transient if system.kind == "map" else config.transient) == 0:
-        start = "initial_conditions"
+        start = "initial_condition"
     else:
-        start = "start_states (the initial_conditions carried through the transient)"
+        start = "start_state (the initial_condition carried through the transient)"
     if p.times is not None:
         return {
             "call": "make_trajectories(system, times=union_grid(grids)[0], initial_conditions=<start>, "
@@ -251,11 +254,77 @@ def _recipe(system: System, config: ReleaseConfig, p: _Pass, m: _Member) -> dict
     }
 
 
+# ---------------------------------------------------------------------- what a split group holds
+_VARIABLE_ATTRS = {
+    "trajectory": {"long_name": "trajectory id within the split", "units": "1"},
+    "valid": {"long_name": "trajectory is valid",
+              "description": "False where the integration failed even after fresh draws; its series is NaN"},
+    "failure": {"long_name": "why the trajectory failed", "description": "empty for valid trajectories"},
+    "resampled": {"long_name": "fresh draws used", "units": "1",
+                  "description": "0: the split's own draw; k: the k-th replacement draw after failures"},
+    "initial_condition": {"long_name": "initial condition (the seeded draw, before the transient)"},
+    "start_state": {"long_name": "state at the first time point (after the transient)"},
+    "n_accepted": {"long_name": "accepted integrator steps", "units": "1"},
+    "n_rejected": {"long_name": "rejected integrator steps", "units": "1"},
+}
+
+
+def _split_attrs(system: System, granularity: str, split: str, seed: int, m: _Member) -> dict[str, Any]:
+    """A split group's attributes: CF-style global attributes and the split's seed."""
+    sampling = ("one point per iteration" if system.kind == "map"
+                else f"{m.points:g} points per {m.timescale} ({m.unit:.6g} time units)")
+    return {
+        "title": f"{system.name}, {granularity} granularity, {split} split",
+        "description": f"{system.description} Sampled at {sampling}.",
+        "source": "chaosdata", "Conventions": "CF-1.10",
+        "system": system.name, "granularity": granularity, "split": split, "seed": seed,
+    }
+
+
+def _split_arrays(system: System, series: np.ndarray, times: np.ndarray,
+                  per_trajectory: dict[str, np.ndarray]) -> dict[str, ArrayData]:
+    """The arrays of one split group: `series`, the `time` coordinate and per-trajectory variables."""
+    unit = "iterations" if system.kind == "map" else f"time units of {system.name}"
+    out = {
+        SERIES: ArrayData(series, SERIES_DIMS, {
+            "long_name": f"state of {system.name}",
+            "description": ("the 10-lag delay embedding x(t - j tau / 9), j = 0..9" if system.kind == "delay"
+                            else "state coordinates in the catalogue's order"),
+            "coordinates": " ".join(v for v in TRAJECTORY_VARIABLES if v != "trajectory"),
+        }),
+        "time": ArrayData(times, ("time",), {"long_name": "time" if system.kind != "map" else "iteration",
+                                             "description": unit}),
+    }
+    for var, dims in TRAJECTORY_VARIABLES.items():
+        out[var] = ArrayData(per_trajectory[var], dims, dict(_VARIABLE_ATTRS[var]))
+    return out
+
+
+def normalization(name: str, train: np.ndarray, valid: np.ndarray) -> dict[str, Any]:
+    """Per-coordinate mean and std (float64, two passes) over the valid train trajectories.
+
+    With no valid train trajectory there is nothing to normalize with: the entry says so and
+    `load_dataset` raises, naming the system.
+    """
+    x = train[valid].astype(np.float64)
+    if x.shape[0] == 0:
+        return {"split": "train", "error": f"{name} has no valid trajectory in its train split"}
+    mean = x.mean(axis=(0, 1))
+    std = np.sqrt(np.square(x - mean).mean(axis=(0, 1)))
+    return {"split": "train", "n_trajectories": int(x.shape[0]), "n_points": int(x.shape[0] * x.shape[1]),
+            "mean": mean.tolist(), "std": std.tolist()}
+
+
 def generate_system(name: str, config: ReleaseConfig, *, device: str = "cpu",
-                    progress: Progress | None = None) -> SystemData:
-    """Integrate system `name` as `config` says; arrays in memory, attributes ready to write."""
+                    progress: Progress | None = None, fingerprint: dict[str, Any] | None = None) -> SystemData:
+    """Integrate system `name` as `config` says; arrays in memory, attributes ready to write.
+
+    `fingerprint` is the build's code fingerprint (`provenance.fingerprint`), computed once by
+    the caller so every system of a build records the same one.
+    """
     system = get_system(name)
     started = time.perf_counter()
+    fp = fingerprint or provenance.fingerprint(device)
     integ = config.integrator
     kw = dict(method=integ.method, rtol=integ.rtol, atol=integ.atol, dt=integ.dt,
               dde_steps_per_period=integ.dde_steps_per_period, max_steps_per_period=integ.max_steps_per_period,
@@ -269,7 +338,7 @@ def generate_system(name: str, config: ReleaseConfig, *, device: str = "cpu",
             progress(n_total)
 
     def draw(attempt: int, counts: list[int]) -> Tensor:
-        return torch.cat([_draws(system, k, split_seed(config.seed, system.name, s, attempt), kw)
+        return torch.cat([_draws(system, k, split_seed(config.seed, system.name, s, attempt))
                           for s, k in zip(SPLITS, counts) if k])
 
     def starts_of(draws: Tensor) -> tuple[Tensor, Trajectories | None]:
@@ -313,35 +382,44 @@ def generate_system(name: str, config: ReleaseConfig, *, device: str = "cpu",
     dtype = np.dtype(config.storage.dtype)
     arrays: dict[str, ArrayData] = {}
     groups: dict[str, dict[str, Any]] = {}
+    state_dim = system.state_dim or system.dim
     for p, r in zip(passes, rows):
         window = _postprocess(system, r.x[:, p.n_transient:])
+        # delay equations: the state at the first output is the embedding's current column
+        first = starts if system.kind != "delay" else r.x[:, p.n_transient, :state_dim]
         for gname, m in p.members.items():
             x = window[:, torch.as_tensor(m.index)].numpy().astype(dtype)
             x[~ok.numpy()] = np.nan
             x[np.isnan(x)] = np.nan  # one NaN bit pattern, so checksums do not depend on how it arose
+            grid = {"t0": 0.0, "dt": m.unit / m.points, "n": m.n_time}
+            lo, hi = int(bounds[0]), int(bounds[1])
             groups[gname] = {
                 "granularity": gname, "timescale": m.timescale, "points_per_unit": m.points, "time_unit": m.unit,
-                "time": {"t0": 0.0, "dt": m.unit / m.points, "n": m.n_time},
-                "recipe": _recipe(system, config, p, m),
+                "time": grid, "recipe": _recipe(system, config, p, m),
+                "normalization": normalization(system.name, x[lo:hi], ok[lo:hi].numpy()),
             }
+            times = (np.arange(m.n_time, dtype=np.int64) if system.kind == "map"
+                     else grid["t0"] + grid["dt"] * np.arange(m.n_time, dtype=np.float64))
             for j, s in enumerate(SPLITS):
                 lo, hi = int(bounds[j]), int(bounds[j + 1])
-                reasons = {i - lo: next((q.failures[i] for q in every if i in q.failures), "failed")
-                           for i in range(lo, hi) if not ok[i]}
-                arrays[array_path(gname, s)] = ArrayData(x[lo:hi], jsonable({
-                    "split": s,
-                    "seed": seeds[s],
-                    "valid": ok[lo:hi].tolist(),
-                    "failures": reasons,
-                    "resampled": {i - lo: a for i, a in resampled.items() if lo <= i < hi},
-                    "initial_conditions": draws[lo:hi],
-                    "start_states": starts[lo:hi] if system.kind != "delay" else r.x[lo:hi, p.n_transient],
-                    "n_accepted": r.n_accepted[lo:hi],
-                    "n_rejected": r.n_rejected[lo:hi],
-                }))
+                reasons = [next((q.failures[i] for q in every if i in q.failures), "failed") if not ok[i] else ""
+                           for i in range(lo, hi)]
+                groups[split_path(gname, s)] = _split_attrs(system, gname, s, seeds[s], m)
+                for var, arr in _split_arrays(system, x[lo:hi], times, {
+                    "trajectory": np.arange(hi - lo, dtype=np.int64),
+                    "valid": ok[lo:hi].numpy(),
+                    "failure": np.array(reasons, dtype=np.dtypes.StringDType()),
+                    "resampled": np.array([resampled.get(i, 0) for i in range(lo, hi)], dtype=np.int64),
+                    "initial_condition": draws[lo:hi].numpy(),
+                    "start_state": first[lo:hi].numpy(),
+                    "n_accepted": r.n_accepted[lo:hi].numpy().astype(np.int64),
+                    "n_rejected": r.n_rejected[lo:hi].numpy().astype(np.int64),
+                }).items():
+                    arrays[f"{split_path(gname, s)}/{var}"] = arr
 
     attrs: dict[str, Any] = {
-        "chaosdata": {"format": FORMAT, "config_name": config.name, "config_hash": config.config_hash},
+        "chaosdata": {"format": FORMAT, "config_name": config.name, "config_hash": config.config_hash,
+                      "code_hash": provenance.code_hash(fp)},
         "system": system.to_dict(),
     }
     invariants = getattr(system, "invariants", None)
@@ -361,6 +439,6 @@ def generate_system(name: str, config: ReleaseConfig, *, device: str = "cpu",
         "initial_conditions": "each split's own seeded draws around the catalogue's initial condition",
         "max_resamples": MAX_RESAMPLES,
     })
-    attrs["provenance"] = provenance.stable(str(torch.device(device)))
+    attrs["provenance"] = provenance.stable(fp)
     timings["total_s"] = time.perf_counter() - started
     return SystemData(system.name, attrs, groups, arrays, skipped, timings)

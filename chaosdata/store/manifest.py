@@ -5,6 +5,10 @@ here (it is listed only after its directory was written, verified and renamed in
 It holds, with keys sorted so that equal stores have equal manifests:
 
 - `format`, `config` (the release config as JSON) and `config_hash`;
+- `code` (the code fingerprint of `provenance.fingerprint`) and `code_hash`: with the config
+  hash, the store's identity; `other_code` maps further code hashes to their fingerprints
+  when systems were added with other code on purpose (`allow_mixed_code`), and each system
+  entry's `code_hash` says which code wrote it;
 - `systems`: per system its kind, dimension, `arrays` (shape, dtype, chunks, shards and
   `sha256`), `files` (`sha256` of every file of its directory), total `bytes`, `n_invalid`
   flagged trajectories and `skipped` granularities with reasons.
@@ -30,11 +34,13 @@ import numpy as np
 
 from chaosdata.store.config import ReleaseConfig
 from chaosdata.store.errors import StoreError
-from chaosdata.store.layout import BUILD_LOG, FORMAT, MANIFEST
+from chaosdata.store.layout import BUILD_LOG, FORMAT, MANIFEST, OLD_FORMATS
 
 
 def data_sha256(values: np.ndarray) -> str:
-    """SHA-256 of an array's values in C order, little-endian."""
+    """SHA-256 of an array's values in C order, little-endian (text: UTF-8, each value ended by NUL)."""
+    if values.dtype.kind in "TUO":
+        return hashlib.sha256(b"".join(str(v).encode() + b"\0" for v in values.ravel())).hexdigest()
     little = np.ascontiguousarray(values, dtype=values.dtype.newbyteorder("<"))
     return hashlib.sha256(little.tobytes()).hexdigest()
 
@@ -56,11 +62,18 @@ def hash_files(directory: Path) -> dict[str, str]:
     return {rel: file_sha256(directory / rel) for rel in list_files(directory)}
 
 
-def new_manifest(config: ReleaseConfig) -> dict[str, Any]:
-    return {"format": FORMAT, "config": config.to_dict(), "config_hash": config.config_hash, "systems": {}}
+def new_manifest(config: ReleaseConfig, code: dict[str, Any], code_hash: str) -> dict[str, Any]:
+    return {"format": FORMAT, "config": config.to_dict(), "config_hash": config.config_hash,
+            "code": code, "code_hash": code_hash, "systems": {}}
 
 
-def read_manifest(root: str | Path) -> dict[str, Any]:
+class OldFormatError(StoreError):
+    """A store written in an earlier layout: it is refused, never migrated silently."""
+
+
+def read_manifest(root: str | Path, *, any_format: bool = False) -> dict[str, Any]:
+    """The manifest of the store at `root`; an earlier layout raises `OldFormatError` (unless
+    `any_format`, for a build that replaces it), an unknown one `StoreError`."""
     path = Path(root) / MANIFEST
     if not path.is_file():
         raise StoreError(
@@ -71,8 +84,16 @@ def read_manifest(root: str | Path) -> dict[str, Any]:
         manifest = json.loads(path.read_text())
     except json.JSONDecodeError as err:
         raise StoreError(f"{path}: not valid JSON ({err}); the store is damaged") from None
-    if manifest.get("format") != FORMAT:
-        raise StoreError(f"{path}: format {manifest.get('format')!r} is not {FORMAT!r}")
+    fmt = manifest.get("format")
+    if fmt in OLD_FORMATS and not any_format:
+        raise OldFormatError(
+            f"{root} is a chaosdata store in the earlier layout {fmt!r}; this version reads {FORMAT!r} "
+            "(one xarray Dataset per split, a time coordinate, stored normalization, the code in its identity) "
+            "and never converts a store silently. Rebuild it: `chaosdata generate --config "
+            f"<its config> --out {root} --overwrite` (the config is in its manifest.json), or into a new --out."
+        )
+    if fmt != FORMAT and fmt not in OLD_FORMATS:
+        raise StoreError(f"{path}: format {fmt!r} is not {FORMAT!r}; is it a newer chaosdata's store?")
     return manifest
 
 

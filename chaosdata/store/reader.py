@@ -3,12 +3,15 @@
 ```python
 store = open_store("data/quick")
 store.systems                            # committed systems present here, sorted
-store.arrays("Lorenz")                   # ['coarse/test', 'coarse/train', ..., 'fine/val']
-z = store.array("Lorenz", "fine", "train")   # zarr.Array [n_trajectories, n_time, dim], lazy
+store.arrays("Lorenz")                   # splits: ['coarse/test', 'coarse/train', ..., 'fine/val']
+z = store.array("Lorenz", "fine", "train")   # the series, zarr.Array [trajectory, time, component], lazy
 window = z[0, 1000:1512]                 # reads only the chunks it touches
+store.variables("Lorenz", "fine", "train")   # {'valid': ..., 'initial_condition': ..., ...} numpy
 store.time("Lorenz", "fine")             # {'t0': 0.0, 'dt': ..., 'n': ...}
+store.normalization("Lorenz", "fine")    # (mean, std) of the train split, float64
 store.verify()                           # VerifyReport; .ok, .problems[0] is the first mismatch
 ```
+Each split is also an xarray Dataset: `xarray.open_zarr(path, group="Lorenz/fine/train")`.
 Maps have one sampling, stored as granularity `iteration`; `array()` and `time()` accept any
 granularity name of the release for a map and return that one.
 """
@@ -21,12 +24,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import zarr
 
 from chaosdata.errors import InvalidInputError, UnknownSystemError, suggest
 from chaosdata.store.config import SPLITS, ReleaseConfig
 from chaosdata.store.errors import ChecksumError, StoreError
-from chaosdata.store.layout import MAP_GRANULARITY
+from chaosdata.store.layout import MAP_GRANULARITY, SERIES, TRAJECTORY_VARIABLES, split_path
 from chaosdata.store.manifest import data_sha256, file_sha256, list_files, read_manifest
 from chaosdata.systems import get_system
 
@@ -110,8 +114,9 @@ class Store:
         return self.group(system).attrs.asdict()
 
     def arrays(self, system: str) -> list[str]:
-        """Array paths `<granularity>/<split>` of a system, sorted."""
-        return sorted(self._entry(system)[1]["arrays"])
+        """The split groups `<granularity>/<split>` of a system, sorted."""
+        suffix = f"/{SERIES}"
+        return sorted(p[: -len(suffix)] for p in self._entry(system)[1]["arrays"] if p.endswith(suffix))
 
     def granularities(self, system: str) -> list[str]:
         return sorted({p.split("/")[0] for p in self.arrays(system)})
@@ -133,16 +138,48 @@ class Store:
             )
         return granularity
 
-    def array(self, system: str, granularity: str, split: str) -> zarr.Array:
-        """The lazy array `[n_trajectories, n_time, dim]`; its `.attrs` hold `valid`, seeds, ICs."""
+    def _split(self, system: str, granularity: str, split: str) -> str:
         if split not in SPLITS:
             raise InvalidInputError(f"split must be one of {SPLITS}, got {split!r}.{suggest(str(split), SPLITS)}")
-        return self.group(system)[f"{self._granularity(system, granularity)}/{split}"]
+        return split_path(self._granularity(system, granularity), split)
+
+    def array(self, system: str, granularity: str, split: str) -> zarr.Array:
+        """The lazy series `[trajectory, time, component]` of one split."""
+        return self.group(system)[f"{self._split(system, granularity, split)}/{SERIES}"]
+
+    def variables(self, system: str, granularity: str, split: str) -> dict[str, Any]:
+        """The split's per-trajectory variables (`valid`, `failure`, `initial_condition`,
+        `start_state`, ...; see `chaosdata.store.layout`) as numpy arrays."""
+        group = self.group(system)[self._split(system, granularity, split)]
+        return {name: group[name][...] for name in TRAJECTORY_VARIABLES}
+
+    def checksum(self, system: str, granularity: str, split: str, variable: str = SERIES) -> str:
+        """The manifest's SHA-256 of a split variable's decoded values (C order, little-endian)."""
+        name, entry = self._entry(system)
+        return entry["arrays"][f"{self._split(name, granularity, split)}/{variable}"]["sha256"]
 
     def time(self, system: str, granularity: str) -> dict[str, Any]:
         """The time grid `{t0, dt, n}` (t = t0 + dt * arange(n)) and how it was chosen."""
         g = self.group(system)[self._granularity(system, granularity)]
         return dict(g.attrs["time"])
+
+    def normalization(self, system: str, granularity: str) -> tuple[np.ndarray, np.ndarray]:
+        """Per-coordinate (mean, std) of the train split's valid trajectories, computed at build time.
+
+        Raises `InvalidInputError` naming the system when its train split has no valid trajectory.
+        """
+        name = self._resolve(system)
+        entry = self.group(name)[self._granularity(name, granularity)].attrs["normalization"]
+        if "error" in entry:
+            raise InvalidInputError(f"cannot normalize {name} ({granularity}): {entry['error']} (every training "
+                                    "trajectory failed; see the split's `failure` variable). Leave it out of "
+                                    "`systems`, or rebuild it with other integrator settings.")
+        return np.asarray(entry["mean"], dtype=np.float64), np.asarray(entry["std"], dtype=np.float64)
+
+    @property
+    def code(self) -> dict[str, Any]:
+        """The code fingerprint the store was built with (`chaosdata.store.provenance`)."""
+        return dict(self.manifest["code"])
 
     def verify(self, systems: Iterable[str] | None = None, *, data: bool = True,
                strict: bool = False) -> VerifyReport:
@@ -165,7 +202,8 @@ class Store:
         rows = []
         for name, e in sorted(self.manifest["systems"].items()):
             rows.append({"system": name, "kind": e["kind"], "dim": e["dim"],
-                         "arrays": {p: a["shape"] for p, a in sorted(e["arrays"].items())},
+                         "arrays": {p.rsplit("/", 1)[0]: a["shape"] for p, a in sorted(e["arrays"].items())
+                                    if p.endswith(f"/{SERIES}")},
                          "bytes": e["bytes"], "files": len(e["files"]), "n_invalid": e["n_invalid"],
                          "skipped": e["skipped"], "present": (self.path / name).is_dir()})
         return rows

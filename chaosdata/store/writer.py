@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import json
 import multiprocessing
 import os
 import shutil
 import signal
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -41,10 +43,10 @@ from chaosdata.store import provenance
 from chaosdata.store.config import ReleaseConfig
 from chaosdata.store.errors import StoreError
 from chaosdata.store.generate import SystemData, generate_system
-from chaosdata.store.layout import (BUILD_LOG, DIMENSION_NAMES, FORMAT, LOCK, MANIFEST, STAGING, chunk_shape,
-                                    compressors, shard_shape)
+from chaosdata.store.layout import (BUILD_LOG, FORMAT, LOCK, MANIFEST, SERIES, SERIES_DIMS, STAGING, chunk_shape, compressors,
+                                    shard_shape)
 from chaosdata.store.manifest import (data_sha256, hash_files, new_manifest, read_manifest, record_build,
-                                      stale_temporaries, write_manifest)
+                                      stale_temporaries, write_json, write_manifest)
 from chaosdata.systems import get_system
 
 try:
@@ -85,21 +87,53 @@ class BuildReport:
 
 # ---------------------------------------------------------------------- one system
 def write_system(data: SystemData, directory: Path, config: ReleaseConfig) -> None:
-    """Write a system's group: attributes, granularity groups, arrays."""
+    """Write a system's group (attributes, granularity and split groups, arrays), consolidate
+    its metadata into its `zarr.json`, and fsync every file and directory of it."""
     group = zarr.open_group(str(directory), mode="w-", attributes=data.attrs)
-    for name, attrs in data.groups.items():
-        group.create_group(name, attributes=attrs)
+    for path in sorted(data.groups, key=lambda p: p.count("/")):  # parents first
+        group.create_group(path, attributes=data.groups[path])
     for path, arr in data.arrays.items():
         values = arr.values
-        chunks = chunk_shape(values.shape, config.storage.chunk_time)
-        shards = shard_shape(values.shape, chunks, values.dtype.itemsize, config.storage.shard_mib << 20)
-        z = group.create_array(
-            path, shape=values.shape, dtype=values.dtype, chunks=chunks, shards=shards,
-            compressors=compressors(config.storage.dtype, config.storage.compression_level),
-            fill_value=np.nan, dimension_names=DIMENSION_NAMES,
-            attributes={**arr.attrs, "sha256": data_sha256(values)},
-        )
+        if arr.dims == SERIES_DIMS:
+            chunks = chunk_shape(values.shape, config.storage.chunk_time)
+            layout = dict(chunks=chunks, shards=shard_shape(values.shape, chunks, values.dtype.itemsize,
+                                                            config.storage.shard_mib << 20),
+                          compressors=compressors(config.storage.dtype, config.storage.compression_level),
+                          fill_value=np.nan)
+        else:  # small per-trajectory variables and coordinates: one chunk each
+            layout = dict(chunks=values.shape, fill_value=_FILL.get(values.dtype.kind, 0))
+        z = group.create_array(path, shape=values.shape, dtype=values.dtype, dimension_names=arr.dims,
+                               attributes={**arr.attrs, "sha256": data_sha256(values)}, **layout)
         z[...] = values
+    with warnings.catch_warnings():  # "not part of the Zarr v3 spec": xarray and zarr-python read it
+        warnings.filterwarnings("ignore", "Consolidated metadata", UserWarning)
+        zarr.consolidate_metadata(str(directory))
+    fsync_tree(directory)
+
+
+_FILL = {"f": np.nan, "b": False, "T": "", "U": ""}
+
+
+def fsync_tree(directory: Path) -> None:
+    """fsync every file and directory under `directory` (itself included): durable before a rename."""
+    for root, _, files in os.walk(directory, topdown=False):
+        for fn in files:
+            fd = os.open(os.path.join(root, fn), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fsync_dir(Path(root))
+
+
+def fsync_dir(directory: Path) -> None:
+    """fsync a directory, so that renames and new entries in it survive a power loss."""
+    with contextlib.suppress(OSError):  # some filesystems (and Windows) cannot open directories
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def describe_system(directory: Path) -> dict[str, Any]:
@@ -108,24 +142,25 @@ def describe_system(directory: Path) -> dict[str, Any]:
     Decodes every array and checks its values against the `sha256` attribute written with it,
     so a half-written or damaged system raises `StoreError` instead of being described.
     """
-    group = zarr.open_group(str(directory), mode="r")
+    group = zarr.open_group(str(directory), mode="r", use_consolidated=False)
     attrs = group.attrs.asdict()
     arrays, worst = {}, {}
-    for gname, sub in sorted(group.groups()):
-        for split, z in sorted(sub.arrays()):
-            path = f"{gname}/{split}"
-            got = data_sha256(z[...])
-            if got != z.attrs.get("sha256"):
-                raise StoreError(f"{directory.name}/{path}: decoded values have sha256 {got}, "
-                                 f"but the array was written with {z.attrs.get('sha256')}")
-            arrays[path] = {"shape": list(z.shape), "dtype": str(z.dtype), "chunks": list(z.chunks),
-                            "shards": list(z.shards), "sha256": got}
-            worst[split] = max(worst.get(split, 0), list(z.attrs["valid"]).count(False))
+    for path, z in sorted(_walk_arrays(group)):
+        got = data_sha256(z[...])
+        if got != z.attrs.get("sha256"):
+            raise StoreError(f"{directory.name}/{path}: decoded values have sha256 {got}, "
+                             f"but the array was written with {z.attrs.get('sha256')}")
+        arrays[path] = {"shape": list(z.shape), "dtype": str(z.dtype), "chunks": list(z.chunks),
+                        "shards": list(z.shards) if z.shards else None, "sha256": got}
+        if path.endswith("/valid"):
+            split = path.split("/")[-2]
+            worst[split] = max(worst.get(split, 0), int((~z[...]).sum()))
     files = hash_files(directory)
     return {
         "kind": attrs["system"]["kind"],
         "dim": attrs["system"]["dim"],
         "config_hash": attrs["chaosdata"]["config_hash"],
+        "code_hash": attrs["chaosdata"]["code_hash"],
         "arrays": arrays,
         "files": files,
         "bytes": sum((directory / f).stat().st_size for f in files),
@@ -134,11 +169,21 @@ def describe_system(directory: Path) -> dict[str, Any]:
     }
 
 
+def _walk_arrays(group: zarr.Group, prefix: str = "") -> Iterator[tuple[str, zarr.Array]]:
+    for name, node in group.members():
+        path = f"{prefix}{name}"
+        if isinstance(node, zarr.Array):
+            yield path, node
+        else:
+            yield from _walk_arrays(node, f"{path}/")
+
+
 def stage_system(name: str, config: ReleaseConfig, staging: str | Path, device: str = "cpu",
-                 progress: Callable[[int], None] | None = None) -> tuple[str, dict[str, Any], dict[str, Any]]:
+                 progress: Callable[[int], None] | None = None,
+                 fingerprint: dict[str, Any] | None = None) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """Steps 1-2: generate, write into `staging`, verify. Returns (directory, entry, build facts)."""
     started, cpu = time.perf_counter(), time.process_time()
-    data = generate_system(name, config, device=device, progress=progress)
+    data = generate_system(name, config, device=device, progress=progress, fingerprint=fingerprint)
     target = Path(staging) / f"{data.name}.{os.getpid()}"
     if target.exists():
         shutil.rmtree(target)
@@ -152,24 +197,58 @@ def stage_system(name: str, config: ReleaseConfig, staging: str | Path, device: 
 
 def _commit(out: Path, staged: Path, name: str, entry: dict[str, Any], manifest: dict[str, Any],
             info: dict[str, Any]) -> None:
-    """Steps 3-4: rename into place, then record in the manifest (and the build log)."""
+    """Steps 3-4: rename into place (made durable), then record in the manifest and the root's
+    consolidated metadata (and the build log)."""
     final = out / name
     if final.exists():
         raise StoreError(f"{final} appeared during the build; is another process writing to {out}?")
     os.rename(staged, final)
+    fsync_dir(out)
     manifest["systems"][name] = entry
     write_manifest(out, manifest)
+    consolidate_root(out, manifest)
     record_build(out, name, info)
+
+
+def consolidate_root(out: Path, manifest: dict[str, Any]) -> None:
+    """Rewrite the root `zarr.json` with the consolidated metadata of the recorded systems.
+
+    Readers over HTTP (`hf://`, any fsspec URL) then read one metadata document for the whole
+    tree. It is assembled from each system's own consolidated `zarr.json` (written and
+    checksummed with the system), keys sorted, and replaced atomically; only systems in the
+    manifest appear, so staging and unrecorded directories never do.
+    """
+    entries: dict[str, Any] = {}
+    for name in sorted(manifest["systems"]):
+        if not (out / name / "zarr.json").is_file():
+            continue  # deleted by hand: the build rebuilds it, `verify` reports it
+        meta = json.loads((out / name / "zarr.json").read_text())
+        inner = meta.pop("consolidated_metadata", None) or {"metadata": {}}
+        entries[name] = {**meta, "consolidated_metadata": _EMPTY_CONSOLIDATED}
+        for key, value in inner["metadata"].items():
+            entries[f"{name}/{key}"] = value
+    document = {
+        "zarr_format": 3, "node_type": "group", "attributes": ROOT_ATTRS,
+        "consolidated_metadata": {**_EMPTY_CONSOLIDATED, "metadata": dict(sorted(entries.items()))},
+    }
+    with contextlib.suppress(OSError, ValueError):
+        if json.loads((out / "zarr.json").read_text()) == document:
+            return  # a resume with nothing new leaves the store untouched
+    write_json(out / "zarr.json", document)
+
+
+_EMPTY_CONSOLIDATED = {"kind": "inline", "must_understand": False, "metadata": {}}
 
 
 # ---------------------------------------------------------------------- the store
 @contextlib.contextmanager
-def _lock(out: Path) -> Iterator[None]:
-    """Hold `<out>/.lock` for the build; a second build of the same store is refused."""
+def _lock(out: Path, wait: bool = False) -> Iterator[None]:
+    """Hold `<out>/.lock` for the build; a second build of the same store is refused, or with
+    `wait` waits for the first to finish (then finds its systems done)."""
     with open(out / LOCK, "a+") as fh:
         if fcntl is not None:
             try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fh, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 raise StoreError(f"{out} is being built by another process (it holds {out / LOCK}); "
                                  "wait for it to finish or stop it") from None
@@ -212,21 +291,47 @@ def _remove(path: Path) -> None:
     shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
 
 
-def _prepare(out: Path, config: ReleaseConfig, overwrite: bool, log: Log) -> tuple[dict[str, Any], list[str]]:
-    """Open or start the store at `out`; refuse a different config unless `overwrite`."""
+def _replace_reason(manifest: dict[str, Any], config: ReleaseConfig) -> str | None:
+    """Why the store's identity differs from this build's config (None when it is the same config)."""
+    if manifest.get("format") != FORMAT:
+        return f"it is in the earlier layout {manifest.get('format')!r}"
+    if manifest["config_hash"] != config.config_hash:
+        diff = _config_diff(manifest["config"], config.to_dict())
+        return (f"it was built from config {manifest['config']['name']!r} (hash {manifest['config_hash'][:12]}), "
+                f"not from {config.name!r} (hash {config.config_hash[:12]}); they differ in: "
+                f"{', '.join(diff) or 'the catalogue'}")
+    return None
+
+
+def _check_code(out: Path, manifest: dict[str, Any], fp: dict[str, Any], code: str, allow_mixed_code: bool) -> None:
+    """Refuse to add systems written by other code than the store's, unless asked to (recorded)."""
+    if code == manifest["code_hash"] or code in manifest.get("other_code", {}):
+        return
+    if not allow_mixed_code:
+        diff = provenance.fingerprint_diff(manifest["code"], fp)
+        raise StoreError(
+            f"{out} was built by other code than this one (it differs in: {', '.join(diff)}); resuming would "
+            "mix systems written by two code versions. Rebuild it with --overwrite, build into another --out, "
+            "or pass --allow-mixed-code to add systems anyway (each system records its code in the manifest)."
+        )
+    manifest.setdefault("other_code", {})[code] = fp
+
+
+def _prepare(out: Path, config: ReleaseConfig, overwrite: bool, log: Log, fp: dict[str, Any],
+             allow_mixed_code: bool) -> tuple[dict[str, Any], list[str]]:
+    """Open or start the store at `out`; refuse a different config or layout unless `overwrite`,
+    and other code unless `allow_mixed_code`."""
     removed: list[str] = []
+    code = provenance.code_hash(fp)
+    manifest = None
     if (out / MANIFEST).exists():
-        manifest = read_manifest(out)
-        if manifest["config_hash"] != config.config_hash:
+        manifest = read_manifest(out, any_format=True)
+        reason = _replace_reason(manifest, config)
+        if reason is not None:
             n = len(manifest["systems"])
             if not overwrite:
-                diff = _config_diff(manifest["config"], config.to_dict())
-                raise StoreError(
-                    f"{out} holds a store built from config {manifest['config']['name']!r} "
-                    f"(hash {manifest['config_hash'][:12]}), not from {config.name!r} "
-                    f"(hash {config.config_hash[:12]}); they differ in: {', '.join(diff) or 'the catalogue'}. "
-                    f"Pass --overwrite to replace it (this deletes its {n} systems), or choose another --out."
-                )
+                raise StoreError(f"{out} cannot be resumed: {reason}. Pass --overwrite to replace it "
+                                 f"(this deletes its {n} systems), or choose another --out.")
             owned, foreign = _owned(out, manifest)
             if foreign:
                 raise StoreError(f"{out} holds files that are not part of the store "
@@ -237,18 +342,21 @@ def _prepare(out: Path, config: ReleaseConfig, overwrite: bool, log: Log) -> tup
                     _remove(p)
                     removed.append(str(p))
             manifest = None
+        else:
+            before = json.dumps(manifest, sort_keys=True)
+            _check_code(out, manifest, fp, code, allow_mixed_code)
+            if json.dumps(manifest, sort_keys=True) != before:  # other code admitted: recorded
+                write_manifest(out, manifest)
     else:
-        manifest = None
         strangers = [p.name for p in sorted(out.iterdir())
                      if p.name not in (LOCK, STAGING) and ".json.tmp-" not in p.name]
         if strangers:
             raise StoreError(f"{out} is not empty and is not a chaosdata store (it holds "
                              f"{', '.join(strangers[:5])}); choose an empty or new directory")
     if manifest is None:
-        manifest = new_manifest(config)
+        manifest = new_manifest(config, fp, code)
         write_manifest(out, manifest)
-    if not (out / "zarr.json").exists():
-        zarr.create_group(store=str(out), attributes=ROOT_ATTRS)
+    consolidate_root(out, manifest)
 
     staging = out / STAGING
     if staging.exists():
@@ -292,6 +400,11 @@ def _plan_systems(out: Path, config: ReleaseConfig, manifest: dict[str, Any], na
                 raise StoreError(f"{directory} exists but is not a system of this store; move it away")
             started = time.perf_counter()
             entry = describe_system(directory)  # raises if damaged
+            if entry["code_hash"] not in (manifest["code_hash"], *manifest.get("other_code", {})):
+                log(f"{name}: unrecorded and written by other code; removing it and building it again")
+                shutil.rmtree(directory)
+                todo.append(name)
+                continue
             manifest["systems"][name] = entry
             write_manifest(out, manifest)
             record_build(out, name, {**provenance.volatile(), "adopted": True})
@@ -303,26 +416,50 @@ def _plan_systems(out: Path, config: ReleaseConfig, manifest: dict[str, Any], na
 
 
 def _result(name: str, status: str, entry: dict[str, Any], seconds: float) -> SystemResult:
-    return SystemResult(name, status, {p: a["shape"] for p, a in entry["arrays"].items()}, entry["bytes"],
+    series = {p.rsplit("/", 1)[0]: a["shape"] for p, a in entry["arrays"].items() if p.endswith(f"/{SERIES}")}
+    return SystemResult(name, status, series, entry["bytes"],
                         entry["n_invalid"], entry["skipped"], seconds)
 
 
 def _init_worker() -> None:
     torch.set_num_threads(1)
+    # Ctrl-C reaches the whole process group: the parent decides (cancels queued work, stops us)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(Exception):  # Linux: die with the parent, so a killed build leaves no workers
         ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
+def _in_processes(todo: list[str], workers: int, stage: Callable[..., Any],
+                  done: Callable[[str, Any], None]) -> None:
+    """Run `stage(name)` for every name in `workers` spawned processes; `done(name, future)` as
+    each finishes. An interrupt (Ctrl-C) cancels the queued systems and stops the workers at
+    once: what was committed stays, staging is cleaned by the next run."""
+    ctx = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker)
+    try:
+        futures = {pool.submit(stage, n): n for n in todo}
+        for fut in as_completed(futures):
+            done(futures[fut], fut)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for child in multiprocessing.active_children():
+            child.terminate()
+        raise
+    finally:
+        pool.shutdown(wait=True)
+
+
 def build(config: ReleaseConfig, out: str | Path, *, systems: Sequence[str] | None = None, device: str = "cpu",
-          workers: int = 1, overwrite: bool = False, progress: bool | None = None,
-          log: Log | None = None) -> BuildReport:
+          workers: int = 1, overwrite: bool = False, allow_mixed_code: bool = False, wait: bool = False,
+          progress: bool | None = None, log: Log | None = None) -> BuildReport:
     """Build (or resume) the store of `config` at `out`; see the module docstring.
 
     `systems` narrows the build to some of the config's systems (the store stays the config's:
     a later build adds the rest). `workers` > 1 builds systems in parallel processes, each with
     one torch thread, under one progress bar; `workers` == 1 builds in this process, also with
     one thread (so both give the same bytes), with a bar per system. `progress` None shows bars
-    only on a terminal.
+    only on a terminal. A store written by other code (`provenance.fingerprint`) is refused
+    unless `allow_mixed_code`; `wait` waits for another build of `out` instead of refusing.
     """
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise InvalidInputError(f"workers must be a positive integer, got {workers!r}")
@@ -335,9 +472,12 @@ def build(config: ReleaseConfig, out: str | Path, *, systems: Sequence[str] | No
     started = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    with _lock(out):
-        manifest, removed = _prepare(out, config, overwrite, log)
+    fp = provenance.fingerprint(device)
+    with _lock(out, wait):
+        manifest, removed = _prepare(out, config, overwrite, log, fp, allow_mixed_code)
         results, todo = _plan_systems(out, config, manifest, names, log)
+        if any(r.status == "adopted" for r in results):
+            consolidate_root(out, manifest)
         staging = out / STAGING
         n_per_system = sum(config.splits.values())
         disable = None if progress is None else not progress
@@ -362,24 +502,24 @@ def build(config: ReleaseConfig, out: str | Path, *, systems: Sequence[str] | No
                     with tqdm(total=n_rows(name), desc=name, unit="traj", leave=False, disable=disable,
                               position=1) as bar:
                         try:
-                            finish(name, *stage_system(name, config, staging, device, bar.update))
+                            finish(name, *stage_system(name, config, staging, device, bar.update, fp))
                         except Exception as err:  # noqa: BLE001 - one system's failure must not stop the rest
                             fail(name, err)
             else:
-                ctx = multiprocessing.get_context("spawn")
                 # one bar for all: workers report when a system is done, in trajectories (rows) written
-                with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker) as pool, \
-                        tqdm(total=sum(map(n_rows, todo)), desc=f"{len(todo)} systems", unit="traj",
-                             disable=disable) as bar:
-                    futures = {pool.submit(stage_system, n, config, str(staging), device): n for n in todo}
-                    for fut in as_completed(futures):
-                        name = futures[fut]
+                with tqdm(total=sum(map(n_rows, todo)), desc=f"{len(todo)} systems", unit="traj",
+                          disable=disable) as bar:
+                    def done(name: str, fut: Any) -> None:
                         try:
                             finish(name, *fut.result())
                         except Exception as err:  # noqa: BLE001
                             fail(name, err)
                         bar.update(n_rows(name))
                         bar.set_postfix_str(name)
+
+                    stage = functools.partial(_stage_in_worker, config=config, staging=str(staging),
+                                              device=device, fingerprint=fp)
+                    _in_processes(todo, workers, stage, done)
         finally:
             torch.set_num_threads(threads)
         with contextlib.suppress(OSError):
@@ -387,3 +527,7 @@ def build(config: ReleaseConfig, out: str | Path, *, systems: Sequence[str] | No
     results = sorted(results + failed, key=lambda r: r.name)
     return BuildReport(out, config, results, removed, time.perf_counter() - started)
 
+
+def _stage_in_worker(name: str, *, config: ReleaseConfig, staging: str, device: str,
+                     fingerprint: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    return stage_system(name, config, staging, device, None, fingerprint)
