@@ -44,8 +44,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     config = load_config(args.config) if args.config else load_preset(args.preset)
     systems = [s for s in args.systems.split(",") if s] if args.systems else None
-    report = build(config, args.out, systems=systems, device=args.device, workers=args.workers,
-                   overwrite=args.overwrite)
+    try:
+        report = build(config, args.out, systems=systems, device=args.device, workers=args.workers,
+                       overwrite=args.overwrite, allow_mixed_code=args.allow_mixed_code)
+    except KeyboardInterrupt:
+        print(f"chaosdata: interrupted; the systems committed so far are kept. Run the same command again "
+              f"to resume the build of {args.out}.", file=sys.stderr)
+        return 130
     print(format_build(report))
     return 0 if report.ok else 1
 
@@ -128,7 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1,
                    help="systems built in parallel processes (one progress bar for all)")
     p.add_argument("--overwrite", action="store_true",
-                   help="replace a store built from a different config (deletes its systems)")
+                   help="replace a store built from a different config or layout (deletes its systems)")
+    p.add_argument("--allow-mixed-code", action="store_true",
+                   help="resume a store built by other code (versions, source, device); each system records its code")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("verify", help="check a store's files and data against its manifest checksums")
