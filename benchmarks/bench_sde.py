@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 import chaosdata
+from chaosdata.integrate.sde import coarsen, integrate_sde
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,6 +35,27 @@ def orders() -> None:
         errors = torch.stack([(t.solve_on_path(method, noise, s, 500, lv, 12, seed=1) - exact).abs() for lv in levels])
         slope, se = t.slope_with_error([t.T / 2**lv for lv in levels], errors)
         print(f"| strong | {method} | {noise} | {slope:.3f} +- {se:.3f} | "
+              + ", ".join(f"{e:.2e}" for e in errors.mean(1).tolist()) + " |")
+    # a nonlinear drift, no closed form: against sra1 at h = 2**-12 on the same path
+    dw, dz = t.fine_path(500, 12, 1)
+
+    def nonlinear(method: str, level: int) -> torch.Tensor:
+        m = 2 ** (12 - level)
+
+        def increments(first, h):
+            return coarsen(dw[first * m:(first + h.numel()) * m], dz[first * m:(first + h.numel()) * m], h / m, m)
+
+        sol = integrate_sde(lambda _, x: torch.sin(3 * x) - x**3, lambda _, x: torch.full_like(x, 0.8),
+                            torch.ones(500, 1, dtype=torch.float64), torch.tensor([0.0, 1.0], dtype=torch.float64),
+                            method=method, steps_per_output=2**level, increments=increments)
+        return sol.y[:, -1, 0]
+
+    reference = nonlinear("sra1", 12)
+    for method in ("euler", "sra1"):
+        levels = range(3, 8)
+        errors = torch.stack([(nonlinear(method, lv) - reference).abs() for lv in levels])
+        slope, se = t.slope_with_error([2.0**-lv for lv in levels], errors)
+        print(f"| strong, dx = (sin 3x - x^3) dt + 0.8 dW | {method} | additive | {slope:.3f} +- {se:.3f} | "
               + ", ".join(f"{e:.2e}" for e in errors.mean(1).tolist()) + " |")
     for method, noise in t.CASES:
         for moment, f in t.MOMENTS.items():
