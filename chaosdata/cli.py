@@ -100,6 +100,18 @@ def cmd_invariants(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from chaosdata.export import export_hdf5, export_parquet
+
+    export = export_parquet if args.format == "parquet" else export_hdf5
+    report = export(args.store, args.out, systems=args.systems)
+    rate = report.store_bytes / 2**20 / max(report.seconds, 1e-9)
+    print(f"{report.format}: {len(report.files)} files, {report.rows} rows, {report.bytes / 2**20:.2f} MiB "
+          f"under {args.out} in {report.seconds:.1f} s ({rate:.1f} MiB/s of series); read back and equal to "
+          f"the store's checksums" + (f"; removed {len(report.removed)} stale file(s)" if report.removed else ""))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from chaosdata.demo import run_demo
 
@@ -141,6 +153,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--json", action="store_true", help="the whole stored entry, as JSON")
     p.set_defaults(func=cmd_invariants)
+
+    p = sub.add_parser("export", help="write a store as Parquet or HDF5 files that `datasets` loads natively")
+    p.add_argument("store", help="the store directory")
+    p.add_argument("--format", choices=("parquet", "hdf5"), required=True)
+    p.add_argument("--out", required=True, help="output folder (files go to data/... or hdf5/... inside)")
+    p.add_argument("--systems", default=None, help="comma-separated names (default: all of the store)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("demo", help="integrate every system briefly and print a table")
     p.add_argument("--n-points", type=int, default=100)
