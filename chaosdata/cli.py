@@ -107,8 +107,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     report = export(args.store, args.out, systems=args.systems)
     rate = report.store_bytes / 2**20 / max(report.seconds, 1e-9)
     print(f"{report.format}: {len(report.files)} files, {report.rows} rows, {report.bytes / 2**20:.2f} MiB "
-          f"under {args.out} in {report.seconds:.1f} s ({rate:.1f} MiB/s of series); read back and equal to "
-          f"the store's checksums" + (f"; removed {len(report.removed)} stale file(s)" if report.removed else ""))
+          f"under {args.out} in {report.seconds:.1f} s ({rate:.1f} MiB/s of series); read back in "
+          f"{report.check_seconds:.1f} s and equal to the store's checksums" + (f"; removed {len(report.removed)} stale file(s)" if report.removed else ""))
     return 0
 
 

@@ -21,10 +21,10 @@ import pyarrow.parquet as pq
 
 from chaosdata.export.features import HF_SPLITS, parameters_json, scalar_invariants
 from chaosdata.export.report import ExportReport
+from chaosdata.export.source import SplitSource, system_sources
 from chaosdata.store import Store
-from chaosdata.store.config import SPLITS
 from chaosdata.store.errors import ChecksumError
-from chaosdata.store.layout import TRAJECTORY_VARIABLES, split_path
+from chaosdata.store.layout import TRAJECTORY_VARIABLES
 from chaosdata.store.manifest import data_sha256
 from chaosdata.store.reader import Problem
 
@@ -76,41 +76,37 @@ def time_grid(t0: float, dt: float, n: int, kind: str) -> np.ndarray:
     return t0 + dt * np.arange(n, dtype=np.float64)
 
 
-def compare_split(store: Store, system: str, granularity: str, split: str, columns: dict[str, Any],
-                  where: str) -> list[Problem]:
-    """Problems of one exported split (`columns`: numpy per column, or `{}` when nothing was read)
-    against the manifest; `where` names the exported file(s) in the messages."""
-    entry = store.manifest["systems"][system]["arrays"]
-    group = split_path(granularity, split)
+def compare_split(source: SplitSource, columns: dict[str, Any], where: str) -> list[Problem]:
+    """Problems of one exported split (`columns`: numpy per column, `{}` when nothing was read)
+    against the manifest entries of `source`; `where` names the exported file(s)."""
+    system, entry = source.system, source.manifest
     if not columns:
-        return [Problem(system, where, f"{entry[f'{group}/series']['shape'][0]} exported rows", "no rows (missing)")]
+        return [Problem(system, where, f"{entry['series']['shape'][0]} exported rows", "no rows (missing)")]
     problems = []
     for variable, column in COLUMNS.items():
-        expected = entry[f"{group}/{variable}"]
+        expected = entry[variable]
         if column not in columns:
             problems.append(Problem(system, where, f"a column {column!r}", "none"))
             continue
         values = columns[column]
         if variable == "failure":
             values = np.array([str(v) for v in values], dtype=object)
-        elif values.dtype != np.dtype(expected["dtype"]) and expected["dtype"] not in ("StringDType()", "<U0"):
+        elif values.dtype != np.dtype(expected["dtype"]):
             values = values.astype(expected["dtype"])
         got = data_sha256(values)
         if list(values.shape) != expected["shape"] or got != expected["sha256"]:
             problems.append(Problem(system, f"{where} [{column}]",
                                     f"{expected['shape']} with sha256 {expected['sha256']}",
                                     f"{list(values.shape)} with sha256 {got}"))
-    attrs = store.attrs(system)
-    kind = attrs["system"]["kind"]
+    kind = source.attrs["system"]["kind"]
     n = int(columns["n_points"][0]) if len(columns.get("n_points", [])) else 0
     grid = time_grid(float(columns["t0"][0]), float(columns["dt"][0]), n, kind) if n else np.zeros(0)
-    if data_sha256(grid) != entry[f"{group}/time"]["sha256"]:
-        problems.append(Problem(system, f"{where} [t0, dt, n_points]", "the stored time coordinate",
-                                "another grid"))
-    params = parameters_json(attrs["system"]["parameters"])
+    if data_sha256(grid) != entry["time"]["sha256"]:
+        problems.append(Problem(system, f"{where} [t0, dt, n_points]", "the stored time coordinate", "another grid"))
+    params = parameters_json(source.attrs["system"]["parameters"])
     if "parameters" in columns and any(p != params for p in columns["parameters"]):
         problems.append(Problem(system, f"{where} [parameters]", params, "other parameters"))
-    for name, value in scalar_invariants(attrs.get("invariants")).items():
+    for name, value in scalar_invariants(source.attrs.get("invariants")).items():
         got_values = columns.get(name)
         if got_values is None:
             continue
@@ -133,12 +129,11 @@ def check_parquet(store: Store, root: str | Path | ExportReport, systems: Sequen
     root, names = _systems(store, root, systems, "parquet")
     problems: list[Problem] = []
     for system in names:
-        for gran in store.granularities(system):
-            for split in SPLITS:
-                folder = root / DATA_DIR / system / gran
-                files = sorted(folder.glob(f"{HF_SPLITS[split]}-*.parquet"))
-                where = f"{DATA_DIR}/{system}/{gran}/{HF_SPLITS[split]}-*.parquet"
-                problems += compare_split(store, system, gran, split, parquet_columns(files), where)
+        for source in system_sources(store, system):
+            hf = HF_SPLITS[source.split]
+            files = sorted((root / DATA_DIR / system / source.granularity).glob(f"{hf}-*.parquet"))
+            where = f"{DATA_DIR}/{system}/{source.granularity}/{hf}-*.parquet"
+            problems += compare_split(source, parquet_columns(files), where)
     if strict and problems:
         raise ChecksumError(f"Parquet export at {root} differs from the store {store.path}: {problems[0]} "
                             f"({len(problems)} problem(s) in all). Export again; if it persists, "
@@ -172,10 +167,9 @@ def check_hdf5(store: Store, root: str | Path | ExportReport, systems: Sequence[
     root, names = _systems(store, root, systems, "hdf5")
     problems: list[Problem] = []
     for system in names:
-        for gran in store.granularities(system):
-            for split in SPLITS:
-                rel = hdf5_path(system, gran, HF_SPLITS[split])
-                problems += compare_split(store, system, gran, split, hdf5_columns(root / rel), rel)
+        for source in system_sources(store, system):
+            rel = hdf5_path(system, source.granularity, HF_SPLITS[source.split])
+            problems += compare_split(source, hdf5_columns(root / rel), rel)
     if strict and problems:
         raise ChecksumError(f"HDF5 export at {root} differs from the store {store.path}: {problems[0]} "
                             f"({len(problems)} problem(s) in all). Export again; if it persists, "

@@ -23,6 +23,7 @@ not a dataset, since its first dimension is time, not trajectories. At the full 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -36,9 +37,9 @@ from chaosdata.errors import InvalidInputError
 from chaosdata.export.features import HF_SPLITS, SERIES_DTYPE
 from chaosdata.export.parquet import resolve_systems
 from chaosdata.export.report import ExportedFile, ExportReport
+from chaosdata.export.source import SplitSource, system_sources
 from chaosdata.store import Store, open_store
-from chaosdata.store.config import SPLITS
-from chaosdata.store.layout import SERIES, TRAJECTORY_VARIABLES, split_path
+from chaosdata.store.layout import SERIES, TRAJECTORY_VARIABLES
 
 HDF5_DIR = "hdf5"
 GZIP_LEVEL = 4
@@ -53,41 +54,35 @@ def _json(value: object) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def write_split(store: Store, system: str, granularity: str, split: str, path: Path, chunk_time: int) -> int:
-    """Write one store split to `path` (atomically: a temporary name, then a rename); returns its rows."""
+def write_split(source: SplitSource, path: Path, chunk_time: int, identity: dict[str, str]) -> int:
+    """Write one store split to `path` (atomically: a temporary name, then a rename); returns its
+    rows. `identity` holds the store's `config_hash` and `code_hash`."""
     import h5py
 
-    attrs = store.attrs(system)
-    z = store.array(system, granularity, split)
-    values = z[...]
-    variables = store.variables(system, granularity, split)
+    values = source.series[...]
     n_traj, n_time, dim = values.shape
-    gran_attrs = store.group(system)[granularity].attrs.asdict()
-    entry = store.manifest["systems"][system]["arrays"]
-    group = split_path(granularity, split)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     with h5py.File(tmp, "w", track_order=True) as h5:
         h5.create_dataset(SERIES, data=values.astype(SERIES_DTYPE), chunks=(1, min(n_time, chunk_time), dim),
                           compression="gzip", compression_opts=GZIP_LEVEL, shuffle=True, track_times=False)
         for name in TRAJECTORY_VARIABLES:
-            data = variables[name]
+            data = source.variables[name]
             if name == "failure":
                 h5.create_dataset(name, data=np.array([str(v) for v in data], dtype=object),
                                   dtype=h5py.string_dtype("utf-8"), track_times=False)
             else:
                 h5.create_dataset(name, data=np.asarray(data), track_times=False)
         for key in ("system", "invariants", "generation", "provenance"):
-            h5.attrs[key] = _json(attrs.get(key))
-        h5.attrs["time"] = _json(gran_attrs.get("time"))
-        h5.attrs["normalization"] = _json(gran_attrs.get("normalization"))
-        h5.attrs["recipe"] = _json(gran_attrs.get("recipe"))
-        h5.attrs["granularity"] = granularity
-        h5.attrs["split"] = HF_SPLITS[split]
-        h5.attrs["store_split"] = split
-        h5.attrs["config_hash"] = store.manifest["config_hash"]
-        h5.attrs["code_hash"] = store.manifest["code_hash"]
-        h5.attrs["sha256"] = _json({v: entry[f"{group}/{v}"]["sha256"] for v in [SERIES, "time", *TRAJECTORY_VARIABLES]})
+            h5.attrs[key] = _json(source.attrs.get(key))
+        for key in ("time", "normalization", "recipe"):
+            h5.attrs[key] = _json(source.granularity_attrs.get(key))
+        h5.attrs["granularity"] = source.granularity
+        h5.attrs["split"] = HF_SPLITS[source.split]
+        h5.attrs["store_split"] = source.split
+        for key, value in identity.items():
+            h5.attrs[key] = value
+        h5.attrs["sha256"] = _json({v: e["sha256"] for v, e in source.manifest.items()})
     os.replace(tmp, path)
     return n_traj
 
@@ -112,17 +107,17 @@ def export_hdf5(store: Store | str | os.PathLike, out: str | os.PathLike,
     files: list[ExportedFile] = []
     removed: list[str] = []
     series_bytes = 0
+    identity = {"config_hash": store.manifest["config_hash"], "code_hash": store.manifest["code_hash"]}
     for system in resolve_systems(store, systems):
         written = set()
-        for gran in store.granularities(system):
-            for split in SPLITS:
-                rel = hdf5_path(system, gran, HF_SPLITS[split])
-                rows = write_split(store, system, gran, split, out / rel, chunk_time)
-                shape = store.array(system, gran, split).shape
-                series_bytes += int(np.prod(shape)) * np.dtype(SERIES_DTYPE).itemsize
-                digest = hashlib.sha256((out / rel).read_bytes()).hexdigest()
-                files.append(ExportedFile(rel, system, gran, HF_SPLITS[split], rows, (out / rel).stat().st_size, digest))
-                written.add(rel)
+        for source in system_sources(store, system):
+            hf = HF_SPLITS[source.split]
+            rel = hdf5_path(system, source.granularity, hf)
+            rows = write_split(source, out / rel, chunk_time, identity)
+            series_bytes += int(np.prod(source.series.shape)) * np.dtype(SERIES_DTYPE).itemsize
+            digest = hashlib.sha256((out / rel).read_bytes()).hexdigest()
+            files.append(ExportedFile(rel, system, source.granularity, hf, rows, (out / rel).stat().st_size, digest))
+            written.add(rel)
         for path in sorted((out / HDF5_DIR / system).rglob("*")):
             rel = path.relative_to(out).as_posix()
             if path.is_file() and rel not in written:
@@ -130,5 +125,7 @@ def export_hdf5(store: Store | str | os.PathLike, out: str | os.PathLike,
                 removed.append(rel)
     report = ExportReport("hdf5", out, tuple(files), (), tuple(removed), time.perf_counter() - started, series_bytes)
     if check:
+        started = time.perf_counter()
         check_hdf5(store, report, strict=True)
+        report = dataclasses.replace(report, check_seconds=time.perf_counter() - started)
     return report

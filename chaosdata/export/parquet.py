@@ -21,11 +21,12 @@ order, fixed row-group sizes, no timestamps; for a given pyarrow version, which 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -36,8 +37,8 @@ from chaosdata.errors import InvalidInputError
 from chaosdata.export.features import (HF_SPLITS, SERIES_DTYPE, config_name, parameters_json, row_features,
                                        scalar_invariants, schema_metadata)
 from chaosdata.export.report import ConfigEntry, ExportedFile, ExportReport
+from chaosdata.export.source import SplitSource, system_sources
 from chaosdata.store import Store, open_store
-from chaosdata.store.config import SPLITS
 
 DATA_DIR = "data"
 SHARD_BYTES = 256 << 20  # uncompressed series bytes per file (the Hub wants files under 500 MB)
@@ -61,6 +62,32 @@ def rows_per(limit_bytes: int, row_bytes: int) -> int:
     return max(1, limit_bytes // max(1, row_bytes))
 
 
+def shard_ranges(n_traj: int, n_time: int, dim: int, shard_bytes: int = SHARD_BYTES) -> list[tuple[int, int]]:
+    """Row ranges `[lo, hi)` of the shards of a split `[n_traj, n_time, dim]`: whole trajectories,
+    at most `shard_bytes` of float32 series each (at least one row, at least one shard)."""
+    per_shard = rows_per(shard_bytes, n_time * dim * np.dtype(SERIES_DTYPE).itemsize)
+    n_shards = max(1, math.ceil(n_traj / per_shard))
+    return [(k * per_shard, min(n_traj, (k + 1) * per_shard)) for k in range(n_shards)]
+
+
+def planned_paths(shapes: Iterable[tuple[str, str, str, Sequence[int]]], shard_bytes: int = SHARD_BYTES) -> list[str]:
+    """The files `export_parquet` writes for splits `(system, granularity, store split, shape)`:
+    what a release will hold before it is built (shapes from its config) or after."""
+    return [parquet_path(system, gran, HF_SPLITS[split], k, len(ranges))
+            for system, gran, split, shape in shapes
+            for ranges in [shard_ranges(*shape, shard_bytes=shard_bytes)] for k in range(len(ranges))]
+
+
+def folder_entries(paths: Iterable[str]) -> dict[str, int]:
+    """Entries (files and sub-folders) per folder of a tree of relative paths; the Hub allows 10k."""
+    children: dict[str, set[str]] = {}
+    for path in paths:
+        parts = path.split("/")
+        for depth in range(len(parts)):
+            children.setdefault("/".join(parts[:depth]), set()).add(parts[depth])
+    return {folder: len(names) for folder, names in sorted(children.items())}
+
+
 def series_array(values: np.ndarray, dim: int) -> pa.ExtensionArray:
     """`[rows, time, dim]` float32 as the `Array2D(shape=(None, dim))` column `datasets` declares."""
     rows, n_time = values.shape[0], values.shape[1]
@@ -71,22 +98,18 @@ def series_array(values: np.ndarray, dim: int) -> pa.ExtensionArray:
     return pa.ExtensionArray.from_storage(ext_type, outer)
 
 
-def split_table(store: Store, system: str, granularity: str, split: str, lo: int = 0, hi: int | None = None) -> pa.Table:
-    """Rows `lo:hi` of one store split (`split`: train, val or test) as a table with the
-    declared schema (`row_features`) and its metadata."""
-    attrs = store.attrs(system)
-    meta = attrs["system"]
-    z = store.array(system, granularity, split)
-    hi = z.shape[0] if hi is None else hi
-    values = z[lo:hi]
-    var = {k: v[lo:hi] for k, v in store.variables(system, granularity, split).items()}
-    grid = store.time(system, granularity)
-    gran = store._granularity(system, granularity)
+def split_table(source: SplitSource, lo: int = 0, hi: int | None = None) -> pa.Table:
+    """Rows `lo:hi` of one store split as a table with the declared schema (`row_features`)
+    and the `datasets` metadata."""
+    meta = source.attrs["system"]
+    hi = source.series.shape[0] if hi is None else hi
+    values = source.series[lo:hi]
+    var = {k: v[lo:hi] for k, v in source.variables.items()}
+    grid = source.grid
     features = row_features(meta["dim"], meta["state_dim"])
     n = hi - lo
-    invariants = scalar_invariants(attrs.get("invariants"))
     columns = {
-        "system": [system] * n, "granularity": [gran] * n, "split": [HF_SPLITS[split]] * n,
+        "system": [source.system] * n, "granularity": [source.granularity] * n, "split": [HF_SPLITS[source.split]] * n,
         "trajectory": var["trajectory"].astype(np.int64),
         "t0": np.full(n, float(grid["t0"])), "dt": np.full(n, float(grid["dt"])),
         "n_points": np.full(n, values.shape[1], dtype=np.int64),
@@ -97,7 +120,7 @@ def split_table(store: Store, system: str, granularity: str, split: str, lo: int
         "n_accepted": var["n_accepted"].astype(np.int64), "n_rejected": var["n_rejected"].astype(np.int64),
         "parameters": [parameters_json(meta["parameters"])] * n,
     }
-    columns.update({k: [v] * n for k, v in invariants.items()})
+    columns.update({k: [v] * n for k, v in scalar_invariants(source.attrs.get("invariants")).items()})
     schema = features.arrow_schema.with_metadata(schema_metadata(features))
     arrays = [series_array(values, meta["dim"]) if name == "series" else pa.array(columns[name], type=schema.field(name).type)
               for name in schema.names]
@@ -151,23 +174,22 @@ def export_parquet(store: Store | str | os.PathLike, out: str | os.PathLike,
     removed: list[str] = []
     series_bytes = 0
     for system in resolve_systems(store, systems):
-        meta = store.attrs(system)["system"]
         written: set[str] = set()
-        for gran in store.granularities(system):
+        by_granularity: dict[str, list[SplitSource]] = {}
+        for source in system_sources(store, system):
+            by_granularity.setdefault(source.granularity, []).append(source)
+        for gran, sources in by_granularity.items():
+            meta = sources[0].attrs["system"]
             data_files, examples, nbytes = {}, {}, {}
-            for split in SPLITS:
-                z = store.array(system, gran, split)
-                n_traj, n_time, dim = z.shape
+            for source in sources:
+                n_traj, n_time, dim = source.series.shape
                 row_bytes = n_time * dim * np.dtype(SERIES_DTYPE).itemsize
-                per_shard = rows_per(shard_bytes, row_bytes)
-                n_shards = max(1, math.ceil(n_traj / per_shard))
-                hf = HF_SPLITS[split]
+                ranges = shard_ranges(n_traj, n_time, dim, shard_bytes)
+                hf = HF_SPLITS[source.split]
                 paths = []
-                for shard in range(n_shards):
-                    lo, hi = shard * per_shard, min(n_traj, (shard + 1) * per_shard)
-                    rel = parquet_path(system, gran, hf, shard, n_shards)
-                    _write_atomic(split_table(store, system, gran, split, lo, hi), out / rel,
-                                  rows_per(row_group_bytes, row_bytes))
+                for shard, (lo, hi) in enumerate(ranges):
+                    rel = parquet_path(system, gran, hf, shard, len(ranges))
+                    _write_atomic(split_table(source, lo, hi), out / rel, rows_per(row_group_bytes, row_bytes))
                     size = (out / rel).stat().st_size
                     files.append(ExportedFile(rel, system, gran, hf, hi - lo, size, _sha256(out / rel)))
                     paths.append(rel)
@@ -187,5 +209,7 @@ def export_parquet(store: Store | str | os.PathLike, out: str | os.PathLike,
     report = ExportReport("parquet", out, tuple(files), tuple(configs), tuple(removed),
                           time.perf_counter() - started, series_bytes)
     if check:
+        started = time.perf_counter()
         check_parquet(store, report, strict=True)
+        report = dataclasses.replace(report, check_seconds=time.perf_counter() - started)
     return report

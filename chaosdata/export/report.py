@@ -69,8 +69,9 @@ class ExportReport:
     files: tuple[ExportedFile, ...]
     configs: tuple[ConfigEntry, ...] = ()
     removed: tuple[str, ...] = ()  # stale files of the exported systems that were deleted
-    seconds: float = 0.0
+    seconds: float = 0.0  # writing (with the store reads)
     store_bytes: int = field(default=0)  # decoded float32 bytes of the exported series
+    check_seconds: float = 0.0  # reading back and comparing with the manifest (0: not checked)
 
     @property
     def rows(self) -> int:
