@@ -14,15 +14,17 @@ never disagree. Columns, in order:
 | n_points                 | int64                                  | length of the series                   |
 | valid, failure           | bool, string                           | flag and reason ("" when valid; NaN series when not) |
 | resampled                | int64                                  | fresh draws that replaced failed ones  |
-| initial_condition        | List(float64, length=state_dim)        | the seeded draw, before the transient  |
-| start_state              | List(float64, length=state_dim)        | the state at t0, after the transient   |
+| initial_condition        | List(float64), state_dim values        | the seeded draw, before the transient  |
+| start_state              | List(float64), state_dim values        | the state at t0, after the transient   |
 | n_accepted, n_rejected   | int64                                  | integrator steps                       |
 | parameters               | string                                 | the system's parameters as JSON (sorted keys; some are matrices) |
 | max_lyapunov, max_lyapunov_stderr, lyapunov_time, kaplan_yorke_dimension, correlation_dimension, period | float64 (null when undefined) | the system's invariants that are scalars |
 | series                   | Array2D(shape=(None, dim), float32)    | `[time, component]` the data           |
 
 `series` is last so that a viewer shows the scalar columns first. A variable first axis lets
-one declaration serve every length of the same system.
+one declaration serve every length of the same system. The state lists have no declared
+length: `datasets` 5.2 drops a `List(length=...)` declared in the card's `dataset_info` when it
+loads a folder, and the file's schema must equal the card's.
 """
 
 from __future__ import annotations
@@ -52,16 +54,16 @@ def config_name(system: str, granularity: str) -> str:
     return f"{system}_{granularity}"
 
 
-def row_features(dim: int, state_dim: int) -> datasets.Features:
-    """The features of one exported row of a system with `dim` stored components and an
-    integrator state of `state_dim` (delay equations: dim 10, state_dim 1)."""
+def row_features(dim: int) -> datasets.Features:
+    """The features of one exported row of a system with `dim` stored components (delay
+    equations: the 10 columns of the delay embedding)."""
     f64, i64, text = datasets.Value("float64"), datasets.Value("int64"), datasets.Value("string")
     columns: dict[str, Any] = {
         "system": text, "granularity": text, "split": text, "trajectory": i64,
         "t0": f64, "dt": f64, "n_points": i64,
         "valid": datasets.Value("bool"), "failure": text, "resampled": i64,
-        "initial_condition": datasets.List(f64, length=state_dim),
-        "start_state": datasets.List(f64, length=state_dim),
+        "initial_condition": datasets.List(f64),
+        "start_state": datasets.List(f64),
         "n_accepted": i64, "n_rejected": i64,
         "parameters": text,
     }

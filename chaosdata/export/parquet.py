@@ -94,7 +94,7 @@ def series_array(values: np.ndarray, dim: int) -> pa.ExtensionArray:
     flat = pa.array(np.ascontiguousarray(values, dtype=SERIES_DTYPE).reshape(-1))
     inner = pa.ListArray.from_arrays(pa.array(np.arange(0, rows * n_time * dim + 1, dim, dtype=np.int32)), flat)
     outer = pa.ListArray.from_arrays(pa.array(np.arange(0, rows * n_time + 1, n_time, dtype=np.int32)), inner)
-    ext_type = row_features(dim, 1)["series"]()
+    ext_type = row_features(dim)["series"]()
     return pa.ExtensionArray.from_storage(ext_type, outer)
 
 
@@ -106,7 +106,7 @@ def split_table(source: SplitSource, lo: int = 0, hi: int | None = None) -> pa.T
     values = source.series[lo:hi]
     var = {k: v[lo:hi] for k, v in source.variables.items()}
     grid = source.grid
-    features = row_features(meta["dim"], meta["state_dim"])
+    features = row_features(meta["dim"])
     n = hi - lo
     columns = {
         "system": [source.system] * n, "granularity": [source.granularity] * n, "split": [HF_SPLITS[source.split]] * n,
@@ -199,7 +199,7 @@ def export_parquet(store: Store | str | os.PathLike, out: str | os.PathLike,
                 examples[hf] = n_traj
                 nbytes[hf] = sum(f.bytes for f in files if f.path in paths)
             configs.append(ConfigEntry(config_name(system, gran), system, gran, data_files,
-                                       row_features(meta["dim"], meta["state_dim"]), examples, nbytes))
+                                       row_features(meta["dim"]), examples, nbytes))
         system_dir = out / DATA_DIR / system
         for path in sorted(system_dir.rglob("*")):
             rel = path.relative_to(out).as_posix()
