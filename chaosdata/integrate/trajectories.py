@@ -17,14 +17,13 @@ import torch
 from torch import Tensor
 
 from chaosdata.errors import InvalidInputError, InvalidTypeError
-from chaosdata.integrate.delay import integrate_delay
-from chaosdata.integrate.maps import iterate
-from chaosdata.integrate.ode import Solution, Status, get_tableau, integrate
+from chaosdata.integrate.ode import Solution, Status, get_tableau
+from chaosdata.integrate.simulate import RESAMPLE, SolverSettings, simulate, time_unit
 from chaosdata.integrate.sde import NoiseSpec, noise_step, parse_noise, solve_noisy
 from chaosdata.systems import System, get_system
 
 TIMESCALES = ("period", "lyapunov")
-MAX_RESAMPLES = 4
+MAX_RESAMPLES = RESAMPLE.max_resamples
 DEFAULT_METHOD = "dop853"
 DEFAULT_TOL = 1e-13
 
@@ -77,21 +76,7 @@ def sample_initial_conditions(system: System, n_ics: int, seed: int, scale: floa
 
 
 def _time_unit(system: System, timescale: str) -> float:
-    if timescale not in TIMESCALES:
-        raise InvalidInputError(f"timescale must be one of {TIMESCALES}, got {timescale!r}")
-    if timescale == "lyapunov":
-        invariants = system.invariants
-        lyapunov_time = invariants.get("lyapunov_time") if invariants else None
-        if lyapunov_time is None:
-            why = ("has no stored invariants" if not invariants else
-                   "is not chaotic by its stored invariants (lambda_1 is not positive beyond its uncertainty)")
-            raise InvalidInputError(
-                f"timescale='lyapunov' needs a Lyapunov time, and {system.name} {why}; use timescale='period'"
-            )
-        return float(lyapunov_time)
-    if system.period is None:
-        raise InvalidInputError(f"{system.name} has no period; it cannot be sampled per period")
-    return float(system.period)
+    return time_unit(system, timescale)  # public in chaosdata.integrate.simulate
 
 
 def _solver_settings(system: System, method: str | None, rtol: float | None, atol: float | None,
@@ -127,29 +112,10 @@ def _solve(system: System, x0: Tensor, t_eval: Tensor, params: Mapping[str, Any]
     Delay equations start from the constant history `x0` at `t_start` (default: one delay
     before the first output, so that every lagged output lies in the solution or history).
     """
-    bound = _bound(system)
-    if system.kind == "map":
-        return iterate(lambda x: system.equations(x, **params), x0, t_eval.numel(), bound=bound)
-    if system.kind == "delay":
-        tau = params[system.delay_parameter]
-        if isinstance(tau, Tensor) and tau.numel() != 1:
-            raise InvalidInputError(f"{system.name}: the delay {system.delay_parameter!r} must be one number")
-        tau = float(tau)
-        h_target = system.period / cfg["dde_steps_per_period"]
-        lags = np.linspace(0.0, tau, system.dim).tolist()
-        return integrate_delay(
-            lambda t, y, yd: system.equations(y, yd, t, **params), x0, tau, t_eval,
-            lags=lags, steps_per_tau=max(2, math.ceil(tau / h_target)),
-            t_start=float(t_eval[0]) - tau if t_start is None else t_start,
-            bound=bound,
-        )
-    span = float(t_eval[-1] - t_eval[0]) / cfg["unit"]
-    return integrate(
-        lambda t, y: system.equations(y, t, **params), x0, t_eval,
-        method=cfg["method"], rtol=cfg["rtol"], atol=cfg["atol"], dt=cfg["dt"],
-        bound=bound, bounded=_bounded_mask(system, system.dim).to(x0.device),
-        max_steps=math.ceil(cfg["max_steps_per_period"] * span) + 1000, compile=cfg["compile"],
-    )
+    settings = SolverSettings(method=cfg["method"], rtol=cfg["rtol"], atol=cfg["atol"], fixed_step=cfg["dt"],
+                              max_steps_per_unit=cfg["max_steps_per_period"],
+                              dde_steps_per_period=cfg["dde_steps_per_period"], compile=cfg["compile"])
+    return simulate(system, x0, t_eval, settings, params=params, t_start=t_start, unit=cfg["unit"])
 
 
 def union_grid(grids: Mapping[str, tuple[float, int]]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -313,11 +279,11 @@ def make_trajectories(
     else:
         draws = sample_initial_conditions(system, n_ics, seed).to(dtype=dtype, device=device)
         sol, starts = run(draws, sample=True)
-        for attempt in range(1, MAX_RESAMPLES + 1 if resample_failed else 1):
+        for attempt in (RESAMPLE.attempts() if resample_failed else ()):
             failed = (sol.status != 0).nonzero().flatten()
             if failed.numel() == 0:
                 break
-            fresh = sample_initial_conditions(system, failed.numel(), seed + 1_000_003 * attempt)
+            fresh = sample_initial_conditions(system, failed.numel(), RESAMPLE.seed(seed, attempt))
             redo, redo_starts = run(fresh, sample=True, keys=failed.to(device) + (attempt << 32))
             sol.y[failed] = redo.y
             sol.status[failed] = redo.status
