@@ -131,9 +131,11 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
     report = publish(args.store, args.repo_id, revision=args.revision, tag=args.tag, private=args.private,
                      dry_run=args.dry_run, staging=args.staging, systems=_systems_arg(args.systems),
-                     results=args.results, hdf5=args.hdf5, workers=args.workers, log=print)
+                     results=args.results, hdf5=args.hdf5, workers=args.workers, restage=not args.no_restage,
+                     log=print)
     staged = report.stage
-    print(f"staged {len(staged.files)} files ({staged.bytes / 2**20:.1f} MiB) in {report.staged}, verified")
+    if staged is not None:
+        print(f"staged {len(staged.files)} files ({staged.bytes / 2**20:.1f} MiB) in {report.staged}, verified")
     if report.dry_run:
         print(f"dry run: nothing uploaded; open {report.staged / 'README.md'}")
     else:
@@ -211,6 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--systems", default=None, help="comma-separated names (default: all of the store)")
     p.add_argument("--results", default=None, help="the benchmark's results.csv (or its folder): leaderboards")
     p.add_argument("--hdf5", action="store_true", help="also stage the HDF5 export")
+    p.add_argument("--no-restage", action="store_true",
+                   help="upload the staging folder as it is (verified again): resume an interrupted upload at once")
     p.add_argument("--workers", type=int, default=1, help="processes drawing the pictures")
     p.set_defaults(func=cmd_publish)
 

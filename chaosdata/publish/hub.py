@@ -108,7 +108,7 @@ def _scrub(text: str, token: str | None) -> str:
     return text.replace(token, "***") if token else text
 
 
-def _hub_call(what: str, token: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+def _hub_call(what: str, token: str, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
     """Run one Hub call; turn its failures into `PublishError`s that never show the token."""
     from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
@@ -150,13 +150,14 @@ def publish(store: Store | str | os.PathLike, repo_id: str, *, revision: str | N
             private: bool = False, dry_run: str | os.PathLike | None = None,
             staging: str | os.PathLike | None = None, systems: list[str] | None = None,
             results: str | os.PathLike | None = None, hdf5: bool = False, workers: int = 1,
-            token: str | None = None, api: Any = None, log: Any = None) -> PublishReport:
+            restage: bool = True, token: str | None = None, api: Any = None, log: Any = None) -> PublishReport:
     """Stage, verify, and (unless `dry_run`) upload `store` to the dataset repo `repo_id`.
 
     `dry_run`: stage into this folder, verify, and stop (no token, no network). Otherwise the
     folder is `staging` (default `default_staging(repo_id)`), kept between runs so that a rerun
     re-stages cheaply and uploads only what is missing. `api` is an `HfApi`-like object (tests
-    pass a double); `tag` defaults to `default_tag(store)`. Raises `InvalidInputError` for a
+    pass a double); `tag` defaults to `default_tag(store)`. `restage=False` uploads the staging
+    folder as it is (after verifying it again), e.g. to resume an interrupted upload at once. Raises `InvalidInputError` for a
     malformed repo id, `PublishError` for no token, no network, a store or staging that fails
     verification (then nothing is uploaded), or a refused upload.
     """
@@ -165,8 +166,15 @@ def publish(store: Store | str | os.PathLike, repo_id: str, *, revision: str | N
     store = store if isinstance(store, Store) else open_store(store)
     secret = None if dry_run is not None else resolve_token(token)
     folder = Path(dry_run if dry_run is not None else (staging or default_staging(repo_id)))
-    report = stage(store, folder, repo_id=repo_id, systems=systems, results=results, hdf5=hdf5, workers=workers,
-                   log=log)
+    if restage:
+        report = stage(store, folder, repo_id=repo_id, systems=systems, results=results, hdf5=hdf5,
+                       workers=workers, log=log)
+    else:
+        index = staged_index(folder)
+        if index["config_hash"] != store.manifest["config_hash"]:
+            raise PublishError(f"the staging folder {folder} holds release config {index['config_hash'][:12]}, "
+                               f"not this store's {store.manifest['config_hash'][:12]}; stage again (drop --no-restage)")
+        report = None
     log(f"verifying the staged folder {folder}")
     problems = verify_staged(folder, secrets=[secret] if secret else [])
     if problems:
