@@ -206,7 +206,7 @@ def read_leaderboard(results: str | Path | None, system: str,
     table.sort(key=lambda r: (r["protocol"], math.inf if first is None or r["medians"][first] is None
                               else r["medians"][first]))
     return [{"protocol": r["protocol"], "model": r["model"], "n": str(r["n"]),
-             "values": [num(r["medians"][m]) for m in wanted], "metrics": wanted} for r in table]
+             "cells": [num(r["medians"][m]) for m in wanted], "metrics": wanted} for r in table]
 
 
 def _is_number(text: Any) -> bool:
