@@ -302,3 +302,142 @@ def test_cli_exports_and_prints_a_summary(store, tmp_path):
     assert cli(["export", str(store.path), "--format", "parquet", "--out", str(tmp_path), "--systems", "Nope"]) == 2
     with pytest.raises(SystemExit):
         cli(["export", str(store.path), "--format", "csv", "--out", str(tmp_path)])
+
+
+# ------------------------------------------------------------------ loading what was published
+class FakeHub:
+    """A local HTTP server speaking the three Hub endpoints `snapshot_download` uses (revision
+    info, recursive tree, file resolve), serving `folder` as dataset repo `repo_id` at one
+    commit; `fetched` lists the files downloaded. The real `huggingface_hub` client and cache run."""
+
+    def __init__(self, folder: Path, repo_id: str):
+        import hashlib
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import unquote, urlparse
+
+        files = {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*")) if p.is_file()}
+        self.sha = hashlib.sha1("\n".join(files).encode()).hexdigest()
+        self.fetched: list[str] = []
+        hub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def reply(self, code: int, body: bytes, headers: dict[str, str], head: bool) -> None:
+                self.send_response(code)
+                for key, value in {**headers, "Content-Length": str(len(body))}.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                if not head:
+                    self.wfile.write(body)
+
+            def route(self, head: bool) -> None:
+                path = unquote(urlparse(self.path).path)
+                api, resolve = f"/api/datasets/{repo_id}/", f"/datasets/{repo_id}/resolve/"
+                if path.startswith(api + "revision/"):
+                    body = {"id": repo_id, "sha": hub.sha, "private": False, "siblings": [{"rfilename": f} for f in files]}
+                    return self.reply(200, json.dumps(body).encode(), {"Content-Type": "application/json"}, head)
+                if path.startswith(api + "tree/"):
+                    body = [{"type": "file", "path": f, "size": p.stat().st_size,
+                             "oid": hashlib.sha1(p.read_bytes()).hexdigest()} for f, p in files.items()]
+                    return self.reply(200, json.dumps(body).encode(), {"Content-Type": "application/json"}, head)
+                name = path[len(resolve):].split("/", 1)[-1] if path.startswith(resolve) else None
+                if name not in files:
+                    return self.reply(404, b"{}", {"X-Error-Code": "EntryNotFound" if name else "RepoNotFound"}, head)
+                data = files[name].read_bytes()
+                if not head:
+                    hub.fetched.append(name)
+                return self.reply(200, data, {"X-Repo-Commit": hub.sha, "ETag": f'"{hashlib.sha1(data).hexdigest()}"'}, head)
+
+            def do_GET(self):
+                self.route(head=False)
+
+            def do_HEAD(self):
+                self.route(head=True)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def fetched_tops(self) -> set[str]:
+        return {f.split("/")[0] for f in self.fetched}
+
+
+@pytest.fixture
+def hub_repo(store, staged, tmp_path, monkeypatch):
+    """The published layout (the store at the root, the Parquet and HDF5 trees, the card)
+    served by a `FakeHub` that the real `huggingface_hub` talks to."""
+    from huggingface_hub import constants
+
+    repo = tmp_path / "repo"
+    shutil.copytree(store.path, repo)
+    for name in ("data", "hdf5", "README.md"):
+        (shutil.copytree if (staged[0] / name).is_dir() else shutil.copy)(staged[0] / name, repo / name)
+
+    def serve(folder: Path = repo) -> FakeHub:
+        hub = FakeHub(folder, "chaos/dysts")
+        monkeypatch.setattr(constants, "ENDPOINT", hub.url)
+        monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", hub.url + "/{repo_id}/resolve/{revision}/{filename}")
+        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+        return hub
+
+    yield repo, serve
+
+
+def test_hub_load_fetches_only_the_requested_system_and_then_works_offline(store, hub_repo, tmp_path, monkeypatch):
+    from huggingface_hub import constants
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    from chaosdata import load_dataset
+
+    repo, serve = hub_repo
+    hub = serve()
+    kwargs = dict(cache_dir=tmp_path / "cache", context_length=16, horizon=4, granularity="fine")
+    ds = load_dataset("Henon", source="chaos/dysts", **kwargs)
+    assert hub.fetched_tops() == {"Henon", "manifest.json", "zarr.json", "builds.json", "README.md"}
+    local = load_dataset("Henon", source=store.path, context_length=16, horizon=4, granularity="fine")
+    assert len(ds) == len(local) and all(torch_equal(ds[i], local[i]) for i in range(len(ds)))
+
+    hub.fetched.clear()
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    again = load_dataset("Henon", source="chaos/dysts", **kwargs)  # from the cache, no request
+    assert hub.fetched == [] and len(again) == len(ds)
+    with pytest.raises(LocalEntryNotFoundError, match="incomplete"):  # Lorenz was never downloaded
+        load_dataset("Lorenz", source="chaos/dysts", **kwargs)
+
+
+def test_hub_load_of_all_systems_skips_the_exports_and_pins_a_revision(store, hub_repo, tmp_path):
+    from chaosdata import load_dataset
+
+    repo, serve = hub_repo
+    hub = serve()
+    splits = load_dataset("all", source="chaos/dysts", revision=hub.sha, split=None, cache_dir=tmp_path / "c",
+                          context_length=8, horizon=2, granularity="coarse")
+    assert hub.fetched_tops() == set(store.systems) | {"manifest.json", "zarr.json", "builds.json", "README.md"}
+    assert sorted(splits) == ["test", "train", "val"]
+    snapshot = next((tmp_path / "c" / "hub").rglob(f"snapshots/{hub.sha}"))
+    assert not (snapshot / "data").exists() and not (snapshot / "hdf5").exists()
+
+
+def test_hub_load_refuses_files_that_fail_the_manifest(store, hub_repo, tmp_path):
+    from chaosdata import load_dataset
+    from chaosdata.store.errors import StoreError
+
+    repo, serve = hub_repo
+    shard = next(p for p in sorted((repo / "Henon/iteration/train/series").rglob("*"))
+                 if p.is_file() and p.name != "zarr.json")
+    data = bytearray(shard.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    shard.write_bytes(bytes(data))
+    serve()
+    with pytest.raises(StoreError, match="fail verification.*Henon"):
+        load_dataset("Henon", source="chaos/dysts", cache_dir=tmp_path / "c", context_length=16, horizon=4)
+
+
+def torch_equal(a, b) -> bool:
+    import torch
+
+    return all(torch.equal(x, y) for x, y in zip(a, b))
