@@ -114,6 +114,29 @@ def test_mutual_information_equals_dysts_sklearn(batch):
     np.testing.assert_allclose(ours.numpy(), [_sklearn_mutual_information(pred[b], true[b]) for b in range(3)], rtol=RTOL)
 
 
+def test_mutual_information_on_a_chaotic_forecast_equals_sklearn(lorenz_series):
+    pytest.importorskip("sklearn")
+    true = lorenz_series[:1000].numpy()
+    pred = lorenz_series[7:1007].numpy()  # a lagged copy: strongly but not perfectly dependent
+    ours = float(M.mutual_information(torch.from_numpy(pred), torch.from_numpy(true)))
+    assert ours == pytest.approx(_sklearn_mutual_information(pred, true), rel=RTOL)
+
+
+@pytest.mark.parametrize("n", [3, 8, 100, 1025])
+@pytest.mark.parametrize("ties", [False, True])
+def test_kendall_equals_scipy_with_and_without_ties(n, ties):
+    from scipy.stats import kendalltau
+
+    rng = np.random.default_rng(n)
+    true = rng.normal(size=(2, n, 2))
+    pred = true + rng.normal(size=true.shape)
+    if ties:  # coarse values: many pairs tied in one series, some in both
+        true, pred = np.round(true), np.round(2 * pred) / 2
+    ours = M.kendall(torch.from_numpy(pred), torch.from_numpy(true)).numpy()
+    ref = [np.mean([kendalltau(true[b, :, d], pred[b, :, d])[0] for d in range(2)]) for b in range(2)]
+    np.testing.assert_allclose(ours, ref, rtol=RTOL, atol=1e-15)
+
+
 def test_mixture_density_equals_dysts_gaussian_mixture():
     pred, true = _series(3, n=60)
     points = true[:25] + 0.3
@@ -189,6 +212,25 @@ def test_float32_and_2d_inputs_are_accepted(name, batch):
     p, t = torch.from_numpy(pred[0]).float(), torch.from_numpy(true[0]).float()
     value = M.get_metric(name)(p, t, M.Context(dt=0.05, lyapunov_time=1.0))
     assert value.shape == (1,) and value.dtype == torch.float64
+
+
+NAN_TOLERANT = {"vpt_smape", "vpt_nrmse", "d_stsp"}  # a diverged forecast scores, by definition
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_a_diverged_forecast_is_nan_or_scored_as_documented(name, batch):
+    pred, true = batch
+    p, t = torch.from_numpy(pred).clone(), torch.from_numpy(true)
+    p[1, 150:] = math.nan  # only the second forecast diverges
+    value = M.get_metric(name)(p, t, M.Context(dt=0.05, lyapunov_time=1.0))
+    clean = M.get_metric(name)(torch.from_numpy(pred), t, M.Context(dt=0.05, lyapunov_time=1.0))
+    assert torch.equal(value[[0, 2]], clean[[0, 2]])
+    if name in NAN_TOLERANT:
+        assert math.isfinite(float(value[1]))
+    elif name == "pe20":  # the 20th step is before the divergence
+        assert float(value[1]) == float(clean[1])
+    else:
+        assert math.isnan(float(value[1]))
 
 
 def test_smape_is_symmetric_and_scale_free(batch):
