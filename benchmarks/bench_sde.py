@@ -3,6 +3,7 @@
     python benchmarks/bench_sde.py orders            # strong/weak slopes of every scheme (the tests' ladders)
     python benchmarks/bench_sde.py sweep [--out F]   # every flow with dysts-style noise: valid? time?
     python benchmarks/bench_sde.py speed             # Lorenz ensemble, noisy vs clean
+    python benchmarks/bench_sde.py step              # pathwise error of the default step on Lorenz, Rossler
     python benchmarks/bench_sde.py dysts             # dysts's noise amplitude against ours (needs sdeint)
 
 The sweep writes one JSON line per flow (resumes: flows already in the file are skipped).
@@ -73,11 +74,12 @@ def sweep(out: Path, level: float, periods: int, n_ics: int) -> None:
     for name in chaosdata.list_systems("flow"):
         if name in done:
             continue
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         tr = chaosdata.make_trajectories(name, periods * 100 + 1, n_ics=n_ics, noise=level)
         record = {"system": name, "level": level, "periods": periods, "n_ics": n_ics,
                   "valid": int(tr.valid.sum()), "failures": {str(k): v for k, v in tr.stats["failures"].items()},
-                  "steps_per_period": tr.stats["steps_per_period"], "wall_s": time.perf_counter() - start}
+                  "steps_per_period": tr.stats["steps_per_period"], "wall_s": time.perf_counter() - start,
+                  "cpu_s": time.process_time() - cpu}
         with out.open("a") as fh:
             fh.write(json.dumps(record) + "\n")
         print(name, record["valid"], f"{record['wall_s']:.1f} s", record["failures"] or "", flush=True)
@@ -86,9 +88,10 @@ def sweep(out: Path, level: float, periods: int, n_ics: int) -> None:
 def speed() -> None:
     for noise in (None, 0.01, {"level": 0.01, "kind": "multiplicative"}):
         for n_ics in (1, 32):
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             tr = chaosdata.make_trajectories("Lorenz", 10_001, n_ics=n_ics, noise=noise)
-            print(f"noise={noise} n_ics={n_ics}: {time.perf_counter() - start:.1f} s, "
+            print(f"noise={noise} n_ics={n_ics}: {time.perf_counter() - start:.1f} s wall, "
+                  f"{time.process_time() - cpu:.1f} CPU-s, "
                   f"{tr.stats['steps_per_period']:.0f} steps per period, valid {int(tr.valid.sum())}")
 
 
@@ -127,10 +130,36 @@ def dysts_amplitude(n: int = 2000, level: float = 0.1) -> None:
           f"standard error of each ratio {1 / np.sqrt(2 * n):.3f}")
 
 
+def step_error(names: tuple[str, ...] = ("Lorenz", "Rossler"), level: float = 0.01) -> None:
+    """Why 1000 steps per period: the pathwise error of sra1 after one period (100 outputs),
+    against 8000 steps per period on the same Brownian path, in units of each coordinate's
+    attractor std, beside how far the noise itself moves the path from the clean one."""
+    from chaosdata.integrate.sde import NoiseSpec, noise_amplitude
+
+    for name in names:
+        system = chaosdata.get_system(name)
+        x0 = chaosdata.make_trajectories(name, 2, n_ics=16, transient=5).start_states
+        t_eval = torch.arange(101, dtype=torch.float64) * system.period / 100
+        sigma = noise_amplitude(NoiseSpec(level), system, x0)
+        size = torch.tensor(system.invariants["std"], dtype=torch.float64)
+
+        def run(k: int) -> torch.Tensor:
+            return integrate_sde(lambda t, y: system.equations(y, t, **system.parameters), lambda t, y: sigma, x0,
+                                 t_eval, steps_per_output=k, refine=80 // k, seed=3).y
+
+        ref = run(80)
+        for k in (1, 2, 5, 10, 20, 40):
+            err = ((run(k) - ref).abs() / size).amax(dim=(1, 2))
+            print(f"| {name} | {k * 100} | {err.median():.1e} | {err.max():.1e} |")
+        clean = chaosdata.make_trajectories(name, times=t_eval, initial_conditions=x0).x
+        moved = ((ref - clean).abs() / size).amax(dim=(1, 2))
+        print(f"| {name} | noise itself (noisy - clean) | {moved.median():.1e} | {moved.max():.1e} |")
+
+
 if __name__ == "__main__":
     torch.set_num_threads(1)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["orders", "sweep", "speed", "dysts"])
+    parser.add_argument("what", choices=["orders", "sweep", "speed", "dysts", "step"])
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "sde_sweep.jsonl")
     parser.add_argument("--level", type=float, default=0.01)
     parser.add_argument("--periods", type=int, default=10)
@@ -140,6 +169,8 @@ if __name__ == "__main__":
         orders()
     elif args.what == "sweep":
         sweep(args.out, args.level, args.periods, args.n_ics)
+    elif args.what == "step":
+        step_error()
     elif args.what == "dysts":
         dysts_amplitude()
     else:
