@@ -28,12 +28,17 @@ def cmd_systems(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    if Path(args.name).is_dir():  # a store directory: summarize it
+    # a store (a directory with a manifest) is summarized; a directory that is not one names a
+    # system when it can: inside a store, ./Lorenz is that system's folder, not a store
+    path = Path(args.name)
+    if path.is_dir():
         from chaosdata.store import open_store
+        from chaosdata.store.layout import MANIFEST
         from chaosdata.store.report import format_store
 
-        print(format_store(open_store(args.name)))
-        return 0
+        if (path / MANIFEST).is_file() or args.name.lower() not in {n.lower() for n in list_systems()}:
+            print(format_store(open_store(args.name)))
+            return 0
     print(json.dumps(get_system(args.name).to_dict(), indent=2))
     return 0
 
