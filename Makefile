@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 # CPU build of torch first, so that the bare `torch` requirement does not pull a CUDA build.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: run test test-slow bench clean
+.PHONY: run stage test test-slow bench clean
 
 $(VENV)/.base:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,16 @@ $(VENV)/.dev: $(VENV)/.installed
 WORKERS ?= 2
 run: $(VENV)/.installed
 	$(VENV)/bin/chaosdata generate --preset quick --out data --workers $(WORKERS)
+
+# `make stage`: the Hub repo folder of the quick store (store + Parquet + cards + metadata JSON) in
+# ./staged/quick, verified, nothing uploaded; open staged/quick/README.md and staged/quick/cards/
+REPO_ID ?= OWNER/NAME
+$(VENV)/.publish: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e ".[publish]"
+	touch $@
+
+stage: run $(VENV)/.publish
+	$(VENV)/bin/chaosdata publish data --repo-id $(REPO_ID) --dry-run staged/quick --workers $(WORKERS)
 
 test: $(VENV)/.dev
 	$(PY) -m pytest -q -n 2

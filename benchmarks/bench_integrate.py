@@ -1,4 +1,5 @@
-"""Integration speed and accuracy, chaosdata against dysts, side by side in one process.
+"""Integration speed and accuracy, side by side in one process: against dysts, against the
+peer torch solvers, against the previous solver (per step), and under contention.
 
 CPU mode (default): dysts's `make_trajectory` with its defaults (Radau, rtol = atol = 1e-12,
 one initial condition, numba JIT when installed) against `chaosdata.make_trajectories` with its
@@ -8,6 +9,15 @@ their own time grid; errors are divided by the attractor's scale (per-coordinate
 
     python benchmarks/bench_integrate.py                      # Lorenz and MacArthur (10-D)
     python benchmarks/bench_integrate.py --systems Lorenz --n 1000 --batch 64
+    python benchmarks/bench_integrate.py --spread --n 1000    # 10 flows spread over the steps-per-period table
+    python benchmarks/bench_integrate.py --per-step           # ops and microseconds per step, before/after
+    python benchmarks/bench_integrate.py --peers              # torchdiffeq and torchode, 1e-10 and 1e-13
+    python benchmarks/bench_integrate.py --contention         # default settings beside a busy process
+
+`--per-step` loads the solver as it was at `--baseline` (a git revision, default 647e544: the
+last commit before integrator v2) from git and runs it beside today's on the same problem
+(Lorenz, batch 16, DOP853 at 1e-13, 1 thread): aten operations per step counted by a
+TorchDispatchMode (independent of load), and microseconds per step as the best of `--repeat`.
 
 Throughput mode (`--throughput`, meant for `--device cuda`): trajectory-steps per second for
 fixed-step float32 RK4 on 2^20 Lorenz trajectories and for adaptive float64 DOP853.
@@ -16,8 +26,16 @@ fixed-step float32 RK4 on 2^20 Lorenz trajectories and for adaptive float64 DOP8
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
+import os
+import statistics
+import subprocess
+import sys
 import time
 import warnings
+from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -25,6 +43,9 @@ from scipy.integrate import solve_ivp
 
 import chaosdata
 from chaosdata.integrate import integrate
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = "647e544"  # the last commit before integrator v2
 
 warnings.filterwarnings("ignore", message="Numba not installed")
 
@@ -119,6 +140,170 @@ def throughput(device: str, n_traj: int, n_steps: int) -> None:
               f"({elapsed:.2f} s, valid {int(sol.valid.sum())}/{n})")
 
 
+# ----------------------------------------------------------------------------- per step
+class _CountOps(torch.utils._python_dispatch.TorchDispatchMode):
+    """Counts aten operations dispatched (the cost that does not depend on machine load)."""
+
+    def __init__(self):
+        super().__init__()
+        self.ops = Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.ops[str(func.overloadpacket)] += 1
+        return func(*args, **(kwargs or {}))
+
+
+def load_baseline(rev: str):
+    """The module chaosdata/integrate/ode.py as it was at git revision `rev`."""
+    source = subprocess.run(["git", "show", f"{rev}:chaosdata/integrate/ode.py"], cwd=ROOT, check=True,
+                            capture_output=True, text=True).stdout
+    path = Path(f"/tmp/chaosdata_ode_{rev}.py")
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(f"ode_{rev}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def lorenz_field():
+    lorenz = chaosdata.get_system("Lorenz")
+    params = lorenz.parameters
+
+    def f(t, y):
+        return lorenz.equations(y, t, **params)
+    return lorenz, f
+
+
+def per_step(rev: str, batch: int, repeat: int, tol: float) -> dict:
+    """Ops and best-of-`repeat` microseconds per DOP853 step, baseline and today's, alternating."""
+    old = load_baseline(rev)
+    lorenz, f = lorenz_field()
+    gen = torch.Generator().manual_seed(0)
+    y0 = torch.tensor(lorenz.initial_conditions, dtype=torch.float64) + 0.01 * torch.randn(batch, 3, generator=gen,
+                                                                                           dtype=torch.float64)
+    t = torch.arange(668, dtype=torch.float64) * (lorenz.period / 100)  # 100 points per period, ~10 time units
+    a = torch.tensor([[0.0, 1.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 0.0, -0.1]], dtype=torch.float64)
+    fields = {"lorenz": f, "linear (1 op)": lambda t, y: y @ a}
+    out = {}
+    for label, field in fields.items():
+        row = {}
+        for name, fn in (("before", old.integrate), ("after", integrate)):
+            with _CountOps() as counter:
+                sol = fn(field, y0, t, rtol=tol, atol=tol)
+            steps = int((sol.n_accepted + sol.n_rejected).max())
+            row[name] = {"steps": steps, "ops_per_step": sum(counter.ops.values()) / steps, "us_per_step": float("inf"),
+                         "end": sol.y[:, -1]}
+        for _ in range(repeat):
+            for name, fn in (("before", old.integrate), ("after", integrate)):
+                start = time.perf_counter()
+                fn(field, y0, t, rtol=tol, atol=tol)
+                row[name]["us_per_step"] = min(row[name]["us_per_step"],
+                                               (time.perf_counter() - start) / row[name]["steps"] * 1e6)
+        row["max_end_difference"] = float((row["before"].pop("end") - row["after"].pop("end")).abs().max())
+        out[label] = row
+    return out
+
+
+# ----------------------------------------------------------------------------- peers
+def peer_solvers(tol: float):
+    """name -> solve(f, y0, t) returning [B, n, d]; torchdiffeq and torchode where installed."""
+    solvers = {"chaosdata dop853": lambda f, y0, t: integrate(f, y0, t, rtol=tol, atol=tol).y}
+    try:
+        import torchdiffeq
+
+        for method in ("dopri8", "dopri5"):
+            solvers[f"torchdiffeq {method}"] = (
+                lambda f, y0, t, m=method: torchdiffeq.odeint(f, y0, t, rtol=tol, atol=tol, method=m).transpose(0, 1))
+    except ImportError:
+        print("torchdiffeq not installed: pip install -e .[bench]")
+    try:
+        import torchode
+
+        def solve_torchode(f, y0, t):
+            term = torchode.ODETerm(f)
+            solver = torchode.AutoDiffAdjoint(torchode.Dopri5(term=term),
+                                              torchode.IntegralController(atol=tol, rtol=tol, term=term))
+            problem = torchode.InitialValueProblem(y0=y0, t_eval=t.expand(y0.shape[0], -1))
+            return solver.solve(problem).ys
+        solvers["torchode dopri5"] = solve_torchode
+    except ImportError:
+        print("torchode not installed: pip install -e .[bench]")
+    return solvers
+
+
+def peers(batch: int, n: int, ppp: int, tols: list[float], repeat: int) -> list[dict]:
+    """Lorenz, `batch` initial conditions, `n` points at `ppp` per period, one thread: wall time
+    (best of `repeat`) and error of trajectory 0 over two Lyapunov times against scipy DOP853 1e-13."""
+    lorenz, f = lorenz_field()
+    ic = np.asarray(lorenz.initial_conditions)
+    gen = torch.Generator().manual_seed(1)
+    y0 = torch.from_numpy(ic)[None].repeat(batch, 1)
+    y0[1:] += 1e-3 * (y0[1:].abs() + 0.1) * torch.randn(batch - 1, 3, generator=gen, dtype=torch.float64)
+    t = torch.arange(n, dtype=torch.float64) * (lorenz.period / ppp)
+    ref = reference(lorenz, ic, t.numpy())
+    scale = ref.std(0)
+    two_lt = int(2.0 / 0.906 / float(t[1] - t[0]))
+    rows = []
+    for tol in tols:
+        for name, solve in peer_solvers(tol).items():
+            best = float("inf")
+            with torch.inference_mode():
+                for _ in range(repeat):
+                    start = time.perf_counter()
+                    y = solve(f, y0, t)
+                    best = min(best, time.perf_counter() - start)
+            err, _ = scaled_error(y[0].numpy(), ref, scale, two_lt)
+            rows.append({"tol": tol, "solver": name, "seconds": best, "error": err})
+            print(f"  {tol:7.0e}  {name:18s} {best:8.2f} s  error {err:.1e}", flush=True)
+    return rows
+
+
+# ----------------------------------------------------------------------------- contention
+def contention(batch: int, n: int, repeat: int) -> dict:
+    """Default settings (Lorenz, `batch` ICs, `n` points) alone, then beside one busy process
+    (a Python loop we start and stop here), with the thread policy and with 2 threads forced."""
+    lorenz = chaosdata.get_system("Lorenz")
+    x0 = torch.tensor(lorenz.initial_conditions, dtype=torch.float64).repeat(batch, 1)
+    x0 += 1e-3 * torch.randn(batch, 3, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    t = torch.arange(n, dtype=torch.float64) * (lorenz.period / 100)
+    from chaosdata.integrate.simulate import SolverSettings, simulate
+
+    def timed(threads):
+        settings = SolverSettings.for_system(lorenz, threads=threads)
+        best = float("inf")
+        for _ in range(repeat):
+            start = time.perf_counter()
+            simulate(lorenz, x0, t, settings)
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    result = {}
+    for label, threads in (("policy", None), ("2 threads", 2)):
+        alone = timed(threads)
+        busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        try:
+            time.sleep(0.5)
+            beside = timed(threads)
+        finally:
+            busy.kill()
+            busy.wait()
+        result[label] = {"alone_s": alone, "beside_busy_s": beside, "loss": beside / alone}
+        print(f"  {label:10s} alone {alone:6.2f} s   beside a busy process {beside:6.2f} s   "
+              f"loss {beside / alone:4.2f}x", flush=True)
+    return result
+
+
+# ----------------------------------------------------------------------------- spread
+def spread_systems(k: int = 10) -> list[str]:
+    """`k` DOP853 flows at evenly spaced quantiles of the steps-per-period table."""
+    table = ROOT / "benchmarks" / "steps_per_period.jsonl"
+    rows = [json.loads(line) for line in table.read_text().splitlines() if line.strip()]
+    rows = sorted((r for r in rows if r["kind"] == "flow" and r["method"] == "dop853" and r.get("periods") == 100.0),
+                  key=lambda r: r["steps_per_period"])
+    return [rows[int((i + 0.5) * len(rows) / k)]["system"] for i in range(k)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--systems", default="Lorenz,MacArthur")
@@ -131,24 +316,67 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--n-traj", type=int, default=2**20)
     parser.add_argument("--n-steps", type=int, default=1000)
+    parser.add_argument("--spread", action="store_true", help="10 flows spread over the steps-per-period table")
+    parser.add_argument("--per-step", action="store_true", help="ops and us per step against --baseline")
+    parser.add_argument("--baseline", default=BASELINE, help="git revision of the solver to compare with")
+    parser.add_argument("--peers", action="store_true", help="torchdiffeq and torchode on Lorenz")
+    parser.add_argument("--contention", action="store_true", help="default settings beside a busy process")
+    parser.add_argument("--repeat", type=int, default=3, help="best of this many timed runs")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.throughput:
         throughput(args.device, args.n_traj, args.n_steps)
         return
+    load = os.getloadavg()[0]
+    print(f"load average {load:.1f} on {os.cpu_count()} CPUs (timings on a loaded machine are noisy; ops are not)")
+    if args.per_step:
+        torch.set_num_threads(1)
+        batch = 16
+        print(f"per step: Lorenz, batch {batch}, DOP853 1e-13, 1 thread; before = {args.baseline}, "
+              f"best of {args.repeat}")
+        for label, row in per_step(args.baseline, batch, args.repeat, 1e-13).items():
+            b, a = row["before"], row["after"]
+            print(f"  {label:14s} ops/step {b['ops_per_step']:6.1f} -> {a['ops_per_step']:6.1f} "
+                  f"({b['ops_per_step'] / a['ops_per_step']:.2f}x)   us/step {b['us_per_step']:7.1f} -> "
+                  f"{a['us_per_step']:7.1f} ({b['us_per_step'] / a['us_per_step']:.2f}x)   steps {b['steps']} / "
+                  f"{a['steps']}   max |end difference| {row['max_end_difference']:.1e}")
+        return
+    if args.peers:
+        torch.set_num_threads(1)
+        print(f"peers: Lorenz, {args.batch} initial conditions, {args.n} points at {args.pts_per_period} per period, "
+              f"1 thread, best of {args.repeat}; error over two Lyapunov times against scipy DOP853 1e-13")
+        rows = peers(args.batch, args.n, args.pts_per_period, [1e-10, 1e-13], args.repeat)
+        for tol in (1e-10, 1e-13):
+            ours = next(r for r in rows if r["tol"] == tol and r["solver"].startswith("chaosdata"))
+            others = [r for r in rows if r["tol"] == tol and not r["solver"].startswith("chaosdata")]
+            if others:
+                fastest = min(others, key=lambda r: r["seconds"])
+                print(f"  {tol:.0e}: {fastest['seconds'] / ours['seconds']:.2f}x faster than the fastest peer "
+                      f"({fastest['solver']}, error {fastest['error']:.1e} against ours {ours['error']:.1e})")
+        return
+    if args.contention:
+        print(f"contention: Lorenz, {args.batch} initial conditions, {args.n} points, default settings, "
+              f"best of {args.repeat}")
+        contention(args.batch, args.n, args.repeat)
+        return
+    if args.spread:
+        args.systems = ",".join(spread_systems())
     header = (f"{'system':10s} {'dysts s':>8s} {'ours s':>8s} {'dysts pts/s':>12s} {'ours pts/s':>12s} "
               f"{'ratio':>7s} {'dysts err':>10s} {'ours err':>10s} {'dysts hor':>9s} {'ours hor':>9s} {'steps/per':>9s}")
     print(f"n = {args.n}, pts_per_period = {args.pts_per_period}, ours: {args.batch} initial conditions, "
           f"torch threads = {torch.get_num_threads()}, compile = {args.compile}; err = max |x - ref| / max std over the first "
           "two Lyapunov times; hor = periods until the error passes 1%")
     print(header)
+    ratios = []
     for name in args.systems.split(","):
         r = compare(name, args.n, args.pts_per_period, args.batch, args.compile)
+        ratios.append(r["ratio"])
         print(f"{r['system']:10s} {r['dysts_s']:8.2f} {r['ours_s']:8.2f} {r['dysts_pts_s']:12.0f} "
               f"{r['ours_pts_s']:12.0f} {r['ratio']:7.1f} {r['dysts_err']:10.2e} {r['ours_err']:10.2e} "
               f"{r['dysts_horizon_periods']:9.1f} {r['ours_horizon_periods']:9.1f} {r['steps_per_period']:9.1f}"
-              f"  (warm-up {r['warmup_s']:.1f} s)")
+              f"  (warm-up {r['warmup_s']:.1f} s)", flush=True)
+    print(f"median ratio over {len(ratios)} systems: {statistics.median(ratios):.1f}")
 
 
 if __name__ == "__main__":

@@ -28,12 +28,17 @@ def cmd_systems(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    if Path(args.name).is_dir():  # a store directory: summarize it
+    # a store (a directory with a manifest) is summarized; a directory that is not one names a
+    # system when it can: inside a store, ./Lorenz is that system's folder, not a store
+    path = Path(args.name)
+    if path.is_dir():
         from chaosdata.store import open_store
+        from chaosdata.store.layout import MANIFEST
         from chaosdata.store.report import format_store
 
-        print(format_store(open_store(args.name)))
-        return 0
+        if (path / MANIFEST).is_file() or args.name.lower() not in {n.lower() for n in list_systems()}:
+            print(format_store(open_store(args.name)))
+            return 0
     print(json.dumps(get_system(args.name).to_dict(), indent=2))
     return 0
 
@@ -105,6 +110,50 @@ def cmd_invariants(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from chaosdata.export import export_hdf5, export_parquet
+
+    export = export_parquet if args.format == "parquet" else export_hdf5
+    report = export(args.store, args.out, systems=args.systems)
+    rate = report.store_bytes / 2**20 / max(report.seconds, 1e-9)
+    print(f"{report.format}: {len(report.files)} files, {report.rows} rows, {report.bytes / 2**20:.2f} MiB "
+          f"under {args.out} in {report.seconds:.1f} s ({rate:.1f} MiB/s of series); read back in "
+          f"{report.check_seconds:.1f} s and equal to the store's checksums" + (f"; removed {len(report.removed)} stale file(s)" if report.removed else ""))
+    return 0
+
+
+def _systems_arg(value: str | None) -> list[str] | None:
+    return [s for s in value.split(",") if s] if value else None
+
+
+def cmd_card(args: argparse.Namespace) -> int:
+    from chaosdata.cards import render_cards
+
+    report = render_cards(args.store, args.out, repo_id=args.repo_id, results=args.results,
+                          systems=_systems_arg(args.systems), workers=args.workers)
+    print(f"cards of {len(report.systems)} systems under {args.out}: {len(report.files)} files (README.md, "
+          f"cards/, metadata/) in {report.seconds:.1f} s, pictures {report.plot_seconds:.1f} s")
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from chaosdata.publish import publish
+
+    report = publish(args.store, args.repo_id, revision=args.revision, tag=args.tag, private=args.private,
+                     dry_run=args.dry_run, staging=args.staging, systems=_systems_arg(args.systems),
+                     results=args.results, hdf5=args.hdf5, workers=args.workers, restage=not args.no_restage,
+                     log=print)
+    staged = report.stage
+    if staged is not None:
+        print(f"staged {len(staged.files)} files ({staged.bytes / 2**20:.1f} MiB) in {report.staged}, verified")
+    if report.dry_run:
+        print(f"dry run: nothing uploaded; open {report.staged / 'README.md'}")
+    else:
+        print(f"{report.repo_id}: uploaded {len(report.uploaded)} file(s), {report.skipped} already there; "
+              f"tagged {report.tag}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from chaosdata.demo import run_demo
 
@@ -148,6 +197,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--json", action="store_true", help="the whole stored entry, as JSON")
     p.set_defaults(func=cmd_invariants)
+
+    p = sub.add_parser("export", help="write a store as Parquet or HDF5 files that `datasets` loads natively")
+    p.add_argument("store", help="the store directory")
+    p.add_argument("--format", choices=("parquet", "hdf5"), required=True)
+    p.add_argument("--out", required=True, help="output folder (files go to data/... or hdf5/... inside)")
+    p.add_argument("--systems", default=None, help="comma-separated names (default: all of the store)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("card", help="render a store's dataset card, system pages, pictures and metadata JSON")
+    p.add_argument("store", help="the store directory")
+    p.add_argument("--out", required=True, help="output folder (README.md, cards/, metadata/ inside)")
+    p.add_argument("--repo-id", default=None, help="OWNER/NAME shown in the loading examples")
+    p.add_argument("--results", default=None, help="the benchmark's results.csv (or its folder): leaderboards")
+    p.add_argument("--systems", default=None, help="comma-separated names (default: all of the store)")
+    p.add_argument("--workers", type=int, default=1, help="processes drawing the pictures")
+    p.set_defaults(func=cmd_card)
+
+    p = sub.add_parser("publish", help="stage (store + Parquet + cards), verify, upload to the Hub and tag")
+    p.add_argument("store", help="the store directory")
+    p.add_argument("--repo-id", required=True, help="the dataset repo, OWNER/NAME")
+    p.add_argument("--revision", default=None, help="branch to commit to (default: main)")
+    p.add_argument("--tag", default=None, help="release tag (default: v<version>-<config>-<config hash[:12]>)")
+    p.add_argument("--private", action="store_true", help="create the repo private")
+    p.add_argument("--dry-run", metavar="DIR", default=None, help="stage into DIR and verify; upload nothing")
+    p.add_argument("--staging", default=None, help="staging folder kept between runs (default: in the cache)")
+    p.add_argument("--systems", default=None, help="comma-separated names (default: all of the store)")
+    p.add_argument("--results", default=None, help="the benchmark's results.csv (or its folder): leaderboards")
+    p.add_argument("--hdf5", action="store_true", help="also stage the HDF5 export")
+    p.add_argument("--no-restage", action="store_true",
+                   help="upload the staging folder as it is (verified again): resume an interrupted upload at once")
+    p.add_argument("--workers", type=int, default=1, help="processes drawing the pictures")
+    p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser("demo", help="integrate every system briefly and print a table")
     p.add_argument("--n-points", type=int, default=100)

@@ -26,6 +26,7 @@ from chaosdata.store import ReleaseConfig, Store, build, load_preset, open_store
 from chaosdata.store.config import PRESETS, SPLITS, parse_config
 from chaosdata.store.errors import StoreError
 from chaosdata.store.layout import MANIFEST
+from chaosdata.store.manifest import read_manifest
 from chaosdata.systems import get_system, list_systems
 from chaosdata.windows import NORMALIZATIONS, Normalizer, Series, WindowDataset, check_window, fit_statistics, temporal_cut
 
@@ -116,11 +117,16 @@ def _download(repo_id: str, names: list[str] | None, *, cache_dir: Any, revision
     """Fetch the store's root files and the requested systems' folders from the Hub (cached)."""
     from huggingface_hub import snapshot_download
 
-    patterns = list(HUB_ROOT_FILES) + ([f"{n}/**" for n in names] if names is not None else ["*/**"])
+    cache = str(cache_root(cache_dir) / "hub")
+    if names is None:  # all systems: the manifest names them (a repo also holds data/, hdf5/, cards...)
+        root = snapshot_download(repo_id, repo_type="dataset", revision=revision,
+                                 allow_patterns=list(HUB_ROOT_FILES), cache_dir=cache)
+        names = sorted(read_manifest(root)["systems"])
+    patterns = list(HUB_ROOT_FILES) + [f"{n}/**" for n in names]
     local = snapshot_download(repo_id, repo_type="dataset", revision=revision, allow_patterns=patterns,
-                              cache_dir=str(cache_root(cache_dir) / "hub"))
+                              cache_dir=cache)
     store = open_store(local)
-    missing = [n for n in (names or []) if n not in store.systems]
+    missing = [n for n in names if n not in store.systems]
     if missing:
         raise StoreError(f"{repo_id}: the download lacks {missing}; the repo holds "
                          f"{sorted(store.manifest['systems'])}")

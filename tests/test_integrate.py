@@ -34,6 +34,9 @@ def forced_growth_error(tab: Tableau, h: float, t_eval: torch.Tensor) -> torch.T
 
 
 STEP = {"rk4": 0.1, "dopri5": 0.1, "dop853": 0.2}  # in the asymptotic range, above round-off
+# the end error, above round-off: DOP853 at 0.1 ends 2e-14 off (about 40 ulp), where the halving
+# ratio measures rounding, not order (it read 245 or 428 as the summation order changed)
+END_STEP = {**STEP, "dop853": 0.4}
 
 
 @pytest.mark.parametrize("name", sorted(TABLEAUX))
@@ -41,7 +44,7 @@ def test_order_under_step_halving(name):
     """Global error at the end falls by 2^order when the step is halved."""
     tab = TABLEAUX[name]
     t_eval = torch.tensor([0.0, 2.0], dtype=torch.float64)
-    e1, e2 = forced_growth_error(tab, STEP[name], t_eval), forced_growth_error(tab, STEP[name] / 2, t_eval)
+    e1, e2 = forced_growth_error(tab, END_STEP[name], t_eval), forced_growth_error(tab, END_STEP[name] / 2, t_eval)
     assert (e1[-1] / e2[-1]).item() == pytest.approx(2.0**tab.order, rel=0.25)
 
 

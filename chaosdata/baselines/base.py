@@ -172,6 +172,19 @@ class Forecaster:
         out = self._predict(context.to(self.device, torch.float64), horizon)
         return out.to(device, dtype)
 
+    def fit_predict_each(self, contexts: Tensor, horizon: int, *, dt: float | None = None, system: Any = None) -> Tensor:
+        """Fit a fresh forecaster with these settings on each context alone and forecast from it:
+        `contexts` `[batch, context_len, dim]` -> `[batch, horizon, dim]` (the zero-shot setting,
+        where a model sees nothing but the context). This loop is the definition; models may
+        override it with a batched computation that gives the same forecasts (to rounding)."""
+        contexts = check_context(contexts, horizon)
+        out = []
+        for i in range(contexts.shape[0]):
+            model = type(self)(**self.hyperparams()).to(self.device)
+            model.fit(contexts[i], dt=dt, system=system)
+            out.append(model.predict(contexts[i:i + 1], horizon))
+        return torch.cat(out)
+
     def _fit(self, series: list[Tensor], *, dt: float | None, system: Any) -> None:
         raise NotImplementedError(f"{type(self).__name__} must implement _fit (or override fit)")
 

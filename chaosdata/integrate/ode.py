@@ -1,9 +1,20 @@
 """Ensemble integration of ODEs: many trajectories at once, each with its own step size.
 
 Every trajectory carries its own time, step size and accept/reject decision; all of them move
-together through one masked loop whose body makes no host decisions, so it can be compiled.
-Outputs land on a common time grid through the method's dense output: a step never shrinks
-to hit a grid point. Working memory is O(batch * dim * stages) plus the output itself.
+together through one masked loop. The step is split three ways:
+
+- the solver: the tableau's stages (`Tableau`, cast once per solve), written as one
+  matrix-vector product and one scaling per stage into buffers made once per solve;
+- the step-size controller (`Controller`: integral control by default, PI as an option);
+- the output writer (`DenseWriter`): outputs land on a common time grid through the method's
+  interpolant, evaluated in batches of steps; a step never shrinks to hit a grid point.
+
+Stage derivatives are stored multiplied by the step size (`k_j = h f(t_j, y_j)`), which folds
+the step size into the stage sums, the error estimate and the interpolant. Working memory is
+O(batch * dim * stages * steps per flush) plus the output itself.
+
+Names: `f(t, y)` is the vector field as the solver sees it (`t: [B]`, `y: [B, d]`);
+`Solution.y` is `[B, n_times, d]`; `dt` here is only the fixed step of a fixed-step method.
 """
 
 from __future__ import annotations
@@ -14,20 +25,27 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import NamedTuple
 
 import torch
 from torch import Tensor
 
 from chaosdata.errors import InvalidInputError
+from chaosdata.integrate.controller import INTEGRAL, Controller
+from chaosdata.integrate.output import DenseWriter
 from chaosdata.integrate.tableaux import TABLEAUX, Tableau
+from chaosdata.integrate.threads import torch_threads
 
 VectorField = Callable[[Tensor, Tensor], Tensor]  # f(t: [B], y: [B, d]) -> [B, d]
 
-SAFETY = 0.9
-MIN_FACTOR = 0.2
-MAX_FACTOR = 10.0
+# the controller's defaults, kept under their old names
+SAFETY = INTEGRAL.safety
+MIN_FACTOR = INTEGRAL.min_factor
+MAX_FACTOR = INTEGRAL.max_factor
+# bytes of recorded stages the writer may hold before it must flush (16 steps of 256 Lorenz
+# trajectories take 1.5 MiB; 2^20 trajectories flush every step)
+FLUSH_BUDGET = 64 * 2**20
+MAX_FLUSH_STEPS = 32
 
 
 class Status(enum.IntEnum):
@@ -52,7 +70,9 @@ class Status(enum.IntEnum):
 
 @dataclass
 class Solution:
-    """Output of `integrate`: `y` is `[B, n_times, d]`; per-trajectory counters and status."""
+    """Output of `integrate`: `y` is `[B, n_times, d]`; per-trajectory counters and status.
+
+    `n_evaluations` counts vector-field evaluations per trajectory (the most of any)."""
 
     t: Tensor
     y: Tensor
@@ -81,20 +101,24 @@ def _rms(x: Tensor) -> Tensor:
 
 
 class _Coefficients:
-    """A tableau cast once to the dtype and device of a solve."""
+    """A tableau cast once to the dtype and device of a solve.
+
+    Stages `0 .. n_main - 1` run every step (stage `n_main - 1` is `f(t + h, y_new)`, first
+    same as last); the extra dense-output stages run only when the writer flushes."""
 
     def __init__(self, tab: Tableau, dtype: torch.dtype, device: torch.device):
         def as_t(v):
             return torch.tensor(v, dtype=dtype, device=device)
 
         s = len(tab.b)
-        self.rows = [as_t(r) for r in tab.a[1:]] + [as_t(tab.b)] + [as_t(r) for r in tab.a_extra]
-        self.c_all = as_t(list(tab.c) + [1.0] + list(tab.c_extra))
-        self.n_main = s  # stages 0..s-1; stage s is f(t + h, y_new)
-        self.e = as_t(tab.e) if tab.e is not None else None
-        self.e_low = as_t(tab.e_low) if tab.e_low is not None else None
+        self.n_main = s + 1
+        self.rows = [as_t(r) for r in tab.a[1:]] + [as_t(tab.b)]  # rows[j - 1] builds stage j
+        self.c_main = as_t(list(tab.c) + [1.0])[:, None, None]  # [n_main, 1, 1]
+        self.a_extra = [as_t(r) for r in tab.a_extra]
+        self.c_extra = [as_t(c) for c in tab.c_extra]
+        weights = [w for w in (tab.e, tab.e_low) if w is not None]
+        self.e = as_t(weights) if weights else None  # [1 or 2, n_main]
         self.dense_t = as_t(tab.dense).T.contiguous()  # [degree, n_stages]
-        self.degree = self.dense_t.shape[0]
         self.n_stages = tab.n_stages
 
 
@@ -114,6 +138,182 @@ def initial_step(f: VectorField, t0: Tensor, y0: Tensor, f0: Tensor, order: int,
     return torch.minimum(torch.minimum(100 * h0, h1), h_max)
 
 
+class _State(NamedTuple):
+    """Per-trajectory solver state; every field is `[B, 1]` except `y` and `fy` (`[B, d]`)."""
+
+    t: Tensor
+    y: Tensor
+    fy: Tensor
+    h: Tensor
+    next_idx: Tensor  # the first output not yet written
+    status: Tensor
+    active: Tensor
+    n_acc: Tensor
+    n_att: Tensor  # attempted steps
+    prev_norm: Tensor  # PI control: the error norm of the last accepted step
+
+
+class _Record(NamedTuple):
+    """What one step hands the writer: its stages, start, size, first output and count."""
+
+    k: Tensor
+    t: Tensor
+    y: Tensor
+    h: Tensor
+    first: Tensor
+    count: Tensor
+
+
+class _Buffers:
+    """Stage buffers for `n_slots` steps, with every view a step takes made once.
+
+    `k` is `[n_slots, n_stages, B, d]`: slot `i` holds one step's stages times h, kept until
+    the writer flushes; `ys` holds the stage states and `ts` the stage times of the current
+    step (one buffer: a stage's state is only read by `f`, the last one becomes `y_new`, which
+    the step reads before the next step overwrites it)."""
+
+    def __init__(self, co: _Coefficients, n_slots: int, B: int, d: int, dtype: torch.dtype, device: torch.device):
+        n = co.n_main
+        self.k = torch.empty(n_slots, co.n_stages, B, d, dtype=dtype, device=device)
+        self.ys = torch.empty(B, d, dtype=dtype, device=device)
+        self.ys_flat = self.ys.view(-1)
+        self.ts = torch.empty(n, B, 1, dtype=dtype, device=device)
+        self.t_rows = [self.ts[j, :, 0] for j in range(n)]
+        self.slots = [_SlotViews(self.k[i], n) for i in range(n_slots)]
+        self.errors = torch.empty(co.e.shape[0] if co.e is not None else 0, B * d, dtype=dtype, device=device)
+        self.errors_3d = self.errors.view(-1, B, d)
+
+
+class _SlotViews:
+    def __init__(self, k: Tensor, n_main: int):
+        S, B, d = k.shape
+        flat = k.view(S, B * d)
+        self.k = k
+        self.rows = [k[j] for j in range(n_main)]
+        self.kt = [None] + [flat[:j].t() for j in range(1, n_main)]  # [B*d, j]
+        self.main = flat[:n_main]
+
+
+def _stages(f: VectorField, co: _Coefficients, buf: _Buffers, v: _SlotViews, t: Tensor, y: Tensor, fy: Tensor,
+            h: Tensor) -> tuple[Tensor, Tensor]:
+    """Fill `v.k` with `h f` at every main stage; return `y_new` and `f(t + h, y_new)`.
+
+    Each stage is one `addmv` into the stage-state buffer and one scaling into `k`: the
+    buffer is overwritten by the next stage, so `f` must not keep its input past its return
+    (it may return it: the result is read before the next stage is formed)."""
+    torch.addcmul(t, co.c_main, h, out=buf.ts)  # stage times, [n_main, B, 1]
+    torch.mul(fy, h, out=v.rows[0])
+    y_flat = y.view(-1)
+    value = fy
+    for j in range(1, co.n_main):
+        torch.addmv(y_flat, v.kt[j], co.rows[j - 1], out=buf.ys_flat)
+        value = f(buf.t_rows[j], buf.ys)
+        torch.mul(value, h, out=v.rows[j])
+    return buf.ys, value
+
+
+def _stages_functional(f: VectorField, co: _Coefficients, t: Tensor, y: Tensor, fy: Tensor,
+                       h: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """The same stages without buffers or `out=` (for `torch.compile`); returns k as well."""
+    B, d = y.shape
+    k = y.new_empty(co.n_stages, B * d)
+    k[0] = (fy * h).reshape(-1)
+    t_stage = t + co.c_main * h
+    y_new, value = y, fy
+    for j in range(1, co.n_main):
+        y_new = (y.reshape(-1) + co.rows[j - 1] @ k[:j]).view(B, d)
+        value = f(t_stage[j, :, 0], y_new)
+        k[j] = (value * h).reshape(-1)
+    return y_new, value, k.view(co.n_stages, B, d)
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One attempted step for every trajectory, masked; returns the new state and the record."""
+
+    f: VectorField
+    co: _Coefficients
+    controller: Controller
+    error_order: int | None
+    rtol: float
+    atol: Tensor
+    t_eval: Tensor
+    h_max: Tensor
+    h_min: float
+    bound: Tensor | None  # [d], inf on unbounded coordinates
+    lazy_failures: bool  # read the failure flag on the host and skip the status update when clean
+
+    def __call__(self, s: _State, buf: _Buffers | None, v: _SlotViews | None) -> tuple[_State, _Record]:
+        co, t_end = self.co, self.t_eval[-1]
+        remaining = t_end - s.t
+        last = s.h >= remaining
+        h = torch.minimum(s.h, remaining)
+        t_new = torch.where(last, t_end, s.t + h)
+        if v is not None:
+            y_new, f_new = _stages(self.f, co, buf, v, s.t, s.y, s.fy, h)
+            k, main = v.k, v.main
+        else:
+            y_new, f_new, k = _stages_functional(self.f, co, s.t, s.y, s.fy, h)
+            main = k.view(co.n_stages, -1)[: co.n_main]
+        abs_new = y_new.abs()
+        finite = torch.isfinite(abs_new.sum(-1, keepdim=True))
+        if self.error_order is not None:
+            if v is not None:
+                torch.mm(co.e, main, out=buf.errors)
+                errors = buf.errors_3d
+            else:
+                errors = (co.e @ main).view(-1, *y_new.shape)
+            scale = torch.add(self.atol, torch.maximum(s.y.abs(), abs_new), alpha=self.rtol)
+            sq = (errors / scale).square().sum(-1, keepdim=True)  # [1 or 2, B, 1]
+            if sq.shape[0] == 2:  # DOP853: the 5th-order estimate guarded by the 3rd-order one
+                e5, e3 = sq.unbind(0)
+                norm = e5 / (torch.add(e5, e3, alpha=0.01).clamp_min(1e-300) * y_new.shape[-1]).sqrt()
+            else:
+                norm = (sq[0] / y_new.shape[-1]).sqrt()
+            finite = finite & torch.isfinite(norm)
+            accept = s.active & finite & (norm <= 1.0)
+            h_next = self.controller.propose(norm, h, accept, finite, self.error_order,
+                                             s.prev_norm if self.controller.uses_history else None)
+            h_next = h_next.clamp_max(self.h_max)
+            prev_norm = (self.controller.history(norm, accept, s.prev_norm) if self.controller.uses_history
+                         else s.prev_norm)
+        else:
+            accept = s.active & finite
+            h_next, prev_norm = s.h, s.prev_norm
+        # outputs in (t, t_new]: a count, written later by the writer
+        count = torch.where(accept, torch.searchsorted(self.t_eval, t_new, right=True) - s.next_idx, 0)
+        record = _Record(k, s.t, s.y, h, s.next_idx, count)
+        t = torch.where(accept, t_new, s.t)
+        y = torch.where(accept, y_new, s.y)
+        fy = torch.where(accept, f_new, s.fy)
+        # ------------------------------------------------------------------ failures
+        tiny = h_next <= self.h_min
+        if self.bound is not None:
+            outside = accept & (abs_new > self.bound).any(-1, keepdim=True)
+            failed = (tiny | outside) & s.active
+        else:
+            outside, failed = None, tiny & s.active
+        if self.error_order is None:
+            failed = failed | (s.active & ~finite)
+        if self.lazy_failures and not bool(failed.any()):
+            status, active = s.status, s.active & (t < t_end)
+        else:
+            code = torch.where(finite, int(Status.STEP_UNDERFLOW), int(Status.NONFINITE)).to(s.status.dtype)
+            if outside is not None:
+                code = torch.where(outside, int(Status.OUT_OF_BOUNDS), code).to(s.status.dtype)
+            status = torch.where(failed, code, s.status)
+            active = s.active & ~failed & (t < t_end)
+        state = _State(t=t, y=y, fy=fy, h=h_next, next_idx=s.next_idx + count, status=status, active=active,
+                       n_acc=s.n_acc + accept, n_att=s.n_att + s.active, prev_norm=prev_norm)
+        return state, record
+
+
+def flush_steps(B: int, d: int, n_stages: int, itemsize: int) -> int:
+    """Steps the writer records before a flush: as many as `FLUSH_BUDGET` bytes of stages
+    hold, at most `MAX_FLUSH_STEPS`, at least 1."""
+    return max(1, min(MAX_FLUSH_STEPS, FLUSH_BUDGET // max(1, B * d * n_stages * itemsize)))
+
+
 def integrate(
     f: VectorField,
     y0: Tensor,
@@ -129,18 +329,22 @@ def integrate(
     bounded: Tensor | None = None,
     check_every: int = 16,
     compile: bool = False,
+    controller: Controller | None = None,
+    threads: int | None = None,
 ) -> Solution:
     """Integrate `dy/dt = f(t, y)` for a batch `y0` (`[B, d]`) and return `y` on `t_eval`.
 
     `t_eval` (`[n]`, increasing, not necessarily uniform) is shared by all trajectories, which
     start at `t_eval[0]`. Adaptive methods control each trajectory's step with `rtol` and `atol`
-    (a float or a `[d]` tensor); fixed-step methods (`rk4`) take steps of `dt`. A step never
-    covers more than `max_outputs_per_step` output times, which bounds the dense-output work
-    per step; outputs come from the method's interpolant, so they never shorten a step below
-    what the tolerance allows unless the grid is denser than that. Trajectories whose state becomes non-finite,
-    whose step underflows, or which leave `|y| <= bound` (on the coordinates where `bounded`
-    is True) stop and carry a `Status` other than OK; the others are unaffected.
-    `compile=True` runs the step through `torch.compile` (worth it for long runs).
+    (a float or a `[d]` tensor) through `controller` (integral control unless given);
+    fixed-step methods (`rk4`) take steps of `dt`. A step never covers more than
+    `max_outputs_per_step` output times; outputs come from the method's interpolant, so they
+    never shorten a step below what the tolerance allows unless the grid is denser than that.
+    Trajectories whose state becomes non-finite, whose step underflows, or which leave
+    `|y| <= bound` (on the coordinates where `bounded` is True) stop and carry a `Status` other
+    than OK; the others are unaffected. `compile=True` runs the step through `torch.compile`
+    (worth it for long runs). `threads`: torch CPU threads for the solve (None: chosen by
+    `threads.threads_for` from the batch size; the process setting is restored after).
     """
     tab = get_tableau(method)
     if y0.ndim != 2:
@@ -151,17 +355,28 @@ def integrate(
         raise InvalidInputError(f"tolerances must be non-negative, got rtol={rtol}, atol={atol}")
     if not tab.adaptive and (dt is None or dt <= 0):
         raise InvalidInputError(f"fixed-step method {tab.name!r} needs a positive dt")
+    if max_outputs_per_step < 1:
+        raise InvalidInputError(f"max_outputs_per_step must be at least 1, got {max_outputs_per_step}")
+    t_eval = t_eval.to(dtype=y0.dtype, device=y0.device)
+    if not bool((t_eval[1:] > t_eval[:-1]).all()):
+        raise InvalidInputError("t_eval must be strictly increasing")
     started = time.perf_counter()
+    with torch_threads(threads, y0):
+        sol = _integrate(f, y0, t_eval, tab, rtol=rtol, atol=atol, dt=dt, max_outputs_per_step=max_outputs_per_step,
+                         max_steps=max_steps, bound=bound, bounded=bounded, check_every=check_every, compile=compile,
+                         controller=controller or INTEGRAL)
+    sol.wall_time = time.perf_counter() - started
+    return sol
+
+
+def _integrate(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, *, rtol: float, atol: float | Tensor,
+               dt: float | None, max_outputs_per_step: int, max_steps: int, bound: float | None,
+               bounded: Tensor | None, check_every: int, compile: bool, controller: Controller) -> Solution:
     dtype, device = y0.dtype, y0.device
     B, d = y0.shape
     n_out = t_eval.numel()
-    t_eval = t_eval.to(dtype=dtype, device=device)
-    if not bool((t_eval[1:] > t_eval[:-1]).all()):
-        raise InvalidInputError("t_eval must be strictly increasing")
     co = _Coefficients(tab, dtype, device)
     atol_t = torch.as_tensor(atol, dtype=dtype, device=device)
-    if max_outputs_per_step < 1:
-        raise InvalidInputError(f"max_outputs_per_step must be at least 1, got {max_outputs_per_step}")
     # the shortest span of max_outputs_per_step + 1 consecutive outputs: a step no longer than it
     # covers at most max_outputs_per_step of them, wherever it starts
     m = max_outputs_per_step
@@ -179,138 +394,60 @@ def integrate(
         h = torch.where(torch.isfinite(h), h, h_max)
     else:
         h = torch.full((B,), float(dt), dtype=dtype, device=device).minimum(h_max)
+    col = torch.zeros(B, 1, dtype=torch.long, device=device)
     state = _State(
-        t=t, y=y0.clone(), fy=fy, h=h,
-        next_idx=torch.ones(B, dtype=torch.long, device=device),
-        status=torch.where(start_ok, 0, int(Status.NONFINITE)).to(torch.int8),
-        active=start_ok,
-        n_acc=torch.zeros(B, dtype=torch.long, device=device),
-        n_rej=torch.zeros(B, dtype=torch.long, device=device),
+        t=t[:, None].clone(), y=y0.clone(), fy=fy, h=h[:, None].clone(), next_idx=col + 1,
+        status=torch.where(start_ok, 0, int(Status.NONFINITE)).to(torch.int8)[:, None],
+        active=start_ok[:, None].clone(), n_acc=col.clone(), n_att=col.clone(),
+        prev_norm=torch.ones(B, 1, dtype=dtype, device=device),
     )
-    bound_mask = bounded.to(device) if bounded is not None else torch.ones(d, dtype=torch.bool, device=device)
-    step = partial(
-        _step, f=f, co=co, adaptive=tab.adaptive, rtol=rtol, atol=atol_t, t_eval=t_eval, h_max=h_max,
-        bound=bound, bound_mask=bound_mask, n_slots=max_outputs_per_step,
-        exponent=-1.0 / (tab.error_order + 1) if tab.adaptive else 0.0,
-    )
+    bound_t = None
+    if bound is not None:
+        mask = bounded.to(device) if bounded is not None else torch.ones(d, dtype=torch.bool, device=device)
+        bound_t = torch.where(mask, float(bound), math.inf).to(dtype)
+    sync = device.type == "cpu"
+    step = _Step(f=f, co=co, controller=controller, error_order=tab.error_order, rtol=rtol, atol=atol_t,
+                 t_eval=t_eval, h_max=window.reshape(()), h_min=4 * torch.finfo(dtype).eps *
+                 max(1.0, abs(float(t_eval[0])), abs(float(t_eval[-1]))),
+                 bound=bound_t, lazy_failures=sync and not compile)
+    writer = DenseWriter(f, out, t_eval, dense_t=co.dense_t, a_extra=co.a_extra, c_extra=co.c_extra,
+                         n_main=co.n_main, max_per_step=max_outputs_per_step, sync=sync)
+    n_slots = flush_steps(B, d, co.n_stages, y0.element_size())
+    rows = torch.arange(B, device=device) * (n_out + 1)
     if compile:
-        step = torch.compile(step, dynamic=False, fullgraph=True)
+        run = torch.compile(lambda s: step(s, None, None), dynamic=False, fullgraph=True)
+        buf = None
+    else:
+        buf = _Buffers(co, n_slots, B, d, dtype, device)
 
     n_steps = 0
-    # each system (and parameter set) compiles its own graph of the one `_step`; dynamo's default
+    # each system (and parameter set) compiles its own graph of the one step; dynamo's default
     # of 8 graphs per function would fail the ninth system compiled in a process
     recompiles = (torch._dynamo.config.patch(recompile_limit=max(torch._dynamo.config.recompile_limit, 256))
                   if compile else contextlib.nullcontext())
     with recompiles, torch.inference_mode():  # inference mode: a third less overhead per operation on CPU
         while n_steps < max_steps:
             for _ in range(check_every):
-                state = step(state, out)
+                if buf is not None:
+                    state, record = step(state, buf, buf.slots[len(writer)])
+                else:
+                    state, record = run(state)
+                writer.record(*record)
+                if len(writer) == n_slots:
+                    writer.flush(rows, buf.k if buf is not None else None)
             n_steps += check_every
             if not bool(state.active.any()):
                 break
+        writer.flush(rows, buf.k[: len(writer)] if buf is not None else None)
     # back to ordinary tensors, which callers may update in place
     state = _State(*(x.clone() for x in state))
-    status = torch.where(state.active, torch.full_like(state.status, Status.MAX_STEPS), state.status)
+    status = torch.where(state.active, torch.full_like(state.status, Status.MAX_STEPS), state.status)[:, 0]
+    n_acc, n_att = state.n_acc[:, 0], state.n_att[:, 0]
 
     y_out = out.view(B, n_out + 1, d)[:, :n_out]
     y_out = torch.where((status != Status.OK)[:, None, None], torch.full_like(y_out, math.nan), y_out)
     return Solution(
-        t=t_eval, y=y_out, status=status, n_accepted=state.n_acc, n_rejected=state.n_rej,
-        n_evaluations=int((state.n_acc + state.n_rej).max()) * (co.n_stages - 1) + 2,
-        wall_time=time.perf_counter() - started,
-    )
-
-
-class _State(NamedTuple):
-    """Per-trajectory solver state; every field has leading dimension B."""
-
-    t: Tensor
-    y: Tensor
-    fy: Tensor
-    h: Tensor
-    next_idx: Tensor
-    status: Tensor
-    active: Tensor
-    n_acc: Tensor
-    n_rej: Tensor
-
-
-def _step(s: _State, out: Tensor, *, f: VectorField, co: _Coefficients, adaptive: bool, rtol: float,
-          atol: Tensor, t_eval: Tensor, h_max: Tensor, bound: float | None, bound_mask: Tensor,
-          n_slots: int, exponent: float) -> _State:
-    """One attempted step for every trajectory, masked; writes dense output into `out`."""
-    B, d = s.y.shape
-    n_out = t_eval.numel()
-    t_end = t_eval[-1]
-    remaining = t_end - s.t
-    last = s.h >= remaining
-    h_step = torch.where(last, remaining, s.h)
-    hc = h_step[:, None]
-    # ------------------------------------------------------------------ stages
-    Ks = s.fy.new_empty(co.n_stages, B * d)  # stage derivatives, flattened
-    Ks[0] = s.fy.reshape(-1)
-    t_stage = torch.addcmul(s.t[None, :], co.c_all[:, None], h_step[None, :])  # [n_stages, B]
-    y_new = s.y
-    for j in range(1, co.n_stages):
-        y_stage = torch.addcmul(s.y, hc, (co.rows[j - 1] @ Ks[:j]).view(B, d))
-        if j == co.n_main:
-            y_new = y_stage
-        Ks[j] = f(t_stage[j], y_stage).reshape(-1)
-    f_new = Ks[co.n_main].view(B, d)
-    # ------------------------------------------------------------------ error control
-    finite = torch.isfinite(y_new).all(-1)
-    if adaptive:
-        scale = atol + rtol * torch.maximum(s.y.abs(), y_new.abs())
-        err = (co.e @ Ks[: co.n_main + 1]).view(B, d) / scale
-        if co.e_low is not None:
-            err_low = (co.e_low @ Ks[: co.n_main + 1]).view(B, d) / scale
-            e2 = err.square().sum(-1)
-            denom = (e2 + 0.01 * err_low.square().sum(-1)).clamp_min(1e-300) * d
-            norm = h_step.abs() * e2 / denom.sqrt()
-        else:
-            norm = h_step.abs() * _rms(err)
-        finite = finite & torch.isfinite(norm)
-        accept = s.active & finite & (norm <= 1.0)
-        factor = SAFETY * norm.clamp_min(1e-300) ** exponent
-        h_next = torch.where(
-            accept, h_step * factor.clamp(MIN_FACTOR, MAX_FACTOR),
-            torch.where(finite, h_step * factor.clamp(MIN_FACTOR, 1.0), h_step * MIN_FACTOR),
-        )
-    else:
-        accept = s.active & finite
-        h_next = s.h
-    # ------------------------------------------------------------------ dense output
-    t_new = torch.where(last, t_end, s.t + h_step)
-    idx = s.next_idx[:, None] + torch.arange(n_slots, device=s.next_idx.device)[None, :]
-    t_idx = t_eval[idx.clamp(max=n_out - 1)]
-    write = accept[:, None] & (idx < n_out) & (t_idx <= t_new[:, None])
-    theta = ((t_idx - s.t[:, None]) / hc).clamp(0.0, 1.0)[..., None]  # [B, M, 1]
-    coeffs = (co.dense_t @ Ks).view(co.degree, B, 1, d)  # power-basis coefficients
-    poly = coeffs[-1]
-    for k in range(co.degree - 2, -1, -1):  # Horner: sum_k theta^(k+1) coeffs[k]
-        poly = torch.addcmul(coeffs[k], poly, theta)
-    values = s.y[:, None, :] + hc[:, :, None] * theta * poly
-    rows = torch.arange(B, device=idx.device)[:, None] * (n_out + 1)
-    target = rows + torch.where(write, idx, torch.full_like(idx, n_out))
-    out.index_copy_(0, target.reshape(-1), values.reshape(-1, d))
-    # ------------------------------------------------------------------ advance
-    acc = accept[:, None]
-    t = torch.where(accept, t_new, s.t)
-    y = torch.where(acc, y_new, s.y)
-    h = torch.where(s.active, torch.minimum(h_next, h_max), s.h)
-    # ------------------------------------------------------------------ failures
-    tiny = s.active & ((h <= 4 * torch.finfo(y.dtype).eps * t.abs().clamp_min(1.0)) | ~torch.isfinite(h))
-    failed = torch.where(tiny, torch.full_like(s.status, Status.STEP_UNDERFLOW), torch.zeros_like(s.status))
-    nonfinite = tiny & ~finite if adaptive else s.active & ~finite
-    failed = torch.where(nonfinite, torch.full_like(s.status, Status.NONFINITE), failed)
-    if bound is not None:
-        outside = s.active & ((y.abs() > bound) & bound_mask).any(-1)
-        failed = torch.where(outside, torch.full_like(s.status, Status.OUT_OF_BOUNDS), failed)
-    return _State(
-        t=t, y=y, fy=torch.where(acc, f_new, s.fy), h=h,
-        next_idx=s.next_idx + write.sum(-1),
-        status=torch.where(failed != 0, failed, s.status),
-        active=s.active & (failed == 0) & (t < t_end),
-        n_acc=s.n_acc + accept,
-        n_rej=s.n_rej + (s.active & ~accept),
+        t=t_eval, y=y_out, status=status, n_accepted=n_acc, n_rejected=n_att - n_acc,
+        n_evaluations=int(n_att.max()) * (co.n_main - 1) + (writer.n_extra_evaluations // max(B, 1)) + 2,
+        wall_time=0.0,
     )

@@ -17,16 +17,28 @@ import torch
 from torch import Tensor
 
 from chaosdata.errors import InvalidInputError, InvalidTypeError
-from chaosdata.integrate.delay import integrate_delay
-from chaosdata.integrate.maps import iterate
-from chaosdata.integrate.ode import Solution, Status, get_tableau, integrate
+from chaosdata.integrate.ode import Solution, Status, get_tableau
+from chaosdata.integrate.simulate import RESAMPLE, SolverSettings, simulate, time_unit
 from chaosdata.integrate.sde import NoiseSpec, noise_step, parse_noise, solve_noisy
 from chaosdata.systems import System, get_system
 
 TIMESCALES = ("period", "lyapunov")
-MAX_RESAMPLES = 4
+MAX_RESAMPLES = RESAMPLE.max_resamples
 DEFAULT_METHOD = "dop853"
 DEFAULT_TOL = 1e-13
+TOLERANCE_FLOOR_EPS = 10  # default tolerances are at least this many rounding units of the dtype
+
+
+def tolerance_floor(dtype: torch.dtype) -> float:
+    """The smallest default tolerance in `dtype`: 10 rounding units (1.2e-6 for float32,
+    2.2e-15 for float64, where the 1e-13 default stands).
+
+    Far below the rounding unit the error estimate is rounding noise and the step shrinks until
+    it underflows: float32 at 1e-13 flagged every trajectory, and fails from about rtol 1e-8
+    (Lorenz, Rossler, Aizawa), while float32 errors stop improving near 1e-6. So defaults are
+    raised to this floor (the values used are in the stats) and an explicit `rtol` below one
+    rounding unit is an error."""
+    return TOLERANCE_FLOOR_EPS * torch.finfo(dtype).eps
 
 
 @dataclass
@@ -77,32 +89,32 @@ def sample_initial_conditions(system: System, n_ics: int, seed: int, scale: floa
 
 
 def _time_unit(system: System, timescale: str) -> float:
-    if timescale not in TIMESCALES:
-        raise InvalidInputError(f"timescale must be one of {TIMESCALES}, got {timescale!r}")
-    if timescale == "lyapunov":
-        invariants = system.invariants
-        lyapunov_time = invariants.get("lyapunov_time") if invariants else None
-        if lyapunov_time is None:
-            why = ("has no stored invariants" if not invariants else
-                   "is not chaotic by its stored invariants (lambda_1 is not positive beyond its uncertainty)")
-            raise InvalidInputError(
-                f"timescale='lyapunov' needs a Lyapunov time, and {system.name} {why}; use timescale='period'"
-            )
-        return float(lyapunov_time)
-    if system.period is None:
-        raise InvalidInputError(f"{system.name} has no period; it cannot be sampled per period")
-    return float(system.period)
+    return time_unit(system, timescale)  # public in chaosdata.integrate.simulate
 
 
 def _solver_settings(system: System, method: str | None, rtol: float | None, atol: float | None,
-                     dt: float | None) -> tuple[str, float, float, float | None]:
-    """The integrator settings: explicit arguments, else the system's own, else DOP853 at 1e-13."""
+                     dt: float | None, dtype: torch.dtype = torch.float64) -> tuple[str, float, float, float | None]:
+    """The integrator settings: explicit arguments, else the system's own, else DOP853 at 1e-13.
+
+    Default tolerances are raised to `tolerance_floor(dtype)` (the values used go into the
+    stats); an explicit `rtol` below it is an error, since it would flag every trajectory."""
     own = system.solver
     method = method if method is not None else own.get("method", DEFAULT_METHOD)
-    rtol = rtol if rtol is not None else own.get("rtol", DEFAULT_TOL)
-    atol = atol if atol is not None else own.get("atol", DEFAULT_TOL)
-    if rtol <= 0 or atol <= 0:
-        raise InvalidInputError(f"tolerances must be positive, got rtol={rtol}, atol={atol}")
+    for name, value in (("rtol", rtol), ("atol", atol), ("dt", dt)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not 0 < value < math.inf):
+            what = "dt must be a positive finite step" if name == "dt" else "tolerances must be positive and finite"
+            raise InvalidInputError(f"{what}, got {name}={value!r}")
+    floor = tolerance_floor(dtype) if system.kind == "flow" and get_tableau(method).adaptive else 0.0
+    eps = torch.finfo(dtype).eps
+    if floor and rtol is not None and rtol < eps:
+        raise InvalidInputError(
+            f"rtol={rtol:g} is below the rounding unit of {str(dtype).removeprefix('torch.')} ({eps:.1e}): "
+            f"the error estimate would be rounding noise and every step would underflow; pass rtol >= "
+            f"{floor:.1e}, leave rtol out (defaults follow the dtype), or integrate with dtype=torch.float64"
+        )
+    rtol = rtol if rtol is not None else max(own.get("rtol", DEFAULT_TOL), floor)
+    atol = atol if atol is not None else max(own.get("atol", DEFAULT_TOL), floor)
     if dt is None and "steps_per_period" in own and method == own.get("method"):
         dt = float(system.period) / own["steps_per_period"]
     if not get_tableau(method).adaptive and dt is None:
@@ -112,6 +124,18 @@ def _solver_settings(system: System, method: str | None, rtol: float | None, ato
 
 def _bound(system: System) -> float:
     return 1e4 * (1.0 + max(abs(v) for v in system.initial_conditions))
+
+
+def _rows_of(system: System, params: Mapping[str, Any], rows: Tensor, n: int) -> dict[str, Any]:
+    """Parameters for a subset `rows` of a batch of `n`: a tensor parameter whose last batch
+    axis has length `n` (a sweep, one value per trajectory) is indexed; others broadcast as is."""
+    out = {}
+    for key, value in params.items():
+        axis = value.ndim - np.ndim(system.parameters[key]) - 1 if isinstance(value, Tensor) else -1
+        if axis >= 0 and n > 1 and value.shape[axis] == n:
+            value = value.index_select(axis, rows.to(value.device))
+        out[key] = value
+    return out
 
 
 def _bounded_mask(system: System, dim: int) -> Tensor:
@@ -127,29 +151,10 @@ def _solve(system: System, x0: Tensor, t_eval: Tensor, params: Mapping[str, Any]
     Delay equations start from the constant history `x0` at `t_start` (default: one delay
     before the first output, so that every lagged output lies in the solution or history).
     """
-    bound = _bound(system)
-    if system.kind == "map":
-        return iterate(lambda x: system.equations(x, **params), x0, t_eval.numel(), bound=bound)
-    if system.kind == "delay":
-        tau = params[system.delay_parameter]
-        if isinstance(tau, Tensor) and tau.numel() != 1:
-            raise InvalidInputError(f"{system.name}: the delay {system.delay_parameter!r} must be one number")
-        tau = float(tau)
-        h_target = system.period / cfg["dde_steps_per_period"]
-        lags = np.linspace(0.0, tau, system.dim).tolist()
-        return integrate_delay(
-            lambda t, y, yd: system.equations(y, yd, t, **params), x0, tau, t_eval,
-            lags=lags, steps_per_tau=max(2, math.ceil(tau / h_target)),
-            t_start=float(t_eval[0]) - tau if t_start is None else t_start,
-            bound=bound,
-        )
-    span = float(t_eval[-1] - t_eval[0]) / cfg["unit"]
-    return integrate(
-        lambda t, y: system.equations(y, t, **params), x0, t_eval,
-        method=cfg["method"], rtol=cfg["rtol"], atol=cfg["atol"], dt=cfg["dt"],
-        bound=bound, bounded=_bounded_mask(system, system.dim).to(x0.device),
-        max_steps=math.ceil(cfg["max_steps_per_period"] * span) + 1000, compile=cfg["compile"],
-    )
+    settings = SolverSettings(method=cfg["method"], rtol=cfg["rtol"], atol=cfg["atol"], fixed_step=cfg["dt"],
+                              max_steps_per_unit=cfg["max_steps_per_period"],
+                              dde_steps_per_period=cfg["dde_steps_per_period"], compile=cfg["compile"])
+    return simulate(system, x0, t_eval, settings, params=params, t_start=t_start, unit=cfg["unit"])
 
 
 def union_grid(grids: Mapping[str, tuple[float, int]]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -248,20 +253,24 @@ def make_trajectories(
         raise InvalidInputError(f"n_points must be at least 2, got {n_points}")
     _check_positive("pts_per_period", pts_per_period)
     _check_positive("n_ics", n_ics, integer=True)
-    if not isinstance(transient, (int, float)) or transient < 0:
-        raise InvalidInputError(f"transient must be a non-negative number of periods, got {transient!r}")
+    if isinstance(transient, bool) or not isinstance(transient, (int, float)) or not 0 <= transient < math.inf:
+        raise InvalidInputError(f"transient must be a finite non-negative number of periods, got {transient!r}")
+    _check_positive("dde_steps_per_period", dde_steps_per_period, integer=True)
     _check_positive("max_steps_per_period", max_steps_per_period)
     noise_spec = parse_noise(noise)
     if noise_spec is not None and system.kind != "flow":
         raise InvalidInputError(f"{system.name} is a {system.kind}: noise is implemented for flows only; leave noise out")
     noise_seed = seed if noise_spec is None or noise_spec.seed is None else noise_spec.seed
-    method, rtol, atol, dt = _solver_settings(system, method, rtol, atol, dt)
+    method, rtol, atol, dt = _solver_settings(system, method, rtol, atol, dt, dtype)
     tableau = get_tableau(method)
     device = torch.device(device) if device is not None else torch.device("cpu")
     bound_params = system.bind(params)
     dim = system.state_dim or system.dim
 
     if system.kind == "map":
+        if timescale != "period":  # one sampling: a point per iteration (pts_per_period does not apply)
+            raise InvalidInputError(f"{system.name} is a map, sampled once per iteration: timescale={timescale!r} "
+                                    "does not apply; leave timescale out")
         step_time, unit = 1.0, 1.0
     else:
         unit = _time_unit(system, timescale)
@@ -272,8 +281,10 @@ def make_trajectories(
            "compile": compile}
     cast = {k: v.to(dtype=dtype, device=device) if isinstance(v, Tensor) else v for k, v in bound_params.items()}
 
-    def run(x0: Tensor, sample: bool, keys: Tensor | None = None) -> tuple[Solution, Tensor]:
-        """Transient (when sampling), then the recorded part; returns it and its start states."""
+    def run(x0: Tensor, sample: bool, keys: Tensor | None = None,
+            cast: dict[str, Any] = cast) -> tuple[Solution, Tensor]:
+        """Transient (when sampling), then the recorded part; returns it and its start states.
+        `cast`: the parameters of these rows (a redraw passes its subset of a sweep)."""
         x0 = x0.to(dtype=dtype, device=device)
         status = torch.zeros(x0.shape[0], dtype=torch.int8, device=device)
         if sample and transient > 0 and system.kind == "delay":
@@ -313,12 +324,13 @@ def make_trajectories(
     else:
         draws = sample_initial_conditions(system, n_ics, seed).to(dtype=dtype, device=device)
         sol, starts = run(draws, sample=True)
-        for attempt in range(1, MAX_RESAMPLES + 1 if resample_failed else 1):
+        for attempt in (RESAMPLE.attempts() if resample_failed else ()):
             failed = (sol.status != 0).nonzero().flatten()
             if failed.numel() == 0:
                 break
-            fresh = sample_initial_conditions(system, failed.numel(), seed + 1_000_003 * attempt)
-            redo, redo_starts = run(fresh, sample=True, keys=failed.to(device) + (attempt << 32))
+            fresh = sample_initial_conditions(system, failed.numel(), RESAMPLE.seed(seed, attempt))
+            redo, redo_starts = run(fresh, sample=True, keys=failed.to(device) + (attempt << 32),
+                                    cast=_rows_of(system, cast, failed, draws.shape[0]))
             sol.y[failed] = redo.y
             sol.status[failed] = redo.status
             sol.n_accepted[failed] = redo.n_accepted

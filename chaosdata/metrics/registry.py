@@ -41,7 +41,9 @@ class Metric:
     `goal` is "min" or "max" (which direction is better), `ideal` the value of a perfect
     forecast, `needs` the `Context` fields that must be set, `standard` whether `compute_all`
     includes it by default, `dysts` the `dysts.metrics` name it equals on one series (None if
-    dysts has no such metric).
+    dysts has no such metric), `kind` "forecast" (agreement step by step, for forecasts within
+    the predictable horizon) or "attractor" (distributions, spectra and invariants, blind to
+    phase, for long free runs).
     """
 
     name: str
@@ -52,6 +54,7 @@ class Metric:
     needs: tuple[str, ...] = ()
     standard: bool = True
     dysts: str | None = None
+    kind: str = "forecast"
 
     def __call__(self, pred: Tensor, true: Tensor, context: Context | None = None) -> Tensor:
         context = context or Context()
@@ -94,30 +97,50 @@ _METRICS: tuple[Metric, ...] = (
     Metric("mutual_information", _plain(correlation.mutual_information), "max", float("inf"),
            "KSG mutual information (nats), mean over dims", dysts="mutual_information"),
     Metric("kl_divergence", _plain(attractor.gmm_kl_divergence), "min", 0.0,
-           "Gaussian-mixture KL(true || pred), unit variance, raw units", dysts="kl_divergence"),
+           "Gaussian-mixture KL(true || pred), unit variance, raw units", dysts="kl_divergence",
+           kind="attractor"),
     Metric("hellinger_distance", _plain(spectral.hellinger_distance), "min", 0.0,
-           "Hellinger distance of the first 100 FFT power bins", dysts="hellinger_distance"),
+           "Hellinger distance of the first 100 FFT power bins", dysts="hellinger_distance",
+           kind="attractor"),
     Metric("vpt_smape", _vpt("smape"), "max", float("inf"),
            "valid prediction time (Lyapunov times), cumulative sMAPE(0-200) <= 30", needs=("dt", "lyapunov_time")),
     Metric("vpt_nrmse", _vpt("nrmse"), "max", float("inf"),
            "valid prediction time (Lyapunov times), per-dim NRMSE <= 0.5", needs=("dt", "lyapunov_time")),
     Metric("d_stsp", _plain(attractor.state_space_divergence), "min", 0.0,
-           "state-space KL divergence (30-bin histograms; GMM from 6 dims)"),
+           "state-space KL divergence (30-bin histograms; GMM from 6 dims)", kind="attractor"),
     Metric("d_h", _plain(spectral.power_spectrum_distance), "min", 0.0,
-           "Hellinger distance of power spectra smoothed by a Gaussian, sigma 20 bins"),
+           "Hellinger distance of power spectra smoothed by a Gaussian, sigma 20 bins", kind="attractor"),
     Metric("pe20", _plain(pointwise.prediction_error, n=20), "min", 0.0, "squared error at the 20th step"),
     Metric("max_lyapunov_error", lambda p, t, c: invariants.max_lyapunov_error(p, t, dt=c.dt, reference=c.reference),
-           "min", 0.0, "relative error of lambda_max (Rosenstein) of a free run", needs=("dt",), standard=False),
+           "min", 0.0, "relative error of lambda_max (Rosenstein) of a free run", needs=("dt",), standard=False,
+           kind="attractor"),
     Metric("correlation_dimension_error",
            lambda p, t, c: invariants.correlation_dimension_error(p, t, reference=c.reference),
-           "min", 0.0, "relative error of the correlation dimension of a free run", standard=False),
+           "min", 0.0, "relative error of the correlation dimension of a free run", standard=False,
+           kind="attractor"),
 )
 _BY_NAME = {m.name: m for m in _METRICS}
 
 
-def list_metrics(*, standard: bool | None = None) -> list[str]:
-    """Names of the registered metrics (only the standard set, or only the others, if `standard` is given)."""
-    return [m.name for m in _METRICS if standard is None or m.standard == standard]
+KINDS = ("forecast", "attractor")
+INVARIANT_MIN_POINTS = 1000  # shortest free run on which compute_all(kind="attractor") estimates invariants
+_INVARIANT_ERRORS = ("max_lyapunov_error", "correlation_dimension_error")
+
+
+def _kind(kind: str | None) -> str | None:
+    if kind is not None and kind not in KINDS:
+        raise InvalidInputError(f"kind must be one of {KINDS} or None (both), got {kind!r}")
+    return kind
+
+
+def list_metrics(*, standard: bool | None = None, kind: str | None = None) -> list[str]:
+    """Names of the registered metrics, in registry order.
+
+    `standard` keeps only the standard set (True) or only the others (False); `kind` only the
+    "forecast" or the "attractor" metrics.
+    """
+    kind = _kind(kind)
+    return [m.name for m in _METRICS if (standard is None or m.standard == standard) and (kind is None or m.kind == kind)]
 
 
 def get_metric(name: str) -> Metric:
@@ -148,8 +171,15 @@ def _context(dt: float | None, lyapunov_time: float | None, lyapunov_time_steps:
 
 def compute_all(pred: Tensor, true: Tensor, *, dt: float | None = None, lyapunov_time: float | None = None,
                 lyapunov_time_steps: float | None = None, system: str | None = None,
-                scale: Tensor | float | None = None, include: Iterable[str] | None = None) -> dict[str, Tensor]:
+                scale: Tensor | float | None = None, include: Iterable[str] | None = None,
+                kind: str | None = None) -> dict[str, Tensor]:
     """Every metric of `include` (default: the standard set) on `pred, true` `[batch, time, dim]`.
+
+    `kind="forecast"` keeps the step-by-step metrics (for forecasts within the predictable
+    horizon), `kind="attractor"` the distribution, spectrum and invariant metrics (for long free
+    runs; it adds the lambda_max and correlation-dimension errors when the series has at least
+    `INVARIANT_MIN_POINTS` points, against the stored invariants of `system` if given, else
+    against the same estimators applied to `true`).
 
     Returns `{name: tensor [batch]}` in registry order. Context: `dt` (step spacing, time units)
     and `lyapunov_time` (1 / lambda_max, same units) give the valid prediction times in Lyapunov
@@ -161,16 +191,21 @@ def compute_all(pred: Tensor, true: Tensor, *, dt: float | None = None, lyapunov
     is left out of the result; a metric named in `include` raises instead.
     """
     ctx = _context(dt, lyapunov_time, lyapunov_time_steps, system, scale)
+    kind = _kind(kind)
     explicit = include is not None
-    names = list(include) if explicit else list_metrics(standard=True)
+    horizon = pred.shape[-2] if hasattr(pred, "shape") and len(pred.shape) >= 2 else 0
+    if explicit:
+        names = list(include)
+    else:
+        names = [n for n in list_metrics(kind=kind)
+                 if get_metric(n).standard or (kind == "attractor" and n in _INVARIANT_ERRORS and horizon >= INVARIANT_MIN_POINTS)]
     metrics = [get_metric(n) for n in names]
-    horizon = (pred.shape[-2] if hasattr(pred, "shape") and len(pred.shape) >= 2 else None)
     out: dict[str, Tensor] = {}
     for m in metrics:
         if not explicit:
             if any(getattr(ctx, k) is None for k in m.needs):
                 continue
-            if m.name == "pe20" and horizon is not None and horizon < 20:
+            if m.name == "pe20" and horizon < 20:
                 continue
         out[m.name] = m(pred, true, ctx)
     return out

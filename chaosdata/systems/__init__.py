@@ -2,7 +2,8 @@
 
 Systems are discovered from the family modules of this package (every module not starting
 with an underscore, other than `base`); each registers its systems with the decorators of
-`chaosdata.systems.base`.
+`chaosdata.systems.base`. Systems registered later from user code (the same decorators) are
+listed and found like the catalogue's.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import importlib
 import pkgutil
 
 from chaosdata.errors import InvalidInputError, UnknownSystemError, suggest
-from chaosdata.systems.base import _REGISTRY, KINDS, System, stack
+from chaosdata.systems.base import _BY_LOWER, _REGISTRY, KINDS, System, stack
 
 __all__ = ["System", "get_system", "list_systems", "stack", "KINDS"]
 
@@ -23,7 +24,6 @@ def _discover() -> None:
 
 
 _discover()
-_BY_LOWER = {name.lower(): name for name in _REGISTRY}
 
 
 def list_systems(kind: str | None = None) -> list[str]:

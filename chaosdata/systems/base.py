@@ -34,6 +34,7 @@ KINDS: tuple[str, ...] = ("flow", "delay", "map")
 ParamValue = float | tuple  # a float, or nested tuples of floats for vector/matrix parameters
 
 _REGISTRY: dict[str, System] = {}
+_BY_LOWER: dict[str, str] = {}  # lower-case name -> name, kept by `_register` (user systems too)
 
 
 @dataclass(frozen=True, eq=False)
@@ -252,8 +253,9 @@ def _check_signature(fn: Callable, params: Mapping[str, Any], n_positional: int)
 
 
 def _register(system: System) -> System:
-    if system.name in _REGISTRY:
-        raise ValueError(f"system {system.name!r} is registered twice")
+    if system.name.lower() in _BY_LOWER:  # names are looked up case-insensitively
+        raise ValueError(f"system {system.name!r} is registered twice (as "
+                         f"{_BY_LOWER[system.name.lower()]!r}; names are case-insensitive): choose another name")
     if system.kind not in KINDS:
         raise ValueError(f"{system.name}: kind must be one of {KINDS}")
     if any(not (0 <= i < system.dim) for i in system.unbounded_indices):
@@ -271,6 +273,7 @@ def _register(system: System) -> System:
             raise ValueError(f"{system.name}: domain must give (low, high) for each of {n} coordinates "
                              "and contain the initial condition")
     _REGISTRY[system.name] = system
+    _BY_LOWER[system.name.lower()] = system.name
     return system
 
 

@@ -1,0 +1,359 @@
+"""Render a store's cards: the repo card (README.md), one page per system, the pictures, the metadata JSON.
+
+```python
+report = render_cards("data", "staged", repo_id="owner/chaosdata-quick")   # no exports: no `configs:`
+report = render_cards(store, "staged", configs=export_report.configs)     # with the Parquet configs
+```
+Writes, under `out`:
+```
+README.md                         the repo card: YAML header + body (templates/README.md.j2)
+cards/<System>.md                 one page per system (templates/system.md.j2)
+cards/img/gallery.png             every attractor, one tile each
+cards/img/<System>_{attractor,series,spectrum}.png
+metadata/catalogue.json           the catalogue entries of the store's systems
+metadata/invariants.json          their invariants, as stored
+metadata/config.json, config.toml the release config (TOML: `chaosdata generate --config`)
+metadata/manifest.json            a byte copy of the store's manifest
+```
+The words are in the templates (package data, `chaosdata/cards/templates/`, linked from the
+top-level `cards/`); the numbers come from the store (`chaosdata.cards.values`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from chaosdata.errors import InvalidInputError
+from chaosdata.store.config import SPLITS
+from chaosdata.store.layout import MANIFEST
+from chaosdata.store.reader import Store, open_store
+from chaosdata.cards import values as V
+from chaosdata.cards.recipe import config_toml
+
+README = "README.md"
+CARDS_DIR = "cards"
+IMG_DIR = "cards/img"
+METADATA_DIR = "metadata"
+GALLERY = f"{IMG_DIR}/gallery.png"
+PICTURES = ("attractor", "series", "spectrum")
+PLACEHOLDER_REPO = "OWNER/NAME"
+PREFERRED_DEFAULT = ("Lorenz", "fine")  # the viewer's first config, when the release has it
+HF_SPLIT = {"train": "train", "val": "validation", "test": "test"}
+LICENSE = "mit"
+
+
+@dataclass(frozen=True)
+class CardReport:
+    """What `render_cards` wrote (paths relative to `root`, with `/`) and how long it took."""
+
+    root: Path
+    files: tuple[str, ...]
+    systems: tuple[str, ...]
+    seconds: float
+    plot_seconds: float
+
+
+# ---------------------------------------------------------------------- templates
+def _cell(text: Any) -> str:
+    """Text safe inside a Markdown table cell: no pipes, no line breaks."""
+    return " ".join(str(text).replace("|", "\\|").split())
+
+
+def environment() -> jinja2.Environment:
+    """The jinja2 environment over the package's templates (undefined names are errors)."""
+    env = jinja2.Environment(loader=jinja2.PackageLoader("chaosdata.cards", "templates"),
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             keep_trailing_newline=True, autoescape=False)
+    env.filters["cell"] = _cell
+    return env
+
+
+def system_page(name: str) -> str:
+    return f"{CARDS_DIR}/{name}.md"
+
+
+def image_path(name: str, picture: str) -> str:
+    return f"{IMG_DIR}/{name}_{picture}.png"
+
+
+# ---------------------------------------------------------------------- YAML header
+def size_category(n: int) -> str:
+    """The Hub's `size_categories` bucket of `n` examples (rows)."""
+    bounds = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
+              (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"), (1_000_000_000, "100M<n<1B")]
+    return next((label for bound, label in bounds if n < bound), "n>1T")
+
+
+def default_config(configs: Sequence[Any]) -> str | None:
+    """The viewer's first config: Lorenz at `fine` if there, else the first one."""
+    for c in configs:
+        if (c.system, c.granularity) == PREFERRED_DEFAULT:
+            return c.config_name
+    return configs[0].config_name if configs else None
+
+
+def header(store: Store, configs: Sequence[Any], n_trajectories: int) -> dict[str, Any]:
+    """The card's YAML header as a dict (`huggingface_hub.DatasetCard` reads it back)."""
+    head: dict[str, Any] = {
+        "license": LICENSE,
+        "pretty_name": f"chaosdata {store.config.name}: trajectories of {len(store.systems)} chaotic systems",
+        "task_categories": ["time-series-forecasting"],
+        "task_ids": ["multivariate-time-series-forecasting", "univariate-time-series-forecasting"],
+        "tags": ["chaos", "dynamical-systems", "chaotic-attractors", "lyapunov-exponents", "physics",
+                 "time-series", "chaosdata"],
+        "size_categories": [size_category(n_trajectories)],
+    }
+    if configs:
+        default = default_config(configs)
+        head["configs"] = [c.to_yaml(default=c.config_name == default) for c in configs]
+        head["dataset_info"] = [c.dataset_info_yaml() for c in configs]
+    return head
+
+
+# ---------------------------------------------------------------------- contexts
+def _kind_counts(kinds: Iterable[str]) -> str:
+    words = {"flow": ("flow", "flows"), "delay": ("delay equation", "delay equations"), "map": ("map", "maps")}
+    kinds = list(kinds)
+    parts = []
+    for k, (one, many) in words.items():
+        n = kinds.count(k)
+        if n:
+            parts.append(f"{n} {one if n == 1 else many}")
+    return ", ".join(parts)
+
+
+def _integrator_text(attrs: dict[str, dict[str, Any]]) -> str:
+    """The integrator settings the build used, grouped: `dop853 (rtol 1e-07, atol 1e-07): 130 systems; ...`."""
+    groups: dict[str, int] = {}
+    for a in attrs.values():
+        used = dict(a.get("generation", {}).get("integrator", {}).get("used", {}))
+        method = used.pop("method", "?")
+        extra = ", ".join(f"{k} {V.num(v)}" for k, v in sorted(used.items()))
+        key = f"{method} ({extra})" if extra and method != "iterate" else str(method)
+        groups[key] = groups.get(key, 0) + 1
+    return "; ".join(f"{k}: {n} system{'s' if n > 1 else ''}" for k, n in sorted(groups.items()))
+
+
+def _granularity_text(g: Any) -> str:
+    per = "dominant period" if g.timescale == "period" else "Lyapunov time"
+    return f"{V.num(g.points)} points per {per}"
+
+
+def repo_context(store: Store, attrs: dict[str, dict[str, Any]], configs: Sequence[Any], repo_id: str,
+                 store_staged: bool) -> dict[str, Any]:
+    """Everything the repo card's template needs, from the store and the export's configs."""
+    cfg = store.config
+    names = list(attrs)
+    manifest_entries = store.manifest["systems"]
+    n_traj = sum(shape["shape"][0] for n in names for p, shape in manifest_entries[n]["arrays"].items()
+                 if p.endswith("/series"))
+    catalogue = [dict(V.catalogue_row(n, attrs[n]), page=system_page(n)) for n in names]
+    comparisons = [V.dysts_comparison(n, attrs[n].get("invariants") or {}) for n in names]
+    compared = [c for c in comparisons if c["has_dysts"]]
+    default = default_config(configs)
+    ex = next((c for c in configs if c.config_name == default), None)
+    if ex is not None:
+        ex_system, ex_gran = ex.system, ex.granularity
+    else:
+        ex_system = next((n for n in names if "fine" in store.granularities(n)), names[0])
+        ex_gran = store.granularities(ex_system)[0] if "fine" not in store.granularities(ex_system) else "fine"
+    ex_shape = manifest_entries[ex_system]["arrays"][f"{ex_gran}/train/series"]["shape"]
+    from chaosdata.export import config_name  # the export's naming, one source of truth
+
+    granularities = [{"name": g.name, "text": _granularity_text(g), "applies": "flows and delay equations"}
+                     for g in cfg.granularities]
+    if any(attrs[n]["system"]["kind"] == "map" for n in names):
+        granularities.append({"name": "iteration", "text": "one point per iteration", "applies": "maps"})
+    code = store.code
+    provenance = attrs[names[0]].get("provenance", {})
+    integrator = _integrator_text(attrs)
+    return {
+        "header": yaml.safe_dump(header(store, configs, n_traj), sort_keys=False, allow_unicode=True, width=10_000),
+        "title": f"chaosdata `{cfg.name}`: trajectories of {len(names)} chaotic systems",
+        "gallery": GALLERY,
+        "n_systems": len(names),
+        "kind_counts": _kind_counts(attrs[n]["system"]["kind"] for n in names),
+        "description": cfg.description,
+        "config_name": cfg.name,
+        "config_hash": store.manifest["config_hash"],
+        "n_trajectories": n_traj,
+        "n_configs": len(configs),
+        "store_staged": store_staged,
+        "metadata": {k: f"{METADATA_DIR}/{f}" for k, f in (("catalogue", "catalogue.json"),
+                                                            ("invariants", "invariants.json"),
+                                                            ("config", "config.json"),
+                                                            ("config_toml", "config.toml"),
+                                                            ("manifest", "manifest.json"))},
+        "repo_id": repo_id,
+        "example": {"system": ex_system, "granularity": ex_gran, "config": config_name(ex_system, ex_gran),
+                    "dim": ex_shape[2], "n_time": ex_shape[1]},
+        "default_config": default or config_name(ex_system, ex_gran),
+        "granularities": granularities,
+        "splits": [{"hf": HF_SPLIT[s], "store": s, "n": cfg.splits[s]} for s in SPLITS],
+        "seed": cfg.seed,
+        "length": V.num(cfg.length), "transient": V.num(cfg.transient),
+        "map_length": cfg.map_length, "map_transient": cfg.map_transient,
+        "catalogue": catalogue,
+        "code": code,
+        "git_commit": provenance.get("git_commit"),
+        "integrator": integrator,
+        "format": store.manifest["format"],
+        "storage_dtype": cfg.storage.dtype,
+        "manifest_sha256": hashlib.sha256((store.path / MANIFEST).read_bytes()).hexdigest(),
+        "comparison": {"n_compared": len(compared), "n_differs": sum(bool(c["differs"]) for c in compared),
+                       "tolerance_pct": 20, "rows": compared},
+        "flagged": [{"name": n, "n": manifest_entries[n]["n_invalid"]} for n in names
+                    if manifest_entries[n]["n_invalid"]],
+        "skipped": [{"name": n, "granularity": g, "why": why} for n in names
+                    for g, why in sorted(manifest_entries[n]["skipped"].items())],
+        "failed_checks": [n for n in names if attrs[n].get("invariants") and not attrs[n]["invariants"].get("passed")],
+        "no_invariants": [n for n in names if not attrs[n].get("invariants")],
+    }
+
+
+def system_context(store: Store, name: str, attrs: dict[str, Any], configs: Sequence[Any], repo_id: str,
+                   plot_granularity: str, results: str | Path | None, store_staged: bool) -> dict[str, Any]:
+    """Everything a system page's template needs."""
+    from chaosdata.export import config_name
+
+    meta, inv = attrs["system"], attrs.get("invariants") or {}
+    by_gran = {c.granularity: c for c in configs if c.system == name}
+    grans = []
+    files = []
+    for row in V.granularity_rows(store, name):
+        cells = {s: (f"{v['n']}" + (f" ({v['invalid']} flagged)" if v["invalid"] else ""))
+                 for s, v in row["splits"].items()}
+        entry = by_gran.get(row["granularity"])
+        grans.append(dict(row, cells={s: cells.get(s, V.DASH) for s in SPLITS},
+                          config=entry.config_name if entry else None))
+        if entry:
+            for split, paths in entry.data_files.items():
+                files += [{"label": p.rsplit("/", 2)[-2] + "/" + p.rsplit("/", 1)[-1], "path": f"../{p}"} for p in paths]
+    ex_gran = "fine" if "fine" in store.granularities(name) else store.granularities(name)[0]
+    flags = ", ".join(f for f, on in (("non-autonomous", meta.get("nonautonomous")),
+                                      ("Hamiltonian", meta.get("hamiltonian")),
+                                      ("invertible", meta.get("has_inverse"))) if on)
+    units = inv.get("units", "time")
+    return {
+        "name": name, "readme": f"../{README}", "description": meta.get("description", ""),
+        "kind": meta["kind"], "flags": flags, "dim": meta["dim"], "state_dim": meta.get("state_dim", meta["dim"]),
+        "citation": meta.get("citation", ""), "dysts_name": meta.get("dysts_name") or name,
+        "equations": V.equation_text(name), "notes": meta.get("notes", ""),
+        "parameters": V.parameter_rows(meta), "initial_conditions": V.num(meta.get("initial_conditions"), 8),
+        "invariants": V.invariant_rows(inv), "checks": V.check_rows(inv), "checks_pass": bool(inv.get("passed")),
+        "invariant_notes": inv.get("notes", []), "n_members": inv.get("n_members"),
+        "integration_length": V.num(inv.get("integration_length")),
+        "units": "iteration" if units == "iteration" else "time unit",
+        "plot_granularity": plot_granularity,
+        "images": {p: Path(image_path(name, p)).relative_to(CARDS_DIR).as_posix() for p in PICTURES},
+        "granularities": grans, "skipped": store.skipped(name), "files": files,
+        "repo_id": repo_id, "example_config": config_name(name, ex_gran), "example_granularity": ex_gran,
+        "zarr_json": f"../{name}/zarr.json" if store_staged else None,
+        "leaderboard": V.read_leaderboard(results, name),
+    }
+
+
+# ---------------------------------------------------------------------- plots
+def _plot_system(store_path: str, name: str, out: str) -> tuple[str, Any]:
+    """Draw one system's three pictures (in a worker process); return its gallery data."""
+    from chaosdata.cards import plots
+
+    store = open_store(store_path)
+    data = plots.plot_data(store, name)
+    for picture, draw in (("attractor", plots.attractor_figure), ("series", plots.series_figure),
+                          ("spectrum", plots.spectrum_figure)):
+        plots.save_png(draw(data), Path(out) / image_path(name, picture))
+    return name, data
+
+
+def draw_pictures(store: Store, names: Sequence[str], out: Path, workers: int = 1) -> dict[str, str]:
+    """Every system's pictures and the gallery; returns {system: granularity drawn}."""
+    from chaosdata.cards import plots
+
+    if workers > 1 and len(names) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(_plot_system, [str(store.path)] * len(names), names, [str(out)] * len(names),
+                                    chunksize=max(1, len(names) // (4 * workers))))
+    else:
+        results = [_plot_system(str(store.path), n, str(out)) for n in names]
+    datas = dict(results)
+    plots.save_png(plots.gallery_figure([datas[n] for n in names]), out / GALLERY)
+    return {n: d.granularity for n, d in datas.items()}
+
+
+# ---------------------------------------------------------------------- metadata
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_metadata(store: Store, attrs: dict[str, dict[str, Any]], out: Path) -> list[str]:
+    """The metadata JSON files (sorted keys, so the same store gives the same bytes)."""
+    written = []
+
+    def dump(rel: str, obj: Any) -> None:
+        _write_text(out / rel, json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+        written.append(rel)
+
+    dump(f"{METADATA_DIR}/catalogue.json", {n: a["system"] for n, a in attrs.items()})
+    dump(f"{METADATA_DIR}/invariants.json", {n: a.get("invariants") for n, a in attrs.items()})
+    dump(f"{METADATA_DIR}/config.json", store.manifest["config"])
+    _write_text(out / METADATA_DIR / "config.toml", config_toml(store.manifest["config"]))
+    written.append(f"{METADATA_DIR}/config.toml")
+    shutil.copyfile(store.path / MANIFEST, out / METADATA_DIR / "manifest.json")
+    written.append(f"{METADATA_DIR}/manifest.json")
+    return written
+
+
+# ---------------------------------------------------------------------- entry point
+def render_cards(store: Store | str | os.PathLike, out: str | os.PathLike, *, configs: Sequence[Any] = (),
+                 repo_id: str | None = None, results: str | os.PathLike | None = None,
+                 systems: Sequence[str] | None = None, workers: int = 1, store_staged: bool = False) -> CardReport:
+    """Write the repo card, the system pages, their pictures and the metadata JSON under `out`.
+
+    `configs`: the export's `ConfigEntry`s (`export_parquet(...).configs`); without them the
+    card has no `configs:`/`dataset_info:` (nothing to point at). `repo_id` goes into the
+    loading examples (default `OWNER/NAME`). `results`: the benchmark's `results.csv` (or its
+    folder), for the per-system leaderboards. `workers` > 1 draws the pictures in processes.
+    """
+    started = time.perf_counter()
+    store = store if isinstance(store, Store) else open_store(store)
+    out = Path(out)
+    names = store.systems if systems is None else sorted({store._resolve(s) for s in systems})
+    if not names:
+        raise InvalidInputError(f"the store at {store.path} has no committed system to write a card for; "
+                                "build one with `chaosdata generate`")
+    if not isinstance(workers, int) or workers < 1:
+        raise InvalidInputError(f"workers must be a positive integer, got {workers!r}")
+    configs = [c for c in configs if c.system in names]
+    repo_id = repo_id or PLACEHOLDER_REPO
+    attrs = {n: store.attrs(n) for n in names}
+    t0 = time.perf_counter()
+    drawn = draw_pictures(store, names, out, workers)
+    plot_seconds = time.perf_counter() - t0
+    files = [GALLERY] + [image_path(n, p) for n in names for p in PICTURES]
+    files += write_metadata(store, attrs, out)
+    env = environment()
+    _write_text(out / README, env.get_template("README.md.j2").render(
+        **repo_context(store, attrs, configs, repo_id, store_staged)))
+    files.append(README)
+    page = env.get_template("system.md.j2")
+    for n in names:
+        _write_text(out / system_page(n), page.render(**system_context(store, n, attrs[n], configs, repo_id,
+                                                                       drawn[n], results, store_staged)))
+        files.append(system_page(n))
+    return CardReport(out, tuple(files), tuple(names), time.perf_counter() - started, plot_seconds)

@@ -1,0 +1,217 @@
+"""The numbers and facts a card shows, read from a store (never computed anew for the card).
+
+Templates say words; these pure functions turn a store's metadata into plain dicts and
+formatted strings for them. Every number here is one the store (its manifest or its system
+groups' attributes) holds: a generated card never shows a number that the store does not.
+The one thing read from the installed catalogue is each system's equation text (the store
+keeps parameters, not equations), and the page says so.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import statistics
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from chaosdata.errors import UnknownSystemError
+from chaosdata.store.config import SPLITS
+from chaosdata.store.reader import Store
+from chaosdata.systems import get_system
+
+DASH = "–"  # shown where the store has no value (not computed, not applicable)
+
+
+def num(value: Any, digits: int = 3) -> str:
+    """A number with `digits` significant digits, `DASH` for None or non-finite, lists bracketed."""
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(num(v, digits) for v in value) + "]"
+    if value is None or isinstance(value, bool):
+        return DASH if value is None else str(value)
+    if isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            return DASH
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def plus_minus(value: Any, err: Any, digits: int = 3) -> str:
+    """`value ± err` (err to 2 significant digits), or the value alone when there is no error."""
+    if value is None:
+        return DASH
+    if err is None or not isinstance(err, (int, float)) or not math.isfinite(err):
+        return num(value, digits)
+    return f"{num(value, digits)} ± {num(err, 2)}"
+
+
+def equation_text(system: str) -> str | None:
+    """The catalogue's equation text of `system` (its equation function's docstring), or None.
+
+    The catalogue writes equations as plain text (`x' = sigma (y - x), ...`), not LaTeX; the
+    page shows them verbatim rather than inventing a LaTeX form.
+    """
+    try:
+        doc = get_system(system).equations.__doc__
+    except UnknownSystemError:
+        return None
+    if not doc or not doc.strip():
+        return None
+    return "\n".join(line.strip() for line in doc.strip().splitlines())
+
+
+def catalogue_row(name: str, attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """One line of the catalogue table: what a system is and its scalar invariants (strings)."""
+    meta = attrs["system"]
+    inv = attrs.get("invariants") or {}
+    return {
+        "name": name,
+        "kind": meta["kind"],
+        "dim": meta["dim"],
+        "lambda_max": plus_minus(inv.get("max_lyapunov"), inv.get("max_lyapunov_stderr")),
+        "kaplan_yorke": num(inv.get("kaplan_yorke_dimension")),
+        "lyapunov_time": num(inv.get("lyapunov_time")),
+        "period": num(inv.get("period")),
+        "units": inv.get("units", "time"),
+        "checks": DASH if not inv else ("pass" if inv.get("passed") else "see page"),
+        "citation": meta.get("citation", ""),
+        "description": meta.get("description", ""),
+    }
+
+
+def _relative_difference(ours: Any, theirs: Any) -> float | None:
+    if not isinstance(ours, (int, float)) or not isinstance(theirs, (int, float)):
+        return None
+    scale = max(abs(ours), abs(theirs))
+    return None if scale == 0 or not math.isfinite(scale) else abs(ours - theirs) / scale
+
+
+def dysts_comparison(name: str, inv: Mapping[str, Any], tolerance: float = 0.2) -> dict[str, Any]:
+    """Ours against dysts 0.96's stored values (kept in our invariants entry, `dysts`).
+
+    `differs` names the quantities whose relative difference exceeds `tolerance`
+    (lambda_max: from both of dysts's estimates, its "maximum" and its spectrum's first).
+    """
+    theirs = inv.get("dysts") or {}
+    spectrum = theirs.get("lyapunov_spectrum") or [None]
+    dysts_lmax = [theirs.get("max_lyapunov"), spectrum[0]]
+    differs = []
+    rel = [_relative_difference(inv.get("max_lyapunov"), v) for v in dysts_lmax]
+    if any(r is not None for r in rel) and all(r is None or r > tolerance for r in rel):
+        differs.append("lambda_max")
+    for key, label in (("kaplan_yorke_dimension", "KY"), ("correlation_dimension", "D2")):
+        r = _relative_difference(inv.get(key), theirs.get(key))
+        if r is not None and r > tolerance:
+            differs.append(label)
+    return {
+        "name": name,
+        "ours_lambda_max": plus_minus(inv.get("max_lyapunov"), inv.get("max_lyapunov_stderr")),
+        "dysts_lambda_max": " / ".join(num(v) for v in dysts_lmax),
+        "ours_ky": num(inv.get("kaplan_yorke_dimension")),
+        "dysts_ky": num(theirs.get("kaplan_yorke_dimension")),
+        "ours_d2": num(inv.get("correlation_dimension")),
+        "dysts_d2": num(theirs.get("correlation_dimension")),
+        "has_dysts": any(v is not None for v in theirs.values()),
+        "differs": differs,
+    }
+
+
+def invariant_rows(inv: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The invariants table of a system page: quantity, ours ± spread, dysts's value."""
+    if not inv:
+        return []
+    theirs = inv.get("dysts") or {}
+    rows = [
+        ("Lyapunov spectrum", inv.get("lyapunov_spectrum"), inv.get("lyapunov_spectrum_stderr"),
+         theirs.get("lyapunov_spectrum")),
+        ("largest Lyapunov exponent", inv.get("max_lyapunov"), inv.get("max_lyapunov_stderr"),
+         theirs.get("max_lyapunov")),
+        ("Lyapunov time", inv.get("lyapunov_time"), None, None),
+        ("Kaplan-Yorke dimension", inv.get("kaplan_yorke_dimension"), inv.get("kaplan_yorke_dimension_stderr"),
+         theirs.get("kaplan_yorke_dimension")),
+        ("Pesin entropy", inv.get("pesin_entropy"), inv.get("pesin_entropy_stderr"), theirs.get("pesin_entropy")),
+        ("correlation dimension", inv.get("correlation_dimension"), inv.get("correlation_dimension_spread"),
+         theirs.get("correlation_dimension")),
+        ("dominant period", inv.get("period"), inv.get("period_resolution"), theirs.get("period")),
+    ]
+    return [{"quantity": q, "value": num(v), "spread": num(e, 2), "dysts": num(d)} for q, v, e, d in rows]
+
+
+def check_rows(inv: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The self-checks of a system's invariants: name, pass/FAIL, and their numbers as `key=value`."""
+    rows = []
+    for name, check in sorted((inv.get("checks") or {}).items()):
+        detail = ", ".join(f"{k}={num(v)}" for k, v in check.items() if k != "ok")
+        rows.append({"check": name, "ok": "pass" if check.get("ok", True) else "FAIL", "detail": detail})
+    return rows
+
+
+def parameter_rows(meta: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Parameter name and value (vectors and matrices as bracketed lists, full precision)."""
+    return [{"name": k, "value": num(v, 10)} for k, v in meta.get("parameters", {}).items()]
+
+
+def granularity_rows(store: Store, name: str) -> list[dict[str, Any]]:
+    """Per granularity: the time step, points per trajectory, trajectories and flagged ones per split."""
+    rows = []
+    arrays = store.manifest["systems"][name]["arrays"]
+    for gran in store.granularities(name):
+        grid = store.time(name, gran)
+        splits = {}
+        for split in SPLITS:
+            shape = arrays.get(f"{gran}/{split}/series", {}).get("shape")
+            if shape is None:
+                continue
+            valid = store.variables(name, gran, split)["valid"]
+            splits[split] = {"n": int(shape[0]), "invalid": int((~valid.astype(bool)).sum())}
+        rows.append({"granularity": gran, "dt": num(grid["dt"], 6), "n_time": grid["n"], "splits": splits,
+                     "dim": arrays.get(f"{gran}/train/series", {}).get("shape", [0, 0, 0])[2]})
+    return rows
+
+
+def read_leaderboard(results: str | Path | None, system: str,
+                     metrics: Iterable[str] = ("smape", "mase", "vpt_smape", "vpt_nrmse", "nrmse")
+                     ) -> list[dict[str, str]]:
+    """A system's baseline leaderboard from the benchmark's `results.csv` (or its folder).
+
+    One row per (protocol, model): the median over initial conditions of each metric of
+    `metrics` that the file has (falling back to its first five numeric columns), sorted by
+    the first of them. Empty when there is no file or no row for `system`.
+    """
+    if results is None:
+        return []
+    path = Path(results)
+    path = path / "results.csv" if path.is_dir() else path
+    if not path.is_file():
+        return []
+    with path.open(newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r.get("system") == system]
+    if not rows:
+        return []
+    key_cols = {"protocol", "system", "model", "ic"}
+    numeric = [c for c in rows[0] if c not in key_cols and not c.startswith("smape_at_") and _is_number(rows[0][c])]
+    wanted = [m for m in metrics if m in numeric] or numeric[:5]
+    groups: dict[tuple[str, str], list[dict[str, str]]] = {}
+    for r in rows:
+        groups.setdefault((r["protocol"], r["model"]), []).append(r)
+    table = []
+    for (protocol, model), members in groups.items():
+        medians = {}
+        for m in wanted:
+            values = [float(r[m]) for r in members if _is_number(r.get(m)) and math.isfinite(float(r[m]))]
+            medians[m] = statistics.median(values) if values else None
+        table.append({"protocol": protocol, "model": model, "n": len(members), "medians": medians})
+    first = wanted[0] if wanted else None
+    table.sort(key=lambda r: (r["protocol"], math.inf if first is None or r["medians"][first] is None
+                              else r["medians"][first]))
+    return [{"protocol": r["protocol"], "model": r["model"], "n": str(r["n"]),
+             "cells": [num(r["medians"][m]) for m in wanted], "metrics": wanted} for r in table]
+
+
+def _is_number(text: Any) -> bool:
+    try:
+        float(text)
+    except (TypeError, ValueError):
+        return False
+    return True

@@ -1,0 +1,177 @@
+"""Read an export back and compare it with the store's manifest checksums.
+
+An export counts as done only when this passes: every split of every exported system is read
+back from the files on disk (Parquet with pyarrow, HDF5 with h5py), each column that mirrors a
+store variable (`series`, `valid`, `failure`, `initial_condition`, ...) is hashed the way the
+manifest hashes decoded values (`chaosdata.store.manifest.data_sha256`) and compared with the
+manifest, the time grid `t0 + dt * arange(n_points)` is compared with the stored `time`, and
+the per-row metadata (parameters, scalar invariants) with the system's attributes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from chaosdata.export.features import HF_SPLITS, parameters_json, scalar_invariants
+from chaosdata.export.report import ExportReport
+from chaosdata.export.source import SplitSource, system_sources
+from chaosdata.store import Store
+from chaosdata.store.errors import ChecksumError
+from chaosdata.store.layout import TRAJECTORY_VARIABLES
+from chaosdata.store.manifest import data_sha256
+from chaosdata.store.reader import Problem
+
+# store variable -> exported column holding the same values (`time` is checked from the grid)
+COLUMNS = {name: name for name in TRAJECTORY_VARIABLES} | {"series": "series"}
+
+
+def _systems(store: Store, root: Path | ExportReport, systems: Sequence[str] | None, fmt: str) -> tuple[Path, list[str]]:
+    if isinstance(root, ExportReport):
+        names = sorted({f.system for f in root.files}) if systems is None else list(systems)
+        return root.root, names
+    root = Path(root)
+    if systems is None:
+        top = root / ("data" if fmt == "parquet" else "hdf5")
+        names = sorted(p.name for p in top.iterdir() if p.is_dir()) if top.is_dir() else []
+        return root, names
+    return root, [store._resolve(s) for s in systems]
+
+
+def parquet_columns(files: Sequence[Path]) -> dict[str, np.ndarray]:
+    """The columns of a split's shards (in order) as numpy; `series` as `[rows, time, dim]` float32."""
+    table = pa.concat_tables([pq.read_table(f) for f in files]) if files else None
+    if table is None or table.num_rows == 0:
+        return {}
+    out: dict[str, np.ndarray] = {}
+    for name in table.column_names:
+        col = table.column(name).combine_chunks()
+        if isinstance(col, pa.ExtensionArray):
+            col = col.storage
+        if name == "series":
+            rows = len(col)
+            inner = col.flatten()
+            n_time = len(inner) // rows
+            values = inner.flatten().to_numpy(zero_copy_only=False)
+            out[name] = values.reshape(rows, n_time, -1)
+        elif pa.types.is_list(col.type) or pa.types.is_fixed_size_list(col.type):
+            out[name] = np.stack([np.asarray(v, dtype=np.float64) for v in col.to_pylist()])
+        elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            out[name] = np.array(col.to_pylist(), dtype=object)
+        else:
+            out[name] = col.to_numpy(zero_copy_only=False)
+    return out
+
+
+def time_grid(t0: float, dt: float, n: int, kind: str) -> np.ndarray:
+    """The stored `time` coordinate from its grid (maps: iterations as int64)."""
+    if kind == "map":
+        return np.arange(n, dtype=np.int64)
+    return t0 + dt * np.arange(n, dtype=np.float64)
+
+
+def compare_split(source: SplitSource, columns: dict[str, Any], where: str) -> list[Problem]:
+    """Problems of one exported split (`columns`: numpy per column, `{}` when nothing was read)
+    against the manifest entries of `source`; `where` names the exported file(s)."""
+    system, entry = source.system, source.manifest
+    if not columns:
+        return [Problem(system, where, f"{entry['series']['shape'][0]} exported rows", "no rows (missing)")]
+    problems = []
+    for variable, column in COLUMNS.items():
+        expected = entry[variable]
+        if column not in columns:
+            problems.append(Problem(system, where, f"a column {column!r}", "none"))
+            continue
+        values = columns[column]
+        if variable == "failure":
+            values = np.array([str(v) for v in values], dtype=object)
+        elif values.dtype != np.dtype(expected["dtype"]):
+            values = values.astype(expected["dtype"])
+        got = data_sha256(values)
+        if list(values.shape) != expected["shape"] or got != expected["sha256"]:
+            problems.append(Problem(system, f"{where} [{column}]",
+                                    f"{expected['shape']} with sha256 {expected['sha256']}",
+                                    f"{list(values.shape)} with sha256 {got}"))
+    kind = source.attrs["system"]["kind"]
+    n = int(columns["n_points"][0]) if len(columns.get("n_points", [])) else 0
+    grid = time_grid(float(columns["t0"][0]), float(columns["dt"][0]), n, kind) if n else np.zeros(0)
+    if data_sha256(grid) != entry["time"]["sha256"]:
+        problems.append(Problem(system, f"{where} [t0, dt, n_points]", "the stored time coordinate", "another grid"))
+    params = parameters_json(source.attrs["system"]["parameters"])
+    if "parameters" in columns and any(p != params for p in columns["parameters"]):
+        problems.append(Problem(system, f"{where} [parameters]", params, "other parameters"))
+    for name, value in scalar_invariants(source.attrs.get("invariants")).items():
+        got_values = columns.get(name)
+        if got_values is None:
+            continue
+        same = all((g is None or (isinstance(g, float) and np.isnan(g))) if value is None else g == value
+                   for g in got_values.tolist())
+        if not same:
+            problems.append(Problem(system, f"{where} [{name}]", repr(value), repr(got_values.tolist()[0])))
+    return problems
+
+
+def check_parquet(store: Store, root: str | Path | ExportReport, systems: Sequence[str] | None = None, *,
+                  strict: bool = False) -> list[Problem]:
+    """Compare the Parquet tree under `root` (or the files of an `ExportReport`) with `store`.
+
+    Every (granularity, split) of each system must be there. Returns the problems found
+    (empty: the export equals the store); `strict` raises `ChecksumError` naming the first.
+    """
+    from chaosdata.export.parquet import DATA_DIR
+
+    root, names = _systems(store, root, systems, "parquet")
+    problems: list[Problem] = []
+    for system in names:
+        for source in system_sources(store, system):
+            hf = HF_SPLITS[source.split]
+            files = sorted((root / DATA_DIR / system / source.granularity).glob(f"{hf}-*.parquet"))
+            where = f"{DATA_DIR}/{system}/{source.granularity}/{hf}-*.parquet"
+            problems += compare_split(source, parquet_columns(files), where)
+    if strict and problems:
+        raise ChecksumError(f"Parquet export at {root} differs from the store {store.path}: {problems[0]} "
+                            f"({len(problems)} problem(s) in all). Export again; if it persists, "
+                            "`chaosdata verify` the store.")
+    return problems
+
+
+def hdf5_columns(path: Path) -> dict[str, np.ndarray]:
+    """The datasets of one exported HDF5 file, plus `t0`, `dt`, `n_points` from its attributes."""
+    import h5py
+
+    if not path.is_file():
+        return {}
+    with h5py.File(path, "r") as h5:
+        out = {name: h5[name][...] for name in h5 if isinstance(h5[name], h5py.Dataset)}
+        if "failure" in out:
+            out["failure"] = np.array([v.decode() if isinstance(v, bytes) else str(v) for v in out["failure"]],
+                                      dtype=object)
+        grid = json.loads(h5.attrs["time"])
+        out["t0"], out["dt"], out["n_points"] = np.array([grid["t0"]]), np.array([grid["dt"]]), np.array([grid["n"]])
+        attrs = json.loads(h5.attrs["system"])
+        out["parameters"] = np.array([parameters_json(attrs["parameters"])], dtype=object)
+    return out
+
+
+def check_hdf5(store: Store, root: str | Path | ExportReport, systems: Sequence[str] | None = None, *,
+               strict: bool = False) -> list[Problem]:
+    """Compare the HDF5 files under `root` (`hdf5/<System>/<granularity>/<split>.h5`) with `store`."""
+    from chaosdata.export.hdf5 import hdf5_path
+
+    root, names = _systems(store, root, systems, "hdf5")
+    problems: list[Problem] = []
+    for system in names:
+        for source in system_sources(store, system):
+            rel = hdf5_path(system, source.granularity, HF_SPLITS[source.split])
+            problems += compare_split(source, hdf5_columns(root / rel), rel)
+    if strict and problems:
+        raise ChecksumError(f"HDF5 export at {root} differs from the store {store.path}: {problems[0]} "
+                            f"({len(problems)} problem(s) in all). Export again; if it persists, "
+                            "`chaosdata verify` the store.")
+    return problems

@@ -1,0 +1,131 @@
+"""HDF5 export: one file per (system, granularity, split), the store's split group as a file.
+
+```
+<out>/hdf5/<System>/<granularity>/<split>.h5     e.g. hdf5/Lorenz/fine/validation.h5
+  series             [trajectory, time, component] float32, chunks of 1 x chunk_time x dim, gzip + shuffle
+  trajectory, valid, failure, resampled, n_accepted, n_rejected      [trajectory]
+  initial_condition, start_state                                     [trajectory, state] float64
+  attrs: system, invariants, generation, provenance (JSON, as in the store's system group),
+         time ({t0, dt, n}), normalization, recipe (JSON, the granularity group's),
+         granularity, split (Hugging Face name), store_split, config_hash, code_hash,
+         sha256 (JSON: the manifest's checksum of each variable)
+```
+
+Why one file per split rather than per system or per release: the `hdf5` builder of
+`datasets` (>= 4.1) turns a whole file into one table whose columns are its datasets, and
+requires every dataset of the file to have the same first dimension. A file per split is the
+only grouping that both `h5py` users (groups and attributes mirror the store: the folders are
+the store's groups) and `datasets.load_dataset("hdf5", data_files=...)` read as they are, and
+a user downloads one system alone. The time coordinate is the attribute `time` (a uniform grid),
+not a dataset, since its first dimension is time, not trajectories. At the full release this is
+158 folders under `hdf5/`, <= 3 per system, 3 files per granularity.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from chaosdata.errors import InvalidInputError
+from chaosdata.export.features import HF_SPLITS, SERIES_DTYPE
+from chaosdata.export.parquet import resolve_systems
+from chaosdata.export.report import ExportedFile, ExportReport
+from chaosdata.export.source import SplitSource, system_sources
+from chaosdata.store import Store, open_store
+from chaosdata.store.layout import SERIES, TRAJECTORY_VARIABLES
+
+HDF5_DIR = "hdf5"
+GZIP_LEVEL = 4
+
+
+def hdf5_path(system: str, granularity: str, split: str) -> str:
+    """Relative path of one split's file, `split` a Hugging Face name: `hdf5/Lorenz/fine/train.h5`."""
+    return f"{HDF5_DIR}/{system}/{granularity}/{split}.h5"
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def write_split(source: SplitSource, path: Path, chunk_time: int, identity: dict[str, str]) -> int:
+    """Write one store split to `path` (atomically: a temporary name, then a rename); returns its
+    rows. `identity` holds the store's `config_hash` and `code_hash`."""
+    import h5py
+
+    values = source.series[...]
+    n_traj, n_time, dim = values.shape
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with h5py.File(tmp, "w", track_order=True) as h5:
+        h5.create_dataset(SERIES, data=values.astype(SERIES_DTYPE), chunks=(1, min(n_time, chunk_time), dim),
+                          compression="gzip", compression_opts=GZIP_LEVEL, shuffle=True, track_times=False)
+        for name in TRAJECTORY_VARIABLES:
+            data = source.variables[name]
+            if name == "failure":
+                h5.create_dataset(name, data=np.array([str(v) for v in data], dtype=object),
+                                  dtype=h5py.string_dtype("utf-8"), track_times=False)
+            else:
+                h5.create_dataset(name, data=np.asarray(data), track_times=False)
+        for key in ("system", "invariants", "generation", "provenance"):
+            h5.attrs[key] = _json(source.attrs.get(key))
+        for key in ("time", "normalization", "recipe"):
+            h5.attrs[key] = _json(source.granularity_attrs.get(key))
+        h5.attrs["granularity"] = source.granularity
+        h5.attrs["split"] = HF_SPLITS[source.split]
+        h5.attrs["store_split"] = source.split
+        for key, value in identity.items():
+            h5.attrs[key] = value
+        h5.attrs["sha256"] = _json({v: e["sha256"] for v, e in source.manifest.items()})
+    os.replace(tmp, path)
+    return n_traj
+
+
+def export_hdf5(store: Store | str | os.PathLike, out: str | os.PathLike,
+                systems: Sequence[str] | str | None = None, *, chunk_time: int | None = None,
+                check: bool = True) -> ExportReport:
+    """Write `systems` (default: all) of `store` as HDF5 files under `out/hdf5/`.
+
+    `chunk_time` defaults to the store's own chunk length along time. Stale files of an exported
+    system are removed. With `check` (the default) every file is read back with h5py and
+    compared with the manifest checksums; a mismatch raises `ChecksumError`.
+    """
+    from chaosdata.export.check import check_hdf5
+
+    store = store if isinstance(store, Store) else open_store(store)
+    out = Path(out)
+    chunk_time = store.config.storage.chunk_time if chunk_time is None else chunk_time
+    if not isinstance(chunk_time, int) or chunk_time < 1:
+        raise InvalidInputError(f"chunk_time must be a positive integer (points per chunk), got {chunk_time!r}")
+    started = time.perf_counter()
+    files: list[ExportedFile] = []
+    removed: list[str] = []
+    series_bytes = 0
+    identity = {"config_hash": store.manifest["config_hash"], "code_hash": store.manifest["code_hash"]}
+    for system in resolve_systems(store, systems):
+        written = set()
+        for source in system_sources(store, system):
+            hf = HF_SPLITS[source.split]
+            rel = hdf5_path(system, source.granularity, hf)
+            rows = write_split(source, out / rel, chunk_time, identity)
+            series_bytes += int(np.prod(source.series.shape)) * np.dtype(SERIES_DTYPE).itemsize
+            digest = hashlib.sha256((out / rel).read_bytes()).hexdigest()
+            files.append(ExportedFile(rel, system, source.granularity, hf, rows, (out / rel).stat().st_size, digest))
+            written.add(rel)
+        for path in sorted((out / HDF5_DIR / system).rglob("*")):
+            rel = path.relative_to(out).as_posix()
+            if path.is_file() and rel not in written:
+                path.unlink()
+                removed.append(rel)
+    report = ExportReport("hdf5", out, tuple(files), (), tuple(removed), time.perf_counter() - started, series_bytes)
+    if check:
+        started = time.perf_counter()
+        check_hdf5(store, report, strict=True)
+        report = dataclasses.replace(report, check_seconds=time.perf_counter() - started)
+    return report

@@ -1,0 +1,52 @@
+"""What an export reads from the store for one split, opened once (opening a Zarr group costs
+tens of milliseconds; a split needs its array, its variables and two groups' attributes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import zarr
+
+from chaosdata.store import Store
+from chaosdata.store.layout import SERIES, TRAJECTORY_VARIABLES, split_path
+
+
+@dataclass(frozen=True)
+class SplitSource:
+    """One store split: `series` is the lazy zarr array `[trajectory, time, component]`,
+    `variables` the per-trajectory numpy arrays, `attrs` the system group's attributes,
+    `granularity_attrs` its granularity group's (`time`, `normalization`, `recipe`)."""
+
+    system: str
+    granularity: str
+    split: str  # the store's name: train, val, test
+    series: zarr.Array
+    variables: dict[str, np.ndarray]
+    attrs: dict[str, Any]
+    granularity_attrs: dict[str, Any]
+    manifest: dict[str, dict[str, Any]]  # the manifest's entry (shape, dtype, sha256) per variable: `series`, `time`, ...
+
+    @property
+    def grid(self) -> dict[str, Any]:
+        return dict(self.granularity_attrs["time"])
+
+
+def system_sources(store: Store, system: str) -> list[SplitSource]:
+    """Every split of `system` (granularities sorted, splits train, val, test), opened once."""
+    from chaosdata.store.config import SPLITS
+
+    group = store.group(system)
+    attrs = group.attrs.asdict()
+    arrays = store.manifest["systems"][system]["arrays"]
+    out = []
+    for gran in store.granularities(system):
+        gran_attrs = group[gran].attrs.asdict()
+        for split in SPLITS:
+            g = group[split_path(gran, split)]
+            prefix = split_path(gran, split) + "/"
+            entries = {p[len(prefix):]: a for p, a in arrays.items() if p.startswith(prefix)}
+            out.append(SplitSource(system, gran, split, g[SERIES], {n: g[n][...] for n in TRAJECTORY_VARIABLES},
+                                   attrs, gran_attrs, entries))
+    return out

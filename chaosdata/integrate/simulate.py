@@ -1,0 +1,205 @@
+"""The low-level entry point: one system, given start states, given output times, one `Solution`.
+
+`simulate(system, x0, t_eval, settings)` integrates a flow (`integrate`), a delay equation
+(`integrate_delay`, method of steps) or iterates a map (`iterate`) with the system's bound
+and unbounded coordinates applied, and nothing else: no sampling, no transient, no
+resampling. `make_trajectories` and the store's builder are callers of it.
+
+Names used across the integrators (one per idea):
+
+- `System.dt` is the catalogue's integration step (dysts's field), kept only as metadata;
+- `SolverSettings.fixed_step` is the step of a fixed-step method (`rk4`), in time units;
+- the spacing of the outputs is `time_unit(system, timescale) / points_per_unit`, held by
+  the output grid `t_eval` (`Trajectories.stats["dt"]` keeps its old name for that spacing);
+- `f(t, y)` is the vector field as the solver sees it (`t: [B]`, `y: [B, d]`), built from
+  the catalogue's `equations(x, t, **params)` (state first, as dysts writes `rhs(X, t)`);
+- `Solution.y` is the solver's output `[B, n_times, d]`; `Trajectories.x` is the state of
+  a system's ensemble after postprocessing, the same array when there is none.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from chaosdata.errors import InvalidInputError
+from chaosdata.integrate.controller import Controller
+from chaosdata.integrate.delay import integrate_delay
+from chaosdata.integrate.maps import iterate
+from chaosdata.integrate.ode import Solution, get_tableau, integrate
+from chaosdata.systems import System
+
+TIMESCALES = ("period", "lyapunov")
+DEFAULT_METHOD = "dop853"
+DEFAULT_TOL = 1e-13
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    """How a system is integrated; everything that decides the bytes of a solve but the start.
+
+    `method`: a tableau name; `rtol`, `atol`: tolerances of adaptive methods; `fixed_step`:
+    the step of a fixed-step method (time units); `controller`: step-size control (integral
+    unless given; `Controller.pi()` for PI); `max_steps_per_unit`: a trajectory needing more
+    steps per time unit (period, or Lyapunov time when sampled per Lyapunov time) is stopped
+    and flagged; `max_outputs_per_step`: the longest step covers at most this many outputs;
+    `dde_steps_per_period`: RK4 steps per period for delay equations; `compile`: run the
+    step through `torch.compile`; `threads`: torch CPU threads (None: by work size).
+    """
+
+    method: str = DEFAULT_METHOD
+    rtol: float = DEFAULT_TOL
+    atol: float = DEFAULT_TOL
+    fixed_step: float | None = None
+    controller: Controller = field(default_factory=Controller)
+    max_steps_per_unit: float = 5_000
+    max_outputs_per_step: int = 16
+    dde_steps_per_period: int = 400
+    compile: bool = False
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        tab = get_tableau(self.method)  # raises on an unknown method, listing them
+        if not (self.rtol > 0 and self.atol > 0):
+            raise InvalidInputError(f"tolerances must be positive, got rtol={self.rtol}, atol={self.atol}")
+        if not tab.adaptive and (self.fixed_step is None or not self.fixed_step > 0):
+            raise InvalidInputError(f"method {self.method!r} takes fixed steps: pass a positive fixed_step (dt)")
+        if not self.max_steps_per_unit > 0:
+            raise InvalidInputError(f"max_steps_per_unit must be positive, got {self.max_steps_per_unit!r}")
+
+    @classmethod
+    def for_system(cls, system: System, *, method: str | None = None, rtol: float | None = None,
+                   atol: float | None = None, fixed_step: float | None = None, **rest: Any) -> SolverSettings:
+        """Explicit arguments, else the system's own `solver` defaults, else DOP853 at 1e-13.
+
+        A system's `steps_per_period` sets the fixed step only with the system's own method."""
+        own = system.solver
+        method = get_tableau(method if method is not None else own.get("method", DEFAULT_METHOD)).name
+        rtol = rtol if rtol is not None else own.get("rtol", DEFAULT_TOL)
+        atol = atol if atol is not None else own.get("atol", DEFAULT_TOL)
+        if rtol <= 0 or atol <= 0:
+            raise InvalidInputError(f"tolerances must be positive, got rtol={rtol}, atol={atol}")
+        if fixed_step is None and "steps_per_period" in own and method == own.get("method"):
+            fixed_step = float(system.period) / own["steps_per_period"]
+        return cls(method=method, rtol=rtol, atol=atol, fixed_step=fixed_step, **rest)
+
+    def replace(self, **changes: Any) -> SolverSettings:
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["controller"] = self.controller.to_dict()
+        return d
+
+
+@dataclass(frozen=True)
+class ResamplePolicy:
+    """What happens to a trajectory that fails: it is drawn again, up to `max_resamples`
+    times, attempt `a` from `seed(base, a)`; one that still fails is kept, flagged and NaN.
+
+    One seed scheme for every caller: attempt 0 is the base seed itself, attempt `a` adds
+    `a * stride` (a prime, so the attempts of nearby base seeds do not collide early)."""
+
+    max_resamples: int = 4
+    stride: int = 1_000_003
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_resamples, bool) or not isinstance(self.max_resamples, int) or self.max_resamples < 0:
+            raise InvalidInputError(f"max_resamples must be a non-negative integer, got {self.max_resamples!r}")
+
+    def seed(self, base: int, attempt: int) -> int:
+        """The seed of draw `attempt` (0: the first draw) for a base seed."""
+        if not 0 <= attempt <= self.max_resamples:
+            raise InvalidInputError(f"attempt must be in 0..{self.max_resamples}, got {attempt!r}")
+        return base + self.stride * attempt
+
+    def attempts(self) -> range:
+        """The redraw attempts, 1 .. max_resamples."""
+        return range(1, self.max_resamples + 1)
+
+
+RESAMPLE = ResamplePolicy()
+
+
+def time_unit(system: System, timescale: str) -> float:
+    """Time units per period (`timescale="period"`) or per Lyapunov time (`"lyapunov"`,
+    from the stored invariants); maps: 1 (one iteration). Raises, naming the fix, when the
+    system has no such unit."""
+    if timescale not in TIMESCALES:
+        raise InvalidInputError(f"timescale must be one of {TIMESCALES}, got {timescale!r}")
+    if system.kind == "map":
+        return 1.0
+    if timescale == "lyapunov":
+        invariants = system.invariants
+        lyapunov_time = invariants.get("lyapunov_time") if invariants else None
+        if lyapunov_time is None:
+            why = ("has no stored invariants" if not invariants else
+                   "is not chaotic by its stored invariants (lambda_1 is not positive beyond its uncertainty)")
+            raise InvalidInputError(
+                f"timescale='lyapunov' needs a Lyapunov time, and {system.name} {why}; use timescale='period'"
+            )
+        return float(lyapunov_time)
+    if system.period is None:
+        raise InvalidInputError(f"{system.name} has no period; it cannot be sampled per period")
+    return float(system.period)
+
+
+def state_bound(system: System) -> float:
+    """The bound past which a trajectory is flagged as diverged: 1e4 times the size of the
+    catalogue's initial condition (plus one)."""
+    return 1e4 * (1.0 + max(abs(v) for v in system.initial_conditions))
+
+
+def bounded_mask(system: System) -> Tensor:
+    """`[dim]` bool: the coordinates the bound applies to (not angles, not time phases)."""
+    mask = torch.ones(system.dim, dtype=torch.bool)
+    mask[list(system.unbounded_indices)] = False
+    return mask
+
+
+def simulate(system: System, x0: Tensor, t_eval: Tensor, settings: SolverSettings | None = None, *,
+             params: Mapping[str, Any] | None = None, t_start: float | None = None,
+             unit: float | None = None) -> Solution:
+    """Integrate (or iterate) `system` from `x0` (`[B, state_dim]`) onto `t_eval` (`[n]`).
+
+    `settings`: the system's defaults (`SolverSettings.for_system`) unless given; `params`:
+    the bound parameters (`system.bind(...)`, floats or tensors broadcasting over B; the
+    catalogue's by default). Maps ignore the times but their number. Delay equations start
+    from the constant history `x0` at `t_start` (default: one delay before `t_eval[0]`, so
+    every lagged output lies in the solution or the history). `unit` is the time unit of the
+    step budget `settings.max_steps_per_unit` (default: the period).
+    """
+    settings = settings if settings is not None else SolverSettings.for_system(system)
+    params = system.bind() if params is None else params
+    bound = state_bound(system)
+    if system.kind == "map":
+        return iterate(lambda x: system.equations(x, **params), x0, t_eval.numel(), bound=bound)
+    if system.kind == "delay":
+        tau = params[system.delay_parameter]
+        if isinstance(tau, Tensor) and tau.numel() != 1:
+            raise InvalidInputError(f"{system.name}: the delay {system.delay_parameter!r} must be one number")
+        tau = float(tau)
+        h_target = system.period / settings.dde_steps_per_period
+        lags = np.linspace(0.0, tau, system.dim).tolist()
+        return integrate_delay(
+            lambda t, y, yd: system.equations(y, yd, t, **params), x0, tau, t_eval,
+            lags=lags, steps_per_tau=max(2, math.ceil(tau / h_target)),
+            t_start=float(t_eval[0]) - tau if t_start is None else t_start,
+            bound=bound,
+        )
+    unit = float(system.period) if unit is None else unit
+    span = float(t_eval[-1] - t_eval[0]) / unit
+    return integrate(
+        lambda t, y: system.equations(y, t, **params), x0, t_eval,
+        method=settings.method, rtol=settings.rtol, atol=settings.atol, dt=settings.fixed_step,
+        bound=bound, bounded=bounded_mask(system).to(x0.device),
+        max_steps=math.ceil(settings.max_steps_per_unit * span) + 1000, compile=settings.compile,
+        max_outputs_per_step=settings.max_outputs_per_step, controller=settings.controller,
+        threads=settings.threads,
+    )

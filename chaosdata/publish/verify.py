@@ -1,0 +1,114 @@
+"""Check a staged repo folder before anything leaves the machine.
+
+`verify_staged(root)` returns the problems found (empty: ready to upload):
+- every file of `metadata/staged.json` is there with its size and SHA-256, and nothing else is;
+- the staged Zarr store passes `Store.verify` (files and decoded arrays against its manifest);
+- the Parquet tree equals the staged store (`chaosdata.export.check_parquet`);
+- no folder holds more than 10,000 entries (the Hub's limit);
+- every relative link and image of every Markdown file exists;
+- README.md parses with `huggingface_hub.DatasetCard`, its configs are unique, one is the
+  default, and every `data_files` path exists;
+- with `secrets`, no file contains any of them (a token must never be staged).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from chaosdata.publish.stage import MAX_FOLDER_ENTRIES, STAGED_INDEX, sha256_file, staged_index
+
+LINK = re.compile(r"!?\[[^\]\n]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+
+
+def markdown_links(text: str) -> list[str]:
+    """Targets of the Markdown links and images in `text` (inline form), in order."""
+    return LINK.findall(text)
+
+
+def broken_links(root: Path, page: str) -> list[str]:
+    """Relative link and image targets of `page` (relative to `root`) that do not exist."""
+    base = (root / page).parent
+    broken = []
+    for target in markdown_links((root / page).read_text(encoding="utf-8")):
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target) or target.startswith("#"):
+            continue  # absolute URLs and anchors in the same page
+        path = (base / target.split("#", 1)[0]).resolve()
+        if not path.exists() or not path.is_relative_to(root.resolve()):
+            broken.append(target)
+    return broken
+
+
+def folder_entries(root: Path) -> Counter:
+    """Entries (files and folders) per folder, relative path -> count ('.' for the root)."""
+    counts: Counter = Counter()
+    for dirpath, dirnames, filenames in os.walk(root):
+        counts[Path(dirpath).relative_to(root).as_posix()] = len(dirnames) + len(filenames)
+    return counts
+
+
+def card_problems(root: Path) -> list[str]:
+    """What is wrong with README.md as a Hub dataset card (parsing, configs, data files)."""
+    from huggingface_hub import DatasetCard
+
+    try:
+        card = DatasetCard.load(root / "README.md")
+    except Exception as err:  # noqa: BLE001 - any parse failure is the finding
+        return [f"README.md does not parse as a DatasetCard: {type(err).__name__}: {err}"]
+    data = card.data.to_dict()
+    problems = []
+    configs = data.get("configs") or []
+    names = [c.get("config_name") for c in configs]
+    if any(n is None for n in names):
+        problems.append("README.md: a config has no config_name")
+    problems += [f"README.md: config {n!r} appears {k} times" for n, k in Counter(names).items() if k > 1]
+    if configs and sum(bool(c.get("default")) for c in configs) != 1:
+        problems.append("README.md: exactly one config must be `default: true`")
+    for c in configs:
+        for entry in c.get("data_files", []):
+            paths = entry["path"] if isinstance(entry["path"], list) else [entry["path"]]
+            problems += [f"README.md: config {c.get('config_name')!r} split {entry.get('split')!r}: no file {p}"
+                         for p in paths if not (root / p).is_file()]
+    info_names = [i.get("config_name") for i in data.get("dataset_info") or []]
+    if configs and sorted(info_names) != sorted(names):
+        problems.append("README.md: dataset_info does not list the same configs as configs")
+    return problems
+
+
+def verify_staged(root: str | os.PathLike, *, data: bool = True, secrets: Iterable[str] = ()) -> list[str]:
+    """Every problem of the staged folder at `root`, as sentences naming the file (empty: ready)."""
+    from chaosdata.export import check_parquet
+    from chaosdata.store.reader import open_store
+
+    root = Path(root)
+    index = staged_index(root)
+    problems: list[str] = []
+    on_disk = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+    for rel, entry in index["files"].items():
+        if rel not in on_disk:
+            problems.append(f"{rel}: staged but missing")
+        elif (root / rel).stat().st_size != entry["size"] or sha256_file(root / rel) != entry["sha256"]:
+            problems.append(f"{rel}: differs from {STAGED_INDEX} (size or SHA-256)")
+    problems += [f"{rel}: not part of the staging (not in {STAGED_INDEX})"
+                 for rel in sorted(on_disk - set(index["files"]) - {STAGED_INDEX})]
+    store = open_store(root)
+    report = store.verify(index["systems"], data=data)
+    problems += [f"store: {p}" for p in report.problems]
+    if data:
+        problems += [f"parquet: {p}" for p in check_parquet(store, root, index["systems"])]
+    problems += [f"{folder}: {n} entries, over the Hub's {MAX_FOLDER_ENTRIES} per folder"
+                 for folder, n in sorted(folder_entries(root).items()) if n > MAX_FOLDER_ENTRIES]
+    for page in sorted(r for r in on_disk if r.endswith(".md")):
+        problems += [f"{page}: broken link or image {t}" for t in broken_links(root, page)]
+    problems += card_problems(root)
+    secrets = [s.encode() for s in secrets if s]
+    if secrets:
+        for rel in sorted(on_disk):
+            blob = (root / rel).read_bytes()
+            if any(s in blob for s in secrets):
+                problems.append(f"{rel}: contains the Hugging Face token; delete the staging and stage again")
+    return problems

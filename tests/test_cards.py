@@ -1,0 +1,307 @@
+"""Dataset cards: the repo card parses as a Hub DatasetCard, every number comes from the store,
+every link and image exists, pictures are small deterministic PNGs, the recipe TOML rebuilds the
+same config, leaderboards come from a results file."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import struct
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from chaosdata.cards import plots, render_cards
+from chaosdata.cards import values as V
+from chaosdata.cards.recipe import config_toml
+from chaosdata.cards.render import (GALLERY, PICTURES, README, environment, image_path, size_category,
+                                    system_context, system_page)
+from chaosdata.cli import main as cli
+from chaosdata.errors import InvalidInputError
+from chaosdata.publish.verify import broken_links, markdown_links
+from chaosdata.store import build, load_preset, open_store
+from chaosdata.store.config import parse_config
+from chaosdata.systems import get_system, list_systems
+
+# the store of the card tests: a flow, a delay equation and a map, two granularities
+CONFIG = """
+name = "cards-test"
+description = "Three systems for the card tests."
+systems = ["Lorenz", "Henon", "MackeyGlass"]
+seed = 3
+length = 3
+transient = 1
+map_length = 60
+map_transient = 10
+[splits]
+train = 2
+val = 1
+test = 1
+[granularities.coarse]
+timescale = "period"
+points = 15
+[granularities.fine]
+timescale = "period"
+points = 60
+[integrator]
+rtol = 1e-6
+atol = 1e-6
+dde_steps_per_period = 50
+[storage]
+chunk_time = 64
+"""
+SYSTEMS = ("Lorenz", "Henon", "MackeyGlass")
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cards") / "store"
+    report = build(parse_config(tomllib.loads(CONFIG), "cards-test.toml"), out, progress=False, log=lambda m: None)
+    assert report.ok
+    return open_store(out)
+
+
+@pytest.fixture(scope="module")
+def cards(store, tmp_path_factory):
+    out = tmp_path_factory.mktemp("cards") / "rendered"
+    return render_cards(store, out, repo_id="someone/cards-test")
+
+
+# ---------------------------------------------------------------------- formatting
+@pytest.mark.parametrize("value, digits, expected", [
+    (0.9008272, 3, "0.901"), (None, 3, V.DASH), (float("nan"), 3, V.DASH), (float("inf"), 3, V.DASH),
+    ([1.0, -14.5679], 3, "[1, -14.6]"), (28.0, 10, "28"), (True, 3, "True"), (7, 3, "7"),
+])
+def test_num(value, digits, expected):
+    assert V.num(value, digits) == expected
+
+
+@pytest.mark.parametrize("value, err, expected", [
+    (0.9008, 0.0053, "0.901 ± 0.0053"), (0.9008, None, "0.901"), (None, 0.1, V.DASH), (1.0, float("nan"), "1"),
+])
+def test_plus_minus(value, err, expected):
+    assert V.plus_minus(value, err) == expected
+
+
+@pytest.mark.parametrize("n, label", [(0, "n<1K"), (999, "n<1K"), (1000, "1K<n<10K"), (12_345, "10K<n<100K"),
+                                      (5_000_000, "1M<n<10M")])
+def test_size_category(n, label):
+    assert size_category(n) == label
+
+
+@pytest.mark.parametrize("ours, theirs, differs", [
+    ({"max_lyapunov": 0.9, "kaplan_yorke_dimension": 2.06}, {"max_lyapunov": 0.89, "lyapunov_spectrum": [1.09],
+                                                             "kaplan_yorke_dimension": 2.07}, []),
+    # lambda_max differs only when it is far from both of dysts's estimates
+    ({"max_lyapunov": 0.9}, {"max_lyapunov": 2.0, "lyapunov_spectrum": [0.95]}, []),
+    ({"max_lyapunov": 0.9}, {"max_lyapunov": 2.0, "lyapunov_spectrum": [3.0]}, ["lambda_max"]),
+    ({"max_lyapunov": 0.9, "correlation_dimension": 1.0}, {"max_lyapunov": 0.9, "correlation_dimension": 2.0}, ["D2"]),
+    ({"max_lyapunov": 0.4}, {"max_lyapunov": None, "lyapunov_spectrum": None}, []),
+])
+def test_dysts_comparison_flags_large_differences(ours, theirs, differs):
+    row = V.dysts_comparison("X", dict(ours, dysts=theirs))
+    assert row["differs"] == differs
+
+
+# ---------------------------------------------------------------------- the repo card
+def test_readme_parses_as_a_dataset_card(cards):
+    from huggingface_hub import DatasetCard
+
+    card = DatasetCard.load(cards.root / README)
+    data = card.data.to_dict()
+    assert data["license"] == "mit"
+    assert data["task_categories"] == ["time-series-forecasting"]
+    assert "multivariate-time-series-forecasting" in data["task_ids"]
+    assert data["size_categories"] == ["n<1K"]
+    assert "chaos" in data["tags"]
+    assert "configs" not in data  # no export given: nothing to point at
+    assert "someone/cards-test" in card.text
+
+
+@pytest.mark.parametrize("system", SYSTEMS)
+def test_catalogue_row_holds_the_stored_invariants(cards, store, system):
+    inv = store.attrs(system)["invariants"]
+    text = (cards.root / README).read_text()
+    row = next(line for line in text.splitlines() if line.startswith(f"| [{system}]("))
+    cells = [c.strip() for c in row.strip("|").split(" | ")]
+    assert cells[1] == store.attrs(system)["system"]["kind"]
+    assert cells[2] == str(store.attrs(system)["system"]["dim"])
+    assert cells[3] == f"{inv['max_lyapunov']:.3g} ± {inv['max_lyapunov_stderr']:.2g}"
+    assert cells[4] == f"{inv['kaplan_yorke_dimension']:.3g}"
+
+
+def test_readme_states_the_recipe_and_provenance(cards, store):
+    text = (cards.root / README).read_text()
+    assert store.manifest["config_hash"] in text
+    assert store.manifest["code"]["source_sha256"] in text
+    assert "chaosdata generate --config metadata/config.toml" in text
+    assert "@misc{chaosdata_cards-test" in text and "@inproceedings{gilpin2021chaos" in text
+
+
+def test_every_page_and_picture_was_written(cards):
+    expected = {README, GALLERY} | {system_page(s) for s in SYSTEMS} | {image_path(s, p) for s in SYSTEMS
+                                                                        for p in PICTURES}
+    assert expected <= set(cards.files)
+    assert all((cards.root / f).is_file() for f in cards.files)
+
+
+@pytest.mark.parametrize("page", [README] + [system_page(s) for s in SYSTEMS])
+def test_every_link_and_image_exists(cards, page):
+    assert markdown_links((cards.root / page).read_text())  # the check has something to check
+    assert broken_links(cards.root, page) == []
+
+
+def test_broken_links_finds_a_missing_target(tmp_path):
+    (tmp_path / "a.md").write_text("[ok](a.md) ![img](img/x.png) [web](https://x.org) [anchor](#top) [gone](b.md#s)")
+    assert broken_links(tmp_path, "a.md") == ["img/x.png", "b.md#s"]
+
+
+@pytest.mark.parametrize("system", SYSTEMS)
+def test_system_page_holds_parameters_invariants_and_checks(cards, store, system):
+    text = (cards.root / system_page(system)).read_text()
+    attrs = store.attrs(system)
+    for name, value in attrs["system"]["parameters"].items():
+        assert f"| `{name}` | {V.num(value, 10)} |" in text
+    inv = attrs["invariants"]
+    assert f"| largest Lyapunov exponent | {V.num(inv['max_lyapunov'])} | {V.num(inv['max_lyapunov_stderr'], 2)} |" in text
+    for check in inv["checks"]:
+        assert f"| {check} | " in text
+    assert V.equation_text(system) in text
+
+
+def test_system_page_counts_splits_from_the_store(cards, store):
+    text = (cards.root / system_page("Lorenz")).read_text()
+    grid = store.time("Lorenz", "fine")
+    assert f"| `fine` | {V.num(grid['dt'], 6)} | {grid['n']} | 2 | 1 | 1 |" in text
+
+
+@pytest.mark.parametrize("name", list_systems())
+def test_every_catalogue_system_has_equation_text(name):
+    text = V.equation_text(name)
+    assert text and "=" in text
+
+
+def test_unknown_system_has_no_equation_text():
+    assert V.equation_text("NoSuchSystem") is None
+
+
+# ---------------------------------------------------------------------- pictures
+def _png_size(path: Path) -> tuple[int, int]:
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", head[16:24])
+
+
+@pytest.mark.parametrize("system", SYSTEMS)
+@pytest.mark.parametrize("picture", PICTURES)
+def test_pictures_are_small_pngs(cards, system, picture):
+    path = cards.root / image_path(system, picture)
+    width, height = _png_size(path)
+    assert 150 <= width <= 1000 and 100 <= height <= 400
+    assert path.stat().st_size < 150_000
+
+
+def test_gallery_is_one_png_with_a_tile_per_system(cards):
+    width, height = _png_size(cards.root / GALLERY)
+    assert width >= 3 * 80 and height >= 80
+
+
+def test_pictures_are_deterministic(store, tmp_path):
+    data = plots.plot_data(store, "Lorenz")
+    a = plots.save_png(plots.attractor_figure(data), tmp_path / "a.png").read_bytes()
+    b = plots.save_png(plots.attractor_figure(plots.plot_data(store, "Lorenz")), tmp_path / "b.png").read_bytes()
+    assert a == b
+
+
+def test_plot_data_reads_valid_training_trajectories(store):
+    data = plots.plot_data(store, "Henon")
+    assert data.is_map and data.granularity == "iteration"
+    np.testing.assert_array_equal(data.series, store.array("Henon", "iteration", "train")[...].astype(np.float64))
+
+
+@pytest.mark.parametrize("dim, kind, pairs", [(1, "map", []), (2, "map", [(0, 1)]),
+                                              (3, "flow", [(0, 1), (0, 2), (1, 2)]),
+                                              (10, "delay", [(0, 5), (0, 9)])])
+def test_projection_pairs(dim, kind, pairs):
+    data = plots.PlotData("X", kind, "fine", np.zeros((1, 10, dim)), 0.1, 1.0,
+                          tuple(f"x{i}" for i in range(dim)), tuple(range(dim)))
+    assert plots.projection_pairs(data) == pairs
+
+
+def test_one_dimensional_map_draws_a_return_plot(tmp_path):
+    x = np.random.default_rng(0).random((1, 200, 1))
+    data = plots.PlotData("OneD", "map", "iteration", x, 1.0, None, ("x1",), (0,))
+    for draw in (plots.attractor_figure, plots.series_figure, plots.spectrum_figure):
+        assert _png_size(plots.save_png(draw(data), tmp_path / f"{draw.__name__}.png"))[0] > 0
+    plots.save_png(plots.gallery_figure([data]), tmp_path / "g.png")
+
+
+def test_power_spectrum_peaks_at_the_signal_frequency():
+    t = np.arange(2000) * 0.01
+    x = np.sin(2 * np.pi * 3.0 * t)[None, :, None]
+    freq, power = plots.power_spectrum(x, 0.01)
+    assert abs(freq[np.argmax(power)] - 3.0) < 0.1
+
+
+# ---------------------------------------------------------------------- recipe, leaderboard, errors
+@pytest.mark.parametrize("preset", ["quick", "release"])
+def test_config_toml_reads_back_to_the_same_hash(preset):
+    config = load_preset(preset)
+    text = config_toml(config.to_dict())
+    assert parse_config(tomllib.loads(text), "x.toml").config_hash == config.config_hash
+
+
+def test_metadata_toml_rebuilds_the_stores_config(cards, store):
+    text = (cards.root / "metadata" / "config.toml").read_text()
+    assert parse_config(tomllib.loads(text), "config.toml").config_hash == store.manifest["config_hash"]
+    assert (cards.root / "metadata" / "manifest.json").read_bytes() == (store.path / "manifest.json").read_bytes()
+
+
+RESULTS = """protocol,system,model,ic,smape,vpt_smape,smape_at_1
+short,Lorenz,naive,0,100.0,0.5,1.0
+short,Lorenz,naive,1,120.0,0.7,1.0
+short,Lorenz,naive,2,110.0,0.9,1.0
+short,Lorenz,nvar,0,10.0,5.0,1.0
+short,Henon,nvar,0,50.0,1.0,1.0
+"""
+
+
+def test_leaderboard_medians_per_model(tmp_path):
+    (tmp_path / "results.csv").write_text(RESULTS)
+    rows = V.read_leaderboard(tmp_path, "Lorenz")
+    assert [(r["model"], r["n"], r["cells"]) for r in rows] == [("nvar", "1", ["10", "5"]),
+                                                                 ("naive", "3", ["110", "0.7"])]
+    assert rows[0]["metrics"] == ["smape", "vpt_smape"]
+    assert V.read_leaderboard(tmp_path, "Rossler") == []
+    assert V.read_leaderboard(tmp_path / "nothing.csv", "Lorenz") == []
+
+
+def test_system_page_shows_the_leaderboard(store, tmp_path):
+    (tmp_path / "results.csv").write_text(RESULTS)
+    ctx = system_context(store, "Lorenz", store.attrs("Lorenz"), [], "a/b", "fine", tmp_path / "results.csv", False)
+    text = environment().get_template("system.md.j2").render(**ctx)
+    assert "## Baseline leaderboard" in text
+    assert "| short | naive | 3 | 110 | 0.7 |" in text
+    no_results = environment().get_template("system.md.j2").render(
+        **system_context(store, "Lorenz", store.attrs("Lorenz"), [], "a/b", "fine", None, False))
+    assert "leaderboard" not in no_results
+
+
+@pytest.mark.parametrize("kwargs, message", [({"workers": 0}, "workers must be a positive integer"),
+                                             ({"systems": ["Rossler"]}, "not in the store")])
+def test_render_cards_errors_name_the_argument(store, tmp_path, kwargs, message):
+    with pytest.raises(InvalidInputError, match=message):
+        render_cards(store, tmp_path / "x", **kwargs)
+
+
+def test_cli_card(store, tmp_path):
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert cli(["card", str(store.path), "--out", str(tmp_path / "c"), "--systems", "Henon"]) == 0
+    assert re.search(r"cards of 1 systems under .*: \d+ files", buf.getvalue())
+    assert (tmp_path / "c" / system_page("Henon")).is_file()
+    assert not (tmp_path / "c" / system_page("Lorenz")).exists()
+    assert get_system("Henon").name in (tmp_path / "c" / README).read_text()

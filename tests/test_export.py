@@ -1,0 +1,443 @@
+"""Parquet and HDF5 exports: equal to the store through `datasets`, pandas, pyarrow and h5py;
+the declared features; deterministic bytes; the checksum check catches changes; layout limits."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import shutil
+import tomllib
+from pathlib import Path
+
+import datasets
+import h5py
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from chaosdata.cli import main as cli
+from chaosdata.errors import InvalidInputError
+from chaosdata.export import (HF_SPLITS, check_hdf5, check_parquet, config_name, export_hdf5, export_parquet,
+                              features_yaml, hdf5_path, row_features)
+from chaosdata.export.parquet import folder_entries, planned_paths, shard_ranges
+from chaosdata.store import build, load_preset, open_store
+from chaosdata.store.config import parse_config
+from chaosdata.store.errors import ChecksumError
+from chaosdata.systems import get_system, list_systems
+
+SMALL = """
+name = "export-test"
+systems = ["Lorenz", "Henon", "MackeyGlass"]
+seed = 3
+length = 2
+transient = 1
+map_length = 40
+map_transient = 10
+[splits]
+train = 3
+val = 1
+test = 2
+[granularities.coarse]
+timescale = "period"
+points = 15
+[granularities.fine]
+timescale = "period"
+points = 50
+[granularities.lyapunov]
+timescale = "lyapunov"
+points = 20
+[integrator]
+rtol = 1e-6
+atol = 1e-6
+dde_steps_per_period = 50
+[storage]
+chunk_time = 32
+"""
+CONFIG = parse_config(tomllib.loads(SMALL))
+# every (system, granularity) the config asks for; maps have the one granularity `iteration`
+CASES = [(s, g) for s in CONFIG.systems for g in
+         (["iteration"] if get_system(s).kind == "map" else [g.name for g in CONFIG.granularities])]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    out = tmp_path_factory.mktemp("store") / "store"
+    build(CONFIG, out, progress=False, log=lambda msg: None)
+    return open_store(out)
+
+
+@pytest.fixture(scope="module")
+def staged(store, tmp_path_factory):
+    """Both exports in one folder, with a minimal card whose YAML holds the exported configs."""
+    import yaml
+
+    out = tmp_path_factory.mktemp("staged")
+    report = export_parquet(store, out)
+    hreport = export_hdf5(store, out)
+    header = {"configs": report.configs_yaml(default="Lorenz_fine"), "dataset_info": report.dataset_info_yaml()}
+    (out / "README.md").write_text("---\n" + yaml.safe_dump(header, sort_keys=False) + "---\n# test\n")
+    return out, report, hreport
+
+
+def _datasets_cache(tmp_path) -> str:
+    return str(tmp_path / "hf-cache")
+
+
+def _present(store, system, granularity) -> bool:
+    return granularity in store.granularities(system)
+
+
+# ------------------------------------------------------------------ Parquet through `datasets`
+@pytest.mark.parametrize("system, granularity", CASES)
+def test_datasets_loads_each_config_of_the_folder_equal_to_the_store(store, staged, system, granularity, tmp_path):
+    folder, report, _ = staged
+    name = config_name(system, granularity)
+    if not _present(store, system, granularity):  # skipped by the build: no config, and the reason is recorded
+        assert granularity in store.skipped(system)
+        assert name not in {c.config_name for c in report.configs}
+        assert not (folder / "data" / system / granularity).exists()
+        return
+    loaded = datasets.load_dataset(str(folder), name, cache_dir=_datasets_cache(tmp_path))
+    assert sorted(loaded) == sorted(HF_SPLITS.values())
+    mismatches = {}
+    for split, hf in HF_SPLITS.items():
+        rows = loaded[hf].with_format("numpy")[:]  # numpy format casts float64 columns to float32
+        plain = loaded[hf][:]  # plain rows keep float64 exactly
+        expected = store.array(system, granularity, split)[...]
+        variables = store.variables(system, granularity, split)
+        if not (np.array_equal(rows["series"], expected, equal_nan=True)
+                and np.array_equal(rows["valid"], variables["valid"])
+                and np.array_equal(np.array(plain["start_state"]), variables["start_state"])
+                and set(plain["split"]) == {hf}):
+            mismatches[hf] = rows["series"].shape
+    assert not mismatches, f"{name}: splits differing from the store: {mismatches}"
+    assert loaded["train"].features == row_features(get_system(system).dim)
+
+
+def test_parquet_builder_reads_the_embedded_features_as_array2d(store, staged, tmp_path):
+    folder, _, _ = staged
+    ds = datasets.load_dataset("parquet", data_files={"validation": str(folder / "data/Lorenz/fine/validation-*.parquet")},
+                               split="validation", cache_dir=_datasets_cache(tmp_path))
+    assert ds.features["series"] == datasets.Array2D(shape=(None, 3), dtype="float32")
+    series = ds.with_format("numpy")[:]["series"]
+    assert series.dtype == np.float32 and series.shape == store.array("Lorenz", "fine", "val").shape
+    row = ds[0]
+    inv = store.attrs("Lorenz")["invariants"]
+    assert row["max_lyapunov"] == inv["max_lyapunov"] and row["lyapunov_time"] == inv["lyapunov_time"]
+    assert row["dt"] == store.time("Lorenz", "fine")["dt"] and row["n_points"] == series.shape[1]
+
+
+@pytest.mark.parametrize("system", CONFIG.systems)
+def test_embedded_schema_is_the_declared_features(store, staged, system):
+    folder, report, _ = staged
+    first = next(f for f in report.files if f.system == system)
+    features = datasets.Features.from_arrow_schema(pq.read_schema(folder / first.path))
+    meta = get_system(system)
+    assert features == row_features(meta.dim)
+    assert datasets.Features._from_yaml_list(features_yaml(features)) == features  # the card's YAML round trip
+
+
+def test_pandas_reads_the_series_as_arrays(store, staged):
+    import pandas as pd
+
+    folder, _, _ = staged
+    frame = pd.read_parquet(folder / "data/MackeyGlass/coarse/train-00000-of-00001.parquet")
+    series = np.stack([np.stack(list(row)) for row in frame["series"]])
+    assert np.array_equal(series, store.array("MackeyGlass", "coarse", "train")[...])
+    assert list(frame["trajectory"]) == list(range(len(frame)))
+
+
+def test_polars_and_duckdb_read_the_parquet(store, staged):
+    pl = pytest.importorskip("polars")
+    duckdb = pytest.importorskip("duckdb")
+    folder, _, _ = staged
+    path = folder / "data/Lorenz/coarse/test-00000-of-00001.parquet"
+    expected = store.array("Lorenz", "coarse", "test")[...]
+    assert np.array_equal(np.array(pl.read_parquet(path)["series"].to_list(), dtype=np.float32), expected)
+    first = duckdb.sql(f"select series[1] from '{path}' order by trajectory").fetchall()
+    assert np.array_equal(np.array([r[0] for r in first], dtype=np.float32), expected[:, 0])
+
+
+# ------------------------------------------------------------------ HDF5
+@pytest.mark.parametrize("system", CONFIG.systems)
+def test_h5py_reads_the_store_groups_and_attributes(store, staged, system):
+    folder, _, _ = staged
+    gran = store.granularities(system)[0]
+    with h5py.File(folder / hdf5_path(system, gran, "train"), "r") as h5:
+        assert np.array_equal(h5["series"][...], store.array(system, gran, "train")[...])
+        assert np.array_equal(h5["initial_condition"][...], store.variables(system, gran, "train")["initial_condition"])
+        assert h5["series"].chunks[0] == 1 and h5["series"].compression == "gzip"
+        assert h5.attrs["split"] == "train" and h5.attrs["granularity"] == gran
+        assert h5.attrs["config_hash"] == store.manifest["config_hash"]
+        assert '"series"' in h5.attrs["sha256"] and store.checksum(system, gran, "train") in h5.attrs["sha256"]
+
+
+@pytest.mark.parametrize("system", CONFIG.systems)
+def test_hdf5_builder_loads_every_split_equal_to_the_store(store, staged, system, tmp_path):
+    folder, _, _ = staged
+    gran = store.granularities(system)[-1]
+    files = {hf: str(folder / hdf5_path(system, gran, hf)) for hf in HF_SPLITS.values()}
+    loaded = datasets.load_dataset("hdf5", data_files=files, cache_dir=_datasets_cache(tmp_path))
+    different = [hf for split, hf in HF_SPLITS.items()
+                 if not np.array_equal(loaded[hf].with_format("numpy")[:]["series"], store.array(system, gran, split)[...])]
+    assert not different
+    assert loaded["train"][0]["failure"] == "" and loaded["train"][0]["valid"] is True
+
+
+# ------------------------------------------------------------------ the check and determinism
+def test_exports_pass_their_check_and_cover_every_split(store, staged):
+    folder, report, hreport = staged
+    assert check_parquet(store, folder) == [] and check_hdf5(store, folder) == []
+    n_splits = sum(len(store.arrays(s)) for s in store.systems)
+    assert len(hreport.files) == n_splits and len({(f.system, f.granularity, f.split) for f in report.files}) == n_splits
+    assert report.rows == hreport.rows == sum(store.array(s, *a.split("/")).shape[0]
+                                              for s in store.systems for a in store.arrays(s))
+    assert report.check_seconds > 0 and hreport.check_seconds > 0
+
+
+def test_the_same_store_gives_the_same_bytes(store, staged, tmp_path):
+    folder, report, hreport = staged
+    again = tmp_path / "again"
+    for export, first in ((export_parquet, report), (export_hdf5, hreport)):
+        second = export(store, again)
+        assert [(f.path, f.sha256) for f in second.files] == [(f.path, f.sha256) for f in first.files]
+        assert all((again / f.path).read_bytes() == (folder / f.path).read_bytes() for f in first.files)
+
+
+def _rewrite_one_value(path: Path) -> None:
+    table = pq.read_table(path)
+    series = table.column("series").combine_chunks()
+    storage = series.storage
+    values = storage.flatten().flatten().to_numpy().copy()
+    values[5] += 1.0
+    inner = pa.ListArray.from_arrays(storage.flatten().offsets, pa.array(values))
+    outer = pa.ListArray.from_arrays(storage.offsets, inner)
+    changed = table.set_column(table.schema.get_field_index("series"), table.schema.field("series"),
+                               pa.ExtensionArray.from_storage(series.type, outer))
+    pq.write_table(changed, path)
+
+
+def test_check_names_a_changed_value_and_a_missing_file(store, staged, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(staged[0], copy)
+    _rewrite_one_value(copy / "data/Lorenz/fine/train-00000-of-00001.parquet")
+    (copy / "data/Henon/iteration/test-00000-of-00001.parquet").unlink()
+    problems = check_parquet(store, copy)
+    assert [(p.system, p.what) for p in problems] == [
+        ("Henon", "data/Henon/iteration/test-*.parquet"),
+        ("Lorenz", "data/Lorenz/fine/train-*.parquet [series]"),
+    ]
+    with pytest.raises(ChecksumError, match="Henon"):
+        check_parquet(store, copy, strict=True)
+
+
+def test_check_finds_a_changed_hdf5_variable(store, staged, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(staged[0], copy)
+    with h5py.File(copy / hdf5_path("MackeyGlass", "fine", "validation"), "r+") as h5:
+        h5["valid"][0] = False
+    problems = check_hdf5(store, copy)
+    assert [(p.system, p.what) for p in problems] == [("MackeyGlass", "hdf5/MackeyGlass/fine/validation.h5 [valid]")]
+
+
+def test_small_shards_and_row_groups_read_back_in_order_and_stale_shards_go(store, tmp_path):
+    shape = store.array("Lorenz", "fine", "train").shape
+    row_bytes = shape[1] * shape[2] * 4
+    report = export_parquet(store, tmp_path, ["Lorenz"], shard_bytes=2 * row_bytes, row_group_bytes=row_bytes)
+    train = sorted(f.path for f in report.files if f.granularity == "fine" and f.split == "train")
+    assert [p.rsplit("/", 1)[1] for p in train] == ["train-00000-of-00002.parquet", "train-00001-of-00002.parquet"]
+    assert [pq.ParquetFile(tmp_path / p).num_row_groups for p in train] == [2, 1]
+    config = next(c for c in report.configs if c.config_name == "Lorenz_fine")
+    assert config.data_files["train"] == tuple(train) and config.num_examples["train"] == shape[0]
+    assert config.to_yaml()["data_files"][0] == {"split": "train", "path": train}
+    again = export_parquet(store, tmp_path, "lorenz")  # default sizes: one shard per split
+    assert sorted(again.removed) == train and check_parquet(store, tmp_path, ["Lorenz"]) == []
+
+
+def test_export_refuses_unknown_systems_and_bad_sizes(store, tmp_path):
+    with pytest.raises(InvalidInputError, match="Did you mean 'Lorenz'"):
+        export_parquet(store, tmp_path, ["Lorenzz"])
+    with pytest.raises(InvalidInputError, match="shard_bytes"):
+        export_parquet(store, tmp_path, shard_bytes=0)
+    with pytest.raises(InvalidInputError, match="chunk_time"):
+        export_hdf5(store, tmp_path, chunk_time=0)
+
+
+# ------------------------------------------------------------------ layout at the full release
+def test_the_plan_names_exactly_the_exported_files(store, staged):
+    shapes = [(s, a.split("/")[0], a.split("/")[1], store.array(s, *a.split("/")).shape)
+              for s in store.systems for a in store.arrays(s)]
+    assert sorted(planned_paths(shapes)) == sorted(f.path for f in staged[1].files)
+
+
+def test_folders_stay_under_the_hub_limit_at_the_full_release():
+    """Every system x granularity x split of the release preset, with its shapes (lyapunov
+    granularity counted for every flow, an upper bound), holds under 10k entries per folder."""
+    release = load_preset("release")
+    shapes = []
+    for name in list_systems():
+        meta = get_system(name)
+        for split, n in release.splits.items():
+            if meta.kind == "map":
+                shapes.append((name, "iteration", split, (n, release.map_length, meta.dim)))
+                continue
+            for g in release.granularities:
+                shapes.append((name, g.name, split, (n, int(release.length * g.points), meta.dim)))
+    paths = planned_paths(shapes)
+    entries = folder_entries(paths)
+    assert len(list_systems()) == 158 and entries["data"] == 158
+    assert max(entries.values()) < 10_000, max(entries.items(), key=lambda kv: kv[1])
+    assert len(paths) == 135 * 3 * 3 + 23 * 3  # one shard per split at this size
+    assert shard_ranges(32, 10_000, 10) == [(0, 32)]
+
+
+# ------------------------------------------------------------------ command line
+def test_cli_exports_and_prints_a_summary(store, tmp_path):
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert cli(["export", str(store.path), "--format", "hdf5", "--out", str(tmp_path), "--systems", "Henon"]) == 0
+    assert "hdf5: 3 files" in buf.getvalue() and "equal to the store's checksums" in buf.getvalue()
+    assert sorted(p.name for p in (tmp_path / "hdf5/Henon/iteration").iterdir()) == ["test.h5", "train.h5", "validation.h5"]
+    assert cli(["export", str(store.path), "--format", "parquet", "--out", str(tmp_path), "--systems", "Nope"]) == 2
+    with pytest.raises(SystemExit):
+        cli(["export", str(store.path), "--format", "csv", "--out", str(tmp_path)])
+
+
+# ------------------------------------------------------------------ loading what was published
+class FakeHub:
+    """A local HTTP server speaking the three Hub endpoints `snapshot_download` uses (revision
+    info, recursive tree, file resolve), serving `folder` as dataset repo `repo_id` at one
+    commit; `fetched` lists the files downloaded. The real `huggingface_hub` client and cache run."""
+
+    def __init__(self, folder: Path, repo_id: str):
+        import hashlib
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import unquote, urlparse
+
+        files = {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*")) if p.is_file()}
+        self.sha = hashlib.sha1("\n".join(files).encode()).hexdigest()
+        self.fetched: list[str] = []
+        hub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def reply(self, code: int, body: bytes, headers: dict[str, str], head: bool) -> None:
+                self.send_response(code)
+                for key, value in {**headers, "Content-Length": str(len(body))}.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                if not head:
+                    self.wfile.write(body)
+
+            def route(self, head: bool) -> None:
+                path = unquote(urlparse(self.path).path)
+                api, resolve = f"/api/datasets/{repo_id}/", f"/datasets/{repo_id}/resolve/"
+                if path.startswith(api + "revision/"):
+                    body = {"id": repo_id, "sha": hub.sha, "private": False, "siblings": [{"rfilename": f} for f in files]}
+                    return self.reply(200, json.dumps(body).encode(), {"Content-Type": "application/json"}, head)
+                if path.startswith(api + "tree/"):
+                    body = [{"type": "file", "path": f, "size": p.stat().st_size,
+                             "oid": hashlib.sha1(p.read_bytes()).hexdigest()} for f, p in files.items()]
+                    return self.reply(200, json.dumps(body).encode(), {"Content-Type": "application/json"}, head)
+                name = path[len(resolve):].split("/", 1)[-1] if path.startswith(resolve) else None
+                if name not in files:
+                    return self.reply(404, b"{}", {"X-Error-Code": "EntryNotFound" if name else "RepoNotFound"}, head)
+                data = files[name].read_bytes()
+                if not head:
+                    hub.fetched.append(name)
+                return self.reply(200, data, {"X-Repo-Commit": hub.sha, "ETag": f'"{hashlib.sha1(data).hexdigest()}"'}, head)
+
+            def do_GET(self):
+                self.route(head=False)
+
+            def do_HEAD(self):
+                self.route(head=True)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def fetched_tops(self) -> set[str]:
+        return {f.split("/")[0] for f in self.fetched}
+
+
+@pytest.fixture
+def hub_repo(store, staged, tmp_path, monkeypatch):
+    """The published layout (the store at the root, the Parquet and HDF5 trees, the card)
+    served by a `FakeHub` that the real `huggingface_hub` talks to."""
+    from huggingface_hub import constants
+
+    repo = tmp_path / "repo"
+    shutil.copytree(store.path, repo)
+    for name in ("data", "hdf5", "README.md"):
+        (shutil.copytree if (staged[0] / name).is_dir() else shutil.copy)(staged[0] / name, repo / name)
+
+    def serve(folder: Path = repo) -> FakeHub:
+        hub = FakeHub(folder, "chaos/dysts")
+        monkeypatch.setattr(constants, "ENDPOINT", hub.url)
+        monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", hub.url + "/{repo_id}/resolve/{revision}/{filename}")
+        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+        return hub
+
+    yield repo, serve
+
+
+def test_hub_load_fetches_only_the_requested_system_and_then_works_offline(store, hub_repo, tmp_path, monkeypatch):
+    from huggingface_hub import constants
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    from chaosdata import load_dataset
+
+    repo, serve = hub_repo
+    hub = serve()
+    kwargs = dict(cache_dir=tmp_path / "cache", context_length=16, horizon=4, granularity="fine")
+    ds = load_dataset("Henon", source="chaos/dysts", **kwargs)
+    assert hub.fetched_tops() == {"Henon", "manifest.json", "zarr.json", "builds.json", "README.md"}
+    local = load_dataset("Henon", source=store.path, context_length=16, horizon=4, granularity="fine")
+    assert len(ds) == len(local) and all(torch_equal(ds[i], local[i]) for i in range(len(ds)))
+
+    hub.fetched.clear()
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    again = load_dataset("Henon", source="chaos/dysts", **kwargs)  # from the cache, no request
+    assert hub.fetched == [] and len(again) == len(ds)
+    with pytest.raises(LocalEntryNotFoundError, match="incomplete"):  # Lorenz was never downloaded
+        load_dataset("Lorenz", source="chaos/dysts", **kwargs)
+
+
+def test_hub_load_of_all_systems_skips_the_exports_and_pins_a_revision(store, hub_repo, tmp_path):
+    from chaosdata import load_dataset
+
+    repo, serve = hub_repo
+    hub = serve()
+    splits = load_dataset("all", source="chaos/dysts", revision=hub.sha, split=None, cache_dir=tmp_path / "c",
+                          context_length=8, horizon=2, granularity="coarse")
+    assert hub.fetched_tops() == set(store.systems) | {"manifest.json", "zarr.json", "builds.json", "README.md"}
+    assert sorted(splits) == ["test", "train", "val"]
+    snapshot = next((tmp_path / "c" / "hub").rglob(f"snapshots/{hub.sha}"))
+    assert not (snapshot / "data").exists() and not (snapshot / "hdf5").exists()
+
+
+def test_hub_load_refuses_files_that_fail_the_manifest(store, hub_repo, tmp_path):
+    from chaosdata import load_dataset
+    from chaosdata.store.errors import StoreError
+
+    repo, serve = hub_repo
+    shard = next(p for p in sorted((repo / "Henon/iteration/train/series").rglob("*"))
+                 if p.is_file() and p.name != "zarr.json")
+    data = bytearray(shard.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    shard.write_bytes(bytes(data))
+    serve()
+    with pytest.raises(StoreError, match="fail verification.*Henon"):
+        load_dataset("Henon", source="chaos/dysts", cache_dir=tmp_path / "c", context_length=16, horizon=4)
+
+
+def torch_equal(a, b) -> bool:
+    import torch
+
+    return all(torch.equal(x, y) for x, y in zip(a, b))

@@ -1,0 +1,441 @@
+"""chaosdata.metrics: equality with dysts.metrics, invariances over the registry, VPT on
+constructed forecasts, D_stsp / D_H against independent references, Rosenstein's lambda_max."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from scipy.integrate import solve_ivp
+from scipy.ndimage import gaussian_filter1d
+from scipy.stats import pearsonr
+
+import chaosdata
+import chaosdata.metrics as M
+from chaosdata.errors import InvalidInputError
+from chaosdata.invariants.series import max_lyapunov_rosenstein
+from chaosdata.metrics.attractor import _log_mixture_density
+from chaosdata.metrics.spectral import gaussian_smooth
+
+dm = pytest.importorskip("dysts.metrics")
+
+# Same formula in float64, only the summation order differs: relative differences are a few
+# units of n * 2.2e-16 (n <= 600 values summed); 1e-9 leaves room and still catches any
+# difference of definition (a missing eps, a different axis or ddof changes the 4th digit or more).
+RTOL = 1e-9
+DYSTS_FUNCTIONS = {"r2_score": dm.r2_score, "kl_divergence": dm.estimate_kl_divergence,
+                   "hellinger_distance": dm.average_hellinger_distance}
+DETERMINISTIC_DYSTS = [m for m in M.list_metrics() if M.get_metric(m).dysts and m not in ("kl_divergence", "mutual_information")]
+
+
+def _series(seed: int, n: int = 200, dim: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """A (pred, true) pair [n, dim]: a positive-offset random walk and a noisy copy of it."""
+    rng = np.random.default_rng(seed)
+    true = rng.normal(size=(n, dim)).cumsum(0) + 3.0
+    pred = true + rng.normal(scale=0.7, size=(n, dim))
+    return pred, true
+
+
+@pytest.fixture(scope="module")
+def batch() -> tuple[np.ndarray, np.ndarray]:
+    pairs = [_series(s) for s in range(3)]
+    return np.stack([p for p, _ in pairs]), np.stack([t for _, t in pairs])
+
+
+def _dysts(name: str, pred: np.ndarray, true: np.ndarray) -> float:
+    spec = M.get_metric(name)
+    fn = DYSTS_FUNCTIONS.get(spec.dysts) or getattr(dm, spec.dysts)
+    return float(fn(true, pred))
+
+
+def _lorenz(n: int, dt: float) -> np.ndarray:
+    """Lorenz (sigma 10, rho 28, beta 8/3) sampled every dt after a transient, scipy DOP853."""
+    def f(_, u):
+        x, y, z = u
+        return [10 * (y - x), x * (28 - z) - y, x * y - 8 / 3 * z]
+    t = np.arange(n) * dt + 20.0
+    sol = solve_ivp(f, (0.0, t[-1]), [1.0, 1.0, 1.0], method="DOP853", t_eval=t, rtol=1e-10, atol=1e-12)
+    return sol.y.T
+
+
+@pytest.fixture(scope="module")
+def lorenz_series() -> torch.Tensor:
+    return torch.from_numpy(_lorenz(3000, 0.03))
+
+
+# ------------------------------------------------------------------ equality with dysts
+@pytest.mark.parametrize("name", DETERMINISTIC_DYSTS)
+def test_equals_dysts_on_each_series_of_a_batch(name, batch):
+    pred, true = batch
+    ours = M.get_metric(name)(torch.from_numpy(pred), torch.from_numpy(true))
+    assert ours.shape == (pred.shape[0],)
+    ref = [_dysts(name, pred[b], true[b]) for b in range(pred.shape[0])]
+    np.testing.assert_allclose(ours.numpy(), ref, rtol=RTOL, atol=0)
+
+
+def test_smape_scales_match_dysts_scaled_and_unscaled(batch):
+    pred, true = batch
+    p, t = torch.from_numpy(pred), torch.from_numpy(true)
+    np.testing.assert_allclose(M.smape(p, t).numpy(), [dm.smape(true[b], pred[b], scaled=False) for b in range(3)], rtol=RTOL)
+    np.testing.assert_allclose(M.smape(p, t, scale=100).numpy(), [dm.smape(true[b], pred[b]) for b in range(3)], rtol=RTOL)
+    with pytest.raises(InvalidInputError, match="scale"):
+        M.smape(p, t, scale=1)
+
+
+def test_pearson_univariate_is_pearson_not_dysts_spearman_fallback():
+    pred, true = _series(7, dim=1)
+    ours = float(M.pearson(torch.from_numpy(pred), torch.from_numpy(true)))
+    assert ours == pytest.approx(pearsonr(true[:, 0], pred[:, 0])[0], rel=RTOL)
+    assert ours != pytest.approx(float(dm.spearman(true, pred)), rel=1e-6)
+
+
+def _sklearn_mutual_information(pred: np.ndarray, true: np.ndarray) -> float:
+    """What dysts.metrics.mutual_information computes: per-dimension sklearn KSG MI, averaged.
+    dysts 0.96's own wrapper assigns a length-1 array into a float slot, which numpy >= 2.4
+    rejects (ValueError), so the reference calls sklearn the way it does."""
+    from sklearn.feature_selection import mutual_info_regression
+
+    try:
+        return float(dm.mutual_information(true, pred))
+    except ValueError:
+        return float(np.mean([mutual_info_regression(true[:, i:i + 1], pred[:, i], random_state=0)[0]
+                              for i in range(true.shape[1])]))
+
+
+def test_mutual_information_equals_dysts_sklearn(batch):
+    pytest.importorskip("sklearn")
+    pred, true = batch
+    ours = M.mutual_information(torch.from_numpy(pred), torch.from_numpy(true))
+    # sklearn adds noise of relative size 1e-10 before counting neighbours; with continuous
+    # data no count changes, so the estimates agree to rounding
+    np.testing.assert_allclose(ours.numpy(), [_sklearn_mutual_information(pred[b], true[b]) for b in range(3)], rtol=RTOL)
+
+
+def test_mutual_information_on_a_chaotic_forecast_equals_sklearn(lorenz_series):
+    pytest.importorskip("sklearn")
+    true = lorenz_series[:1000].numpy()
+    pred = lorenz_series[7:1007].numpy()  # a lagged copy: strongly but not perfectly dependent
+    ours = float(M.mutual_information(torch.from_numpy(pred), torch.from_numpy(true)))
+    assert ours == pytest.approx(_sklearn_mutual_information(pred, true), rel=RTOL)
+
+
+@pytest.mark.parametrize("n", [3, 8, 100, 1025])
+@pytest.mark.parametrize("ties", [False, True])
+def test_kendall_equals_scipy_with_and_without_ties(n, ties):
+    from scipy.stats import kendalltau
+
+    rng = np.random.default_rng(n)
+    true = rng.normal(size=(2, n, 2))
+    pred = true + rng.normal(size=true.shape)
+    if ties:  # coarse values: many pairs tied in one series, some in both
+        true, pred = np.round(true), np.round(2 * pred) / 2
+    ours = M.kendall(torch.from_numpy(pred), torch.from_numpy(true)).numpy()
+    ref = [np.mean([kendalltau(true[b, :, d], pred[b, :, d])[0] for d in range(2)]) for b in range(2)]
+    np.testing.assert_allclose(ours, ref, rtol=RTOL, atol=1e-15)
+
+
+def test_mixture_density_equals_dysts_gaussian_mixture():
+    pred, true = _series(3, n=60)
+    points = true[:25] + 0.3
+    ours = _log_mixture_density(torch.from_numpy(points), torch.from_numpy(true), 1.0).exp().numpy()
+    ref = dm.GaussianMixture(true, 1.0)(points)
+    np.testing.assert_allclose(ours, ref, rtol=RTOL)
+
+
+def test_kl_divergence_matches_dysts_within_monte_carlo_error():
+    pred, true = _series(5, n=150)
+    n = 4000
+    ours = float(M.gmm_kl_divergence(torch.from_numpy(pred), torch.from_numpy(true), n_samples=n, seed=1))
+    # the spread of the log ratio under p_true, from a large independent draw, sets the error
+    t = torch.from_numpy(true)
+    gen = torch.Generator().manual_seed(99)
+    x = t[torch.randint(t.shape[0], (20000,), generator=gen)] + torch.randn(20000, 3, generator=gen, dtype=torch.float64)
+    ratio = _log_mixture_density(x, t, 1.0) - _log_mixture_density(x, torch.from_numpy(pred), 1.0)
+    se = float(ratio.std()) / math.sqrt(n)
+    np.random.seed(0)
+    ref = float(dm.estimate_kl_divergence(true, pred, n_samples=n))
+    assert abs(ours - ref) < 5 * math.sqrt(2) * se, (ours, ref, se)
+
+
+def test_kl_divergence_is_seeded_and_batch_independent():
+    pred, true = _series(5, n=80)
+    p, t = torch.from_numpy(pred)[None], torch.from_numpy(true)[None]
+    one = M.gmm_kl_divergence(p, t, seed=3)
+    assert torch.equal(one, M.gmm_kl_divergence(p, t, seed=3))
+    assert not torch.equal(one, M.gmm_kl_divergence(p, t, seed=4))
+
+
+# ------------------------------------------------------------------ registry-wide properties
+def _context_for(t: torch.Tensor) -> dict:
+    return {"dt": 0.05, "lyapunov_time": 1.0}
+
+
+IDEAL_FINITE = [m for m in M.list_metrics() if math.isfinite(M.get_metric(m).ideal) and m not in
+                ("max_lyapunov_error", "correlation_dimension_error")]
+
+
+@pytest.mark.parametrize("name", IDEAL_FINITE)
+def test_perfect_forecast_scores_the_ideal_value(name, batch):
+    _, true = batch
+    t = torch.from_numpy(true)
+    value = M.compute_all(t.clone(), t, include=[name], **_context_for(t))[name]
+    assert torch.allclose(value, torch.full_like(value, M.get_metric(name).ideal), rtol=0, atol=1e-12), value
+
+
+@pytest.mark.parametrize("definition", ["vpt_smape", "vpt_nrmse"])
+def test_perfect_forecast_is_valid_over_the_whole_horizon(definition, batch):
+    _, true = batch
+    t = torch.from_numpy(true)
+    value = M.compute_all(t.clone(), t, include=[definition], dt=0.05, lyapunov_time=1.0)[definition]
+    assert torch.equal(value, torch.full_like(value, t.shape[1] * 0.05))
+
+
+FAST = [m for m in M.list_metrics() if m not in ("max_lyapunov_error", "correlation_dimension_error")]
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_value_of_a_series_does_not_depend_on_its_batch(name, batch):
+    pred, true = batch
+    p, t = torch.from_numpy(pred), torch.from_numpy(true)
+    ctx = M.Context(dt=0.05, lyapunov_time=1.0)
+    whole = M.get_metric(name)(p, t, ctx)
+    alone = torch.cat([M.get_metric(name)(p[b:b + 1], t[b:b + 1], ctx) for b in range(p.shape[0])])
+    torch.testing.assert_close(whole, alone, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_float32_and_2d_inputs_are_accepted(name, batch):
+    pred, true = batch
+    p, t = torch.from_numpy(pred[0]).float(), torch.from_numpy(true[0]).float()
+    value = M.get_metric(name)(p, t, M.Context(dt=0.05, lyapunov_time=1.0))
+    assert value.shape == (1,) and value.dtype == torch.float64
+
+
+NAN_TOLERANT = {"vpt_smape", "vpt_nrmse", "d_stsp"}  # a diverged forecast scores, by definition
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_a_diverged_forecast_is_nan_or_scored_as_documented(name, batch):
+    pred, true = batch
+    p, t = torch.from_numpy(pred).clone(), torch.from_numpy(true)
+    p[1, 150:] = math.nan  # only the second forecast diverges
+    value = M.get_metric(name)(p, t, M.Context(dt=0.05, lyapunov_time=1.0))
+    clean = M.get_metric(name)(torch.from_numpy(pred), t, M.Context(dt=0.05, lyapunov_time=1.0))
+    assert torch.equal(value[[0, 2]], clean[[0, 2]])
+    if name in NAN_TOLERANT:
+        assert math.isfinite(float(value[1]))
+    elif name == "pe20":  # the 20th step is before the divergence
+        assert float(value[1]) == float(clean[1])
+    else:
+        assert math.isnan(float(value[1]))
+
+
+def test_smape_is_symmetric_and_scale_free(batch):
+    pred, true = batch
+    p, t = torch.from_numpy(pred), torch.from_numpy(true)
+    torch.testing.assert_close(M.smape(p, t), M.smape(t, p), rtol=1e-14, atol=0)
+    torch.testing.assert_close(M.smape(37.5 * p, 37.5 * t), M.smape(p, t), rtol=1e-9, atol=0)
+    assert bool((M.smape(p, t) > 0).all() and (M.smape(p, t) <= 200).all())
+
+
+def test_shape_mismatch_and_bad_names_are_explained():
+    a, b = torch.zeros(2, 10, 3), torch.zeros(2, 11, 3)
+    with pytest.raises(InvalidInputError, match="same shape"):
+        M.mse(a, b)
+    with pytest.raises(InvalidInputError, match=r"\[batch, time, dim\]"):
+        M.mse(torch.zeros(10), torch.zeros(10))
+    with pytest.raises(InvalidInputError, match="(?i)did you mean 'smape'"):
+        M.get_metric("smpae")
+
+
+# ------------------------------------------------------------------ valid prediction time
+def _truth(n: int = 120, dim: int = 3) -> torch.Tensor:
+    """A smooth positive series [1, n, dim] (sMAPE is defined away from zero)."""
+    s = torch.arange(n, dtype=torch.float64)[:, None] * 0.1 + torch.arange(dim, dtype=torch.float64)
+    return (5 + torch.sin(s)).unsqueeze(0)
+
+
+@pytest.mark.parametrize("k", [0, 1, 5, 17, 64, 119])
+@pytest.mark.parametrize("definition,cumulative", [("nrmse", True), ("smape", False)])
+def test_forecast_equal_for_k_steps_then_far_off_has_k_valid_steps(k, definition, cumulative):
+    true = _truth()
+    pred = true.clone()
+    pred[:, k:] += 100.0
+    steps = M.valid_prediction_steps(pred, true, definition=definition, cumulative=cumulative, scale=1.0)
+    assert steps.tolist() == [k]
+    vpt = M.valid_prediction_time(pred, true, dt=0.05, lyapunov_time=1.1, definition=definition,
+                                  cumulative=cumulative, scale=1.0)
+    assert vpt.tolist() == [pytest.approx(k * 0.05 / 1.1, rel=1e-15)]
+
+
+@pytest.mark.parametrize("k", [0, 3, 17, 64])
+@pytest.mark.parametrize("definition", ["smape", "nrmse"])
+def test_forecast_that_diverges_to_nan_after_k_steps_has_k_valid_steps(k, definition):
+    true = _truth()
+    pred = true.clone()
+    pred[:, k:] = math.nan
+    assert M.valid_prediction_steps(pred, true, definition=definition).tolist() == [k]
+
+
+@pytest.mark.parametrize("k", [1, 6, 17, 40])
+def test_cumulative_smape_crosses_30_where_the_running_mean_says(k):
+    # equal for k steps, then pred = -true: each later step has sMAPE 200 (to 1e-10), so the
+    # running mean at step i >= k is 200 (i - k + 1) / (i + 1); it must exceed 30 strictly
+    true = _truth()
+    pred = true.clone()
+    pred[:, k:] = -true[:, k:]
+    expected = next(i for i in range(k, true.shape[1]) if 200 * (i - k + 1) > 30 * (i + 1))
+    assert M.valid_prediction_steps(pred, true).tolist() == [expected]
+    if k == 17:
+        assert expected == 20  # at i = 19 the mean is exactly 30: not exceeded, still valid
+
+
+def test_error_equal_to_the_threshold_is_still_valid():
+    true = _truth(dim=1)
+    pred = true + 0.5  # NRMSE with scale 1 is exactly 0.5 at every step
+    assert M.valid_prediction_steps(pred, true, definition="nrmse", scale=1.0).tolist() == [true.shape[1]]
+    assert M.valid_prediction_steps(pred, true, definition="nrmse", scale=1.0, threshold=0.49).tolist() == [0]
+
+
+def test_valid_prediction_time_checks_its_arguments():
+    true = _truth()
+    with pytest.raises(InvalidInputError, match="definition"):
+        M.valid_prediction_steps(true, true, definition="mse")
+    with pytest.raises(InvalidInputError, match="lyapunov_time"):
+        M.valid_prediction_time(true, true, dt=0.1, lyapunov_time=0.0)
+    with pytest.raises(InvalidInputError, match="scale"):
+        M.valid_prediction_steps(true, true, definition="nrmse", scale=torch.ones(2))
+
+
+# ------------------------------------------------------------------ D_stsp
+def _dense_histogram_kl(pred: np.ndarray, true: np.ndarray, n_bins: int, a: float, margin: float) -> float:
+    """Independent reference: dense n_bins^D histograms with numpy."""
+    lo, hi = true.min(0), true.max(0)
+    span = hi - lo
+    edges = [np.linspace(lo[d] - margin * span[d], hi[d] + margin * span[d], n_bins + 1) for d in range(true.shape[1])]
+
+    def hist(x):
+        inside = np.all([(x[:, d] >= edges[d][0]) & (x[:, d] < edges[d][-1]) for d in range(x.shape[1])], axis=0)
+        h, _ = np.histogramdd(x[inside], bins=edges)
+        return (h + a) / (len(x) + a * h.size)  # points outside the grid count in the total
+
+    p, q = hist(true), hist(pred)
+    return float(np.sum(p * np.log(p / q)))
+
+
+@pytest.mark.parametrize("dim,n_bins", [(1, 30), (2, 7), (3, 5)])
+def test_histogram_divergence_equals_a_dense_reference(dim, n_bins):
+    pred, true = _series(11, n=300, dim=dim)
+    ours = float(M.state_space_divergence(torch.from_numpy(pred), torch.from_numpy(true), n_bins=n_bins))
+    assert ours == pytest.approx(_dense_histogram_kl(pred, true, n_bins, 1e-5, 0.1), rel=1e-9)
+
+
+@pytest.mark.parametrize("dim", [3, 6])  # histogram below 6 dimensions, Gaussian mixture from 6
+def test_d_stsp_is_zero_for_identical_sets_and_grows_with_a_shift(dim, lorenz_series):
+    x = lorenz_series[:2000]
+    true = x if dim == 3 else torch.cat([x, lorenz_series[5:2005]], dim=1)  # Lorenz and a delayed copy
+    assert float(M.state_space_divergence(true, true.clone())) == 0.0
+    span = true.amax(0) - true.amin(0)
+    values = [float(M.state_space_divergence(true + f * span, true)) for f in (0.02, 0.1, 0.3, 0.6)]
+    assert all(b > a for a, b in zip(values, values[1:])), values
+    assert values[0] > 0
+
+
+# ------------------------------------------------------------------ D_H and smoothing
+@pytest.mark.parametrize("n", [5, 60, 400])
+def test_gaussian_smooth_equals_scipy_reflect(n):
+    x = torch.from_numpy(np.random.default_rng(n).normal(size=(2, n)))
+    torch.testing.assert_close(gaussian_smooth(x, 20.0), torch.from_numpy(gaussian_filter1d(x.numpy(), 20.0, axis=-1)),
+                               rtol=1e-12, atol=1e-14)
+
+
+def test_power_spectrum_distance_equals_a_scipy_reference(batch):
+    pred, true = batch
+
+    def spectrum(x):
+        s = np.abs(np.fft.rfft(x - x.mean(0), axis=0)) ** 2
+        s = gaussian_filter1d(s, 20.0, axis=0)
+        return s / s.sum(0)
+
+    ref = [np.mean(np.sqrt(1 - np.sum(np.sqrt(spectrum(pred[b]) * spectrum(true[b])), axis=0))) for b in range(3)]
+    ours = M.power_spectrum_distance(torch.from_numpy(pred), torch.from_numpy(true))
+    np.testing.assert_allclose(ours.numpy(), ref, rtol=1e-9)
+
+
+def test_power_spectrum_distance_sees_a_frequency_change_not_a_phase_or_scale_change():
+    s = torch.arange(2048, dtype=torch.float64)[None, :, None] * (2 * math.pi * 16 / 2048)  # 16 whole cycles
+    true = torch.sin(s)
+    assert float(M.power_spectrum_distance(3 * torch.sin(s + 1.0) + 2, true)) < 1e-6
+    # 16 and 128 cycles lie 112 bins apart, 5.6 smoothing widths: nearly disjoint spectra;
+    # 16 and 48 cycles are 1.6 widths apart and the smoothed spectra overlap
+    far, near = (float(M.power_spectrum_distance(torch.sin(m * s), true)) for m in (8, 3))
+    assert far > 0.95 and 0.2 < near < far
+
+
+# ------------------------------------------------------------------ PE(n)
+def test_prediction_error_is_the_squared_error_at_the_nth_step(batch):
+    pred, true = batch
+    p, t = torch.from_numpy(pred), torch.from_numpy(true)
+    torch.testing.assert_close(M.prediction_error(p, t, n=20), ((p[:, 19] - t[:, 19]) ** 2).mean(-1))
+    with pytest.raises(InvalidInputError, match="horizon"):
+        M.prediction_error(p[:, :10], t[:, :10])
+
+
+# ------------------------------------------------------------------ compute_all
+def test_compute_all_returns_the_standard_set_given_the_context(batch):
+    pred, true = batch
+    out = M.compute_all(torch.from_numpy(pred), torch.from_numpy(true), dt=0.05, lyapunov_time=1.0)
+    assert list(out) == M.list_metrics(standard=True)
+    assert all(v.shape == (3,) for v in out.values())
+
+
+def test_compute_all_leaves_out_what_lacks_context_and_raises_when_asked(batch):
+    pred, true = batch
+    p, t = torch.from_numpy(pred), torch.from_numpy(true)
+    out = M.compute_all(p[:, :15], t[:, :15])
+    assert "vpt_smape" not in out and "pe20" not in out and "mse" in out
+    with pytest.raises(InvalidInputError, match="needs dt, lyapunov_time"):
+        M.compute_all(p, t, include=["vpt_smape"])
+
+
+def test_lyapunov_time_in_steps_or_from_the_catalogue(batch):
+    pred, true = batch
+    p, t = torch.from_numpy(pred), torch.from_numpy(true)
+    steps = M.valid_prediction_steps(p, t).double()
+    out = M.compute_all(p, t, include=["vpt_smape"], lyapunov_time_steps=30)
+    torch.testing.assert_close(out["vpt_smape"], steps / 30)
+    lorenz_lt = chaosdata.get_system("Lorenz").invariants["lyapunov_time"]
+    out = M.compute_all(p, t, include=["vpt_smape"], dt=0.01, system="Lorenz")
+    torch.testing.assert_close(out["vpt_smape"], steps * 0.01 / lorenz_lt)
+
+
+# ------------------------------------------------------------------ invariants of free runs
+def test_rosenstein_recovers_lorenz_lambda_max(lorenz_series):
+    # literature 0.906; Rosenstein's method on 3,000 points is biased by a few per cent
+    fit = max_lyapunov_rosenstein(lorenz_series, 0.03)
+    assert fit.value == pytest.approx(0.906, rel=0.12), fit.fit
+
+
+def test_rosenstein_recovers_henon_lambda_max():
+    x = chaosdata.make_trajectories("Henon", 3000).x[0]
+    stored = chaosdata.get_system("Henon").invariants["max_lyapunov"]
+    assert max_lyapunov_rosenstein(x, 1.0).value == pytest.approx(stored, rel=0.1)
+
+
+def test_invariant_errors_of_a_perfect_free_run_are_zero_against_true(lorenz_series):
+    t = lorenz_series[None, :2000]
+    assert M.max_lyapunov_error(t.clone(), t, dt=0.03).tolist() == [0.0]
+    assert M.correlation_dimension_error(t.clone(), t).tolist() == [0.0]
+
+
+def test_invariant_errors_against_the_catalogue(lorenz_series):
+    t = lorenz_series[None, :2000]
+    assert float(M.max_lyapunov_error(t, t, dt=0.03, reference="Lorenz")) < 0.12
+    assert float(M.correlation_dimension_error(t, t, reference="Lorenz")) < 0.1
+    # a forecast collapsed onto a limit cycle has no positive exponent and dimension ~1
+    s = torch.arange(2000, dtype=torch.float64)[:, None] * 0.03
+    cycle = torch.cat([10 * torch.sin(s), 10 * torch.cos(s), 25 + 0 * s], dim=1)[None]
+    assert float(M.correlation_dimension_error(cycle, t, reference="Lorenz")) > 0.3
