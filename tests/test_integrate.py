@@ -344,3 +344,165 @@ def test_a_perturbation_must_be_a_relative_size():
                  description="", citation="", perturbation=0.0)
     with pytest.raises(ValueError, match="perturbation must be a relative kick size"):
         _register(bad)
+
+
+# ----------------------------------------------------------------------------- integrator v2 layers
+def test_a_trajectory_left_running_alone_gives_what_it_gives_alone():
+    """Once half the batch is done the finished rows are dropped from the working batch: the
+    one left running must still land in its own output rows with its own steps."""
+    y0 = torch.tensor([[-1.0], [0.5], [-0.5], [-2.0]], dtype=torch.float64)  # row 1 blows up at t = 2
+    t_eval = torch.linspace(0, 1.9, 20, dtype=torch.float64)
+    both = integrate(riccati, y0, t_eval, rtol=1e-10, atol=1e-10, check_every=4)
+    alone = integrate(riccati, y0[1:2], t_eval, rtol=1e-10, atol=1e-10, check_every=4)
+    assert both.n_accepted[1] > 2 * both.n_accepted[0]  # so the batch was compacted while row 1 ran
+    assert both.n_accepted[1] == alone.n_accepted[0] and both.n_rejected[1] == alone.n_rejected[0]
+    torch.testing.assert_close(both.y[1], alone.y[0], rtol=1e-13, atol=0)
+    torch.testing.assert_close(both.y[3, :, 0], -2.0 / (1.0 + 2.0 * t_eval), rtol=1e-8, atol=0)
+
+
+def lorenz_batch(n: int, seed: int = 0) -> tuple:
+    system = get_system("Lorenz")
+    gen = torch.Generator().manual_seed(seed)
+    x0 = torch.tensor(system.initial_conditions, dtype=torch.float64) + 0.01 * torch.randn(n, 3, generator=gen,
+                                                                                           dtype=torch.float64)
+    return system, (lambda t, y: system.equations(y, t, **system.parameters)), x0
+
+
+def test_a_dop853_step_dispatches_about_half_the_operations_of_v1():
+    """Integrator v1 dispatched 409 aten operations per DOP853 step on Lorenz (batch 16, 1e-13;
+    benchmarks/bench_integrate.py --per-step); v2 must stay at about half, outputs included."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Count(TorchDispatchMode):
+        n = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            Count.n += 1
+            return func(*args, **(kwargs or {}))
+
+    system, f, x0 = lorenz_batch(16)
+    ops, steps = [], []
+    for n in (150, 450):  # the difference leaves out the per-solve setup
+        Count.n = 0
+        with Count():
+            sol = integrate(f, x0, torch.arange(n, dtype=torch.float64) * (system.period / 100), rtol=1e-13, atol=1e-13)
+        ops.append(Count.n)
+        steps.append(int((sol.n_accepted + sol.n_rejected).max()))
+    assert (ops[1] - ops[0]) / (steps[1] - steps[0]) <= 409 / 2 + 5
+
+
+def test_dense_stages_are_skipped_where_no_output_falls():
+    """A two-point grid (a transient) evaluates DOP853's 3 dense-output stages only in the
+    flush that holds the end, not on every step."""
+    system, f, x0 = lorenz_batch(4)
+    sol = integrate(f, x0, torch.tensor([0.0, 20.0], dtype=torch.float64), rtol=1e-10, atol=1e-10)
+    attempts = int((sol.n_accepted + sol.n_rejected).max())
+    assert attempts > 200
+    assert sol.n_evaluations <= 12 * attempts + 3 * 64  # v1: 15 per attempt
+
+
+@pytest.mark.parametrize("flush", [1, 3])
+def test_batched_dense_output_equals_step_by_step(monkeypatch, flush):
+    """The writer evaluates the interpolant for many steps at once; doing it every step (or
+    every third) gives the same outputs up to the summation order of the batched products."""
+    import chaosdata.integrate.ode as ode
+
+    system, f, x0 = lorenz_batch(8)
+    t_eval = torch.linspace(0.0, 3.0, 301, dtype=torch.float64)
+    batched = integrate(f, x0, t_eval, rtol=1e-12, atol=1e-12)
+    monkeypatch.setattr(ode, "MAX_FLUSH_STEPS", flush)
+    single = integrate(f, x0, t_eval, rtol=1e-12, atol=1e-12)
+    assert torch.equal(batched.n_accepted, single.n_accepted)
+    torch.testing.assert_close(batched.y, single.y, rtol=1e-13, atol=1e-12)
+
+
+def test_pi_control_is_an_option_and_integral_control_the_default():
+    from chaosdata.integrate.controller import Controller
+
+    system, f, x0 = lorenz_batch(8)
+    t_eval = torch.linspace(0.0, 5.0, 101, dtype=torch.float64)
+    default = integrate(f, x0, t_eval, rtol=1e-10, atol=1e-10)
+    integral = integrate(f, x0, t_eval, rtol=1e-10, atol=1e-10, controller=Controller())
+    pi = integrate(f, x0, t_eval, rtol=1e-10, atol=1e-10, controller=Controller.pi())
+    assert torch.equal(default.y, integral.y)
+    assert not torch.equal(default.n_accepted + default.n_rejected, pi.n_accepted + pi.n_rejected)
+    torch.testing.assert_close(pi.y[:, :21], default.y[:, :21], rtol=0, atol=1e-6)  # both within tolerance early on
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"safety": 1.5}, "safety"), ({"min_factor": 1.2}, "min_factor"), ({"icoeff": 0.0}, "icoeff"),
+])
+def test_a_controller_checks_its_coefficients(kwargs, match):
+    from chaosdata.integrate.controller import Controller
+
+    with pytest.raises(ValueError, match=match):
+        Controller(**kwargs)
+
+
+@pytest.mark.parametrize("n_elements, available, expected", [
+    (0, 2, 1), (16 * 3, 2, 1), (256 * 3, 16, 1), (2**18 - 1, 16, 1),  # small work: one thread
+    (2**18, 16, 2), (2**20 * 3, 16, 16), (2**20 * 3, 2, 2), (2**22, 1, 1),  # large: by size, capped
+])
+def test_threads_are_chosen_by_work_size(n_elements, available, expected):
+    from chaosdata.integrate.threads import threads_for
+
+    assert threads_for(n_elements, available) == expected
+
+
+def test_a_solve_restores_the_thread_setting():
+    before = torch.get_num_threads()
+    system, f, x0 = lorenz_batch(4)
+    integrate(f, x0, torch.linspace(0, 0.1, 3, dtype=torch.float64), threads=1)
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="threads"):
+        integrate(f, x0, torch.linspace(0, 0.1, 3, dtype=torch.float64), threads=0)
+
+
+@pytest.mark.parametrize("name", ["Lorenz", "Henon", "MackeyGlass", "StickSlipOscillator"])
+def test_make_trajectories_is_a_thin_caller_of_simulate(name):
+    """One kind of each solver path: simulate from the same start states gives the same bytes."""
+    from chaosdata.integrate.simulate import SolverSettings, simulate
+
+    system = get_system(name)
+    tr = make_trajectories(system, 40, n_ics=2, pts_per_period=20, transient=0, postprocess=False)
+    t = tr.t if system.kind != "map" else torch.arange(40, dtype=torch.float64)
+    sol = simulate(system, tr.initial_conditions, t, SolverSettings.for_system(system, rtol=None))
+    assert torch.equal(sol.y, tr.x)
+
+
+def test_solver_settings_resolve_system_defaults_and_validate():
+    from chaosdata.integrate.simulate import SolverSettings
+
+    stick = get_system("StickSlipOscillator")  # fixed-step RK4 by its own solver defaults
+    own = SolverSettings.for_system(stick)
+    assert own.method == "rk4" and own.fixed_step == pytest.approx(stick.period / stick.solver["steps_per_period"])
+    assert SolverSettings.for_system(stick, method="dopri5", rtol=1e-6, atol=1e-6).fixed_step is None
+    assert SolverSettings.for_system(get_system("Lorenz")).to_dict()["controller"]["icoeff"] == 1.0
+    for kwargs, match in (({"method": "rk4"}, "fixed_step"), ({"rtol": 0.0}, "tolerances"),
+                          ({"method": "euler7"}, "unknown method")):
+        with pytest.raises(ValueError, match=match):
+            SolverSettings(**kwargs)
+
+
+def test_time_unit_is_public_and_names_the_fix():
+    from chaosdata.integrate.simulate import time_unit
+
+    lorenz = get_system("Lorenz")
+    assert time_unit(lorenz, "period") == lorenz.period
+    assert time_unit(lorenz, "lyapunov") == lorenz.invariants["lyapunov_time"]
+    assert time_unit(get_system("Henon"), "period") == 1.0
+    with pytest.raises(ValueError, match="timescale must be one of"):
+        time_unit(lorenz, "fourier")
+
+
+def test_one_resample_policy_one_seed_scheme():
+    from chaosdata.integrate import trajectories
+    from chaosdata.integrate.simulate import RESAMPLE, ResamplePolicy
+
+    assert trajectories.MAX_RESAMPLES == RESAMPLE.max_resamples == 4
+    assert [RESAMPLE.seed(7, a) for a in range(3)] == [7, 7 + 1_000_003, 7 + 2_000_006]
+    assert list(RESAMPLE.attempts()) == [1, 2, 3, 4]
+    with pytest.raises(ValueError, match="attempt"):
+        RESAMPLE.seed(7, 5)
+    with pytest.raises(ValueError, match="max_resamples"):
+        ResamplePolicy(max_resamples=-1)

@@ -45,7 +45,7 @@ MAX_FACTOR = INTEGRAL.max_factor
 # bytes of recorded stages the writer may hold before it must flush (16 steps of 256 Lorenz
 # trajectories take 1.5 MiB; 2^20 trajectories flush every step)
 FLUSH_BUDGET = 64 * 2**20
-MAX_FLUSH_STEPS = 32
+MAX_FLUSH_STEPS = 16
 
 
 class Status(enum.IntEnum):
@@ -420,6 +420,10 @@ def _integrate(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, *, rtol
     else:
         buf = _Buffers(co, n_slots, B, d, dtype, device)
 
+    # rows of finished trajectories are dropped from the working batch (compaction) once they
+    # are more than half of it: their final counters wait here, `index` maps working rows back
+    index = torch.arange(B, device=device)
+    final = _State(*(x.clone() for x in state))
     n_steps = 0
     # each system (and parameter set) compiles its own graph of the one step; dynamo's default
     # of 8 graphs per function would fail the ninth system compiled in a process
@@ -436,11 +440,19 @@ def _integrate(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, *, rtol
                 if len(writer) == n_slots:
                     writer.flush(rows, buf.k if buf is not None else None)
             n_steps += check_every
-            if not bool(state.active.any()):
+            n_active = int(state.active.sum())
+            if n_active == 0:
                 break
+            if buf is not None and sync and 2 * n_active <= index.numel():  # compact: half the rows are done
+                writer.flush(rows, buf.k[: len(writer)])
+                keep = state.active[:, 0].nonzero()[:, 0]
+                final = _State(*(full.index_copy(0, index, x) for full, x in zip(final, state)))
+                state, index, rows = _State(*(x[keep] for x in state)), index[keep], rows[keep]
+                n_slots = flush_steps(n_active, d, co.n_stages, y0.element_size())
+                buf = _Buffers(co, n_slots, n_active, d, dtype, device)
         writer.flush(rows, buf.k[: len(writer)] if buf is not None else None)
     # back to ordinary tensors, which callers may update in place
-    state = _State(*(x.clone() for x in state))
+    state = _State(*(full.index_copy(0, index, x).clone() for full, x in zip(final, state)))
     status = torch.where(state.active, torch.full_like(state.status, Status.MAX_STEPS), state.status)[:, 0]
     n_acc, n_att = state.n_acc[:, 0], state.n_att[:, 0]
 
