@@ -1,14 +1,17 @@
 """Forecasting windows over stored trajectories, read lazily, as a torch `Dataset`.
 
 A window is `(context, target)`: `context_length` points followed by the next `horizon`
-points of one trajectory. Windows are addressed arithmetically (system, trajectory, start),
-never listed, and read on demand through a small cache of decoded time blocks, so memory
-stays bounded by a batch plus the cache whatever the size of the store.
+points of one trajectory (with `return_info=True`, also a dict saying where it comes from).
+Windows are addressed arithmetically (system, trajectory, start), never listed, and read on
+demand through a small cache of decoded time blocks, so memory stays bounded by a batch plus
+the cache whatever the size of the store. Observation noise is a function of the point, not of
+the window: overlapping windows see the same noise at the same time.
 """
 
 from __future__ import annotations
 
 import bisect
+import hashlib
 import math
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -18,12 +21,13 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 from torch import Tensor
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, default_collate
 
 from chaosdata.errors import InvalidInputError
 
 NORMALIZATIONS = ("standard", "none")
 BLOCK_BYTES = 4 << 20  # time points are read and cached in blocks of about this size
+NOISE_BLOCK = 1024  # observation noise is drawn per (trajectory, block of this many time indices)
 
 
 @dataclass
@@ -120,9 +124,13 @@ class WindowDataset(Dataset):
     """`(context, target)` windows over one or more systems; `info(i)` says where item `i` is from.
 
     Items are float tensors `[context_length, dim]` and `[horizon, dim]` (systems keep their own
-    dimension; `collate_padded` batches mixed dimensions). `channels` picks coordinates;
-    `noise` adds seeded Gaussian observation noise scaled by each coordinate's std;
-    `normalizer` (fitted on the training split) standardizes.
+    dimension; `collate_padded` batches mixed dimensions). With `return_info=True` items are
+    `(context, target, info)`, `info` a dict of plain values that torch's default collate
+    batches (see `item_info`): what valid prediction times and per-system scores need.
+    `channels` picks coordinates; `noise` adds Gaussian observation noise scaled by each
+    coordinate's std, one fixed draw per (split, system, trajectory, time index, coordinate)
+    from `seed`, so overlapping windows agree where they overlap; `normalizer` (fitted on the
+    training split) standardizes. `split` and `granularity` only label the dataset (repr, info).
     """
 
     def __init__(
@@ -140,13 +148,17 @@ class WindowDataset(Dataset):
         seed: int = 0,
         cache_bytes: int = 64 << 20,
         split: str | None = None,
+        granularity: str | None = None,
+        return_info: bool = False,
     ):
+        if not isinstance(return_info, bool):
+            raise InvalidInputError(f"return_info must be True or False, got {return_info!r}")
         self.series = list(series)
         self.context_length, self.horizon, self.stride = context_length, horizon, stride
         self.normalizer, self.scale = normalizer, scale
         self.channels, self.noise, self.dtype, self.seed = channels, noise, dtype, seed
         self.cache_bytes = cache_bytes
-        self.split = split
+        self.split, self.granularity, self.return_info = split, granularity, return_info
         width = context_length + horizon
         self._per_row = []
         for s in self.series:
@@ -162,12 +174,12 @@ class WindowDataset(Dataset):
         self._arrays: dict[int, Any] = {}
         self._cache: _BlockCache | None = None
         self._np_dtype = torch.empty(0, dtype=dtype).numpy().dtype
-        self._noise_scale = []  # per series: noise std per output channel, in output units
+        self._noise_scale = []  # per series: noise std per stored coordinate, in output units
         for s in self.series:
             sd = np.asarray(scale[s.system], dtype=np.float64) * noise
             if normalizer is not None:
                 sd = sd / normalizer.std[s.system]
-            self._noise_scale.append(torch.as_tensor(sd if channels is None else sd[channels: channels + 1]))
+            self._noise_scale.append(torch.as_tensor(sd))
 
     # ---------------------------------------------------------------- pickling for workers
     def __getstate__(self) -> dict:
@@ -182,10 +194,31 @@ class WindowDataset(Dataset):
     def systems(self) -> list[str]:
         return [s.system for s in self.series]
 
+    def __repr__(self) -> str:
+        names = self.systems
+        shown = repr(names) if len(names) <= 4 else f"[{', '.join(map(repr, names[:3]))}, ... {len(names)} in all]"
+        extra = "".join(f", {k}={v!r}" for k, v in (("channels", self.channels), ("noise", self.noise)) if v)
+        return (f"WindowDataset(systems={shown}, split={self.split!r}, granularity={self.granularity!r}, "
+                f"windows={len(self)}, context_length={self.context_length}, horizon={self.horizon}, "
+                f"stride={self.stride}{extra})")
+
     def info(self, index: int) -> WindowInfo:
         k, row, start = self._locate(index)
         s = self.series[k]
         return WindowInfo(s.system, row, start, s.t0 + start * s.dt)
+
+    def item_info(self, index: int) -> dict[str, Any]:
+        """Where item `index` comes from, as the dict `return_info=True` items carry: `system`,
+        `split`, `granularity` (strings, '' when unknown), `trajectory` (row in the stored
+        array), `start` (time index of the first context point), `index` (ints), `start_time`
+        and `dt` (floats, time units of the stored grid: the target starts at
+        `start_time + context_length * dt`). torch's default collate turns a batch of them into
+        lists of strings and `[B]` int64 / float64 tensors."""
+        k, row, start = self._locate(index)
+        s = self.series[k]
+        return {"system": s.system, "split": self.split or "", "granularity": self.granularity or "",
+                "trajectory": row, "start": start, "index": index % len(self),
+                "start_time": s.t0 + start * s.dt, "dt": s.dt}
 
     def _locate(self, index: int) -> tuple[int, int, int]:
         n = self._offsets[-1]
@@ -230,17 +263,35 @@ class WindowDataset(Dataset):
             parts.append(block[max(start - a0, 0): stop - a0])
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
-    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor] | tuple[Tensor, Tensor, dict[str, Any]]:
         k, row, start = self._locate(index)
-        s = self.series[k]
-        w = self._read(k, row, start, start + self.context_length + self.horizon)
+        stop = start + self.context_length + self.horizon
+        w = self._read(k, row, start, stop)
         if self.noise > 0:
-            gen = torch.Generator().manual_seed(_item_seed(self.seed, self.split, s.system, row, start))
             x = torch.from_numpy(w.copy())
-            x = x + (self._noise_scale[k] * torch.randn(x.shape, generator=gen, dtype=torch.float64)).to(x.dtype)
-            return x[: self.context_length], x[self.context_length:]
-        # copies: items never alias the cache, whatever the caller does with them
-        return torch.from_numpy(w[: self.context_length].copy()), torch.from_numpy(w[self.context_length:].copy())
+            x = x + self._noise(k, row, start, stop).to(x.dtype)
+            context, target = x[: self.context_length], x[self.context_length:]
+        else:  # copies: items never alias the cache, whatever the caller does with them
+            context, target = torch.from_numpy(w[: self.context_length].copy()), torch.from_numpy(w[self.context_length:].copy())
+        if self.return_info:
+            return context, target, self.item_info(index)
+        return context, target
+
+    def _noise(self, k: int, row: int, start: int, stop: int) -> Tensor:
+        """Observation noise at time indices `start:stop` of trajectory `row`, `[stop - start,
+        channels]` float64: standard normals drawn per block of `NOISE_BLOCK` indices (each
+        block from its own seeded generator, over every stored coordinate), times each
+        coordinate's noise std. A point's noise depends on the point only: not on the window,
+        its length, the channel selection or the process that reads it."""
+        s = self.series[k]
+        parts = []
+        for b in range(start // NOISE_BLOCK, (stop - 1) // NOISE_BLOCK + 1):
+            gen = torch.Generator().manual_seed(_noise_seed(self.seed, self.split, s.system, row, b))
+            z = torch.randn(NOISE_BLOCK, s.dim, generator=gen, dtype=torch.float64)
+            b0 = b * NOISE_BLOCK
+            parts.append(z[max(start - b0, 0): stop - b0])
+        z = (parts[0] if len(parts) == 1 else torch.cat(parts)) * self._noise_scale[k]
+        return z if self.channels is None else z[:, self.channels: self.channels + 1]
 
     def trajectories(self, system: str | None = None) -> Tensor:
         """Whole trajectories of one system in this split, `[N, T, dim]`, transformed like the
@@ -267,28 +318,32 @@ class WindowDataset(Dataset):
         return self.normalizer.denormalize(x, system)
 
 
-def _item_seed(seed: int, split: str | None, system: str, row: int, start: int) -> int:
-    """A noise seed that depends only on what the window is, not on the worker that reads it."""
-    import hashlib
-
-    digest = hashlib.blake2b(f"{seed}/{split}/{system}/{row}/{start}".encode(), digest_size=8).digest()
+def _noise_seed(seed: int, split: str | None, system: str, row: int, block: int) -> int:
+    """The seed of one noise block: a hash of what the points are (seed, split, system,
+    trajectory, block of time indices), never of the window or the worker that reads them."""
+    digest = hashlib.blake2b(f"{seed}/{split}/{system}/{row}/{block}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "little") & ((1 << 63) - 1)
 
 
-def collate_padded(batch: Sequence[tuple[Tensor, Tensor]]) -> tuple[Tensor, Tensor, Tensor]:
+def collate_padded(batch: Sequence[tuple]) -> tuple:
     """Batch windows of different dimension: zero-pad channels to the largest.
 
-    Returns `(context [B, C, D], target [B, H, D], mask [B, D])` with `mask` True on real channels.
+    Returns `(context [B, C, D], target [B, H, D], mask [B, D])` with `mask` True on real
+    channels; items with info (`return_info=True`) add a fourth element, their info dicts
+    batched by torch's default collate.
     """
-    dmax = max(c.shape[-1] for c, _ in batch)
+    dmax = max(item[0].shape[-1] for item in batch)
 
     def pad(x: Tensor) -> Tensor:
         return torch.nn.functional.pad(x, (0, dmax - x.shape[-1]))
 
     mask = torch.zeros(len(batch), dmax, dtype=torch.bool)
-    for i, (c, _) in enumerate(batch):
-        mask[i, : c.shape[-1]] = True
-    return (torch.stack([pad(c) for c, _ in batch]), torch.stack([pad(t) for _, t in batch]), mask)
+    for i, item in enumerate(batch):
+        mask[i, : item[0].shape[-1]] = True
+    out = (torch.stack([pad(item[0]) for item in batch]), torch.stack([pad(item[1]) for item in batch]), mask)
+    if len(batch[0]) == 3:
+        out += (default_collate([item[2] for item in batch]),)
+    return out
 
 
 def check_window(context_length: int, horizon: int, stride: int | None) -> int:

@@ -8,6 +8,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from torch.utils.data import DataLoader
 
 from chaosdata.errors import InvalidInputError
 from chaosdata.windows import Normalizer, Series, WindowDataset, check_window, collate_padded, fit_statistics
@@ -122,3 +123,71 @@ def test_bad_windows_are_clear_errors():
     assert check_window(4, 3, None) == 3
     with pytest.raises(IndexError):
         dataset([series("A", ramp())])[10_000]
+
+
+# ---------------------------------------------------------------------- items that say where they come from
+def test_info_items_batch_with_the_default_collate():
+    data = ramp()
+    ds = dataset([series("A", data)], return_info=True, split="test", granularity="fine", dtype=torch.float64)
+    context, target, info = next(iter(DataLoader(ds, batch_size=4, shuffle=False)))
+    assert context.shape == (4, 5, 2) and target.shape == (4, 3, 2)
+    assert info["system"] == ["A"] * 4 and info["split"] == ["test"] * 4 and info["granularity"] == ["fine"] * 4
+    assert info["trajectory"].dtype == torch.int64 and info["start_time"].dtype == torch.float64
+    for b in range(4):
+        where = ds.info(b)
+        assert (info["trajectory"][b].item(), info["start"][b].item(), info["index"][b].item()) == (where.trajectory, where.start, b)
+        assert info["start_time"][b].item() == where.start_time and info["dt"][b].item() == 0.5
+        # the values say where they came from (ramp): row * 1000 + time index
+        assert context[b, 0, 0].item() == 1000 * where.trajectory + where.start
+
+
+def test_info_items_of_mixed_dimensions_pad_and_keep_their_info():
+    ds = dataset([series("A", ramp(d=2)), series("B", ramp(n=1, d=4))], return_info=True)
+    batch = [ds[0], ds[len(ds) - 1]]
+    context, target, mask, info = collate_padded(batch)
+    assert context.shape == (2, 5, 4) and mask.sum().item() == 6
+    assert info["system"] == ["A", "B"] and info["index"].tolist() == [0, len(ds) - 1]
+    assert len(collate_padded([ds[0][:2], ds[1][:2]])) == 3  # plain items: as before
+
+
+def test_return_info_must_be_a_bool():
+    with pytest.raises(InvalidInputError, match="return_info"):
+        dataset([series("A", ramp())], return_info="yes")
+
+
+# ---------------------------------------------------------------------- noise per point, not per window
+def _noise_of(noisy: WindowDataset, clean: WindowDataset, i: int) -> torch.Tensor:
+    return torch.cat(noisy[i][:2]) - torch.cat(clean[i][:2])
+
+
+@pytest.mark.parametrize("block", [7, 1024], ids=["windows straddle noise blocks", "one noise block"])
+def test_overlapping_windows_see_the_same_noise_at_the_same_time_point(monkeypatch, block):
+    monkeypatch.setattr("chaosdata.windows.NOISE_BLOCK", block)
+    data = ramp()
+    kw = {"noise": 0.1, "scale": {"A": np.array([1.0, 3.0])}, "dtype": torch.float64, "seed": 2, "stride": 1}
+    noisy, clean = dataset([series("A", data)], **kw), dataset([series("A", data)], stride=1, dtype=torch.float64)
+    for i in range(len(noisy) - 1):
+        a, b = noisy.info(i), noisy.info(i + 1)
+        if a.trajectory == b.trajectory:  # b starts one point later: 7 shared points
+            torch.testing.assert_close(_noise_of(noisy, clean, i)[1:], _noise_of(noisy, clean, i + 1)[:-1], rtol=0, atol=0)
+    # another window length and a single channel see the same noise at the same (trajectory, time)
+    longer = dataset([series("A", data)], context_length=9, **kw)
+    univariate = dataset([series("A", data)], channels=1, **kw)
+    clean_uni = dataset([series("A", data)], channels=1, stride=1, dtype=torch.float64)
+    j = 12  # trajectory 0, start 12 in every dataset with stride 1
+    assert longer.info(j)[:3] == noisy.info(j)[:3] == univariate.info(j)[:3] == ("A", 0, 12)
+    long_noise = torch.cat(longer[j][:2]) - torch.from_numpy(data[0, 12:24].astype(np.float64))
+    torch.testing.assert_close(long_noise[:8], _noise_of(noisy, clean, j), rtol=0, atol=1e-12)
+    torch.testing.assert_close(_noise_of(univariate, clean_uni, j)[:, 0], _noise_of(noisy, clean, j)[:, 1], rtol=0, atol=0)
+    # and the noise is not the same at different points or on different trajectories
+    assert not torch.equal(_noise_of(noisy, clean, 0)[1], _noise_of(noisy, clean, 0)[2])
+    assert not torch.equal(_noise_of(noisy, clean, 0), _noise_of(noisy, clean, noisy._per_row[0]))
+
+
+def test_repr_says_what_the_dataset_holds():
+    ds = dataset([series("A", ramp()), series("B", ramp(n=1))], split="val", granularity="coarse")
+    text = repr(ds)
+    assert text == ("WindowDataset(systems=['A', 'B'], split='val', granularity='coarse', "
+                    f"windows={len(ds)}, context_length=5, horizon=3, stride=2)")
+    many = dataset([series(f"S{i}", ramp(n=1)) for i in range(6)], noise=0.1)
+    assert "['S0', 'S1', 'S2', ... 6 in all]" in repr(many) and "noise=0.1" in repr(many)
