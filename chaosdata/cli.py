@@ -51,7 +51,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     systems = [s for s in args.systems.split(",") if s] if args.systems else None
     try:
         report = build(config, args.out, systems=systems, device=args.device, workers=args.workers,
-                       overwrite=args.overwrite, allow_mixed_code=args.allow_mixed_code)
+                       executor=args.executor, scheduler=args.scheduler, overwrite=args.overwrite,
+                       allow_mixed_code=args.allow_mixed_code)
     except KeyboardInterrupt:
         print(f"chaosdata: interrupted; the systems committed so far are kept. Run the same command again "
               f"to resume the build of {args.out}.", file=sys.stderr)
@@ -181,6 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     p.add_argument("--workers", type=int, default=1,
                    help="systems built in parallel processes (one progress bar for all)")
+    p.add_argument("--executor", choices=("local", "dask"), default="local",
+                   help="local: processes on this machine; dask: a dask.distributed cluster")
+    p.add_argument("--scheduler", default=None,
+                   help="with --executor dask: the scheduler's address (default: a local cluster of --workers)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace a store built from a different config or layout (deletes its systems)")
     p.add_argument("--allow-mixed-code", action="store_true",

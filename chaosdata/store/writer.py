@@ -18,17 +18,13 @@ build, except `builds.json` (creation times, wall times), which no checksum cove
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
 import json
-import multiprocessing
 import os
 import shutil
-import signal
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +35,7 @@ import zarr
 from tqdm.auto import tqdm
 
 from chaosdata.errors import InvalidInputError
-from chaosdata.store import provenance
+from chaosdata.store import executors, provenance
 from chaosdata.store.config import ReleaseConfig
 from chaosdata.store.errors import StoreError
 from chaosdata.store.generate import SystemData, generate_system
@@ -421,48 +417,25 @@ def _result(name: str, status: str, entry: dict[str, Any], seconds: float) -> Sy
                         entry["n_invalid"], entry["skipped"], seconds)
 
 
-def _init_worker() -> None:
-    torch.set_num_threads(1)
-    # Ctrl-C reaches the whole process group: the parent decides (cancels queued work, stops us)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    with contextlib.suppress(Exception):  # Linux: die with the parent, so a killed build leaves no workers
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
-def _in_processes(todo: list[str], workers: int, stage: Callable[..., Any],
-                  done: Callable[[str, Any], None]) -> None:
-    """Run `stage(name)` for every name in `workers` spawned processes; `done(name, future)` as
-    each finishes. An interrupt (Ctrl-C) cancels the queued systems and stops the workers at
-    once: what was committed stays, staging is cleaned by the next run."""
-    ctx = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker)
-    try:
-        futures = {pool.submit(stage, n): n for n in todo}
-        for fut in as_completed(futures):
-            done(futures[fut], fut)
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        for child in multiprocessing.active_children():
-            child.terminate()
-        raise
-    finally:
-        pool.shutdown(wait=True)
-
-
 def build(config: ReleaseConfig, out: str | Path, *, systems: Sequence[str] | None = None, device: str = "cpu",
-          workers: int = 1, overwrite: bool = False, allow_mixed_code: bool = False, wait: bool = False,
-          progress: bool | None = None, log: Log | None = None) -> BuildReport:
+          workers: int = 1, executor: str = "local", scheduler: str | None = None, overwrite: bool = False,
+          allow_mixed_code: bool = False, wait: bool = False, progress: bool | None = None,
+          log: Log | None = None) -> BuildReport:
     """Build (or resume) the store of `config` at `out`; see the module docstring.
 
     `systems` narrows the build to some of the config's systems (the store stays the config's:
     a later build adds the rest). `workers` > 1 builds systems in parallel processes, each with
     one torch thread, under one progress bar; `workers` == 1 builds in this process, also with
     one thread (so both give the same bytes), with a bar per system. `progress` None shows bars
-    only on a terminal. A store written by other code (`provenance.fingerprint`) is refused
-    unless `allow_mixed_code`; `wait` waits for another build of `out` instead of refusing.
+    only on a terminal. `executor="dask"` stages the systems on a `dask.distributed` cluster
+    (`scheduler` address, or a local cluster of `workers` processes) and commits them here: the
+    same bytes as a local build. A store written by other code (`provenance.fingerprint`) is
+    refused unless `allow_mixed_code`; `wait` waits for another build of `out` instead of refusing.
     """
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise InvalidInputError(f"workers must be a positive integer, got {workers!r}")
+    if executor not in executors.EXECUTORS:
+        raise InvalidInputError(f"executor must be one of {executors.EXECUTORS}, got {executor!r}")
     try:
         torch.empty(0, device=device)
     except (RuntimeError, AssertionError) as err:
@@ -497,7 +470,7 @@ def build(config: ReleaseConfig, out: str | Path, *, systems: Sequence[str] | No
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
-            if workers == 1 or len(todo) <= 1:
+            if executor == "local" and (workers == 1 or len(todo) <= 1):
                 for name in tqdm(todo, desc="systems", unit="system", disable=disable, position=0):
                     with tqdm(total=n_rows(name), desc=name, unit="traj", leave=False, disable=disable,
                               position=1) as bar:
@@ -509,25 +482,32 @@ def build(config: ReleaseConfig, out: str | Path, *, systems: Sequence[str] | No
                 # one bar for all: workers report when a system is done, in trajectories (rows) written
                 with tqdm(total=sum(map(n_rows, todo)), desc=f"{len(todo)} systems", unit="traj",
                           disable=disable) as bar:
-                    def done(name: str, fut: Any) -> None:
+                    def done(name: str, result: Callable[[], Any]) -> None:
                         try:
-                            finish(name, *fut.result())
+                            finish(name, *result())
                         except Exception as err:  # noqa: BLE001
                             fail(name, err)
                         bar.update(n_rows(name))
                         bar.set_postfix_str(name)
 
-                    stage = functools.partial(_stage_in_worker, config=config, staging=str(staging),
+                    stage = functools.partial(stage_in_worker, config=config, staging=str(staging),
                                               device=device, fingerprint=fp)
-                    _in_processes(todo, workers, stage, done)
+                    executors.run(executor, todo, workers, stage, done, log, scheduler)
         finally:
             torch.set_num_threads(threads)
-        with contextlib.suppress(OSError):
-            staging.rmdir()  # only if empty
+        if staging.exists():  # everything is committed or failed: what is left are dead workers' halves
+            shutil.rmtree(staging)
     results = sorted(results + failed, key=lambda r: r.name)
     return BuildReport(out, config, results, removed, time.perf_counter() - started)
 
 
-def _stage_in_worker(name: str, *, config: ReleaseConfig, staging: str, device: str,
-                     fingerprint: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
+def stage_in_worker(name: str, *, config: ReleaseConfig, staging: str, device: str,
+                    fingerprint: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """`stage_system` in a worker process, which must run the driver's code (same fingerprint)."""
+    torch.set_num_threads(1)
+    here = provenance.fingerprint(device)
+    if here != fingerprint:
+        raise StoreError(f"a worker runs other code than the driver (it differs in: "
+                         f"{', '.join(provenance.fingerprint_diff(fingerprint, here))}); install the same "
+                         "chaosdata, torch and zarr on every worker")
     return stage_system(name, config, staging, device, None, fingerprint)

@@ -1,0 +1,98 @@
+"""Where systems are staged: this process, a local process pool, or a Dask cluster.
+
+An executor runs `stage(name)` for each system and calls `done(name, result)` in the driver as
+each finishes, where `result()` returns the staged directory, its manifest entry and build
+facts, or raises the task's error. Workers only write into the store's `.staging/`; the driver
+verifies and commits (rename, manifest, consolidated metadata), so the commit protocol stays in
+one place (`chaosdata.store.writer`) whatever runs the work. A system is the unit of work: its
+splits integrate in one batch, which is cheaper than one task per split, and it is the unit a
+commit makes visible.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import multiprocessing
+import signal
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Any
+
+import torch
+
+from chaosdata.errors import InvalidInputError
+
+Stage = Callable[[str], Any]
+Done = Callable[[str, Callable[[], Any]], None]
+Log = Callable[[str], None]
+EXECUTORS = ("local", "dask")
+
+
+def init_worker() -> None:
+    """A worker process: one torch thread, Ctrl-C left to the driver, dies with the driver."""
+    torch.set_num_threads(1)
+    # Ctrl-C reaches the whole process group: the parent decides (cancels queued work, stops us)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(Exception):  # Linux: die with the parent, so a killed build leaves no workers
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def run_in_processes(todo: Sequence[str], workers: int, stage: Stage, done: Done, log: Log) -> None:
+    """`workers` spawned processes on this machine. An interrupt (Ctrl-C) cancels the queued
+    systems and stops the workers at once: what was committed stays, the next run cleans staging."""
+    ctx = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=init_worker)
+    try:
+        futures = {pool.submit(stage, n): n for n in todo}
+        for fut in as_completed(futures):
+            done(futures[fut], fut.result)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for child in multiprocessing.active_children():
+            child.terminate()
+        raise
+    finally:
+        pool.shutdown(wait=True)
+
+
+def run_on_dask(todo: Sequence[str], workers: int, stage: Stage, done: Done, log: Log,
+                scheduler: str | None = None) -> None:
+    """A `dask.distributed` cluster: the one at `scheduler` (an address such as
+    `tcp://host:8786`; its workers must see the store's directory), or a `LocalCluster` of
+    `workers` single-threaded processes. A task whose worker dies is run again on another
+    (the scheduler's `allowed-failures`); its half-written staging is removed at the end."""
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed as dask_completed
+    except ImportError:
+        raise InvalidInputError("executor='dask' needs dask.distributed: pip install 'chaosdata[dask]'") from None
+    with contextlib.ExitStack() as stack:
+        if scheduler is None:
+            cluster = stack.enter_context(LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                                       dashboard_address=":0"))
+            client = stack.enter_context(Client(cluster))
+        else:
+            try:
+                client = stack.enter_context(Client(scheduler, timeout="30s"))
+            except OSError as err:
+                raise InvalidInputError(f"no Dask scheduler answers at {scheduler!r} ({err}); start one with "
+                                        "`dask scheduler` and workers with `dask worker ADDRESS`, or leave out "
+                                        "--scheduler for a local cluster") from None
+        log(f"dask: {len(client.scheduler_info()['workers'])} workers, dashboard {client.dashboard_link}")
+        futures = [client.submit(stage, n, key=f"chaosdata-stage-{n}", pure=False) for n in todo]
+        names = {f.key: n for f, n in zip(futures, todo)}
+        try:
+            for fut in dask_completed(futures):
+                done(names[fut.key], fut.result)
+        except BaseException:
+            client.cancel(futures)
+            raise
+
+
+def run(executor: str, todo: Sequence[str], workers: int, stage: Stage, done: Done, log: Log,
+        scheduler: str | None = None) -> None:
+    """Dispatch to `run_in_processes` (`local`) or `run_on_dask` (`dask`)."""
+    if executor == "dask":
+        run_on_dask(todo, workers, stage, done, log, scheduler)
+    else:
+        run_in_processes(todo, workers, stage, done, log)
