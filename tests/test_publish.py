@@ -40,9 +40,6 @@ map_transient = 10
 train = 2
 val = 1
 test = 1
-[granularities.coarse]
-timescale = "period"
-points = 15
 [granularities.fine]
 timescale = "period"
 points = 60
@@ -291,10 +288,6 @@ def test_publish_interrupted_then_resumed(staged, store, token_env, capsys, capl
     assert uploads[1]["repo_type"] == "dataset" and uploads[1]["folder_path"] == str(staged.root)
     assert hub.tags == [default_tag(store)] and store.manifest["config_hash"][:12] in hub.tags[0]
 
-    # a third run finds everything there: no upload, the tag again (exist_ok)
-    n_uploads = hub.names().count("upload_folder")
-    again = publish(store, REPO, staging=staged.root, restage=False, api=hub)
-    assert hub.names().count("upload_folder") == n_uploads and again.uploaded == ()
     assert [kw for name, kw in hub.calls if name == "create_tag"][-1]["exist_ok"] is True
 
     out = capsys.readouterr()
@@ -302,14 +295,17 @@ def test_publish_interrupted_then_resumed(staged, store, token_env, capsys, capl
     assert verify_staged(staged.root, secrets=[TOKEN]) == []
 
 
-def test_a_changed_file_is_uploaded_again(staged, store, token_env):
+@pytest.mark.parametrize("changed", [[], ["README.md", "cards/Lorenz.md"]])
+def test_only_changed_files_are_uploaded_again(staged, store, token_env, changed):
     hub = FakeHub()
-    publish(store, REPO, staging=staged.root, restage=False, api=hub)
-    hub.remote["cards/Lorenz.md"] = b"an older page"
-    hub.remote["README.md"] = hub.remote["README.md"] + b" "
-    publish(store, REPO, staging=staged.root, restage=False, api=hub)
-    last = [kw for name, kw in hub.calls if name == "upload_folder"][-1]
-    assert sorted(last["allow_patterns"]) == ["README.md", "cards/Lorenz.md"]
+    hub.remote = {p: (staged.root / p).read_bytes() for p in _all_staged(staged.root)}
+    for p in changed:
+        hub.remote[p] = hub.remote[p] + b" "  # an older version on the Hub
+    report = publish(store, REPO, staging=staged.root, restage=False, api=hub)
+    uploads = [kw for name, kw in hub.calls if name == "upload_folder"]
+    assert [sorted(kw["allow_patterns"]) for kw in uploads] == ([changed] if changed else [])
+    assert sorted(report.uploaded) == changed
+    assert hub.tags == [default_tag(store)]
 
 
 def test_git_blob_id_matches_git(tmp_path):
