@@ -242,6 +242,15 @@ def test_check_names_a_changed_value_and_a_missing_file(store, staged, tmp_path)
         check_parquet(store, copy, strict=True)
 
 
+def test_check_names_an_exported_system_the_store_lacks(store, staged, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(staged[0] / "data", copy / "data")
+    shutil.copytree(copy / "data/Henon", copy / "data/Stranger")
+    assert [(p.system, p.got) for p in check_parquet(store, copy)] == [
+        ("Stranger", "an exported system the store does not hold")]
+    assert check_parquet(store, copy, ["henon"]) == []  # names as the catalogue spells them, any case
+
+
 def test_check_finds_a_changed_hdf5_variable(store, staged, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(staged[0], copy)
