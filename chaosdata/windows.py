@@ -153,6 +153,9 @@ class WindowDataset(Dataset):
     ):
         if not isinstance(return_info, bool):
             raise InvalidInputError(f"return_info must be True or False, got {return_info!r}")
+        if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise < math.inf:
+            raise InvalidInputError(f"noise must be a finite non-negative fraction of each coordinate's std, "
+                                    f"got {noise!r}; use 0 for none")
         self.series = list(series)
         self.context_length, self.horizon, self.stride = context_length, horizon, stride
         self.normalizer, self.scale = normalizer, scale
