@@ -153,6 +153,9 @@ class WindowDataset(Dataset):
     ):
         if not isinstance(return_info, bool):
             raise InvalidInputError(f"return_info must be True or False, got {return_info!r}")
+        if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise < math.inf:
+            raise InvalidInputError(f"noise must be a finite non-negative fraction of each coordinate's std, "
+                                    f"got {noise!r}; use 0 for none")
         self.series = list(series)
         self.context_length, self.horizon, self.stride = context_length, horizon, stride
         self.normalizer, self.scale = normalizer, scale
@@ -214,7 +217,9 @@ class WindowDataset(Dataset):
         and `dt` (floats, time units of the stored grid: the target starts at
         `start_time + context_length * dt`). torch's default collate turns a batch of them into
         lists of strings and `[B]` int64 / float64 tensors."""
-        k, row, start = self._locate(index)
+        return self._info_dict(index, *self._locate(index))
+
+    def _info_dict(self, index: int, k: int, row: int, start: int) -> dict[str, Any]:
         s = self.series[k]
         return {"system": s.system, "split": self.split or "", "granularity": self.granularity or "",
                 "trajectory": row, "start": start, "index": index % len(self),
@@ -274,7 +279,7 @@ class WindowDataset(Dataset):
         else:  # copies: items never alias the cache, whatever the caller does with them
             context, target = torch.from_numpy(w[: self.context_length].copy()), torch.from_numpy(w[self.context_length:].copy())
         if self.return_info:
-            return context, target, self.item_info(index)
+            return context, target, self._info_dict(index, k, row, start)
         return context, target
 
     def _noise(self, k: int, row: int, start: int, stop: int) -> Tensor:
@@ -282,15 +287,20 @@ class WindowDataset(Dataset):
         channels]` float64: standard normals drawn per block of `NOISE_BLOCK` indices (each
         block from its own seeded generator, over every stored coordinate), times each
         coordinate's noise std. A point's noise depends on the point only: not on the window,
-        its length, the channel selection or the process that reads it."""
+        its length, the channel selection or the process that reads it. Scaled blocks share
+        the block cache with the data (windows of a trajectory overlap the same few blocks)."""
         s = self.series[k]
+
+        def draw(b: int) -> Tensor:
+            gen = torch.Generator().manual_seed(_noise_seed(self.seed, self.split, s.system, row, b))
+            return torch.randn(NOISE_BLOCK, s.dim, generator=gen, dtype=torch.float64) * self._noise_scale[k]
+
         parts = []
         for b in range(start // NOISE_BLOCK, (stop - 1) // NOISE_BLOCK + 1):
-            gen = torch.Generator().manual_seed(_noise_seed(self.seed, self.split, s.system, row, b))
-            z = torch.randn(NOISE_BLOCK, s.dim, generator=gen, dtype=torch.float64)
+            z = self._cache.get(("noise", k, row, b), lambda: draw(b))
             b0 = b * NOISE_BLOCK
             parts.append(z[max(start - b0, 0): stop - b0])
-        z = (parts[0] if len(parts) == 1 else torch.cat(parts)) * self._noise_scale[k]
+        z = parts[0] if len(parts) == 1 else torch.cat(parts)
         return z if self.channels is None else z[:, self.channels: self.channels + 1]
 
     def trajectories(self, system: str | None = None) -> Tensor:

@@ -26,7 +26,7 @@ from chaosdata.store import build, load_preset, open_store
 from chaosdata.store.config import parse_config
 from chaosdata.systems import get_system, list_systems
 
-# the store of the card tests: a flow, a delay equation and a map, two granularities
+# the store of the card tests: a flow, a delay equation and a map, one granularity (maps: iteration)
 CONFIG = """
 name = "cards-test"
 description = "Three systems for the card tests."
@@ -40,9 +40,6 @@ map_transient = 10
 train = 2
 val = 1
 test = 1
-[granularities.coarse]
-timescale = "period"
-points = 15
 [granularities.fine]
 timescale = "period"
 points = 60

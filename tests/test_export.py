@@ -138,6 +138,16 @@ def test_embedded_schema_is_the_declared_features(store, staged, system):
     assert datasets.Features._from_yaml_list(features_yaml(features)) == features  # the card's YAML round trip
 
 
+def test_series_values_are_byte_stream_split_and_row_groups_bounded(staged):
+    folder, report, _ = staged
+    for f in report.files[:3]:
+        meta = pq.ParquetFile(folder / f.path).metadata
+        leaf = next(meta.row_group(0).column(i) for i in range(meta.num_columns)
+                    if meta.row_group(0).column(i).path_in_schema.startswith("series"))
+        assert "BYTE_STREAM_SPLIT" in leaf.encodings and "RLE_DICTIONARY" not in leaf.encodings, leaf.encodings
+        assert all(meta.row_group(g).total_byte_size < 300 << 20 for g in range(meta.num_row_groups))
+
+
 def test_pandas_reads_the_series_as_arrays(store, staged):
     import pandas as pd
 
@@ -230,6 +240,15 @@ def test_check_names_a_changed_value_and_a_missing_file(store, staged, tmp_path)
     ]
     with pytest.raises(ChecksumError, match="Henon"):
         check_parquet(store, copy, strict=True)
+
+
+def test_check_names_an_exported_system_the_store_lacks(store, staged, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(staged[0] / "data", copy / "data")
+    shutil.copytree(copy / "data/Henon", copy / "data/Stranger")
+    assert [(p.system, p.got) for p in check_parquet(store, copy)] == [
+        ("Stranger", "an exported system the store does not hold")]
+    assert check_parquet(store, copy, ["henon"]) == []  # names as the catalogue spells them, any case
 
 
 def test_check_finds_a_changed_hdf5_variable(store, staged, tmp_path):

@@ -155,6 +155,13 @@ def test_return_info_must_be_a_bool():
         dataset([series("A", ramp())], return_info="yes")
 
 
+@pytest.mark.parametrize("noise", [float("nan"), float("inf"), -0.1, True])
+def test_noise_must_be_a_finite_non_negative_number(noise):
+    """noise=nan used to mean no noise, silently (nan > 0 is False)."""
+    with pytest.raises(InvalidInputError, match="noise"):
+        dataset([series("A", ramp())], noise=noise)
+
+
 # ---------------------------------------------------------------------- noise per point, not per window
 def _noise_of(noisy: WindowDataset, clean: WindowDataset, i: int) -> torch.Tensor:
     return torch.cat(noisy[i][:2]) - torch.cat(clean[i][:2])

@@ -32,16 +32,22 @@ from chaosdata.store.reader import Problem
 COLUMNS = {name: name for name in TRAJECTORY_VARIABLES} | {"series": "series"}
 
 
-def _systems(store: Store, root: Path | ExportReport, systems: Sequence[str] | None, fmt: str) -> tuple[Path, list[str]]:
+def _systems(store: Store, root: Path | ExportReport, systems: Sequence[str] | None,
+             top: str) -> tuple[Path, list[str], list[Problem]]:
+    """(root folder, the store's names of the systems to check, problems): by default the systems
+    of an `ExportReport`, or the system folders under `root/top`; a folder of a system the store
+    does not hold is a problem."""
     if isinstance(root, ExportReport):
-        names = sorted({f.system for f in root.files}) if systems is None else list(systems)
-        return root.root, names
-    root = Path(root)
-    if systems is None:
-        top = root / ("data" if fmt == "parquet" else "hdf5")
-        names = sorted(p.name for p in top.iterdir() if p.is_dir()) if top.is_dir() else []
-        return root, names
-    return root, [store._resolve(s) for s in systems]
+        root, found = root.root, sorted({f.system for f in root.files})
+    else:
+        root = Path(root)
+        found = sorted(p.name for p in (root / top).iterdir() if p.is_dir()) if (root / top).is_dir() else []
+    if systems is not None:
+        return root, sorted({store._resolve(s) for s in systems}), []
+    known = store.manifest["systems"]
+    strangers = [Problem(s, top, "a system of the store", "an exported system the store does not hold")
+                 for s in found if s not in known]
+    return root, [s for s in found if s in known], strangers
 
 
 def parquet_columns(files: Sequence[Path]) -> dict[str, np.ndarray]:
@@ -126,8 +132,7 @@ def check_parquet(store: Store, root: str | Path | ExportReport, systems: Sequen
     """
     from chaosdata.export.parquet import DATA_DIR
 
-    root, names = _systems(store, root, systems, "parquet")
-    problems: list[Problem] = []
+    root, names, problems = _systems(store, root, systems, DATA_DIR)
     for system in names:
         for source in system_sources(store, system):
             hf = HF_SPLITS[source.split]
@@ -162,10 +167,9 @@ def hdf5_columns(path: Path) -> dict[str, np.ndarray]:
 def check_hdf5(store: Store, root: str | Path | ExportReport, systems: Sequence[str] | None = None, *,
                strict: bool = False) -> list[Problem]:
     """Compare the HDF5 files under `root` (`hdf5/<System>/<granularity>/<split>.h5`) with `store`."""
-    from chaosdata.export.hdf5 import hdf5_path
+    from chaosdata.export.hdf5 import HDF5_DIR, hdf5_path
 
-    root, names = _systems(store, root, systems, "hdf5")
-    problems: list[Problem] = []
+    root, names, problems = _systems(store, root, systems, HDF5_DIR)
     for system in names:
         for source in system_sources(store, system):
             rel = hdf5_path(system, source.granularity, HF_SPLITS[source.split])

@@ -45,6 +45,10 @@ SHARD_BYTES = 256 << 20  # uncompressed series bytes per file (the Hub wants fil
 ROW_GROUP_BYTES = 32 << 20  # uncompressed series bytes per row group (the viewer wants well under 300 MB)
 COMPRESSION = "zstd"
 COMPRESSION_LEVEL = 3
+# the float32 values of `series` in the file: byte-stream-split encoded (bytes of equal rank
+# together) and never dictionary encoded. On 100-period Lorenz trajectories the file holds 0.77
+# bytes per series byte; with pyarrow's defaults (a dictionary for every column) it held 1.25.
+SERIES_LEAF = "series.list.element.list.element"
 
 
 def shard_name(split: str, shard: int, n_shards: int) -> str:
@@ -131,8 +135,9 @@ def _write_atomic(table: pa.Table, path: Path, row_group_size: int) -> None:
     """Write a Parquet file under a temporary name, then rename: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    strings = [f.name for f in table.schema if pa.types.is_string(f.type)]
     pq.write_table(table, tmp, row_group_size=row_group_size, compression=COMPRESSION,
-                   compression_level=COMPRESSION_LEVEL, use_byte_stream_split=["series"])
+                   compression_level=COMPRESSION_LEVEL, use_dictionary=strings, use_byte_stream_split=[SERIES_LEAF])
     os.replace(tmp, path)
 
 

@@ -99,7 +99,10 @@ def verify_staged(root: str | os.PathLike, *, data: bool = True, secrets: Iterab
     report = store.verify(index["systems"], data=data)
     problems += [f"store: {p}" for p in report.problems]
     if data:
-        problems += [f"parquet: {p}" for p in check_parquet(store, root, index["systems"])]
+        try:
+            problems += [f"parquet: {p}" for p in check_parquet(store, root, index["systems"])]
+        except Exception as err:  # noqa: BLE001 - a file too damaged to decode is a finding, not a crash
+            problems.append(f"parquet: cannot read the Parquet tree back ({type(err).__name__}: {err})")
     problems += [f"{folder}: {n} entries, over the Hub's {MAX_FOLDER_ENTRIES} per folder"
                  for folder, n in sorted(folder_entries(root).items()) if n > MAX_FOLDER_ENTRIES]
     for page in sorted(r for r in on_disk if r.endswith(".md")):
