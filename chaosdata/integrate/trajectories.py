@@ -219,13 +219,17 @@ def make_trajectories(
     """Integrate `system` from many initial conditions onto one uniform grid.
 
     Flows and delay equations are sampled every `period / pts_per_period` time units (delay
-    equations as the 10-lag delay embedding), maps every iteration. Flows may instead be
+    equations as the 10-lag delay embedding), maps every iteration (their one sampling:
+    `pts_per_period` does not apply and a `timescale` other than 'period' is an error). Flows may instead be
     sampled at explicit `times` (increasing, in time units from the start; `n_points` left
     out), e.g. the `union_grid` of several samplings integrated in one pass. Without
     `initial_conditions` ([B, dim] or [dim]), `n_ics` are sampled on the attractor through a
     transient of `transient` periods (iterations for maps). `method` is a tableau name
     (`dop853`, `dopri5`, or fixed-step `rk4` with step `dt`); left out, the method,
     tolerances (1e-13) and step come from the system's `solver` defaults, else DOP853.
+    Default tolerances follow `dtype`: at least `tolerance_floor(dtype)` (10 rounding units,
+    1.2e-6 for float32; the values used are in `stats`); an explicit `rtol` below one rounding
+    unit is an error, as it would flag every trajectory "step size underflowed".
     A trajectory that needs more than `max_steps_per_period` steps per period is stopped and
     flagged (it would otherwise hold up the whole batch). `compile=True` runs the ODE step
     through `torch.compile`: a fixed cost of tens of seconds, then several times fewer
