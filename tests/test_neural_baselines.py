@@ -179,7 +179,7 @@ def test_neural_ode_gradients_flow_through_the_solver():
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters())
 
 
-def test_neural_ode_vector_field_in_data_units(fitted):
+def test_neural_ode_vector_field_in_data_units():
     """Integrating `vector_field` over physical time with dt reproduces predict."""
     model = tiny("neural_ode", steps=50).fit(SINE * 3 + 1, dt=0.1)
     context = (SINE * 3 + 1)[100:150]

@@ -18,8 +18,9 @@ then the observed units are pulled toward the data before the next step,
 so `alpha = 1` is classical teacher forcing (one-step predictions, gradients cut at every
 step) and `alpha = 0` is free-running backpropagation through time (exploding gradients on
 chaotic orbits). Intermediate values keep gradients bounded while the model still has to
-carry its own errors; the paper chooses alpha from the Jacobians' growth or by a search, with
-values around 0.1-0.3 for Lorenz-63. Here `alpha` is fixed for the whole fit (default 0.2).
+carry its own errors. The paper also sets alpha adaptively from the growth of the model's
+Jacobians; here `alpha` is a fixed hyperparameter for the whole fit (default 0.2; the alpha
+sweep on Lorenz in benchmarks/RESULTS.md, "Neural forecasters", shows how much it matters).
 Forecasts read the last `warmup` context points with the observed units set to the data
 (alpha = 1), then run freely.
 """
