@@ -66,7 +66,10 @@ def test_a_worker_killed_mid_task_is_replaced_and_the_store_is_identical(local_b
     assert tree(out) == tree(local_build)
 
 
-def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
+def test_an_unreachable_scheduler_is_a_clear_error(tmp_path, monkeypatch):
+    from chaosdata.store import executors
+
+    monkeypatch.setattr(executors, "CONNECT_TIMEOUT", "1s")
     with pytest.raises(InvalidInputError, match="no Dask scheduler answers at 'tcp://127.0.0.1:9'"):
         build(parse_config(raw_tiny(systems=["Henon"])), tmp_path / "s", executor="dask",
               scheduler="tcp://127.0.0.1:9", progress=False, log=quiet)

@@ -27,6 +27,7 @@ Stage = Callable[[str], Any]
 Done = Callable[[str, Callable[[], Any]], None]
 Log = Callable[[str], None]
 EXECUTORS = ("local", "dask")
+CONNECT_TIMEOUT = "30s"  # how long to wait for a remote scheduler to answer
 
 
 def init_worker() -> None:
@@ -73,7 +74,7 @@ def run_on_dask(todo: Sequence[str], workers: int, stage: Stage, done: Done, log
             client = stack.enter_context(Client(cluster))
         else:
             try:
-                client = stack.enter_context(Client(scheduler, timeout="30s"))
+                client = stack.enter_context(Client(scheduler, timeout=CONNECT_TIMEOUT))
             except OSError as err:
                 raise InvalidInputError(f"no Dask scheduler answers at {scheduler!r} ({err}); start one with "
                                         "`dask scheduler` and workers with `dask worker ADDRESS`, or leave out "
