@@ -460,3 +460,73 @@ def torch_equal(a, b) -> bool:
     import torch
 
     return all(torch.equal(x, y) for x, y in zip(a, b))
+
+
+# ------------------------------------------------------------------ configs holding every system
+@pytest.fixture(scope="module")
+def combined(store, staged):
+    from chaosdata.export import export_combined
+
+    return export_combined(store, staged[0])
+
+
+@pytest.mark.parametrize("granularity", sorted({g for _, g in CASES}))
+def test_combined_config_holds_every_system_equal_to_the_store(store, staged, combined, granularity, tmp_path):
+    import yaml
+
+    from chaosdata.export import combined_config_name, combined_features
+
+    report, skipped = combined
+    systems = [s for s in store.systems if granularity in store.granularities(s)]
+    assert granularity not in skipped  # in this store each granularity has one length
+    folder = tmp_path / "repo"  # a card naming the combined configs (and their features)
+    shutil.copytree(staged[0] / "combined", folder / "combined")
+    header = {"configs": report.configs_yaml(), "dataset_info": report.dataset_info_yaml()}
+    (folder / "README.md").write_text("---\n" + yaml.safe_dump(header, sort_keys=False) + "---\n")
+    loaded = datasets.load_dataset(str(folder), combined_config_name(granularity), split="validation",
+                                   cache_dir=_datasets_cache(tmp_path))
+    n_time = store.array(systems[0], granularity, "val").shape[1]
+    assert loaded.features == combined_features(n_time)
+    rows = loaded.with_format("numpy")[:]
+    by_system = {}
+    for name, series in zip(loaded["system"][:], rows["series_by_component"]):
+        by_system.setdefault(name, []).append(np.asarray(series).T)
+    assert list(by_system) == systems
+    different = [s for s in systems if not np.array_equal(np.stack(by_system[s]), store.array(s, granularity, "val")[...])]
+    assert not different
+
+
+def test_combined_check_finds_reordered_rows(store, staged, combined, tmp_path):
+    from chaosdata.export import check_combined
+
+    copy = tmp_path / "copy"
+    shutil.copytree(staged[0] / "combined", copy / "combined")
+    path = copy / "combined/coarse/train-00000-of-00001.parquet"
+    table = pq.read_table(path)
+    pq.write_table(table.take([1, 0] + list(range(2, table.num_rows))), path)
+    problems = check_combined(store, copy)
+    assert {(p.system, p.what) for p in problems} == {("Lorenz", "combined/coarse/train-*.parquet [series]"),
+                                                      ("Lorenz", "combined/coarse/train-*.parquet [trajectory]"),
+                                                      ("Lorenz", "combined/coarse/train-*.parquet [initial_condition]"),
+                                                      ("Lorenz", "combined/coarse/train-*.parquet [start_state]"),
+                                                      ("Lorenz", "combined/coarse/train-*.parquet [n_accepted]"),
+                                                      ("Lorenz", "combined/coarse/train-*.parquet [n_rejected]")}
+
+
+@pytest.mark.parametrize("pieces, limit, expected", [
+    ([(3, 10), (2, 20)], 1000, [[(0, 0, 3), (1, 0, 2)]]),
+    ([(3, 10), (2, 20)], 30, [[(0, 0, 3)], [(1, 0, 1)], [(1, 1, 2)]]),
+    ([(3, 10), (2, 20)], 45, [[(0, 0, 3)], [(1, 0, 2)]]),
+    ([(1, 100)], 10, [[(0, 0, 1)]]),  # a row larger than the limit still gets a shard
+])
+def test_combined_shards_pack_rows_in_order_under_the_limit(pieces, limit, expected):
+    from chaosdata.export.combined import pack
+
+    assert pack(pieces, limit) == expected
+
+
+def test_a_granularity_of_many_lengths_is_left_out_with_the_reason():
+    from chaosdata.export.combined import why_not_combined
+
+    assert why_not_combined({"Lorenz": 500, "Rossler": 500}) is None
+    assert "differ in length (300..500 points over 2 systems)" in why_not_combined({"Lorenz": 500, "Rossler": 300})

@@ -10,6 +10,7 @@ the per-row metadata (parameters, scalar invariants) with the system's attribute
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -50,22 +51,16 @@ def _systems(store: Store, root: Path | ExportReport, systems: Sequence[str] | N
     return root, [s for s in found if s in known], strangers
 
 
-def parquet_columns(files: Sequence[Path]) -> dict[str, np.ndarray]:
-    """The columns of a split's shards (in order) as numpy; `series` as `[rows, time, dim]` float32."""
-    table = pa.concat_tables([pq.read_table(f) for f in files]) if files else None
-    if table is None or table.num_rows == 0:
-        return {}
+def table_columns(table: pa.Table) -> dict[str, np.ndarray]:
+    """A table's columns as numpy: an `Array2D` column as `[rows, a, b]` float32 (its rows must
+    share `a`), lists as float64 `[rows, n]`, strings as object arrays."""
     out: dict[str, np.ndarray] = {}
+    rows = table.num_rows
     for name in table.column_names:
         col = table.column(name).combine_chunks()
         if isinstance(col, pa.ExtensionArray):
-            col = col.storage
-        if name == "series":
-            rows = len(col)
-            inner = col.flatten()
-            n_time = len(inner) // rows
-            values = inner.flatten().to_numpy(zero_copy_only=False)
-            out[name] = values.reshape(rows, n_time, -1)
+            inner = col.storage.flatten()
+            out[name] = inner.flatten().to_numpy(zero_copy_only=False).reshape(rows, len(inner) // rows, -1)
         elif pa.types.is_list(col.type) or pa.types.is_fixed_size_list(col.type):
             out[name] = np.stack([np.asarray(v, dtype=np.float64) for v in col.to_pylist()])
         elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
@@ -73,6 +68,12 @@ def parquet_columns(files: Sequence[Path]) -> dict[str, np.ndarray]:
         else:
             out[name] = col.to_numpy(zero_copy_only=False)
     return out
+
+
+def parquet_columns(files: Sequence[Path]) -> dict[str, np.ndarray]:
+    """The columns of a split's shards (in order) as numpy; `series` as `[rows, time, dim]` float32."""
+    table = pa.concat_tables([pq.read_table(f) for f in files]) if files else None
+    return table_columns(table) if table is not None and table.num_rows else {}
 
 
 def time_grid(t0: float, dt: float, n: int, kind: str) -> np.ndarray:
@@ -104,6 +105,13 @@ def compare_split(source: SplitSource, columns: dict[str, Any], where: str) -> l
             problems.append(Problem(system, f"{where} [{column}]",
                                     f"{expected['shape']} with sha256 {expected['sha256']}",
                                     f"{list(values.shape)} with sha256 {got}"))
+    return problems + compare_metadata(source, columns, where)
+
+
+def compare_metadata(source: SplitSource, columns: dict[str, Any], where: str) -> list[Problem]:
+    """Problems of the per-row metadata of exported rows of one system (`t0`, `dt`, `n_points`
+    against the stored time coordinate; parameters and scalar invariants against its attributes)."""
+    system, entry, problems = source.system, source.manifest, []
     kind = source.attrs["system"]["kind"]
     n = int(columns["n_points"][0]) if len(columns.get("n_points", [])) else 0
     grid = time_grid(float(columns["t0"][0]), float(columns["dt"][0]), n, kind) if n else np.zeros(0)
@@ -176,6 +184,75 @@ def check_hdf5(store: Store, root: str | Path | ExportReport, systems: Sequence[
             problems += compare_split(source, hdf5_columns(root / rel), rel)
     if strict and problems:
         raise ChecksumError(f"HDF5 export at {root} differs from the store {store.path}: {problems[0]} "
+                            f"({len(problems)} problem(s) in all). Export again; if it persists, "
+                            "`chaosdata verify` the store.")
+    return problems
+
+
+def hashed_bytes(values: np.ndarray) -> bytes:
+    """The bytes `chaosdata.store.manifest.data_sha256` hashes, so that rows can be hashed in
+    pieces: numbers little-endian in C order, text as UTF-8 with each value ended by NUL."""
+    if values.dtype.kind in "TUO":
+        return b"".join(str(v).encode() + b"\0" for v in values.ravel())
+    return np.ascontiguousarray(values, dtype=values.dtype.newbyteorder("<")).tobytes()
+
+
+def check_combined(store: Store, root: str | Path | ExportReport, systems: Sequence[str] | None = None, *,
+                   strict: bool = False) -> list[Problem]:
+    """Compare the combined configs under `root/combined/` with `store`, system by system.
+
+    Each file is read alone and each system's rows hashed in pieces (a split of the release does
+    not fit in memory at once); rows must follow the store's order (systems by name, then
+    trajectories)."""
+    from chaosdata.export.combined import COMBINED_DIR, plan
+
+    root = root.root if isinstance(root, ExportReport) else Path(root)
+    names = store.systems if systems is None else sorted({store._resolve(s) for s in systems})
+    kept, _ = plan(store, names)
+    problems: list[Problem] = []
+    for gran, sources in kept.items():
+        for split, hf in HF_SPLITS.items():
+            part = {s.system: s for s in sources if s.split == split}
+            where = f"{COMBINED_DIR}/{gran}/{hf}-*.parquet"
+            digests = {n: {v: hashlib.sha256() for v in COLUMNS} for n in part}
+            rows = dict.fromkeys(part, 0)
+            seen: list[str] = []
+            for path in sorted((root / COMBINED_DIR / gran).glob(f"{hf}-*.parquet")):
+                table = pq.read_table(path)
+                system = np.array(table.column("system").to_pylist(), dtype=object)
+                starts = [0] + [i for i in range(1, len(system)) if system[i] != system[i - 1]] + [len(system)]
+                for lo, hi in zip(starts[:-1], starts[1:]):
+                    name = system[lo]
+                    if name not in part:
+                        problems.append(Problem(str(name), where, "a system of this config", "rows of another system"))
+                        continue
+                    if not seen or seen[-1] != name:
+                        seen.append(name)
+                    cols = table_columns(table.slice(lo, hi - lo))
+                    cols["series"] = cols.pop("series_by_component").transpose(0, 2, 1)
+                    for variable, column in COLUMNS.items():
+                        values = cols[column]
+                        dtype = part[name].manifest[variable]["dtype"]
+                        if variable == "failure":
+                            values = np.array([str(v) for v in values], dtype=object)
+                        elif values.dtype != np.dtype(dtype):
+                            values = values.astype(dtype)
+                        digests[name][variable].update(hashed_bytes(values))
+                    problems += compare_metadata(part[name], cols, where)
+                    rows[name] += hi - lo
+            if seen != sorted(seen) or len(seen) != len(set(seen)):
+                problems.append(Problem("", where, "systems in name order, each in one run", f"{seen}"))
+            for name, source in part.items():
+                if rows[name] != source.manifest["series"]["shape"][0]:
+                    problems.append(Problem(name, where, f"{source.manifest['series']['shape'][0]} rows", f"{rows[name]}"))
+                    continue
+                for variable, digest in digests[name].items():
+                    if digest.hexdigest() != source.manifest[variable]["sha256"]:
+                        problems.append(Problem(name, f"{where} [{COLUMNS[variable]}]",
+                                                f"sha256 {source.manifest[variable]['sha256']}",
+                                                f"sha256 {digest.hexdigest()}"))
+    if strict and problems:
+        raise ChecksumError(f"combined Parquet export at {root} differs from the store {store.path}: {problems[0]} "
                             f"({len(problems)} problem(s) in all). Export again; if it persists, "
                             "`chaosdata verify` the store.")
     return problems

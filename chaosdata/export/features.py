@@ -72,6 +72,27 @@ def row_features(dim: int) -> datasets.Features:
     return datasets.Features(columns)
 
 
+def combined_config_name(granularity: str) -> str:
+    """The config holding every system of one granularity: `all_fine` (names are CamelCase, so
+    no system config starts with `all_`)."""
+    return f"all_{granularity}"
+
+
+def combined_features(n_time: int) -> datasets.Features:
+    """The row of a config holding every system of one granularity (`chaosdata.export.combined`).
+
+    Systems differ in dimension but share the length `n_time` of the granularity, and `Array2D`
+    allows a variable first axis only: so this config stores the series transposed, as
+    `series_by_component` `[component, time]`, with `dim` beside it. Every other column is the
+    per-system row's (`row_features`).
+    """
+    columns = dict(row_features(1))
+    del columns["series"]
+    columns["dim"] = datasets.Value("int64")
+    columns["series_by_component"] = datasets.Array2D(shape=(None, n_time), dtype=SERIES_DTYPE)
+    return datasets.Features(columns)
+
+
 def features_yaml(features: datasets.Features) -> list[dict[str, Any]]:
     """The features as the card's YAML `dataset_info.features` list (what `datasets` parses back)."""
     return features._to_yaml_list()

@@ -29,13 +29,14 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import datasets
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from chaosdata.errors import InvalidInputError
-from chaosdata.export.features import (HF_SPLITS, SERIES_DTYPE, config_name, parameters_json, row_features,
-                                       scalar_invariants, schema_metadata)
+from chaosdata.export.features import (HF_SPLITS, SERIES_DTYPE, combined_features, config_name, parameters_json,
+                                       row_features, scalar_invariants, schema_metadata)
 from chaosdata.export.report import ConfigEntry, ExportedFile, ExportReport
 from chaosdata.export.source import SplitSource, system_sources
 from chaosdata.store import Store, open_store
@@ -45,10 +46,9 @@ SHARD_BYTES = 256 << 20  # uncompressed series bytes per file (the Hub wants fil
 ROW_GROUP_BYTES = 32 << 20  # uncompressed series bytes per row group (the viewer wants well under 300 MB)
 COMPRESSION = "zstd"
 COMPRESSION_LEVEL = 3
-# the float32 values of `series` in the file: byte-stream-split encoded (bytes of equal rank
-# together) and never dictionary encoded. On 100-period Lorenz trajectories the file holds 0.77
-# bytes per series byte; with pyarrow's defaults (a dictionary for every column) it held 1.25.
-SERIES_LEAF = "series.list.element.list.element"
+# the float32 values of the series are written byte-stream-split (bytes of equal rank together)
+# and never dictionary encoded: on 100-period Lorenz trajectories the file holds 0.77 bytes per
+# series byte; with pyarrow's defaults (a dictionary for every column) it held 1.25.
 
 
 def shard_name(split: str, shard: int, n_shards: int) -> str:
@@ -92,25 +92,24 @@ def folder_entries(paths: Iterable[str]) -> dict[str, int]:
     return {folder: len(names) for folder, names in sorted(children.items())}
 
 
-def series_array(values: np.ndarray, dim: int) -> pa.ExtensionArray:
-    """`[rows, time, dim]` float32 as the `Array2D(shape=(None, dim))` column `datasets` declares."""
-    rows, n_time = values.shape[0], values.shape[1]
+def series_array(values: np.ndarray, feature: datasets.Array2D) -> pa.ExtensionArray:
+    """`[rows, a, b]` float32 as the column of `feature` (`Array2D(shape=(None, b))`)."""
+    rows, a, b = values.shape
     flat = pa.array(np.ascontiguousarray(values, dtype=SERIES_DTYPE).reshape(-1))
-    inner = pa.ListArray.from_arrays(pa.array(np.arange(0, rows * n_time * dim + 1, dim, dtype=np.int32)), flat)
-    outer = pa.ListArray.from_arrays(pa.array(np.arange(0, rows * n_time + 1, n_time, dtype=np.int32)), inner)
-    ext_type = row_features(dim)["series"]()
-    return pa.ExtensionArray.from_storage(ext_type, outer)
+    inner = pa.ListArray.from_arrays(pa.array(np.arange(0, rows * a * b + 1, b, dtype=np.int32)), flat)
+    outer = pa.ListArray.from_arrays(pa.array(np.arange(0, rows * a + 1, a, dtype=np.int32)), inner)
+    return pa.ExtensionArray.from_storage(feature(), outer)
 
 
-def split_table(source: SplitSource, lo: int = 0, hi: int | None = None) -> pa.Table:
-    """Rows `lo:hi` of one store split as a table with the declared schema (`row_features`)
-    and the `datasets` metadata."""
+def split_table(source: SplitSource, lo: int = 0, hi: int | None = None, *, combined: bool = False) -> pa.Table:
+    """Rows `lo:hi` of one store split as a table with the declared schema and the `datasets`
+    metadata: `row_features` (series `[time, component]`), or with `combined` the schema of a
+    config holding every system, `combined_features` (`series_by_component` `[component, time]`)."""
     meta = source.attrs["system"]
     hi = source.series.shape[0] if hi is None else hi
     values = source.series[lo:hi]
     var = {k: v[lo:hi] for k, v in source.variables.items()}
     grid = source.grid
-    features = row_features(meta["dim"])
     n = hi - lo
     columns = {
         "system": [source.system] * n, "granularity": [source.granularity] * n, "split": [HF_SPLITS[source.split]] * n,
@@ -123,11 +122,18 @@ def split_table(source: SplitSource, lo: int = 0, hi: int | None = None) -> pa.T
         "start_state": list(np.asarray(var["start_state"], dtype=np.float64)),
         "n_accepted": var["n_accepted"].astype(np.int64), "n_rejected": var["n_rejected"].astype(np.int64),
         "parameters": [parameters_json(meta["parameters"])] * n,
+        "dim": np.full(n, meta["dim"], dtype=np.int64),
     }
     columns.update({k: [v] * n for k, v in scalar_invariants(source.attrs.get("invariants")).items()})
+    if combined:
+        features, column = combined_features(values.shape[1]), "series_by_component"
+        columns[column] = values.transpose(0, 2, 1)
+    else:
+        features, column = row_features(meta["dim"]), "series"
+        columns[column] = values
     schema = features.arrow_schema.with_metadata(schema_metadata(features))
-    arrays = [series_array(values, meta["dim"]) if name == "series" else pa.array(columns[name], type=schema.field(name).type)
-              for name in schema.names]
+    arrays = [series_array(columns[name], features[name]) if name == column
+              else pa.array(columns[name], type=schema.field(name).type) for name in schema.names]
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
@@ -136,8 +142,9 @@ def _write_atomic(table: pa.Table, path: Path, row_group_size: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     strings = [f.name for f in table.schema if pa.types.is_string(f.type)]
+    leaves = [f"{f.name}.list.element.list.element" for f in table.schema if isinstance(f.type, pa.ExtensionType)]
     pq.write_table(table, tmp, row_group_size=row_group_size, compression=COMPRESSION,
-                   compression_level=COMPRESSION_LEVEL, use_dictionary=strings, use_byte_stream_split=[SERIES_LEAF])
+                   compression_level=COMPRESSION_LEVEL, use_dictionary=strings, use_byte_stream_split=leaves)
     os.replace(tmp, path)
 
 
