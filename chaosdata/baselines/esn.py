@@ -18,8 +18,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from chaosdata.baselines.base import Forecaster, register
-from chaosdata.baselines.linear import ridge, standardizer
+from chaosdata.baselines.base import Forecaster, check_context, register
+from chaosdata.baselines.linear import context_standardizer, finite_contexts, ridge, standardizer
 from chaosdata.errors import InvalidInputError
 
 
@@ -98,11 +98,40 @@ class EchoStateNetwork(Forecaster):
     def _predict(self, context: Tensor, horizon: int) -> Tensor:
         u = (context - self.mean_) / self.std_
         r = self._drive(u)[:, -1]
-        last = u[:, -1]
+        return self._run(r, u[:, -1], self.w_out_, horizon) * self.std_ + self.mean_
+
+    def _run(self, r: Tensor, last: Tensor, w_out: Tensor, horizon: int) -> Tensor:
+        """Free run from reservoir state `r` `[batch, size]` and input `last` `[batch, dim]`;
+        `w_out` `[features, dim]` (one readout) or `[batch, features, dim]` (one per row)."""
         out = []
         for _ in range(horizon):
-            nxt = (self._readout_input(last, r) @ self.w_out_).clamp(-self.clip, self.clip).nan_to_num(nan=self.clip)
+            f = self._readout_input(last, r)
+            y = f @ w_out if w_out.ndim == 2 else (f[:, None] @ w_out)[:, 0]
+            nxt = y.clamp(-self.clip, self.clip).nan_to_num(nan=self.clip)
             out.append(nxt)
             r = self._step(r, nxt)
             last = nxt
-        return torch.stack(out, dim=1) * self.std_ + self.mean_
+        return torch.stack(out, dim=1)
+
+    def fit_predict_each(self, contexts: Tensor, horizon: int, *, dt: float | None = None, system: Any = None) -> Tensor:
+        """One readout per context on the shared reservoir, driven, solved and run together."""
+        contexts = check_context(contexts, horizon)
+        x = finite_contexts(contexts).to(self.device)
+        if x.shape[1] - 1 <= self.washout:
+            raise InvalidInputError(
+                f"contexts of {x.shape[1]} steps leave nothing after washout={self.washout}; "
+                f"give longer contexts or a smaller washout"
+            )
+        w, w_in, b = reservoir(self.size, x.shape[-1], float(self.degree), float(self.spectral_radius),
+                               float(self.input_scaling), float(self.bias_scaling), int(self.seed))
+        self.w_, self.w_in_, self.b_ = (a.to(self.device) for a in (w, w_in, b))
+        try:
+            mean, std = context_standardizer(x, True)
+            u = (x - mean) / std
+            states = self._drive(u)
+            features = self._readout_input(u[:, :-1], states[:, :-1])[:, self.washout:]
+            w_out = ridge(features, u[:, 1 + self.washout:], float(self.ridge))
+            out = self._run(states[:, -1], u[:, -1], w_out, horizon)
+        finally:  # the batched fit leaves this (settings-only) instance unfitted
+            del self.w_, self.w_in_, self.b_
+        return (out * std + mean).to(contexts.device, contexts.dtype)

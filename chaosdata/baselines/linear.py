@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from chaosdata.baselines.base import Forecaster, register
+from chaosdata.baselines.base import Forecaster, check_context, register
 from chaosdata.errors import InvalidInputError
 
 FeatureMap = Callable[[Tensor], Tensor]
@@ -30,14 +30,32 @@ def delay_vectors(x: Tensor, k: int, s: int) -> Tensor:
 
 
 def ridge(features: Tensor, targets: Tensor, alpha: float) -> Tensor:
-    """Ridge weights `W` `[n_features, n_out]` minimizing `|F W - Y|^2 + alpha |W|^2` (float64)."""
-    gram = features.T @ features
-    gram.diagonal().add_(alpha)
-    rhs = features.T @ targets
+    """Ridge weights `W` `[..., n_features, n_out]` minimizing `|F W - Y|^2 + alpha |W|^2`
+    (float64), for `features` `[..., n, n_features]` and `targets` `[..., n, n_out]`; leading
+    axes are independent problems solved together."""
+    gram = features.mT @ features
+    gram.diagonal(dim1=-2, dim2=-1).add_(alpha)
+    rhs = features.mT @ targets
     chol, info = torch.linalg.cholesky_ex(gram)
-    if int(info) == 0:
+    if bool((info == 0).all()):
         return torch.cholesky_solve(rhs, chol)
     return torch.linalg.lstsq(gram, rhs).solution  # singular (alpha = 0 with collinear features)
+
+
+def context_standardizer(contexts: Tensor, enabled: bool) -> tuple[Tensor, Tensor]:
+    """Per-context, per-coordinate (mean, std), each `[batch, 1, dim]` (as `standardizer` does
+    for one series); (0, 1) when disabled."""
+    if not enabled:
+        return torch.zeros_like(contexts[:, :1]), torch.ones_like(contexts[:, :1])
+    std = contexts.std(1, keepdim=True)
+    return contexts.mean(1, keepdim=True), torch.where(std > 0, std, torch.ones_like(std))
+
+
+def finite_contexts(contexts: Tensor) -> Tensor:
+    """`contexts` in float64, refused when they hold NaN or inf (a model cannot fit on them)."""
+    if not torch.isfinite(contexts).all():
+        raise InvalidInputError("contexts hold NaN or inf; drop invalid trajectories before fitting")
+    return contexts.to(torch.float64)
 
 
 def standardizer(series: list[Tensor], enabled: bool) -> tuple[Tensor, Tensor]:
@@ -72,7 +90,8 @@ def fit_delay_ridge(series: list[Tensor], k: int, s: int, features: FeatureMap, 
 
 def rollout(context: Tensor, weights: Tensor, k: int, s: int, features: FeatureMap, horizon: int,
             increment: bool, clip: float) -> Tensor:
-    """Feed the model its own output: standardized `context` `[batch, len, dim]` -> `[batch, horizon, dim]`."""
+    """Feed the model its own output: standardized `context` `[batch, len, dim]` -> `[batch, horizon, dim]`.
+    `weights` `[n_features, dim]` (one model) or `[batch, n_features, dim]` (one per row)."""
     span = (k - 1) * s
     if context.shape[1] < span + 1:
         raise InvalidInputError(
@@ -81,8 +100,8 @@ def rollout(context: Tensor, weights: Tensor, k: int, s: int, features: FeatureM
     buf = context[:, -(span + 1):]
     out = []
     for _ in range(horizon):
-        d = delay_vectors(buf, k, s)[:, -1]
-        y = features(d) @ weights
+        f = features(delay_vectors(buf, k, s)[:, -1])
+        y = f @ weights if weights.ndim == 2 else (f[:, None] @ weights)[:, 0]  # one model per row
         nxt = (buf[:, -1] + y if increment else y).clamp(-clip, clip).nan_to_num(nan=clip)
         out.append(nxt)
         buf = torch.cat([buf[:, 1:], nxt[:, None]], dim=1)
@@ -121,6 +140,24 @@ class DelayRidge(Forecaster):
         z = (context - self.mean_) / self.std_
         out = rollout(z, self.weights_, k, s, self.features, horizon, self.increment, float(self.clip))
         return out * self.std_ + self.mean_
+
+    def fit_predict_each(self, contexts: Tensor, horizon: int, *, dt: float | None = None, system: Any = None) -> Tensor:
+        """One ridge model per context, all solved and rolled out together (batched)."""
+        contexts = check_context(contexts, horizon)
+        k, s = self.taps()
+        x = finite_contexts(contexts).to(self.device)
+        mean, std = context_standardizer(x, self.standardize)
+        z = (x - mean) / std
+        span = (k - 1) * s
+        if z.shape[1] - span - 1 < 1:
+            raise InvalidInputError(
+                f"contexts of {z.shape[1]} steps are too short for k={k}, s={s}; give at least {span + 2} steps"
+            )
+        nxt = z[:, span + 1:]
+        targets = nxt - z[:, span:-1] if self.increment else nxt
+        weights = ridge(self.features(delay_vectors(z[:, :-1], k, s)), targets, float(self.ridge))
+        out = rollout(z, weights, k, s, self.features, horizon, self.increment, float(self.clip))
+        return (out * std + mean).to(contexts.device, contexts.dtype)
 
 
 @register("linear")

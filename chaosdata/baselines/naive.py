@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from chaosdata.baselines.base import Forecaster, register
+from chaosdata.baselines.base import Forecaster, check_context, register
 
 
 @register("naive")
@@ -27,6 +27,10 @@ class LastValue(Forecaster):
     def _predict(self, context: Tensor, horizon: int) -> Tensor:
         return context[:, -1:].expand(-1, horizon, -1).clone()
 
+    def fit_predict_each(self, contexts: Tensor, horizon: int, *, dt: float | None = None, system: Any = None) -> Tensor:
+        contexts = check_context(contexts, horizon)
+        return contexts[:, -1:].expand(-1, horizon, -1).clone()
+
 
 @register("mean")
 class Mean(Forecaster):
@@ -40,6 +44,11 @@ class Mean(Forecaster):
 
     def _predict(self, context: Tensor, horizon: int) -> Tensor:
         return self.mean_.expand(context.shape[0], horizon, -1).clone()
+
+    def fit_predict_each(self, contexts: Tensor, horizon: int, *, dt: float | None = None, system: Any = None) -> Tensor:
+        contexts = check_context(contexts, horizon)
+        mean = contexts.to(torch.float64).mean(1, keepdim=True)
+        return mean.expand(-1, horizon, -1).to(contexts.dtype).clone()
 
 
 def dominant_period(series: list[Tensor], max_period: int | None = None) -> int:

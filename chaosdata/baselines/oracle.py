@@ -24,7 +24,8 @@ from chaosdata.systems import System, get_system
 
 @register("oracle")
 class Oracle(Forecaster):
-    """Integrate `system` from `last_state * (1 + eps * N(0, 1))` (noise drawn from `seed`).
+    """Integrate `system` from `last_state * (1 + eps * n)`, `n` `[dim]` standard normal drawn
+    from `seed` (the same relative kick for every context).
     `rtol`/`atol` left as None use the system's default solver settings."""
 
     raw_state = True
@@ -53,11 +54,17 @@ class Oracle(Forecaster):
         self.dt_ = float(dt) if sys_.kind == "flow" else 1.0
         return self
 
+    def fit_predict_each(self, contexts: Tensor, horizon: int, *, dt: float | None = None, system: Any = None) -> Tensor:
+        """Learns nothing from a context: one fit, one batched integration."""
+        model = type(self)(**self.hyperparams()).to(self.device)
+        return model.fit(None, dt=dt, system=system).predict(contexts, horizon)
+
     def _predict(self, context: Tensor, horizon: int) -> Tensor:
         sys_ = get_system(self.system_)
         last = context[:, -1]
         gen = torch.Generator().manual_seed(int(self.seed))
-        noise = torch.randn(last.shape, generator=gen, dtype=torch.float64).to(last.device)
+        # one relative kick for every row, so a row's forecast does not depend on the batch
+        noise = torch.randn(last.shape[-1], generator=gen, dtype=torch.float64).to(last.device)
         x0 = last * (1 + float(self.eps) * noise)
         kw: dict[str, Any] = {"initial_conditions": x0, "postprocess": self.postprocess, "device": last.device}
         if self.rtol is not None:
