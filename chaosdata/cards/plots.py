@@ -71,7 +71,7 @@ def plot_data(store: Store, name: str) -> PlotData:
         if valid.size else np.zeros((0,) + tuple(z.shape[1:]))
     dim = series.shape[-1]
     if meta["kind"] == "delay":
-        labels = tuple("x(t)" if j == 0 else f"x(t-{j}τ/{dim - 1})" for j in range(dim))
+        labels = tuple("x(t)" if j == 0 else "x(t-τ)" if j == dim - 1 else f"x(t-{j}τ/{dim - 1})" for j in range(dim))
     else:
         labels = tuple(f"x{j + 1}" for j in range(dim))
     clocks = set(inv.get("clock_coordinates") or [])
