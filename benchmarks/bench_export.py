@@ -53,6 +53,41 @@ def export_section(store_path: Path, out: Path) -> dict[str, float]:
     return ratios
 
 
+def combined_section(store_path: Path, out: Path) -> None:
+    """The configs holding every system of a granularity: export, size, and a full read through
+    `datasets` against reading every per-system config of that granularity."""
+    import datasets
+
+    from chaosdata.export import export_combined
+    from chaosdata.store import open_store
+
+    store = open_store(store_path)
+    report, skipped = export_combined(store, out)
+    print(f"combined {len(report.files):5d} files {report.rows:6d} rows  series {mib(report.store_bytes)} -> "
+          f"{mib(report.bytes)} in {report.seconds:6.1f} s; checked in {report.check_seconds:.1f} s; "
+          f"configs {[c.config_name for c in report.configs]}; left out: {sorted(skipped)}")
+    cache = out / "hf-cache-combined"
+    for split in ("train",):
+        for attempt in ("first call", "cached"):
+            start = time.perf_counter()
+            hf = datasets.load_dataset("parquet", data_files={split: str(out / f"combined/fine/{split}-*.parquet")},
+                                       split=split, cache_dir=str(cache))
+            rows = hf.with_format("numpy")[:]["series_by_component"]
+            t_all = time.perf_counter() - start
+            start = time.perf_counter()
+            n_configs = 0
+            for name in store.systems:
+                if "fine" not in store.granularities(name):
+                    continue
+                one = datasets.load_dataset("parquet", data_files={split: str(out / f"data/{name}/fine/{split}-*.parquet")},
+                                            split=split, cache_dir=str(cache))
+                one.with_format("numpy")[:]["series"]
+                n_configs += 1
+            t_each = time.perf_counter() - start
+            print(f"  all_fine {split} ({len(rows)} rows), {attempt}: {t_all:6.2f} s as one config; "
+                  f"{t_each:6.2f} s as {n_configs} per-system configs")
+
+
 def release_series_bytes() -> tuple[int, int]:
     """(float32 series bytes, files) of the release preset, from its planned shapes."""
     from chaosdata.export.parquet import planned_paths
@@ -152,6 +187,7 @@ def main() -> None:
     here = {k: sizes[k] / sizes["series"] for k in ("store", "parquet", "hdf5")}
     print(f"bytes per series byte here: store {here['store']:.3f}, parquet {here['parquet']:.3f}, hdf5 {here['hdf5']:.3f}"
           f"; staged (store + parquet) {mib(sizes['store'] + sizes['parquet'])}")
+    combined_section(Path(args.store), out)
     per = read_section(Path(args.read_store), out, args.trajectories)
     series, files = release_series_bytes()
     print(f"release preset (estimated with the 100-period Lorenz ratios, not built): series {mib(series)}, {files} Parquet "
