@@ -46,6 +46,10 @@ MAX_FACTOR = INTEGRAL.max_factor
 # trajectories take 1.5 MiB; 2^20 trajectories flush every step)
 FLUSH_BUDGET = 64 * 2**20
 MAX_FLUSH_STEPS = 16
+# finished rows are dropped from the working batch once they are half of it and hold at least
+# this many state elements: below that a step costs its dispatch overhead, not its rows, and
+# new buffers (about 700 operations) would cost more than they save
+COMPACT_MIN_ELEMENTS = 8192
 
 
 class Status(enum.IntEnum):
@@ -243,12 +247,15 @@ class _Step:
     bound: Tensor | None  # [d], inf on unbounded coordinates
     lazy_failures: bool  # read the failure flag on the host and skip the status update when clean
 
-    def __call__(self, s: _State, buf: _Buffers | None, v: _SlotViews | None) -> tuple[_State, _Record]:
+    def __call__(self, s: _State, buf: _Buffers | None,
+                 v: _SlotViews | None) -> tuple[_State, _Record, bool | None]:
+        """The new state, what the writer needs, and whether any trajectory stopped in this
+        step (None when not read on the host)."""
         co, t_end = self.co, self.t_eval[-1]
-        remaining = t_end - s.t
-        last = s.h >= remaining
-        h = torch.minimum(s.h, remaining)
-        t_new = torch.where(last, t_end, s.t + h)
+        t_try = s.t + s.h
+        last = t_try >= t_end  # this step ends the integration: it lands on t_end exactly
+        h = torch.where(last, t_end - s.t, s.h)
+        t_new = torch.where(last, t_end, t_try)
         if v is not None:
             y_new, f_new = _stages(self.f, co, buf, v, s.t, s.y, s.fy, h)
             k, main = v.k, v.main
@@ -256,7 +263,7 @@ class _Step:
             y_new, f_new, k = _stages_functional(self.f, co, s.t, s.y, s.fy, h)
             main = k.view(co.n_stages, -1)[: co.n_main]
         abs_new = y_new.abs()
-        finite = torch.isfinite(abs_new.sum(-1, keepdim=True))
+        size = abs_new.sum(-1, keepdim=True)  # non-finite with the state
         if self.error_order is not None:
             if v is not None:
                 torch.mm(co.e, main, out=buf.errors)
@@ -270,7 +277,7 @@ class _Step:
                 norm = e5 / (torch.add(e5, e3, alpha=0.01).clamp_min(1e-300) * y_new.shape[-1]).sqrt()
             else:
                 norm = (sq[0] / y_new.shape[-1]).sqrt()
-            finite = finite & torch.isfinite(norm)
+            finite = torch.isfinite(size + norm)
             accept = s.active & finite & (norm <= 1.0)
             h_next = self.controller.propose(norm, h, accept, finite, self.error_order,
                                              s.prev_norm if self.controller.uses_history else None)
@@ -278,6 +285,7 @@ class _Step:
             prev_norm = (self.controller.history(norm, accept, s.prev_norm) if self.controller.uses_history
                          else s.prev_norm)
         else:
+            finite = torch.isfinite(size)
             accept = s.active & finite
             h_next, prev_norm = s.h, s.prev_norm
         # outputs in (t, t_new]: a count, written later by the writer
@@ -295,17 +303,19 @@ class _Step:
             outside, failed = None, tiny & s.active
         if self.error_order is None:
             failed = failed | (s.active & ~finite)
-        if self.lazy_failures and not bool(failed.any()):
-            status, active = s.status, s.active & (t < t_end)
+        stopped = failed | (accept & last)
+        if self.lazy_failures and not bool(stopped.any()):  # the common step: nobody stopped
+            status, active, ended = s.status, s.active, False
         else:
+            ended = True if self.lazy_failures else None
             code = torch.where(finite, int(Status.STEP_UNDERFLOW), int(Status.NONFINITE)).to(s.status.dtype)
             if outside is not None:
                 code = torch.where(outside, int(Status.OUT_OF_BOUNDS), code).to(s.status.dtype)
             status = torch.where(failed, code, s.status)
-            active = s.active & ~failed & (t < t_end)
+            active = s.active & ~stopped
         state = _State(t=t, y=y, fy=fy, h=h_next, next_idx=s.next_idx + count, status=status, active=active,
                        n_acc=s.n_acc + accept, n_att=s.n_att + s.active, prev_norm=prev_norm)
-        return state, record
+        return state, record, ended
 
 
 def flush_steps(B: int, d: int, n_stages: int, itemsize: int) -> int:
@@ -430,26 +440,32 @@ def _integrate(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, *, rtol
     recompiles = (torch._dynamo.config.patch(recompile_limit=max(torch._dynamo.config.recompile_limit, 256))
                   if compile else contextlib.nullcontext())
     with recompiles, torch.inference_mode():  # inference mode: a third less overhead per operation on CPU
-        while n_steps < max_steps:
+        done = False
+        while n_steps < max_steps and not done:  # blocks of check_every steps
             for _ in range(check_every):
                 if buf is not None:
-                    state, record = step(state, buf, buf.slots[len(writer)])
+                    state, record, ended = step(state, buf, buf.slots[len(writer)])
                 else:
-                    state, record = run(state)
+                    state, record, ended = run(state)
                 writer.record(*record)
                 if len(writer) == n_slots:
                     writer.flush(rows, buf.k if buf is not None else None)
+                if ended:  # read on the host: some trajectory finished or failed in this step
+                    n_active = int(state.active.sum())
+                    if n_active == 0:
+                        done = True
+                        break
+                    if (buf is not None and 2 * n_active <= index.numel()
+                            and (index.numel() - n_active) * d >= COMPACT_MIN_ELEMENTS):  # compact
+                        writer.flush(rows, buf.k[: len(writer)])
+                        keep = state.active[:, 0].nonzero()[:, 0]
+                        final = _State(*(full.index_copy(0, index, x) for full, x in zip(final, state)))
+                        state, index, rows = _State(*(x[keep] for x in state)), index[keep], rows[keep]
+                        n_slots = flush_steps(n_active, d, co.n_stages, y0.element_size())
+                        buf = _Buffers(co, n_slots, n_active, d, dtype, device)
             n_steps += check_every
-            n_active = int(state.active.sum())
-            if n_active == 0:
+            if ended is None and not bool(state.active.any()):
                 break
-            if buf is not None and sync and 2 * n_active <= index.numel():  # compact: half the rows are done
-                writer.flush(rows, buf.k[: len(writer)])
-                keep = state.active[:, 0].nonzero()[:, 0]
-                final = _State(*(full.index_copy(0, index, x) for full, x in zip(final, state)))
-                state, index, rows = _State(*(x[keep] for x in state)), index[keep], rows[keep]
-                n_slots = flush_steps(n_active, d, co.n_stages, y0.element_size())
-                buf = _Buffers(co, n_slots, n_active, d, dtype, device)
         writer.flush(rows, buf.k[: len(writer)] if buf is not None else None)
     # back to ordinary tensors, which callers may update in place
     state = _State(*(full.index_copy(0, index, x).clone() for full, x in zip(final, state)))
