@@ -7,7 +7,9 @@
   appended as each (system, model) finishes, so an interrupted run resumes where it stopped and
   a rerun skips what exists;
 - `skipped.csv`: (protocol, system, model, reason) for what could not run (no Lyapunov time, a
-  delay equation for the oracle, a model error), also skipped on rerun.
+  delay equation for the oracle, a model error), also skipped on rerun;
+- `timings.csv`: seconds each (system, model) took to fit and forecast all its contexts (kept
+  apart from the results, since timings differ between runs).
 Tables and plots are made from `results.csv` alone (`leaderboard.py`, `plots.py`).
 
 Everything is seeded (data seeds from the protocol's base seed and the system name, model seeds
@@ -38,6 +40,7 @@ from chaosdata.systems import list_systems
 KEY = ("protocol", "system", "model", "ic")
 HORIZON_STEPS = (1, 2, 5, 10, 20, 30, 50, 100, 150, 200, 300, 500, 1000, 1500)
 SKIPPED_FIELDS = ("protocol", "system", "model", "reason")
+TIMING_FIELDS = ("protocol", "system", "model", "n_ics", "forecast_seconds", "threads")
 
 
 @dataclass(frozen=True)
@@ -153,28 +156,29 @@ def load_task(protocol: Protocol, system: str, out: Path, seed: int) -> Task:
 
 
 # --- one (system, model) -------------------------------------------------------------------
-def forecast_task(task: Task, model: str, params: Mapping[str, Any], protocol: Protocol) -> tuple[Tensor, list[float]]:
-    """Fit a fresh `model` on each context alone (or once, for models that learn nothing from
-    data) and forecast its horizon; returns (`[n_ics, horizon, dim]`, seconds per context)."""
+def forecast_task(task: Task, model: str, params: Mapping[str, Any], protocol: Protocol) -> tuple[Tensor, float]:
+    """Forecast every context of `task` with a fresh `model` fitted on that context alone
+    (`Forecaster.fit_predict_each`); returns (`[n_ics, horizon, dim]` float64, seconds taken).
+    Models that integrate the system (the oracle) get the raw contexts and, unless told
+    otherwise, the protocol's solver tolerances."""
     cls = forecaster_class(model)
     raw = getattr(cls, "raw_state", False)
+    settings = dict(params)
+    for name, value in (("rtol", protocol.rtol), ("atol", protocol.atol)):
+        if name in cls.hyperparam_names():
+            settings.setdefault(name, value)
     contexts = task.raw_context if raw else task.context
-    horizon = task.target.shape[1]
-    preds, seconds = [], []
-    for i in range(contexts.shape[0]):
-        t0 = time.perf_counter()
-        m = get_forecaster(model, **params)
-        ctx = contexts[i:i + 1]
-        m.fit(ctx[0], dt=task.dt, system=task.system)
-        p = m.predict(ctx, horizon)
-        seconds.append(time.perf_counter() - t0)
-        preds.append(p[..., : task.target.shape[-1]])  # the oracle forecasts the full state
-    return torch.cat(preds).to(torch.float64), seconds
+    t0 = time.perf_counter()
+    pred = get_forecaster(model, **settings).fit_predict_each(contexts, task.target.shape[1], dt=task.dt,
+                                                              system=task.system)
+    seconds = time.perf_counter() - t0
+    return pred[..., : task.target.shape[-1]].to(torch.float64), seconds  # the oracle forecasts the full state
 
 
 def evaluate(task: Task, model: str, params: Mapping[str, Any], protocol: Protocol,
-             metric_names: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """Rows of `results.csv` for one (system, model): one per initial condition."""
+             metric_names: Sequence[str] | None = None) -> tuple[list[dict[str, Any]], float]:
+    """Rows of `results.csv` for one (system, model), one per initial condition, and the seconds
+    the forecasts took (kept out of the rows, which a rerun reproduces byte for byte)."""
     pred, seconds = forecast_task(task, model, params, protocol)
     scale = torch.cat([task.context, task.target], dim=1).flatten(0, 1).std(0)  # pooled over ICs and time
     metrics = score(pred, task.target, dt=task.dt, lyapunov_time=task.lyapunov_time, scale=scale,
@@ -185,12 +189,11 @@ def evaluate(task: Task, model: str, params: Mapping[str, Any], protocol: Protoc
             "protocol": task.protocol, "system": task.system, "model": model, "ic": i,
             "data_seed": task.seed, "context": task.context.shape[1], "horizon": task.target.shape[1],
             "dim": task.target.shape[-1], "dt": task.dt, "lyapunov_time": task.lyapunov_time,
-            "fit_predict_seconds": round(seconds[i], 4),
         }
         for name, values in metrics.items():
             row[name] = float(values[i])
         rows.append(row)
-    return rows
+    return rows, seconds
 
 
 # --- the whole run -------------------------------------------------------------------------
@@ -227,7 +230,7 @@ def run_benchmark(protocol: str | Protocol, systems: Iterable[str] | str | None,
     params = {k.lower(): dict(v) for k, v in (model_params or {}).items()}
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    results, skipped = out / "results.csv", out / "skipped.csv"
+    results, skipped, timings = out / "results.csv", out / "skipped.csv", out / "timings.csv"
     done = {(r["protocol"], r["system"], r["model"]) for r in _read_csv(results)}
     done |= {(r["protocol"], r["system"], r["model"]) for r in _read_csv(skipped)}
 
@@ -256,7 +259,7 @@ def run_benchmark(protocol: str | Protocol, systems: Iterable[str] | str | None,
                 continue
             t0 = time.perf_counter()
             try:
-                rows = evaluate(task, model, params.get(model, {}), proto, metrics)
+                rows, seconds = evaluate(task, model, params.get(model, {}), proto, metrics)
             except (ChaosdataError, RuntimeError, ValueError, torch.linalg.LinAlgError) as err:
                 reason = f"{type(err).__name__}: {err}".replace("\n", " ")[:500]
                 if not isinstance(err, ChaosdataError):
@@ -266,6 +269,9 @@ def run_benchmark(protocol: str | Protocol, systems: Iterable[str] | str | None,
                 n_skipped += 1
             else:
                 _append_rows(results, rows, KEY)
+                _append_rows(timings, [{"protocol": proto.name, "system": system, "model": model,
+                                        "n_ics": len(rows), "forecast_seconds": round(seconds, 4),
+                                        "threads": torch.get_num_threads()}], TIMING_FIELDS)
                 written += len(rows)
             model_seconds[model] += time.perf_counter() - t0
             bar.update(1)
