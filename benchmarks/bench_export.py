@@ -153,6 +153,16 @@ def read_section(read_store: Path, out: Path, trajectories: int) -> dict[str, fl
     ours = torch.cat([torch.cat([c, t], 1) for c, t in DataLoader(ds, batch_size=256)])
     t_ours = time.perf_counter() - start
 
+    def cut(series: np.ndarray) -> torch.Tensor:  # every window of [trajectory, time, 3], trajectory-major
+        view = np.lib.stride_tricks.sliding_window_view(series, context + horizon, axis=1)[:, ::stride]
+        return torch.from_numpy(np.ascontiguousarray(view.transpose(0, 1, 3, 2)).reshape(-1, context + horizon, 3))
+
+    start = time.perf_counter()  # the same store read whole (`trajectories()`), windows cut in numpy
+    bulk = cut(load_dataset("Lorenz", source=read_store, split="train", granularity="fine", context_length=context,
+                            horizon=horizon, stride=stride, normalize=None).trajectories().numpy())
+    t_bulk = time.perf_counter() - start
+    assert torch.equal(bulk, ours), "whole-trajectory windows differ from the dataset's"
+
     cache = out / "hf-cache"
     shutil.rmtree(cache, ignore_errors=True)
     files = {"train": str(parquet / "data/Lorenz/fine/train-*.parquet")}
@@ -161,17 +171,18 @@ def read_section(read_store: Path, out: Path, trajectories: int) -> dict[str, fl
         start = time.perf_counter()
         hf = datasets.load_dataset("parquet", data_files=files, split="train", cache_dir=str(cache))
         series = hf.with_format("numpy")[:]["series"]  # [trajectory, time, dim] float32
-        view = np.lib.stride_tricks.sliding_window_view(series, context + horizon, axis=1)[:, ::stride]
-        theirs = torch.from_numpy(np.ascontiguousarray(view.transpose(0, 1, 3, 2)).reshape(-1, context + horizon, 3))
+        theirs = cut(series)
         timings.append(time.perf_counter() - start)
     assert theirs.shape == ours.shape and torch.equal(theirs, ours), "the two paths gave different windows"
     n = ours.shape[0]
     print(f"reading {n} windows ({context}+{horizon}, stride {stride}) of {trajectories} Lorenz trajectories "
           f"x {series.shape[1]} points:")
     print(f"  chaosdata.load_dataset (Zarr, DataLoader batch 256, 0 workers): {t_ours:6.2f} s  ({n / t_ours:9.0f} windows/s)")
+    print(f"  chaosdata.load_dataset (Zarr, .trajectories(), numpy windows): {t_bulk:6.2f} s  ({n / t_bulk:9.0f} windows/s)")
     print(f"  datasets.load_dataset (Parquet, first call, Arrow conversion):  {timings[0]:6.2f} s  ({n / timings[0]:9.0f} windows/s)")
     print(f"  datasets.load_dataset (Parquet, cached, with_format numpy):     {timings[1]:6.2f} s  ({n / timings[1]:9.0f} windows/s)")
-    print(f"  ratio chaosdata / datasets-cached: {t_ours / timings[1]:.1f}x; windows equal: yes")
+    print(f"  time ratios to datasets-cached: chaosdata DataLoader {t_ours / timings[1]:.1f}x, "
+          f"chaosdata whole trajectories {t_bulk / timings[1]:.1f}x; windows equal: yes")
     return ratios
 
 
