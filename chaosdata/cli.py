@@ -161,6 +161,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(n_points=args.n_points, n_ics=args.n_ics, systems=args.systems)
 
 
+def cmd_benchmark(args: argparse.Namespace) -> int:
+    import torch
+
+    from chaosdata.benchmark import run_benchmark, write_plots, write_reports
+
+    torch.set_num_threads(args.threads)
+    if not args.report_only:
+        params = json.loads(args.params) if args.params else None
+        metrics = args.metrics.split(",") if args.metrics else None
+        summary = run_benchmark(args.protocol, args.systems, args.models, args.out, seed=args.seed,
+                                model_params=params, metrics=metrics, progress=not args.no_progress)
+        times = ", ".join(f"{m} {t:.1f} s" for m, t in summary.model_seconds.items())
+        print(f"{summary.written} result rows written, {summary.skipped} (system, model) pairs skipped; "
+              f"data {summary.data_seconds:.1f} s; models: {times}")
+    paths = write_reports(args.out)
+    plots = write_plots(args.out)
+    print("\n".join(str(p) for p in [*paths.values(), *plots]))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chaosdata", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -234,6 +254,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="upload the staging folder as it is (verified again): resume an interrupted upload at once")
     p.add_argument("--workers", type=int, default=1, help="processes drawing the pictures")
     p.set_defaults(func=cmd_publish)
+
+    p = sub.add_parser("benchmark", help="run forecasters on systems under a protocol; results.csv, leaderboard, plots")
+    p.add_argument("--protocol", default="zero-shot", help="zero-shot | dysts2021 | dysts2021-coarse | attractor")
+    p.add_argument("--systems", default="all", help="comma-separated names (default: all)")
+    p.add_argument("--models", default="naive,mean,seasonal,linear,nvar,esn,oracle", help="comma-separated forecasters")
+    p.add_argument("--out", required=True, help="directory for results.csv, cached data, leaderboard and plots")
+    p.add_argument("--seed", type=int, default=0, help="base seed of the data")
+    p.add_argument("--params", default=None, help='hyperparameters as JSON, e.g. \'{"esn": {"size": 200}}\'')
+    p.add_argument("--metrics", default=None, help="comma-separated metric names (default: the protocol's set)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    p.add_argument("--report-only", action="store_true", help="only redraw the leaderboard and plots")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_benchmark)
 
     p = sub.add_parser("demo", help="integrate every system briefly and print a table")
     p.add_argument("--n-points", type=int, default=100)

@@ -7,7 +7,7 @@ Update: `r' = (1 - leak) r + leak tanh(W r + W_in u + b)`; readout: `u_next = W_
 `[-bias_scaling, bias_scaling]`. All are drawn on the CPU from `seed`, so a seed gives the same
 reservoir everywhere. Training drives the reservoir with each series (teacher forcing), drops
 `washout` steps, and fits `W_out` by ridge; forecasting warms the reservoir up on the context,
-then feeds the readout back as input.
+then feeds the readout back as input, clamped to `clip` training standard deviations.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from chaosdata.baselines.base import Forecaster, check_context, register
-from chaosdata.baselines.linear import context_standardizer, finite_contexts, ridge, standardizer
+from chaosdata.baselines.linear import clamp, context_standardizer, finite_contexts, ridge, standardizer
 from chaosdata.errors import InvalidInputError
 
 
@@ -45,7 +45,7 @@ class EchoStateNetwork(Forecaster):
 
     def __init__(self, size: int = 300, spectral_radius: float = 0.9, degree: float = 6.0,
                  input_scaling: float = 0.5, bias_scaling: float = 0.2, leak: float = 0.6,
-                 ridge: float = 1e-6, washout: int = 100, seed: int = 0, clip: float = 1e3) -> None:
+                 ridge: float = 1e-6, washout: int = 100, seed: int = 0, clip: float = 20.0) -> None:
         self.size = size
         self.spectral_radius = spectral_radius
         self.degree = degree
@@ -113,11 +113,11 @@ class EchoStateNetwork(Forecaster):
     def _run(self, w: Tensor, r: Tensor, last: Tensor, w_out: Tensor, horizon: int) -> Tensor:
         """Free run from reservoir state `r` `[batch, size]` and input `last` `[batch, dim]`;
         `w_out` `[features, dim]` (one readout) or `[batch, features, dim]` (one per row)."""
-        out = []
+        out, ones = [], torch.ones_like(last)
         for _ in range(horizon):
             f = self._readout_input(last, r)
             y = f @ w_out if w_out.ndim == 2 else (f[:, None] @ w_out)[:, 0]
-            nxt = y.clamp(-self.clip, self.clip).nan_to_num(nan=self.clip)
+            nxt = clamp(y, (-float(self.clip) * ones, float(self.clip) * ones))
             out.append(nxt)
             r = self._step(w, r, nxt)
             last = nxt

@@ -4,7 +4,8 @@ A model here maps the delay vector `[x_t, x_{t-s}, ..., x_{t-(k-1)s}]` (through 
 to the next state, or to the increment `x_{t+1} - x_t`, by ridge regression in float64, and
 forecasts by feeding its own output back. States are standardized with the training mean and
 standard deviation per coordinate (unless `standardize=False`); forecasts are clamped to
-`clip` standard deviations about the mean, so a diverging model gives large, finite errors.
+`clip` training standard deviations about the training mean, so a diverging model gives
+large, finite errors instead of overflowing.
 """
 
 from __future__ import annotations
@@ -89,9 +90,10 @@ def fit_delay_ridge(series: list[Tensor], k: int, s: int, features: FeatureMap, 
 
 
 def rollout(context: Tensor, weights: Tensor, k: int, s: int, features: FeatureMap, horizon: int,
-            increment: bool, clip: float) -> Tensor:
+            increment: bool, bounds: tuple[Tensor, Tensor]) -> Tensor:
     """Feed the model its own output: standardized `context` `[batch, len, dim]` -> `[batch, horizon, dim]`.
-    `weights` `[n_features, dim]` (one model) or `[batch, n_features, dim]` (one per row)."""
+    `weights` `[n_features, dim]` (one model) or `[batch, n_features, dim]` (one per row);
+    each new state is clamped to `bounds` (low, high; broadcasting to `[batch, dim]`), NaN to high."""
     span = (k - 1) * s
     if context.shape[1] < span + 1:
         raise InvalidInputError(
@@ -102,10 +104,23 @@ def rollout(context: Tensor, weights: Tensor, k: int, s: int, features: FeatureM
     for _ in range(horizon):
         f = features(delay_vectors(buf, k, s)[:, -1])
         y = f @ weights if weights.ndim == 2 else (f[:, None] @ weights)[:, 0]  # one model per row
-        nxt = (buf[:, -1] + y if increment else y).clamp(-clip, clip).nan_to_num(nan=clip)
+        nxt = clamp(buf[:, -1] + y if increment else y, bounds)
         out.append(nxt)
         buf = torch.cat([buf[:, 1:], nxt[:, None]], dim=1)
     return torch.stack(out, dim=1)
+
+
+def clip_bounds(series_mean: Tensor, series_std: Tensor, mean: Tensor, std: Tensor, clip: float) -> tuple[Tensor, Tensor]:
+    """`series_mean -/+ clip * series_std` (the data's own statistics) in the working units
+    `(x - mean) / std`; all arguments broadcast."""
+    return (series_mean - clip * series_std - mean) / std, (series_mean + clip * series_std - mean) / std
+
+
+def clamp(x: Tensor, bounds: tuple[Tensor, Tensor]) -> Tensor:
+    """`x` clamped to `bounds`; NaN (a diverged step) to the upper bound."""
+    lo, hi = bounds
+    x = torch.minimum(torch.maximum(x, lo), hi)
+    return torch.where(torch.isnan(x), hi.expand_as(x), x)
 
 
 def with_constant(d: Tensor) -> Tensor:
@@ -134,11 +149,12 @@ class DelayRidge(Forecaster):
         z = [(x - mean) / std for x in series]
         self.weights_ = fit_delay_ridge(z, k, s, self.features, float(self.ridge), self.increment)
         self.mean_, self.std_ = mean, std
+        self.bounds_ = torch.stack(clip_bounds(*standardizer(series, True), mean, std, float(self.clip)))
 
     def _predict(self, context: Tensor, horizon: int) -> Tensor:
         k, s = self.taps()
         z = (context - self.mean_) / self.std_
-        out = rollout(z, self.weights_, k, s, self.features, horizon, self.increment, float(self.clip))
+        out = rollout(z, self.weights_, k, s, self.features, horizon, self.increment, tuple(self.bounds_))
         return out * self.std_ + self.mean_
 
     def fit_predict_each(self, contexts: Tensor, horizon: int, *, dt: float | None = None, system: Any = None) -> Tensor:
@@ -156,7 +172,8 @@ class DelayRidge(Forecaster):
         nxt = z[:, span + 1:]
         targets = nxt - z[:, span:-1] if self.increment else nxt
         weights = ridge(self.features(delay_vectors(z[:, :-1], k, s)), targets, float(self.ridge))
-        out = rollout(z, weights, k, s, self.features, horizon, self.increment, float(self.clip))
+        bounds = clip_bounds(*context_standardizer(x, True), mean, std, float(self.clip))
+        out = rollout(z, weights, k, s, self.features, horizon, self.increment, (bounds[0][:, 0], bounds[1][:, 0]))
         return (out * std + mean).to(contexts.device, contexts.dtype)
 
 
@@ -166,7 +183,7 @@ class LinearAR(DelayRidge):
     fitted by ridge regression (`ridge` is the penalty on standardized data)."""
 
     def __init__(self, lags: int = 8, ridge: float = 1e-6, increment: bool = False,
-                 standardize: bool = True, clip: float = 1e3) -> None:
+                 standardize: bool = True, clip: float = 20.0) -> None:
         self.lags = lags
         self.ridge = ridge
         self.increment = increment

@@ -48,7 +48,7 @@ class NVAR(DelayRidge):
     """NG-RC: `k` taps `s` steps apart, polynomial features up to `order`, ridge `ridge`."""
 
     def __init__(self, k: int = 2, s: int = 1, order: int = 2, ridge: float = 2.5e-6,
-                 increment: bool = True, standardize: bool = True, clip: float = 1e3) -> None:
+                 increment: bool = True, standardize: bool = True, clip: float = 20.0) -> None:
         self.k = k
         self.s = s
         self.order = order

@@ -1,0 +1,81 @@
+"""Plots derived from `results.csv` alone (matplotlib, the `plots` extra).
+
+- `vpt_distribution.png`: per model, the distribution over systems of each system's median
+  valid prediction time (Lyapunov times), as box plots;
+- `error_vs_horizon.png`: per model, the median over systems of the cumulative sMAPE (0-200)
+  at each recorded forecast step (`smape_at_<k>` columns).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from chaosdata.benchmark.leaderboard import per_system, read_results
+from chaosdata.errors import ChaosdataError
+
+
+def _pyplot():
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ChaosdataError("plots need matplotlib: pip install 'chaosdata[plots]'") from err
+    return plt
+
+
+def horizon_columns(rows: Sequence[dict[str, str]]) -> list[tuple[int, str]]:
+    """The `smape_at_<k>` columns present, as (k, name), by k."""
+    names = {c for r in rows[:1] for c in r if re.fullmatch(r"smape_at_\d+", c)}
+    return sorted((int(n.rsplit("_", 1)[1]), n) for n in names)
+
+
+def write_plots(out: str | Path, metric: str = "vpt_smape") -> list[Path]:
+    """Draw the plots of each protocol in `out/results.csv` into `out/`; returns their paths."""
+    plt = _pyplot()
+    out = Path(out)
+    rows = read_results(out / "results.csv")
+    written = []
+    for protocol in sorted({r["protocol"] for r in rows}):
+        prow = [r for r in rows if r["protocol"] == protocol]
+        models = sorted({r["model"] for r in prow})
+        cols = horizon_columns(prow)
+        table = per_system(prow, [metric] + [c for _, c in cols])
+
+        values = [[e[metric] for (_, _, m), e in table.items() if m == model and math.isfinite(e[metric])]
+                  for model in models]
+        if any(values):
+            fig, ax = plt.subplots(figsize=(1.2 * len(models) + 2, 4))
+            ax.boxplot([v if v else [math.nan] for v in values], showfliers=True)
+            ax.set_xticks(range(1, len(models) + 1), models, rotation=30)
+            ax.set_ylabel("valid prediction time (Lyapunov times)")
+            ax.set_title(f"{protocol}: {metric} per system (median over initial conditions)")
+            fig.tight_layout()
+            path = out / f"vpt_distribution_{protocol}.png"
+            fig.savefig(path, dpi=120)
+            plt.close(fig)
+            written.append(path)
+
+        if cols:
+            fig, ax = plt.subplots(figsize=(6, 4))
+            for model in models:
+                curve = [np.nanmedian([e[c] for (_, _, m), e in table.items() if m == model] or [math.nan])
+                         for _, c in cols]
+                ax.plot([k for k, _ in cols], curve, marker="o", label=model)
+            ax.set_xscale("log")
+            ax.set_xlabel("forecast step")
+            ax.set_ylabel("cumulative sMAPE (0-200), median over systems")
+            ax.set_title(f"{protocol}: error against horizon")
+            ax.legend(fontsize=8)
+            fig.tight_layout()
+            path = out / f"error_vs_horizon_{protocol}.png"
+            fig.savefig(path, dpi=120)
+            plt.close(fig)
+            written.append(path)
+    return written
