@@ -69,10 +69,11 @@ def orders() -> None:
                   + ", ".join(f"{d:.2e}" for d in diffs.mean(1).tolist()) + " |")
 
 
-def sweep(out: Path, level: float, periods: int, n_ics: int) -> None:
-    done = {json.loads(line)["system"] for line in out.read_text().splitlines()} if out.exists() else set()
-    for name in chaosdata.list_systems("flow"):
-        if name in done:
+def sweep(out: Path, level: float, periods: int, n_ics: int, reverse: bool = False) -> None:
+    names = chaosdata.list_systems("flow")
+    for name in reversed(names) if reverse else names:
+        done = {json.loads(line)["system"] for line in out.read_text().splitlines()} if out.exists() else set()
+        if name in done:  # re-read each time: a second process may sweep from the other end
             continue
         start, cpu = time.perf_counter(), time.process_time()
         tr = chaosdata.make_trajectories(name, periods * 100 + 1, n_ics=n_ics, noise=level)
@@ -164,11 +165,12 @@ if __name__ == "__main__":
     parser.add_argument("--level", type=float, default=0.01)
     parser.add_argument("--periods", type=int, default=10)
     parser.add_argument("--n-ics", type=int, default=4)
+    parser.add_argument("--reverse", action="store_true", help="sweep from the last flow (run beside a forward sweep)")
     args = parser.parse_args()
     if args.what == "orders":
         orders()
     elif args.what == "sweep":
-        sweep(args.out, args.level, args.periods, args.n_ics)
+        sweep(args.out, args.level, args.periods, args.n_ics, args.reverse)
     elif args.what == "step":
         step_error()
     elif args.what == "dysts":
