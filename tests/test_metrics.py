@@ -412,6 +412,20 @@ def test_lyapunov_time_in_steps_or_from_the_catalogue(batch):
     torch.testing.assert_close(out["vpt_smape"], steps * 0.01 / lorenz_lt)
 
 
+def test_compute_all_by_kind(batch, lorenz_series):
+    pred, true = batch
+    p, t = torch.from_numpy(pred), torch.from_numpy(true)
+    assert list(M.compute_all(p, t, dt=0.05, lyapunov_time=1.0, kind="forecast")) == \
+        M.list_metrics(standard=True, kind="forecast")
+    short = M.compute_all(p, t, kind="attractor")
+    assert list(short) == ["kl_divergence", "hellinger_distance", "d_stsp", "d_h"]  # 200 points: no invariants
+    long_true = lorenz_series[None, :1000]
+    long = M.compute_all(lorenz_series[None, 3:1003], long_true, dt=0.03, kind="attractor")
+    assert list(long) == M.list_metrics(kind="attractor")
+    with pytest.raises(InvalidInputError, match="kind"):
+        M.compute_all(p, t, kind="short")
+
+
 # ------------------------------------------------------------------ invariants of free runs
 def test_rosenstein_recovers_lorenz_lambda_max(lorenz_series):
     # literature 0.906; Rosenstein's method on 3,000 points is biased by a few per cent
@@ -439,3 +453,17 @@ def test_invariant_errors_against_the_catalogue(lorenz_series):
     s = torch.arange(2000, dtype=torch.float64)[:, None] * 0.03
     cycle = torch.cat([10 * torch.sin(s), 10 * torch.cos(s), 25 + 0 * s], dim=1)[None]
     assert float(M.correlation_dimension_error(cycle, t, reference="Lorenz")) > 0.3
+
+
+# ------------------------------------------------------------------ devices
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_every_metric_on_cuda_equals_cpu(batch):
+    pred, true = batch
+    p, t = torch.from_numpy(pred), torch.from_numpy(true)
+    kw = dict(dt=0.05, lyapunov_time=1.0, include=FAST)
+    cpu = M.compute_all(p, t, **kw)
+    gpu = M.compute_all(p.cuda(), t.cuda(), **kw)
+    for name in FAST:
+        assert gpu[name].device.type == "cuda", name
+        torch.testing.assert_close(gpu[name].cpu(), cpu[name], rtol=1e-9, atol=1e-12, msg=name)

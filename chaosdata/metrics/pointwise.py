@@ -94,7 +94,7 @@ def rmsle(pred: Tensor, true: Tensor, *, eps: float = EPS) -> Tensor:
 
 
 def smape(pred: Tensor, true: Tensor, *, scale: int = 200, eps: float = EPS) -> Tensor:
-    """Symmetric mean absolute percentage error, (scale / 2) * 2 * mean |p - t| / (|p| + |t| + eps).
+    """Symmetric mean absolute percentage error, scale * mean |p - t| / (|p| + |t| + eps).
 
     Scale 200 (the default here): 200 * mean |p - t| / (|p| + |t|), in [0, 200], the scale of
     the dysts 2021/2023 benchmarks, of published tables and of the VPT threshold 30 (Zhang &
