@@ -4,7 +4,6 @@ constructed forecasts, D_stsp / D_H against independent references, Rosenstein's
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pytest
@@ -76,6 +75,14 @@ def test_equals_dysts_on_each_series_of_a_batch(name, batch):
     np.testing.assert_allclose(ours.numpy(), ref, rtol=RTOL, atol=0)
 
 
+def test_batch_means_equal_dysts_compute_metrics(batch):
+    pred, true = batch
+    ours = M.compute_all(torch.from_numpy(pred), torch.from_numpy(true), include=DETERMINISTIC_DYSTS)
+    theirs = dm.compute_metrics(true, pred, include=[M.get_metric(n).dysts for n in DETERMINISTIC_DYSTS], batch_axis=0)
+    for name in DETERMINISTIC_DYSTS:
+        assert float(ours[name].mean()) == pytest.approx(theirs[M.get_metric(name).dysts], rel=RTOL), name
+
+
 def test_smape_scales_match_dysts_scaled_and_unscaled(batch):
     pred, true = batch
     p, t = torch.from_numpy(pred), torch.from_numpy(true)
@@ -122,18 +129,20 @@ def test_mutual_information_on_a_chaotic_forecast_equals_sklearn(lorenz_series):
     assert ours == pytest.approx(_sklearn_mutual_information(pred, true), rel=RTOL)
 
 
+@pytest.mark.parametrize("name,scipy_name", [("kendall", "kendalltau"), ("spearman", "spearmanr")])
 @pytest.mark.parametrize("n", [3, 8, 100, 1025])
 @pytest.mark.parametrize("ties", [False, True])
-def test_kendall_equals_scipy_with_and_without_ties(n, ties):
-    from scipy.stats import kendalltau
+def test_rank_correlations_equal_scipy_with_and_without_ties(name, scipy_name, n, ties):
+    import scipy.stats
 
     rng = np.random.default_rng(n)
     true = rng.normal(size=(2, n, 2))
     pred = true + rng.normal(size=true.shape)
     if ties:  # coarse values: many pairs tied in one series, some in both
         true, pred = np.round(true), np.round(2 * pred) / 2
-    ours = M.kendall(torch.from_numpy(pred), torch.from_numpy(true)).numpy()
-    ref = [np.mean([kendalltau(true[b, :, d], pred[b, :, d])[0] for d in range(2)]) for b in range(2)]
+    ours = getattr(M, name)(torch.from_numpy(pred), torch.from_numpy(true)).numpy()
+    fn = getattr(scipy.stats, scipy_name)
+    ref = [np.mean([fn(true[b, :, d], pred[b, :, d])[0] for d in range(2)]) for b in range(2)]
     np.testing.assert_allclose(ours, ref, rtol=RTOL, atol=1e-15)
 
 
