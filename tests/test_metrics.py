@@ -454,6 +454,16 @@ def test_invariant_errors_of_a_perfect_free_run_are_zero_against_true(lorenz_ser
     assert M.correlation_dimension_error(t.clone(), t).tolist() == [0.0]
 
 
+def test_invariant_errors_take_precomputed_references(lorenz_series):
+    t = torch.stack([lorenz_series[:1500], lorenz_series[1500:3000]])
+    p = torch.stack([lorenz_series[5:1505], lorenz_series[1400:2900]])
+    lam, d2 = M.forecast_max_lyapunov(t, dt=0.03), M.forecast_correlation_dimension(t)
+    torch.testing.assert_close(M.max_lyapunov_error(p, t, dt=0.03, reference=lam), M.max_lyapunov_error(p, t, dt=0.03))
+    torch.testing.assert_close(M.correlation_dimension_error(p, t, reference=d2), M.correlation_dimension_error(p, t))
+    with pytest.raises(InvalidInputError, match=r"shape \[batch\]"):
+        M.max_lyapunov_error(p, t, dt=0.03, reference=lam[:1])
+
+
 def test_invariant_errors_against_the_catalogue(lorenz_series):
     t = lorenz_series[None, :2000]
     assert float(M.max_lyapunov_error(t, t, dt=0.03, reference="Lorenz")) < 0.12

@@ -25,10 +25,14 @@ from chaosdata.metrics._inputs import as_series, pair, positive
 from chaosdata.systems import get_system
 
 
-def _reference_value(reference: float | str | None, key: str) -> float | None:
-    """A float reference, the stored invariant `key` of the system named `reference`, or None."""
-    if reference is None:
-        return None
+Reference = float | str | Tensor | None
+
+
+def _reference_value(reference: Reference, key: str) -> float | Tensor | None:
+    """The reference as given (a number or a `[batch]` tensor), the stored invariant `key` of the
+    system named `reference`, or None (estimate from `true`)."""
+    if reference is None or isinstance(reference, Tensor):
+        return reference
     if isinstance(reference, str):
         stored = get_system(reference).invariants or {}
         value = stored.get(key)
@@ -76,28 +80,40 @@ def forecast_correlation_dimension(pred: Tensor) -> Tensor:
     return torch.tensor(out, dtype=torch.float64, device=x.device)
 
 
-def max_lyapunov_error(pred: Tensor, true: Tensor, *, dt: float, reference: float | str | None = None) -> Tensor:
+def _as_reference(value: float | Tensor, like: Tensor) -> Tensor:
+    ref = torch.as_tensor(value, dtype=torch.float64, device=like.device)
+    if ref.ndim == 0:
+        return ref.expand_as(like)
+    if ref.shape != like.shape:
+        raise InvalidInputError(f"reference must be a number or have shape [batch] = {tuple(like.shape)}, got {tuple(ref.shape)}")
+    return ref
+
+
+def max_lyapunov_error(pred: Tensor, true: Tensor, *, dt: float, reference: Reference = None) -> Tensor:
     """Relative error |lambda(pred) - lambda_ref| / |lambda_ref| of the largest Lyapunov exponent.
 
-    lambda_ref: `reference` (a number per unit time, or a system name whose stored
-    `max_lyapunov` is used) or, if None, Rosenstein's estimate on `true` per batch element.
-    Dimensionless; ideal 0; NaN where an estimate fails (e.g. a diverged forecast).
+    lambda_ref: `reference` (a number per unit time, a `[batch]` tensor, e.g. the truth's
+    estimates computed once with `forecast_max_lyapunov` and reused for every model, or a
+    system name whose stored `max_lyapunov` is used) or, if None, Rosenstein's estimate on
+    `true` per batch element. Dimensionless; ideal 0; NaN where an estimate fails (e.g. a
+    diverged forecast).
     """
     p, t = pair(pred, true)
     lam = forecast_max_lyapunov(p, dt=dt)
     ref_value = _reference_value(reference, "max_lyapunov")
-    ref = forecast_max_lyapunov(t, dt=dt) if ref_value is None else torch.full_like(lam, ref_value)
+    ref = forecast_max_lyapunov(t, dt=dt) if ref_value is None else _as_reference(ref_value, lam)
     return (lam - ref).abs() / ref.abs()
 
 
-def correlation_dimension_error(pred: Tensor, true: Tensor, *, reference: float | str | None = None) -> Tensor:
+def correlation_dimension_error(pred: Tensor, true: Tensor, *, reference: Reference = None) -> Tensor:
     """Relative error |D2(pred) - D2_ref| / D2_ref of the correlation dimension.
 
-    D2_ref: `reference` (a number, or a system name whose stored `correlation_dimension` is
-    used) or, if None, the estimate on `true` per batch element. Dimensionless; ideal 0.
+    D2_ref: `reference` (a number, a `[batch]` tensor such as `forecast_correlation_dimension(true)`
+    computed once, or a system name whose stored `correlation_dimension` is used) or, if None,
+    the estimate on `true` per batch element. Dimensionless; ideal 0.
     """
     p, t = pair(pred, true)
     d2 = forecast_correlation_dimension(p)
     ref_value = _reference_value(reference, "correlation_dimension")
-    ref = forecast_correlation_dimension(t) if ref_value is None else torch.full_like(d2, ref_value)
+    ref = forecast_correlation_dimension(t) if ref_value is None else _as_reference(ref_value, d2)
     return (d2 - ref).abs() / ref.abs()
