@@ -41,11 +41,11 @@ step() {  # step NAME SECONDS COMMAND...: run with a limit, log to $OUT/NAME.log
 }
 
 step device 20 bash -c 'nvidia-smi; "$0" -c "import torch, zarr; print(torch.__version__, torch.cuda.get_device_name(), zarr.__version__)"' "$PY"
-step tests 200 "$PY" -m pytest -q -o addopts="" -p no:cacheprovider tests/test_gpu.py
-step throughput 150 "$PY" benchmarks/bench_integrate.py --throughput --device cuda
-step invariants 90 "$PY" generation/compute_invariants.py --systems Lorenz,Rossler,MacArthur,Henon,MackeyGlass \
+step tests 170 "$PY" -m pytest -q -o addopts="" -p no:cacheprovider tests/test_gpu.py
+step throughput 240 "$PY" benchmarks/bench_integrate.py --throughput --device cuda --sizes 20,22,24
+step invariants 60 "$PY" generation/compute_invariants.py --systems Lorenz,Rossler,MacArthur,Henon,MackeyGlass \
     --device cuda --out /tmp/invariants_cuda.json --report ""
 cp /tmp/invariants_cuda.json "$OUT/" 2>/dev/null
-step store 90 "$PY" -m chaosdata.cli generate --preset quick --systems Lorenz,Rossler,MacArthur,MackeyGlass,Henon \
+step store 60 "$PY" -m chaosdata.cli generate --preset quick --systems Lorenz,Rossler,MacArthur,MackeyGlass,Henon \
     --out /tmp/store_cuda --device cuda --workers 1
 cat "$OUT/summary.txt"

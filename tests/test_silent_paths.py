@@ -26,12 +26,9 @@ from chaosdata.systems import base, get_system, list_systems, stack
 ROOT = Path(__file__).resolve().parents[1]
 ADAPTIVE = sorted(name for name, tab in TABLEAUX.items() if tab.adaptive)
 FLOATS = (torch.float32, torch.float64)
-# DOP853's dense output (chaosdata/integrate/output.py, DenseWriter.flush) evaluates its extra
-# stages on [steps * B, d] states, so a per-trajectory parameter tensor of length B no longer
-# broadcasts: any DOP853 sweep fails there, before resampling. Strict: remove once that is fixed.
-SWEEP_METHODS = [pytest.param(m, marks=pytest.mark.xfail(
-    strict=True, raises=RuntimeError, reason="DenseWriter evaluates extra stages on flattened [S*B, d] states"))
-    if m == "dop853" else m for m in ADAPTIVE]
+# every adaptive method, DOP853 included: its dense output evaluates its extra stages on
+# [steps, B, d] states, so a per-trajectory parameter tensor of length B broadcasts there too
+SWEEP_METHODS = ADAPTIVE
 
 
 # ---------------------------------------------------------------------- parameter sweeps

@@ -243,7 +243,7 @@ class _Step:
     atol: Tensor
     t_eval: Tensor
     h_max: Tensor
-    h_min: float
+    h_min: Tensor  # 0-d: a Python float would be baked into a compiled graph
     bound: Tensor | None  # [d], inf on unbounded coordinates
     lazy_failures: bool  # read the failure flag on the host and skip the status update when clean
 
@@ -290,7 +290,7 @@ class _Step:
             h_next, prev_norm = s.h, s.prev_norm
         # outputs in (t, t_new]: a count, written later by the writer
         count = torch.where(accept, torch.searchsorted(self.t_eval, t_new, right=True) - s.next_idx, 0)
-        record = _Record(k, s.t, s.y, h, s.next_idx, count)
+        record = (k, s.t, s.y, h, s.next_idx, count)  # a _Record's fields
         t = torch.where(accept, t_new, s.t)
         y = torch.where(accept, y_new, s.y)
         fy = torch.where(accept, f_new, s.fy)
@@ -313,8 +313,9 @@ class _Step:
                 code = torch.where(outside, int(Status.OUT_OF_BOUNDS), code).to(s.status.dtype)
             status = torch.where(failed, code, s.status)
             active = s.active & ~stopped
-        state = _State(t=t, y=y, fy=fy, h=h_next, next_idx=s.next_idx + count, status=status, active=active,
-                       n_acc=s.n_acc + accept, n_att=s.n_att + s.active, prev_norm=prev_norm)
+        # positional: t, y, fy, h, next_idx, status, active, n_acc, n_att, prev_norm
+        state = _State(t, y, fy, h_next, s.next_idx + count, status, active, s.n_acc + accept, s.n_att + s.active,
+                       prev_norm)
         return state, record, ended
 
 
@@ -341,6 +342,8 @@ def integrate(
     compile: bool = False,
     controller: Controller | None = None,
     threads: int | None = None,
+    bucket: bool = False,
+    compact: bool = True,
 ) -> Solution:
     """Integrate `dy/dt = f(t, y)` for a batch `y0` (`[B, d]`) and return `y` on `t_eval`.
 
@@ -355,6 +358,11 @@ def integrate(
     than OK; the others are unaffected. `compile=True` runs the step through `torch.compile`
     (worth it for long runs). `threads`: torch CPU threads for the solve (None: chosen by
     `threads.threads_for` from the batch size; the process setting is restored after).
+    `bucket=True` (with `compile`) pads the batch to the next power of two with idle rows, so
+    a new batch size in the same bucket reuses the compiled step; only for fields `f` that
+    work on any batch (no per-trajectory parameter tensors). `compact=False` keeps every row
+    in the working batch to the end: needed when `f` holds per-trajectory tensors (a parameter
+    sweep), which would no longer line up with the rows once finished ones are dropped.
     """
     tab = get_tableau(method)
     if y0.ndim != 2:
@@ -371,17 +379,24 @@ def integrate(
     if not bool((t_eval[1:] > t_eval[:-1]).all()):
         raise InvalidInputError("t_eval must be strictly increasing")
     started = time.perf_counter()
+    B = y0.shape[0]
+    padded = 1 << max(0, (B - 1).bit_length()) if compile and bucket else B
+    if padded != B:  # idle rows: copies of the first start, inactive from the start
+        y0 = torch.cat([y0, y0[:1].expand(padded - B, -1)])
     with torch_threads(threads, y0):
         sol = _integrate(f, y0, t_eval, tab, rtol=rtol, atol=atol, dt=dt, max_outputs_per_step=max_outputs_per_step,
                          max_steps=max_steps, bound=bound, bounded=bounded, check_every=check_every, compile=compile,
-                         controller=controller or INTEGRAL)
+                         controller=controller or INTEGRAL, n_live=B, compact=compact)
+    if padded != B:
+        sol.y, sol.status, sol.n_accepted, sol.n_rejected = sol.y[:B], sol.status[:B], sol.n_accepted[:B], sol.n_rejected[:B]
     sol.wall_time = time.perf_counter() - started
     return sol
 
 
 def _integrate(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, *, rtol: float, atol: float | Tensor,
                dt: float | None, max_outputs_per_step: int, max_steps: int, bound: float | None,
-               bounded: Tensor | None, check_every: int, compile: bool, controller: Controller) -> Solution:
+               bounded: Tensor | None, check_every: int, compile: bool, controller: Controller,
+               n_live: int, compact: bool = True) -> Solution:
     dtype, device = y0.dtype, y0.device
     B, d = y0.shape
     n_out = t_eval.numel()
@@ -399,6 +414,7 @@ def _integrate(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, *, rtol
     t = t_eval[0].expand(B).clone()
     fy = f(t, y0)
     start_ok = torch.isfinite(y0).all(-1) & torch.isfinite(fy).all(-1)
+    live = torch.arange(B, device=device) < n_live  # rows past n_live pad a bucket and never step
     if tab.adaptive:
         h = initial_step(f, t, y0, fy, tab.order, rtol, atol_t, h_max)
         h = torch.where(torch.isfinite(h), h, h_max)
@@ -408,7 +424,7 @@ def _integrate(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, *, rtol
     state = _State(
         t=t[:, None].clone(), y=y0.clone(), fy=fy, h=h[:, None].clone(), next_idx=col + 1,
         status=torch.where(start_ok, 0, int(Status.NONFINITE)).to(torch.int8)[:, None],
-        active=start_ok[:, None].clone(), n_acc=col.clone(), n_att=col.clone(),
+        active=(start_ok & live)[:, None].clone(), n_acc=col.clone(), n_att=col.clone(),
         prev_norm=torch.ones(B, 1, dtype=dtype, device=device),
     )
     bound_t = None
@@ -417,11 +433,12 @@ def _integrate(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, *, rtol
         bound_t = torch.where(mask, float(bound), math.inf).to(dtype)
     sync = device.type == "cpu"
     step = _Step(f=f, co=co, controller=controller, error_order=tab.error_order, rtol=rtol, atol=atol_t,
-                 t_eval=t_eval, h_max=window.reshape(()), h_min=4 * torch.finfo(dtype).eps *
-                 max(1.0, abs(float(t_eval[0])), abs(float(t_eval[-1]))),
+                 t_eval=t_eval, h_max=window.reshape(()),
+                 h_min=torch.tensor(4 * torch.finfo(dtype).eps * max(1.0, abs(float(t_eval[0])), abs(float(t_eval[-1]))),
+                                    dtype=dtype, device=device),
                  bound=bound_t, lazy_failures=sync and not compile)
     writer = DenseWriter(f, out, t_eval, dense_t=co.dense_t, a_extra=co.a_extra, c_extra=co.c_extra,
-                         n_main=co.n_main, max_per_step=max_outputs_per_step, sync=sync)
+                         n_main=co.n_main, max_per_step=max_outputs_per_step)
     n_slots = flush_steps(B, d, co.n_stages, y0.element_size())
     rows = torch.arange(B, device=device) * (n_out + 1)
     if compile:
@@ -447,7 +464,7 @@ def _integrate(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, *, rtol
                     state, record, ended = step(state, buf, buf.slots[len(writer)])
                 else:
                     state, record, ended = run(state)
-                writer.record(*record)
+                writer.record(record)
                 if len(writer) == n_slots:
                     writer.flush(rows, buf.k if buf is not None else None)
                 if ended:  # read on the host: some trajectory finished or failed in this step
@@ -455,7 +472,7 @@ def _integrate(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, *, rtol
                     if n_active == 0:
                         done = True
                         break
-                    if (buf is not None and 2 * n_active <= index.numel()
+                    if (compact and buf is not None and 2 * n_active <= index.numel()
                             and (index.numel() - n_active) * d >= COMPACT_MIN_ELEMENTS):  # compact
                         writer.flush(rows, buf.k[: len(writer)])
                         keep = state.active[:, 0].nonzero()[:, 0]

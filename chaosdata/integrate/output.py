@@ -50,48 +50,40 @@ class DenseWriter:
         self._clear()
 
     def _clear(self) -> None:
-        self.ks: list[Tensor] = []
-        self.ts: list[Tensor] = []
-        self.ys: list[Tensor] = []
-        self.hs: list[Tensor] = []
-        self.first: list[Tensor] = []
-        self.counts: list[Tensor] = []
+        self.steps: list[tuple[Tensor, ...]] = []
 
     def __len__(self) -> int:
-        return len(self.ts)
+        return len(self.steps)
 
-    def record(self, k: Tensor, t: Tensor, y: Tensor, h: Tensor, first: Tensor, count: Tensor) -> None:
-        """Keep one step: `k` `[n_stages, B, d]` (stage derivatives times h; the extra stages'
-        rows are filled at the flush), `t`, `h`, `first`, `count` `[B, 1]`, `y` `[B, d]`. The
-        tensors are kept by reference: the caller must not change them in place."""
-        self.ks.append(k)
-        self.ts.append(t)
-        self.ys.append(y)
-        self.hs.append(h)
-        self.first.append(first)
-        self.counts.append(count)
+    def record(self, step: tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]) -> None:
+        """Keep one step `(k, t, y, h, first, count)`: `k` `[n_stages, B, d]` (stage
+        derivatives times h; the extra stages' rows are filled at the flush), `t`, `h`,
+        `first`, `count` `[B, 1]`, `y` `[B, d]`. The tensors are kept by reference: the
+        caller must not change them in place."""
+        self.steps.append(step)
 
     def flush(self, rows: Tensor, ring: Tensor | None = None) -> None:
         """Write the dense output of every recorded step. `rows` (`[B]`) is each trajectory's
         first row in `out`; `ring`, when given, already holds the recorded `k` stacked."""
-        if not self.ts:
+        if not self.steps:
             return
-        counts = torch.stack(self.counts)  # [S, B, 1]
+        ks, ts, ys, hs, firsts, counts = zip(*self.steps)
+        counts = torch.stack(counts)  # [S, B, 1]
         m = int(counts.max()) if self.sync else self.max_per_step
         if m == 0:
             self._clear()
             return
-        k = ring if ring is not None else torch.stack(self.ks)  # [S, n_stages, B, d]
-        t, h = torch.stack(self.ts), torch.stack(self.hs)  # [S, B, 1]
-        y, first = torch.stack(self.ys), torch.stack(self.first)
+        k = ring if ring is not None else torch.stack(ks)  # [S, n_stages, B, d]
+        t, h = torch.stack(ts), torch.stack(hs)  # [S, B, 1]
+        y, first = torch.stack(ys), torch.stack(firsts)
         self._clear()
         S, n_stages, B, d = k.shape
         flat = k.view(S, n_stages, B * d)
         for e, (a, c) in enumerate(zip(self.a_extra, self.c_extra)):
             j = self.n_main + e
             stage_y = y + torch.matmul(a, flat[:, :j]).view(S, B, d)
-            value = self.f(torch.addcmul(t, h, c).view(-1),
-                           stage_y.view(S * B, d))
+            # evaluated as [S, B, d], not flattened: per-trajectory parameters ([B]) broadcast
+            value = self.f(torch.addcmul(t, h, c).view(S, B), stage_y)
             torch.mul(value.view(S, B, d), h, out=k[:, j])
             self.n_extra_evaluations += S * B
         coeffs = torch.matmul(self.dense_t, flat).view(S, -1, B, 1, d)  # [S, degree, B, 1, d]

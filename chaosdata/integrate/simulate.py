@@ -202,4 +202,7 @@ def simulate(system: System, x0: Tensor, t_eval: Tensor, settings: SolverSetting
         max_steps=math.ceil(settings.max_steps_per_unit * span) + 1000, compile=settings.compile,
         max_outputs_per_step=settings.max_outputs_per_step, controller=settings.controller,
         threads=settings.threads,
+        # per-trajectory parameter tensors must stay aligned with the rows: no compaction
+        compact=not any(isinstance(v, Tensor) and v.ndim > 0 and v.shape[0] == x0.shape[0] > 1
+                        for v in params.values()),
     )
