@@ -1,4 +1,4 @@
-"""Plots derived from `results.csv` alone (matplotlib, the `plots` extra).
+"""Plots derived from `results.csv` alone (matplotlib, from the `publish` extra).
 
 - `vpt_distribution.png`: per model, the distribution over systems of each system's median
   valid prediction time (Lyapunov times), as box plots;
@@ -26,7 +26,7 @@ def _pyplot():
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ChaosdataError("plots need matplotlib: pip install 'chaosdata[plots]'") from err
+        raise ChaosdataError("plots need matplotlib: pip install 'chaosdata[publish]'") from err
     return plt
 
 

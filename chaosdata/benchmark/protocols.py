@@ -164,10 +164,13 @@ def make_task(protocol: Protocol, system: str | System, base_seed: int = 0) -> T
         # flows have Lyapunov times of many periods (ArnoldWeb: 319 time units, period 67)
         dt = lt / protocol.pts_per_step
         tr = make_trajectories(sys_, times=torch.arange(protocol.n_points, dtype=torch.float64) * dt, **kw)
+    elif sys_.kind == "map":  # one point per iteration
+        tr = make_trajectories(sys_, protocol.n_points, **kw)
+        dt = 1.0
     else:
         tr = make_trajectories(sys_, protocol.n_points, timescale=protocol.timescale,
                                pts_per_period=protocol.pts_per_step, **kw)
-        dt = float(tr.stats["dt"]) if sys_.kind != "map" else 1.0
+        dt = float(tr.stats["dt"])
     if not bool(tr.valid.all()):
         raise SkipSystem(f"{sys_.name}: {int((~tr.valid).sum())} trajectories failed after resampling: {tr.stats['failures']}")
     raw = tr.x
