@@ -23,6 +23,7 @@ matplotlib.use("Agg")  # no display; must precede pyplot  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from chaosdata.store.layout import SERIES  # noqa: E402
 from chaosdata.store.reader import Store  # noqa: E402
 
 PREFERRED_GRANULARITY = ("fine", "lyapunov", "coarse")  # the finest sampling first; maps have `iteration`
@@ -65,8 +66,9 @@ def plot_data(store: Store, name: str) -> PlotData:
     meta, inv = attrs["system"], attrs.get("invariants") or {}
     grans = store.granularities(name)
     gran = next((g for g in PREFERRED_GRANULARITY if g in grans), grans[0])
-    z = store.array(name, gran, "train")
-    valid = np.flatnonzero(store.variables(name, gran, "train")["valid"].astype(bool))[:MAX_TRAJECTORIES]
+    group = store.group(name)[f"{gran}/train"]
+    z = group[SERIES]
+    valid = np.flatnonzero(group["valid"][...].astype(bool))[:MAX_TRAJECTORIES]
     series = np.asarray(z.get_orthogonal_selection((valid, slice(None), slice(None))), dtype=np.float64) \
         if valid.size else np.zeros((0,) + tuple(z.shape[1:]))
     dim = series.shape[-1]

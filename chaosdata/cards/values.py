@@ -18,6 +18,7 @@ from typing import Any
 
 from chaosdata.errors import UnknownSystemError
 from chaosdata.store.config import SPLITS
+from chaosdata.store.layout import split_path
 from chaosdata.store.reader import Store
 from chaosdata.systems import get_system
 
@@ -156,6 +157,7 @@ def granularity_rows(store: Store, name: str) -> list[dict[str, Any]]:
     """Per granularity: the time step, points per trajectory, trajectories and flagged ones per split."""
     rows = []
     arrays = store.manifest["systems"][name]["arrays"]
+    group = store.group(name)
     for gran in store.granularities(name):
         grid = store.time(name, gran)
         splits = {}
@@ -163,7 +165,7 @@ def granularity_rows(store: Store, name: str) -> list[dict[str, Any]]:
             shape = arrays.get(f"{gran}/{split}/series", {}).get("shape")
             if shape is None:
                 continue
-            valid = store.variables(name, gran, split)["valid"]
+            valid = group[f"{split_path(gran, split)}/valid"][...]  # only this variable: one read
             splits[split] = {"n": int(shape[0]), "invalid": int((~valid.astype(bool)).sum())}
         rows.append({"granularity": gran, "dt": num(grid["dt"], 6), "n_time": grid["n"], "splits": splits,
                      "dim": arrays.get(f"{gran}/train/series", {}).get("shape", [0, 0, 0])[2]})
