@@ -28,6 +28,7 @@ from chaosdata.store.errors import StoreError
 from chaosdata.store.layout import MANIFEST
 from chaosdata.store.manifest import read_manifest
 from chaosdata.systems import get_system, list_systems
+from chaosdata.systems.derived import SKEW_SEPARATOR
 from chaosdata.windows import NORMALIZATIONS, Normalizer, Series, WindowDataset, check_window, fit_statistics, temporal_cut
 
 DEFAULT_STORE = "data"
@@ -66,7 +67,14 @@ def _system_names(systems: str | Sequence[str], available: Sequence[str] | None 
         systems = [systems]
     if not systems:
         raise InvalidInputError("systems is empty: name at least one system, or pass 'all'")
-    return [get_system(s).name for s in systems]  # unknown names raise with suggestions
+    return [_catalogue_name(s) for s in systems]  # unknown names raise with suggestions
+
+
+def _catalogue_name(name: str) -> str:
+    """The catalogue's spelling of a system, or of both parts of a corpus's skew product."""
+    if SKEW_SEPARATOR in name:
+        return SKEW_SEPARATOR.join(get_system(part).name for part in name.split(SKEW_SEPARATOR))
+    return get_system(name).name
 
 
 def _regenerate_config(config: ReleaseConfig | str | dict[str, Any] | None) -> ReleaseConfig:
@@ -185,6 +193,7 @@ def load_dataset(
     verify: bool = False,
     device: str = "cpu",
     cache_bytes: int = 64 << 20,
+    return_info: bool = False,
 ) -> WindowDataset | dict[str, WindowDataset]:
     """Forecasting windows `(context [context_length, dim], target [horizon, dim])` of `systems`.
 
@@ -195,6 +204,9 @@ def load_dataset(
     scaled by each coordinate's std. `temporal=True` is the dysts-style split: the first 5/6 of
     each training trajectory for `train`, the rest for `val`. `config` shapes a regenerated
     store (`source="regenerate"`); `verify` checks the store's checksums before use.
+    `return_info=True` makes items `(context, target, info)`, `info` saying where the window
+    comes from (system, split, granularity, trajectory, start, start_time, dt), batched by the
+    default collate: what per-system scores and valid prediction times need.
     """
     stride = check_window(context_length, horizon, stride)
     if normalize is None:
@@ -239,5 +251,6 @@ def load_dataset(
         parts = train if s == "train" else [_series(store, n, granularity, s, temporal) for n in names]
         out[s] = WindowDataset(parts, context_length=context_length, horizon=horizon, stride=stride,
                                normalizer=normalizer, scale=scale, channels=channels, noise=float(noise),
-                               dtype=dtype, seed=seed, cache_bytes=cache_bytes, split=s)
+                               dtype=dtype, seed=seed, cache_bytes=cache_bytes, split=s, granularity=granularity,
+                               return_info=return_info)
     return out[split] if split is not None else out

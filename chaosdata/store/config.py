@@ -67,6 +67,22 @@ class Storage:
 
 
 @dataclass(frozen=True)
+class Corpus:
+    """A corpus of derived systems (`chaosdata.systems.derived`): per system of the config,
+    `variants` parameter sets (variant 0 the catalogue's, the others relative Gaussian
+    perturbations of size `scale`), plus `skew_products` (driver, response) pairs of the
+    config's flows coupled at `coupling`; every variant screened (`chaosdata.invariants.screen`)
+    over `screen_periods` periods from `screen_ics` members, and only accepted ones stored."""
+
+    variants: int = 1
+    scale: float = 0.1
+    skew_products: int = 0
+    coupling: float = 0.5
+    screen_ics: int = 4
+    screen_periods: float = 20.0
+
+
+@dataclass(frozen=True)
 class ReleaseConfig:
     """What to build: systems, splits, granularities, lengths, seeds, integrator and storage."""
 
@@ -82,16 +98,27 @@ class ReleaseConfig:
     integrator: Integrator = field(default_factory=Integrator)
     storage: Storage = field(default_factory=Storage)
     description: str = ""
+    corpus: Corpus | None = None
 
     def resolved_systems(self) -> list[str]:
-        """Catalogue names of the systems to build, sorted."""
-        return sorted(self.systems) if self.systems is not None else list_systems()
+        """Names of the systems (store groups) to build, sorted: catalogue names, and for a
+        corpus its flows and skew products (`<Driver>__<Response>`)."""
+        names = sorted(self.systems) if self.systems is not None else list_systems()
+        if self.corpus is None:
+            return names
+        from chaosdata.systems.derived import SKEW_SEPARATOR, skew_pairs
+
+        flows = [n for n in names if get_system(n).kind == "flow"]
+        pairs = skew_pairs(flows, self.corpus.skew_products, self.seed) if self.corpus.skew_products else []
+        return sorted(flows + [f"{a}{SKEW_SEPARATOR}{b}" for a, b in pairs])
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON (the shape of the TOML file): what the manifest records."""
         d = asdict(self)
         d["systems"] = "all" if self.systems is None else list(self.systems)
         d["granularities"] = {g.name: {"timescale": g.timescale, "points": g.points} for g in self.granularities}
+        if self.corpus is None:
+            d.pop("corpus")  # configs without a corpus keep the hash they had before corpora existed
         return d
 
     @property
@@ -140,7 +167,7 @@ def load_config(path: str | Path) -> ReleaseConfig:
     return parse_config(raw, str(path))
 
 
-_TOP = {"name", "description", "systems", "seed", "length", "transient", "map_length", "map_transient",
+_TOP = {"name", "description", "systems", "seed", "length", "transient", "map_length", "map_transient", "corpus",
         "splits", "granularities", "integrator", "storage"}
 
 
@@ -165,6 +192,20 @@ def _table(src: str, key: str, value: Any, allowed: set[str]) -> dict[str, Any]:
             f"{src}: unknown key {key}.{unknown[0]}; allowed: {sorted(allowed)}.{suggest(unknown[0], allowed)}"
         )
     return value
+
+
+def _corpus(src: str, raw: Any) -> Corpus:
+    c = _table(src, "corpus", raw, set(Corpus.__dataclass_fields__))
+    d = Corpus()
+    return Corpus(
+        variants=_number(src, "corpus.variants", c.get("variants", d.variants), integer=True),
+        scale=_number(src, "corpus.scale", c.get("scale", d.scale), strict=False),
+        skew_products=_number(src, "corpus.skew_products", c.get("skew_products", d.skew_products), integer=True,
+                              strict=False),
+        coupling=_number(src, "corpus.coupling", c.get("coupling", d.coupling)),
+        screen_ics=_number(src, "corpus.screen_ics", c.get("screen_ics", d.screen_ics), integer=True),
+        screen_periods=_number(src, "corpus.screen_periods", c.get("screen_periods", d.screen_periods)),
+    )
 
 
 def parse_config(raw: dict[str, Any], source: str = "config") -> ReleaseConfig:
@@ -268,4 +309,5 @@ def parse_config(raw: dict[str, Any], source: str = "config") -> ReleaseConfig:
         map_transient=_number(src, "map_transient", raw.get("map_transient", 100), integer=True, strict=False),
         integrator=integrator,
         storage=storage,
+        corpus=_corpus(src, raw["corpus"]) if "corpus" in raw else None,
     )

@@ -38,6 +38,7 @@ from torch import Tensor
 from chaosdata.integrate.trajectories import Trajectories, make_trajectories, sample_initial_conditions, union_grid
 from chaosdata.store import provenance
 from chaosdata.store.config import SPLITS, ReleaseConfig, split_seed
+from chaosdata.store.corpus import Variants, plan_variants, system_of
 from chaosdata.store.layout import FORMAT, MAP_GRANULARITY, SERIES, SERIES_DIMS, TRAJECTORY_VARIABLES, split_path
 from chaosdata.systems import System, get_system
 
@@ -300,6 +301,18 @@ def _split_arrays(system: System, series: np.ndarray, times: np.ndarray,
     return out
 
 
+def _variant_arrays(variants: Variants, per_variant: int) -> dict[str, ArrayData]:
+    """A corpus split's per-trajectory `variant` ids and `parameters`, and the `parameter` names."""
+    ids = np.repeat(np.asarray(variants.accepted, dtype=np.int64), per_variant)
+    return {
+        "variant": ArrayData(ids, ("trajectory",), {"long_name": "variant id (see the group's `corpus` attribute)"}),
+        "parameters": ArrayData(np.repeat(variants.table(variants.accepted), per_variant, axis=0),
+                                ("trajectory", "parameter"), {"long_name": "the trajectory's parameter values"}),
+        "parameter": ArrayData(np.array(variants.columns(), dtype=np.dtypes.StringDType()), ("parameter",),
+                               {"long_name": "parameter name"}),
+    }
+
+
 def normalization(name: str, train: np.ndarray, valid: np.ndarray) -> dict[str, Any]:
     """Per-coordinate mean and std (float64, two passes) over the valid train trajectories.
 
@@ -322,7 +335,7 @@ def generate_system(name: str, config: ReleaseConfig, *, device: str = "cpu",
     `fingerprint` is the build's code fingerprint (`provenance.fingerprint`), computed once by
     the caller so every system of a build records the same one.
     """
-    system = get_system(name)
+    system = system_of(name, config)
     started = time.perf_counter()
     fp = fingerprint or provenance.fingerprint(device)
     integ = config.integrator
@@ -330,7 +343,20 @@ def generate_system(name: str, config: ReleaseConfig, *, device: str = "cpu",
               dde_steps_per_period=integ.dde_steps_per_period, max_steps_per_period=integ.max_steps_per_period,
               compile=integ.compile, device=device, dtype=torch.float64)
     passes, skipped = _plan(system, config, kw)
-    bounds = np.cumsum([0, *(config.splits[s] for s in SPLITS)])
+    # a corpus group holds its accepted variants: `per_variant[s]` trajectories of each, per split
+    variants = plan_variants(system, config, device) if config.corpus is not None else None
+    n_variants = len(variants.accepted) if variants is not None else 1
+    if n_variants == 0:
+        skipped = {g.name: f"no variant of {system.name} passed the corpus screen" for g in config.granularities}
+        passes = []
+    per_variant = dict(config.splits)
+    row_params = variants.row_parameters(per_variant) if variants is not None and n_variants else {}
+
+    def kw_for(rows: Tensor | None = None) -> dict[str, Any]:
+        """Integrator settings plus the parameters of `rows` (all rows when None)."""
+        return {**kw, **{k: v if rows is None else v[rows] for k, v in row_params.items()}}
+
+    bounds = np.cumsum([0, *(config.splits[s] * n_variants for s in SPLITS)])
     seeds = {s: split_seed(config.seed, system.name, s) for s in SPLITS}
     n_total = int(bounds[-1])
     if progress:
@@ -341,20 +367,24 @@ def generate_system(name: str, config: ReleaseConfig, *, device: str = "cpu",
         return torch.cat([_draws(system, k, split_seed(config.seed, system.name, s, attempt))
                           for s, k in zip(SPLITS, counts) if k])
 
-    def starts_of(draws: Tensor) -> tuple[Tensor, Trajectories | None]:
-        tr = _transient(system, config, draws, kw)
+    def starts_of(draws: Tensor, rows: Tensor | None = None) -> tuple[Tensor, Trajectories | None]:
+        tr = _transient(system, config, draws, kw_for(rows))
         return (draws if tr is None else tr.x[:, -1].cpu()), tr
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    draws = draw(0, [config.splits[s] for s in SPLITS])
-    starts, tr = starts_of(draws)
+    if n_total:
+        draws = draw(0, [int(bounds[j + 1] - bounds[j]) for j in range(len(SPLITS))])
+        starts, tr = starts_of(draws)
+    else:  # a corpus group whose variants were all rejected: its attributes say why
+        draws = starts = torch.zeros(0, system.state_dim or system.dim, dtype=torch.float64)
+        tr = None
     warm = _Rows(tr) if tr is not None else None
     timings["transient_s"] = time.perf_counter() - t0
     rows = []
     for p in passes:
         t0 = time.perf_counter()
-        rows.append(_Rows(_integrate(system, p, starts, kw)))
+        rows.append(_Rows(_integrate(system, p, starts, kw_for())))
         timings["+".join(p.members) + "_s"] = time.perf_counter() - t0
         if progress:
             progress(n_total * len(p.members))
@@ -369,14 +399,14 @@ def generate_system(name: str, config: ReleaseConfig, *, device: str = "cpu",
         if bad.numel() == 0:
             break
         fresh = draw(attempt, [int(((bad >= bounds[j]) & (bad < bounds[j + 1])).sum()) for j in range(len(SPLITS))])
-        fresh_starts, tr = starts_of(fresh)
+        fresh_starts, tr = starts_of(fresh, bad)
         draws[bad], starts[bad] = fresh, fresh_starts
         if warm is not None:
             warm.patch(bad, tr)
         for r in bad.tolist():
             resampled[r] = attempt
         for p, r in zip(passes, rows):
-            r.patch(bad, _integrate(system, p, fresh_starts, kw))
+            r.patch(bad, _integrate(system, p, fresh_starts, kw_for(bad)))
     ok = valid()
 
     dtype = np.dtype(config.storage.dtype)
@@ -405,7 +435,8 @@ def generate_system(name: str, config: ReleaseConfig, *, device: str = "cpu",
                 reasons = [next((q.failures[i] for q in every if i in q.failures), "failed") if not ok[i] else ""
                            for i in range(lo, hi)]
                 groups[split_path(gname, s)] = _split_attrs(system, gname, s, seeds[s], m)
-                for var, arr in _split_arrays(system, x[lo:hi], times, {
+                extra = {} if variants is None else _variant_arrays(variants, per_variant[s])
+                for var, arr in {**_split_arrays(system, x[lo:hi], times, {
                     "trajectory": np.arange(hi - lo, dtype=np.int64),
                     "valid": ok[lo:hi].numpy(),
                     "failure": np.array(reasons, dtype=np.dtypes.StringDType()),
@@ -414,7 +445,7 @@ def generate_system(name: str, config: ReleaseConfig, *, device: str = "cpu",
                     "start_state": first[lo:hi].numpy(),
                     "n_accepted": r.n_accepted[lo:hi].numpy().astype(np.int64),
                     "n_rejected": r.n_rejected[lo:hi].numpy().astype(np.int64),
-                }).items():
+                }), **extra}.items():
                     arrays[f"{split_path(gname, s)}/{var}"] = arr
 
     attrs: dict[str, Any] = {
@@ -422,6 +453,8 @@ def generate_system(name: str, config: ReleaseConfig, *, device: str = "cpu",
                       "code_hash": provenance.code_hash(fp)},
         "system": system.to_dict(),
     }
+    if variants is not None:
+        attrs["corpus"] = jsonable(variants.attrs(config))
     invariants = getattr(system, "invariants", None)
     if invariants is not None:
         attrs["invariants"] = jsonable(invariants)

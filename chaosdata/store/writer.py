@@ -43,6 +43,7 @@ from chaosdata.store.layout import (BUILD_LOG, FORMAT, LOCK, MANIFEST, SERIES, S
                                     shard_shape)
 from chaosdata.store.manifest import (data_sha256, hash_files, new_manifest, read_manifest, record_build,
                                       stale_temporaries, write_json, write_manifest)
+from chaosdata.store.corpus import system_of
 from chaosdata.systems import get_system
 
 try:
@@ -162,6 +163,7 @@ def describe_system(directory: Path) -> dict[str, Any]:
         "bytes": sum((directory / f).stat().st_size for f in files),
         "n_invalid": sum(worst.values()),
         "skipped": attrs["generation"]["skipped_granularities"],
+        **({"variants": {k: attrs["corpus"][k] for k in ("n_variants", "n_accepted")}} if "corpus" in attrs else {}),
     }
 
 
@@ -370,7 +372,7 @@ def _targets(config: ReleaseConfig, requested: Sequence[str] | None) -> list[str
     names = config.resolved_systems()
     if not requested:
         return names
-    wanted = [get_system(s).name for s in requested]
+    wanted = [s if s in names else get_system(s).name for s in requested]
     outside = [s for s in wanted if s not in names]
     if outside:
         raise InvalidInputError(f"{outside[0]} is not among the systems of config {config.name!r}")
@@ -465,7 +467,8 @@ def build(config: ReleaseConfig, out: str | Path, *, systems: Sequence[str] | No
             failed.append(SystemResult(name, "failed", error=f"{type(err).__name__}: {err}"))
 
         def n_rows(name: str) -> int:  # arrays' rows a system writes: its progress total
-            return n_per_system * (1 if get_system(name).kind == "map" else len(config.granularities))
+            per = n_per_system * (config.corpus.variants if config.corpus is not None else 1)
+            return per * (1 if system_of(name, config).kind == "map" else len(config.granularities))
 
         threads = torch.get_num_threads()
         torch.set_num_threads(1)

@@ -1,0 +1,135 @@
+"""Corpus configs: parameter-perturbed variants and skew products, screened, stored per group."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+
+from chaosdata import get_system, load_dataset, make_trajectories
+from chaosdata.errors import InvalidInputError
+from chaosdata.invariants.screen import screen
+from chaosdata.store import build, open_store
+from chaosdata.store.config import parse_config
+from chaosdata.systems.derived import perturbed_parameters, skew_pairs, skew_product, stack_parameters
+from test_store import quiet, raw_tiny
+
+CORPUS = {"variants": 3, "scale": 0.1, "skew_products": 1, "screen_ics": 3, "screen_periods": 5}
+
+
+def corpus_config(**corpus):
+    return parse_config(raw_tiny(systems=["Lorenz", "Rossler", "Henon"], granularities={"fine": {"points": 30}},
+                                 length=2, corpus={**CORPUS, **corpus}))
+
+
+# ---------------------------------------------------------------------- config and derived systems
+def test_configs_without_a_corpus_keep_their_hash():
+    plain = parse_config(raw_tiny())
+    assert "corpus" not in plain.to_dict()
+    assert corpus_config().config_hash != plain.config_hash
+
+
+@pytest.mark.parametrize("corpus, message", [
+    ({"variants": 0}, "corpus.variants must be an integer > 0"),
+    ({"scale": -0.1}, "corpus.scale must be a number >= 0"),
+    ({"flavour": 1}, "unknown key corpus.flavour"),
+])
+def test_corpus_config_errors_name_the_key(corpus, message):
+    with pytest.raises(InvalidInputError, match=message):
+        corpus_config(**corpus)
+
+
+def test_a_corpus_holds_the_configs_flows_and_its_skew_products():
+    names = corpus_config().resolved_systems()
+    assert "Henon" not in names  # maps make no corpus
+    assert [n for n in names if "__" in n] == ["__".join(p) for p in skew_pairs(["Lorenz", "Rossler"], 1, 7)]
+
+
+def test_variants_are_deterministic_and_variant_zero_is_the_catalogues():
+    lorenz = get_system("Lorenz")
+    a, b = perturbed_parameters(lorenz, 4, 0.1, 3), perturbed_parameters(lorenz, 4, 0.1, 3)
+    assert a == b and a[0] == dict(lorenz.parameters)
+    assert a[1] != a[2] and perturbed_parameters(lorenz, 4, 0.1, 4)[1] != a[1]
+    rho = np.array([p["rho"] for p in perturbed_parameters(lorenz, 400, 0.1, 0)[1:]])
+    assert abs(rho.mean() / 28 - 1) < 0.02 and abs(rho.std() / 28 - 0.1) < 0.015  # relative Gaussian, 10%
+
+
+def test_a_skew_product_drives_the_response_and_leaves_the_driver_alone():
+    skew = skew_product("Rossler", "Lorenz", 0.5)
+    assert skew.name == "Rossler__Lorenz" and skew.dim == 6 and skew.period == get_system("Lorenz").period
+    x0 = torch.tensor(skew.initial_conditions, dtype=torch.float64)
+    tol = dict(transient=0, rtol=1e-11, atol=1e-11)
+    both = make_trajectories(skew, 200, initial_conditions=x0, **tol)
+    driver = make_trajectories("Rossler", initial_conditions=x0[:3], times=both.t.numpy(), **tol)
+    torch.testing.assert_close(both.x[0, :, :3], driver.x[0], rtol=1e-6, atol=1e-6)
+    uncoupled = make_trajectories(skew, 200, initial_conditions=x0, coupling=0.0, **tol)
+    response = make_trajectories("Lorenz", initial_conditions=x0[3:], times=both.t.numpy(), **tol)
+    torch.testing.assert_close(uncoupled.x[0, :60, 3:], response.x[0, :60], rtol=1e-6, atol=1e-6)
+    assert not torch.allclose(both.x[0, :60, 3:], response.x[0, :60], atol=1e-2)  # the coupling acts
+
+
+# ---------------------------------------------------------------------- screening
+def test_screen_accepts_chaos_and_names_what_it_rejects():
+    lorenz = get_system("Lorenz")
+    sets = [{"beta": 2.667, "rho": 28.0, "sigma": 10.0},   # chaotic
+            {"beta": 2.667, "rho": 10.0, "sigma": 10.0},   # a stable fixed point
+            {"beta": 2.667, "rho": 1e9, "sigma": 10.0}]    # leaves every bound
+    verdicts = screen(lorenz, stack_parameters(sets, 3), 3, 3, seed=0, periods=10)
+    assert verdicts[0].accepted and verdicts[0].lambda_max == pytest.approx(0.906, rel=0.25)
+    assert not verdicts[1].accepted and verdicts[1].reason.startswith(("fixed point", "not chaotic"))
+    assert not verdicts[2].accepted and verdicts[2].reason.startswith("unbounded")
+    rossler = get_system("Rossler")
+    cycle = [{**{k: v for k, v in rossler.parameters.items()}, "c": 2.3}]  # period-1 limit cycle
+    (verdict,) = screen(rossler, stack_parameters(cycle, 3), 1, 3, seed=0, periods=10)
+    assert not verdict.accepted and verdict.reason.startswith("not chaotic"), verdict
+
+
+# ---------------------------------------------------------------------- corpus stores
+@pytest.fixture(scope="module")
+def corpus_store(tmp_path_factory):
+    out = tmp_path_factory.mktemp("corpus") / "store"
+    report = build(corpus_config(), out, progress=False, log=quiet)
+    assert report.ok, [r.error for r in report.results]
+    return out
+
+
+def test_a_corpus_store_keeps_each_variant_with_its_parameters(corpus_store):
+    store = open_store(corpus_store)
+    corpus = store.attrs("Lorenz")["corpus"]
+    assert corpus["n_variants"] == 3 and len(corpus["variants"]) == 3
+    accepted = [v["id"] for v in corpus["variants"] if v["accepted"]]
+    assert 0 in accepted and corpus["n_accepted"] == len(accepted)
+    ds = xr.open_zarr(corpus_store, group="Lorenz/fine/train")
+    assert ds.sizes["trajectory"] == 2 * len(accepted)  # 2 train trajectories per accepted variant
+    assert ds.variant.values.tolist() == [v for v in accepted for _ in range(2)]
+    assert ds.parameter.values.tolist() == ["beta", "rho", "sigma"]
+    for row, v in enumerate(ds.variant.values):
+        params = corpus["variants"][int(v)]["parameters"]
+        np.testing.assert_array_equal(ds.parameters.values[row], [params["beta"], params["rho"], params["sigma"]])
+    assert store.manifest["systems"]["Lorenz"]["variants"] == {"n_variants": 3, "n_accepted": len(accepted)}
+    assert store.verify().ok
+
+
+def test_each_variant_is_integrated_with_its_own_parameters(corpus_store):
+    store = open_store(corpus_store)
+    v = store.variables("Lorenz", "fine", "train")
+    ds = xr.open_zarr(corpus_store, group="Lorenz/fine/train")
+    row = int(np.argmax(ds.variant.values != 0)) if (ds.variant.values != 0).any() else 0
+    params = dict(zip(ds.parameter.values.tolist(), ds.parameters.values[row]))
+    used = store.attrs("Lorenz")["generation"]["integrator"]["used"]
+    again = make_trajectories("Lorenz", times=ds.time.values, initial_conditions=torch.from_numpy(v["start_state"][row]),
+                              transient=0, rtol=used["rtol"], atol=used["atol"], **params)
+    np.testing.assert_allclose(again.x[0].numpy().astype(np.float32), ds.series.values[row], rtol=1e-4, atol=1e-4)
+
+
+def test_corpus_groups_load_like_systems(corpus_store):
+    store = open_store(corpus_store)
+    skew = next(n for n in store.systems if "__" in n)
+    corpus = store.attrs(skew)["corpus"]
+    if corpus["n_accepted"] == 0:  # every variant rejected: the group says why, and holds no data
+        assert store.arrays(skew) == [] and all(v["reason"] for v in corpus["variants"])
+        pytest.skip(f"no variant of {skew} was accepted at this screen length")
+    ds = load_dataset(["Lorenz", skew.lower()], source=corpus_store, context_length=8, horizon=4, return_info=True)
+    assert ds.systems == ["Lorenz", skew] and len(ds) > 0
+    assert ds[len(ds) - 1][2]["system"] == skew
