@@ -272,25 +272,24 @@ def contention(batch: int, n: int, repeat: int) -> dict:
     t = torch.arange(n, dtype=torch.float64) * (lorenz.period / 100)
     from chaosdata.integrate.simulate import SolverSettings, simulate
 
-    def timed(threads):
+    def once(threads) -> float:
         settings = SolverSettings.for_system(lorenz, threads=threads)
-        best = float("inf")
-        for _ in range(repeat):
-            start = time.perf_counter()
-            simulate(lorenz, x0, t, settings)
-            best = min(best, time.perf_counter() - start)
-        return best
+        start = time.perf_counter()
+        simulate(lorenz, x0, t, settings)
+        return time.perf_counter() - start
 
     result = {}
     for label, threads in (("policy", None), ("2 threads", 2)):
-        alone = timed(threads)
-        busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-        try:
-            time.sleep(0.5)
-            beside = timed(threads)
-        finally:
-            busy.kill()
-            busy.wait()
+        alone = beside = float("inf")
+        for _ in range(repeat):  # alternating, so a drifting background load hits both sides
+            alone = min(alone, once(threads))
+            busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            try:
+                time.sleep(0.5)
+                beside = min(beside, once(threads))
+            finally:
+                busy.kill()
+                busy.wait()
         result[label] = {"alone_s": alone, "beside_busy_s": beside, "loss": beside / alone}
         print(f"  {label:10s} alone {alone:6.2f} s   beside a busy process {beside:6.2f} s   "
               f"loss {beside / alone:4.2f}x", flush=True)

@@ -69,15 +69,16 @@ def orders() -> None:
                   + ", ".join(f"{d:.2e}" for d in diffs.mean(1).tolist()) + " |")
 
 
-def sweep(out: Path, level: float, periods: int, n_ics: int, reverse: bool = False) -> None:
-    names = chaosdata.list_systems("flow")
+def sweep(out: Path, level: float, periods: int, n_ics: int, reverse: bool = False, scale: str = "initial",
+          systems: list[str] | None = None) -> None:
+    names = systems or chaosdata.list_systems("flow")
     for name in reversed(names) if reverse else names:
         done = {json.loads(line)["system"] for line in out.read_text().splitlines()} if out.exists() else set()
         if name in done:  # re-read each time: a second process may sweep from the other end
             continue
         start, cpu = time.perf_counter(), time.process_time()
-        tr = chaosdata.make_trajectories(name, periods * 100 + 1, n_ics=n_ics, noise=level)
-        record = {"system": name, "level": level, "periods": periods, "n_ics": n_ics,
+        tr = chaosdata.make_trajectories(name, periods * 100 + 1, n_ics=n_ics, noise={"level": level, "scale": scale})
+        record = {"system": name, "level": level, "scale": scale, "periods": periods, "n_ics": n_ics,
                   "valid": int(tr.valid.sum()), "failures": {str(k): v for k, v in tr.stats["failures"].items()},
                   "steps_per_period": tr.stats["steps_per_period"], "wall_s": time.perf_counter() - start,
                   "cpu_s": time.process_time() - cpu}
@@ -165,12 +166,14 @@ if __name__ == "__main__":
     parser.add_argument("--level", type=float, default=0.01)
     parser.add_argument("--periods", type=int, default=10)
     parser.add_argument("--n-ics", type=int, default=4)
+    parser.add_argument("--scale", default="initial", help="NoiseSpec.scale: initial (dysts), absolute or std")
+    parser.add_argument("--systems", type=lambda v: v.split(","), default=None, help="comma-separated flows (default: all)")
     parser.add_argument("--reverse", action="store_true", help="sweep from the last flow (run beside a forward sweep)")
     args = parser.parse_args()
     if args.what == "orders":
         orders()
     elif args.what == "sweep":
-        sweep(args.out, args.level, args.periods, args.n_ics, args.reverse)
+        sweep(args.out, args.level, args.periods, args.n_ics, args.reverse, args.scale, args.systems)
     elif args.what == "step":
         step_error()
     elif args.what == "dysts":

@@ -5,6 +5,10 @@ the true continuations `[n_ics, horizon, dim]`, the raw contexts for the oracle 
 system's `postprocess`), the sampling step and the Lyapunov time. Models that train fit on
 each context alone (`fit_on="context"`: one fit per initial condition, no other data).
 
+Maps are sampled once per iteration whatever the protocol says (their Lyapunov time is in
+iterations, so 300 forecast steps are 300 iterations, 300 / T_lambda Lyapunov times); delay
+equations are sampled per Lyapunov time like flows, as their 10-column delay embedding.
+
 Data come from `make_trajectories` (deterministic per seed; the seed of each system is derived
 from the protocol's base seed and the system's name with SHA-256), so a task is a pure function
 of (protocol, system, seed). The solver tolerance is `rtol` (1e-10 by default, looser than the
