@@ -125,7 +125,7 @@ class NeuralForecaster(Forecaster):
             gen = torch.Generator().manual_seed(self.seed)
             opt = torch.optim.Adam(net.parameters(), lr=self.lr)
             schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, self.steps, eta_min=0.05 * self.lr)
-            losses = torch.empty(self.steps, dtype=torch.float64)
+            losses = torch.empty(self.steps, dtype=torch.float64, device=device)  # no host sync per step
             net.train()
             for step in range(self.steps):
                 pick = starts[torch.randint(starts.numel(), (self.batch_size,), generator=gen)]
@@ -137,13 +137,13 @@ class NeuralForecaster(Forecaster):
                     nn.utils.clip_grad_norm_(net.parameters(), self.grad_clip)
                 opt.step()
                 schedule.step()
-                losses[step] = loss.detach().double().cpu()
+                losses[step] = loss.detach()
         net.eval()
         self._net = net
         self.dim_ = int(dim)
         self.mean_ = mean.to(device)
         self.std_ = std.to(device)
-        self.losses_ = losses
+        self.losses_ = losses.cpu()
 
     # --- forecasting ----------------------------------------------------------------------
     def _predict(self, context: Tensor, horizon: int) -> Tensor:
