@@ -146,7 +146,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
                      log=print)
     staged = report.stage
     if staged is not None:
-        print(f"staged {len(staged.files)} files ({staged.bytes / 2**20:.1f} MiB) in {report.staged}, verified")
+        phases = ", ".join(f"{k} {v:.1f} s" for k, v in staged.seconds.items())
+        print(f"staged {len(staged.files)} files ({staged.bytes / 2**20:.1f} MiB) in {report.staged} ({phases}), verified")
     if report.dry_run:
         print(f"dry run: nothing uploaded; open {report.staged / 'README.md'}")
     else:
