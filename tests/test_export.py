@@ -530,3 +530,22 @@ def test_a_granularity_of_many_lengths_is_left_out_with_the_reason():
 
     assert why_not_combined({"Lorenz": 500, "Rossler": 500}) is None
     assert "differ in length (300..500 points over 2 systems)" in why_not_combined({"Lorenz": 500, "Rossler": 300})
+
+
+# ------------------------------------------------------------------ flagged trajectories
+def test_failed_trajectories_export_as_nan_rows_with_their_reason(tmp_path):
+    """RK4 with a step of half a time unit throws Lorenz off: every trajectory is flagged,
+    stored as NaN, and exported as such (the checks compare NaN payloads bit for bit)."""
+    raw = {"name": "flagged", "systems": ["Lorenz"], "seed": 1, "length": 1, "transient": 0, "map_length": 10,
+           "map_transient": 1, "splits": {"train": 1, "val": 1, "test": 1},
+           "granularities": {"coarse": {"timescale": "period", "points": 15}},
+           "integrator": {"method": "rk4", "dt": 0.5}}
+    store = open_store(build(parse_config(raw), tmp_path / "store", progress=False, log=lambda msg: None).out)
+    assert not store.variables("Lorenz", "coarse", "train")["valid"].any()
+    export_parquet(store, tmp_path / "out")  # raises ChecksumError if the read-back differs
+    export_hdf5(store, tmp_path / "out")
+    row = datasets.load_dataset("parquet", data_files=str(tmp_path / "out/data/Lorenz/coarse/train-*.parquet"),
+                                split="train", cache_dir=_datasets_cache(tmp_path))[0]
+    reason = str(store.variables("Lorenz", "coarse", "train")["failure"][0])
+    assert row["valid"] is False and row["failure"] == reason and reason
+    assert np.isnan(np.asarray(row["series"], dtype=np.float32)).all()
