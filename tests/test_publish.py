@@ -373,6 +373,21 @@ def test_no_restage_refuses_another_release(store, staged, token_env, tmp_path):
         publish(store, REPO, staging=other, restage=False, api=FakeHub())
 
 
+@pytest.mark.slow
+def test_stage_with_hdf5(store, tmp_path):
+    import h5py
+
+    report = stage(store, tmp_path / "h5", repo_id=REPO, systems=["Henon"], hdf5=True)
+    h5 = [p for p in report.files if p.startswith("hdf5/")]
+    assert sorted(h5) == [f"hdf5/Henon/iteration/{s}.h5" for s in ("test", "train", "validation")]
+    with h5py.File(tmp_path / "h5" / "hdf5/Henon/iteration/train.h5") as f:
+        np.testing.assert_array_equal(f["series"][...], store.array("Henon", "iteration", "train")[...])
+    assert verify_staged(tmp_path / "h5") == []
+    blob = bytearray((tmp_path / "h5" / h5[0]).read_bytes())
+    (tmp_path / "h5" / h5[0]).write_bytes(bytes(blob[: len(blob) // 2]))
+    assert any(p.startswith(f"{h5[0]}: differs") for p in verify_staged(tmp_path / "h5"))
+
+
 def test_cli_publish_dry_run(store, tmp_path, monkeypatch):
     monkeypatch.delenv("HF_TOKEN", raising=False)
     buf = io.StringIO()

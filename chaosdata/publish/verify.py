@@ -3,7 +3,7 @@
 `verify_staged(root)` returns the problems found (empty: ready to upload):
 - every file of `metadata/staged.json` is there with its size and SHA-256, and nothing else is;
 - the staged Zarr store passes `Store.verify` (files and decoded arrays against its manifest);
-- the Parquet tree equals the staged store (`chaosdata.export.check_parquet`);
+- the Parquet tree (and HDF5 files, if staged) equal the staged store (`chaosdata.export.check_*`);
 - no folder holds more than 10,000 entries (the Hub's limit);
 - every relative link and image of every Markdown file exists;
 - README.md parses with `huggingface_hub.DatasetCard`, its configs are unique, one is the
@@ -81,7 +81,8 @@ def card_problems(root: Path) -> list[str]:
 
 def verify_staged(root: str | os.PathLike, *, data: bool = True, secrets: Iterable[str] = ()) -> list[str]:
     """Every problem of the staged folder at `root`, as sentences naming the file (empty: ready)."""
-    from chaosdata.export import check_parquet
+    from chaosdata.export import check_hdf5, check_parquet
+    from chaosdata.export.hdf5 import HDF5_DIR
     from chaosdata.store.reader import open_store
 
     root = Path(root)
@@ -103,6 +104,11 @@ def verify_staged(root: str | os.PathLike, *, data: bool = True, secrets: Iterab
             problems += [f"parquet: {p}" for p in check_parquet(store, root, index["systems"])]
         except Exception as err:  # noqa: BLE001 - a file too damaged to decode is a finding, not a crash
             problems.append(f"parquet: cannot read the Parquet tree back ({type(err).__name__}: {err})")
+        if any(rel.startswith(f"{HDF5_DIR}/") for rel in index["files"]):
+            try:
+                problems += [f"hdf5: {p}" for p in check_hdf5(store, root, index["systems"])]
+            except Exception as err:  # noqa: BLE001
+                problems.append(f"hdf5: cannot read the HDF5 files back ({type(err).__name__}: {err})")
     problems += [f"{folder}: {n} entries, over the Hub's {MAX_FOLDER_ENTRIES} per folder"
                  for folder, n in sorted(folder_entries(root).items()) if n > MAX_FOLDER_ENTRIES]
     for page in sorted(r for r in on_disk if r.endswith(".md")):
