@@ -106,6 +106,6 @@ def _spectra(system: System, x0: Tensor, params: dict[str, Tensor], usable: Tens
     folded = {k: v[idx].repeat_interleave(2 * d, dim=0).to(device) for k, v in params.items()}
     h = float(system.period) / max(100.0, float(system.solver.get("steps_per_period", 100)))
     run = flow_lyapunov(system, x0[idx].to(device), {**system.bind(), **folded}, h=h, align=2.0,
-                        periods=periods, pts_per_period=1.0, max_steps=int(40 * periods * 100), trace=False)
+                        periods=periods, pts_per_period=1.0, max_steps=int(40 * periods * 100), trace=True)
     out[idx] = run.exponents.cpu().sort(-1, descending=True).values
     return out
