@@ -143,7 +143,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
     report = publish(args.store, args.repo_id, revision=args.revision, tag=args.tag, private=args.private,
                      dry_run=args.dry_run, staging=args.staging, systems=_systems_arg(args.systems),
                      results=args.results, hdf5=args.hdf5, workers=args.workers, restage=not args.no_restage,
-                     log=print)
+                     dataset_info=args.dataset_info, log=print)
     staged = report.stage
     if staged is not None:
         phases = ", ".join(f"{k} {v:.1f} s" for k, v in staged.seconds.items())
@@ -251,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--systems", default=None, help="comma-separated names (default: all of the store)")
     p.add_argument("--results", default=None, help="the benchmark's results.csv (or its folder): leaderboards")
     p.add_argument("--hdf5", action="store_true", help="also stage the HDF5 export")
+    p.add_argument("--dataset-info", action="store_true",
+                   help="also write `dataset_info:` (features per config) into the card's YAML; off by default: "
+                        "the Parquet files embed the features, and at full scale it slows every load_dataset call")
     p.add_argument("--no-restage", action="store_true",
                    help="upload the staging folder as it is (verified again): resume an interrupted upload at once")
     p.add_argument("--workers", type=int, default=1, help="processes drawing the pictures")

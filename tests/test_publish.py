@@ -125,6 +125,7 @@ def test_datasets_load_every_config_and_split_equal_to_the_store(staged, store, 
         for split in SPLITS:
             ds = datasets.load_dataset(str(staged.root), config_name(system, gran), split=HF[split],
                                        cache_dir=str(tmp_path / "hf")).with_format("numpy")
+            assert isinstance(ds.features["series"], datasets.Array2D)  # from the schema embedded in the files
             got = ds[:]["series"]
             want = store.array(system, gran, split)[...]
             if got.shape != want.shape or not np.array_equal(got, want, equal_nan=True):
@@ -141,9 +142,23 @@ def test_card_configs_cover_every_system_and_granularity(staged, store):
     names = [c["config_name"] for c in data["configs"]]
     assert names == [config_name(s, g) for s in store.systems for g in store.granularities(s)]
     assert [c["config_name"] for c in data["configs"] if c.get("default")] == ["Lorenz_fine"]
+    assert "dataset_info" not in data  # off by default: the Parquet schema carries the features
+
+
+def test_dataset_info_on_request_declares_the_features(staged, store):
+    import yaml
+    from huggingface_hub import DatasetCard
+
+    from chaosdata.cards.render import header
+
+    head = header(store, staged.configs, 12, dataset_info=True)
+    data = DatasetCard("---\n" + yaml.safe_dump(head, sort_keys=False) + "---\n").data.to_dict()
     info = {i["config_name"]: i for i in data["dataset_info"]}
-    assert {"name": "series", "dtype": "float32"} != info["Lorenz_fine"]["features"][-1]  # declared, not inferred
-    assert any(f["name"] == "series" for f in info["Lorenz_fine"]["features"])
+    assert sorted(info) == sorted(c["config_name"] for c in data["configs"])
+    series = next(f for f in info["Lorenz_fine"]["features"] if f["name"] == "series")
+    assert series["dtype"]["array2_d"] == {"dtype": "float32", "shape": [None, 3]}
+    assert {s["name"]: s["num_examples"] for s in info["Lorenz_fine"]["splits"]} == {"train": 2, "validation": 1,
+                                                                                     "test": 1}
 
 
 def test_restaging_is_idempotent(staged, store, staged_copy):

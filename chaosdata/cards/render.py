@@ -104,8 +104,14 @@ def default_config(configs: Sequence[Any]) -> str | None:
     return configs[0].config_name if configs else None
 
 
-def header(store: Store, configs: Sequence[Any], n_trajectories: int) -> dict[str, Any]:
-    """The card's YAML header as a dict (`huggingface_hub.DatasetCard` reads it back)."""
+def header(store: Store, configs: Sequence[Any], n_trajectories: int, dataset_info: bool = False) -> dict[str, Any]:
+    """The card's YAML header as a dict (`huggingface_hub.DatasetCard` reads it back).
+
+    `dataset_info` (features, examples and bytes per config) is left out unless asked for: the
+    features are already embedded in every Parquet file's schema, and at the catalogue's scale
+    (421 configs) it makes the header 3.7x larger and each `datasets.load_dataset(folder, config)`
+    6-9x slower (7.5-8 s against 0.8-1.3 s, benchmarks/RESULTS.md), since every call parses it.
+    """
     head: dict[str, Any] = {
         "license": LICENSE,
         "pretty_name": f"chaosdata {store.config.name}: trajectories of {len(store.systems)} chaotic systems",
@@ -118,7 +124,8 @@ def header(store: Store, configs: Sequence[Any], n_trajectories: int) -> dict[st
     if configs:
         default = default_config(configs)
         head["configs"] = [c.to_yaml(default=c.config_name == default) for c in configs]
-        head["dataset_info"] = [c.dataset_info_yaml() for c in configs]
+        if dataset_info:
+            head["dataset_info"] = [c.dataset_info_yaml() for c in configs]
     return head
 
 
@@ -152,7 +159,7 @@ def _granularity_text(g: Any) -> str:
 
 
 def repo_context(store: Store, attrs: dict[str, dict[str, Any]], configs: Sequence[Any], repo_id: str,
-                 store_staged: bool) -> dict[str, Any]:
+                 store_staged: bool, dataset_info: bool = False) -> dict[str, Any]:
     """Everything the repo card's template needs, from the store and the export's configs."""
     cfg = store.config
     names = list(attrs)
@@ -180,7 +187,8 @@ def repo_context(store: Store, attrs: dict[str, dict[str, Any]], configs: Sequen
     provenance = attrs[names[0]].get("provenance", {})
     integrator = _integrator_text(attrs)
     return {
-        "header": yaml.safe_dump(header(store, configs, n_traj), sort_keys=False, allow_unicode=True, width=10_000),
+        "header": yaml.safe_dump(header(store, configs, n_traj, dataset_info), sort_keys=False, allow_unicode=True,
+                                 width=10_000),
         "title": f"chaosdata `{cfg.name}`: trajectories of {len(names)} chaotic systems",
         "gallery": GALLERY,
         "n_systems": len(names),
@@ -322,11 +330,13 @@ def write_metadata(store: Store, attrs: dict[str, dict[str, Any]], out: Path) ->
 # ---------------------------------------------------------------------- entry point
 def render_cards(store: Store | str | os.PathLike, out: str | os.PathLike, *, configs: Sequence[Any] = (),
                  repo_id: str | None = None, results: str | os.PathLike | None = None,
-                 systems: Sequence[str] | None = None, workers: int = 1, store_staged: bool = False) -> CardReport:
+                 systems: Sequence[str] | None = None, workers: int = 1, store_staged: bool = False,
+                 dataset_info: bool = False) -> CardReport:
     """Write the repo card, the system pages, their pictures and the metadata JSON under `out`.
 
     `configs`: the export's `ConfigEntry`s (`export_parquet(...).configs`); without them the
-    card has no `configs:`/`dataset_info:` (nothing to point at). `repo_id` goes into the
+    card has no `configs:` (nothing to point at); `dataset_info` adds the `dataset_info:` block
+    (see `header` for why it is off by default). `repo_id` goes into the
     loading examples (default `OWNER/NAME`). `results`: the benchmark's `results.csv` (or its
     folder), for the per-system leaderboards. `workers` > 1 draws the pictures in processes.
     """
@@ -349,7 +359,7 @@ def render_cards(store: Store | str | os.PathLike, out: str | os.PathLike, *, co
     files += write_metadata(store, attrs, out)
     env = environment()
     _write_text(out / README, env.get_template("README.md.j2").render(
-        **repo_context(store, attrs, configs, repo_id, store_staged)))
+        **repo_context(store, attrs, configs, repo_id, store_staged, dataset_info)))
     files.append(README)
     page = env.get_template("system.md.j2")
     for n in names:

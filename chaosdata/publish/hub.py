@@ -150,7 +150,8 @@ def publish(store: Store | str | os.PathLike, repo_id: str, *, revision: str | N
             private: bool = False, dry_run: str | os.PathLike | None = None,
             staging: str | os.PathLike | None = None, systems: list[str] | None = None,
             results: str | os.PathLike | None = None, hdf5: bool = False, workers: int = 1,
-            restage: bool = True, token: str | None = None, api: Any = None, log: Any = None) -> PublishReport:
+            restage: bool = True, dataset_info: bool = False, token: str | None = None, api: Any = None,
+            log: Any = None) -> PublishReport:
     """Stage, verify, and (unless `dry_run`) upload `store` to the dataset repo `repo_id`.
 
     `dry_run`: stage into this folder, verify, and stop (no token, no network). Otherwise the
@@ -168,7 +169,7 @@ def publish(store: Store | str | os.PathLike, repo_id: str, *, revision: str | N
     folder = Path(dry_run if dry_run is not None else (staging or default_staging(repo_id)))
     if restage:
         report = stage(store, folder, repo_id=repo_id, systems=systems, results=results, hdf5=hdf5,
-                       workers=workers, log=log)
+                       workers=workers, dataset_info=dataset_info, log=log)
     else:
         index = staged_index(folder)
         if index["config_hash"] != store.manifest["config_hash"]:

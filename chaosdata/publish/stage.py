@@ -2,7 +2,7 @@
 
 ```
 <staged>/
-  README.md                        the repo card (YAML header: configs, dataset_info)
+  README.md                        the repo card (YAML header: configs; dataset_info if asked)
   zarr.json  manifest.json  builds.json  <System>/...    the Zarr store, as built (chaosdata.load_dataset, xarray)
   data/<System>/<granularity>/<split>-NNNNN-of-NNNNN.parquet   one config per (system, granularity)
   hdf5/<System>/<granularity>/<split>.h5                       only with `hdf5=True`
@@ -91,7 +91,7 @@ def _check_target(out: Path) -> None:
 
 def stage(store: Store | str | os.PathLike, out: str | os.PathLike, *, repo_id: str | None = None,
           systems: Sequence[str] | None = None, results: str | os.PathLike | None = None, hdf5: bool = False,
-          workers: int = 1, log: Any = None) -> StageReport:
+          workers: int = 1, dataset_info: bool = False, log: Any = None) -> StageReport:
     """Stage the repo folder of `store` in `out` (created; an earlier staging is updated in place).
 
     Verifies the store against its manifest first (`PublishError` naming the first mismatch;
@@ -141,7 +141,7 @@ def stage(store: Store | str | os.PathLike, out: str | os.PathLike, *, repo_id: 
     t = time.perf_counter()
     log("rendering the cards and pictures")
     cards = render_cards(store, out, configs=parquet.configs, repo_id=repo_id, results=results, systems=names,
-                         workers=workers, store_staged=True)
+                         workers=workers, store_staged=True, dataset_info=dataset_info)
     files.update({rel: {"size": (out / rel).stat().st_size} for rel in cards.files})
     seconds["cards"] = time.perf_counter() - t
 

@@ -74,7 +74,7 @@ def card_problems(root: Path) -> list[str]:
             problems += [f"README.md: config {c.get('config_name')!r} split {entry.get('split')!r}: no file {p}"
                          for p in paths if not (root / p).is_file()]
     info_names = [i.get("config_name") for i in data.get("dataset_info") or []]
-    if configs and sorted(info_names) != sorted(names):
+    if info_names and sorted(info_names) != sorted(names):
         problems.append("README.md: dataset_info does not list the same configs as configs")
     return problems
 
