@@ -127,7 +127,17 @@ def _systems_arg(value: str | None) -> list[str] | None:
     return [s for s in value.split(",") if s] if value else None
 
 
+def _publish_extra_missing() -> str | None:
+    """The missing module of the `publish` extra (jinja2, matplotlib, yaml), or None."""
+    import importlib.util
+
+    return next((m for m in ("jinja2", "matplotlib", "yaml") if importlib.util.find_spec(m) is None), None)
+
+
 def cmd_card(args: argparse.Namespace) -> int:
+    if missing := _publish_extra_missing():
+        print(f"chaosdata: error: cards need {missing}: pip install 'chaosdata[publish]'", file=sys.stderr)
+        return 2
     from chaosdata.cards import render_cards
 
     report = render_cards(args.store, args.out, repo_id=args.repo_id, results=args.results,
@@ -138,6 +148,9 @@ def cmd_card(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
+    if missing := _publish_extra_missing():
+        print(f"chaosdata: error: publishing needs {missing}: pip install 'chaosdata[publish]'", file=sys.stderr)
+        return 2
     from chaosdata.publish import publish
 
     report = publish(args.store, args.repo_id, revision=args.revision, tag=args.tag, private=args.private,

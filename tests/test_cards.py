@@ -302,3 +302,12 @@ def test_cli_card(store, tmp_path):
     assert (tmp_path / "c" / system_page("Henon")).is_file()
     assert not (tmp_path / "c" / system_page("Lorenz")).exists()
     assert get_system("Henon").name in (tmp_path / "c" / README).read_text()
+
+
+def test_cli_card_without_the_publish_extra(monkeypatch, capsys):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "jinja2" else real(name, *a))
+    assert cli(["card", "nowhere", "--out", "x"]) == 2
+    assert "pip install 'chaosdata[publish]'" in capsys.readouterr().err
