@@ -133,13 +133,13 @@ class ReleaseConfig:
         return parse_config(raw, source)
 
 
-def split_seed(base_seed: int, system: str, split: str, attempt: int = 0) -> int:
+def split_seed(base_seed: int, system: str, split: str) -> int:
     """A 53-bit seed (exact in any JSON reader) for one (system, split), independent of Python's salted `hash`.
 
-    Each split draws from its own seed, so growing one split never changes another.
-    `attempt` > 0 gives the seeds of replacement draws for failed trajectories.
+    Each split draws from its own seed, so growing one split never changes another. Replacement
+    draws for failed trajectories take `chaosdata.integrate.RESAMPLE.seed(split_seed, attempt)`.
     """
-    key = f"chaosdata/{base_seed}/{system}/{split}/{attempt}".encode()
+    key = f"chaosdata/{base_seed}/{system}/{split}/0".encode()
     return int.from_bytes(hashlib.sha256(key).digest()[:8], "little") >> 11
 
 

@@ -16,7 +16,8 @@ so a denser grid costs more steps; batch size is nearly free. Hence, per system:
    to its grid); grids that nest (50 and 100 points per period) share the finest one's pass.
 
 A trajectory that fails anywhere (non-finite, out of bounds, too many steps) is drawn again
-from a derived seed for every pass, up to `MAX_RESAMPLES` times; one that still fails is
+from the next seed of `chaosdata.integrate.RESAMPLE` (the one resampling policy, shared with
+`make_trajectories`) for every pass, up to `RESAMPLE.max_resamples` times; one that still fails is
 stored as NaN rows, marked False in the array's `valid` attribute and explained in `failures`.
 Each granularity group's `recipe` says how `make_trajectories` reproduces its arrays, and its
 `normalization` holds the per-coordinate mean and std of the train split's valid trajectories
@@ -35,6 +36,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from chaosdata.integrate import RESAMPLE, time_unit
 from chaosdata.integrate.trajectories import Trajectories, make_trajectories, sample_initial_conditions, union_grid
 from chaosdata.store import provenance
 from chaosdata.store.config import SPLITS, ReleaseConfig, split_seed
@@ -42,7 +44,6 @@ from chaosdata.store.corpus import Variants, plan_variants, system_of
 from chaosdata.store.layout import FORMAT, MAP_GRANULARITY, SERIES, SERIES_DIMS, TRAJECTORY_VARIABLES, split_path
 from chaosdata.systems import System, get_system
 
-MAX_RESAMPLES = 4
 
 Progress = Callable[[int], None]  # called with the number of arrays' rows (trajectories) just produced
 
@@ -123,7 +124,7 @@ class _Pass:
         return self.n_transient + max(int(m.index[-1]) + 1 for m in self.members.values())
 
 
-def _plan(system: System, config: ReleaseConfig, kw: dict[str, Any]) -> tuple[list[_Pass], dict[str, str]]:
+def _plan(system: System, config: ReleaseConfig) -> tuple[list[_Pass], dict[str, str]]:
     """The passes that produce this system's granularities, and the granularities skipped (why)."""
     if system.kind == "map":
         member = _Member("iteration", 1.0, 1.0, config.map_length, np.arange(config.map_length))
@@ -136,7 +137,7 @@ def _plan(system: System, config: ReleaseConfig, kw: dict[str, Any]) -> tuple[li
         unit = period
         if g.timescale == "lyapunov":
             try:
-                unit = _lyapunov_time(system, g.points, kw)
+                unit = time_unit(system, "lyapunov")
             except Exception as err:  # noqa: BLE001 - any failure of the timescale is a recorded skip
                 skipped[g.name] = f"no Lyapunov time for {system.name}: {err}"
                 continue
@@ -167,17 +168,6 @@ def _divides(coarse: float, fine: float) -> bool:
     return coarse == int(coarse) and fine == int(fine) and ratio == int(ratio)
 
 
-def _lyapunov_time(system: System, points: float, kw: dict[str, Any]) -> float:
-    """The Lyapunov time as `make_trajectories` resolves it (a two-point probe)."""
-    x0 = torch.tensor(system.initial_conditions[: system.state_dim or system.dim], dtype=torch.float64)
-    probe = make_trajectories(system, 2, pts_per_period=points, timescale="lyapunov", initial_conditions=x0, **kw)
-    unit = probe.stats["dt"] * points
-    if not (math.isfinite(unit) and unit > 0):
-        raise ValueError(f"Lyapunov time {unit!r} is not a positive number")
-    return unit
-
-
-# ---------------------------------------------------------------------- integration
 def _draws(system: System, n: int, seed: int) -> Tensor:
     """`n` initial conditions from `seed`, exactly as `make_trajectories` draws them (no integration)."""
     return sample_initial_conditions(system, n, seed)
@@ -342,7 +332,7 @@ def generate_system(name: str, config: ReleaseConfig, *, device: str = "cpu",
     kw = dict(method=integ.method, rtol=integ.rtol, atol=integ.atol, dt=integ.dt,
               dde_steps_per_period=integ.dde_steps_per_period, max_steps_per_period=integ.max_steps_per_period,
               compile=integ.compile, device=device, dtype=torch.float64)
-    passes, skipped = _plan(system, config, kw)
+    passes, skipped = _plan(system, config)
     # a corpus group holds its accepted variants: `per_variant[s]` trajectories of each, per split
     variants = plan_variants(system, config, device) if config.corpus is not None else None
     n_variants = len(variants.accepted) if variants is not None else 1
@@ -364,7 +354,7 @@ def generate_system(name: str, config: ReleaseConfig, *, device: str = "cpu",
             progress(n_total)
 
     def draw(attempt: int, counts: list[int]) -> Tensor:
-        return torch.cat([_draws(system, k, split_seed(config.seed, system.name, s, attempt))
+        return torch.cat([_draws(system, k, RESAMPLE.seed(seeds[s], attempt))
                           for s, k in zip(SPLITS, counts) if k])
 
     def starts_of(draws: Tensor, rows: Tensor | None = None) -> tuple[Tensor, Trajectories | None]:
@@ -394,7 +384,7 @@ def generate_system(name: str, config: ReleaseConfig, *, device: str = "cpu",
         return torch.stack([r.valid for r in every]).all(0) if every else torch.ones(n_total, dtype=torch.bool)
 
     resampled: dict[int, int] = {}
-    for attempt in range(1, MAX_RESAMPLES + 1):
+    for attempt in RESAMPLE.attempts():
         bad = (~valid()).nonzero().flatten()
         if bad.numel() == 0:
             break
@@ -470,7 +460,8 @@ def generate_system(name: str, config: ReleaseConfig, *, device: str = "cpu",
         "integrator": {"config": asdict(integ), "used": rows[0].used if rows else None},
         "storage_dtype": config.storage.dtype,
         "initial_conditions": "each split's own seeded draws around the catalogue's initial condition",
-        "max_resamples": MAX_RESAMPLES,
+        "max_resamples": RESAMPLE.max_resamples,
+        "resample_seeds": "attempt a draws from RESAMPLE.seed(split seed, a) (chaosdata.integrate.RESAMPLE)",
     })
     attrs["provenance"] = provenance.stable(fp)
     timings["total_s"] = time.perf_counter() - started
