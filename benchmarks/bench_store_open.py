@@ -37,10 +37,10 @@ class CountingStore(zarr.storage.LocalStore):
         return await super().get(key, prototype, byte_range)
 
 
-def keys_read(root: Path, group: str, consolidated: bool) -> list[str]:
+def keys_read(root: Path, group: str | None, consolidated: bool) -> list[str]:
     store = CountingStore(root, read_only=True)
     store.reads = []
-    ds = xr.open_zarr(store, group=group, consolidated=consolidated, zarr_format=3)
+    ds = xr.open_zarr(store, consolidated=consolidated, zarr_format=3, **({"group": group} if group else {}))
     ds.close()
     return store.reads
 
@@ -77,10 +77,13 @@ def main() -> None:
         build(parse_config(raw), store, progress=False, log=lambda m: None)
         print(f"built Lorenz ({args.train} train trajectories, {args.length:g} periods) in "
               f"{time.perf_counter() - t0:.1f} s")
-    for consolidated in (False, True):
-        keys = keys_read(store, "Lorenz/fine/train", consolidated)
+    for root, group, consolidated in ((store, "Lorenz/fine/train", False), (store, "Lorenz/fine/train", True),
+                                      (store / "Lorenz" / "fine" / "train", None, True)):
+        keys = keys_read(root, group, consolidated)
         meta = [k for k in keys if k.endswith("zarr.json")]
-        print(f"open_zarr(group='Lorenz/fine/train'), consolidated={consolidated}: {len(keys)} keys read "
+        size = sum((root / k).stat().st_size for k in keys)
+        how = f"open_zarr(store, group={group!r})" if group else "open_zarr(store/Lorenz/fine/train)"
+        print(f"{how}, consolidated={consolidated}: {len(keys)} keys read, {size / 1024:.1f} KiB "
               f"({len(meta)} metadata documents, {len(keys) - len(meta)} chunks of coordinates)")
     stored = [first_batch(store, "Lorenz", scan=False) for _ in range(args.repeats)]
     scanned = [first_batch(store, "Lorenz", scan=True) for _ in range(args.repeats)]

@@ -96,10 +96,10 @@ class CountingStore(zarr.storage.LocalStore):
         return await super().get(key, prototype, byte_range)
 
 
-def files_read_to_open(root: Path, group: str, consolidated: bool) -> list[str]:
+def files_read_to_open(root: Path, group: str | None, consolidated: bool) -> list[str]:
     counting = CountingStore(root, read_only=True)
     counting.reads = []
-    xr.open_zarr(counting, group=group, consolidated=consolidated, zarr_format=3)
+    xr.open_zarr(counting, consolidated=consolidated, zarr_format=3, **({"group": group} if group else {}))
     return counting.reads
 
 
@@ -109,6 +109,9 @@ def test_consolidated_metadata_opens_a_split_in_one_metadata_read(store):
     metadata = [k for k in warm if k.endswith("zarr.json")]
     assert len(metadata) == 1, warm
     assert len([k for k in cold if k.endswith("zarr.json")]) > 5
+    alone = files_read_to_open(store / "Lorenz" / "fine" / "train", None, consolidated=True)  # the split as a root
+    assert [k for k in alone if k.endswith("zarr.json")] == ["zarr.json"]
+    assert (store / "Lorenz" / "fine" / "train" / "zarr.json").stat().st_size < (store / "zarr.json").stat().st_size / 5
     root = json.loads((store / "zarr.json").read_text())
     listed = root["consolidated_metadata"]["metadata"]
     assert "Lorenz/fine/train/series" in listed and not any(k.startswith(STAGING) for k in listed)

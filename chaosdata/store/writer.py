@@ -104,6 +104,9 @@ def write_system(data: SystemData, directory: Path, config: ReleaseConfig) -> No
         z[...] = values
     with warnings.catch_warnings():  # "not part of the Zarr v3 spec": xarray and zarr-python read it
         warnings.filterwarnings("ignore", "Consolidated metadata", UserWarning)
+        for path in data.groups:  # each split on its own: `xr.open_zarr(".../Lorenz/fine/train")` reads one small document
+            if path.count("/") == 1:
+                zarr.consolidate_metadata(str(directory), path=path)
         zarr.consolidate_metadata(str(directory))
     fsync_tree(directory)
 
