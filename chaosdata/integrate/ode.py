@@ -43,7 +43,7 @@ SAFETY = INTEGRAL.safety
 MIN_FACTOR = INTEGRAL.min_factor
 MAX_FACTOR = INTEGRAL.max_factor
 # bytes of recorded stages the writer may hold before it must flush (16 steps of 256 Lorenz
-# trajectories take 1.5 MiB; 2^20 trajectories flush every step)
+# trajectories take 0.75 MiB in float64; 2^20 trajectories flush every step)
 FLUSH_BUDGET = 64 * 2**20
 MAX_FLUSH_STEPS = 16
 # finished rows are dropped from the working batch once they are half of it and hold at least
