@@ -83,6 +83,20 @@ class Corpus:
 
 
 @dataclass(frozen=True)
+class Noise:
+    """Noisy variants stored beside the clean data (flows): for each of `levels`, the same
+    trajectories from the same start states integrated as an Ito SDE (`chaosdata.integrate.sde`,
+    `NoiseSpec(level, kind, scale, method, steps_per_period)`), each split from its own seed,
+    as granularity groups `<granularity>_noise<level>` (e.g. `fine_noise0.01`)."""
+
+    levels: tuple[float, ...]
+    kind: str = "additive"
+    scale: str = "initial"
+    method: str | None = None
+    steps_per_period: float = 1000.0
+
+
+@dataclass(frozen=True)
 class ReleaseConfig:
     """What to build: systems, splits, granularities, lengths, seeds, integrator and storage."""
 
@@ -99,6 +113,7 @@ class ReleaseConfig:
     storage: Storage = field(default_factory=Storage)
     description: str = ""
     corpus: Corpus | None = None
+    noise: Noise | None = None
 
     def resolved_systems(self) -> list[str]:
         """Names of the systems (store groups) to build, sorted: catalogue names, and for a
@@ -117,8 +132,11 @@ class ReleaseConfig:
         d = asdict(self)
         d["systems"] = "all" if self.systems is None else list(self.systems)
         d["granularities"] = {g.name: {"timescale": g.timescale, "points": g.points} for g in self.granularities}
-        if self.corpus is None:
-            d.pop("corpus")  # configs without a corpus keep the hash they had before corpora existed
+        for optional in ("corpus", "noise"):  # configs without them keep the hash they had before
+            if d[optional] is None:
+                d.pop(optional)
+        if self.noise is not None:
+            d["noise"]["levels"] = list(self.noise.levels)
         return d
 
     @property
@@ -167,7 +185,7 @@ def load_config(path: str | Path) -> ReleaseConfig:
     return parse_config(raw, str(path))
 
 
-_TOP = {"name", "description", "systems", "seed", "length", "transient", "map_length", "map_transient", "corpus",
+_TOP = {"name", "description", "systems", "seed", "length", "transient", "map_length", "map_transient", "corpus", "noise",
         "splits", "granularities", "integrator", "storage"}
 
 
@@ -206,6 +224,24 @@ def _corpus(src: str, raw: Any) -> Corpus:
         screen_ics=_number(src, "corpus.screen_ics", c.get("screen_ics", d.screen_ics), integer=True),
         screen_periods=_number(src, "corpus.screen_periods", c.get("screen_periods", d.screen_periods)),
     )
+
+
+def _noise(src: str, raw: Any) -> Noise:
+    n = _table(src, "noise", raw, set(Noise.__dataclass_fields__))
+    levels = n.get("levels")
+    if not isinstance(levels, list) or not levels:
+        raise InvalidInputError(f"{src}: noise.levels must be a non-empty list of noise levels, got {levels!r}")
+    levels = tuple(sorted({_number(src, "noise.levels[]", v) for v in levels}))
+    noise = Noise(levels=levels, kind=n.get("kind", Noise.kind), scale=n.get("scale", Noise.scale),
+                  method=n.get("method"), steps_per_period=_number(src, "noise.steps_per_period",
+                                                                   n.get("steps_per_period", Noise.steps_per_period)))
+    from chaosdata.integrate.sde import NoiseSpec  # the SDE layer checks kind, scale and method
+
+    try:
+        NoiseSpec(levels[0], noise.kind, noise.scale, noise.method, noise.steps_per_period)
+    except InvalidInputError as err:
+        raise InvalidInputError(f"{src}: [noise]: {err}") from None
+    return noise
 
 
 def parse_config(raw: dict[str, Any], source: str = "config") -> ReleaseConfig:
@@ -310,4 +346,5 @@ def parse_config(raw: dict[str, Any], source: str = "config") -> ReleaseConfig:
         integrator=integrator,
         storage=storage,
         corpus=_corpus(src, raw["corpus"]) if "corpus" in raw else None,
+        noise=_noise(src, raw["noise"]) if "noise" in raw else None,
     )

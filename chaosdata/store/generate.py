@@ -26,6 +26,7 @@ Each granularity group's `recipe` says how `make_trajectories` reproduces its ar
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections.abc import Callable
@@ -37,6 +38,7 @@ import torch
 from torch import Tensor
 
 from chaosdata.integrate import RESAMPLE, time_unit
+from chaosdata.integrate.sde import NoiseSpec
 from chaosdata.integrate.trajectories import Trajectories, make_trajectories, sample_initial_conditions, union_grid
 from chaosdata.store import provenance
 from chaosdata.store.config import SPLITS, ReleaseConfig, split_seed
@@ -202,6 +204,20 @@ class _Rows:
         self.failures = dict(tr.stats["failures"])
         self.used = {k: tr.stats[k] for k in ("method", "rtol", "atol")}  # system defaults resolved
 
+    @classmethod
+    def stacked(cls, parts: list[Trajectories]) -> _Rows:
+        """The rows of several integrations, one after the other (failures re-indexed)."""
+        out = cls(parts[0])
+        offset = len(parts[0])
+        for tr in parts[1:]:
+            more = cls(tr)
+            out.x, out.valid = torch.cat([out.x, more.x]), torch.cat([out.valid, more.valid])
+            out.n_accepted = torch.cat([out.n_accepted, more.n_accepted])
+            out.n_rejected = torch.cat([out.n_rejected, more.n_rejected])
+            out.failures.update({offset + i: why for i, why in more.failures.items()})
+            offset += len(tr)
+        return out
+
     def patch(self, rows: Tensor, tr: Trajectories) -> None:
         self.x[rows] = tr.x.cpu()
         self.valid[rows] = tr.valid.cpu()
@@ -301,6 +317,48 @@ def _variant_arrays(variants: Variants, per_variant: int) -> dict[str, ArrayData
         "parameter": ArrayData(np.array(variants.columns(), dtype=np.dtypes.StringDType()), ("parameter",),
                                {"long_name": "parameter name"}),
     }
+
+
+def noise_seed(base_seed: int, system: str, split: str, level: float) -> int:
+    """The Brownian seed of one (system, split, noise level): SHA-256-derived, like split seeds."""
+    key = f"chaosdata/{base_seed}/{system}/{split}/noise/{level!r}".encode()
+    return int.from_bytes(hashlib.sha256(key).digest()[:8], "little") >> 11
+
+
+def _noisy(system: System, config: ReleaseConfig, passes: list[_Pass], starts: Tensor, ok: Tensor,
+           seeds: dict[str, int], bounds: np.ndarray, kw_for: Callable[..., dict[str, Any]],
+           emit: Callable[..., None], timings: dict[str, float]) -> dict[str, Any]:
+    """The noisy variants of a flow's granularities (`config.noise`), emitted as groups
+    `<granularity>_noise<level>`: the clean pass's grid and start states, each split with its own
+    Brownian seed (trajectory i of a split uses key i), a trajectory valid only where its clean
+    one is. Other kinds get none, and the record says why."""
+    noise = config.noise
+    if system.kind != "flow" or not passes or not ok.numel():
+        return {"levels": [], "reason": "noisy variants are made for flows only" if system.kind != "flow"
+                else "nothing to add noise to"}
+    (p,) = passes  # a flow has one pass, on the union of its granularities' grids
+    made = {}
+    for level in noise.levels:
+        t0 = time.perf_counter()
+        parts, split_seeds = [], {}
+        for j, s in enumerate(SPLITS):
+            lo, hi = int(bounds[j]), int(bounds[j + 1])
+            split_seeds[s] = noise_seed(config.seed, system.name, s, level)
+            spec = NoiseSpec(level, noise.kind, noise.scale, noise.method, noise.steps_per_period, seed=split_seeds[s])
+            rows = torch.arange(lo, hi)
+            parts.append(make_trajectories(system, times=p.times, initial_conditions=starts[lo:hi], noise=spec,
+                                           postprocess=False, **kw_for(rows)))
+        r = _Rows.stacked(parts)
+        good = ok & r.valid
+        record = {"level": level, "kind": noise.kind, "scale": noise.scale, "method": parts[0].stats["noise"]["method"],
+                  "steps_per_period": noise.steps_per_period, "seeds": split_seeds,
+                  "keys": "trajectory i of a split draws its Brownian path with key i from the split's seed",
+                  "start": "the clean granularity's start_state"}
+        for gname, m in p.members.items():
+            emit(f"{gname}_noise{level:g}", p, m, r, good, [r], starts, {"noise": jsonable(record), "clean": gname})
+        made[f"{level:g}"] = record
+        timings[f"noise{level:g}_s"] = time.perf_counter() - t0
+    return jsonable({"levels": list(noise.levels), "variants": made})
 
 
 def normalization(name: str, train: np.ndarray, valid: np.ndarray) -> dict[str, Any]:
@@ -403,40 +461,50 @@ def generate_system(name: str, config: ReleaseConfig, *, device: str = "cpu",
     arrays: dict[str, ArrayData] = {}
     groups: dict[str, dict[str, Any]] = {}
     state_dim = system.state_dim or system.dim
-    for p, r in zip(passes, rows):
+
+    def emit(gname: str, p: _Pass, m: _Member, r: _Rows, good: Tensor, sources: list[_Rows],
+             first: Tensor, extra_attrs: dict[str, Any]) -> None:
+        """One granularity group and its splits from pass `p`'s results `r`; `good` marks the
+        valid rows, `sources` hold their failure reasons."""
         window = _postprocess(system, r.x[:, p.n_transient:])
+        x = window[:, torch.as_tensor(m.index)].numpy().astype(dtype)
+        x[~good.numpy()] = np.nan
+        x[np.isnan(x)] = np.nan  # one NaN bit pattern, so checksums do not depend on how it arose
+        grid = {"t0": 0.0, "dt": m.unit / m.points, "n": m.n_time}
+        lo, hi = int(bounds[0]), int(bounds[1])
+        groups[gname] = {
+            "granularity": gname, "timescale": m.timescale, "points_per_unit": m.points, "time_unit": m.unit,
+            "time": grid, "recipe": _recipe(system, config, p, m),
+            "normalization": normalization(system.name, x[lo:hi], good[lo:hi].numpy()), **extra_attrs,
+        }
+        times = (np.arange(m.n_time, dtype=np.int64) if system.kind == "map"
+                 else grid["t0"] + grid["dt"] * np.arange(m.n_time, dtype=np.float64))
+        for j, s in enumerate(SPLITS):
+            lo, hi = int(bounds[j]), int(bounds[j + 1])
+            reasons = [next((q.failures[i] for q in sources if i in q.failures), "failed") if not good[i] else ""
+                       for i in range(lo, hi)]
+            groups[split_path(gname, s)] = _split_attrs(system, gname, s, seeds[s], m)
+            extra = {} if variants is None else _variant_arrays(variants, per_variant[s])
+            for var, arr in {**_split_arrays(system, x[lo:hi], times, {
+                "trajectory": np.arange(hi - lo, dtype=np.int64),
+                "valid": good[lo:hi].numpy(),
+                "failure": np.array(reasons, dtype=np.dtypes.StringDType()),
+                "resampled": np.array([resampled.get(i, 0) for i in range(lo, hi)], dtype=np.int64),
+                "initial_condition": draws[lo:hi].numpy(),
+                "start_state": first[lo:hi].numpy(),
+                "n_accepted": r.n_accepted[lo:hi].numpy().astype(np.int64),
+                "n_rejected": r.n_rejected[lo:hi].numpy().astype(np.int64),
+            }), **extra}.items():
+                arrays[f"{split_path(gname, s)}/{var}"] = arr
+
+    for p, r in zip(passes, rows):
         # delay equations: the state at the first output is the embedding's current column
         first = starts if system.kind != "delay" else r.x[:, p.n_transient, :state_dim]
         for gname, m in p.members.items():
-            x = window[:, torch.as_tensor(m.index)].numpy().astype(dtype)
-            x[~ok.numpy()] = np.nan
-            x[np.isnan(x)] = np.nan  # one NaN bit pattern, so checksums do not depend on how it arose
-            grid = {"t0": 0.0, "dt": m.unit / m.points, "n": m.n_time}
-            lo, hi = int(bounds[0]), int(bounds[1])
-            groups[gname] = {
-                "granularity": gname, "timescale": m.timescale, "points_per_unit": m.points, "time_unit": m.unit,
-                "time": grid, "recipe": _recipe(system, config, p, m),
-                "normalization": normalization(system.name, x[lo:hi], ok[lo:hi].numpy()),
-            }
-            times = (np.arange(m.n_time, dtype=np.int64) if system.kind == "map"
-                     else grid["t0"] + grid["dt"] * np.arange(m.n_time, dtype=np.float64))
-            for j, s in enumerate(SPLITS):
-                lo, hi = int(bounds[j]), int(bounds[j + 1])
-                reasons = [next((q.failures[i] for q in every if i in q.failures), "failed") if not ok[i] else ""
-                           for i in range(lo, hi)]
-                groups[split_path(gname, s)] = _split_attrs(system, gname, s, seeds[s], m)
-                extra = {} if variants is None else _variant_arrays(variants, per_variant[s])
-                for var, arr in {**_split_arrays(system, x[lo:hi], times, {
-                    "trajectory": np.arange(hi - lo, dtype=np.int64),
-                    "valid": ok[lo:hi].numpy(),
-                    "failure": np.array(reasons, dtype=np.dtypes.StringDType()),
-                    "resampled": np.array([resampled.get(i, 0) for i in range(lo, hi)], dtype=np.int64),
-                    "initial_condition": draws[lo:hi].numpy(),
-                    "start_state": first[lo:hi].numpy(),
-                    "n_accepted": r.n_accepted[lo:hi].numpy().astype(np.int64),
-                    "n_rejected": r.n_rejected[lo:hi].numpy().astype(np.int64),
-                }), **extra}.items():
-                    arrays[f"{split_path(gname, s)}/{var}"] = arr
+            emit(gname, p, m, r, ok, every, first, {})
+    noise_record = None
+    if config.noise is not None:
+        noise_record = _noisy(system, config, passes, starts, ok, seeds, bounds, kw_for, emit, timings)
 
     attrs: dict[str, Any] = {
         "chaosdata": {"format": FORMAT, "config_name": config.name, "config_hash": config.config_hash,
@@ -460,6 +528,7 @@ def generate_system(name: str, config: ReleaseConfig, *, device: str = "cpu",
         "integrator": {"config": asdict(integ), "used": rows[0].used if rows else None},
         "storage_dtype": config.storage.dtype,
         "initial_conditions": "each split's own seeded draws around the catalogue's initial condition",
+        "noise": noise_record,
         "max_resamples": RESAMPLE.max_resamples,
         "resample_seeds": "attempt a draws from RESAMPLE.seed(split seed, a) (chaosdata.integrate.RESAMPLE)",
     })
