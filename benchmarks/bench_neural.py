@@ -71,11 +71,13 @@ def main() -> None:
         pred_s = time.perf_counter() - started
         err = smape(pred, truth)
         vpt = valid_prediction_steps(pred, truth).double() / PTS_PER_LYAPUNOV
-        row = dict(model=name, fit_s=round(fit_s, 2), fit_cpu_s=round(fit_cpu_s, 2), predict_s=round(pred_s, 3), smape=round(float(err.mean()), 2),
+        row = dict(model=name, fit_s=round(fit_s, 2), fit_cpu_s=round(fit_cpu_s, 2), predict_s=round(pred_s, 3),
+                   smape=round(float(err.mean()), 2),
                    vpt_mean=round(float(vpt.mean()), 3), vpt_median=round(float(vpt.median()), 3),
                    hyperparams=model.hyperparams(), n_train=args.n_train, train_length=args.train_length,
                    n_test=args.n_test, context=args.context, horizon=args.horizon, threads=args.threads)
-        print(f"{name:<11} {fit_s:7.1f} {fit_cpu_s:9.1f} {pred_s:7.2f} {row['smape']:6.1f} {row['vpt_mean']:9.2f} {row['vpt_median']:10.2f}",
+        print(f"{name:<11} {fit_s:7.1f} {fit_cpu_s:9.1f} {pred_s:7.2f} {row['smape']:6.1f} "
+              f"{row['vpt_mean']:9.2f} {row['vpt_median']:10.2f}",
               flush=True)
         if args.json:
             with open(args.json, "a") as fh:

@@ -232,7 +232,7 @@ class _MLPNet(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         last = x[:, -1:]
-        return last + self.body(x.flatten(1) - last.repeat(1, x.shape[1], 1).flatten(1)).view(-1, self.out_steps, self.dim)
+        return last + self.body((x - last).flatten(1)).view(-1, self.out_steps, self.dim)
 
 
 @register("mlp")
