@@ -133,3 +133,14 @@ def test_corpus_groups_load_like_systems(corpus_store):
     ds = load_dataset(["Lorenz", skew.lower()], source=corpus_store, context_length=8, horizon=4, return_info=True)
     assert ds.systems == ["Lorenz", skew] and len(ds) > 0
     assert ds[len(ds) - 1][2]["system"] == skew
+
+
+def test_a_flow_without_parameters_is_one_variant_with_no_parameter_columns():
+    from chaosdata.invariants.screen import Verdict
+    from chaosdata.store.corpus import Variants
+
+    sets = perturbed_parameters(get_system("SprottB"), 8, 0.1, 0)
+    assert sets == [{}]
+    variants = Variants(sets, [Verdict(True, "", 1.0, 0.1, 4)])
+    assert variants.columns() == [] and variants.table([0]).shape == (1, 0)
+    assert variants.row_parameters({"train": 2, "val": 1, "test": 1}) == {}

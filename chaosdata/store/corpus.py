@@ -59,16 +59,17 @@ class Variants:
 
     def table(self, ids: list[int]) -> np.ndarray:
         """`[len(ids), n_columns]` float64: the parameter sets of `ids`, flattened."""
+        n = len(self.columns())
         rows = [np.concatenate([np.ravel(np.asarray(self.sets[i][k], dtype=np.float64)) for k in self.sets[i]])
-                for i in ids]
-        return np.stack(rows) if rows else np.zeros((0, len(self.columns())))
+                if n else np.zeros(0) for i in ids]
+        return np.stack(rows) if rows else np.zeros((0, n))
 
     def row_parameters(self, per_split: dict[str, int]) -> dict[str, Tensor]:
         """Per-row parameter tensors for the store's rows (splits in order, each variant's
         trajectories consecutive)."""
         chosen = [self.sets[i] for i in self.accepted]
         parts = [stack_parameters(chosen, per_split[s]) for s in SPLITS]
-        return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
+        return {k: torch.cat([p[k] for p in parts]) for k in chosen[0]}
 
     def attrs(self, config: ReleaseConfig) -> dict[str, Any]:
         n, k = len(self.sets), len(self.accepted)

@@ -42,11 +42,14 @@ def derived_seed(*parts: Any) -> int:
 
 def perturbed_parameters(system: System, n: int, scale: float, seed: int) -> list[dict[str, Any]]:
     """`n` parameter sets of `system`: variant 0 the catalogue's, the others relative Gaussian
-    perturbations of size `scale` (plain floats, or nested lists for array parameters)."""
+    perturbations of size `scale` (plain floats, or nested lists for array parameters). A system
+    without parameters has one variant."""
     if system.kind != "flow":
         raise InvalidInputError(f"{system.name} is a {system.kind}: corpus variants are made of flows "
                                 "(a delay equation's batch shares one delay; maps have no period)")
     out = []
+    if not system.parameters:  # nothing to perturb: the one system is the one variant
+        n = min(n, 1)
     for v in range(n):
         gen = torch.Generator().manual_seed(derived_seed(seed, system.name, v))
         params = {}
