@@ -172,3 +172,12 @@ def test_cli_redraws_reports(run_dir, capsys):
 def test_cli_rejects_an_unknown_model(tmp_path, capsys):
     assert main(["benchmark", "--out", str(tmp_path), "--models", "nvarr", "--systems", "Lorenz"]) == 2
     assert "Did you mean 'nvar'" in capsys.readouterr().err
+
+
+def test_attractor_protocol_scores_free_runs_by_divergences(tmp_path):
+    free = dataclasses.replace(TINY, name="tiny-free", horizon=120, free_run=True)
+    run_benchmark(free, ["Lorenz"], ["mean", "oracle"], tmp_path, progress=False)
+    rows = read(tmp_path / "results.csv")
+    assert {"d_stsp", "d_h", "hellinger_distance"} <= set(rows[0]) and "vpt_smape" not in rows[0]
+    d = {m: max(float(r["d_stsp"]) for r in rows if r["model"] == m) for m in ("mean", "oracle")}
+    assert d["oracle"] < d["mean"]  # the true dynamics fill the attractor; a constant does not
