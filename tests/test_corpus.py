@@ -144,3 +144,18 @@ def test_a_flow_without_parameters_is_one_variant_with_no_parameter_columns():
     variants = Variants(sets, [Verdict(True, "", 1.0, 0.1, 4)])
     assert variants.columns() == [] and variants.table([0]).shape == (1, 0)
     assert variants.row_parameters({"train": 2, "val": 1, "test": 1}) == {}
+
+
+def test_the_parquet_export_gives_each_row_its_own_variants_parameters(corpus_store, tmp_path):
+    import json
+
+    import pyarrow.parquet as pq
+
+    from chaosdata.export import export_parquet
+
+    export_parquet(open_store(corpus_store), tmp_path / "out", systems=["Lorenz"])  # read back and checked
+    table = pq.read_table(next((tmp_path / "out" / "data" / "Lorenz" / "fine").glob("train-*.parquet")))
+    ds = xr.open_zarr(corpus_store, group="Lorenz/fine/train")
+    corpus = open_store(corpus_store).attrs("Lorenz")["corpus"]
+    got = [json.loads(p) for p in table.column("parameters").to_pylist()]
+    assert got == [corpus["variants"][int(v)]["parameters"] for v in ds.variant.values]

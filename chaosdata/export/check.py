@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from chaosdata.export.features import HF_SPLITS, parameters_json, scalar_invariants
 from chaosdata.export.report import ExportReport
-from chaosdata.export.source import SplitSource, system_sources
+from chaosdata.export.source import SplitSource, row_parameters, system_sources
 from chaosdata.store import Store
 from chaosdata.store.errors import ChecksumError
 from chaosdata.store.layout import TRAJECTORY_VARIABLES
@@ -117,9 +117,17 @@ def compare_metadata(source: SplitSource, columns: dict[str, Any], where: str) -
     grid = time_grid(float(columns["t0"][0]), float(columns["dt"][0]), n, kind) if n else np.zeros(0)
     if data_sha256(grid) != entry["time"]["sha256"]:
         problems.append(Problem(system, f"{where} [t0, dt, n_points]", "the stored time coordinate", "another grid"))
-    params = parameters_json(source.attrs["system"]["parameters"])
-    if "parameters" in columns and any(p != params for p in columns["parameters"]):
-        problems.append(Problem(system, f"{where} [parameters]", params, "other parameters"))
+    if "parameters" in columns and "corpus" not in source.attrs:
+        params = parameters_json(source.attrs["system"]["parameters"])
+        if any(p != params for p in columns["parameters"]):
+            problems.append(Problem(system, f"{where} [parameters]", params, "other parameters"))
+    elif "parameters" in columns and len(columns["parameters"]) == len(columns.get("trajectory", ())):
+        # a corpus, one row per trajectory (Parquet): each row carries its own variant's parameters
+        rows = np.asarray(columns["trajectory"], dtype=np.int64)
+        expected = row_parameters(source, {k: v[rows] for k, v in source.variables.items()})
+        if list(columns["parameters"]) != expected:
+            problems.append(Problem(system, f"{where} [parameters]", "each row's variant's parameters",
+                                    "other parameters"))
     for name, value in scalar_invariants(source.attrs.get("invariants")).items():
         got_values = columns.get(name)
         if got_values is None:

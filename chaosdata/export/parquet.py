@@ -38,7 +38,7 @@ from chaosdata.errors import InvalidInputError
 from chaosdata.export.features import (HF_SPLITS, SERIES_DTYPE, combined_features, config_name, parameters_json,
                                        row_features, scalar_invariants, schema_metadata)
 from chaosdata.export.report import ConfigEntry, ExportedFile, ExportReport
-from chaosdata.export.source import SplitSource, system_sources
+from chaosdata.export.source import SplitSource, row_parameters, system_sources
 from chaosdata.store import Store, open_store
 
 DATA_DIR = "data"
@@ -121,7 +121,7 @@ def split_table(source: SplitSource, lo: int = 0, hi: int | None = None, *, comb
         "initial_condition": list(np.asarray(var["initial_condition"], dtype=np.float64)),
         "start_state": list(np.asarray(var["start_state"], dtype=np.float64)),
         "n_accepted": var["n_accepted"].astype(np.int64), "n_rejected": var["n_rejected"].astype(np.int64),
-        "parameters": [parameters_json(meta["parameters"])] * n,
+        "parameters": row_parameters(source, var),
         "dim": np.full(n, meta["dim"], dtype=np.int64),
     }
     columns.update({k: [v] * n for k, v in scalar_invariants(source.attrs.get("invariants")).items()})

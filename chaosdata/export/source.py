@@ -47,6 +47,19 @@ def system_sources(store: Store, system: str) -> list[SplitSource]:
             g = group[split_path(gran, split)]
             prefix = split_path(gran, split) + "/"
             entries = {p[len(prefix):]: a for p, a in arrays.items() if p.startswith(prefix)}
-            out.append(SplitSource(system, gran, split, g[SERIES], {n: g[n][...] for n in TRAJECTORY_VARIABLES},
+            names = list(TRAJECTORY_VARIABLES) + (["variant"] if "corpus" in attrs else [])
+            out.append(SplitSource(system, gran, split, g[SERIES], {n: g[n][...] for n in names},
                                    attrs, gran_attrs, entries))
     return out
+
+
+def row_parameters(source: SplitSource, variables: dict[str, np.ndarray]) -> list[str]:
+    """Each row's parameters as JSON: the system's, or in a corpus group the row's own variant's
+    (`variant` ids index the group's `corpus` attribute)."""
+    from chaosdata.export.features import parameters_json
+
+    n = len(variables["trajectory"])
+    if "corpus" not in source.attrs:
+        return [parameters_json(source.attrs["system"]["parameters"])] * n
+    sets = {v["id"]: parameters_json(v["parameters"]) for v in source.attrs["corpus"]["variants"]}
+    return [sets[int(v)] for v in variables["variant"]]
