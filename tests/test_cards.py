@@ -25,38 +25,20 @@ from chaosdata.publish.verify import broken_links, markdown_links
 from chaosdata.store import build, load_preset, open_store
 from chaosdata.store.config import parse_config
 from chaosdata.systems import get_system, list_systems
+from test_store import raw_tiny
 
-# the store of the card tests: a flow, a delay equation and a map, one granularity (maps: iteration)
-CONFIG = """
-name = "cards-test"
-description = "Three systems for the card tests."
-systems = ["Lorenz", "Henon", "MackeyGlass"]
-seed = 3
-length = 3
-transient = 1
-map_length = 60
-map_transient = 10
-[splits]
-train = 2
-val = 1
-test = 1
-[granularities.fine]
-timescale = "period"
-points = 60
-[integrator]
-rtol = 1e-6
-atol = 1e-6
-dde_steps_per_period = 50
-[storage]
-chunk_time = 64
-"""
+# a flow, a delay equation and a map, one granularity (maps: iteration): the tiny store of
+# tests/test_store.py with its own name and seed
+CONFIG = raw_tiny(name="cards-test", seed=3, length=3, map_length=60,
+                  granularities={"fine": {"timescale": "period", "points": 60}},
+                  description="Three systems for the card tests.")
 SYSTEMS = ("Lorenz", "Henon", "MackeyGlass")
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     out = tmp_path_factory.mktemp("cards") / "store"
-    report = build(parse_config(tomllib.loads(CONFIG), "cards-test.toml"), out, progress=False, log=lambda m: None)
+    report = build(parse_config(CONFIG, "cards-test"), out, progress=False, log=lambda m: None)
     assert report.ok
     return open_store(out)
 

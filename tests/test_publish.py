@@ -11,7 +11,6 @@ import io
 import json
 import logging
 import shutil
-import tomllib
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -27,29 +26,12 @@ from chaosdata.publish.stage import STAGED_INDEX
 from chaosdata.publish.verify import folder_entries
 from chaosdata.store import build, open_store
 from chaosdata.store.config import SPLITS, parse_config
+from test_store import raw_tiny
 
-CONFIG = """
-name = "publish-test"
-systems = ["Lorenz", "Henon", "MackeyGlass"]
-seed = 5
-length = 3
-transient = 1
-map_length = 60
-map_transient = 10
-[splits]
-train = 2
-val = 1
-test = 1
-[granularities.fine]
-timescale = "period"
-points = 60
-[integrator]
-rtol = 1e-6
-atol = 1e-6
-dde_steps_per_period = 50
-[storage]
-chunk_time = 64
-"""
+# a flow, a delay equation and a map, one granularity (maps: iteration): the tiny store of
+# tests/test_store.py with its own name and seed
+CONFIG = raw_tiny(name="publish-test", seed=5, length=3, map_length=60,
+                  granularities={"fine": {"timescale": "period", "points": 60}})
 SYSTEMS = ("Lorenz", "Henon", "MackeyGlass")
 HF = {"train": "train", "val": "validation", "test": "test"}
 TOKEN = "hf_TestTokenThatMustNeverAppear0123456789"
@@ -59,7 +41,7 @@ REPO = "someone/chaosdata-test"
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     out = tmp_path_factory.mktemp("publish") / "store"
-    assert build(parse_config(tomllib.loads(CONFIG), "publish-test.toml"), out, progress=False, log=lambda m: None).ok
+    assert build(parse_config(CONFIG, "publish-test"), out, progress=False, log=lambda m: None).ok
     return open_store(out)
 
 
