@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from chaosdata.errors import InvalidInputError
 from chaosdata.export.features import HF_SPLITS, SERIES_DTYPE, combined_config_name, combined_features
-from chaosdata.export.parquet import (ROW_GROUP_BYTES, SHARD_BYTES, _write_atomic, resolve_systems, rows_per,
+from chaosdata.export.parquet import (ROW_GROUP_BYTES, SHARD_BYTES, _write_atomic, remove_stale, resolve_systems, rows_per,
                                       shard_name, split_table)
 from chaosdata.export.report import ConfigEntry, ExportedFile, ExportReport
 from chaosdata.export.source import SplitSource, system_sources
@@ -133,12 +133,7 @@ def export_combined(store: Store | str | os.PathLike, out: str | os.PathLike,
             nbytes[hf] = sum(f.bytes for f in files if f.path in paths)
         configs.append(ConfigEntry(combined_config_name(gran), "all", gran, data_files, combined_features(n_time),
                                    examples, nbytes))
-    removed = []
-    for path in sorted((out / COMBINED_DIR).rglob("*")) if systems is None else []:
-        rel = path.relative_to(out).as_posix()
-        if path.is_file() and rel not in written:
-            path.unlink()
-            removed.append(rel)
+    removed = remove_stale(out, out / COMBINED_DIR, written) if systems is None else []
     report = ExportReport("parquet-combined", out, tuple(files), tuple(configs), tuple(removed),
                           time.perf_counter() - started, series_bytes)
     if check:

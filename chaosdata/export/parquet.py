@@ -101,6 +101,18 @@ def series_array(values: np.ndarray, feature: datasets.Array2D) -> pa.ExtensionA
     return pa.ExtensionArray.from_storage(feature(), outer)
 
 
+def remove_stale(out: Path, folder: Path, written: set[str]) -> list[str]:
+    """Delete the files under `folder` that this export did not write (shards of an earlier,
+    larger export); their paths relative to `out`."""
+    removed = []
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(out).as_posix()
+        if path.is_file() and rel not in written:
+            path.unlink()
+            removed.append(rel)
+    return removed
+
+
 def split_table(source: SplitSource, lo: int = 0, hi: int | None = None, *, combined: bool = False) -> pa.Table:
     """Rows `lo:hi` of one store split as a table with the declared schema and the `datasets`
     metadata: `row_features` (series `[time, component]`), or with `combined` the schema of a
@@ -212,12 +224,7 @@ def export_parquet(store: Store | str | os.PathLike, out: str | os.PathLike,
                 nbytes[hf] = sum(f.bytes for f in files if f.path in paths)
             configs.append(ConfigEntry(config_name(system, gran), system, gran, data_files,
                                        row_features(meta["dim"]), examples, nbytes))
-        system_dir = out / DATA_DIR / system
-        for path in sorted(system_dir.rglob("*")):
-            rel = path.relative_to(out).as_posix()
-            if path.is_file() and rel not in written:
-                path.unlink()
-                removed.append(rel)
+        removed += remove_stale(out, out / DATA_DIR / system, written)
     report = ExportReport("parquet", out, tuple(files), tuple(configs), tuple(removed),
                           time.perf_counter() - started, series_bytes)
     if check:
