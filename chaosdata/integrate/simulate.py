@@ -33,18 +33,20 @@ from chaosdata.integrate.controller import Controller
 from chaosdata.integrate.delay import integrate_delay
 from chaosdata.integrate.maps import iterate
 from chaosdata.integrate.ode import Solution, get_tableau, integrate
+from chaosdata.integrate.tolerances import resolve_tolerances
 from chaosdata.systems import System
 
 TIMESCALES = ("period", "lyapunov")
 DEFAULT_METHOD = "dop853"
-DEFAULT_TOL = 1e-13
 
 
 @dataclass(frozen=True)
 class SolverSettings:
     """How a system is integrated; everything that decides the bytes of a solve but the start.
 
-    `method`: a tableau name; `rtol`, `atol`: tolerances of adaptive methods; `fixed_step`:
+    `method`: a tableau name; `rtol`, `atol`: tolerances of adaptive methods, None for the
+    default that follows the state's dtype (`resolve`: the system's own, else 1e-13, at least
+    `tolerance_floor(dtype)`, so 1e-13 in float64 and 1.2e-6 in float32); `fixed_step`:
     the step of a fixed-step method (time units); `controller`: step-size control (integral
     unless given; `Controller.pi()` for PI); `max_steps_per_unit`: a trajectory needing more
     steps per time unit (period, or Lyapunov time when sampled per Lyapunov time) is stopped
@@ -54,8 +56,8 @@ class SolverSettings:
     """
 
     method: str = DEFAULT_METHOD
-    rtol: float = DEFAULT_TOL
-    atol: float = DEFAULT_TOL
+    rtol: float | None = None
+    atol: float | None = None
     fixed_step: float | None = None
     controller: Controller = field(default_factory=Controller)
     max_steps_per_unit: float = 5_000
@@ -66,8 +68,9 @@ class SolverSettings:
 
     def __post_init__(self) -> None:
         tab = get_tableau(self.method)  # raises on an unknown method, listing them
-        if not (self.rtol > 0 and self.atol > 0):
-            raise InvalidInputError(f"tolerances must be positive, got rtol={self.rtol}, atol={self.atol}")
+        if not all(v is None or v > 0 for v in (self.rtol, self.atol)):
+            raise InvalidInputError(f"tolerances must be positive (or None for the default), "
+                                    f"got rtol={self.rtol}, atol={self.atol}")
         if not tab.adaptive and (self.fixed_step is None or not self.fixed_step > 0):
             raise InvalidInputError(f"method {self.method!r} takes fixed steps: pass a positive fixed_step (dt)")
         if not self.max_steps_per_unit > 0:
@@ -76,21 +79,27 @@ class SolverSettings:
     @classmethod
     def for_system(cls, system: System, *, method: str | None = None, rtol: float | None = None,
                    atol: float | None = None, fixed_step: float | None = None, **rest: Any) -> SolverSettings:
-        """Explicit arguments, else the system's own `solver` defaults, else DOP853 at 1e-13.
+        """Explicit arguments, else the system's own `solver` method and step, else DOP853.
 
-        A system's `steps_per_period` sets the fixed step only with the system's own method."""
+        Tolerances left out stay None: `resolve` (run by `simulate`) takes the system's own,
+        else 1e-13, raised to the floor of the state's dtype. A system's `steps_per_period`
+        sets the fixed step only with the system's own method."""
         own = system.solver
         method = get_tableau(method if method is not None else own.get("method", DEFAULT_METHOD)).name
-        rtol = rtol if rtol is not None else own.get("rtol", DEFAULT_TOL)
-        atol = atol if atol is not None else own.get("atol", DEFAULT_TOL)
-        if rtol <= 0 or atol <= 0:
-            raise InvalidInputError(f"tolerances must be positive, got rtol={rtol}, atol={atol}")
         if fixed_step is None and "steps_per_period" in own and method == own.get("method"):
             fixed_step = float(system.period) / own["steps_per_period"]
         return cls(method=method, rtol=rtol, atol=atol, fixed_step=fixed_step, **rest)
 
     def replace(self, **changes: Any) -> SolverSettings:
         return replace(self, **changes)
+
+    def resolve(self, system: System, dtype: torch.dtype) -> SolverSettings:
+        """These settings with the tolerances a solve of `system` in `dtype` uses
+        (`chaosdata.integrate.tolerances.resolve_tolerances`, the rule `make_trajectories`
+        follows): None becomes the default raised to `tolerance_floor(dtype)`; an explicit
+        rtol below one rounding unit of `dtype` raises, naming the fixes."""
+        rtol, atol = resolve_tolerances(system, self.method, self.rtol, self.atol, dtype)
+        return replace(self, rtol=rtol, atol=atol)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -168,14 +177,17 @@ def simulate(system: System, x0: Tensor, t_eval: Tensor, settings: SolverSetting
              unit: float | None = None) -> Solution:
     """Integrate (or iterate) `system` from `x0` (`[B, state_dim]`) onto `t_eval` (`[n]`).
 
-    `settings`: the system's defaults (`SolverSettings.for_system`) unless given; `params`:
+    `settings`: the system's defaults (`SolverSettings.for_system`) unless given, resolved
+    against `x0.dtype` (`settings.resolve(system, x0.dtype)` gives the tolerances used: None
+    follows the dtype, 1e-13 in float64, 1.2e-6 in float32; an explicit rtol below the
+    dtype's rounding unit raises `InvalidInputError`); `params`:
     the bound parameters (`system.bind(...)`, floats or tensors broadcasting over B; the
     catalogue's by default). Maps ignore the times but their number. Delay equations start
     from the constant history `x0` at `t_start` (default: one delay before `t_eval[0]`, so
     every lagged output lies in the solution or the history). `unit` is the time unit of the
     step budget `settings.max_steps_per_unit` (default: the period).
     """
-    settings = settings if settings is not None else SolverSettings.for_system(system)
+    settings = (settings if settings is not None else SolverSettings.for_system(system)).resolve(system, x0.dtype)
     params = system.bind() if params is None else params
     bound = state_bound(system)
     if system.kind == "map":

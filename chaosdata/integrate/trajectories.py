@@ -20,25 +20,13 @@ from chaosdata.errors import InvalidInputError, InvalidTypeError
 from chaosdata.integrate.ode import Solution, Status, get_tableau
 from chaosdata.integrate.simulate import RESAMPLE, SolverSettings, simulate, time_unit
 from chaosdata.integrate.sde import NoiseSpec, noise_step, parse_noise, solve_noisy
+# the tolerance rule lives with `simulate`'s; `tolerance_floor` stays importable from here
+from chaosdata.integrate.tolerances import DEFAULT_TOL, TOLERANCE_FLOOR_EPS, resolve_tolerances, tolerance_floor
 from chaosdata.systems import System, get_system
 
 TIMESCALES = ("period", "lyapunov")
 MAX_RESAMPLES = RESAMPLE.max_resamples
 DEFAULT_METHOD = "dop853"
-DEFAULT_TOL = 1e-13
-TOLERANCE_FLOOR_EPS = 10  # default tolerances are at least this many rounding units of the dtype
-
-
-def tolerance_floor(dtype: torch.dtype) -> float:
-    """The smallest default tolerance in `dtype`: 10 rounding units (1.2e-6 for float32,
-    2.2e-15 for float64, where the 1e-13 default stands).
-
-    Far below the rounding unit the error estimate is rounding noise and the step shrinks until
-    it underflows: float32 at 1e-13 flagged every trajectory, and fails from about rtol 1e-8
-    (Lorenz, Rossler, Aizawa), while float32 errors stop improving near 1e-6. So defaults are
-    raised to this floor (the values used are in the stats) and an explicit `rtol` below one
-    rounding unit is an error."""
-    return TOLERANCE_FLOOR_EPS * torch.finfo(dtype).eps
 
 
 @dataclass
@@ -105,16 +93,7 @@ def _solver_settings(system: System, method: str | None, rtol: float | None, ato
                                   or not 0 < value < math.inf):
             what = "dt must be a positive finite step" if name == "dt" else "tolerances must be positive and finite"
             raise InvalidInputError(f"{what}, got {name}={value!r}")
-    floor = tolerance_floor(dtype) if system.kind == "flow" and get_tableau(method).adaptive else 0.0
-    eps = torch.finfo(dtype).eps
-    if floor and rtol is not None and rtol < eps:
-        raise InvalidInputError(
-            f"rtol={rtol:g} is below the rounding unit of {str(dtype).removeprefix('torch.')} ({eps:.1e}): "
-            f"the error estimate would be rounding noise and every step would underflow; pass rtol >= "
-            f"{floor:.1e}, leave rtol out (defaults follow the dtype), or integrate with dtype=torch.float64"
-        )
-    rtol = rtol if rtol is not None else max(own.get("rtol", DEFAULT_TOL), floor)
-    atol = atol if atol is not None else max(own.get("atol", DEFAULT_TOL), floor)
+    rtol, atol = resolve_tolerances(system, method, rtol, atol, dtype)  # the rule simulate follows too
     if dt is None and "steps_per_period" in own and method == own.get("method"):
         dt = float(system.period) / own["steps_per_period"]
     if not get_tableau(method).adaptive and dt is None:
