@@ -68,8 +68,9 @@ class Controller:
         factor = self.safety * norm.clamp_min(1e-300).pow(-(self.icoeff + self.pcoeff) / k)
         if self.uses_history and prev_norm is not None:
             factor = factor * prev_norm.pow(self.pcoeff / k)
+        # a step rejected on its error (norm > 1) gets a factor below 1 without a clamp: safety
+        # <= 1 and the remembered norm is that of an accepted step (<= 1); `accept` is unused
         factor = factor.clamp(self.min_factor, self.max_factor)
-        factor = torch.where(accept, factor, factor.clamp_max(1.0))
         # a NaN norm clamps to NaN: those trajectories shrink by min_factor
         return h * torch.where(finite, factor, self.min_factor)
 

@@ -277,7 +277,7 @@ class _Step:
                 norm = e5 / (torch.add(e5, e3, alpha=0.01).clamp_min(1e-300) * y_new.shape[-1]).sqrt()
             else:
                 norm = (sq[0] / y_new.shape[-1]).sqrt()
-            finite = torch.isfinite(size + norm)
+            finite = (size + norm) < math.inf  # both non-negative: false for NaN and inf, one op
             accept = s.active & finite & (norm <= 1.0)
             h_next = self.controller.propose(norm, h, accept, finite, self.error_order,
                                              s.prev_norm if self.controller.uses_history else None)
@@ -285,7 +285,7 @@ class _Step:
             prev_norm = (self.controller.history(norm, accept, s.prev_norm) if self.controller.uses_history
                          else s.prev_norm)
         else:
-            finite = torch.isfinite(size)
+            finite = size < math.inf
             accept = s.active & finite
             h_next, prev_norm = s.h, s.prev_norm
         # outputs in (t, t_new]: a count, written later by the writer

@@ -334,9 +334,12 @@ def stack(*components: Tensor | float, like: Tensor) -> Tensor:
     Lets an equation return constants (`dz/dt = omega`) or parameter tensors that broadcast
     against the batch, as in `stack(y, omega, like=x)`.
     """
-    batch = like.shape[:-1]
-    if all(isinstance(c, Tensor) and c.shape == batch for c in components):
-        return torch.stack(components, dim=-1)  # the common case, kept cheap: it runs every stage
+    try:  # the common case, kept cheap (it runs at every stage): components of the batch shape
+        out = torch.stack(components, dim=-1)
+        if out.shape == like.shape:
+            return out
+    except (TypeError, RuntimeError):  # a float, or shapes that only broadcast
+        pass
     base = like[..., 0]
     shape = torch.broadcast_shapes(base.shape, *(c.shape for c in components if isinstance(c, Tensor)))
     return torch.stack(
