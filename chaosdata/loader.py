@@ -169,7 +169,7 @@ def _series(store: Store, system: str, granularity: str, split: str, temporal: b
     stored_as = arr.path  # relative to the system group, e.g. "fine/train/series" (maps: "iteration/...")
     return Series(system=system, open=_ZarrArray(store.path, system, stored_as),
                   n_trajectories=n, n_time=t, dim=d, t0=float(grid["t0"]), dt=float(grid["dt"]),
-                  block=int(arr.chunks[1]), rows=rows, time=time)
+                  block=int(arr.chunks[1]), rows=rows, time=time, array_split=array_split)
 
 
 def load_dataset(
@@ -205,8 +205,10 @@ def load_dataset(
     each training trajectory for `train`, the rest for `val`. `config` shapes a regenerated
     store (`source="regenerate"`); `verify` checks the store's checksums before use.
     `return_info=True` makes items `(context, target, info)`, `info` saying where the window
-    comes from (system, split, granularity, trajectory, start, start_time, dt), batched by the
-    default collate: what per-system scores and valid prediction times need.
+    comes from (system, split, granularity, array_split, trajectory, start, start_time, dt),
+    batched by the default collate: what per-system scores and valid prediction times need.
+    `trajectory` and `start` index the stored array of split `array_split`, which for temporal
+    "val" windows is "train" (see `WindowDataset.item_info`).
     """
     stride = check_window(context_length, horizon, stride)
     if normalize is None:

@@ -35,8 +35,10 @@ class Series:
     """One system's trajectories for one split: `open()` gives an array-like `[N, T, dim]`.
 
     `rows` (a range of trajectory indices) and `time` (a `slice` of time indices) select the
-    part of the array this split uses, e.g. the first 5/6 of each trajectory. `open` is called
-    lazily in each process, so a `Series` pickles to `DataLoader` workers without open handles.
+    part of the array this split uses, e.g. the first 5/6 of each trajectory. `array_split`
+    names the stored split the array is (a temporal "val" series reads the "train" array; None:
+    the dataset's own split). `open` is called lazily in each process, so a `Series` pickles to
+    `DataLoader` workers without open handles.
     """
 
     system: str
@@ -49,6 +51,7 @@ class Series:
     block: int = 4096  # time points per cached block (the store's chunk length)
     rows: range | None = None
     time: slice | None = None
+    array_split: str | None = None
 
     def __post_init__(self) -> None:
         if self.rows is None:
@@ -61,12 +64,15 @@ class Series:
 
 
 class WindowInfo(NamedTuple):
-    """Where a window comes from: system, trajectory row in the store, first index and time."""
+    """Where a window comes from: system, trajectory row and first time index in the stored
+    array of split `array_split` (`store.array(system, granularity, array_split)[trajectory,
+    start:]`), and the time of that index."""
 
     system: str
     trajectory: int
     start: int
     start_time: float
+    array_split: str = ""
 
 
 class Normalizer:
@@ -208,22 +214,32 @@ class WindowDataset(Dataset):
     def info(self, index: int) -> WindowInfo:
         k, row, start = self._locate(index)
         s = self.series[k]
-        return WindowInfo(s.system, row, start, s.t0 + start * s.dt)
+        return WindowInfo(s.system, row, start, s.t0 + start * s.dt, self._array_split(s))
 
     def item_info(self, index: int) -> dict[str, Any]:
         """Where item `index` comes from, as the dict `return_info=True` items carry: `system`,
-        `split`, `granularity` (strings, '' when unknown), `trajectory` (row in the stored
-        array), `start` (time index of the first context point), `index` (ints), `start_time`
-        and `dt` (floats, time units of the stored grid: the target starts at
-        `start_time + context_length * dt`). torch's default collate turns a batch of them into
-        lists of strings and `[B]` int64 / float64 tensors."""
+        `split` (the dataset's), `granularity`, `array_split` (strings, '' when unknown),
+        `trajectory`, `start`, `index` (ints), `start_time` and `dt` (floats).
+
+        `trajectory` and `start` index the stored array of split `array_split`, not of
+        `split`: the context is `store.array(system, granularity, array_split)[trajectory,
+        start:start + context_length]` (before normalization, noise and channel selection).
+        They differ with the dysts-style temporal split, whose "val" windows are the last 1/6
+        of the stored *train* trajectories, so `array_split` is "train" and `start` counts
+        from the start of the stored trajectory (at or past the cut). `start_time` and `dt`
+        are in time units of the stored grid: the target starts at `start_time +
+        context_length * dt`. torch's default collate turns a batch of these dicts into lists
+        of strings and `[B]` int64 / float64 tensors."""
         return self._info_dict(index, *self._locate(index))
+
+    def _array_split(self, s: Series) -> str:
+        return s.array_split or self.split or ""
 
     def _info_dict(self, index: int, k: int, row: int, start: int) -> dict[str, Any]:
         s = self.series[k]
         return {"system": s.system, "split": self.split or "", "granularity": self.granularity or "",
-                "trajectory": row, "start": start, "index": index % len(self),
-                "start_time": s.t0 + start * s.dt, "dt": s.dt}
+                "array_split": self._array_split(s), "trajectory": row, "start": start,
+                "index": index % len(self), "start_time": s.t0 + start * s.dt, "dt": s.dt}
 
     def _locate(self, index: int) -> tuple[int, int, int]:
         n = self._offsets[-1]
