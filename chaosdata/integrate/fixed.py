@@ -1,0 +1,238 @@
+"""Fixed-step integration onto an output grid a whole number of steps apart: no records, no
+interpolation, no per-trajectory bookkeeping in the step.
+
+When a fixed-step method (`rk4`) takes steps of `dt` and every output time is `t0 + i m dt`
+for one integer `m >= 1` (a uniform grid of spacing `m dt`, or just `[t0, t_end]` with
+`t_end - t0 = m dt`), the state at output `i` is the state after `i m` steps. The generic
+path of `ode.integrate` still runs such solves through its masked per-trajectory step and
+dense-output writer (about 100 bytes of records per trajectory-step); here a step is the
+tableau's stages and nothing else, written with Python-float coefficients (zeros skipped) so
+that a compiled graph holds them as constants, and `steps_per_graph` steps run unrolled in one
+call (`advance`). Working memory is O(B * d) (the state and the stages of one step) plus the
+output.
+
+The grid rule (`steps_per_output`): with `eps` the rounding unit of the output grid's dtype
+and `scale = max(|t_eval[0]|, |t_eval[-1]|)`, the grid is aligned when
+`m = round((t_eval[1] - t_eval[0]) / dt) >= 1` and every output time lies within
+`ALIGN_ULPS * eps * scale` of `t_eval[0] + i m dt` (computed in float64), and that
+tolerance is below `dt / 2` (so `m` is not ambiguous). `torch.linspace`, `torch.arange`
+and `t0 + arange * spacing` grids pass (within 1 rounding unit in float32 and float64);
+a grid built by a running sum drifts by tens to thousands of units in float64 and does not:
+`integrate_fixed_grid` then returns None and the caller takes the generic path.
+
+Failures are reported as the generic path reports them (`Status`, NaN rows), but checked once
+per output, not per step: a trajectory whose output is non-finite, or outside `bound` on the
+`bounded` coordinates, is flagged at the first such output; one that leaves the bound and
+returns between two outputs is not. Times of step `k` are `t0 + k dt` in float64 (one
+multiplication and one addition from `t0`, never a running sum), cast to the state's dtype.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from chaosdata.errors import InvalidInputError
+from chaosdata.integrate.ode import Solution, Status, VectorField
+from chaosdata.integrate.tableaux import Tableau
+
+ALIGN_ULPS = 4  # an output may sit this many rounding units (of the grid's dtype, at its largest |t|) off the steps
+STEPS_PER_GRAPH = 16  # steps unrolled in one call of `advance` (one compiled graph; one CUDA graph replay)
+
+Advance = Callable[[Tensor, Tensor], Tensor]  # advance(y: [B, d], t_start: 0-d float64) -> y: [B, d]
+
+
+def steps_per_output(t_eval: Tensor, dt: float) -> int | None:
+    """`m` such that output `i` of `t_eval` (`[n]`, increasing) is `t_eval[0] + i m dt`
+    to within `ALIGN_ULPS` rounding units of `t_eval`'s dtype (see the module doc), or None
+    when there is no such `m >= 1`. Reads `t_eval` on the host once."""
+    if t_eval.ndim != 1 or t_eval.numel() < 2 or not dt > 0:
+        return None
+    times = t_eval.detach().to(device="cpu", dtype=torch.float64)
+    t0, t_end = float(times[0]), float(times[-1])
+    m = round(float(times[1] - times[0]) / dt)
+    tol = ALIGN_ULPS * torch.finfo(t_eval.dtype).eps * max(abs(t0), abs(t_end))
+    if m < 1 or not tol < dt / 2:
+        return None
+    expected = t0 + torch.arange(times.numel(), dtype=torch.float64) * (m * dt)
+    return m if float((times - expected).abs().max()) <= tol else None
+
+
+def _combine(y: Tensor, terms: list[tuple[int, float]], k: list[Tensor]) -> Tensor:
+    """`y + sum_l w_l k_l` over `terms` `(l, w)`, `w` Python floats (step size folded in)."""
+    if not terms:
+        return y
+    (l0, w0), *rest = terms
+    acc = torch.add(y, k[l0], alpha=w0)  # a new tensor: the in-place adds below touch nothing else
+    for l, w in rest:
+        acc.add_(k[l], alpha=w)
+    return acc
+
+
+@dataclass(frozen=True)
+class FixedStep:
+    """`n_steps` steps of one explicit tableau, unrolled: `step(y, t_start)` (`y`: `[B, d]`,
+    `t_start`: 0-d float64, the time of the first step) returns the state `n_steps` later.
+
+    `a` and `b` hold `(stage, coefficient * dt)` pairs as Python floats (constants in a
+    compiled graph; zero coefficients left out); `offsets` (`[n_steps, stages]` float64) is
+    `(j + c_i) dt`, so stage `i` of step `j` sees `t = t_start + offsets[j, i]`, cast to `y`'s
+    dtype and expanded to `[B]` (a view), as `f(t: [B], y: [B, d])` expects. Build it with
+    `fixed_step`. `f` must not change its input in place."""
+
+    f: VectorField
+    a: tuple[tuple[tuple[int, float], ...], ...]
+    b: tuple[tuple[int, float], ...]
+    offsets: Tensor
+
+    def __call__(self, y: Tensor, t_start: Tensor) -> Tensor:
+        B = y.shape[0]
+        stage_t = (t_start + self.offsets).to(y.dtype)  # [n_steps, stages]
+        for row in stage_t.unbind(0):
+            times = row.unbind(0)
+            k: list[Tensor] = []
+            for i, terms in enumerate(self.a):
+                k.append(self.f(times[i].expand(B), _combine(y, terms, k)))
+            y = _combine(y, self.b, k)
+        return y
+
+
+def fixed_step(f: VectorField, tab: Tableau, dt: float, n_steps: int, device: torch.device | str = "cpu") -> FixedStep:
+    """`tab`'s step of size `dt`, `n_steps` times over (`FixedStep`), its time offsets on `device`."""
+    dt = float(dt)
+    a = tuple(tuple((l, float(w) * dt) for l, w in enumerate(row) if w != 0.0) for row in tab.a)
+    b = tuple((l, float(w) * dt) for l, w in enumerate(tab.b) if w != 0.0)
+    offsets = torch.tensor([[(j + float(c)) * dt for c in tab.c] for j in range(n_steps)], dtype=torch.float64,
+                           device=device)
+    return FixedStep(f, a, b, offsets)
+
+
+def make_advance(f: VectorField, tab: Tableau, dt: float, n_steps: int, *, device: torch.device | str = "cpu",
+                 compile: bool = False, mode: str | None = None) -> Advance:
+    """`advance(y, t_start)`: `n_steps` steps in one call (`fixed_step`), eager or through
+    `torch.compile(fullgraph=True, dynamic=False, mode=mode)`; a compiled graph is
+    specialised to the shapes, dtype and device of its first call."""
+    step = fixed_step(f, tab, dt, n_steps, device)
+    if not compile:
+        return step
+    return torch.compile(step, fullgraph=True, dynamic=False, mode=mode)
+
+
+def integrate_fixed_grid(
+    f: VectorField,
+    y0: Tensor,
+    t_eval: Tensor,
+    tab: Tableau,
+    dt: float,
+    *,
+    bound: float | None = None,
+    bounded: Tensor | None = None,
+    compile: bool = False,
+    steps_per_graph: int = STEPS_PER_GRAPH,
+    mode: str | None = None,
+    max_steps: int | None = None,
+) -> Solution | None:
+    """Integrate `dy/dt = f(t, y)` from `y0` (`[B, d]`) onto `t_eval` (`[n]`) with fixed
+    steps `dt` of `tab`, or return None when the grid is not aligned with the step
+    (`steps_per_output`) or needs more than `max_steps` steps: the caller then takes the
+    generic path, which handles any grid (and reports MAX_STEPS).
+
+    Output `i` is the state after `i m` steps (no interpolation). The steps run
+    `steps_per_graph` at a time through `make_advance` (the `m mod steps_per_graph` left
+    per output through a second one); `compile=True` compiles both, with `mode`
+    defaulting to "reduce-overhead" (CUDA graphs) on CUDA and inductor's default elsewhere.
+    With CUDA graphs each call is preceded by `torch.compiler.cudagraph_mark_step_begin()`
+    and its result is copied into the working state outside the graph.
+
+    Failures, checked once per output (not per step; module doc): a row whose output is
+    non-finite gets `Status.NONFINITE`, one whose output exceeds `bound` on the coordinates
+    where `bounded` (`[d]` bool, all when None) is True `Status.OUT_OF_BOUNDS`; its whole
+    row of `y` is NaN (as on the generic path) and the other rows are unaffected.
+    `n_accepted` counts the steps up to the first failed output (all `(n - 1) m` for a
+    valid row), `n_rejected` is 0, `n_evaluations` is steps times stages. Failed rows are
+    still stepped to the end (no compaction); `y` is `[B, n, d]` in `y0`'s dtype.
+    """
+    if y0.ndim != 2:
+        raise InvalidInputError(f"y0 must have shape [batch, dim], got {tuple(y0.shape)}")
+    if tab.adaptive:
+        raise InvalidInputError(f"integrate_fixed_grid takes fixed-step methods; {tab.name!r} is adaptive: "
+                                "use ode.integrate")
+    if not (isinstance(dt, (int, float)) and dt > 0 and math.isfinite(dt)):
+        raise InvalidInputError(f"dt must be a positive finite float, got {dt!r}")
+    if isinstance(steps_per_graph, bool) or not isinstance(steps_per_graph, int) or steps_per_graph < 1:
+        raise InvalidInputError(f"steps_per_graph must be a positive integer, got {steps_per_graph!r}")
+    started = time.perf_counter()
+    dtype, device = y0.dtype, y0.device
+    t_eval = t_eval.to(dtype=dtype, device=device)
+    m = steps_per_output(t_eval, dt)
+    n_out = t_eval.numel()
+    if m is None or (max_steps is not None and (n_out - 1) * m > max_steps):
+        return None
+    B, d = y0.shape
+    per_call = min(steps_per_graph, m)
+    full, rest = divmod(m, per_call)
+    cudagraphs = False
+    if compile:
+        mode = mode if mode is not None else ("reduce-overhead" if device.type == "cuda" else None)
+        cudagraphs = mode is not None and "reduce-overhead" in mode and device.type == "cuda"
+    main = make_advance(f, tab, dt, per_call, device=device, compile=compile, mode=mode)
+    tail = make_advance(f, tab, dt, rest, device=device, compile=compile, mode=mode) if rest else None
+
+    # the first step of every call, in float64: t0 + k dt, k a whole number of steps
+    calls_k = torch.arange(full, dtype=torch.float64, device=device) * per_call
+    if rest:
+        calls_k = torch.cat([calls_k, calls_k.new_tensor([full * per_call])])
+    t0 = float(t_eval[0])
+    starts = t0 + ((torch.arange(n_out - 1, dtype=torch.float64, device=device) * m)[:, None] + calls_k) * dt
+    t_start = torch.zeros((), dtype=torch.float64, device=device)  # one buffer: a view's offset could reach a guard
+
+    out = torch.empty(B, n_out, d, dtype=dtype, device=device)
+    out[:, 0] = y0
+    y = y0.clone()
+    # each system compiles its own graphs (dynamo's default of 8 per function would fail the ninth)
+    recompiles = (torch._dynamo.config.patch(recompile_limit=max(torch._dynamo.config.recompile_limit, 256))
+                  if compile else contextlib.nullcontext())
+    with recompiles, torch.inference_mode():
+        for i in range(1, n_out):
+            for c in range(starts.shape[1]):
+                t_start.copy_(starts[i - 1, c])
+                advance = main if c < full else tail
+                if cudagraphs:
+                    torch.compiler.cudagraph_mark_step_begin()
+                    y.copy_(advance(y, t_start))  # out of the graph's memory pool before the next replay
+                else:
+                    y = advance(y, t_start)
+            out[:, i] = y
+        status, first_bad = _failures(out, bound, bounded)
+        out.masked_fill_((status != Status.OK)[:, None, None], math.nan)
+    n_acc = first_bad * m
+    return Solution(
+        t=t_eval, y=out, status=status, n_accepted=n_acc, n_rejected=torch.zeros_like(n_acc),
+        n_evaluations=(n_out - 1) * m * len(tab.b), wall_time=time.perf_counter() - started,
+    )
+
+
+def _failures(out: Tensor, bound: float | None, bounded: Tensor | None) -> tuple[Tensor, Tensor]:
+    """Per row of `out` (`[B, n, d]`): the `Status` (int8 `[B]`) of its first failed output
+    and that output's index (int64 `[B]`, `n - 1` for a valid row)."""
+    B, n, d = out.shape
+    nonfinite = ~torch.isfinite(out).all(-1)  # [B, n]
+    outside = torch.zeros_like(nonfinite)
+    if bound is not None:
+        mask = (bounded.to(device=out.device, dtype=torch.bool) if bounded is not None
+                else torch.ones(d, dtype=torch.bool, device=out.device))
+        limit = torch.where(mask, float(bound), math.inf).to(out.dtype)
+        outside = (out.abs() > limit).any(-1)  # NaN compares false; inf on a bounded coordinate is outside
+    bad = nonfinite | outside
+    failed = bad.any(-1)
+    first = torch.where(failed, bad.to(torch.int8).argmax(-1), n - 1)
+    at_first = outside.gather(-1, first[:, None])[:, 0]
+    code = torch.where(at_first, int(Status.OUT_OF_BOUNDS), int(Status.NONFINITE))
+    status = torch.where(failed, code, int(Status.OK)).to(torch.int8)
+    return status, first
