@@ -231,19 +231,20 @@ def test_bad_input_is_a_clear_value_error(kwargs, match):
         make_trajectories("Lorenz", **kwargs)
 
 
-def test_step_compiles_with_torch_compile(monkeypatch):
+def test_step_compiles_with_torch_compile():
     """The masked step has no host decisions: torch.compile traces it whole (fullgraph), and
     compiling one system after another in a process is not stopped by dynamo's recompile limit."""
     system = get_system("Lorenz")
     y0 = torch.tensor(system.initial_conditions, dtype=torch.float64).repeat(8, 1)
     t_eval = torch.linspace(0, 0.5, 11, dtype=torch.float64)
-    for rho in (28.0, 30.0):  # another parameter set is another graph
-        def f(t, y, rho=rho):
-            return system.equations(y, t, **system.bind({"rho": rho}))
-        eager = integrate(f, y0, t_eval, method="rk4", dt=0.01)
-        compiled = integrate(f, y0, t_eval, method="rk4", dt=0.01, compile=True)
-        torch.testing.assert_close(compiled.y, eager.y, rtol=1e-12, atol=1e-12)
-        monkeypatch.setattr(torch._dynamo.config, "recompile_limit", 1)  # the second graph exceeds it
+    # dynamo's own patch (pytest's monkeypatch would delete the setting when it undoes itself)
+    with torch._dynamo.config.patch(recompile_limit=1):  # the second graph exceeds it
+        for rho in (28.0, 30.0):  # another parameter set is another graph
+            def f(t, y, rho=rho):
+                return system.equations(y, t, **system.bind({"rho": rho}))
+            eager = integrate(f, y0, t_eval, method="rk4", dt=0.01)
+            compiled = integrate(f, y0, t_eval, method="rk4", dt=0.01, compile=True)
+            torch.testing.assert_close(compiled.y, eager.y, rtol=1e-12, atol=1e-12)
 
 
 def test_system_solver_defaults_apply_unless_overridden():
@@ -509,3 +510,48 @@ def test_one_resample_policy_one_seed_scheme():
         RESAMPLE.seed(7, 5)
     with pytest.raises(ValueError, match="max_resamples"):
         ResamplePolicy(max_resamples=-1)
+
+
+@pytest.mark.parametrize("per_graph", [1, 3])
+def test_compiled_multi_step_graphs_match_eager(per_graph):
+    """Several DOP853 steps in one compiled graph (3 does not divide the check block of 16)
+    take the eager solver's steps, flag the same trajectory, and agree to rounding."""
+    system = get_system("Lorenz")
+    y0 = torch.tensor(system.initial_conditions, dtype=torch.float64).repeat(6, 1)
+    y0[1:] += 0.1 * torch.arange(1, 6, dtype=torch.float64)[:, None]
+    y0[3, 0] = math.nan  # flagged at the start, in both paths
+    t_eval = torch.linspace(0, 0.5, 26, dtype=torch.float64)
+
+    def f(t, y):
+        return system.equations(y, t, **system.bind())
+    eager = integrate(f, y0, t_eval, rtol=1e-10, atol=1e-10)
+    compiled = integrate(f, y0, t_eval, rtol=1e-10, atol=1e-10, compile=True, steps_per_graph=per_graph)
+    assert compiled.status.tolist() == eager.status.tolist() == [0, 0, 0, Status.NONFINITE, 0, 0]
+    assert compiled.n_accepted.tolist() == eager.n_accepted.tolist()
+    assert compiled.n_rejected.tolist() == eager.n_rejected.tolist()
+    ok = eager.valid
+    # stage sums in another order: differences of a few rounding units, grown over ~0.5 time units
+    torch.testing.assert_close(compiled.y[ok], eager.y[ok], rtol=1e-11, atol=1e-11)
+
+
+def test_bucketed_batches_reuse_one_compiled_graph():
+    system = get_system("Lorenz")
+    t_eval = torch.linspace(0, 0.1, 6, dtype=torch.float64)
+
+    def f(t, y):
+        return system.equations(y, t, **system.bind())
+    counters = torch._dynamo.utils.counters
+    integrate(f, torch.tensor(system.initial_conditions, dtype=torch.float64).repeat(5, 1), t_eval,
+              compile=True, bucket=True, steps_per_graph=2)
+    compiled = counters["frames"]["ok"]
+    sol = integrate(f, torch.tensor(system.initial_conditions, dtype=torch.float64).repeat(7, 1), t_eval,
+                    compile=True, bucket=True, steps_per_graph=2)
+    assert counters["frames"]["ok"] == compiled  # 7 and 5 both pad to 8: no new graph
+    assert sol.y.shape[0] == 7 and bool(sol.valid.all())
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True])
+def test_steps_per_graph_must_be_a_positive_integer(bad):
+    y0 = torch.ones(2, 3, dtype=torch.float64)
+    with pytest.raises(ValueError, match="steps_per_graph"):
+        integrate(lambda t, y: -y, y0, torch.linspace(0, 1, 3, dtype=torch.float64), steps_per_graph=bad)

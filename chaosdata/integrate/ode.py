@@ -124,6 +124,11 @@ class _Coefficients:
         self.e = as_t(weights) if weights else None  # [1 or 2, n_main]
         self.dense_t = as_t(tab.dense).T.contiguous()  # [degree, n_stages]
         self.n_stages = tab.n_stages
+        # the same numbers as Python floats, for the compiled step: a graph holds them as
+        # constants (tensors would be graph inputs), and zero coefficients drop out
+        self.rows_f = [tuple(float(a) for a in r) for r in (*tab.a[1:], tab.b)]
+        self.c_f = (*(float(c) for c in tab.c), 1.0)
+        self.e_f = [tuple(float(a) for a in w) for w in (tab.e, tab.e_low) if w is not None]
 
 
 def initial_step(f: VectorField, t0: Tensor, y0: Tensor, f0: Tensor, order: int,
@@ -216,19 +221,27 @@ def _stages(f: VectorField, co: _Coefficients, buf: _Buffers, v: _SlotViews, t: 
     return buf.ys, value
 
 
-def _stages_functional(f: VectorField, co: _Coefficients, t: Tensor, y: Tensor, fy: Tensor,
-                       h: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """The same stages without buffers or `out=` (for `torch.compile`); returns k as well."""
-    B, d = y.shape
-    k = y.new_empty(co.n_stages, B * d)
-    k[0] = (fy * h).reshape(-1)
-    t_stage = t + co.c_main * h
+def _combine(base: Tensor | None, weights: tuple[float, ...], ks: list[Tensor]) -> Tensor:
+    """`base + sum_i weights[i] * ks[i]` over the nonzero weights, with Python-float weights."""
+    out = base
+    for w, k in zip(weights, ks):
+        if w != 0.0:
+            out = w * k if out is None else out + w * k
+    return out if out is not None else torch.zeros_like(ks[0])
+
+
+def _stages_constant(f: VectorField, co: _Coefficients, t: Tensor, y: Tensor, fy: Tensor,
+                     h: Tensor) -> tuple[Tensor, Tensor, list[Tensor]]:
+    """The same stages for `torch.compile`: no buffers, no `out=`, and the tableau as constants
+    (so the compiler folds and fuses the stage sums); returns `y_new`, `f(t + h, y_new)` and
+    the main stages times h."""
+    ks = [fy * h]
     y_new, value = y, fy
     for j in range(1, co.n_main):
-        y_new = (y.reshape(-1) + co.rows[j - 1] @ k[:j]).view(B, d)
-        value = f(t_stage[j, :, 0], y_new)
-        k[j] = (value * h).reshape(-1)
-    return y_new, value, k.view(co.n_stages, B, d)
+        y_new = _combine(y, co.rows_f[j - 1], ks)
+        value = f((t + co.c_f[j] * h)[:, 0], y_new)
+        ks.append(value * h)
+    return y_new, value, ks
 
 
 @dataclass(frozen=True)
@@ -260,8 +273,9 @@ class _Step:
             y_new, f_new = _stages(self.f, co, buf, v, s.t, s.y, s.fy, h)
             k, main = v.k, v.main
         else:
-            y_new, f_new, k = _stages_functional(self.f, co, s.t, s.y, s.fy, h)
-            main = k.view(co.n_stages, -1)[: co.n_main]
+            y_new, f_new, ks = _stages_constant(self.f, co, s.t, s.y, s.fy, h)
+            # the writer fills the extra dense-output stages at its flush
+            k = torch.stack(ks + [torch.empty_like(y_new)] * (co.n_stages - co.n_main))
         abs_new = y_new.abs()
         size = abs_new.sum(-1, keepdim=True)  # non-finite with the state
         if self.error_order is not None:
@@ -269,7 +283,7 @@ class _Step:
                 torch.mm(co.e, main, out=buf.errors)
                 errors = buf.errors_3d
             else:
-                errors = (co.e @ main).view(-1, *y_new.shape)
+                errors = torch.stack([_combine(None, w, ks) for w in co.e_f])
             scale = torch.add(self.atol, torch.maximum(s.y.abs(), abs_new), alpha=self.rtol)
             sq = (errors / scale).square().sum(-1, keepdim=True)  # [1 or 2, B, 1]
             if sq.shape[0] == 2:  # DOP853: the 5th-order estimate guarded by the 3rd-order one
@@ -319,6 +333,15 @@ class _Step:
         return state, record, ended
 
 
+def _steps(step: _Step, n: int, s: _State) -> tuple[_State, tuple[_Record, ...]]:
+    """`n` steps one after the other (one compiled graph); the state and each step's record."""
+    records = []
+    for _ in range(n):
+        s, record, _ = step(s, None, None)
+        records.append(record)
+    return s, tuple(records)
+
+
 def flush_steps(B: int, d: int, n_stages: int, itemsize: int) -> int:
     """Steps the writer records before a flush: as many as `FLUSH_BUDGET` bytes of stages
     hold, at most `MAX_FLUSH_STEPS`, at least 1."""
@@ -340,6 +363,7 @@ def integrate(
     bounded: Tensor | None = None,
     check_every: int = 16,
     compile: bool = False,
+    steps_per_graph: int = 4,
     controller: Controller | None = None,
     threads: int | None = None,
     bucket: bool = False,
@@ -355,8 +379,10 @@ def integrate(
     never shorten a step below what the tolerance allows unless the grid is denser than that.
     Trajectories whose state becomes non-finite, whose step underflows, or which leave
     `|y| <= bound` (on the coordinates where `bounded` is True) stop and carry a `Status` other
-    than OK; the others are unaffected. `compile=True` runs the step through `torch.compile`
-    (worth it for long runs). `threads`: torch CPU threads for the solve (None: chosen by
+    than OK; the others are unaffected. `compile=True` runs `steps_per_graph` steps as one
+    `torch.compile` graph (worth it for long runs): the tableau enters it as constants, the
+    state goes in and out as tensors and the outputs are written outside it; on CUDA the graph
+    is replayed as a CUDA graph (mode "reduce-overhead"). `threads`: torch CPU threads for the solve (None: chosen by
     `threads.threads_for` from the batch size; the process setting is restored after).
     `bucket=True` (with `compile`) pads the batch to the next power of two with idle rows, so
     a new batch size in the same bucket reuses the compiled step; only for fields `f` that
@@ -373,6 +399,8 @@ def integrate(
         raise InvalidInputError(f"tolerances must be non-negative, got rtol={rtol}, atol={atol}")
     if not tab.adaptive and (dt is None or dt <= 0):
         raise InvalidInputError(f"fixed-step method {tab.name!r} needs a positive dt")
+    if isinstance(steps_per_graph, bool) or not isinstance(steps_per_graph, int) or steps_per_graph < 1:
+        raise InvalidInputError(f"steps_per_graph must be a positive integer, got {steps_per_graph!r}")
     if max_outputs_per_step < 1:
         raise InvalidInputError(f"max_outputs_per_step must be at least 1, got {max_outputs_per_step}")
     t_eval = t_eval.to(dtype=y0.dtype, device=y0.device)
@@ -386,6 +414,7 @@ def integrate(
     with torch_threads(threads, y0):
         sol = _integrate(f, y0, t_eval, tab, rtol=rtol, atol=atol, dt=dt, max_outputs_per_step=max_outputs_per_step,
                          max_steps=max_steps, bound=bound, bounded=bounded, check_every=check_every, compile=compile,
+                         steps_per_graph=steps_per_graph,
                          controller=controller or INTEGRAL, n_live=B, compact=compact)
     if padded != B:
         sol.y, sol.status, sol.n_accepted, sol.n_rejected = sol.y[:B], sol.status[:B], sol.n_accepted[:B], sol.n_rejected[:B]
@@ -395,7 +424,7 @@ def integrate(
 
 def _integrate(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, *, rtol: float, atol: float | Tensor,
                dt: float | None, max_outputs_per_step: int, max_steps: int, bound: float | None,
-               bounded: Tensor | None, check_every: int, compile: bool, controller: Controller,
+               bounded: Tensor | None, check_every: int, compile: bool, steps_per_graph: int, controller: Controller,
                n_live: int, compact: bool = True) -> Solution:
     dtype, device = y0.dtype, y0.device
     B, d = y0.shape
@@ -441,10 +470,16 @@ def _integrate(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, *, rtol
                          n_main=co.n_main, max_per_step=max_outputs_per_step)
     n_slots = flush_steps(B, d, co.n_stages, y0.element_size())
     rows = torch.arange(B, device=device) * (n_out + 1)
+    graphs = compile and device.type == "cuda"  # CUDA graphs replay the compiled steps
     if compile:
-        run = torch.compile(lambda s: step(s, None, None), dynamic=False, fullgraph=True)
+        per_call = max(1, min(steps_per_graph, check_every))
+        run = torch.compile(lambda s: _steps(step, per_call, s), dynamic=False, fullgraph=True,
+                            mode="reduce-overhead" if graphs else None)
+        if graphs:  # a replay overwrites the last one's outputs: flush them before the next
+            n_slots = per_call
         buf = None
     else:
+        per_call = 1
         buf = _Buffers(co, n_slots, B, d, dtype, device)
 
     # rows of finished trajectories are dropped from the working batch (compaction) once they
@@ -459,14 +494,20 @@ def _integrate(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, *, rtol
     with recompiles, torch.inference_mode():  # inference mode: a third less overhead per operation on CPU
         done = False
         while n_steps < max_steps and not done:  # blocks of check_every steps
-            for _ in range(check_every):
+            for _ in range(0, check_every, per_call):
                 if buf is not None:
                     state, record, ended = step(state, buf, buf.slots[len(writer)])
+                    records = (record,)
                 else:
-                    state, record, ended = run(state)
-                writer.record(record)
-                if len(writer) == n_slots:
-                    writer.flush(rows, buf.k if buf is not None else None)
+                    if graphs:  # the state enters the graph's static inputs as a copy
+                        state = _State(*(x.clone() for x in state))
+                        torch.compiler.cudagraph_mark_step_begin()
+                    state, records = run(state)
+                    ended = None
+                for record in records:
+                    writer.record(record)
+                    if len(writer) == n_slots:
+                        writer.flush(rows, buf.k if buf is not None else None)
                 if ended:  # read on the host: some trajectory finished or failed in this step
                     n_active = int(state.active.sum())
                     if n_active == 0:
@@ -480,7 +521,7 @@ def _integrate(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, *, rtol
                         state, index, rows = _State(*(x[keep] for x in state)), index[keep], rows[keep]
                         n_slots = flush_steps(n_active, d, co.n_stages, y0.element_size())
                         buf = _Buffers(co, n_slots, n_active, d, dtype, device)
-            n_steps += check_every
+            n_steps += check_every if per_call == 1 else per_call * math.ceil(check_every / per_call)
             if ended is None and not bool(state.active.any()):
                 break
         writer.flush(rows, buf.k[: len(writer)] if buf is not None else None)
