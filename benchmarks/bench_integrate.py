@@ -20,8 +20,10 @@ last commit before integrator v2) from git and runs it beside today's on the sam
 TorchDispatchMode (independent of load), and microseconds per step as the best of `--repeat`.
 
 Throughput mode (`--throughput`, meant for `--device cuda`): trajectory-steps per second for
-compiled fixed-step float32 RK4 on 2^20, 2^22 and 2^24 Lorenz trajectories (`--sizes`) and
-for adaptive float64 DOP853 on 2^16 (goal: 1e11 trajectory-steps/s for RK4 on an H200).
+fixed-step float32 RK4 on 2^20, 2^22 and 2^24 Lorenz trajectories (`--sizes`), the generic
+path of `integrate` (compiled) beside the fixed-grid path (`chaosdata.integrate.fixed`, eager
+and compiled) with their ratios, and for adaptive float64 DOP853 on 2^16 (goal: 1e11
+trajectory-steps/s for RK4 on an H200).
 """
 
 from __future__ import annotations
@@ -113,35 +115,85 @@ def compare(name: str, n: int, ppp: int, batch: int, compile: bool) -> dict:
     }
 
 
-def throughput(device: str, n_traj: int, n_steps: int, sizes: list[int]) -> None:
-    """Trajectory-steps per second: fixed-step float32 RK4 on 2^k Lorenz trajectories for each
-    k in `sizes`, then adaptive float64 DOP853 on `n_traj // 16`. Compiled, batch sizes
-    bucketed; each size is compiled on its own shapes (a short run) before it is timed."""
+def throughput(device: str, n_traj: int, n_steps: int, sizes: list[int], steps_per_graph: int | None = None,
+               threads: int | None = None) -> None:
+    """Trajectory-steps per second for float32 RK4 on 2^k Lorenz trajectories (each k in
+    `sizes`) over `n_steps` steps of 0.005 onto [0, t_end], three ways side by side: the
+    generic path of `ode.integrate` (compiled, batch bucketed, as before), and the fixed-grid
+    path (`chaosdata.integrate.fixed`) eager and compiled (`steps_per_graph` steps per call,
+    None: its device default), with the ratios to the generic path; then adaptive float64
+    DOP853 on `n_traj // 16` through the generic path. Every compiled variant is compiled on
+    its own shapes (a short run) before it is timed. `threads`: torch CPU threads for every
+    variant (None: the solver's policy, `threads.threads_for`)."""
+    import inspect
+
+    from chaosdata.integrate.fixed import default_steps_per_graph, integrate_fixed_grid
+    from chaosdata.integrate.tableaux import RK4
+    from chaosdata.integrate.threads import torch_threads
+
     lorenz = chaosdata.get_system("Lorenz")
+    # once the lead wires the fast path into integrate, `fixed_grid=False` keeps the generic one
+    generic_kw = {"fixed_grid": False} if "fixed_grid" in inspect.signature(integrate).parameters else {}
+    dt = 0.005
 
     def f(t, y):
         return lorenz.equations(y, t, **lorenz.parameters)
 
-    runs = [("rk4 float32", torch.float32, "rk4", {"dt": 0.005}, 2**k) for k in sizes]
-    runs.append(("dop853 float64", torch.float64, "dop853", {"rtol": 1e-10, "atol": 1e-10}, n_traj // 16))
-    for label, dtype, method, kw, n in runs:
-        y0 = (torch.randn(n, 3, generator=torch.Generator().manual_seed(0)) * 5 + torch.tensor([0, 0, 25.0]))
-        y0 = y0.to(device=device, dtype=dtype)
-        t_eval = torch.linspace(0, n_steps * 0.005, 2, dtype=dtype, device=device)
-        # compile on the timed shapes (a graph is specialised to them) over a few steps
-        integrate(f, y0, t_eval * 0.01, method=method, check_every=64, max_outputs_per_step=1, compile=True,
-                  bucket=True, **kw)
+    def sync():
         if device.startswith("cuda"):
             torch.cuda.synchronize()
+
+    def timed(run) -> tuple[float, object]:
+        sync()
         start = time.perf_counter()
-        sol = integrate(f, y0, t_eval, method=method, check_every=64, max_outputs_per_step=1, compile=True,
-                        bucket=True, **kw)
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        elapsed = time.perf_counter() - start
-        steps = float((sol.n_accepted + sol.n_rejected).sum())
-        print(f"{label:16s} {n:>9d} trajectories  {steps / elapsed:.3e} trajectory-steps/s  "
-              f"({elapsed:.2f} s, valid {int(sol.valid.sum())}/{n})", flush=True)
+        sol = run()
+        sync()
+        return time.perf_counter() - start, sol
+
+    def starts(n: int, dtype) -> torch.Tensor:
+        y0 = torch.randn(n, 3, generator=torch.Generator().manual_seed(0)) * 5 + torch.tensor([0, 0, 25.0])
+        return y0.to(device=device, dtype=dtype)
+
+    per_graph = {c: steps_per_graph or default_steps_per_graph(torch.device(device), c) for c in (False, True)}
+    print(f"throughput on {device}: Lorenz, {n_steps} steps of {dt} onto [0, t_end]; generic = ode.integrate "
+          f"compiled (bucket); fixed = chaosdata.integrate.fixed, eager and compiled ({per_graph[False]} and "
+          f"{per_graph[True]} steps per call); "
+          f"torch threads {torch.get_num_threads() if threads is None else threads} (CPU)", flush=True)
+    t_eval = torch.tensor([0.0, n_steps * dt], dtype=torch.float32, device=device)
+    for k in sizes:
+        n = 2**k
+        y0 = starts(n, torch.float32)
+        rates, valid = {}, {}
+        kw = {"method": "rk4", "dt": dt, "check_every": 64, "max_outputs_per_step": 1, "compile": True,
+              "bucket": True, "threads": threads, **generic_kw}
+        integrate(f, y0, t_eval * 0.01, **kw)  # compile on the timed shapes (a graph is specialised to them)
+        elapsed, sol = timed(lambda: integrate(f, y0, t_eval, **kw))
+        rates["generic"], valid["generic"] = float((sol.n_accepted + sol.n_rejected).sum()) / elapsed, sol.valid
+        with torch_threads(threads, y0):
+            for label, compile in (("fixed eager", False), ("fixed compiled", True)):
+                fkw = {"compile": compile, "steps_per_graph": per_graph[compile]}
+                try:  # a failure here (on a lent GPU, say) must not cost the other rows
+                    if compile:  # three calls of the timed graph: CUDA graphs record on the second
+                        warm = torch.linspace(0, 3 * per_graph[compile] * dt, 4, device=device)
+                        integrate_fixed_grid(f, y0, warm, RK4, dt, **fkw)
+                    elapsed, sol = timed(lambda: integrate_fixed_grid(f, y0, t_eval, RK4, dt, **fkw))
+                except Exception as error:  # noqa: BLE001 - reported, and the benchmark goes on
+                    print(f"  {label} on {n} trajectories failed: {type(error).__name__}: {error}", flush=True)
+                    continue
+                rates[label], valid[label] = float(sol.n_accepted.sum()) / elapsed, sol.valid
+        cells = "  ".join(f"{label} {rate:.3e}" for label, rate in rates.items())
+        ratios = "  ".join(f"{label} / generic {rates[label] / rates['generic']:.1f}x" for label in rates if label != "generic")
+        checks = " ".join(f"{int(v.sum())}/{n}" for v in valid.values())
+        print(f"rk4 float32 {n:>9d} trajectories  trajectory-steps/s: {cells}  ({ratios}; valid {checks})", flush=True)
+    n = n_traj // 16
+    y0 = starts(n, torch.float64)
+    kw = {"method": "dop853", "rtol": 1e-10, "atol": 1e-10, "check_every": 64, "max_outputs_per_step": 1,
+          "compile": True, "bucket": True, "threads": threads}
+    integrate(f, y0, t_eval.double() * 0.01, **kw)
+    elapsed, sol = timed(lambda: integrate(f, y0, t_eval.double(), **kw))
+    steps = float((sol.n_accepted + sol.n_rejected).sum())
+    print(f"dop853 float64   {n:>9d} trajectories  {steps / elapsed:.3e} trajectory-steps/s  "
+          f"({elapsed:.2f} s, valid {int(sol.valid.sum())}/{n})", flush=True)
 
 # ----------------------------------------------------------------------------- per step
 class _CountOps(torch.utils._python_dispatch.TorchDispatchMode):
@@ -317,8 +369,10 @@ def main() -> None:
     parser.add_argument("--throughput", action="store_true")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--n-traj", type=int, default=2**20)
-    parser.add_argument("--n-steps", type=int, default=1000)
+    parser.add_argument("--n-steps", type=int, default=1024, help="throughput: steps per trajectory")
     parser.add_argument("--sizes", default="20,22,24", help="throughput: RK4 float32 on 2^k trajectories")
+    parser.add_argument("--steps-per-graph", type=int, default=None,
+                        help="throughput: fixed-grid steps per call (default: 16, 1 compiled for the CPU)")
     parser.add_argument("--spread", action="store_true", help="10 flows spread over the steps-per-period table")
     parser.add_argument("--per-step", action="store_true", help="ops and us per step against --baseline")
     parser.add_argument("--baseline", default=BASELINE, help="git revision of the solver to compare with")
@@ -329,7 +383,8 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.throughput:
-        throughput(args.device, args.n_traj, args.n_steps, [int(k) for k in args.sizes.split(",")])
+        throughput(args.device, args.n_traj, args.n_steps, [int(k) for k in args.sizes.split(",")],
+                   steps_per_graph=args.steps_per_graph, threads=args.threads)
         return
     load = os.getloadavg()[0]
     print(f"load average {load:.1f} on {os.cpu_count()} CPUs (timings on a loaded machine are noisy; ops are not)")

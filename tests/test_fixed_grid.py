@@ -263,3 +263,31 @@ def test_make_advance_runs_its_steps():
         stepwise = one(stepwise, torch.tensor(k * DT, dtype=F64))
     assert torch.equal(once, stepwise)
     assert not torch.equal(once, y)
+
+
+def test_returned_tensors_are_ordinary_tensors_callers_may_update():
+    _, f = _field("Lorenz")
+    sol = integrate_fixed_grid(f, _lorenz_starts(2), torch.arange(5, dtype=F64) * DT, RK4, DT)
+    sol.y[0] += 1.0
+    sol.status[1] = int(Status.OUT_OF_BOUNDS)
+    sol.n_accepted += 1
+    assert sol.status.tolist() == [0, int(Status.OUT_OF_BOUNDS)] and sol.n_accepted.tolist() == [5, 5]
+
+
+@pytest.mark.slow
+def test_the_throughput_benchmark_prints_every_path_side_by_side(capsys):
+    """`benchmarks/bench_integrate.py --throughput` (what gpu_check.sh runs on a lent GPU) on
+    the CPU at a tiny size: the generic, fixed eager and fixed compiled rates and the ratios."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_integrate.py"
+    spec = importlib.util.spec_from_file_location("bench_integrate", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    bench.throughput("cpu", n_traj=64, n_steps=32, sizes=[6], threads=1)
+    lines = capsys.readouterr().out.splitlines()
+    rk4 = next(line for line in lines if line.startswith("rk4 float32"))
+    assert "generic" in rk4 and "fixed eager" in rk4 and "fixed compiled / generic" in rk4
+    assert "valid 64/64 64/64 64/64" in rk4 and "failed" not in "\n".join(lines)
+    assert any(line.startswith("dop853 float64") for line in lines)
