@@ -182,16 +182,18 @@ def throughput(device: str, n_traj: int, n_steps: int, sizes: list[int], steps_p
                     print(f"  {label} on {n} trajectories failed: {type(error).__name__}: {error}", flush=True)
                     continue
                 rates[label], valid[label], ends[label] = float(sol.n_accepted.sum()) / elapsed, sol.valid, sol.y[:, -1]
-        # the same steps from the same starts: the paths differ by rounding, grown by the flow over t_end
+        # the same steps from the same starts: the paths differ by rounding, grown by the flow over
+        # t_end (a few trajectories pass near the saddle and part entirely, so the median, not the max)
         ref = ends.get("fixed eager", ends["generic"])
         scale = ref.std(0).clamp_min(1e-12)
-        gaps = "  ".join(f"{label} {float(((end - ref).abs() / scale).nan_to_num(float('inf')).max()):.1e}"
-                         for label, end in ends.items() if end is not ref)
+        gaps = "  ".join(
+            f"{label} {float(((end - ref).abs() / scale).amax(-1).nan_to_num(float('inf')).median()):.1e}"
+            for label, end in ends.items() if end is not ref)
         cells = "  ".join(f"{label} {rate:.3e}" for label, rate in rates.items())
         ratios = "  ".join(f"{label} / generic {rates[label] / rates['generic']:.1f}x" for label in rates if label != "generic")
         checks = " ".join(f"{int(v.sum())}/{n}" for v in valid.values())
         print(f"rk4 float32 {n:>9d} trajectories  trajectory-steps/s: {cells}  ({ratios}; valid {checks}; "
-              f"max end gap to fixed eager / std: {gaps})", flush=True)
+              f"median end gap to fixed eager / std: {gaps})", flush=True)
     n = n_traj // 16
     y0 = starts(n, torch.float64)
     kw = {"method": "dop853", "rtol": 1e-10, "atol": 1e-10, "check_every": 64, "max_outputs_per_step": 1,

@@ -309,3 +309,35 @@ def test_the_throughput_benchmark_prints_every_path_side_by_side(capsys):
     assert "generic" in rk4 and "fixed eager" in rk4 and "fixed compiled / generic" in rk4
     assert "valid 64/64 64/64 64/64" in rk4 and "failed" not in "\n".join(lines)
     assert any(line.startswith("dop853 float64") for line in lines)
+
+
+# ----------------------------------------------------------------------------- CUDA (a lent device machine)
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+@pytest.mark.gpu
+@needs_cuda
+@pytest.mark.parametrize("compile", [False, True], ids=["eager", "cuda-graphs"])
+def test_on_cuda_follows_the_cpu(compile):
+    """float64 Lorenz, m = 7 with 4 steps per call (two graphs): CUDA, eager or compiled
+    with CUDA graphs (reduce-overhead), against the CPU's eager path, and a blow-up row flagged."""
+    _, f = _field("Lorenz")
+    y0, t_eval = _lorenz_starts(64), torch.arange(11, dtype=F64) * (7 * DT)
+    y0[5] = 1e30  # overflows within a step
+    cpu = integrate_fixed_grid(f, y0, t_eval, RK4, DT, steps_per_graph=4)
+    gpu = integrate_fixed_grid(f, y0.cuda(), t_eval.cuda(), RK4, DT, steps_per_graph=4, compile=compile)
+    assert gpu.y.device.type == "cuda" and gpu.status.tolist() == cpu.status.tolist()
+    assert int(cpu.status[5]) == Status.NONFINITE and int((cpu.status != 0).sum()) == 1
+    ok = cpu.valid
+    assert _rel_gap(gpu.y[ok.cuda()].cpu(), cpu.y[ok]) < 1e-12
+
+
+@pytest.mark.gpu
+@needs_cuda
+def test_float32_cuda_graphs_follow_eager():
+    _, f = _field("Lorenz")
+    y0, t_eval = _lorenz_starts(4096, torch.float32).cuda(), torch.linspace(0, 32 * DT, 3, device="cuda")
+    eager = integrate_fixed_grid(f, y0, t_eval, RK4, DT)
+    graphs = integrate_fixed_grid(f, y0, t_eval, RK4, DT, compile=True)
+    assert bool(graphs.valid.all()) and graphs.y.dtype == torch.float32
+    assert _rel_gap(graphs.y, eager.y) < 1e-4  # float32 rounding over 32 steps (fused multiply-adds)
