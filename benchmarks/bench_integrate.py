@@ -121,13 +121,13 @@ def throughput(device: str, n_traj: int, n_steps: int, sizes: list[int], steps_p
     `sizes`) over `n_steps` steps of 0.005 onto [0, t_end], three ways side by side: the
     generic path of `ode.integrate` (compiled, batch bucketed, as before), and the fixed-grid
     path (`chaosdata.integrate.fixed`) eager and compiled (`steps_per_graph` steps per call,
-    None: its device default), with the ratios to the generic path; then adaptive float64
+    None: `fixed.STEPS_PER_GRAPH`), with the ratios to the generic path; then adaptive float64
     DOP853 on `n_traj // 16` through the generic path. Every compiled variant is compiled on
     its own shapes (a short run) before it is timed. `threads`: torch CPU threads for every
     variant (None: the solver's policy, `threads.threads_for`)."""
     import inspect
 
-    from chaosdata.integrate.fixed import default_steps_per_graph, integrate_fixed_grid
+    from chaosdata.integrate.fixed import STEPS_PER_GRAPH, integrate_fixed_grid
     from chaosdata.integrate.tableaux import RK4
     from chaosdata.integrate.threads import torch_threads
 
@@ -154,10 +154,9 @@ def throughput(device: str, n_traj: int, n_steps: int, sizes: list[int], steps_p
         y0 = torch.randn(n, 3, generator=torch.Generator().manual_seed(0)) * 5 + torch.tensor([0, 0, 25.0])
         return y0.to(device=device, dtype=dtype)
 
-    per_graph = {c: steps_per_graph or default_steps_per_graph(torch.device(device), c) for c in (False, True)}
+    per_graph = steps_per_graph or STEPS_PER_GRAPH
     print(f"throughput on {device}: Lorenz, {n_steps} steps of {dt} onto [0, t_end]; generic = ode.integrate "
-          f"compiled (bucket); fixed = chaosdata.integrate.fixed, eager and compiled ({per_graph[False]} and "
-          f"{per_graph[True]} steps per call); "
+          f"compiled (bucket); fixed = chaosdata.integrate.fixed, eager and compiled ({per_graph} steps per call); "
           f"torch threads {torch.get_num_threads() if threads is None else threads} (CPU)", flush=True)
     t_eval = torch.tensor([0.0, n_steps * dt], dtype=torch.float32, device=device)
     for k in sizes:
@@ -172,10 +171,10 @@ def throughput(device: str, n_traj: int, n_steps: int, sizes: list[int], steps_p
         ends["generic"] = sol.y[:, -1]
         with torch_threads(threads, y0):
             for label, compile in (("fixed eager", False), ("fixed compiled", True)):
-                fkw = {"compile": compile, "steps_per_graph": per_graph[compile]}
+                fkw = {"compile": compile, "steps_per_graph": per_graph}
                 try:  # a failure here (on a lent GPU, say) must not cost the other rows
                     if compile:  # three calls of the timed graph: CUDA graphs record on the second
-                        warm = torch.linspace(0, 3 * per_graph[compile] * dt, 4, device=device)
+                        warm = torch.linspace(0, 3 * per_graph * dt, 4, device=device)
                         integrate_fixed_grid(f, y0, warm, RK4, dt, **fkw)
                     elapsed, sol = timed(lambda: integrate_fixed_grid(f, y0, t_eval, RK4, dt, **fkw))
                 except Exception as error:  # noqa: BLE001 - reported, and the benchmark goes on
@@ -381,7 +380,7 @@ def main() -> None:
     parser.add_argument("--n-steps", type=int, default=1024, help="throughput: steps per trajectory")
     parser.add_argument("--sizes", default="20,22,24", help="throughput: RK4 float32 on 2^k trajectories")
     parser.add_argument("--steps-per-graph", type=int, default=None,
-                        help="throughput: fixed-grid steps per call (default: 16, 1 compiled for the CPU)")
+                        help="throughput: fixed-grid steps per call (default: fixed.STEPS_PER_GRAPH, 16)")
     parser.add_argument("--spread", action="store_true", help="10 flows spread over the steps-per-period table")
     parser.add_argument("--per-step", action="store_true", help="ops and us per step against --baseline")
     parser.add_argument("--baseline", default=BASELINE, help="git revision of the solver to compare with")

@@ -43,15 +43,11 @@ from chaosdata.integrate.ode import Solution, Status, VectorField
 from chaosdata.integrate.tableaux import Tableau
 
 ALIGN_ULPS = 4  # an output may sit this many rounding units (of the grid's dtype, at its largest |t|) off the steps
-# steps unrolled in one call of `advance`. On CUDA one call is one CUDA-graph replay, whose
-# launch the steps share. On the CPU inductor writes each stage's stacked derivative to a
-# buffer of its own (it lowers `torch.stack` to a concatenation into memory there), so more
-# steps per call means more buffers per call and fewer in cache: float32 RK4 Lorenz on 2^16
-# trajectories ran 6.6e7, 2.2e7 and 1.2e7 trajectory-steps/s at 1, 4 and 16 steps per call
-# (one thread, loaded machine). Eager, a call's cost beyond its steps is its stage times: 16
-# steps per call ran 10% faster than 1 at 256 and at 2^16 trajectories.
+# steps unrolled in one call of `advance`: they share the call's cost (on CUDA one CUDA-graph
+# replay and two copies; compiled on this CPU about 20 us: float32 RK4 Lorenz, 1 thread, loaded
+# machine, ran 6.8e7 trajectory-steps/s at 1 step per call and 1.2e8 at 16 on 2^12 trajectories,
+# 1.6e8 at both on 2^16, 1.4e8 and 1.5e8 on 2^18; 16 steps compile in 12 s there, 1 in 2 s)
 STEPS_PER_GRAPH = 16
-STEPS_PER_GRAPH_CPU_COMPILED = 1
 
 Advance = Callable[[Tensor, Tensor], Tensor]  # advance(y: [B, d], t_start: 0-d float64) -> y: [B, d]
 
@@ -70,12 +66,6 @@ def steps_per_output(t_eval: Tensor, dt: float) -> int | None:
         return None
     expected = t0 + torch.arange(times.numel(), dtype=torch.float64) * (m * dt)
     return m if float((times - expected).abs().max()) <= tol else None
-
-
-def default_steps_per_graph(device: torch.device, compile: bool) -> int:
-    """Steps per call of `advance`: `STEPS_PER_GRAPH` (16), except 1 for a graph compiled
-    for the CPU (see the constants)."""
-    return STEPS_PER_GRAPH_CPU_COMPILED if compile and device.type == "cpu" else STEPS_PER_GRAPH
 
 
 def _combine(y: Tensor, terms: list[tuple[int, float]], k: list[Tensor]) -> Tensor:
@@ -148,7 +138,7 @@ def integrate_fixed_grid(
     bound: float | None = None,
     bounded: Tensor | None = None,
     compile: bool = False,
-    steps_per_graph: int | None = None,
+    steps_per_graph: int = STEPS_PER_GRAPH,
     mode: str | None = None,
     max_steps: int | None = None,
 ) -> Solution | None:
@@ -158,12 +148,11 @@ def integrate_fixed_grid(
     generic path, which handles any grid (and reports MAX_STEPS).
 
     Output `i` is the state after `i m` steps (no interpolation). The steps run
-    `steps_per_graph` at a time (None: `default_steps_per_graph`, 16, or 1 compiled for the
-    CPU) through `make_advance` (the `m mod steps_per_graph` left per output through a
-    second one); `compile=True` compiles both, with `mode`
-    defaulting to "reduce-overhead" (CUDA graphs) on CUDA and inductor's default elsewhere.
-    With CUDA graphs each call is preceded by `torch.compiler.cudagraph_mark_step_begin()`
-    and its result is copied into the working state outside the graph.
+    `steps_per_graph` at a time through `make_advance` (the `m mod steps_per_graph` left per
+    output through a second one); `compile=True` compiles both, with `mode` defaulting to
+    "reduce-overhead" (CUDA graphs) on CUDA and inductor's default elsewhere. With CUDA
+    graphs each call is preceded by `torch.compiler.cudagraph_mark_step_begin()` and its
+    result is copied into the working state outside the graph.
 
     Failures, checked once per output (not per step; module doc): a row whose output is
     non-finite gets `Status.NONFINITE`, one whose output exceeds `bound` on the coordinates
@@ -180,8 +169,6 @@ def integrate_fixed_grid(
                                 "use ode.integrate")
     if not (isinstance(dt, (int, float)) and dt > 0 and math.isfinite(dt)):
         raise InvalidInputError(f"dt must be a positive finite float, got {dt!r}")
-    if steps_per_graph is None:
-        steps_per_graph = default_steps_per_graph(y0.device, compile)
     if isinstance(steps_per_graph, bool) or not isinstance(steps_per_graph, int) or steps_per_graph < 1:
         raise InvalidInputError(f"steps_per_graph must be a positive integer, got {steps_per_graph!r}")
     started = time.perf_counter()
@@ -207,11 +194,13 @@ def integrate_fixed_grid(
 
     out = torch.empty(B, n_out, d, dtype=dtype, device=device)
     out[:, 0] = y0
-    y = y0.clone()
     # each system compiles its own graphs (dynamo's default of 8 per function would fail the ninth)
     recompiles = (torch._dynamo.config.patch(recompile_limit=max(torch._dynamo.config.recompile_limit, 256))
                   if compile else contextlib.nullcontext())
     with recompiles, torch.inference_mode():
+        # made here, so that every call gets an inference tensor: a compiled graph guards on the
+        # kind, and an ordinary first input would compile it a second time at the second call
+        y = y0.clone()
         for i in range(1, n_out):
             for first, advance in calls:
                 t_start.fill_(t0 + ((i - 1) * m + first) * dt)  # t0 + k dt, k a whole number of steps
