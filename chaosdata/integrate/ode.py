@@ -492,6 +492,8 @@ def _integrate(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, *, rtol
     recompiles = (torch._dynamo.config.patch(recompile_limit=max(torch._dynamo.config.recompile_limit, 256))
                   if compile else contextlib.nullcontext())
     with recompiles, torch.inference_mode():  # inference mode: a third less overhead per operation on CPU
+        if compile:  # the graph's outputs are inference tensors: so are its first inputs, or it compiles twice
+            state = _State(*(x.clone() for x in state))
         done = False
         while n_steps < max_steps and not done:  # blocks of check_every steps
             for _ in range(0, check_every, per_call):
