@@ -165,22 +165,26 @@ def throughput(device: str, n_traj: int, n_steps: int, sizes: list[int], steps_p
         rates, valid, ends = {}, {}, {}
         kw = {"method": "rk4", "dt": dt, "check_every": 64, "max_outputs_per_step": 1, "compile": True,
               "bucket": True, "threads": threads, **generic_kw}
-        integrate(f, y0, t_eval * 0.01, **kw)  # compile on the timed shapes (a graph is specialised to them)
+        # each path as it finishes (a run cut short by its time limit keeps what it measured)
+        warm_s, _ = timed(lambda: integrate(f, y0, t_eval * 0.01, **kw))  # compile on the timed shapes
         elapsed, sol = timed(lambda: integrate(f, y0, t_eval, **kw))
         rates["generic"], valid["generic"] = float((sol.n_accepted + sol.n_rejected).sum()) / elapsed, sol.valid
         ends["generic"] = sol.y[:, -1]
+        print(f"  {n:>9d} generic         {rates['generic']:.3e}  ({elapsed:.2f} s; warm-up {warm_s:.1f} s)", flush=True)
         with torch_threads(threads, y0):
             for label, compile in (("fixed eager", False), ("fixed compiled", True)):
                 fkw = {"compile": compile, "steps_per_graph": per_graph}
                 try:  # a failure here (on a lent GPU, say) must not cost the other rows
+                    warm_s = 0.0
                     if compile:  # three calls of the timed graph: CUDA graphs record on the second
                         warm = torch.linspace(0, 3 * per_graph * dt, 4, device=device)
-                        integrate_fixed_grid(f, y0, warm, RK4, dt, **fkw)
+                        warm_s, _ = timed(lambda: integrate_fixed_grid(f, y0, warm, RK4, dt, **fkw))
                     elapsed, sol = timed(lambda: integrate_fixed_grid(f, y0, t_eval, RK4, dt, **fkw))
                 except Exception as error:  # noqa: BLE001 - reported, and the benchmark goes on
                     print(f"  {label} on {n} trajectories failed: {type(error).__name__}: {error}", flush=True)
                     continue
                 rates[label], valid[label], ends[label] = float(sol.n_accepted.sum()) / elapsed, sol.valid, sol.y[:, -1]
+                print(f"  {n:>9d} {label:15s} {rates[label]:.3e}  ({elapsed:.2f} s; warm-up {warm_s:.1f} s)", flush=True)
         # the same steps from the same starts: the paths differ by rounding, grown by the flow over
         # t_end (a few trajectories pass near the saddle and part entirely, so the median, not the max)
         ref = ends.get("fixed eager", ends["generic"])
