@@ -246,6 +246,19 @@ def test_a_non_finite_start_is_flagged_without_steps():
     assert sol.n_accepted.tolist() == [10, 0, 10]
 
 
+@pytest.mark.parametrize("chunk_elements", [1, 16, 24, 2**24])  # 1, 2 or 3 outputs per slice, or all at once
+def test_the_failure_check_finds_each_rows_first_failure_in_any_slicing(chunk_elements):
+    from chaosdata.integrate.fixed import _failures
+
+    out = torch.ones(4, 10, 2, dtype=F64)
+    out[1, 3:] = math.nan  # non-finite from output 3
+    out[2, 6, 0], out[2, 8:] = 500.0, math.nan  # past the bound at 6, non-finite later
+    out[3, 5:, 1] = math.inf  # inf on the unbounded coordinate: non-finite, not outside
+    status, first = _failures(out, 100.0, torch.tensor([True, False]), chunk_elements=chunk_elements)
+    assert status.tolist() == [0, int(Status.NONFINITE), int(Status.OUT_OF_BOUNDS), int(Status.NONFINITE)]
+    assert first.tolist() == [9, 3, 6, 5]
+
+
 # ----------------------------------------------------------------------------- dtypes and compile
 def test_float32_follows_float64():
     _, f = _field("Lorenz")

@@ -48,6 +48,7 @@ ALIGN_ULPS = 4  # an output may sit this many rounding units (of the grid's dtyp
 # machine, ran 6.8e7 trajectory-steps/s at 1 step per call and 1.2e8 at 16 on 2^12 trajectories,
 # 1.6e8 at both on 2^16, 1.4e8 and 1.5e8 on 2^18; 16 steps compile in 12 s there, 1 in 2 s)
 STEPS_PER_GRAPH = 16
+CHECK_CHUNK_ELEMENTS = 2**24  # the failure check reads the output in slices of about this many elements
 
 Advance = Callable[[Tensor, Tensor], Tensor]  # advance(y: [B, d], t_start: 0-d float64) -> y: [B, d]
 
@@ -220,21 +221,30 @@ def integrate_fixed_grid(
     )
 
 
-def _failures(out: Tensor, bound: float | None, bounded: Tensor | None) -> tuple[Tensor, Tensor]:
+def _failures(out: Tensor, bound: float | None, bounded: Tensor | None,
+              chunk_elements: int = CHECK_CHUNK_ELEMENTS) -> tuple[Tensor, Tensor]:
     """Per row of `out` (`[B, n, d]`): the `Status` (int8 `[B]`) of its first failed output
-    and that output's index (int64 `[B]`, `n - 1` for a valid row)."""
+    and that output's index (int64 `[B]`, `n - 1` for a valid row). Outputs are read in
+    slices of about `chunk_elements` elements, so the temporaries stay that small."""
     B, n, d = out.shape
-    nonfinite = ~torch.isfinite(out).all(-1)  # [B, n]
-    outside = torch.zeros_like(nonfinite)
+    limit = None
     if bound is not None:
         mask = (bounded.to(device=out.device, dtype=torch.bool) if bounded is not None
                 else torch.ones(d, dtype=torch.bool, device=out.device))
         limit = torch.where(mask, float(bound), math.inf).to(out.dtype)
-        outside = (out.abs() > limit).any(-1)  # NaN compares false; inf on a bounded coordinate is outside
-    bad = nonfinite | outside
-    failed = bad.any(-1)
-    first = torch.where(failed, bad.to(torch.int8).argmax(-1), n - 1)
-    at_first = outside.gather(-1, first[:, None])[:, 0]
-    code = torch.where(at_first, int(Status.OUT_OF_BOUNDS), int(Status.NONFINITE))
-    status = torch.where(failed, code, int(Status.OK)).to(torch.int8)
-    return status, first
+    first = torch.full((B,), n - 1, dtype=torch.long, device=out.device)
+    code = torch.full((B,), int(Status.OK), dtype=torch.int8, device=out.device)
+    step = max(1, chunk_elements // max(1, B * d))
+    for start in range(0, n, step):
+        part = out[:, start:start + step]
+        outside = (part.abs() > limit).any(-1) if limit is not None else None  # NaN compares false
+        bad = ~torch.isfinite(part).all(-1)
+        if outside is not None:
+            bad |= outside  # inf on a bounded coordinate is outside
+        hit = bad.any(-1) & (code == Status.OK)  # rows whose first failure is in this slice
+        at = bad.to(torch.int8).argmax(-1)  # the first True
+        was_outside = outside.gather(-1, at[:, None])[:, 0] if outside is not None else torch.zeros_like(hit)
+        first = torch.where(hit, start + at, first)
+        code = torch.where(hit, torch.where(was_outside, int(Status.OUT_OF_BOUNDS), int(Status.NONFINITE)).to(code.dtype),
+                           code)
+    return code, first
