@@ -9,7 +9,9 @@ dense-output writer (about 100 bytes of records per trajectory-step); here a ste
 tableau's stages and nothing else, written with Python-float coefficients (zeros skipped) so
 that a compiled graph holds them as constants, and `steps_per_graph` steps run unrolled in one
 call (`advance`). Working memory is O(B * d) (the state and the stages of one step) plus the
-output.
+output; a graph compiled by inductor for the CPU writes each stage's derivative to a buffer of
+its own (it lowers the fields' `torch.stack` to a concatenation into memory), so one call
+there holds `steps_per_graph * stages * B * d` elements (64 * B * d for 16 RK4 steps).
 
 The grid rule (`steps_per_output`): with `eps` the rounding unit of the output grid's dtype
 and `scale = max(|t_eval[0]|, |t_eval[-1]|)`, the grid is aligned when
