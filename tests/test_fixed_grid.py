@@ -122,6 +122,22 @@ def test_matches_the_generic_rk4_path_on_aligned_grids(m, n):
     assert fast.n_evaluations == (n - 1) * m * 4
 
 
+def test_per_trajectory_parameters_stay_with_their_rows():
+    """A parameter sweep (`rho` per row, `[B]`) after a row fails: every row is stepped to
+    the end (no compaction), so the parameters still line up with the rows."""
+    system = chaosdata.get_system("Lorenz")
+    rho = torch.tensor([28.0, 28.0, 10.0, 35.0], dtype=F64)
+    y0 = _lorenz_starts(4)
+    y0[1] = math.nan
+    t_eval = torch.arange(21, dtype=F64) * (5 * DT)
+    sweep = integrate_fixed_grid(lambda t, y: system.equations(y, t, **system.bind({"rho": rho})), y0, t_eval, RK4, DT)
+    assert sweep.status.tolist() == [0, int(Status.NONFINITE), 0, 0]
+    for row in (0, 2, 3):
+        alone = integrate_fixed_grid(lambda t, y: system.equations(y, t, **system.bind({"rho": float(rho[row])})),
+                                     y0[row:row + 1], t_eval, RK4, DT)
+        assert torch.equal(sweep.y[row], alone.y[0])
+
+
 @pytest.mark.parametrize("per_graph", [1, 3, 5, 16])
 def test_steps_per_graph_does_not_change_an_autonomous_solution(per_graph):
     """An autonomous field sees no time: regrouping the steps into calls changes nothing."""
