@@ -148,7 +148,8 @@ def test_steps_per_graph_does_not_change_an_autonomous_solution(per_graph):
 
 
 # ----------------------------------------------------------------------------- time
-def test_stage_times_are_exact_for_a_cubic_in_time():
+@pytest.mark.parametrize("per_graph", [2, 9, 16])  # 2 calls an output; 3 outputs a call and 1 left; 5 a call
+def test_stage_times_are_exact_for_a_cubic_in_time(per_graph):
     """y' = (t^3, t): RK4 integrates a cubic in t exactly (Simpson), so the outputs are
     t^4/4 and t^2/2 from t0 = 3 to rounding only if every stage sees its own time."""
     def f(t, y):
@@ -157,7 +158,7 @@ def test_stage_times_are_exact_for_a_cubic_in_time():
     t0, m, n = 3.0, 3, 41
     t_eval = t0 + torch.arange(n, dtype=F64) * (m * DT)
     y0 = torch.tensor([[t0**4 / 4, t0**2 / 2]], dtype=F64)
-    sol = integrate_fixed_grid(f, y0, t_eval, RK4, DT, steps_per_graph=2)
+    sol = integrate_fixed_grid(f, y0, t_eval, RK4, DT, steps_per_graph=per_graph)
     exact = torch.stack([t_eval**4 / 4, t_eval**2 / 2], -1)[None]
     assert _rel_gap(sol.y, exact) < 1e-14
 
@@ -266,13 +267,16 @@ def test_a_non_finite_start_is_flagged_without_steps():
 def test_the_failure_check_finds_each_rows_first_failure_in_any_slicing(chunk_elements):
     from chaosdata.integrate.fixed import _failures
 
-    out = torch.ones(4, 10, 2, dtype=F64)
+    out = torch.ones(5, 10, 2, dtype=F64)
     out[1, 3:] = math.nan  # non-finite from output 3
     out[2, 6, 0], out[2, 8:] = 500.0, math.nan  # past the bound at 6, non-finite later
     out[3, 5:, 1] = math.inf  # inf on the unbounded coordinate: non-finite, not outside
+    out[4, 2:, 1] = 1e6  # finite past the bound on the unbounded coordinate: valid
     status, first = _failures(out, 100.0, torch.tensor([True, False]), chunk_elements=chunk_elements)
-    assert status.tolist() == [0, int(Status.NONFINITE), int(Status.OUT_OF_BOUNDS), int(Status.NONFINITE)]
-    assert first.tolist() == [9, 3, 6, 5]
+    assert status.tolist() == [0, int(Status.NONFINITE), int(Status.OUT_OF_BOUNDS), int(Status.NONFINITE), 0]
+    assert first.tolist() == [9, 3, 6, 5, 9]
+    # only the valid rows: the one-pass check cannot clear row 4 (1e6 > 100), the rows can
+    assert _failures(out[[0, 4]], 100.0, torch.tensor([True, False]), chunk_elements)[0].tolist() == [0, 0]
 
 
 # ----------------------------------------------------------------------------- dtypes and compile
@@ -286,30 +290,35 @@ def test_float32_follows_float64():
     assert _rel_gap(y32.y.double(), y64.y) < 1e-4
 
 
-@pytest.mark.parametrize("mode", [None, "reduce-overhead"])
-def test_compiled_matches_eager(mode):
-    """Two graphs (4 steps, then the 3 left of m = 7); inductor may fuse multiply-adds, so
-    the match is to rounding, grown over 70 steps of Lorenz."""
+@pytest.mark.parametrize("per_graph, mode", [(4, None), (16, None), (16, "reduce-overhead")])
+def test_compiled_matches_eager(per_graph, mode):
+    """m = 7 in two graphs each: 4 steps then the 3 left per output, or 2 outputs (14 steps) a
+    call then the 1 output left. Inductor may fuse multiply-adds, so the match is to rounding,
+    grown over 77 steps of Lorenz. (On the CPU "reduce-overhead" compiles without CUDA graphs.)"""
     _, f = _field("Lorenz")
-    y0, t_eval = _lorenz_starts(16), torch.arange(11, dtype=F64) * (7 * DT)
-    eager = integrate_fixed_grid(f, y0, t_eval, RK4, DT, steps_per_graph=4)
-    compiled = integrate_fixed_grid(f, y0, t_eval, RK4, DT, steps_per_graph=4, compile=True, mode=mode)
+    y0, t_eval = _lorenz_starts(16), torch.arange(12, dtype=F64) * (7 * DT)
+    eager = integrate_fixed_grid(f, y0, t_eval, RK4, DT, steps_per_graph=per_graph)
+    compiled = integrate_fixed_grid(f, y0, t_eval, RK4, DT, steps_per_graph=per_graph, compile=True, mode=mode)
     assert bool(compiled.valid.all())
     assert _rel_gap(compiled.y, eager.y) < 1e-12
 
 
-def test_make_advance_runs_its_steps():
-    """One call of `advance` with n steps is n calls with one step each."""
+def test_make_advance_runs_its_steps_and_keeps_every_state_asked_for():
+    """One call of `advance` with n steps is n calls with one step each; `every` keeps the
+    states in between."""
     _, f = _field("Lorenz")
     y = _lorenz_starts(4)
     t = torch.tensor(0.0, dtype=F64)
-    once = make_advance(f, RK4, DT, 5)(y, t)
-    stepwise = y
+    once = make_advance(f, RK4, DT, 6)(y, t)
+    kept = make_advance(f, RK4, DT, 6, 2)(y, t)
     one = make_advance(f, RK4, DT, 1)
-    for k in range(5):
-        stepwise = one(stepwise, torch.tensor(k * DT, dtype=F64))
-    assert torch.equal(once, stepwise)
-    assert not torch.equal(once, y)
+    states = [y]
+    for k in range(6):
+        states.append(one(states[-1], torch.tensor(k * DT, dtype=F64))[0])
+    assert once.shape == (1, 4, 3) and torch.equal(once[0], states[6])
+    assert kept.shape == (3, 4, 3) and torch.equal(kept, torch.stack(states[2::2]))
+    with pytest.raises(InvalidInputError, match="every must divide"):
+        make_advance(f, RK4, DT, 6, 4)
 
 
 def test_returned_tensors_are_ordinary_tensors_callers_may_update():
