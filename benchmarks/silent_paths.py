@@ -28,7 +28,7 @@ import torch
 from chaosdata import get_system, make_trajectories
 from chaosdata.errors import InvalidInputError
 from chaosdata.integrate.simulate import SolverSettings, simulate
-from chaosdata.integrate.trajectories import tolerance_floor
+from chaosdata.integrate.tolerances import tolerance_floor
 from chaosdata.windows import Series, WindowDataset
 
 RTOLS = (1e-4, 1e-5, 1e-6, 3e-7, 1e-7, 3e-8, 1e-8, 1e-9, 1e-13)

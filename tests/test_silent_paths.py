@@ -20,7 +20,7 @@ from chaosdata import make_trajectories
 from chaosdata.cli import main as cli_main
 from chaosdata.errors import InvalidInputError, UnknownSystemError
 from chaosdata.integrate.tableaux import TABLEAUX
-from chaosdata.integrate.trajectories import tolerance_floor
+from chaosdata.integrate.tolerances import tolerance_floor
 from chaosdata.systems import base, get_system, list_systems, stack
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from chaosdata.errors import InvalidInputError
-from chaosdata.integrate.ode import Solution, Status
+from chaosdata.integrate.solution import Solution, Status
 
 DelayField = Callable[[Tensor, Tensor, Tensor], Tensor]  # f(t, y, y_delayed) -> dy/dt
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from chaosdata.integrate.ode import Solution, Status
+from chaosdata.integrate.solution import Solution, Status
 
 
 def iterate(step: Callable[[Tensor], Tensor], x0: Tensor, n_points: int, *,

@@ -20,10 +20,8 @@ Names: `f(t, y)` is the vector field as the solver sees it (`t: [B]`, `y: [B, d]
 from __future__ import annotations
 
 import contextlib
-import enum
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -34,9 +32,9 @@ from chaosdata.errors import InvalidInputError
 from chaosdata.integrate.controller import INTEGRAL, Controller
 from chaosdata.integrate.output import DenseWriter
 from chaosdata.integrate.tableaux import TABLEAUX, Tableau
+from chaosdata.integrate.solution import Solution, Status, VectorField
 from chaosdata.integrate.threads import torch_threads
 
-VectorField = Callable[[Tensor, Tensor], Tensor]  # f(t: [B], y: [B, d]) -> [B, d]
 
 # the controller's defaults, kept under their old names
 SAFETY = INTEGRAL.safety
@@ -50,45 +48,6 @@ MAX_FLUSH_STEPS = 16
 # this many state elements: below that a step costs its dispatch overhead, not its rows, and
 # new buffers (about 700 operations) would cost more than they save
 COMPACT_MIN_ELEMENTS = 8192
-
-
-class Status(enum.IntEnum):
-    """Why a trajectory stopped; anything but OK means its output is not to be trusted."""
-
-    OK = 0
-    NONFINITE = 1
-    STEP_UNDERFLOW = 2
-    OUT_OF_BOUNDS = 3
-    MAX_STEPS = 4
-
-    @property
-    def reason(self) -> str:
-        return {
-            Status.OK: "ok",
-            Status.NONFINITE: "state or error estimate became non-finite",
-            Status.STEP_UNDERFLOW: "step size underflowed",
-            Status.OUT_OF_BOUNDS: "state left the bound",
-            Status.MAX_STEPS: "maximum number of steps reached",
-        }[self]
-
-
-@dataclass
-class Solution:
-    """Output of `integrate`: `y` is `[B, n_times, d]`; per-trajectory counters and status.
-
-    `n_evaluations` counts vector-field evaluations per trajectory (the most of any)."""
-
-    t: Tensor
-    y: Tensor
-    status: Tensor
-    n_accepted: Tensor
-    n_rejected: Tensor
-    n_evaluations: int
-    wall_time: float
-
-    @property
-    def valid(self) -> Tensor:
-        return self.status == Status.OK
 
 
 def get_tableau(method: str | Tableau) -> Tableau:

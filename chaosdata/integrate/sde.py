@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 
 from chaosdata.errors import InvalidInputError, InvalidTypeError
-from chaosdata.integrate.ode import Solution, Status
+from chaosdata.integrate.solution import Solution, Status
 
 Field = Callable[[Tensor, Tensor], Tensor]  # (t [B], x [B, d]) -> [B, d]
 NOISE_TYPES = ("additive", "diagonal")

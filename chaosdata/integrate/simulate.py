@@ -32,7 +32,8 @@ from chaosdata.errors import InvalidInputError
 from chaosdata.integrate.controller import Controller
 from chaosdata.integrate.delay import integrate_delay
 from chaosdata.integrate.maps import iterate
-from chaosdata.integrate.ode import Solution, get_tableau, integrate
+from chaosdata.integrate.ode import get_tableau, integrate
+from chaosdata.integrate.solution import Solution
 from chaosdata.integrate.tolerances import resolve_tolerances
 from chaosdata.systems import System
 

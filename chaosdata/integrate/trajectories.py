@@ -17,11 +17,11 @@ import torch
 from torch import Tensor
 
 from chaosdata.errors import InvalidInputError, InvalidTypeError
-from chaosdata.integrate.ode import Solution, Status, get_tableau
+from chaosdata.integrate.ode import get_tableau
+from chaosdata.integrate.solution import Solution, Status
 from chaosdata.integrate.simulate import RESAMPLE, SolverSettings, simulate, time_unit
 from chaosdata.integrate.sde import NoiseSpec, noise_step, parse_noise, solve_noisy
-# the tolerance rule lives with `simulate`'s; `tolerance_floor` stays importable from here
-from chaosdata.integrate.tolerances import DEFAULT_TOL, TOLERANCE_FLOOR_EPS, resolve_tolerances, tolerance_floor
+from chaosdata.integrate.tolerances import resolve_tolerances
 from chaosdata.systems import System, get_system
 
 TIMESCALES = ("period", "lyapunov")

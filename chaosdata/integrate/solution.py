@@ -1,0 +1,54 @@
+"""What every integrator returns: the solution on the output grid, and why a trajectory stopped.
+
+Shared by the ODE solver (`ode`, `fixed`), delay equations, maps and SDEs, which all report
+failures the same way: a `Status` per trajectory and NaN outputs for any that is not OK.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from torch import Tensor
+
+VectorField = Callable[[Tensor, Tensor], Tensor]  # f(t: [B], y: [B, d]) -> [B, d]
+
+
+class Status(enum.IntEnum):
+    """Why a trajectory stopped; anything but OK means its output is not to be trusted."""
+
+    OK = 0
+    NONFINITE = 1
+    STEP_UNDERFLOW = 2
+    OUT_OF_BOUNDS = 3
+    MAX_STEPS = 4
+
+    @property
+    def reason(self) -> str:
+        return {
+            Status.OK: "ok",
+            Status.NONFINITE: "state or error estimate became non-finite",
+            Status.STEP_UNDERFLOW: "step size underflowed",
+            Status.OUT_OF_BOUNDS: "state left the bound",
+            Status.MAX_STEPS: "maximum number of steps reached",
+        }[self]
+
+
+@dataclass
+class Solution:
+    """Output of `integrate`: `y` is `[B, n_times, d]`; per-trajectory counters and status.
+
+    `n_evaluations` counts vector-field evaluations per trajectory (the most of any)."""
+
+    t: Tensor
+    y: Tensor
+    status: Tensor
+    n_accepted: Tensor
+    n_rejected: Tensor
+    n_evaluations: int
+    wall_time: float
+
+    @property
+    def valid(self) -> Tensor:
+        return self.status == Status.OK
