@@ -96,7 +96,8 @@ def test_more_steps_than_max_steps_returns_none():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"dt": -0.1}, "dt must be"), ({"steps_per_graph": 0}, "steps_per_graph"), ({"tab": TABLEAUX["dopri5"]}, "adaptive"),
+    ({"dt": -0.1}, "dt must be"), ({"steps_per_graph": 0}, "steps_per_graph"),
+    ({"tab": TABLEAUX["dopri5"]}, "adaptive"),
 ])
 def test_bad_arguments_name_themselves(kwargs, match):
     _, f = _field("Lorenz")
@@ -209,7 +210,8 @@ def test_forced_duffing_with_explicit_time_matches_the_catalogue_phase_form():
 
     def f2(t, y):
         x, v = y.unbind(-1)
-        return torch.stack([v, -p["delta"] * v - p["beta"] * x - p["alpha"] * x**3 + p["gamma"] * torch.cos(p["omega"] * t)], -1)
+        forcing = p["gamma"] * torch.cos(p["omega"] * t)
+        return torch.stack([v, -p["delta"] * v - p["beta"] * x - p["alpha"] * x**3 + forcing], -1)
 
     t0 = 2.0
     t_eval = t0 + torch.arange(61, dtype=F64) * (5 * 0.01)

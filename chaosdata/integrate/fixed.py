@@ -294,6 +294,6 @@ def _failures(out: Tensor, bound: float | None, bounded: Tensor | None,
         at = bad.to(torch.int8).argmax(-1)  # the first True
         was_outside = outside.gather(-1, at[:, None])[:, 0] if outside is not None else torch.zeros_like(hit)
         first = torch.where(hit, start + at, first)
-        code = torch.where(hit, torch.where(was_outside, int(Status.OUT_OF_BOUNDS), int(Status.NONFINITE)).to(code.dtype),
-                           code)
+        new_code = torch.where(was_outside, int(Status.OUT_OF_BOUNDS), int(Status.NONFINITE)).to(code.dtype)
+        code = torch.where(hit, new_code, code)
     return code, first
