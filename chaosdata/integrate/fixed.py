@@ -41,7 +41,7 @@ import torch
 from torch import Tensor
 
 from chaosdata.errors import InvalidInputError
-from chaosdata.integrate.ode import Solution, Status, VectorField
+from chaosdata.integrate.solution import Solution, Status, VectorField
 from chaosdata.integrate.tableaux import Tableau
 
 ALIGN_ULPS = 4  # an output may sit this many rounding units (of the grid's dtype, at its largest |t|) off the steps
