@@ -113,7 +113,7 @@ def test_matches_the_generic_rk4_path_on_aligned_grids(m, n):
     _, f = _field("Lorenz")
     y0 = _lorenz_starts()
     t_eval = torch.arange(n, dtype=F64) * (m * DT)  # one time unit (0.98 for m = 7)
-    generic = integrate(f, y0, t_eval, method="rk4", dt=DT)
+    generic = integrate(f, y0, t_eval, method="rk4", dt=DT, fixed_grid=False)
     fast = integrate_fixed_grid(f, y0, t_eval, RK4, DT)
     assert fast.y.shape == generic.y.shape == (32, n, 3)
     assert bool(fast.valid.all()) and bool(generic.valid.all())
@@ -196,7 +196,7 @@ def test_torus_the_catalogue_field_that_reads_t_matches_generic_and_closed_form(
 
     y0 = closed(t_eval[:1]).expand(3, 3) + torch.tensor([[0.0], [1.0], [-2.0]], dtype=F64)
     fast = integrate_fixed_grid(f, y0, t_eval, RK4, 0.001)
-    generic = integrate(f, y0, t_eval, method="rk4", dt=0.001)
+    generic = integrate(f, y0, t_eval, method="rk4", dt=0.001, fixed_grid=False)
     assert _rel_gap(fast.y, generic.y) < 1e-12
     exact = closed(t_eval)[None] + (y0 - closed(t_eval[:1]))[:, None]
     assert _rel_gap(fast.y, exact) < 1e-9  # RK4's own error at dt = 1e-3 (n a = 7.7)
@@ -219,7 +219,7 @@ def test_forced_duffing_with_explicit_time_matches_the_catalogue_phase_form():
     y3 = torch.cat([y2, torch.full((2, 1), p["omega"] * t0, dtype=F64)], -1)
     explicit = integrate_fixed_grid(f2, y2, t_eval, RK4, 0.01, steps_per_graph=3)
     phase = integrate_fixed_grid(f3, y3, t_eval, RK4, 0.01)
-    generic = integrate(f2, y2, t_eval, method="rk4", dt=0.01)
+    generic = integrate(f2, y2, t_eval, method="rk4", dt=0.01, fixed_grid=False)
     assert _rel_gap(explicit.y, phase.y[..., :2]) < 1e-12
     assert _rel_gap(explicit.y, generic.y) < 1e-12
 
@@ -234,7 +234,7 @@ def test_a_blowup_row_is_flagged_and_the_others_match_the_generic_path(bound, co
     y0 = torch.tensor([[0.1, 0.0], [5.0, 0.0], [0.2, 0.5]], dtype=F64)
     t_eval = torch.arange(51, dtype=F64) * (2 * DT)  # to t = 0.5
     fast = integrate_fixed_grid(_blowup, y0, t_eval, RK4, DT, bound=bound)
-    generic = integrate(_blowup, y0, t_eval, method="rk4", dt=DT, bound=bound)
+    generic = integrate(_blowup, y0, t_eval, method="rk4", dt=DT, bound=bound, fixed_grid=False)
     assert fast.status.tolist() == generic.status.tolist() == [0, int(code), 0]
     assert bool(fast.y[1].isnan().all())
     assert _rel_gap(fast.y[[0, 2]], generic.y[[0, 2]]) < 1e-12
@@ -251,7 +251,7 @@ def test_the_bound_applies_only_to_bounded_coordinates():
     t_eval = torch.arange(101, dtype=F64) * DT  # to t = 0.5, past row 0's blow-up at 0.2
     kw = {"bound": 100.0, "bounded": torch.tensor([True, False])}
     sol = integrate_fixed_grid(f, y0, t_eval, RK4, DT, **kw)
-    generic = integrate(f, y0, t_eval, method="rk4", dt=DT, **kw)
+    generic = integrate(f, y0, t_eval, method="rk4", dt=DT, **kw, fixed_grid=False)
     assert sol.status.tolist() == generic.status.tolist() == [int(Status.NONFINITE), int(Status.OUT_OF_BOUNDS), 0]
     assert sol.n_accepted.tolist()[1:] == [0, 100]
 

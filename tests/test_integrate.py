@@ -242,8 +242,8 @@ def test_step_compiles_with_torch_compile():
         for rho in (28.0, 30.0):  # another parameter set is another graph
             def f(t, y, rho=rho):
                 return system.equations(y, t, **system.bind({"rho": rho}))
-            eager = integrate(f, y0, t_eval, method="rk4", dt=0.01)
-            compiled = integrate(f, y0, t_eval, method="rk4", dt=0.01, compile=True)
+            eager = integrate(f, y0, t_eval, method="rk4", dt=0.01, fixed_grid=False)
+            compiled = integrate(f, y0, t_eval, method="rk4", dt=0.01, compile=True, fixed_grid=False)
             torch.testing.assert_close(compiled.y, eager.y, rtol=1e-12, atol=1e-12)
 
 
@@ -556,3 +556,28 @@ def test_steps_per_graph_must_be_a_positive_integer(bad):
     y0 = torch.ones(2, 3, dtype=torch.float64)
     with pytest.raises(ValueError, match="steps_per_graph"):
         integrate(lambda t, y: -y, y0, torch.linspace(0, 1, 3, dtype=torch.float64), steps_per_graph=bad)
+
+
+def test_fixed_step_solves_on_an_aligned_grid_take_the_fixed_grid_path(monkeypatch):
+    from chaosdata.integrate import ode
+    calls = []
+
+    def spy(*args, **kwargs):
+        sol = fixed_path(*args, **kwargs)
+        calls.append(sol is not None)
+        return sol
+    fixed_path = ode.integrate_fixed_grid
+    monkeypatch.setattr(ode, "integrate_fixed_grid", spy)
+    system = get_system("Lorenz")
+    y0 = torch.tensor(system.initial_conditions, dtype=torch.float64).repeat(3, 1)
+
+    def f(t, y):
+        return system.equations(y, t, **system.bind())
+    aligned = torch.linspace(0, 0.5, 11, dtype=torch.float64)  # 5 steps of 0.01 per output
+    fast = integrate(f, y0, aligned, method="rk4", dt=0.01)
+    generic = integrate(f, y0, aligned, method="rk4", dt=0.01, fixed_grid=False)
+    assert calls == [True]
+    torch.testing.assert_close(fast.y, generic.y, rtol=1e-12, atol=1e-12)
+    integrate(f, y0, torch.linspace(0, 0.5, 8, dtype=torch.float64), method="rk4", dt=0.01)  # 7.14 steps apart
+    integrate(f, y0, aligned, method="dop853")  # adaptive: never asked
+    assert calls == [True, False]

@@ -30,6 +30,7 @@ from torch import Tensor
 
 from chaosdata.errors import InvalidInputError
 from chaosdata.integrate.controller import INTEGRAL, Controller
+from chaosdata.integrate.fixed import integrate_fixed_grid
 from chaosdata.integrate.output import DenseWriter
 from chaosdata.integrate.tableaux import TABLEAUX, Tableau
 from chaosdata.integrate.solution import Solution, Status, VectorField
@@ -323,6 +324,7 @@ def integrate(
     check_every: int = 16,
     compile: bool = False,
     steps_per_graph: int = 4,
+    fixed_grid: bool = True,
     controller: Controller | None = None,
     threads: int | None = None,
     bucket: bool = False,
@@ -348,6 +350,12 @@ def integrate(
     work on any batch (no per-trajectory parameter tensors). `compact=False` keeps every row
     in the working batch to the end: needed when `f` holds per-trajectory tensors (a parameter
     sweep), which would no longer line up with the rows once finished ones are dropped.
+
+    A fixed-step method whose outputs are a whole number of steps apart (see
+    `fixed.steps_per_output`) takes the fixed-grid path (`fixed.integrate_fixed_grid`: no
+    records, no interpolation, failures checked at the outputs; `bucket`, `check_every`,
+    `max_outputs_per_step`, `compact` and `steps_per_graph` do not apply there);
+    `fixed_grid=False` keeps it on this generic path.
     """
     tab = get_tableau(method)
     if y0.ndim != 2:
@@ -366,6 +374,13 @@ def integrate(
     if not bool((t_eval[1:] > t_eval[:-1]).all()):
         raise InvalidInputError("t_eval must be strictly increasing")
     started = time.perf_counter()
+    if fixed_grid and not tab.adaptive:
+        with torch_threads(threads, y0):
+            sol = integrate_fixed_grid(f, y0, t_eval, tab, float(dt), bound=bound, bounded=bounded,
+                                       compile=compile, max_steps=max_steps)
+        if sol is not None:
+            sol.wall_time = time.perf_counter() - started
+            return sol
     B = y0.shape[0]
     padded = 1 << max(0, (B - 1).bit_length()) if compile and bucket else B
     if padded != B:  # idle rows: copies of the first start, inactive from the start
