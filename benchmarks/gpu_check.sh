@@ -41,7 +41,9 @@ step() {  # step NAME SECONDS COMMAND...: run with a limit, log to $OUT/NAME.log
 }
 
 step device 20 bash -c 'nvidia-smi; "$0" -c "import torch, zarr; print(torch.__version__, torch.cuda.get_device_name(), zarr.__version__)"' "$PY"
-step tests 170 "$PY" -m pytest -q -o addopts="" -p no:cacheprovider tests/test_gpu.py
+# every gpu-marked test; a file whose imports the image lacks is reported, the others still run
+step tests 170 "$PY" -m pytest -q -o addopts="" -p no:cacheprovider --continue-on-collection-errors -m gpu \
+    tests/test_gpu.py tests/test_fixed_grid.py tests/test_sde.py tests/test_metrics.py tests/test_neural_baselines.py
 step throughput 240 "$PY" benchmarks/bench_integrate.py --throughput --device cuda --sizes 20,22,24
 step invariants 60 "$PY" generation/compute_invariants.py --systems Lorenz,Rossler,MacArthur,Henon,MackeyGlass \
     --device cuda --out /tmp/invariants_cuda.json --report ""
