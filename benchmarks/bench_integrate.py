@@ -29,8 +29,10 @@ trajectory-steps/s for RK4 on an H200).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -243,7 +245,10 @@ def lorenz_field():
 
 
 def per_step(rev: str, batch: int, repeat: int, tol: float) -> dict:
-    """Ops and best-of-`repeat` microseconds per DOP853 step, baseline and today's, alternating."""
+    """Ops and best-of-`repeat` microseconds per DOP853 step, the two sides of each row
+    alternating: eager baseline against today's for two fields, then compiled (the baseline's
+    one-step graph against today's graphs of 4 steps, and today's 1 against 4 steps per graph).
+    Compiled rows are timed after one untimed call (the compile) and count no operations."""
     old = load_baseline(rev)
     lorenz, f = lorenz_field()
     gen = torch.Generator().manual_seed(0)
@@ -251,20 +256,28 @@ def per_step(rev: str, batch: int, repeat: int, tol: float) -> dict:
                                                                                            dtype=torch.float64)
     t = torch.arange(668, dtype=torch.float64) * (lorenz.period / 100)  # 100 points per period, ~10 time units
     a = torch.tensor([[0.0, 1.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 0.0, -0.1]], dtype=torch.float64)
-    fields = {"lorenz": f, "linear (1 op)": lambda t, y: y @ a}
+    tols = {"rtol": tol, "atol": tol}
+    rows = {  # label -> field, (before, its kwargs), (after, its kwargs), count ops
+        "lorenz": (f, (old.integrate, tols), (integrate, tols), True),
+        "linear (1 op)": (lambda t, y: y @ a, (old.integrate, tols), (integrate, tols), True),
+        "lorenz compiled": (f, (old.integrate, {**tols, "compile": True}),
+                            (integrate, {**tols, "compile": True, "steps_per_graph": 4}), False),
+        "compiled 1 -> 4": (f, (integrate, {**tols, "compile": True, "steps_per_graph": 1}),
+                            (integrate, {**tols, "compile": True, "steps_per_graph": 4}), False),
+    }
     out = {}
-    for label, field in fields.items():
+    for label, (field, *sides, count) in rows.items():
         row = {}
-        for name, fn in (("before", old.integrate), ("after", integrate)):
-            with _CountOps() as counter:
-                sol = fn(field, y0, t, rtol=tol, atol=tol)
+        for name, (fn, kw) in zip(("before", "after"), sides):
+            with _CountOps() if count else contextlib.nullcontext() as counter:
+                sol = fn(field, y0, t, **kw)
             steps = int((sol.n_accepted + sol.n_rejected).max())
-            row[name] = {"steps": steps, "ops_per_step": sum(counter.ops.values()) / steps, "us_per_step": float("inf"),
-                         "end": sol.y[:, -1]}
+            row[name] = {"steps": steps, "ops_per_step": sum(counter.ops.values()) / steps if count else math.nan,
+                         "us_per_step": float("inf"), "end": sol.y[:, -1]}
         for _ in range(repeat):
-            for name, fn in (("before", old.integrate), ("after", integrate)):
+            for name, (fn, kw) in zip(("before", "after"), sides):
                 start = time.perf_counter()
-                fn(field, y0, t, rtol=tol, atol=tol)
+                fn(field, y0, t, **kw)
                 row[name]["us_per_step"] = min(row[name]["us_per_step"],
                                                (time.perf_counter() - start) / row[name]["steps"] * 1e6)
         row["max_end_difference"] = float((row["before"].pop("end") - row["after"].pop("end")).abs().max())
@@ -407,8 +420,10 @@ def main() -> None:
               f"best of {args.repeat}")
         for label, row in per_step(args.baseline, batch, args.repeat, 1e-13).items():
             b, a = row["before"], row["after"]
-            print(f"  {label:14s} ops/step {b['ops_per_step']:6.1f} -> {a['ops_per_step']:6.1f} "
-                  f"({b['ops_per_step'] / a['ops_per_step']:.2f}x)   us/step {b['us_per_step']:7.1f} -> "
+            ops = (f"ops/step {b['ops_per_step']:6.1f} -> {a['ops_per_step']:6.1f} "
+                   f"({b['ops_per_step'] / a['ops_per_step']:.2f}x)" if a["ops_per_step"] == a["ops_per_step"]
+                   else f"{'ops/step (compiled: not counted)':33s}")
+            print(f"  {label:16s} {ops}   us/step {b['us_per_step']:7.1f} -> "
                   f"{a['us_per_step']:7.1f} ({b['us_per_step'] / a['us_per_step']:.2f}x)   steps {b['steps']} / "
                   f"{a['steps']}   max |end difference| {row['max_end_difference']:.1e}")
         return
