@@ -42,7 +42,7 @@ from torch import Tensor
 
 from chaosdata.errors import InvalidInputError
 from chaosdata.integrate.solution import Solution, Status, VectorField
-from chaosdata.integrate.tableaux import Tableau
+from chaosdata.integrate.tableaux import Tableau, Terms, combine, nonzero_terms
 
 ALIGN_ULPS = 4  # an output may sit this many rounding units (of the grid's dtype, at its largest |t|) off the steps
 # steps unrolled in one call of `advance`: they share the call's cost (on CUDA one CUDA-graph
@@ -71,17 +71,6 @@ def steps_per_output(t_eval: Tensor, dt: float) -> int | None:
     return m if float((times - expected).abs().max()) <= tol else None
 
 
-def _combine(y: Tensor, terms: list[tuple[int, float]], k: list[Tensor]) -> Tensor:
-    """`y + sum_l w_l k_l` over `terms` `(l, w)`, `w` Python floats (step size folded in)."""
-    if not terms:
-        return y
-    (l0, w0), *rest = terms
-    acc = torch.add(y, k[l0], alpha=w0)  # a new tensor: the in-place adds below touch nothing else
-    for l, w in rest:
-        acc.add_(k[l], alpha=w)
-    return acc
-
-
 @dataclass(frozen=True)
 class FixedStep:
     """`n_steps` steps of one explicit tableau, unrolled: `step(y, t_start)` (`y`: `[B, d]`,
@@ -95,8 +84,8 @@ class FixedStep:
     `fixed_step`. `f` must not change its input in place."""
 
     f: VectorField
-    a: tuple[tuple[tuple[int, float], ...], ...]
-    b: tuple[tuple[int, float], ...]
+    a: tuple[Terms, ...]
+    b: Terms
     offsets: Tensor
     every: int
 
@@ -108,8 +97,8 @@ class FixedStep:
             times = row.unbind(0)
             k: list[Tensor] = []
             for i, terms in enumerate(self.a):
-                k.append(self.f(times[i].expand(B), _combine(y, terms, k)))
-            y = _combine(y, self.b, k)
+                k.append(self.f(times[i].expand(B), combine(y, terms, k)))
+            y = combine(y, self.b, k)
             if (j + 1) % self.every == 0:
                 kept.append(y)
         return torch.stack(kept)
@@ -123,8 +112,8 @@ def fixed_step(f: VectorField, tab: Tableau, dt: float, n_steps: int, every: int
     if not 1 <= every <= n_steps or n_steps % every:
         raise InvalidInputError(f"every must divide n_steps = {n_steps}, got {every!r}")
     dt = float(dt)
-    a = tuple(tuple((l, float(w) * dt) for l, w in enumerate(row) if w != 0.0) for row in tab.a)
-    b = tuple((l, float(w) * dt) for l, w in enumerate(tab.b) if w != 0.0)
+    a = tuple(nonzero_terms(row, dt) for row in tab.a)
+    b = nonzero_terms(tab.b, dt)
     offsets = torch.tensor([[(j + float(c)) * dt for c in tab.c] for j in range(n_steps)], dtype=torch.float64,
                            device=device)
     return FixedStep(f, a, b, offsets, every)

@@ -32,7 +32,7 @@ from chaosdata.errors import InvalidInputError
 from chaosdata.integrate.controller import INTEGRAL, Controller
 from chaosdata.integrate.fixed import integrate_fixed_grid
 from chaosdata.integrate.output import DenseWriter
-from chaosdata.integrate.tableaux import TABLEAUX, Tableau
+from chaosdata.integrate.tableaux import TABLEAUX, Tableau, combine, nonzero_terms
 from chaosdata.integrate.solution import Solution, Status, VectorField
 from chaosdata.integrate.threads import torch_threads
 
@@ -86,9 +86,9 @@ class _Coefficients:
         self.n_stages = tab.n_stages
         # the same numbers as Python floats, for the compiled step: a graph holds them as
         # constants (tensors would be graph inputs), and zero coefficients drop out
-        self.rows_f = [tuple(float(a) for a in r) for r in (*tab.a[1:], tab.b)]
+        self.row_terms = [nonzero_terms(r) for r in (*tab.a[1:], tab.b)]
         self.c_f = (*(float(c) for c in tab.c), 1.0)
-        self.e_f = [tuple(float(a) for a in w) for w in (tab.e, tab.e_low) if w is not None]
+        self.e_terms = [nonzero_terms(w) for w in (tab.e, tab.e_low) if w is not None]
 
 
 def initial_step(f: VectorField, t0: Tensor, y0: Tensor, f0: Tensor, order: int,
@@ -181,15 +181,6 @@ def _stages(f: VectorField, co: _Coefficients, buf: _Buffers, v: _SlotViews, t: 
     return buf.ys, value
 
 
-def _combine(base: Tensor | None, weights: tuple[float, ...], ks: list[Tensor]) -> Tensor:
-    """`base + sum_i weights[i] * ks[i]` over the nonzero weights, with Python-float weights."""
-    out = base
-    for w, k in zip(weights, ks):
-        if w != 0.0:
-            out = w * k if out is None else out + w * k
-    return out if out is not None else torch.zeros_like(ks[0])
-
-
 def _stages_constant(f: VectorField, co: _Coefficients, t: Tensor, y: Tensor, fy: Tensor,
                      h: Tensor) -> tuple[Tensor, Tensor, list[Tensor]]:
     """The same stages for `torch.compile`: no buffers, no `out=`, and the tableau as constants
@@ -198,7 +189,7 @@ def _stages_constant(f: VectorField, co: _Coefficients, t: Tensor, y: Tensor, fy
     ks = [fy * h]
     y_new, value = y, fy
     for j in range(1, co.n_main):
-        y_new = _combine(y, co.rows_f[j - 1], ks)
+        y_new = combine(y, co.row_terms[j - 1], ks)
         value = f((t + co.c_f[j] * h)[:, 0], y_new)
         ks.append(value * h)
     return y_new, value, ks
@@ -243,7 +234,7 @@ class _Step:
                 torch.mm(co.e, main, out=buf.errors)
                 errors = buf.errors_3d
             else:
-                errors = torch.stack([_combine(None, w, ks) for w in co.e_f])
+                errors = torch.stack([combine(None, w, ks) for w in co.e_terms])
             scale = torch.add(self.atol, torch.maximum(s.y.abs(), abs_new), alpha=self.rtol)
             sq = (errors / scale).square().sum(-1, keepdim=True)  # [1 or 2, B, 1]
             if sq.shape[0] == 2:  # DOP853: the 5th-order estimate guarded by the 3rd-order one

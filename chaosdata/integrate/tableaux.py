@@ -13,11 +13,15 @@ DOP853 of Hairer, Norsett & Wanner, Solving ODEs I (2nd ed.), with its 7th-order
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
+from torch import Tensor
 
 Row = tuple[float, ...]
+Terms = tuple[tuple[int, float], ...]  # (stage, weight) pairs, nonzero weights only
 
 # ----------------------------------------------------------------------------- coefficients
 DOPRI5_C = (0.0, 0.2, 0.3, 0.8, 0.8888888888888888, 1.0)
@@ -188,3 +192,23 @@ DOP853 = Tableau(
 )
 
 TABLEAUX: dict[str, Tableau] = {t.name: t for t in (RK4, DOPRI5, DOP853)}
+
+
+# ----------------------------------------------------------------------------- applying a row
+def nonzero_terms(weights: Row, scale: float = 1.0) -> Terms:
+    """The `(stage, weight * scale)` pairs of a row of weights whose weight is not zero, as
+    Python floats: a compiled graph holds them as constants, and zero stages drop out."""
+    return tuple((j, float(w) * scale) for j, w in enumerate(weights) if w != 0.0)
+
+
+def combine(base: Tensor | None, terms: Terms, stages: Sequence[Tensor]) -> Tensor:
+    """`base + sum_j w_j stages[j]` over `terms` (`base` None: the sum alone), one fused
+    multiply-add per term into a new tensor (`base` itself when there are no terms); `base`
+    and `stages` are left untouched."""
+    if not terms:
+        return base if base is not None else torch.zeros_like(stages[0])
+    (j0, w0), *rest = terms
+    out = torch.mul(stages[j0], w0) if base is None else torch.add(base, stages[j0], alpha=w0)
+    for j, w in rest:
+        out.add_(stages[j], alpha=w)
+    return out
