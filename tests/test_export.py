@@ -549,3 +549,113 @@ def test_failed_trajectories_export_as_nan_rows_with_their_reason(tmp_path):
     reason = str(store.variables("Lorenz", "coarse", "train")["failure"][0])
     assert row["valid"] is False and row["failure"] == reason and reason
     assert np.isnan(np.asarray(row["series"], dtype=np.float32)).all()
+
+
+# ------------------------------------------------------------------ corpus stores in HDF5
+# a corpus of two flows, 3 variants each (some rejected by the screen): the tiny config of tests/test_corpus.py
+CORPUS_SYSTEMS = ("Lorenz", "Rossler")
+# what a file of a store without a corpus holds: the layout before corpus stores existed
+PLAIN_DATASETS = ["series", "trajectory", "valid", "failure", "resampled", "initial_condition", "start_state",
+                  "n_accepted", "n_rejected"]
+PLAIN_ATTRS = ["system", "invariants", "generation", "provenance", "time", "normalization", "recipe", "granularity",
+               "split", "store_split", "config_hash", "code_hash", "sha256"]
+
+
+@pytest.fixture(scope="module")
+def corpus_export(tmp_path_factory):
+    """A tiny corpus store with both of its exports: (store, folder)."""
+    from test_store import raw_tiny
+
+    raw = raw_tiny(name="corpus-export", systems=list(CORPUS_SYSTEMS), granularities={"fine": {"points": 30}},
+                   length=2, corpus={"variants": 3, "scale": 0.1, "skew_products": 0, "screen_ics": 3,
+                                     "screen_periods": 5})
+    root = tmp_path_factory.mktemp("corpus-export")
+    report = build(parse_config(raw), root / "store", progress=False, log=lambda msg: None)
+    assert report.ok
+    store = open_store(root / "store")
+    export_parquet(store, root / "out")  # both read back and checked
+    export_hdf5(store, root / "out")
+    return store, root / "out"
+
+
+@pytest.mark.parametrize("system", CORPUS_SYSTEMS)
+@pytest.mark.parametrize("split", HF_SPLITS)
+def test_hdf5_of_a_corpus_gives_each_row_its_variants_parameters(corpus_export, system, split):
+    import json
+
+    store, folder = corpus_export
+    group = store.group(system)[f"fine/{split}"]
+    corpus = store.attrs(system)["corpus"]
+    with h5py.File(folder / hdf5_path(system, "fine", HF_SPLITS[split]), "r") as h5:
+        values, variant = h5["parameters"][...], h5["variant"][...]
+        names = [str(n.decode() if isinstance(n, bytes) else n) for n in h5["parameters"].attrs["parameter"]]
+        assert json.loads(h5.attrs["corpus"]) == corpus
+    assert values.dtype == np.float64 and values.shape == group["parameters"].shape
+    np.testing.assert_array_equal(values, group["parameters"][...])
+    np.testing.assert_array_equal(variant, group["variant"][...])
+    assert names == [str(n) for n in group["parameter"][...]] and names
+    table = pq.read_table(next((folder / "data" / system / "fine").glob(f"{HF_SPLITS[split]}-*.parquet")))
+    from_parquet = [json.loads(p) for p in table.column("parameters").to_pylist()]
+    assert len(from_parquet) == len(values)
+    assert [dict(zip(names, row.tolist())) for row in values] == from_parquet
+    assert [corpus["variants"][int(v)]["parameters"] for v in variant] == from_parquet
+
+
+def test_hdf5_builder_loads_a_corpus_file(corpus_export, tmp_path):
+    store, folder = corpus_export
+    files = {hf: str(folder / hdf5_path("Lorenz", "fine", hf)) for hf in HF_SPLITS.values()}
+    loaded = datasets.load_dataset("hdf5", data_files=files, cache_dir=_datasets_cache(tmp_path))
+    assert loaded["train"].features["parameters"] == datasets.List(datasets.Value("float64"), length=3)
+    for split, hf in HF_SPLITS.items():
+        rows = loaded[hf][:]  # python values: the numpy format would give float32 for float64 lists
+        np.testing.assert_array_equal(np.array(rows["parameters"]), store.group("Lorenz")[f"fine/{split}/parameters"][...])
+        np.testing.assert_array_equal(rows["variant"], store.group("Lorenz")[f"fine/{split}/variant"][...])
+        np.testing.assert_array_equal(loaded[hf].with_format("numpy")[:]["series"], store.array("Lorenz", "fine", split)[...])
+
+
+def _drop_corpus_attr(h5):
+    del h5.attrs["corpus"]
+
+
+def _change_a_parameter(h5):
+    h5["parameters"][0, 0] += 1.0
+
+
+def _change_a_variant(h5):
+    h5["variant"][0] = h5["variant"][0] + 1
+
+
+def _rename_a_parameter(h5):
+    h5["parameters"].attrs["parameter"] = np.array(["x"] * h5["parameters"].shape[1], dtype=h5py.string_dtype())
+
+
+def _drop_the_parameters(h5):
+    del h5["parameters"]
+
+
+@pytest.mark.parametrize("tamper, column", [(_drop_corpus_attr, "corpus"), (_change_a_parameter, "parameter_values"),
+                                            (_change_a_variant, "variant"), (_rename_a_parameter, "parameter"),
+                                            (_drop_the_parameters, None)])
+def test_the_hdf5_check_compares_a_corpus_files_parameters(corpus_export, tmp_path, tamper, column):
+    store, folder = corpus_export
+    copy = tmp_path / "copy"
+    shutil.copytree(folder / "hdf5", copy / "hdf5")
+    assert check_hdf5(store, copy) == []
+    rel = hdf5_path("Lorenz", "fine", "train")
+    with h5py.File(copy / rel, "r+") as h5:
+        tamper(h5)
+    problems = check_hdf5(store, copy)
+    assert problems and {p.system for p in problems} == {"Lorenz"}
+    if column is not None:
+        assert f"{rel} [{column}]" in {p.what for p in problems}
+    else:
+        assert any(p.expected == "a column 'parameter_values'" for p in problems)
+
+
+@pytest.mark.parametrize("system", CONFIG.systems)
+def test_hdf5_files_of_a_store_without_a_corpus_keep_their_layout(staged, system):
+    folder, _, hreport = staged
+    for f in (f for f in hreport.files if f.system == system):
+        with h5py.File(folder / f.path, "r") as h5:
+            assert list(h5) == PLAIN_DATASETS
+            assert list(h5.attrs) == PLAIN_ATTRS

@@ -89,23 +89,57 @@ def compare_split(source: SplitSource, columns: dict[str, Any], where: str) -> l
     system, entry = source.system, source.manifest
     if not columns:
         return [Problem(system, where, f"{entry['series']['shape'][0]} exported rows", "no rows (missing)")]
-    problems = []
-    for variable, column in COLUMNS.items():
-        expected = entry[variable]
-        if column not in columns:
-            problems.append(Problem(system, where, f"a column {column!r}", "none"))
-            continue
-        values = columns[column]
-        if variable == "failure":
-            values = np.array([str(v) for v in values], dtype=object)
-        elif values.dtype != np.dtype(expected["dtype"]):
-            values = values.astype(expected["dtype"])
-        got = data_sha256(values)
-        if list(values.shape) != expected["shape"] or got != expected["sha256"]:
-            problems.append(Problem(system, f"{where} [{column}]",
-                                    f"{expected['shape']} with sha256 {expected['sha256']}",
-                                    f"{list(values.shape)} with sha256 {got}"))
+    problems = [p for variable, column in COLUMNS.items()
+                for p in compare_variable(source, variable, columns, column, where)]
     return problems + compare_metadata(source, columns, where)
+
+
+def compare_variable(source: SplitSource, variable: str, columns: dict[str, Any], column: str,
+                     where: str) -> list[Problem]:
+    """Problems of one exported column against the manifest's shape and checksum of the store
+    variable it mirrors (text compared as text, numbers in the stored dtype)."""
+    system, expected = source.system, source.manifest[variable]
+    if column not in columns:
+        return [Problem(system, where, f"a column {column!r}", "none")]
+    values = columns[column]
+    if variable == "failure" or expected["dtype"].startswith("StringDType"):
+        values = np.array([v.decode() if isinstance(v, bytes) else str(v) for v in values.ravel()],
+                          dtype=object).reshape(values.shape)
+    elif values.dtype != np.dtype(expected["dtype"]):
+        values = values.astype(expected["dtype"])
+    got = data_sha256(values)
+    if list(values.shape) != expected["shape"] or got != expected["sha256"]:
+        return [Problem(system, f"{where} [{column}]", f"{expected['shape']} with sha256 {expected['sha256']}",
+                        f"{list(values.shape)} with sha256 {got}")]
+    return []
+
+
+# a corpus store's variables in an HDF5 file -> the `hdf5_columns` key holding them
+HDF5_CORPUS_COLUMNS = {"variant": "variant", "parameters": "parameter_values", "parameter": "parameter"}
+
+
+def compare_corpus_hdf5(source: SplitSource, columns: dict[str, Any], where: str) -> list[Problem]:
+    """Problems of a corpus split's HDF5 file: `variant`, `parameters` and the parameter names
+    against the manifest, the `corpus` attribute against the store's, and each row's
+    `parameters` against its variant's entry in that attribute (`[]` for other stores)."""
+    if "corpus" not in source.attrs or not columns:
+        return []
+    problems = [p for variable, column in HDF5_CORPUS_COLUMNS.items()
+                for p in compare_variable(source, variable, columns, column, where)]
+    stored = json.dumps(source.attrs["corpus"], sort_keys=True)
+    if "corpus" not in columns or json.dumps(columns["corpus"], sort_keys=True) != stored:
+        problems.append(Problem(source.system, f"{where} [corpus]", "the store's `corpus` attribute",
+                                "none" if "corpus" not in columns else "another one"))
+    elif not problems:  # the file's own mapping: each row's values are its variant's parameters
+        from chaosdata.store.corpus import Variants
+
+        variants = columns["corpus"]["variants"]
+        position = {v["id"]: i for i, v in enumerate(variants)}
+        table = Variants([v["parameters"] for v in variants], []).table([position[int(v)] for v in columns["variant"]])
+        if not np.array_equal(table, columns["parameter_values"]):
+            problems.append(Problem(source.system, f"{where} [parameters]", "each row's variant's parameters",
+                                    "other values"))
+    return problems
 
 
 def compare_metadata(source: SplitSource, columns: dict[str, Any], where: str) -> list[Problem]:
@@ -121,8 +155,8 @@ def compare_metadata(source: SplitSource, columns: dict[str, Any], where: str) -
         params = parameters_json(source.attrs["system"]["parameters"])
         if any(p != params for p in columns["parameters"]):
             problems.append(Problem(system, f"{where} [parameters]", params, "other parameters"))
-    elif "parameters" in columns and len(columns["parameters"]) == len(columns.get("trajectory", ())):
-        # a corpus, one row per trajectory (Parquet): each row carries its own variant's parameters
+    elif "parameters" in columns and "trajectory" in columns:
+        # a corpus, one row per trajectory: each row carries its own variant's parameters
         rows = np.asarray(columns["trajectory"], dtype=np.int64)
         expected = row_parameters(source, {k: v[rows] for k, v in source.variables.items()})
         if list(columns["parameters"]) != expected:
@@ -163,7 +197,10 @@ def check_parquet(store: Store, root: str | Path | ExportReport, systems: Sequen
 
 
 def hdf5_columns(path: Path) -> dict[str, np.ndarray]:
-    """The datasets of one exported HDF5 file, plus `t0`, `dt`, `n_points` from its attributes."""
+    """The datasets of one exported HDF5 file, plus `t0`, `dt`, `n_points` from its attributes and
+    `parameters` as JSON per row (Parquet's column): the system's, or in a corpus file each row's
+    variant's from the file's `corpus` attribute; there the `parameters` dataset is returned as
+    `parameter_values`, its names as `parameter` and the attribute as `corpus`."""
     import h5py
 
     if not path.is_file():
@@ -176,7 +213,16 @@ def hdf5_columns(path: Path) -> dict[str, np.ndarray]:
         grid = json.loads(h5.attrs["time"])
         out["t0"], out["dt"], out["n_points"] = np.array([grid["t0"]]), np.array([grid["dt"]]), np.array([grid["n"]])
         attrs = json.loads(h5.attrs["system"])
-        out["parameters"] = np.array([parameters_json(attrs["parameters"])], dtype=object)
+        if "corpus" in h5.attrs:
+            if "parameters" in out:
+                out["parameter_values"] = out.pop("parameters")
+                out["parameter"] = np.array(h5["parameters"].attrs.get("parameter", []), dtype=object)
+            out["corpus"] = json.loads(h5.attrs["corpus"])
+            sets = {v["id"]: parameters_json(v["parameters"]) for v in out["corpus"]["variants"]}
+            out["parameters"] = np.array([sets.get(int(v), "no such variant") for v in out.get("variant", [])],
+                                         dtype=object)
+        else:
+            out["parameters"] = np.array([parameters_json(attrs["parameters"])], dtype=object)
     return out
 
 
@@ -189,7 +235,8 @@ def check_hdf5(store: Store, root: str | Path | ExportReport, systems: Sequence[
     for system in names:
         for source in system_sources(store, system):
             rel = hdf5_path(system, source.granularity, HF_SPLITS[source.split])
-            problems += compare_split(source, hdf5_columns(root / rel), rel)
+            columns = hdf5_columns(root / rel)
+            problems += compare_split(source, columns, rel) + compare_corpus_hdf5(source, columns, rel)
     if strict and problems:
         raise ChecksumError(f"HDF5 export at {root} differs from the store {store.path}: {problems[0]} "
                             f"({len(problems)} problem(s) in all). Export again; if it persists, "

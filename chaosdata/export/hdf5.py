@@ -5,10 +5,15 @@
   series             [trajectory, time, component] float32, chunks of 1 x chunk_time x dim, gzip + shuffle
   trajectory, valid, failure, resampled, n_accepted, n_rejected      [trajectory]
   initial_condition, start_state                                     [trajectory, state] float64
+  variant            [trajectory] int64                 corpus stores only: the row's variant id
+  parameters         [trajectory, parameter] float64    corpus stores only: the row's own parameter values,
+                     attrs: parameter (the column names, strings: `rho`, or `k[0,1]` for a matrix element)
   attrs: system, invariants, generation, provenance (JSON, as in the store's system group),
          time ({t0, dt, n}), normalization, recipe (JSON, the granularity group's),
          granularity, split (Hugging Face name), store_split, config_hash, code_hash,
-         sha256 (JSON: the manifest's checksum of each variable)
+         sha256 (JSON: the manifest's checksum of each variable),
+         corpus (corpus stores only; JSON, the system group's: every screened variant with its
+         parameters and verdict, `variant` ids index its `variants`)
 ```
 
 Why one file per split rather than per system or per release: the `hdf5` builder of
@@ -17,8 +22,11 @@ requires every dataset of the file to have the same first dimension. A file per 
 only grouping that both `h5py` users (groups and attributes mirror the store: the folders are
 the store's groups) and `datasets.load_dataset("hdf5", data_files=...)` read as they are, and
 a user downloads one system alone. The time coordinate is the attribute `time` (a uniform grid),
-not a dataset, since its first dimension is time, not trajectories. At the full release this is
-158 folders under `hdf5/`, <= 3 per system, 3 files per granularity.
+not a dataset, since its first dimension is time, not trajectories; for the same reason the
+parameter names of a corpus store are an attribute of `parameters`, not a `parameter` dataset
+(the builder refuses a file whose datasets differ in length). The system's `parameters` in the
+`system` attribute are the catalogue's; in a corpus store each row's own are in `parameters`.
+At the full release this is 158 folders under `hdf5/`, <= 3 per system, 3 files per granularity.
 """
 
 from __future__ import annotations
@@ -73,6 +81,11 @@ def write_split(source: SplitSource, path: Path, chunk_time: int, identity: dict
                                   dtype=h5py.string_dtype("utf-8"), track_times=False)
             else:
                 h5.create_dataset(name, data=np.asarray(data), track_times=False)
+        if "corpus" in source.attrs:
+            h5.create_dataset("variant", data=np.asarray(source.variables["variant"], dtype=np.int64), track_times=False)
+            params = h5.create_dataset("parameters", data=np.asarray(source.variables["parameters"], dtype=np.float64),
+                                       track_times=False)
+            params.attrs["parameter"] = np.array(source.parameter_names, dtype=h5py.string_dtype("utf-8"))
         for key in ("system", "invariants", "generation", "provenance"):
             h5.attrs[key] = _json(source.attrs.get(key))
         for key in ("time", "normalization", "recipe"):
@@ -83,6 +96,8 @@ def write_split(source: SplitSource, path: Path, chunk_time: int, identity: dict
         for key, value in identity.items():
             h5.attrs[key] = value
         h5.attrs["sha256"] = _json({v: e["sha256"] for v, e in source.manifest.items()})
+        if "corpus" in source.attrs:
+            h5.attrs["corpus"] = _json(source.attrs["corpus"])
     os.replace(tmp, path)
     return n_traj
 

@@ -17,7 +17,9 @@ from chaosdata.store.layout import SERIES, TRAJECTORY_VARIABLES, split_path
 class SplitSource:
     """One store split: `series` is the lazy zarr array `[trajectory, time, component]`,
     `variables` the per-trajectory numpy arrays, `attrs` the system group's attributes,
-    `granularity_attrs` its granularity group's (`time`, `normalization`, `recipe`)."""
+    `granularity_attrs` its granularity group's (`time`, `normalization`, `recipe`). In a corpus
+    store (`"corpus" in attrs`) `variables` also holds `variant` `[trajectory]` and `parameters`
+    `[trajectory, parameter]` float64, and `parameter_names` the `parameter` coordinate."""
 
     system: str
     granularity: str
@@ -27,6 +29,7 @@ class SplitSource:
     attrs: dict[str, Any]
     granularity_attrs: dict[str, Any]
     manifest: dict[str, dict[str, Any]]  # the manifest's entry (shape, dtype, sha256) per variable: `series`, `time`, ...
+    parameter_names: tuple[str, ...] = ()  # a corpus split's `parameter` coordinate (flat names: `rho`, `k[0,1]`)
 
     @property
     def grid(self) -> dict[str, Any]:
@@ -47,9 +50,11 @@ def system_sources(store: Store, system: str) -> list[SplitSource]:
             g = group[split_path(gran, split)]
             prefix = split_path(gran, split) + "/"
             entries = {p[len(prefix):]: a for p, a in arrays.items() if p.startswith(prefix)}
-            names = list(TRAJECTORY_VARIABLES) + (["variant"] if "corpus" in attrs else [])
+            corpus = "corpus" in attrs
+            names = list(TRAJECTORY_VARIABLES) + (["variant", "parameters"] if corpus else [])
+            columns = tuple(str(c) for c in g["parameter"][...]) if corpus else ()
             out.append(SplitSource(system, gran, split, g[SERIES], {n: g[n][...] for n in names},
-                                   attrs, gran_attrs, entries))
+                                   attrs, gran_attrs, entries, columns))
     return out
 
 
