@@ -293,3 +293,140 @@ def test_cli_card_without_the_publish_extra(monkeypatch, capsys):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "jinja2" else real(name, *a))
     assert cli(["card", "nowhere", "--out", "x"]) == 2
     assert "pip install 'chaosdata[publish]'" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------- corpus stores
+# two flows, 3 variants each, screened (Rossler loses some to the screen): tests/test_corpus.py's tiny corpus
+CORPUS_SYSTEMS = ("Lorenz", "Rossler")
+CORPUS_CONFIG = raw_tiny(name="cards-corpus", systems=list(CORPUS_SYSTEMS), granularities={"fine": {"points": 30}},
+                         length=2, corpus={"variants": 3, "scale": 0.1, "skew_products": 0, "screen_ics": 3,
+                                           "screen_periods": 5})
+VARIANTS_HEADER = "| variant | λ_max at screening |"
+
+
+@pytest.fixture(scope="module")
+def corpus_cards(tmp_path_factory):
+    root = tmp_path_factory.mktemp("corpus-cards")
+    assert build(parse_config(CORPUS_CONFIG, "cards-corpus"), root / "store", progress=False, log=lambda m: None).ok
+    store = open_store(root / "store")
+    return store, render_cards(store, root / "rendered", repo_id="someone/cards-corpus")
+
+
+def _variant_table(text: str) -> tuple[list[str], list[list[str]]]:
+    """(header cells, row cells) of a page's table of accepted variants."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(VARIANTS_HEADER))
+    table = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        table.append([c.strip() for c in line.strip().strip("|").split("|")])
+    return table[0], table[2:]
+
+
+@pytest.mark.parametrize("system", CORPUS_SYSTEMS)
+def test_a_corpus_page_lists_the_accepted_variants_of_the_attribute(corpus_cards, system):
+    store, cards = corpus_cards
+    attrs = store.attrs(system)
+    corpus, catalogue = attrs["corpus"], attrs["system"]["parameters"]
+    accepted = [v for v in corpus["variants"] if v["accepted"]]
+    differ = [k for k in catalogue if any(v["parameters"][k] != catalogue[k] for v in accepted)]
+    header, rows = _variant_table((cards.root / system_page(system)).read_text())
+    assert header == ["variant", "λ_max at screening"] + [f"`{k}`" for k in differ]
+    assert [r[0] for r in rows] == [str(v["id"]) for v in accepted]
+    for row, v in zip(rows, accepted):
+        assert row[1] == V.plus_minus(v["lambda_max"], v["lambda_max_stderr"])
+        assert row[2:] == [V.num(v["parameters"][k], V.VARIANT_DIGITS) for k in differ]
+
+
+@pytest.mark.parametrize("system", CORPUS_SYSTEMS)
+def test_a_corpus_page_counts_variants_and_verdicts(corpus_cards, system):
+    store, cards = corpus_cards
+    corpus = store.attrs(system)["corpus"]
+    text = " ".join((cards.root / system_page(system)).read_text().split())
+    assert f"{corpus['n_accepted']} of the {corpus['n_variants']} parameter sets screened" in text
+    rejected = [v["reason"].split(" (")[0] for v in corpus["variants"] if not v["accepted"]]
+    counts = ([f"accepted {corpus['n_accepted']}"] if corpus["n_accepted"] else []) + \
+        [f"{r} {rejected.count(r)}" for r in sorted(set(rejected), key=lambda r: (-rejected.count(r), r))]
+    assert f"Screening verdicts: {'; '.join(counts)}." in text
+
+
+def test_the_corpus_metadata_holds_every_variant(corpus_cards):
+    import json
+
+    store, cards = corpus_cards
+    written = json.loads((cards.root / "metadata" / "corpus.json").read_text())
+    assert written == {s: store.attrs(s)["corpus"] for s in CORPUS_SYSTEMS}
+
+
+def test_the_repo_card_states_the_corpus_recipe(corpus_cards):
+    store, cards = corpus_cards
+    text = (cards.root / README).read_text()
+    line = next(line for line in text.splitlines() if line.startswith("- A corpus of parameter variants:"))
+    groups = [store.attrs(s)["corpus"] for s in CORPUS_SYSTEMS]
+    assert "3 per flow" in line and "1 + 0.1·N(0, 1)" in line and "relative spread of 10%" in line
+    assert f"base seed {store.config.seed}" in line and "over 5 periods from 3 members" in line
+    assert f"{sum(g['n_accepted'] for g in groups)} of {sum(g['n_variants'] for g in groups)} accepted over 2 groups" in line
+    assert "skew product" not in line  # this corpus has none
+
+
+@pytest.mark.parametrize("page", [README] + [system_page(s) for s in CORPUS_SYSTEMS])
+def test_corpus_cards_links_exist(corpus_cards, page):
+    _, cards = corpus_cards
+    assert broken_links(cards.root, page) == []
+
+
+def test_a_long_variant_table_is_cut_and_says_how_many_more(corpus_cards):
+    store, _ = corpus_cards
+    attrs = store.attrs("Lorenz")
+    base = attrs["system"]["parameters"]
+    variants = [{"id": i, "parameters": {**base, "rho": 28.0 + i}, "accepted": i % 4 != 3,
+                 "reason": "" if i % 4 != 3 else "unbounded (3 of 3 members left the bound)",
+                 "lambda_max": 0.9, "lambda_max_stderr": 0.01, "n_members": 3} for i in range(120)]
+    n_accepted = sum(v["accepted"] for v in variants)
+    corpus = dict(attrs["corpus"], variants=variants, n_variants=120, n_accepted=n_accepted, acceptance=n_accepted / 120)
+    summary = V.corpus_summary(corpus, base)
+    assert summary["columns"] == ["rho"] and len(summary["rows"]) == V.VARIANT_ROWS
+    assert summary["n_more"] == n_accepted - V.VARIANT_ROWS
+    assert summary["verdicts"] == [{"verdict": "accepted", "n": 90}, {"verdict": "unbounded", "n": 30}]
+    ctx = system_context(store, "Lorenz", dict(attrs, corpus=corpus), [], "a/b", "fine", None, False)
+    text = environment().get_template("system.md.j2").render(**ctx)
+    assert len(_variant_table(text)[1]) == V.VARIANT_ROWS
+    assert f"And {n_accepted - V.VARIANT_ROWS} more accepted variants (the table lists the first {V.VARIANT_ROWS})" in text
+
+
+@pytest.mark.parametrize("variants, expected", [
+    ([], []),
+    ([{"accepted": False, "reason": "fixed point (the state stops moving)"}] * 2
+     + [{"accepted": True, "reason": ""}], [("accepted", 1), ("fixed point", 2)]),
+    ([{"accepted": False, "reason": "not chaotic (lambda_max 0.01 +- 0.02 ...)"},
+      {"accepted": False, "reason": "unbounded (the tangent dynamics blew up)"}], [("not chaotic", 1), ("unbounded", 1)]),
+])
+def test_verdict_counts(variants, expected):
+    assert [(c["verdict"], c["n"]) for c in V.verdict_counts(variants)] == expected
+
+
+def test_a_store_without_a_corpus_shows_no_variants(cards, store):
+    assert V.corpus_recipe(store.manifest["config"], {s: store.attrs(s) for s in SYSTEMS}) is None
+    assert all(V.corpus_summary(store.attrs(s).get("corpus"), store.attrs(s)["system"]) is None for s in SYSTEMS)
+    assert not (cards.root / "metadata" / "corpus.json").exists()
+    for page in [README] + [system_page(s) for s in SYSTEMS]:
+        text = (cards.root / page).read_text()
+        assert "parameter variants" not in text.lower() and "corpus" not in text.lower()
+        assert VARIANTS_HEADER not in text
+
+
+def test_the_recipe_toml_of_a_corpus_store_rebuilds_its_config(corpus_cards):
+    store, cards = corpus_cards
+    text = (cards.root / "metadata" / "config.toml").read_text()
+    assert "[corpus]" in text
+    assert parse_config(tomllib.loads(text), "config.toml").config_hash == store.manifest["config_hash"]
+
+
+@pytest.mark.parametrize("table, entries", [("corpus", {"variants": 4, "scale": 0.2, "skew_products": 2}),
+                                            ("noise", {"levels": [0.01, 0.1]})])
+def test_config_toml_writes_the_optional_tables(table, entries):
+    config = parse_config(raw_tiny(**{table: entries}), "x")
+    text = config_toml(config.to_dict())
+    assert f"[{table}]" in text
+    assert parse_config(tomllib.loads(text), "x.toml").config_hash == config.config_hash

@@ -47,7 +47,9 @@ def config_toml(config: Mapping[str, Any]) -> str:
     """
     lines = ["# The release config of this store, as recorded in its manifest.",
              "# Rebuild with: chaosdata generate --config THIS_FILE --out DIR", ""]
-    tables = ("splits", "granularities", "integrator", "storage")
+    # the fixed tables first, then the optional ones a config may have (`corpus`, `noise`)
+    tables = ["splits", "granularities", "integrator", "storage"]
+    tables += [k for k, v in config.items() if isinstance(v, dict) and k not in tables]
     for key, value in config.items():
         if key not in tables and value is not None:
             lines.append(f"{key} = {_value(value)}")

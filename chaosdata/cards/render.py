@@ -14,6 +14,7 @@ metadata/catalogue.json           the catalogue entries of the store's systems
 metadata/invariants.json          their invariants, as stored
 metadata/config.json, config.toml the release config (TOML: `chaosdata generate --config`)
 metadata/manifest.json            a byte copy of the store's manifest
+metadata/corpus.json              a corpus store only: each group's `corpus` attribute (every screened variant)
 ```
 The words are in the templates (package data, `chaosdata/cards/templates/`, linked from the
 top-level `cards/`); the numbers come from the store (`chaosdata.cards.values`).
@@ -46,6 +47,7 @@ README = "README.md"
 CARDS_DIR = "cards"
 IMG_DIR = "cards/img"
 METADATA_DIR = "metadata"
+CORPUS_JSON = f"{METADATA_DIR}/corpus.json"
 GALLERY = f"{IMG_DIR}/gallery.png"
 PICTURES = ("attractor", "series", "spectrum")
 PLACEHOLDER_REPO = "OWNER/NAME"
@@ -228,6 +230,8 @@ def repo_context(store: Store, attrs: dict[str, dict[str, Any]], configs: Sequen
                     for g, why in sorted(manifest_entries[n]["skipped"].items())],
         "failed_checks": [n for n in names if attrs[n].get("invariants") and not attrs[n]["invariants"].get("passed")],
         "no_invariants": [n for n in names if not attrs[n].get("invariants")],
+        "corpus": V.corpus_recipe(store.manifest["config"], attrs),
+        "corpus_json": CORPUS_JSON,
     }
 
 
@@ -270,6 +274,8 @@ def system_context(store: Store, name: str, attrs: dict[str, Any], configs: Sequ
         "repo_id": repo_id, "example_config": config_name(name, ex_gran), "example_granularity": ex_gran,
         "zarr_json": f"../{name}/zarr.json" if store_staged else None,
         "leaderboard": V.read_leaderboard(results, name),
+        "corpus": V.corpus_summary(attrs.get("corpus"), meta.get("parameters", {})),
+        "corpus_json": f"../{CORPUS_JSON}",
     }
 
 
@@ -324,6 +330,9 @@ def write_metadata(store: Store, attrs: dict[str, dict[str, Any]], out: Path) ->
     written.append(f"{METADATA_DIR}/config.toml")
     shutil.copyfile(store.path / MANIFEST, out / METADATA_DIR / "manifest.json")
     written.append(f"{METADATA_DIR}/manifest.json")
+    corpora = {n: a["corpus"] for n, a in attrs.items() if a.get("corpus")}
+    if corpora:
+        dump(CORPUS_JSON, corpora)
     return written
 
 

@@ -217,3 +217,58 @@ def _is_number(text: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return True
+
+
+# ---------------------------------------------------------------------- corpus stores
+VARIANT_ROWS = 50  # accepted variants listed on a system page; the others are counted
+VARIANT_DIGITS = 6  # significant digits of a variant's parameter values on the page (exact ones in the store)
+
+
+def verdict_counts(variants: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Screening verdicts counted by kind: `accepted`, or a rejection's reason up to its detail
+    in brackets (`not chaotic`, `fixed point`, `unbounded`); accepted first, then most frequent."""
+    counts: dict[str, int] = {}
+    for v in variants:
+        kind = "accepted" if v["accepted"] else (str(v.get("reason") or "rejected").split(" (")[0].strip() or "rejected")
+        counts[kind] = counts.get(kind, 0) + 1
+    order = sorted(counts, key=lambda k: (k != "accepted", -counts[k], k))
+    return [{"verdict": k, "n": counts[k]} for k in order]
+
+
+def corpus_summary(corpus: Mapping[str, Any] | None, catalogue: Mapping[str, Any],
+                   limit: int = VARIANT_ROWS) -> dict[str, Any] | None:
+    """What a corpus system's page says about its variants, from the group's `corpus` attribute
+    (None for a store without a corpus): counts, verdicts, and a table of the first `limit`
+    accepted variants with the parameters (`columns`) that differ from the catalogue's
+    (`catalogue`, the system attribute's `parameters`) in any accepted variant."""
+    if not corpus:
+        return None
+    accepted = [v for v in corpus["variants"] if v["accepted"]]
+    keys = list(catalogue) + sorted({k for v in accepted for k in v["parameters"]} - set(catalogue))
+    columns = [k for k in keys if any(v["parameters"].get(k) != catalogue.get(k) for v in accepted)]
+    rows = [{"id": v["id"], "lambda_max": plus_minus(v.get("lambda_max"), v.get("lambda_max_stderr")),
+             "cells": [num(v["parameters"].get(k), VARIANT_DIGITS) for k in columns]} for v in accepted[:limit]]
+    return {
+        "n_variants": corpus["n_variants"], "n_accepted": corpus["n_accepted"],
+        "acceptance_pct": num(100 * corpus["acceptance"]),
+        "verdicts": verdict_counts(corpus["variants"]),
+        "columns": columns, "rows": rows, "n_more": len(accepted) - len(rows), "limit": limit,
+        "digits": VARIANT_DIGITS,
+    }
+
+
+def corpus_recipe(config: Mapping[str, Any], attrs: Mapping[str, Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The corpus line of the repo card: the release config's `[corpus]` settings and base seed
+    (`config` as the manifest records it), and the variants screened and accepted over the
+    groups of `attrs`. None for a config without a corpus."""
+    settings = config.get("corpus")
+    if settings is None:
+        return None
+    groups = [a["corpus"] for a in attrs.values() if a.get("corpus")]
+    return {
+        "variants": settings["variants"], "scale": num(settings["scale"]), "scale_pct": num(100 * settings["scale"]),
+        "skew_products": settings["skew_products"], "coupling": num(settings["coupling"]),
+        "screen_ics": settings["screen_ics"], "screen_periods": num(settings["screen_periods"]),
+        "seed": config["seed"], "n_groups": len(groups),
+        "n_variants": sum(g["n_variants"] for g in groups), "n_accepted": sum(g["n_accepted"] for g in groups),
+    }
