@@ -659,3 +659,27 @@ def test_hdf5_files_of_a_store_without_a_corpus_keep_their_layout(staged, system
         with h5py.File(folder / f.path, "r") as h5:
             assert list(h5) == PLAIN_DATASETS
             assert list(h5.attrs) == PLAIN_ATTRS
+
+
+def test_a_corpus_of_a_flow_without_parameters_writes_zero_width_parameters_datasets_loads(tmp_path):
+    """A flow without parameters is one variant with no parameter columns: `parameters` is
+    `[trajectory, 0]`, which the `hdf5` builder reads as empty lists."""
+    from chaosdata.export.hdf5 import write_split
+    from chaosdata.export.source import SplitSource
+
+    n = 2
+    variables = {"trajectory": np.arange(n), "valid": np.ones(n, bool), "failure": np.array(["", ""], dtype=object),
+                 "resampled": np.zeros(n, np.int64), "initial_condition": np.zeros((n, 3)),
+                 "start_state": np.zeros((n, 3)), "n_accepted": np.ones(n, np.int64), "n_rejected": np.zeros(n, np.int64),
+                 "variant": np.zeros(n, np.int64), "parameters": np.zeros((n, 0))}
+    corpus = {"n_variants": 1, "n_accepted": 1, "variants": [{"id": 0, "parameters": {}, "accepted": True}]}
+    source = SplitSource("SprottB", "fine", "train", np.zeros((n, 5, 3), np.float32), variables,
+                         {"system": {"parameters": {}}, "corpus": corpus}, {"time": {"t0": 0.0, "dt": 0.1, "n": 5}},
+                         {"series": {"sha256": "x"}}, ())
+    path = tmp_path / "train.h5"
+    assert write_split(source, path, 5, {"config_hash": "c", "code_hash": "d"}) == n
+    with h5py.File(path, "r") as h5:
+        assert h5["parameters"].shape == (n, 0) and list(h5["parameters"].attrs["parameter"]) == []
+    loaded = datasets.load_dataset("hdf5", data_files={"train": str(path)}, split="train",
+                                   cache_dir=_datasets_cache(tmp_path))
+    assert loaded["parameters"] == [[], []] and loaded["variant"] == [0, 0]
