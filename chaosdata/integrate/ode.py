@@ -32,8 +32,8 @@ from chaosdata.errors import InvalidInputError
 from chaosdata.integrate.controller import INTEGRAL, Controller
 from chaosdata.integrate.fixed import integrate_fixed_grid
 from chaosdata.integrate.output import DenseWriter
-from chaosdata.integrate.tableaux import TABLEAUX, Tableau, combine, nonzero_terms
 from chaosdata.integrate.solution import Solution, Status, VectorField
+from chaosdata.integrate.tableaux import TABLEAUX, Tableau, combine, nonzero_terms
 from chaosdata.integrate.threads import torch_threads
 
 
@@ -344,8 +344,9 @@ def integrate(
     than OK; the others are unaffected. `compile=True` runs `steps_per_graph` steps as one
     `torch.compile` graph (worth it for long runs): the tableau enters it as constants, the
     state goes in and out as tensors and the outputs are written outside it; on CUDA the graph
-    is replayed as a CUDA graph (mode "reduce-overhead"). `threads`: torch CPU threads for the solve (None: chosen by
-    `threads.threads_for` from the batch size; the process setting is restored after).
+    is replayed as a CUDA graph (mode "reduce-overhead"). `threads`: torch CPU threads for the
+    solve (None: chosen by `threads.threads_for` from the batch size; the process setting is
+    restored after).
     `bucket=True` (with `compile`) pads the batch to the next power of two with idle rows, so
     a new batch size in the same bucket reuses the compiled step; only for fields `f` that
     work on any batch (no per-trajectory parameter tensors). `compact=False` keeps every row
