@@ -512,10 +512,10 @@ def test_one_resample_policy_one_seed_scheme():
         ResamplePolicy(max_resamples=-1)
 
 
-@pytest.mark.parametrize("per_graph", [1, 3])
-def test_compiled_multi_step_graphs_match_eager(per_graph):
-    """Several DOP853 steps in one compiled graph (3 does not divide the check block of 16)
-    take the eager solver's steps, flag the same trajectory, and agree to rounding."""
+@pytest.mark.parametrize("method, per_graph", [("dop853", 1), ("dop853", 3), ("dopri5", 2)])
+def test_compiled_multi_step_graphs_match_eager(method, per_graph):
+    """Several steps in one compiled graph (3 does not divide the check block of 16) take the
+    eager solver's steps, flag the same trajectory, and agree to rounding."""
     system = get_system("Lorenz")
     y0 = torch.tensor(system.initial_conditions, dtype=torch.float64).repeat(6, 1)
     y0[1:] += 0.1 * torch.arange(1, 6, dtype=torch.float64)[:, None]
@@ -524,8 +524,9 @@ def test_compiled_multi_step_graphs_match_eager(per_graph):
 
     def f(t, y):
         return system.equations(y, t, **system.bind())
-    eager = integrate(f, y0, t_eval, rtol=1e-10, atol=1e-10)
-    compiled = integrate(f, y0, t_eval, rtol=1e-10, atol=1e-10, compile=True, steps_per_graph=per_graph)
+    eager = integrate(f, y0, t_eval, method=method, rtol=1e-10, atol=1e-10)
+    compiled = integrate(f, y0, t_eval, method=method, rtol=1e-10, atol=1e-10, compile=True,
+                         steps_per_graph=per_graph)
     assert compiled.status.tolist() == eager.status.tolist() == [0, 0, 0, Status.NONFINITE, 0, 0]
     assert compiled.n_accepted.tolist() == eager.n_accepted.tolist()
     assert compiled.n_rejected.tolist() == eager.n_rejected.tolist()
