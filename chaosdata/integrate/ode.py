@@ -51,10 +51,19 @@ MAX_FLUSH_STEPS = 16
 # this many state elements: below that a step costs its dispatch overhead, not its rows, and
 # new buffers (about 700 operations) would cost more than they save
 COMPACT_MIN_ELEMENTS = 8192
-# from this many state elements on (on the CPU), the accept mask is spelled out over d before
-# it selects states (a [B, 1] mask broadcast over the last axis: where() 2.5x slower at
-# B = 1024, 5.6x at 8192; below, making the wide mask costs more than it saves)
+# from this many state elements on, a [B, 1] operand is spelled out over d before elementwise
+# use with [B, d] ones, on the CPU (broadcast over the last axis, a multiply is 2x slower at
+# B = 256 and 3-4x from 1024, a where() 2.5x at 1024 and 5.6x at 8192; below these sizes the
+# copy costs more than it saves; a GPU broadcasts for free): the step size before the 12 stage
+# scalings, the accept mask before the 2 state selections
+WIDE_STEP_ELEMENTS = 512
 WIDE_MASK_ELEMENTS = 2048
+
+
+def _wide(x: Tensor, like: Tensor, min_elements: int) -> Tensor:
+    """`x` (`[B, 1]`) expanded to `like`'s shape and made contiguous where that pays (see
+    `WIDE_STEP_ELEMENTS`); the values are the same, so are the results."""
+    return x.expand_as(like).contiguous() if like.is_cpu and like.numel() >= min_elements else x
 
 
 def get_tableau(method: str | Tableau) -> Tableau:
@@ -177,11 +186,7 @@ def _stages(f: VectorField, co: _Coefficients, buf: _Buffers, v: _SlotViews, t: 
     buffer is overwritten by the next stage, so `f` must not keep its input past its return
     (it may return it: the result is read before the next stage is formed)."""
     torch.addcmul(t, co.c_main, h, out=buf.ts)  # stage times, [n_main, B, 1]
-    # h spelled out over d once: on the CPU a [B, 1] factor broadcast over the last axis makes
-    # each scaling below 3-4x slower from B = 1024 on (the same products, the same bytes); a
-    # GPU broadcasts for free, and the copy would be one more kernel launch per step
-    if h.is_cpu:
-        h = h.expand_as(y).contiguous()
+    h = _wide(h, y, WIDE_STEP_ELEMENTS)
     torch.mul(fy, h, out=v.rows[0])
     y_flat = y.view(-1)
     value = fy
@@ -268,8 +273,7 @@ class _Step:
         count = torch.where(accept, torch.searchsorted(self.t_eval, t_new, right=True) - s.next_idx, 0)
         record = (k, s.t, s.y, h, s.next_idx, count)  # a _Record's fields
         t = torch.where(accept, t_new, s.t)
-        wide = (accept.expand_as(y_new).contiguous() if y_new.is_cpu and y_new.numel() >= WIDE_MASK_ELEMENTS
-                else accept)
+        wide = _wide(accept, y_new, WIDE_MASK_ELEMENTS)
         y = torch.where(wide, y_new, s.y)
         fy = torch.where(wide, f_new, s.fy)
         # ------------------------------------------------------------------ failures
