@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from chaosdata.errors import InvalidInputError
-from chaosdata.export.features import (HF_SPLITS, SERIES_DTYPE, combined_features, config_name, parameters_json,
+from chaosdata.export.features import (HF_SPLITS, SERIES_DTYPE, combined_features, config_name,
                                        row_features, scalar_invariants, schema_metadata)
 from chaosdata.export.report import ConfigEntry, ExportedFile, ExportReport
 from chaosdata.export.source import SplitSource, row_parameters, system_sources
@@ -102,15 +102,18 @@ def series_array(values: np.ndarray, feature: datasets.Array2D) -> pa.ExtensionA
 
 
 def remove_stale(out: Path, folder: Path, written: set[str]) -> list[str]:
-    """Delete the files under `folder` that this export did not write (shards of an earlier,
-    larger export); their paths relative to `out`."""
+    """Delete the files under `folder` that were not just written (`written`: paths relative to
+    `out`; e.g. shards of an earlier, larger export), then the folders this leaves empty;
+    return the deleted files' paths relative to `out`."""
     removed = []
-    for path in sorted(folder.rglob("*")):
+    for path in sorted(folder.rglob("*"), reverse=True):  # a folder's files before the folder
         rel = path.relative_to(out).as_posix()
         if path.is_file() and rel not in written:
             path.unlink()
             removed.append(rel)
-    return removed
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+    return sorted(removed)
 
 
 def split_table(source: SplitSource, lo: int = 0, hi: int | None = None, *, combined: bool = False) -> pa.Table:

@@ -101,6 +101,7 @@ def stage(store: Store | str | os.PathLike, out: str | os.PathLike, *, repo_id: 
     """
     from chaosdata.cards import render_cards
     from chaosdata.export import export_hdf5, export_parquet
+    from chaosdata.export.parquet import remove_stale
 
     log = log or (lambda msg: None)
     store = store if isinstance(store, Store) else open_store(store)
@@ -148,7 +149,7 @@ def stage(store: Store | str | os.PathLike, out: str | os.PathLike, *, repo_id: 
     t = time.perf_counter()
     for rel, entry in files.items():
         entry.setdefault("sha256", sha256_file(out / rel))
-    _remove_stale(out, set(files) | {STAGED_INDEX})
+    remove_stale(out, out, set(files) | {STAGED_INDEX})  # left by an earlier staging
     index = {"config_hash": store.manifest["config_hash"], "config_name": store.config.name,
              "systems": names, "files": dict(sorted(files.items()))}
     tmp = out / (STAGED_INDEX + ".tmp")
@@ -156,19 +157,6 @@ def stage(store: Store | str | os.PathLike, out: str | os.PathLike, *, repo_id: 
     os.replace(tmp, out / STAGED_INDEX)
     seconds["index"] = time.perf_counter() - t
     return StageReport(out, dict(sorted(files.items())), tuple(parquet.configs), seconds)
-
-
-def _remove_stale(out: Path, keep: set[str]) -> list[str]:
-    """Delete files under `out` that are not in `keep` (left by an earlier staging), and empty folders."""
-    removed = []
-    for path in sorted(out.rglob("*"), reverse=True):
-        rel = path.relative_to(out).as_posix()
-        if path.is_file() and rel not in keep:
-            path.unlink()
-            removed.append(rel)
-        elif path.is_dir() and not any(path.iterdir()):
-            path.rmdir()
-    return removed
 
 
 def staged_index(root: str | os.PathLike) -> dict[str, Any]:
