@@ -582,3 +582,25 @@ def test_fixed_step_solves_on_an_aligned_grid_take_the_fixed_grid_path(monkeypat
     integrate(f, y0, torch.linspace(0, 0.5, 8, dtype=torch.float64), method="rk4", dt=0.01)  # 7.14 steps apart
     integrate(f, y0, aligned, method="dop853")  # adaptive: never asked
     assert calls == [True, False]
+
+
+def test_the_cuda_graph_protocol_keeps_the_results(monkeypatch):
+    """The CUDA-graph branch (state copied in before each call, step marked, records flushed
+    before the next call) run on the CPU, where "reduce-overhead" has no graphs to replay:
+    the same steps and outputs as the ordinary compiled solve. The graphs themselves need a
+    GPU (tests/test_gpu.py)."""
+    from chaosdata.integrate import ode
+
+    system, f, x0 = lorenz_batch(6)
+    t_eval = torch.linspace(0.0, 0.5, 26, dtype=torch.float64)
+    plain = integrate(f, x0, t_eval, rtol=1e-10, atol=1e-10, compile=True, steps_per_graph=3)
+    marks = []
+    monkeypatch.setattr(ode, "uses_cuda_graphs", lambda device: True)
+    monkeypatch.setattr(torch.compiler, "cudagraph_mark_step_begin", lambda: marks.append(1))
+    flushes = []
+    flush = ode.DenseWriter.flush
+    monkeypatch.setattr(ode.DenseWriter, "flush", lambda self, *a: (flushes.append(len(self)), flush(self, *a))[1])
+    graphed = integrate(f, x0, t_eval, rtol=1e-10, atol=1e-10, compile=True, steps_per_graph=3)
+    assert marks and max(flushes) == 3  # a flush after every call of 3 steps, never more held
+    assert torch.equal(graphed.n_accepted, plain.n_accepted)
+    torch.testing.assert_close(graphed.y, plain.y, rtol=0, atol=0)

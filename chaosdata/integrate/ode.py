@@ -310,6 +310,12 @@ def _steps(step: _Step, n: int, s: _State) -> tuple[_State, tuple[_Record, ...]]
     return s, tuple(records)
 
 
+def uses_cuda_graphs(device: torch.device) -> bool:
+    """Whether a compiled solve on `device` replays its steps as CUDA graphs (mode
+    "reduce-overhead"): on CUDA devices."""
+    return device.type == "cuda"
+
+
 def flush_steps(B: int, d: int, n_stages: int, itemsize: int) -> int:
     """Steps the writer records before a flush: as many as `FLUSH_BUDGET` bytes of stages
     hold, at most `MAX_FLUSH_STEPS`, at least 1."""
@@ -453,7 +459,7 @@ def _integrate(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, *, rtol
                          n_main=co.n_main, max_per_step=max_outputs_per_step)
     n_slots = flush_steps(B, d, co.n_stages, y0.element_size())
     rows = torch.arange(B, device=device) * (n_out + 1)
-    graphs = compile and device.type == "cuda"  # CUDA graphs replay the compiled steps
+    graphs = compile and uses_cuda_graphs(device)  # CUDA graphs replay the compiled steps
     if compile:
         per_call = max(1, min(steps_per_graph, check_every))
         run = torch.compile(lambda s: _steps(step, per_call, s), dynamic=False, fullgraph=True,
