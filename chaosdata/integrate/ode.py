@@ -42,10 +42,12 @@ SAFETY = INTEGRAL.safety
 MIN_FACTOR = INTEGRAL.min_factor
 MAX_FACTOR = INTEGRAL.max_factor
 # bytes of recorded stages the writer may hold before it must flush (16 steps of 256 Lorenz
-# trajectories take 0.75 MiB in float64; 2^20 trajectories flush every step): small enough to
-# stay in cache while the flush reads them back four times (64 MiB made 8,192 Lorenz
-# trajectories 1.25x slower on a 2 MiB-L2 CPU, with the same bytes)
-FLUSH_BUDGET = 4 * 2**20
+# trajectories take 0.75 MiB in float64; 2^20 trajectories flush every step). On the CPU small
+# enough to stay in cache while the flush reads them back four times (64 MiB made 8,192 Lorenz
+# trajectories 1.25x slower on a 2 MiB-L2 CPU, with the same bytes); elsewhere fewer flushes
+# (each reads a count on the host) weigh more, and the earlier 64 MiB is kept (not measured)
+FLUSH_BUDGET = {"cpu": 4 * 2**20}
+FLUSH_BUDGET_OTHER = 64 * 2**20
 MAX_FLUSH_STEPS = 16
 # finished rows are dropped from the working batch once they are half of it and hold at least
 # this many state elements: below that a step costs its dispatch overhead, not its rows, and
@@ -316,10 +318,11 @@ def uses_cuda_graphs(device: torch.device) -> bool:
     return device.type == "cuda"
 
 
-def flush_steps(B: int, d: int, n_stages: int, itemsize: int) -> int:
-    """Steps the writer records before a flush: as many as `FLUSH_BUDGET` bytes of stages
-    hold, at most `MAX_FLUSH_STEPS`, at least 1."""
-    return max(1, min(MAX_FLUSH_STEPS, FLUSH_BUDGET // max(1, B * d * n_stages * itemsize)))
+def flush_steps(B: int, d: int, n_stages: int, itemsize: int, device: torch.device | str = "cpu") -> int:
+    """Steps the writer records before a flush: as many as the device's `FLUSH_BUDGET` bytes
+    of stages hold, at most `MAX_FLUSH_STEPS`, at least 1."""
+    budget = FLUSH_BUDGET.get(torch.device(device).type, FLUSH_BUDGET_OTHER)
+    return max(1, min(MAX_FLUSH_STEPS, budget // max(1, B * d * n_stages * itemsize)))
 
 
 def integrate(
@@ -457,7 +460,7 @@ def _integrate(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, *, rtol
                  bound=bound_t, lazy_failures=sync and not compile)
     writer = DenseWriter(f, out, t_eval, dense_t=co.dense_t, a_extra=co.a_extra, c_extra=co.c_extra,
                          n_main=co.n_main, max_per_step=max_outputs_per_step)
-    n_slots = flush_steps(B, d, co.n_stages, y0.element_size())
+    n_slots = flush_steps(B, d, co.n_stages, y0.element_size(), device)
     rows = torch.arange(B, device=device) * (n_out + 1)
     graphs = compile and uses_cuda_graphs(device)  # CUDA graphs replay the compiled steps
     if compile:
@@ -510,7 +513,7 @@ def _integrate(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, *, rtol
                         keep = state.active[:, 0].nonzero()[:, 0]
                         final = _State(*(full.index_copy(0, index, x) for full, x in zip(final, state)))
                         state, index, rows = _State(*(x[keep] for x in state)), index[keep], rows[keep]
-                        n_slots = flush_steps(n_active, d, co.n_stages, y0.element_size())
+                        n_slots = flush_steps(n_active, d, co.n_stages, y0.element_size(), device)
                         buf = _Buffers(co, n_slots, n_active, d, dtype, device)
             n_steps += check_every if per_call == 1 else per_call * math.ceil(check_every / per_call)
             if ended is None and not bool(state.active.any()):
