@@ -21,12 +21,9 @@ from chaosdata.integrate.ode import get_tableau
 from chaosdata.integrate.solution import Solution, Status
 from chaosdata.integrate.simulate import RESAMPLE, SolverSettings, simulate, time_unit
 from chaosdata.integrate.sde import NoiseSpec, noise_step, parse_noise, solve_noisy
-from chaosdata.integrate.tolerances import resolve_tolerances
 from chaosdata.systems import System, get_system
 
-TIMESCALES = ("period", "lyapunov")
 MAX_RESAMPLES = RESAMPLE.max_resamples
-DEFAULT_METHOD = "dop853"
 
 
 @dataclass
@@ -76,29 +73,20 @@ def sample_initial_conditions(system: System, n_ics: int, seed: int, scale: floa
     return x
 
 
-def _time_unit(system: System, timescale: str) -> float:
-    return time_unit(system, timescale)  # public in chaosdata.integrate.simulate
-
-
 def _solver_settings(system: System, method: str | None, rtol: float | None, atol: float | None,
                      dt: float | None, dtype: torch.dtype = torch.float64) -> tuple[str, float, float, float | None]:
-    """The integrator settings: explicit arguments, else the system's own, else DOP853 at 1e-13.
-
-    Default tolerances are raised to `tolerance_floor(dtype)` (the values used go into the
-    stats); an explicit `rtol` below it is an error, since it would flag every trajectory."""
-    own = system.solver
-    method = method if method is not None else own.get("method", DEFAULT_METHOD)
+    """The integrator settings: explicit arguments, else the system's own, else DOP853 at 1e-13
+    (`SolverSettings.for_system`), with the tolerances resolved against `dtype` (defaults raised
+    to `tolerance_floor(dtype)`, the values used go into the stats; an explicit `rtol` below one
+    rounding unit is an error, since it would flag every trajectory)."""
     for name, value in (("rtol", rtol), ("atol", atol), ("dt", dt)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
                                   or not 0 < value < math.inf):
             what = "dt must be a positive finite step" if name == "dt" else "tolerances must be positive and finite"
             raise InvalidInputError(f"{what}, got {name}={value!r}")
-    rtol, atol = resolve_tolerances(system, method, rtol, atol, dtype)  # the rule simulate follows too
-    if dt is None and "steps_per_period" in own and method == own.get("method"):
-        dt = float(system.period) / own["steps_per_period"]
-    if not get_tableau(method).adaptive and dt is None:
-        raise InvalidInputError(f"method {method!r} takes fixed steps: pass dt")
-    return method, rtol, atol, dt
+    settings = SolverSettings.for_system(system, method=method, rtol=rtol, atol=atol, fixed_step=dt)
+    settings = settings.resolve(system, dtype)
+    return settings.method, settings.rtol, settings.atol, settings.fixed_step
 
 
 def _bound(system: System) -> float:
@@ -256,7 +244,7 @@ def make_trajectories(
                                     "does not apply; leave timescale out")
         step_time, unit = 1.0, 1.0
     else:
-        unit = _time_unit(system, timescale)
+        unit = time_unit(system, timescale)
         step_time = unit / pts_per_period
     t_eval = torch.arange(n_points, dtype=torch.float64) * step_time if times is None else times
     cfg = {"method": tableau.name, "rtol": rtol, "atol": atol, "dt": dt, "unit": unit,
