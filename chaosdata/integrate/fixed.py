@@ -31,7 +31,6 @@ multiplication and one addition from `t0`, never a running sum), cast to the sta
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -41,6 +40,7 @@ import torch
 from torch import Tensor
 
 from chaosdata.errors import InvalidInputError
+from chaosdata.integrate.compiled import recompile_room, uses_cuda_graphs
 from chaosdata.integrate.solution import Solution, Status, VectorField
 from chaosdata.integrate.tableaux import Tableau, Terms, combine, nonzero_terms
 
@@ -184,8 +184,8 @@ def integrate_fixed_grid(
     if m is None or (max_steps is not None and (n_out - 1) * m > max_steps):
         return None
     B, d = y0.shape
-    mode = mode if mode is not None or not compile else ("reduce-overhead" if device.type == "cuda" else None)
-    cudagraphs = compile and device.type == "cuda" and mode is not None and "reduce-overhead" in mode
+    mode = mode if mode is not None or not compile else ("reduce-overhead" if uses_cuda_graphs(device) else None)
+    cudagraphs = compile and uses_cuda_graphs(device) and mode is not None and "reduce-overhead" in mode
 
     def advance(n_steps: int, every: int) -> Advance:
         return make_advance(f, tab, dt, n_steps, every, device=device, compile=compile, mode=mode)
@@ -219,10 +219,7 @@ def integrate_fixed_grid(
 
     out = torch.empty(B, n_out, d, dtype=dtype, device=device)
     out[:, 0] = y0
-    # each system compiles its own graphs (dynamo's default of 8 per function would fail the ninth)
-    recompiles = (torch._dynamo.config.patch(recompile_limit=max(torch._dynamo.config.recompile_limit, 256))
-                  if compile else contextlib.nullcontext())
-    with recompiles, torch.inference_mode():
+    with recompile_room(compile), torch.inference_mode():
         # made here, so that every call gets an inference tensor: a compiled graph guards on the
         # kind, and an ordinary first input would compile it a second time at the second call
         y = y0.clone()

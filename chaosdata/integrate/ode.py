@@ -19,7 +19,6 @@ Names: `f(t, y)` is the vector field as the solver sees it (`t: [B]`, `y: [B, d]
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ import torch
 from torch import Tensor
 
 from chaosdata.errors import InvalidInputError
+from chaosdata.integrate.compiled import recompile_room, uses_cuda_graphs
 from chaosdata.integrate.controller import INTEGRAL, Controller
 from chaosdata.integrate.fixed import integrate_fixed_grid
 from chaosdata.integrate.output import DenseWriter
@@ -312,12 +312,6 @@ def _steps(step: _Step, n: int, s: _State) -> tuple[_State, tuple[_Record, ...]]
     return s, tuple(records)
 
 
-def uses_cuda_graphs(device: torch.device) -> bool:
-    """Whether a compiled solve on `device` replays its steps as CUDA graphs (mode
-    "reduce-overhead"): on CUDA devices."""
-    return device.type == "cuda"
-
-
 def flush_steps(B: int, d: int, n_stages: int, itemsize: int, device: torch.device | str = "cpu") -> int:
     """Steps the writer records before a flush: as many as the device's `FLUSH_BUDGET` bytes
     of stages hold, at most `MAX_FLUSH_STEPS`, at least 1."""
@@ -459,7 +453,7 @@ def _integrate(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, *, rtol
                                     dtype=dtype, device=device),
                  bound=bound_t, lazy_failures=sync and not compile)
     writer = DenseWriter(f, out, t_eval, dense_t=co.dense_t, a_extra=co.a_extra, c_extra=co.c_extra,
-                         n_main=co.n_main, max_per_step=max_outputs_per_step)
+                         n_main=co.n_main)
     n_slots = flush_steps(B, d, co.n_stages, y0.element_size(), device)
     rows = torch.arange(B, device=device) * (n_out + 1)
     graphs = compile and uses_cuda_graphs(device)  # CUDA graphs replay the compiled steps
@@ -479,11 +473,7 @@ def _integrate(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, *, rtol
     index = torch.arange(B, device=device)
     final = _State(*(x.clone() for x in state))
     n_steps = 0
-    # each system (and parameter set) compiles its own graph of the one step; dynamo's default
-    # of 8 graphs per function would fail the ninth system compiled in a process
-    recompiles = (torch._dynamo.config.patch(recompile_limit=max(torch._dynamo.config.recompile_limit, 256))
-                  if compile else contextlib.nullcontext())
-    with recompiles, torch.inference_mode():  # inference mode: a third less overhead per operation on CPU
+    with recompile_room(compile), torch.inference_mode():  # inference mode: a third less overhead per operation on CPU
         if compile:  # the graph's outputs are inference tensors: so are its first inputs, or it compiles twice
             state = _State(*(x.clone() for x in state))
         done = False

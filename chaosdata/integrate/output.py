@@ -29,12 +29,12 @@ class DenseWriter:
     `dense_t` (`[degree, n_stages]`), `a_extra` (rows of the extra stages over all earlier
     stages) and `c_extra` (0-d tensors) come from the tableau, cast to the solve's dtype and device;
     `n_main` is the number of stages every step computes (main ones and first-same-as-last).
-    `sync=False` never reads a tensor on the host: every flush then evaluates
-    `max_per_step` output slots (for accelerators, where a host read stalls the queue).
+    Each flush reads one number on the host, the most outputs any recorded step covers, and
+    evaluates that many output slots (not `max_outputs_per_step` of them every time).
     """
 
     def __init__(self, f: VectorField, out: Tensor, t_eval: Tensor, *, dense_t: Tensor, a_extra: list[Tensor],
-                 c_extra: list[Tensor], n_main: int, max_per_step: int, sync: bool = True):
+                 c_extra: list[Tensor], n_main: int):
         self.f = f
         self.out = out
         self.t_eval = t_eval
@@ -43,8 +43,6 @@ class DenseWriter:
         self.a_extra = a_extra
         self.c_extra = c_extra
         self.n_main = n_main
-        self.max_per_step = max_per_step
-        self.sync = sync
         self.n_extra_evaluations = 0  # extra-stage evaluations, counted per (step, trajectory) row
         self._slots: dict[int, Tensor] = {}
         self._clear()
@@ -69,7 +67,7 @@ class DenseWriter:
             return
         ks, ts, ys, hs, firsts, counts = zip(*self.steps)
         counts = torch.stack(counts)  # [S, B, 1]
-        m = int(counts.max()) if self.sync else self.max_per_step
+        m = int(counts.max())
         if m == 0:
             self._clear()
             return
