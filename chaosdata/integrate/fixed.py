@@ -41,7 +41,7 @@ from torch import Tensor
 
 from chaosdata.errors import InvalidInputError
 from chaosdata.integrate.compiled import recompile_room, uses_cuda_graphs
-from chaosdata.integrate.solution import Solution, Status, VectorField
+from chaosdata.integrate.solution import Solution, Status, VectorField, bound_limits
 from chaosdata.integrate.tableaux import Tableau, Terms, combine, nonzero_terms
 
 ALIGN_ULPS = 4  # an output may sit this many rounding units (of the grid's dtype, at its largest |t|) off the steps
@@ -264,11 +264,7 @@ def _failures(out: Tensor, bound: float | None, bounded: Tensor | None,
     lo, hi = (float(v) for v in torch.aminmax(out))
     if math.isfinite(lo) and math.isfinite(hi) and (bound is None or max(-lo, hi) <= bound):
         return code, first
-    limit = None
-    if bound is not None:
-        mask = (bounded.to(device=out.device, dtype=torch.bool) if bounded is not None
-                else torch.ones(d, dtype=torch.bool, device=out.device))
-        limit = torch.where(mask, float(bound), math.inf).to(out.dtype)
+    limit = bound_limits(bound, bounded, d, out.dtype, out.device)
     step = max(1, chunk_elements // max(1, B * d))
     for start in range(0, n, step):
         part = out[:, start:start + step]

@@ -32,7 +32,7 @@ from chaosdata.integrate.compiled import recompile_room, uses_cuda_graphs
 from chaosdata.integrate.controller import INTEGRAL, Controller
 from chaosdata.integrate.fixed import integrate_fixed_grid
 from chaosdata.integrate.output import DenseWriter
-from chaosdata.integrate.solution import Solution, Status, VectorField
+from chaosdata.integrate.solution import Solution, Status, VectorField, bound_limits
 from chaosdata.integrate.tableaux import TABLEAUX, Tableau, combine, nonzero_terms
 from chaosdata.integrate.threads import torch_threads
 
@@ -442,10 +442,7 @@ def _integrate(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, *, rtol
         active=(start_ok & live)[:, None].clone(), n_acc=col.clone(), n_att=col.clone(),
         prev_norm=torch.ones(B, 1, dtype=dtype, device=device),
     )
-    bound_t = None
-    if bound is not None:
-        mask = bounded.to(device) if bounded is not None else torch.ones(d, dtype=torch.bool, device=device)
-        bound_t = torch.where(mask, float(bound), math.inf).to(dtype)
+    bound_t = bound_limits(bound, bounded, d, dtype, device)
     sync = device.type == "cpu"
     step = _Step(f=f, co=co, controller=controller, error_order=tab.error_order, rtol=rtol, atol=atol_t,
                  t_eval=t_eval, h_max=window.reshape(()),

@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 
 from chaosdata.errors import InvalidInputError, InvalidTypeError
-from chaosdata.integrate.solution import Solution, Status
+from chaosdata.integrate.solution import Solution, Status, bound_limits
 
 Field = Callable[[Tensor, Tensor], Tensor]  # (t [B], x [B, d]) -> [B, d]
 NOISE_TYPES = ("additive", "diagonal")
@@ -322,7 +322,7 @@ def integrate_sde(
     within = (torch.arange(n_total) - (torch.cumsum(counts, 0) - counts).repeat_interleave(counts)).tolist()
     h_list = h_all.tolist()
     t_list = t_cpu.tolist()
-    mask = bounded.to(device) if bounded is not None else torch.ones(d, dtype=torch.bool, device=device)
+    limits = bound_limits(bound, bounded, d, dtype, device)
     block = max(1, block_bytes // (8 * B * d * (4 if scheme.needs_area else 2) * refine))
 
     out = torch.empty(B, t_eval.numel(), d, dtype=dtype, device=device)
@@ -351,8 +351,8 @@ def integrate_sde(
                     bad = ~torch.isfinite(x).all(-1)
                     fresh = (status == 0) & bad
                     status = torch.where(fresh, torch.full_like(status, Status.NONFINITE), status)
-                    if bound is not None:
-                        outside = (status == 0) & ((x.abs() > bound) & mask).any(-1)
+                    if limits is not None:
+                        outside = (status == 0) & (x.abs() > limits).any(-1)
                         status = torch.where(outside, torch.full_like(status, Status.OUT_OF_BOUNDS), status)
         out = out.clone()
         status = status.clone()

@@ -7,9 +7,11 @@ failures the same way: a `Status` per trajectory and NaN outputs for any that is
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import torch
 from torch import Tensor
 
 VectorField = Callable[[Tensor, Tensor], Tensor]  # f(t: [B], y: [B, d]) -> [B, d]
@@ -52,3 +54,16 @@ class Solution:
     @property
     def valid(self) -> Tensor:
         return self.status == Status.OK
+
+
+def bound_limits(bound: float | None, bounded: Tensor | None, d: int, dtype: torch.dtype,
+                 device: torch.device) -> Tensor | None:
+    """Per coordinate, the largest `|x|` a trajectory may reach before it is `OUT_OF_BOUNDS`:
+    `bound` where `bounded` (`[d]` bool; all coordinates when None) is True, inf elsewhere
+    (`[d]`, so `x.abs() > limits` tests them all at once; NaN compares false); None without
+    a bound."""
+    if bound is None:
+        return None
+    mask = bounded.to(device=device, dtype=torch.bool) if bounded is not None else torch.ones(d, dtype=torch.bool,
+                                                                                              device=device)
+    return torch.where(mask, float(bound), math.inf).to(dtype)
