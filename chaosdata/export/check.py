@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from chaosdata.export.features import HF_SPLITS, parameters_json, scalar_invariants
 from chaosdata.export.report import ExportReport
-from chaosdata.export.source import SplitSource, row_parameters, system_sources
+from chaosdata.export.source import SplitSource, row_parameters, system_sources, variant_parameters
 from chaosdata.store import Store
 from chaosdata.store.errors import ChecksumError
 from chaosdata.store.layout import TRAJECTORY_VARIABLES
@@ -218,7 +218,7 @@ def hdf5_columns(path: Path) -> dict[str, np.ndarray]:
                 out["parameter_values"] = out.pop("parameters")
                 out["parameter"] = np.array(h5["parameters"].attrs.get("parameter", []), dtype=object)
             out["corpus"] = json.loads(h5.attrs["corpus"])
-            sets = {v["id"]: parameters_json(v["parameters"]) for v in out["corpus"]["variants"]}
+            sets = variant_parameters(out["corpus"])
             out["parameters"] = np.array([sets.get(int(v), "no such variant") for v in out.get("variant", [])],
                                          dtype=object)
         else:

@@ -66,5 +66,12 @@ def row_parameters(source: SplitSource, variables: dict[str, np.ndarray]) -> lis
     n = len(variables["trajectory"])
     if "corpus" not in source.attrs:
         return [parameters_json(source.attrs["system"]["parameters"])] * n
-    sets = {v["id"]: parameters_json(v["parameters"]) for v in source.attrs["corpus"]["variants"]}
+    sets = variant_parameters(source.attrs["corpus"])
     return [sets[int(v)] for v in variables["variant"]]
+
+
+def variant_parameters(corpus: dict) -> dict[int, str]:
+    """Variant id -> its parameters as JSON, from a system group's `corpus` attribute."""
+    from chaosdata.export.features import parameters_json
+
+    return {v["id"]: parameters_json(v["parameters"]) for v in corpus["variants"]}
