@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from chaosdata.errors import InvalidInputError, suggest
+from chaosdata.seeds import seed_of
 from chaosdata.systems import get_system, list_systems
 
 SPLITS = ("train", "val", "test")
@@ -157,8 +158,7 @@ def split_seed(base_seed: int, system: str, split: str) -> int:
     Each split draws from its own seed, so growing one split never changes another. Replacement
     draws for failed trajectories take `chaosdata.integrate.RESAMPLE.seed(split_seed, attempt)`.
     """
-    key = f"chaosdata/{base_seed}/{system}/{split}/0".encode()
-    return int.from_bytes(hashlib.sha256(key).digest()[:8], "little") >> 11
+    return seed_of(f"chaosdata/{base_seed}/{system}/{split}/0")
 
 
 # ---------------------------------------------------------------------- loading and validation

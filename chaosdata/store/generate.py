@@ -26,7 +26,6 @@ Each granularity group's `recipe` says how `make_trajectories` reproduces its ar
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 from collections.abc import Callable
@@ -40,11 +39,12 @@ from torch import Tensor
 from chaosdata.integrate import RESAMPLE, time_unit
 from chaosdata.integrate.sde import NoiseSpec
 from chaosdata.integrate.trajectories import Trajectories, make_trajectories, sample_initial_conditions, union_grid
+from chaosdata.seeds import seed_of
 from chaosdata.store import provenance
 from chaosdata.store.config import SPLITS, ReleaseConfig, split_seed
 from chaosdata.store.corpus import Variants, plan_variants, system_of
 from chaosdata.store.layout import FORMAT, MAP_GRANULARITY, SERIES, SERIES_DIMS, TRAJECTORY_VARIABLES, split_path
-from chaosdata.systems import System, get_system
+from chaosdata.systems import System
 
 
 Progress = Callable[[int], None]  # called with the number of arrays' rows (trajectories) just produced
@@ -321,8 +321,7 @@ def _variant_arrays(variants: Variants, per_variant: int) -> dict[str, ArrayData
 
 def noise_seed(base_seed: int, system: str, split: str, level: float) -> int:
     """The Brownian seed of one (system, split, noise level): SHA-256-derived, like split seeds."""
-    key = f"chaosdata/{base_seed}/{system}/{split}/noise/{level!r}".encode()
-    return int.from_bytes(hashlib.sha256(key).digest()[:8], "little") >> 11
+    return seed_of(f"chaosdata/{base_seed}/{system}/{split}/noise/{level!r}")
 
 
 def _noisy(system: System, config: ReleaseConfig, passes: list[_Pass], starts: Tensor, ok: Tensor,

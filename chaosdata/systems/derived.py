@@ -19,7 +19,6 @@ functions of names and seeds, so a worker process rebuilds the same system from 
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Mapping
 from functools import cache
@@ -29,6 +28,7 @@ import torch
 from torch import Tensor
 
 from chaosdata.errors import InvalidInputError
+from chaosdata.seeds import seed_of
 from chaosdata.systems.base import System, _freeze_params, per_coordinate
 
 SKEW_SEPARATOR = "__"  # a skew product's name: "<Driver>__<Response>"
@@ -36,8 +36,7 @@ SKEW_SEPARATOR = "__"  # a skew product's name: "<Driver>__<Response>"
 
 def derived_seed(*parts: Any) -> int:
     """A 53-bit seed from the parts' text, the same in every process (no salted `hash`)."""
-    digest = hashlib.sha256("/".join(map(str, ("chaosdata-derived", *parts))).encode()).digest()
-    return int.from_bytes(digest[:8], "little") >> 11
+    return seed_of("/".join(map(str, ("chaosdata-derived", *parts))))
 
 
 def perturbed_parameters(system: System, n: int, scale: float, seed: int) -> list[dict[str, Any]]:
