@@ -32,6 +32,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from chaosdata.atomic import replacing
 from chaosdata.baselines import forecaster_class, get_forecaster
 from chaosdata.benchmark.protocols import Protocol, SkipSystem, Task, get_protocol, make_task
 from chaosdata.errors import ChaosdataError, InvalidInputError
@@ -113,12 +114,10 @@ def _append_rows(path: Path, rows: Sequence[Mapping[str, Any]], first_fields: Se
             header.append(c)
     if existing_header and header != existing_header:
         old = _read_csv(path)
-        tmp = path.with_suffix(".tmp")
-        with tmp.open("w", newline="") as f:
+        with replacing(path) as tmp, tmp.open("w", newline="") as f:
             w = csv.DictWriter(f, header)
             w.writeheader()
             w.writerows(old)
-        os.replace(tmp, path)
     fresh = not path.exists()
     with path.open("a", newline="") as f:
         w = csv.DictWriter(f, header)
@@ -148,10 +147,8 @@ def load_task(protocol: Protocol, system: str, out: Path, seed: int) -> Task:
             d.pop("seed_base")
             return Task.from_dict(d)
     task = make_task(protocol, system, base_seed=seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save({**task.to_dict(), "seed_base": seed}, tmp)
-    os.replace(tmp, path)
+    with replacing(path) as tmp:
+        torch.save({**task.to_dict(), "seed_base": seed}, tmp)
     return task
 
 

@@ -23,6 +23,7 @@ matplotlib.use("Agg")  # no display; must precede pyplot  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from chaosdata.atomic import replacing  # noqa: E402
 from chaosdata.store.layout import SERIES  # noqa: E402
 from chaosdata.store.reader import Store  # noqa: E402
 
@@ -228,6 +229,6 @@ def gallery_figure(datas: list[PlotData], columns: int = 12) -> Figure:
 def save_png(fig: Figure, path: str | Path) -> Path:
     """Write `fig` as a PNG with no metadata that changes between runs (no Software, no date)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", dpi=DPI, metadata={"Software": None})
+    with replacing(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
     return path

@@ -36,6 +36,7 @@ from typing import Any
 import jinja2
 import yaml
 
+from chaosdata.atomic import replacing, write_text
 from chaosdata.errors import InvalidInputError
 from chaosdata.store.config import SPLITS
 from chaosdata.store.layout import MANIFEST
@@ -308,27 +309,22 @@ def draw_pictures(store: Store, names: Sequence[str], out: Path, workers: int = 
 
 
 # ---------------------------------------------------------------------- metadata
-def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
 
 def write_metadata(store: Store, attrs: dict[str, dict[str, Any]], out: Path) -> list[str]:
     """The metadata JSON files (sorted keys, so the same store gives the same bytes)."""
     written = []
 
     def dump(rel: str, obj: Any) -> None:
-        _write_text(out / rel, json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+        write_text(out / rel, json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
         written.append(rel)
 
     dump(f"{METADATA_DIR}/catalogue.json", {n: a["system"] for n, a in attrs.items()})
     dump(f"{METADATA_DIR}/invariants.json", {n: a.get("invariants") for n, a in attrs.items()})
     dump(f"{METADATA_DIR}/config.json", store.manifest["config"])
-    _write_text(out / METADATA_DIR / "config.toml", config_toml(store.manifest["config"]))
+    write_text(out / METADATA_DIR / "config.toml", config_toml(store.manifest["config"]))
     written.append(f"{METADATA_DIR}/config.toml")
-    shutil.copyfile(store.path / MANIFEST, out / METADATA_DIR / "manifest.json")
+    with replacing(out / METADATA_DIR / "manifest.json") as tmp:
+        shutil.copyfile(store.path / MANIFEST, tmp)
     written.append(f"{METADATA_DIR}/manifest.json")
     corpora = {n: a["corpus"] for n, a in attrs.items() if a.get("corpus")}
     if corpora:
@@ -367,12 +363,12 @@ def render_cards(store: Store | str | os.PathLike, out: str | os.PathLike, *, co
     files = [GALLERY] + [image_path(n, p) for n in names for p in PICTURES]
     files += write_metadata(store, attrs, out)
     env = environment()
-    _write_text(out / README, env.get_template("README.md.j2").render(
+    write_text(out / README, env.get_template("README.md.j2").render(
         **repo_context(store, attrs, configs, repo_id, store_staged, dataset_info)))
     files.append(README)
     page = env.get_template("system.md.j2")
     for n in names:
-        _write_text(out / system_page(n), page.render(**system_context(store, n, attrs[n], configs, repo_id,
+        write_text(out / system_page(n), page.render(**system_context(store, n, attrs[n], configs, repo_id,
                                                                        drawn[n], results, store_staged)))
         files.append(system_page(n))
     return CardReport(out, tuple(files), tuple(names), time.perf_counter() - started, plot_seconds)

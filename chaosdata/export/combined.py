@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from chaosdata.errors import InvalidInputError
 from chaosdata.export.features import HF_SPLITS, SERIES_DTYPE, combined_config_name, combined_features
-from chaosdata.export.parquet import (ROW_GROUP_BYTES, SHARD_BYTES, _write_atomic, remove_stale, resolve_systems, rows_per,
+from chaosdata.export.parquet import (ROW_GROUP_BYTES, SHARD_BYTES, write_parquet, remove_stale, resolve_systems, rows_per,
                                       shard_name, split_table)
 from chaosdata.export.report import ConfigEntry, ExportedFile, ExportReport
 from chaosdata.export.source import SplitSource, system_sources
@@ -121,7 +121,7 @@ def export_combined(store: Store | str | os.PathLike, out: str | os.PathLike,
                 table = pa.concat_tables([split_table(part[i], lo, hi, combined=True) for i, lo, hi in shard])
                 rel = combined_path(gran, hf, k, len(shards))
                 biggest = max(pieces[i][1] for i, _, _ in shard)
-                _write_atomic(table, out / rel, rows_per(row_group_bytes, biggest))
+                write_parquet(table, out / rel, rows_per(row_group_bytes, biggest))
                 size = (out / rel).stat().st_size
                 digest = hashlib.sha256((out / rel).read_bytes()).hexdigest()
                 files.append(ExportedFile(rel, "all", gran, hf, table.num_rows, size, digest))

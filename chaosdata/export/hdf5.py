@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from chaosdata.atomic import replacing
 from chaosdata.errors import InvalidInputError
 from chaosdata.export.features import HF_SPLITS, SERIES_DTYPE
 from chaosdata.export.parquet import resolve_systems
@@ -69,9 +70,7 @@ def write_split(source: SplitSource, path: Path, chunk_time: int, identity: dict
 
     values = source.series[...]
     n_traj, n_time, dim = values.shape
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with h5py.File(tmp, "w", track_order=True) as h5:
+    with replacing(path) as tmp, h5py.File(tmp, "w", track_order=True) as h5:
         h5.create_dataset(SERIES, data=values.astype(SERIES_DTYPE), chunks=(1, min(n_time, chunk_time), dim),
                           compression="gzip", compression_opts=GZIP_LEVEL, shuffle=True, track_times=False)
         for name in TRAJECTORY_VARIABLES:
@@ -98,7 +97,6 @@ def write_split(source: SplitSource, path: Path, chunk_time: int, identity: dict
         h5.attrs["sha256"] = _json({v: e["sha256"] for v, e in source.manifest.items()})
         if "corpus" in source.attrs:
             h5.attrs["corpus"] = _json(source.attrs["corpus"])
-    os.replace(tmp, path)
     return n_traj
 
 

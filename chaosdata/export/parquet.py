@@ -34,6 +34,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from chaosdata.atomic import replacing
 from chaosdata.errors import InvalidInputError
 from chaosdata.export.features import (HF_SPLITS, SERIES_DTYPE, combined_features, config_name,
                                        row_features, scalar_invariants, schema_metadata)
@@ -152,15 +153,14 @@ def split_table(source: SplitSource, lo: int = 0, hi: int | None = None, *, comb
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def _write_atomic(table: pa.Table, path: Path, row_group_size: int) -> None:
-    """Write a Parquet file under a temporary name, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+def write_parquet(table: pa.Table, path: Path, row_group_size: int) -> None:
+    """Write one Parquet file with the export's encodings, atomically (readers never see half a
+    file): dictionaries for the string columns, byte-stream split for the series' floats."""
     strings = [f.name for f in table.schema if pa.types.is_string(f.type)]
     leaves = [f"{f.name}.list.element.list.element" for f in table.schema if isinstance(f.type, pa.ExtensionType)]
-    pq.write_table(table, tmp, row_group_size=row_group_size, compression=COMPRESSION,
-                   compression_level=COMPRESSION_LEVEL, use_dictionary=strings, use_byte_stream_split=leaves)
-    os.replace(tmp, path)
+    with replacing(path) as tmp:
+        pq.write_table(table, tmp, row_group_size=row_group_size, compression=COMPRESSION,
+                       compression_level=COMPRESSION_LEVEL, use_dictionary=strings, use_byte_stream_split=leaves)
 
 
 def _sha256(path: Path) -> str:
@@ -216,7 +216,7 @@ def export_parquet(store: Store | str | os.PathLike, out: str | os.PathLike,
                 paths = []
                 for shard, (lo, hi) in enumerate(ranges):
                     rel = parquet_path(system, gran, hf, shard, len(ranges))
-                    _write_atomic(split_table(source, lo, hi), out / rel, rows_per(row_group_bytes, row_bytes))
+                    write_parquet(split_table(source, lo, hi), out / rel, rows_per(row_group_bytes, row_bytes))
                     size = (out / rel).stat().st_size
                     files.append(ExportedFile(rel, system, gran, hf, hi - lo, size, _sha256(out / rel)))
                     paths.append(rel)

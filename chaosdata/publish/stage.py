@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chaosdata.atomic import replacing, write_text
 from chaosdata.errors import InvalidInputError
 from chaosdata.publish.errors import PublishError
 from chaosdata.store.layout import BUILD_LOG, MANIFEST
@@ -65,10 +66,8 @@ def _copy_if_changed(src: Path, dst: Path) -> bool:
     """Copy `src` to `dst` unless an identical file is there; True if it copied."""
     if dst.is_file() and dst.stat().st_size == src.stat().st_size and filecmp.cmp(src, dst, shallow=False):
         return False
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(dst.name + ".tmp")
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
+    with replacing(dst) as tmp:
+        shutil.copyfile(src, tmp)
     return True
 
 
@@ -152,9 +151,7 @@ def stage(store: Store | str | os.PathLike, out: str | os.PathLike, *, repo_id: 
     remove_stale(out, out, set(files) | {STAGED_INDEX})  # left by an earlier staging
     index = {"config_hash": store.manifest["config_hash"], "config_name": store.config.name,
              "systems": names, "files": dict(sorted(files.items()))}
-    tmp = out / (STAGED_INDEX + ".tmp")
-    tmp.write_text(json.dumps(index, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, out / STAGED_INDEX)
+    write_text(out / STAGED_INDEX, json.dumps(index, indent=1, sort_keys=True) + "\n")
     seconds["index"] = time.perf_counter() - t
     return StageReport(out, dict(sorted(files.items())), tuple(parquet.configs), seconds)
 

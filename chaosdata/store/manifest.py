@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from chaosdata.atomic import TMP_MARK, replacing
 from chaosdata.store.config import ReleaseConfig
 from chaosdata.store.errors import StoreError
 from chaosdata.store.layout import BUILD_LOG, FORMAT, MANIFEST, OLD_FORMATS
@@ -98,14 +99,10 @@ def read_manifest(root: str | Path, *, any_format: bool = False) -> dict[str, An
 
 
 def write_json(path: Path, value: Any) -> None:
-    """Replace a JSON file atomically: a reader sees the old or the new one, never half."""
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w") as fh:
-        json.dump(value, fh, indent=1, sort_keys=True)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """Replace a JSON file atomically (flushed to disk first): a reader sees the old or the
+    new one, never half."""
+    with replacing(path, fsync=True) as tmp:
+        tmp.write_text(json.dumps(value, indent=1, sort_keys=True) + "\n")
 
 
 def write_manifest(root: str | Path, manifest: dict[str, Any]) -> None:
@@ -125,4 +122,4 @@ def record_build(root: str | Path, system: str, info: dict[str, Any]) -> None:
 
 def stale_temporaries(root: str | Path) -> list[Path]:
     """Temporary JSON files left by a build that was killed while writing one."""
-    return sorted(Path(root).glob("*.json.tmp-*"))
+    return sorted(Path(root).glob(f"*.json{TMP_MARK}*"))
