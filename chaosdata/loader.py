@@ -226,7 +226,7 @@ def load_dataset(
                                     "and val (the rest); it has no test split")
     names = None if systems == "all" else _system_names(systems)
     store = _open_source(source, names, config=config, cache_dir=cache_dir, revision=revision, device=device)
-    names = _system_names(systems, store.systems) if names is None else [store._resolve(n) for n in names]
+    names = _system_names(systems, store.systems) if names is None else [store.resolve(n) for n in names]
     if verify:
         store.verify(names, strict=True)
 

@@ -683,3 +683,15 @@ def test_a_corpus_of_a_flow_without_parameters_writes_zero_width_parameters_data
     loaded = datasets.load_dataset("hdf5", data_files={"train": str(path)}, split="train",
                                    cache_dir=_datasets_cache(tmp_path))
     assert loaded["parameters"] == [[], []] and loaded["variant"] == [0, 0]
+
+
+def test_a_store_selects_systems_by_any_spelling_once_each_and_refuses_an_empty_or_unknown_one(store):
+    """`Store.select`, which every export, the staging and the cards use to read `systems`."""
+    names = store.systems
+    assert store.select(None) == names
+    assert store.select(",".join(reversed(names)) + ",") == names  # a comma list, order and blanks ignored
+    assert store.select([names[0].lower(), names[0]]) == [names[0]]  # the catalogue's spelling, once
+    with pytest.raises(InvalidInputError, match="systems is empty"):
+        store.select([])
+    with pytest.raises(InvalidInputError, match=rf"'{names[0]}x' is not in the store.*{names[0]}"):
+        store.select([names[0] + "x"])

@@ -348,7 +348,7 @@ def render_cards(store: Store | str | os.PathLike, out: str | os.PathLike, *, co
     started = time.perf_counter()
     store = store if isinstance(store, Store) else open_store(store)
     out = Path(out)
-    names = store.systems if systems is None else sorted({store._resolve(s) for s in systems})
+    names = store.select(systems)
     if not names:
         raise InvalidInputError(f"the store at {store.path} has no committed system to write a card for; "
                                 "build one with `chaosdata generate`")

@@ -44,7 +44,7 @@ def _systems(store: Store, root: Path | ExportReport, systems: Sequence[str] | N
         root = Path(root)
         found = sorted(p.name for p in (root / top).iterdir() if p.is_dir()) if (root / top).is_dir() else []
     if systems is not None:
-        return root, sorted({store._resolve(s) for s in systems}), []
+        return root, store.select(systems), []
     known = store.manifest["systems"]
     strangers = [Problem(s, top, "a system of the store", "an exported system the store does not hold")
                  for s in found if s not in known]
@@ -262,7 +262,7 @@ def check_combined(store: Store, root: str | Path | ExportReport, systems: Seque
     from chaosdata.export.combined import COMBINED_DIR, plan
 
     root = root.root if isinstance(root, ExportReport) else Path(root)
-    names = store.systems if systems is None else sorted({store._resolve(s) for s in systems})
+    names = store.select(systems)
     kept, _ = plan(store, names)
     problems: list[Problem] = []
     for gran, sources in kept.items():

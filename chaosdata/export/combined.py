@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from chaosdata.errors import InvalidInputError
 from chaosdata.export.features import HF_SPLITS, SERIES_DTYPE, combined_config_name, combined_features
-from chaosdata.export.parquet import (ROW_GROUP_BYTES, SHARD_BYTES, write_parquet, remove_stale, resolve_systems, rows_per,
+from chaosdata.export.parquet import (ROW_GROUP_BYTES, SHARD_BYTES, remove_stale, rows_per, write_parquet,
                                       shard_name, split_table)
 from chaosdata.export.report import ConfigEntry, ExportedFile, ExportReport
 from chaosdata.export.source import SplitSource, system_sources
@@ -104,7 +104,7 @@ def export_combined(store: Store | str | os.PathLike, out: str | os.PathLike,
     if shard_bytes < 1 or row_group_bytes < 1:
         raise InvalidInputError(f"shard_bytes and row_group_bytes must be positive, got {shard_bytes}, {row_group_bytes}")
     started = time.perf_counter()
-    names = resolve_systems(store, systems)
+    names = store.select(systems)
     kept, skipped = plan(store, names)
     files, configs, written, series_bytes = [], [], set(), 0
     itemsize = np.dtype(SERIES_DTYPE).itemsize

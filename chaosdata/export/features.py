@@ -94,8 +94,14 @@ def combined_features(n_time: int) -> datasets.Features:
 
 
 def features_yaml(features: datasets.Features) -> list[dict[str, Any]]:
-    """The features as the card's YAML `dataset_info.features` list (what `datasets` parses back)."""
-    return features._to_yaml_list()
+    """The features as the card's YAML `dataset_info.features` list (what `datasets` parses back),
+    through `datasets`' own card writer."""
+    from datasets.info import DatasetInfo, DatasetInfosDict
+    from huggingface_hub import DatasetCardData
+
+    card = DatasetCardData()
+    DatasetInfosDict({"default": DatasetInfo(features=features)}).to_dataset_card_data(card)
+    return card.to_dict()["dataset_info"]["features"]
 
 
 def schema_metadata(features: datasets.Features) -> dict[bytes, bytes]:

@@ -44,7 +44,6 @@ import numpy as np
 from chaosdata.atomic import replacing
 from chaosdata.errors import InvalidInputError
 from chaosdata.export.features import HF_SPLITS, SERIES_DTYPE
-from chaosdata.export.parquet import resolve_systems
 from chaosdata.export.report import ExportedFile, ExportReport
 from chaosdata.export.source import SplitSource, system_sources
 from chaosdata.store import Store, open_store
@@ -121,7 +120,7 @@ def export_hdf5(store: Store | str | os.PathLike, out: str | os.PathLike,
     removed: list[str] = []
     series_bytes = 0
     identity = {"config_hash": store.manifest["config_hash"], "code_hash": store.manifest["code_hash"]}
-    for system in resolve_systems(store, systems):
+    for system in store.select(systems):
         written = set()
         for source in system_sources(store, system):
             hf = HF_SPLITS[source.split]

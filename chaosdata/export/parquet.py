@@ -167,17 +167,6 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def resolve_systems(store: Store, systems: Sequence[str] | str | None) -> list[str]:
-    """The store's spelling of `systems` (None: every system of the store), sorted."""
-    if systems is None:
-        return store.systems
-    if isinstance(systems, str):
-        systems = [s for s in systems.split(",") if s]
-    if not systems:
-        raise InvalidInputError("systems is empty: name at least one system of the store, or pass None for all")
-    return sorted({store._resolve(s) for s in systems})
-
-
 def export_parquet(store: Store | str | os.PathLike, out: str | os.PathLike,
                    systems: Sequence[str] | str | None = None, *, shard_bytes: int = SHARD_BYTES,
                    row_group_bytes: int = ROW_GROUP_BYTES, check: bool = True) -> ExportReport:
@@ -200,7 +189,7 @@ def export_parquet(store: Store | str | os.PathLike, out: str | os.PathLike,
     configs: list[ConfigEntry] = []
     removed: list[str] = []
     series_bytes = 0
-    for system in resolve_systems(store, systems):
+    for system in store.select(systems):
         written: set[str] = set()
         by_granularity: dict[str, list[SplitSource]] = {}
         for source in system_sources(store, system):

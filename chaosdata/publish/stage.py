@@ -106,7 +106,7 @@ def stage(store: Store | str | os.PathLike, out: str | os.PathLike, *, repo_id: 
     store = store if isinstance(store, Store) else open_store(store)
     out = Path(out)
     _check_target(out)
-    names = store.systems if systems is None else sorted({store._resolve(s) for s in systems})
+    names = store.select(systems)
     seconds: dict[str, float] = {}
 
     t = time.perf_counter()

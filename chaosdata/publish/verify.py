@@ -18,7 +18,6 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from chaosdata.publish.stage import MAX_FOLDER_ENTRIES, STAGED_INDEX, sha256_file, staged_index
 

@@ -18,7 +18,7 @@ granularity name of the release for a map and return that one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -84,8 +84,9 @@ class Store:
         """Systems recorded in the manifest whose directory is here (all of them after a full build)."""
         return sorted(s for s in self.manifest["systems"] if (self.path / s).is_dir())
 
-    def _resolve(self, system: str) -> str:
-        """The manifest's name for `system` (exact, or the catalogue's spelling of it)."""
+    def resolve(self, system: str) -> str:
+        """The manifest's name for `system` (exact, or the catalogue's spelling of it); a name
+        the store does not hold raises, with the nearest names it does."""
         known = self.manifest["systems"]
         if system in known:
             return system
@@ -98,8 +99,20 @@ class Store:
                                     f"{len(known)} systems.{suggest(str(system), known)}")
         return name
 
+    def select(self, systems: Sequence[str] | str | None) -> list[str]:
+        """The store's names for `systems`, sorted, each once: None selects every system here,
+        a string is comma-separated names; an unknown name raises (`resolve`), and so does an
+        empty selection."""
+        if systems is None:
+            return self.systems
+        if isinstance(systems, str):
+            systems = [s for s in systems.split(",") if s]
+        if not systems:
+            raise InvalidInputError("systems is empty: name at least one system of the store, or pass None for all")
+        return sorted({self.resolve(s) for s in systems})
+
     def _entry(self, system: str) -> tuple[str, dict[str, Any]]:
-        name = self._resolve(system)
+        name = self.resolve(system)
         if not (self.path / name).is_dir():
             raise StoreError(f"{name} is in the manifest of {self.path} but its directory is missing "
                              "(a partial download?)")
@@ -168,7 +181,7 @@ class Store:
 
         Raises `InvalidInputError` naming the system when its train split has no valid trajectory.
         """
-        name = self._resolve(system)
+        name = self.resolve(system)
         entry = self.group(name)[self._granularity(name, granularity)].attrs["normalization"]
         if "error" in entry:
             raise InvalidInputError(f"cannot normalize {name} ({granularity}): {entry['error']} (every training "
@@ -188,7 +201,7 @@ class Store:
         A missing system directory, missing or unexpected file, changed file or changed array
         is one `Problem` each. `strict` raises `ChecksumError` naming the first one.
         """
-        names = sorted(self.manifest["systems"]) if systems is None else [self._resolve(s) for s in systems]
+        names = sorted(self.manifest["systems"]) if systems is None else [self.resolve(s) for s in systems]
         report = VerifyReport()
         for name in names:
             report.checked.append(name)

@@ -232,7 +232,9 @@ def _freeze(value: Any) -> ParamValue:
     return float(value)
 
 
-def _freeze_params(params: Mapping[str, Any]) -> Mapping[str, ParamValue]:
+def freeze_params(params: Mapping[str, Any]) -> Mapping[str, ParamValue]:
+    """A read-only copy of `params` with lists made tuples: a system's parameters cannot be
+    changed in place (`System.bind` gives a fresh mutable set)."""
     return MappingProxyType({key: _freeze(value) for key, value in params.items()})
 
 
@@ -291,7 +293,7 @@ def _decorator(kind: Kind, n_positional: int, name: str | None, meta: dict[str, 
                 name=name or fn.__name__,
                 kind=kind,
                 equations=fn,
-                parameters=_freeze_params(params),
+                parameters=freeze_params(params),
                 initial_conditions=tuple(float(v) for v in meta.pop("initial_conditions")),
                 unbounded_indices=tuple(meta.pop("unbounded_indices", ())),
                 domain=tuple(tuple(b) for b in domain) if domain is not None else None,

@@ -29,7 +29,7 @@ from torch import Tensor
 
 from chaosdata.errors import InvalidInputError
 from chaosdata.seeds import seed_of
-from chaosdata.systems.base import System, _freeze_params, per_coordinate
+from chaosdata.systems.base import System, freeze_params, per_coordinate
 
 SKEW_SEPARATOR = "__"  # a skew product's name: "<Driver>__<Response>"
 
@@ -106,7 +106,7 @@ def skew_product(driver_name: str, response_name: str, coupling: float) -> Syste
 
     return System(
         name=f"{driver.name}{SKEW_SEPARATOR}{response.name}", kind="flow", equations=equations,
-        parameters=_freeze_params({**dp, **rp, "coupling": gain}),
+        parameters=freeze_params({**dp, **rp, "coupling": gain}),
         initial_conditions=tuple(driver.initial_conditions) + tuple(response.initial_conditions),
         description=f"Skew product: {driver.name} drives {response.name} (coupling {coupling:g} of the "
                     "response's field RMS).",
