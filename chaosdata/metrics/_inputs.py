@@ -19,6 +19,11 @@ from chaosdata.errors import InvalidInputError, InvalidTypeError
 def as_series(x: Tensor | np.ndarray, name: str) -> Tensor:
     """`x` as a float64 tensor `[batch, time, dim]` (a 2-D `[time, dim]` gains a batch of one)."""
     if isinstance(x, np.ndarray):
+        if x.dtype.kind not in "biuf":
+            raise InvalidTypeError(f"{name} must hold real numbers, got a numpy array of dtype {x.dtype}")
+        if not x.dtype.isnative or any(s < 0 for s in x.strides):
+            # torch.from_numpy refuses reversed views (x[::-1]) and non-native byte order (e.g. '>f8')
+            x = np.array(x, dtype=x.dtype.newbyteorder("="))
         x = torch.from_numpy(x)
     if not isinstance(x, Tensor):
         raise InvalidTypeError(f"{name} must be a torch.Tensor or numpy array [batch, time, dim], got {type(x).__name__}")
@@ -29,8 +34,8 @@ def as_series(x: Tensor | np.ndarray, name: str) -> Tensor:
             f"{name} must have shape [batch, time, dim] (or [time, dim]), got {tuple(x.shape)}; "
             "add a trailing dim of 1 for a univariate series"
         )
-    if x.shape[1] == 0 or x.shape[2] == 0:
-        raise InvalidInputError(f"{name} needs at least one time point and one dimension, got {tuple(x.shape)}")
+    if 0 in x.shape:
+        raise InvalidInputError(f"{name} needs at least one series, one time point and one dimension, got {tuple(x.shape)}")
     if x.is_complex():
         raise InvalidTypeError(f"{name} must be real, got {x.dtype}")
     return x.to(torch.float64)

@@ -11,6 +11,7 @@ CPU, so a result depends only on the inputs and `seed`, never on the device or t
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 from torch import Tensor
@@ -65,10 +66,9 @@ def gmm_kl_divergence(pred: Tensor, true: Tensor, *, n_samples: int = 1000, vari
 def _histogram_kl(p: Tensor, t: Tensor, n_bins: int, smoothing: float, margin: float) -> Tensor:
     """KL(true || pred) of Laplace-smoothed `n_bins`^D histograms on a box around `t` (`[T, D]` each)."""
     d = t.shape[1]
-    box = t[torch.isfinite(t).all(dim=1)]
-    if box.shape[0] == 0:
-        return t.new_tensor(math.nan)
-    lo, hi = box.amin(dim=0), box.amax(dim=0)
+    if not bool(torch.isfinite(t).all()):
+        return t.new_tensor(math.nan)  # the truth's occupation measure is undefined
+    lo, hi = t.amin(dim=0), t.amax(dim=0)
     span = hi - lo
     span = torch.where(span > 0, span, torch.ones_like(span))
     lo, span = lo - margin * span, span * (1 + 2 * margin)
@@ -108,18 +108,20 @@ def state_space_divergence(pred: Tensor, true: Tensor, *, n_bins: int = 30, smoo
     2023): both point sets are binned on a grid of `n_bins` (30) bins per coordinate spanning the
     truth's range widened by `margin` (10%) of it on each side; counts h become probabilities
     (h + a) / (N + a * n_bins^D) with Laplace smoothing a = `smoothing` (1e-5) and N the number
-    of points, so forecast points outside the box (or not finite) are mass the grid misses. (The
+    of points, so forecast points outside the box (or not finite) are mass the grid misses;
+    a `true` with a non-finite value gives NaN. (The
     published code divides by the points inside instead, which makes a forecast that leaves the
     box entirely score better than one that half overlaps: ours grows with the distance.) The
     sum over all n_bins^D cells is exact (the cells neither set visits are added in closed form).
     From `gmm_min_dim` dimensions on, where such a grid is almost empty: `gmm_kl_divergence`
     with unit variance on data standardized by the truth's mean and std (`n_samples` draws,
-    `seed`). 0 for identical point sets; grows as the forecast's states drift off the truth's.
+    `seed`); there a forecast with a non-finite value gives NaN, not a finite score.
+    0 for identical point sets; grows as the forecast's states drift off the truth's.
     """
     n_bins = positive_int(n_bins, "n_bins")
     smoothing = positive(smoothing, "smoothing")
     gmm_min_dim = positive_int(gmm_min_dim, "gmm_min_dim")
-    if not (math.isfinite(margin) and margin >= 0):
+    if isinstance(margin, bool) or not isinstance(margin, numbers.Real) or not (math.isfinite(margin) and margin >= 0):
         raise InvalidInputError(f"margin must be a finite fraction >= 0 of the range, got {margin!r}")
     p, t = pair(pred, true)
     if t.shape[2] >= gmm_min_dim:

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import Tensor
 
-from chaosdata.errors import InvalidInputError
+from chaosdata.errors import InvalidInputError, InvalidTypeError
 from chaosdata.invariants.dimension import correlation_dimension
 from chaosdata.invariants.series import max_lyapunov_rosenstein, mean_period_samples
 from chaosdata.metrics._inputs import as_series, pair, positive
@@ -29,17 +30,36 @@ Reference = float | str | Tensor | None
 
 
 def _reference_value(reference: Reference, key: str) -> float | Tensor | None:
-    """The reference as given (a number or a `[batch]` tensor), the stored invariant `key` of the
-    system named `reference`, or None (estimate from `true`)."""
-    if reference is None or isinstance(reference, Tensor):
-        return reference
+    """The reference as given (a number or a `[batch]` tensor or array), the stored invariant `key`
+    of the system named `reference`, or None (estimate from `true`).
+
+    The relative errors divide by it: a number (given or stored) must be finite and nonzero, and
+    a tensor nonzero (a NaN entry, an estimate that failed, gives NaN for its batch element).
+    """
+    if reference is None:
+        return None
+    if isinstance(reference, (Tensor, np.ndarray)):
+        ref = torch.as_tensor(reference, dtype=torch.float64)
+        zero = (ref == 0).flatten().nonzero().flatten().tolist()
+        if zero:
+            raise InvalidInputError(f"reference for the relative {key} error must be nonzero, got 0 at batch element(s) {zero[:8]}")
+        return ref
     if isinstance(reference, str):
         stored = get_system(reference).invariants or {}
         value = stored.get(key)
         if value is None or not math.isfinite(float(value)):
             raise InvalidInputError(f"{reference!r} has no stored {key}; pass reference= a number or None (estimate from true)")
+        if float(value) == 0:
+            raise InvalidInputError(f"{reference!r} has a stored {key} of 0, so the relative error is undefined; "
+                                    "pass reference= a nonzero number or None (estimate from true)")
         return float(value)
-    return float(reference)
+    try:
+        value = float(reference)
+    except (TypeError, ValueError):
+        raise InvalidTypeError(f"reference must be a number, a [batch] tensor, a system name or None, got {reference!r}") from None
+    if not math.isfinite(value) or value == 0:
+        raise InvalidInputError(f"reference for the relative {key} error must be a finite nonzero number, got {reference!r}")
+    return value
 
 
 def _theiler(x: Tensor) -> int:
@@ -99,8 +119,8 @@ def max_lyapunov_error(pred: Tensor, true: Tensor, *, dt: float, reference: Refe
     diverged forecast).
     """
     p, t = pair(pred, true)
-    lam = forecast_max_lyapunov(p, dt=dt)
     ref_value = _reference_value(reference, "max_lyapunov")
+    lam = forecast_max_lyapunov(p, dt=dt)
     ref = forecast_max_lyapunov(t, dt=dt) if ref_value is None else _as_reference(ref_value, lam)
     return (lam - ref).abs() / ref.abs()
 
@@ -113,7 +133,7 @@ def correlation_dimension_error(pred: Tensor, true: Tensor, *, reference: Refere
     the estimate on `true` per batch element. Dimensionless; ideal 0.
     """
     p, t = pair(pred, true)
-    d2 = forecast_correlation_dimension(p)
     ref_value = _reference_value(reference, "correlation_dimension")
+    d2 = forecast_correlation_dimension(p)
     ref = forecast_correlation_dimension(t) if ref_value is None else _as_reference(ref_value, d2)
     return (d2 - ref).abs() / ref.abs()

@@ -148,7 +148,12 @@ def get_metric(name: str) -> Metric:
     try:
         return _BY_NAME[name]
     except (KeyError, TypeError):
-        raise InvalidInputError(f"unknown metric {name!r}.{suggest(str(name), _BY_NAME)} See chaosdata.metrics.list_metrics()") from None
+        pass
+    hint = suggest(str(name), _BY_NAME)
+    starting = [n for n in _BY_NAME if isinstance(name, str) and name and n.startswith(name.lower())]
+    if not hint and starting:  # a family name such as "vpt" or "smape" is a prefix, not a misspelling
+        hint = " Did you mean " + ", ".join(repr(n) for n in starting) + "?"
+    raise InvalidInputError(f"unknown metric {name!r}.{hint} See chaosdata.metrics.list_metrics()")
 
 
 def _context(dt: float | None, lyapunov_time: float | None, lyapunov_time_steps: float | None, system: str | None,
@@ -181,8 +186,9 @@ def compute_all(pred: Tensor, true: Tensor, *, dt: float | None = None, lyapunov
     `INVARIANT_MIN_POINTS` points, against the stored invariants of `system` if given, else
     against the same estimators applied to `true`).
 
-    Returns `{name: tensor [batch]}` in registry order. Context: `dt` (step spacing, time units)
-    and `lyapunov_time` (1 / lambda_max, same units) give the valid prediction times in Lyapunov
+    `include` is a list of names or one comma-separated string ("vpt_smape,smape").
+    Returns `{name: tensor [batch]}` in registry order (in the order of `include` if given).
+    Context: `dt` (step spacing, time units) and `lyapunov_time` (1 / lambda_max, same units) give the valid prediction times in Lyapunov
     times; `lyapunov_time_steps` (steps per Lyapunov time) can replace `lyapunov_time`; a catalogue
     `system` name supplies its stored Lyapunov time and is the reference of the invariant errors;
     `scale` is the attractor's per-dimension std for the NRMSE valid time (pass ones for data
@@ -195,7 +201,10 @@ def compute_all(pred: Tensor, true: Tensor, *, dt: float | None = None, lyapunov
     explicit = include is not None
     horizon = pred.shape[-2] if hasattr(pred, "shape") and len(pred.shape) >= 2 else 0
     if explicit:
-        names = list(include)
+        # a comma string ("smape,mse") as the CLI takes it; list("smape") would be five letters
+        names = [n.strip() for n in include.split(",") if n.strip()] if isinstance(include, str) else list(include)
+        if not names:
+            raise InvalidInputError("include names no metric; pass None for the standard set, or names from list_metrics()")
     else:
         names = [n for n in list_metrics(kind=kind)
                  if get_metric(n).standard or (kind == "attractor" and n in _INVARIANT_ERRORS and horizon >= INVARIANT_MIN_POINTS)]

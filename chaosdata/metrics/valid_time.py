@@ -36,11 +36,17 @@ def error_curve(pred: Tensor, true: Tensor, *, definition: str = "smape", cumula
     """The error e_i at each forecast step (`[batch, time]`) that the valid prediction time thresholds.
 
     See the module docstring for the two definitions; `cumulative` applies to "smape" only and
-    `scale` to "nrmse" only (a number, `[dim]` or `[batch, dim]`).
+    `scale` to "nrmse" only (a number, `[dim]` or `[batch, dim]`). Without `scale`, "nrmse"
+    raises an InvalidInputError where `true` is constant over the window in a dimension.
     """
+    p, t = pair(pred, true)
+    return _curve(p, t, definition, cumulative, scale)
+
+
+def _curve(p: Tensor, t: Tensor, definition: str, cumulative: bool, scale: Tensor | float | None) -> Tensor:
+    """`error_curve` of a checked float64 pair."""
     if definition not in DEFINITIONS:
         raise InvalidInputError(f"definition must be one of {sorted(DEFINITIONS)}, got {definition!r}")
-    p, t = pair(pred, true)
     if definition == "smape":
         step = 200 * ((p - t).abs() / (p.abs() + t.abs() + EPS)).mean(dim=2)
         if not cumulative:
@@ -48,7 +54,17 @@ def error_curve(pred: Tensor, true: Tensor, *, definition: str = "smape", cumula
         count = torch.arange(1, step.shape[1] + 1, dtype=torch.float64, device=step.device)
         return step.cumsum(dim=1) / count
     s = per_dim_scale(scale, t)
-    sigma2 = t.var(dim=1, unbiased=False, keepdim=True) if s is None else s ** 2
+    if s is None:
+        sigma2 = t.var(dim=1, unbiased=False, keepdim=True)
+        flat = (sigma2 == 0).squeeze(1).nonzero().tolist()
+        if flat:
+            raise InvalidInputError(
+                f"true is constant over the window at (batch, dim) {flat[:4]}{' ...' if len(flat) > 4 else ''}, so the "
+                "default sigma_d of the NRMSE (the std of true over the window) is 0; pass scale= the attractor's "
+                "standard deviation per dimension"
+            )
+    else:
+        sigma2 = s ** 2
     return ((p - t) ** 2 / sigma2).mean(dim=2).sqrt()
 
 
@@ -57,10 +73,19 @@ def valid_prediction_steps(pred: Tensor, true: Tensor, *, definition: str = "sma
     """Number of leading forecast steps whose error stays within `threshold` (`[batch]`, int64).
 
     The threshold defaults to the published one for the definition (sMAPE 30, NRMSE 0.5); a
-    step with an error above it, or a non-finite error, ends the valid stretch; the full
-    horizon when none does.
+    step with an error above it, or a non-finite error (a diverged forecast), ends the valid
+    stretch; the full horizon when none does. `true` must be finite (an InvalidInputError
+    otherwise), and with the "nrmse" definition and no `scale` it must vary over the window in
+    every dimension.
     """
-    curve = error_curve(pred, true, definition=definition, cumulative=cumulative, scale=scale)
+    p, t = pair(pred, true)
+    broken = (~torch.isfinite(t).flatten(1).all(dim=1)).nonzero().flatten().tolist()
+    if broken:
+        raise InvalidInputError(
+            f"true has non-finite values in batch element(s) {broken[:8]}{' ...' if len(broken) > 8 else ''}; the "
+            "valid time would count them as forecast failures: drop or repair those series"
+        )
+    curve = _curve(p, t, definition, cumulative, scale)
     limit = DEFINITIONS[definition] if threshold is None else positive(threshold, "threshold")
     bad = (curve > limit) | ~torch.isfinite(curve)
     n = curve.shape[1]
