@@ -13,6 +13,7 @@ With no source, the store `chaosdata generate` builds by default (`./data`, or `
 from __future__ import annotations
 
 import hashlib
+import numbers
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,7 +30,8 @@ from chaosdata.store.layout import MANIFEST
 from chaosdata.store.manifest import read_manifest
 from chaosdata.systems import get_system, list_systems
 from chaosdata.systems.derived import SKEW_SEPARATOR
-from chaosdata.windows import NORMALIZATIONS, Normalizer, Series, WindowDataset, check_window, fit_statistics, temporal_cut
+from chaosdata.windows import (NORMALIZATIONS, Normalizer, Series, WindowDataset, check_dtype, check_noise,
+                               check_window, fit_statistics, temporal_cut)
 
 DEFAULT_STORE = "data"
 HUB_ROOT_FILES = (MANIFEST, "zarr.json", "builds.json", "README.md")
@@ -93,6 +95,12 @@ def _regenerate_config(config: ReleaseConfig | str | dict[str, Any] | None) -> R
 def _open_source(source: str | os.PathLike | None, names: list[str] | None, *, config: Any,
                  cache_dir: Any, revision: str | None, device: str) -> Store:
     """Resolve `source` into an opened local store holding (at least) `names`."""
+    if config is not None and source != "regenerate":
+        raise InvalidInputError(f"config=... shapes a store integrated on demand; pass source='regenerate' to use it "
+                                f"(source={str(source)!r} is read as it is, and would ignore the config)")
+    if revision is not None and not _is_repo_id(source):
+        raise InvalidInputError(f"revision={revision!r} picks a version of a Hub dataset repo (source='owner/name'); "
+                                f"source={str(source)!r} is not one")
     if source is None:
         source = os.environ.get("CHAOSDATA_STORE", DEFAULT_STORE)
         if not (Path(source) / MANIFEST).is_file():
@@ -115,10 +123,16 @@ def _open_source(source: str | os.PathLike | None, names: list[str] | None, *, c
             raise StoreError(f"{path} exists but is not a chaosdata store (no {MANIFEST}); "
                              "build one with `chaosdata generate --out DIR`")
         return open_store(path)
-    if isinstance(source, str) and source.count("/") == 1 and not source.startswith((".", "/")):
+    if _is_repo_id(source):
         return _download(source, names, cache_dir=cache_dir, revision=revision)
     raise InvalidInputError(f"source {str(source)!r} is neither a local store, a Hub repo id (owner/name), "
                             "nor 'regenerate'")
+
+
+def _is_repo_id(source: Any) -> bool:
+    """Whether `source` reads as a Hub repo id `owner/name` (and is not a local folder)."""
+    return (isinstance(source, str) and source != "regenerate" and source.count("/") == 1
+            and not source.startswith((".", "/")) and not Path(source).exists())
 
 
 def _download(repo_id: str, names: list[str] | None, *, cache_dir: Any, revision: str | None) -> Store:
@@ -203,7 +217,10 @@ def load_dataset(
     coordinate, an integer keeps that one. `noise` adds seeded Gaussian observation noise,
     scaled by each coordinate's std. `temporal=True` is the dysts-style split: the first 5/6 of
     each training trajectory for `train`, the rest for `val`. `config` shapes a regenerated
-    store (`source="regenerate"`); `verify` checks the store's checksums before use.
+    store (`source="regenerate"`), `revision` the version of a Hub repo; `verify` checks the
+    store's checksums before use. `device` is where a regenerated store is integrated: items are
+    CPU tensors of `dtype` (a float dtype) whatever the source, for the caller to move. A system
+    may be named once (in any spelling the catalogue knows).
     `return_info=True` makes items `(context, target, info)`, `info` saying where the window
     comes from (system, split, granularity, array_split, trajectory, start, start_time, dt),
     batched by the default collate: what per-system scores and valid prediction times need.
@@ -215,8 +232,17 @@ def load_dataset(
         normalize = "none"
     if normalize not in NORMALIZATIONS:
         raise InvalidInputError(f"normalize must be one of {NORMALIZATIONS} or None, got {normalize!r}")
-    if not isinstance(noise, (int, float)) or noise < 0:
-        raise InvalidInputError(f"noise must be a non-negative number (a fraction of each coordinate's std), got {noise!r}")
+    noise = check_noise(noise)
+    check_dtype(dtype)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise InvalidInputError(f"seed must be an integer (it seeds the observation noise), got {seed!r}")
+    seed = int(seed)
+    if isinstance(cache_bytes, bool) or not isinstance(cache_bytes, numbers.Integral) or cache_bytes < 0:
+        raise InvalidInputError(f"cache_bytes must be a non-negative integer (bytes of decoded blocks kept per "
+                                f"process), got {cache_bytes!r}")
+    if not isinstance(temporal, bool):
+        raise InvalidInputError(f"temporal must be True (the dysts-style split of each training trajectory) or "
+                                f"False, got {temporal!r}")
     splits = (("train", "val") if temporal else SPLITS) if split is None else (split,)
     for s in splits:
         if s not in SPLITS:
@@ -227,6 +253,10 @@ def load_dataset(
     names = None if systems == "all" else _system_names(systems)
     store = _open_source(source, names, config=config, cache_dir=cache_dir, revision=revision, device=device)
     names = _system_names(systems, store.systems) if names is None else [store.resolve(n) for n in names]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise InvalidInputError(f"systems names {twice} more than once (each name adds the system's windows, so a "
+                                f"repeat would weight it twice, silently); name each system once")
     if verify:
         store.verify(names, strict=True)
 
@@ -252,7 +282,7 @@ def load_dataset(
     for s in splits:
         parts = train if s == "train" else [_series(store, n, granularity, s, temporal) for n in names]
         out[s] = WindowDataset(parts, context_length=context_length, horizon=horizon, stride=stride,
-                               normalizer=normalizer, scale=scale, channels=channels, noise=float(noise),
+                               normalizer=normalizer, scale=scale, channels=channels, noise=noise,
                                dtype=dtype, seed=seed, cache_bytes=cache_bytes, split=s, granularity=granularity,
                                return_info=return_info)
     return out[split] if split is not None else out

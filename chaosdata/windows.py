@@ -23,9 +23,10 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset, default_collate
 
-from chaosdata.errors import InvalidInputError
+from chaosdata.errors import InvalidInputError, suggest
 
 NORMALIZATIONS = ("standard", "none")
+ITEM_DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
 BLOCK_BYTES = 4 << 20  # time points are read and cached in blocks of about this size
 NOISE_BLOCK = 1024  # observation noise is drawn per (trajectory, block of this many time indices)
 
@@ -159,9 +160,8 @@ class WindowDataset(Dataset):
     ):
         if not isinstance(return_info, bool):
             raise InvalidInputError(f"return_info must be True or False, got {return_info!r}")
-        if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise < math.inf:
-            raise InvalidInputError(f"noise must be a finite non-negative fraction of each coordinate's std, "
-                                    f"got {noise!r}; use 0 for none")
+        check_noise(noise)
+        check_dtype(dtype)
         self.series = list(series)
         self.context_length, self.horizon, self.stride = context_length, horizon, stride
         self.normalizer, self.scale = normalizer, scale
@@ -182,7 +182,8 @@ class WindowDataset(Dataset):
         self._offsets = np.concatenate([[0], np.cumsum(counts)]).tolist()
         self._arrays: dict[int, Any] = {}
         self._cache: _BlockCache | None = None
-        self._np_dtype = torch.empty(0, dtype=dtype).numpy().dtype
+        # numpy has no bfloat16: its blocks are cached as float32 and rounded when items are made
+        self._np_dtype = np.dtype(np.float32) if dtype == torch.bfloat16 else torch.empty(0, dtype=dtype).numpy().dtype
         self._noise_scale = []  # per series: noise std per stored coordinate, in output units
         for s in self.series:
             sd = np.asarray(scale[s.system], dtype=np.float64) * noise
@@ -290,10 +291,10 @@ class WindowDataset(Dataset):
         w = self._read(k, row, start, stop)
         if self.noise > 0:
             x = torch.from_numpy(w.copy())
-            x = x + self._noise(k, row, start, stop).to(x.dtype)
+            x = (x + self._noise(k, row, start, stop).to(x.dtype)).to(self.dtype)
             context, target = x[: self.context_length], x[self.context_length:]
         else:  # copies: items never alias the cache, whatever the caller does with them
-            context, target = torch.from_numpy(w[: self.context_length].copy()), torch.from_numpy(w[self.context_length:].copy())
+            context, target = self._tensor(w[: self.context_length]), self._tensor(w[self.context_length:])
         if self.return_info:
             return context, target, self._info_dict(index, k, row, start)
         return context, target
@@ -319,22 +320,37 @@ class WindowDataset(Dataset):
         z = parts[0] if len(parts) == 1 else torch.cat(parts)
         return z if self.channels is None else z[:, self.channels: self.channels + 1]
 
-    def trajectories(self, system: str | None = None) -> Tensor:
-        """Whole trajectories of one system in this split, `[N, T, dim]`, transformed like the
-        windows except for noise (reads them fully: meant for models that want whole orbits)."""
+    def _tensor(self, x: np.ndarray) -> Tensor:
+        """A tensor of `self.dtype` holding a copy of cached values `x` (never aliasing the cache)."""
+        if self.dtype == torch.bfloat16:
+            return torch.from_numpy(x).to(self.dtype)
+        return torch.from_numpy(x.copy())
+
+    def _system_index(self, system: str | None) -> int:
+        """Position of `system` in `self.series` (exact name, else any letter case); None: the only one."""
         names = self.systems
         if system is None:
             if len(names) != 1:
                 raise InvalidInputError(f"this dataset holds several systems {names}; name one")
-            system = names[0]
-        if system not in names:
-            raise InvalidInputError(f"{system!r} is not in this dataset; it holds {names}")
-        k = names.index(system)
+            return 0
+        if system in names:
+            return names.index(system)
+        folded = [n.lower() for n in names]
+        if isinstance(system, str) and system.lower() in folded:
+            return folded.index(system.lower())
+        raise InvalidInputError(f"{system!r} is not in this dataset; it holds {names}.{suggest(str(system), names)}")
+
+    def trajectories(self, system: str | None = None) -> Tensor:
+        """Whole trajectories of one system in this split, `[N, T, dim]`, transformed like the
+        windows except for noise (reads them fully: meant for models that want whole orbits)."""
+        k = self._system_index(system)
         s = self.series[k]
-        return torch.from_numpy(np.stack([self._read(k, row, s.time.start, s.time.stop) for row in s.rows]))
+        whole = torch.from_numpy(np.stack([self._read(k, row, s.time.start, s.time.stop) for row in s.rows]))
+        return whole.to(self.dtype)
 
     def denormalize(self, x: Tensor, system: str) -> Tensor:
         """Map normalized values back to `system`'s units (identity without normalization)."""
+        system = self.systems[self._system_index(system)]
         if self.normalizer is None:
             return x
         if self.channels is not None:
@@ -370,6 +386,22 @@ def collate_padded(batch: Sequence[tuple]) -> tuple:
     if len(batch[0]) == 3:
         out += (default_collate([item[2] for item in batch]),)
     return out
+
+
+def check_noise(noise: float) -> float:
+    """Validate an observation-noise level: a finite non-negative number (not a bool)."""
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise < math.inf:
+        raise InvalidInputError(f"noise must be a finite non-negative fraction of each coordinate's std, "
+                                f"got {noise!r}; use 0 for none")
+    return float(noise)
+
+
+def check_dtype(dtype: torch.dtype) -> torch.dtype:
+    """Validate an item dtype: a floating torch dtype (integers would truncate the values)."""
+    if dtype not in ITEM_DTYPES:
+        raise InvalidInputError(f"dtype must be a floating-point torch dtype (torch.float32, torch.float64, "
+                                f"torch.float16 or torch.bfloat16), got {dtype!r}")
+    return dtype
 
 
 def check_window(context_length: int, horizon: int, stride: int | None) -> int:
