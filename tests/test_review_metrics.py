@@ -186,3 +186,14 @@ def test_invariant_error_takes_a_numpy_reference_per_batch_element():
     torch.testing.assert_close(from_array, from_tensor, rtol=0, atol=0)
     with pytest.raises(InvalidInputError, match=r"nonzero, got 0 at batch element\(s\) \[0\]"):
         M.max_lyapunov_error(pred, true, dt=0.1, reference=np.array([0.0]))
+
+
+def test_compute_all_leaves_out_an_invariant_error_the_catalogue_cannot_reference():
+    # Torus stores lambda_max = 0: the default attractor set returned inf for max_lyapunov_error
+    angle = np.arange(1000) * 0.37
+    true = torch.from_numpy(np.stack([np.cos(angle), np.sin(angle), np.cos(0.61 * angle)], axis=1))
+    out = M.compute_all(true + 0.01, true, kind="attractor", system="Torus", dt=0.1)
+    assert "max_lyapunov_error" not in out
+    assert math.isfinite(float(out["correlation_dimension_error"][0]))
+    with pytest.raises(InvalidInputError, match="stored max_lyapunov of 0"):
+        M.compute_all(true + 0.01, true, include=["max_lyapunov_error"], system="Torus", dt=0.1)

@@ -7,6 +7,7 @@ ideal value, the dysts name it equals (if any) and the context it needs. `comput
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -124,7 +125,15 @@ _BY_NAME = {m.name: m for m in _METRICS}
 
 KINDS = ("forecast", "attractor")
 INVARIANT_MIN_POINTS = 1000  # shortest free run on which compute_all(kind="attractor") estimates invariants
-_INVARIANT_ERRORS = ("max_lyapunov_error", "correlation_dimension_error")
+_INVARIANT_ERRORS = {"max_lyapunov_error": "max_lyapunov", "correlation_dimension_error": "correlation_dimension"}
+
+
+def _has_reference(name: str, system: str | None) -> bool:
+    """Whether invariant error `name` has a reference: `true` (no system) or a usable stored value."""
+    if system is None:
+        return True
+    value = (get_system(system).invariants or {}).get(_INVARIANT_ERRORS[name])
+    return value is not None and math.isfinite(float(value)) and float(value) != 0
 
 
 def _kind(kind: str | None) -> str | None:
@@ -184,7 +193,8 @@ def compute_all(pred: Tensor, true: Tensor, *, dt: float | None = None, lyapunov
     horizon), `kind="attractor"` the distribution, spectrum and invariant metrics (for long free
     runs; it adds the lambda_max and correlation-dimension errors when the series has at least
     `INVARIANT_MIN_POINTS` points, against the stored invariants of `system` if given, else
-    against the same estimators applied to `true`).
+    against the same estimators applied to `true`; left out where the system's stored value is
+    missing or 0, as for Torus's lambda_max).
 
     `include` is a list of names or one comma-separated string ("vpt_smape,smape").
     Returns `{name: tensor [batch]}` in registry order (in the order of `include` if given).
@@ -207,7 +217,8 @@ def compute_all(pred: Tensor, true: Tensor, *, dt: float | None = None, lyapunov
             raise InvalidInputError("include names no metric; pass None for the standard set, or names from list_metrics()")
     else:
         names = [n for n in list_metrics(kind=kind)
-                 if get_metric(n).standard or (kind == "attractor" and n in _INVARIANT_ERRORS and horizon >= INVARIANT_MIN_POINTS)]
+                 if get_metric(n).standard or (kind == "attractor" and n in _INVARIANT_ERRORS
+                                               and horizon >= INVARIANT_MIN_POINTS and _has_reference(n, system))]
     metrics = [get_metric(n) for n in names]
     out: dict[str, Tensor] = {}
     for m in metrics:
