@@ -197,3 +197,18 @@ def test_compute_all_leaves_out_an_invariant_error_the_catalogue_cannot_referenc
     assert math.isfinite(float(out["correlation_dimension_error"][0]))
     with pytest.raises(InvalidInputError, match="stored max_lyapunov of 0"):
         M.compute_all(true + 0.01, true, include=["max_lyapunov_error"], system="Torus", dt=0.1)
+
+
+def _view(values: list[float], view: str) -> np.ndarray:
+    """`values` as a reversed view of a numpy array, or as a big-endian array."""
+    return np.array(values[::-1])[::-1] if view == "reversed" else np.array(values, dtype=">f8")
+
+
+@pytest.mark.parametrize("view", ["reversed", "big-endian"])
+def test_a_numpy_scale_or_reference_is_read_like_its_copy(view):
+    # per-dimension scales and [batch] references went through torch.as_tensor, which refuses both
+    pred, true = _pair(n=300)
+    expected = M.nrmse(pred, true, scale=torch.tensor([9.0, 8.0, 7.0], dtype=torch.float64))
+    torch.testing.assert_close(M.nrmse(pred, true, scale=_view([9.0, 8.0, 7.0], view)), expected, rtol=0, atol=0)
+    expected = M.max_lyapunov_error(pred, true, dt=0.1, reference=torch.tensor([0.9], dtype=torch.float64))
+    torch.testing.assert_close(M.max_lyapunov_error(pred, true, dt=0.1, reference=_view([0.9], view)), expected, rtol=0, atol=0)

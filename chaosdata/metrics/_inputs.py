@@ -16,15 +16,20 @@ from torch import Tensor
 from chaosdata.errors import InvalidInputError, InvalidTypeError
 
 
+def from_numpy(x: np.ndarray, name: str) -> Tensor:
+    """A real numpy array as a tensor, also a reversed view (x[::-1]) or one in non-native byte
+    order (e.g. '>f8'), which `torch.from_numpy` refuses; other dtypes are an InvalidTypeError."""
+    if x.dtype.kind not in "biuf":
+        raise InvalidTypeError(f"{name} must hold real numbers, got a numpy array of dtype {x.dtype}")
+    if not x.dtype.isnative or any(s < 0 for s in x.strides):
+        x = np.array(x, dtype=x.dtype.newbyteorder("="))
+    return torch.from_numpy(x)
+
+
 def as_series(x: Tensor | np.ndarray, name: str) -> Tensor:
     """`x` as a float64 tensor `[batch, time, dim]` (a 2-D `[time, dim]` gains a batch of one)."""
     if isinstance(x, np.ndarray):
-        if x.dtype.kind not in "biuf":
-            raise InvalidTypeError(f"{name} must hold real numbers, got a numpy array of dtype {x.dtype}")
-        if not x.dtype.isnative or any(s < 0 for s in x.strides):
-            # torch.from_numpy refuses reversed views (x[::-1]) and non-native byte order (e.g. '>f8')
-            x = np.array(x, dtype=x.dtype.newbyteorder("="))
-        x = torch.from_numpy(x)
+        x = from_numpy(x, name)
     if not isinstance(x, Tensor):
         raise InvalidTypeError(f"{name} must be a torch.Tensor or numpy array [batch, time, dim], got {type(x).__name__}")
     if x.ndim == 2:
@@ -74,6 +79,8 @@ def per_dim_scale(scale: Tensor | np.ndarray | float | None, like: Tensor, name:
     """A user-given per-dimension scale as float64 `[batch or 1, 1, dim]`, broadcastable to `like`."""
     if scale is None:
         return None
+    if isinstance(scale, np.ndarray):
+        scale = from_numpy(scale, name)
     s = torch.as_tensor(scale, dtype=torch.float64, device=like.device)
     batch, _, dim = like.shape
     if s.ndim == 0:

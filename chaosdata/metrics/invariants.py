@@ -22,7 +22,7 @@ from torch import Tensor
 from chaosdata.errors import InvalidInputError, InvalidTypeError
 from chaosdata.invariants.dimension import correlation_dimension
 from chaosdata.invariants.series import max_lyapunov_rosenstein, mean_period_samples
-from chaosdata.metrics._inputs import as_series, pair, positive
+from chaosdata.metrics._inputs import as_series, from_numpy, pair, positive
 from chaosdata.systems import get_system
 
 
@@ -39,7 +39,7 @@ def _reference_value(reference: Reference, key: str) -> float | Tensor | None:
     if reference is None:
         return None
     if isinstance(reference, (Tensor, np.ndarray)):
-        ref = torch.as_tensor(reference, dtype=torch.float64)
+        ref = (from_numpy(reference, "reference") if isinstance(reference, np.ndarray) else reference).to(torch.float64)
         zero = (ref == 0).flatten().nonzero().flatten().tolist()
         if zero:
             raise InvalidInputError(f"reference for the relative {key} error must be nonzero, got 0 at batch element(s) {zero[:8]}")
