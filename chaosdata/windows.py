@@ -83,11 +83,17 @@ class Normalizer:
         self.mean, self.std = mean, std
 
     def normalize(self, x: Tensor, system: str) -> Tensor:
-        return (x - torch.as_tensor(self.mean[system], dtype=x.dtype)) / torch.as_tensor(self.std[system], dtype=x.dtype)
+        """Standardize `x [..., dim]` (on any device) with `system`'s statistics."""
+        return (x - _like(self.mean[system], x)) / _like(self.std[system], x)
 
     def denormalize(self, x: Tensor, system: str) -> Tensor:
-        """Map normalized values (e.g. predictions) back to the system's own units."""
-        return x * torch.as_tensor(self.std[system], dtype=x.dtype) + torch.as_tensor(self.mean[system], dtype=x.dtype)
+        """Map normalized values (e.g. predictions, on any device) back to the system's own units."""
+        return x * _like(self.std[system], x) + _like(self.mean[system], x)
+
+
+def _like(values: np.ndarray, x: Tensor) -> Tensor:
+    """Statistics as a tensor of `x`'s dtype on `x`'s device."""
+    return torch.as_tensor(values, dtype=x.dtype, device=x.device)
 
 
 def fit_statistics(series: Series) -> tuple[np.ndarray, np.ndarray]:
@@ -355,8 +361,7 @@ class WindowDataset(Dataset):
             return x
         if self.channels is not None:
             c = self.channels
-            mean = torch.as_tensor(self.normalizer.mean[system][c], dtype=x.dtype)
-            return x * torch.as_tensor(self.normalizer.std[system][c], dtype=x.dtype) + mean
+            return x * _like(self.normalizer.std[system][c], x) + _like(self.normalizer.mean[system][c], x)
         return self.normalizer.denormalize(x, system)
 
 

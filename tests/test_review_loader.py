@@ -144,3 +144,15 @@ def test_denormalize_names_the_systems_it_knows(store):
     info = ds.info(0)
     raw = stored(store)[info.trajectory, info.start:info.start + 32]
     torch.testing.assert_close(ds.denormalize(context, "lorenz").numpy(), raw)
+
+
+def test_denormalize_works_on_the_device_of_its_input(store):
+    """Model outputs on a GPU failed: the statistics were CPU tensors ('Tensor on device cpu is
+    not on the expected device'). The meta device stands in for a GPU here."""
+    for univariate in (False, 1):
+        ds = small(store, univariate=univariate)
+        context, _ = ds[0]
+        on_meta = ds.denormalize(context.to("meta"), "Lorenz")
+        assert on_meta.device.type == "meta" and on_meta.shape == context.shape
+        normalized = ds.normalizer.normalize(context.to("meta"), "Lorenz") if not univariate else on_meta
+        assert normalized.device.type == "meta"
