@@ -213,7 +213,8 @@ class WindowDataset(Dataset):
     def __repr__(self) -> str:
         names = self.systems
         shown = repr(names) if len(names) <= 4 else f"[{', '.join(map(repr, names[:3]))}, ... {len(names)} in all]"
-        extra = "".join(f", {k}={v!r}" for k, v in (("channels", self.channels), ("noise", self.noise)) if v)
+        extra = (f", channels={self.channels!r}" if self.channels is not None else "") + \
+            (f", noise={self.noise!r}" if self.noise else "")
         return (f"WindowDataset(systems={shown}, split={self.split!r}, granularity={self.granularity!r}, "
                 f"windows={len(self)}, context_length={self.context_length}, horizon={self.horizon}, "
                 f"stride={self.stride}{extra})")

@@ -156,3 +156,11 @@ def test_denormalize_works_on_the_device_of_its_input(store):
         assert on_meta.device.type == "meta" and on_meta.shape == context.shape
         normalized = ds.normalizer.normalize(context.to("meta"), "Lorenz") if not univariate else on_meta
         assert normalized.device.type == "meta"
+
+
+def test_repr_shows_the_first_coordinate_too(store):
+    """univariate=True (coordinate 0) left `channels` out of the repr (0 is falsy), so the
+    dataset read as multivariate; coordinate 1 was shown."""
+    assert "channels=0" in repr(small(store, univariate=True))
+    assert "channels=1" in repr(small(store, univariate=1))
+    assert "channels" not in repr(small(store)) and "noise" not in repr(small(store))
