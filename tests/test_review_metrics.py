@@ -212,3 +212,21 @@ def test_a_numpy_scale_or_reference_is_read_like_its_copy(view):
     torch.testing.assert_close(M.nrmse(pred, true, scale=_view([9.0, 8.0, 7.0], view)), expected, rtol=0, atol=0)
     expected = M.max_lyapunov_error(pred, true, dt=0.1, reference=torch.tensor([0.9], dtype=torch.float64))
     torch.testing.assert_close(M.max_lyapunov_error(pred, true, dt=0.1, reference=_view([0.9], view)), expected, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("name", ["pearson", "spearman", "kendall", "d_h"])
+def test_a_forecast_of_the_mean_scores_nan_as_documented(name):
+    # a constant coordinate has no ranks, no correlation and no spectrum: NaN, not a number
+    pred, true = _pair()
+    mean = np.broadcast_to(true.mean(axis=0), true.shape)
+    assert math.isnan(float(M.get_metric(name)(mean, true, CTX)[0]))
+
+
+@pytest.mark.parametrize("level", [0.1, 0.3, 2.7, 123.456])
+@pytest.mark.parametrize("name", ["pearson", "d_h"])
+def test_a_constant_forecast_is_nan_whatever_its_level(name, level):
+    # centring a constant by its computed mean leaves ~1e-17 of rounding noise: Pearson returned
+    # +-6e-18 and D_H 0.059 (a near-perfect spectrum score) for some levels, NaN for others
+    _, true = _pair(1, n=300)
+    assert math.isnan(float(M.get_metric(name)(np.full_like(true, level), true, CTX)[0]))
+    assert math.isnan(float(M.get_metric(name)(true, np.full_like(true, level), CTX)[0]))

@@ -42,10 +42,17 @@ def _per_batch(values: Tensor, finite: Tensor) -> Tensor:
     return torch.where(finite, out, torch.full_like(out, math.nan))
 
 
+def _constant_rows(*rows: Tensor) -> Tensor:
+    """Rows (`[rows, n]`) constant in any of `rows`, tested exactly: centring a constant by its
+    computed mean leaves rounding noise (~1e-17) that would otherwise pass for a signal."""
+    return torch.stack([r.amax(dim=1) == r.amin(dim=1) for r in rows]).any(dim=0)
+
+
 def _pearson_rows(x: Tensor, y: Tensor) -> Tensor:
     xc = x - x.mean(dim=1, keepdim=True)
     yc = y - y.mean(dim=1, keepdim=True)
-    return (xc * yc).sum(dim=1) / ((xc ** 2).sum(dim=1) * (yc ** 2).sum(dim=1)).sqrt()
+    r = (xc * yc).sum(dim=1) / ((xc ** 2).sum(dim=1) * (yc ** 2).sum(dim=1)).sqrt()
+    return r.masked_fill(_constant_rows(x, y), math.nan)
 
 
 def pearson(pred: Tensor, true: Tensor) -> Tensor:
@@ -77,7 +84,8 @@ def average_ranks(x: Tensor) -> Tensor:
 def spearman(pred: Tensor, true: Tensor) -> Tensor:
     """Spearman rank correlation over time (Pearson's r of the ranks, ties averaged), mean over coordinates.
 
-    In [-1, 1]; ideal 1; unchanged by any increasing transformation of either series.
+    In [-1, 1]; ideal 1; unchanged by any increasing transformation of either series; NaN for a
+    constant coordinate.
     """
     x, y, finite = _columns(pred, true)
     return _per_batch(_pearson_rows(average_ranks(x), average_ranks(y)), finite)
@@ -125,7 +133,8 @@ def kendall(pred: Tensor, true: Tensor) -> Tensor:
     tau_b = (C - D) / sqrt((P - T_p)(P - T_t)): C and D count concordant and discordant pairs of
     time points, P all pairs, T_p and T_t pairs tied in pred or in true (scipy's default variant).
     Computed as scipy does, in O(time log^2 time) per coordinate: sort by (true, pred), count the
-    inversions of pred (= D), and C - D = P - T_t - T_p + T_both - 2 D. In [-1, 1]; ideal 1.
+    inversions of pred (= D), and C - D = P - T_t - T_p + T_both - 2 D. In [-1, 1]; ideal 1;
+    NaN for a constant coordinate.
     """
     x, y, finite = _columns(pred, true)  # x: pred, y: true
     n = x.shape[1]
@@ -191,7 +200,8 @@ def mutual_information(pred: Tensor, true: Tensor, *, k: int = 3) -> Tensor:
     nearest neighbour in the joint (t, p) plane; n_t(i), n_p(i) count the other points strictly
     closer than eps_i in each coordinate alone; I = psi(N) + psi(k) - <psi(n_t + 1)> - <psi(n_p + 1)>,
     clipped at 0. (scikit-learn also adds noise of relative size 1e-10 to break ties; we do not,
-    so exact ties in the data are not supported.) Higher is better; 0 for independent series.
+    so exact ties in the data are not supported: a point with k others at the same (t, p) gives
+    NaN.) Higher is better; 0 for independent series.
     The neighbour search is O(time^2) per coordinate, the counts O(time log time).
     """
     k = positive_int(k, "k")

@@ -34,8 +34,9 @@ def hellinger_distance(pred: Tensor, true: Tensor, *, n_bins: int = 100) -> Tens
     dysts's `average_hellinger_distance` (after Mikhaeil et al., NeurIPS 2022): per coordinate
     the periodogram |FFT(x)|^2 of the whole series (mean not removed), its first `n_bins`
     frequency bins (all of them if the series is shorter) normalized to sum 1, then H(p, q).
-    In [0, 1]; ideal 0. With a short series the first bins span most of the band; with a long
-    one only the lowest frequencies: compare like with like.
+    In [0, 1]; ideal 0; NaN for a coordinate that is 0 throughout (no power to normalize). With
+    a short series the first bins span most of the band; with a long one only the lowest
+    frequencies: compare like with like.
     """
     n_bins = positive_int(n_bins, "n_bins")
     p, t = pair(pred, true)
@@ -76,20 +77,25 @@ def power_spectrum_distance(pred: Tensor, true: Tensor, *, sigma: float = 20.0, 
     |rfft(x)|^2 is smoothed along frequency by a Gaussian of std `sigma` frequency bins (20 in
     those papers; the smoothing makes the estimate robust to the periodogram's noise) and
     normalized to sum 1 (over the first `max_frequency_bins` bins if given), then H(p, q).
-    In [0, 1]; ideal 0. Independent of each coordinate's scale and offset.
+    In [0, 1]; ideal 0. Independent of each coordinate's scale and offset; NaN where a
+    coordinate of `pred` or `true` is constant (no spectrum once the mean is removed), e.g. a
+    forecast of the mean.
     """
     p, t = pair(pred, true)
     if max_frequency_bins is not None:
         max_frequency_bins = positive_int(max_frequency_bins, "max_frequency_bins")
 
     def spectrum(x: Tensor) -> Tensor:
+        # a constant coordinate has no spectrum; tested exactly, as removing its computed mean
+        # leaves rounding noise (~1e-17) whose normalized spectrum would score like a signal's
+        constant = (x.amax(dim=1) == x.amin(dim=1)).unsqueeze(-1)  # [batch, dim, 1]
         x = x - x.mean(dim=1, keepdim=True)
         s = torch.fft.rfft(x, dim=1).abs().transpose(1, 2) ** 2  # [batch, dim, freq]
         s = gaussian_smooth(s, sigma)
         if max_frequency_bins is not None:
             s = s[..., :max_frequency_bins]
         total = s.sum(dim=-1, keepdim=True)
-        return s / torch.where(total > 0, total, torch.full_like(total, math.nan))
+        return (s / torch.where(total > 0, total, torch.full_like(total, math.nan))).masked_fill(constant, math.nan)
 
     if t.shape[1] < 2:
         raise InvalidInputError(f"power_spectrum_distance needs at least 2 time points, got {t.shape[1]}")
