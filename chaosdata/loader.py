@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import numbers
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,12 +63,22 @@ def regenerate_key(config: ReleaseConfig, device: str) -> str:
 
 
 def _system_names(systems: str | Sequence[str], available: Sequence[str] | None = None) -> list[str]:
+    """Catalogue names of `systems`: 'all', one name, or an iterable of names (a set is sorted,
+    so the windows' order does not change with the hash seed)."""
     if isinstance(systems, str):
         if systems == "all":
             return list(available) if available is not None else list_systems()
         systems = [systems]
+    elif isinstance(systems, (set, frozenset)):
+        systems = sorted(systems, key=str)
+    elif systems is None or not isinstance(systems, Iterable):
+        raise InvalidInputError(f"systems must be a system name, a list of names or 'all', got {systems!r}")
+    systems = list(systems)
     if not systems:
         raise InvalidInputError("systems is empty: name at least one system, or pass 'all'")
+    for s in systems:
+        if not isinstance(s, str):
+            raise InvalidInputError(f"systems must be a system name, a list of names or 'all'; {s!r} is not a name")
     return [_catalogue_name(s) for s in systems]  # unknown names raise with suggestions
 
 
@@ -250,7 +260,7 @@ def load_dataset(
         if temporal and s == "test":
             raise InvalidInputError("temporal=True splits each training trajectory into train (first 5/6) "
                                     "and val (the rest); it has no test split")
-    names = None if systems == "all" else _system_names(systems)
+    names = None if isinstance(systems, str) and systems == "all" else _system_names(systems)
     store = _open_source(source, names, config=config, cache_dir=cache_dir, revision=revision, device=device)
     names = _system_names(systems, store.systems) if names is None else [store.resolve(n) for n in names]
     twice = sorted({n for n in names if names.count(n) > 1})

@@ -164,3 +164,18 @@ def test_repr_shows_the_first_coordinate_too(store):
     assert "channels=0" in repr(small(store, univariate=True))
     assert "channels=1" in repr(small(store, univariate=1))
     assert "channels" not in repr(small(store)) and "noise" not in repr(small(store))
+
+
+def test_systems_as_a_numpy_array_or_a_set(store):
+    """A numpy array of names (e.g. `df.system.unique()`) failed with numpy's 'truth value of an
+    array is ambiguous'; a set gave an order that changes with PYTHONHASHSEED, so window i was
+    another window in another run."""
+    assert small(store, np.array(["Lorenz", "Henon"])).systems == ["Lorenz", "Henon"]
+    assert small(store, {"Lorenz", "Henon"}).systems == ["Henon", "Lorenz"]
+
+
+@pytest.mark.parametrize("systems", [None, 5, ["Lorenz", 3]])
+def test_systems_that_are_not_names_are_refused(store, systems):
+    """None said 'systems is empty'; 5 or a list holding 3 raised a bare TypeError."""
+    with pytest.raises(InvalidInputError, match="systems must be"):
+        small(store, systems)
