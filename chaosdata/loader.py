@@ -250,6 +250,11 @@ def load_dataset(
     if isinstance(cache_bytes, bool) or not isinstance(cache_bytes, numbers.Integral) or cache_bytes < 0:
         raise InvalidInputError(f"cache_bytes must be a non-negative integer (bytes of decoded blocks kept per "
                                 f"process), got {cache_bytes!r}")
+    if not isinstance(granularity, str):
+        raise InvalidInputError(f"granularity must be the name of one of the store's granularities (e.g. 'fine' or "
+                                f"'coarse'), got {granularity!r}")
+    if not isinstance(verify, bool):
+        raise InvalidInputError(f"verify must be True (check the store's checksums first) or False, got {verify!r}")
     if not isinstance(temporal, bool):
         raise InvalidInputError(f"temporal must be True (the dysts-style split of each training trajectory) or "
                                 f"False, got {temporal!r}")

@@ -179,3 +179,16 @@ def test_systems_that_are_not_names_are_refused(store, systems):
     """None said 'systems is empty'; 5 or a list holding 3 raised a bare TypeError."""
     with pytest.raises(InvalidInputError, match="systems must be"):
         small(store, systems)
+
+
+@pytest.mark.parametrize("granularity", [None, 1])
+def test_granularity_must_be_a_name(store, granularity):
+    """granularity=None raised AttributeError: 'NoneType' object has no attribute 'lower'."""
+    with pytest.raises(InvalidInputError, match="granularity must be"):
+        small(store, granularity=granularity)
+
+
+def test_verify_must_be_a_bool(store):
+    """verify='no' was truthy: the store was verified (decoding every array) when asked not to."""
+    with pytest.raises(InvalidInputError, match="verify"):
+        small(store, verify="no")
