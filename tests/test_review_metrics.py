@@ -51,12 +51,16 @@ def test_an_empty_batch_is_refused_with_its_shape(name):
 
 
 # ------------------------------------------------------------------ valid prediction time
-def test_vpt_nrmse_without_scale_refuses_a_constant_truth():
-    # the default sigma_d (std of true over the window) was 0: a perfect forecast scored 0 steps
-    true = torch.full((1, 40, 2), 3.0, dtype=torch.float64)
-    true[..., 1] = torch.linspace(0, 1, 40)
+@pytest.mark.parametrize("level", [3.0, 0.3, 123.456])
+def test_vpt_nrmse_without_scale_refuses_a_constant_truth(level):
+    # the default sigma_d (std of true over the window) was 0, or for most levels rounding noise
+    # of ~1e-33: a perfect forecast scored 0 steps, or every forecast failed at step 0
+    true = torch.full((1, 300, 1), level, dtype=torch.float64)
     with pytest.raises(InvalidInputError, match=r"constant over the window at \(batch, dim\) \[\[0, 0\]\].*scale="):
-        M.valid_prediction_steps(true.clone(), true, definition="nrmse")
+        M.valid_prediction_steps(true + 0.01, true, definition="nrmse")
+    both = torch.cat([torch.linspace(0, 1, 300).view(1, 300, 1).double(), true], dim=2)
+    with pytest.raises(InvalidInputError, match=r"\(batch, dim\) \[\[0, 1\]\]"):
+        M.valid_prediction_steps(both.clone(), both, definition="nrmse")
 
 
 def test_vpt_nrmse_of_a_constant_truth_with_a_scale_is_the_whole_horizon():
