@@ -38,10 +38,11 @@ HUB_ROOT_FILES = (MANIFEST, "zarr.json", "builds.json", "README.md")
 
 
 class _ZarrArray:
-    """Picklable opener of one stored array (each worker process opens its own handle)."""
+    """Picklable opener of one stored array (each worker process opens its own handle). The
+    root is made absolute: arrays open lazily, perhaps after the caller changed directory."""
 
     def __init__(self, root: Path, system: str, path: str):
-        self.root, self.system, self.path = str(root), system, path
+        self.root, self.system, self.path = os.path.abspath(root), system, path
 
     def __call__(self):
         import zarr

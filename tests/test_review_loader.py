@@ -192,3 +192,13 @@ def test_verify_must_be_a_bool(store):
     """verify='no' was truthy: the store was verified (decoding every array) when asked not to."""
     with pytest.raises(InvalidInputError, match="verify"):
         small(store, verify="no")
+
+
+def test_a_relative_source_still_reads_after_a_chdir(store, tmp_path, monkeypatch):
+    """Windows are read lazily; the store's path was kept relative, so after a chdir (Hydra
+    runs jobs in their own directory) reads failed, or read another store at that path."""
+    monkeypatch.chdir(store.parent)
+    ds = load_dataset("Lorenz", source=store.name, context_length=32, horizon=8, normalize=None, dtype=torch.float64)
+    monkeypatch.chdir(tmp_path)
+    context, _ = ds[0]
+    np.testing.assert_array_equal(context.numpy(), stored(store)[0, :32])
