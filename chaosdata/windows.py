@@ -349,7 +349,9 @@ class WindowDataset(Dataset):
 
     def trajectories(self, system: str | None = None) -> Tensor:
         """Whole trajectories of one system in this split, `[N, T, dim]`, transformed like the
-        windows except for noise (reads them fully: meant for models that want whole orbits)."""
+        windows except for noise (reads them fully: meant for models that want whole orbits).
+        Row i is stored trajectory `series.rows[i]` (the valid ones only), so `info.trajectory`
+        indexes the stored array, not this tensor, when a split holds failed trajectories."""
         k = self._system_index(system)
         s = self.series[k]
         whole = torch.from_numpy(np.stack([self._read(k, row, s.time.start, s.time.stop) for row in s.rows]))
