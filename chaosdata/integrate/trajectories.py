@@ -59,7 +59,11 @@ def _check_positive(name: str, value: Any, integer: bool = False) -> None:
 def sample_initial_conditions(system: System, n_ics: int, seed: int, scale: float | None = None) -> Tensor:
     """Seeded perturbations of the default initial condition (float64, CPU): each coordinate
     kicked by `scale * (|x| + 0.1)` times a standard normal (`scale`: the system's
-    `perturbation` unless given), then kept inside the system's `domain` if it declares one."""
+    `perturbation` unless given), then kept inside the system's `domain` if it declares one.
+
+    The draws depend on `n_ics` as well as `seed`: torch's normal sampler takes another path
+    from 16 numbers on, so a larger draw does not start with a smaller one's rows (a bigger
+    split is a new set of starts, not an extension of the old one)."""
     scale = system.perturbation if scale is None else scale
     dim = system.state_dim or system.dim
     ic = torch.tensor(system.initial_conditions[:dim], dtype=torch.float64)
