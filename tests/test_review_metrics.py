@@ -234,3 +234,11 @@ def test_a_constant_forecast_is_nan_whatever_its_level(name, level):
     _, true = _pair(1, n=300)
     assert math.isnan(float(M.get_metric(name)(np.full_like(true, level), true, CTX)[0]))
     assert math.isnan(float(M.get_metric(name)(true, np.full_like(true, level), CTX)[0]))
+
+
+def test_d_stsp_refuses_a_histogram_whose_cell_ids_overflow():
+    # 30^14 cells overflow the int64 cell index: distinct cells shared ids silently
+    true = torch.randn(1, 50, 14, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(InvalidInputError, match=r"30\^14 cells overflows.*gmm_min_dim to at most 14"):
+        M.state_space_divergence(true + 0.1, true, gmm_min_dim=20)
+    assert math.isfinite(float(M.state_space_divergence(true + 0.1, true, gmm_min_dim=20, n_bins=4)[0]))  # 4^14 fits

@@ -113,7 +113,9 @@ def state_space_divergence(pred: Tensor, true: Tensor, *, n_bins: int = 30, smoo
     published code divides by the points inside instead, which makes a forecast that leaves the
     box entirely score better than one that half overlaps: ours grows with the distance.) The
     sum over all n_bins^D cells is exact (the cells neither set visits are added in closed form).
-    From `gmm_min_dim` dimensions on, where such a grid is almost empty: `gmm_kl_divergence`
+    From `gmm_min_dim` dimensions on, where such a grid is almost empty (its smoothing mass
+    a * n_bins^D outweighs the N points and the histogram divergence tends to 0 for any
+    forecast; n_bins^D must also fit the int64 cell index): `gmm_kl_divergence`
     with unit variance on data standardized by the truth's mean and std (`n_samples` draws,
     `seed`); there a forecast with a non-finite value gives NaN, not a finite score.
     0 for identical point sets; grows as the forecast's states drift off the truth's.
@@ -124,6 +126,10 @@ def state_space_divergence(pred: Tensor, true: Tensor, *, n_bins: int = 30, smoo
     if isinstance(margin, bool) or not isinstance(margin, numbers.Real) or not (math.isfinite(margin) and margin >= 0):
         raise InvalidInputError(f"margin must be a finite fraction >= 0 of the range, got {margin!r}")
     p, t = pair(pred, true)
-    if t.shape[2] >= gmm_min_dim:
+    d = t.shape[2]
+    if d >= gmm_min_dim:
         return gmm_kl_divergence(p, t, n_samples=n_samples, variance=1.0, standardize=True, seed=seed)
+    if n_bins ** d > 2 ** 62:  # cell ids are int64
+        raise InvalidInputError(f"a histogram of n_bins^dim = {n_bins}^{d} cells overflows the cell index; lower n_bins, "
+                                f"or gmm_min_dim to at most {d} for the Gaussian mixture")
     return torch.stack([_histogram_kl(p[b], t[b], n_bins, smoothing, margin) for b in range(t.shape[0])])
