@@ -242,3 +242,11 @@ def test_d_stsp_refuses_a_histogram_whose_cell_ids_overflow():
     with pytest.raises(InvalidInputError, match=r"30\^14 cells overflows.*gmm_min_dim to at most 14"):
         M.state_space_divergence(true + 0.1, true, gmm_min_dim=20)
     assert math.isfinite(float(M.state_space_divergence(true + 0.1, true, gmm_min_dim=20, n_bins=4)[0]))  # 4^14 fits
+
+
+@pytest.mark.parametrize("horizon", [0, -5, 5.5])
+def test_forecast_max_lyapunov_explains_a_bad_horizon(horizon):
+    # 0 and -5 raised a tensor size mismatch from the neighbour indexing, 5.5 a slice TypeError
+    _, true = _pair()
+    with pytest.raises(InvalidInputError, match="horizon must be an integer >= 1"):
+        M.forecast_max_lyapunov(true, dt=0.1, horizon=horizon)

@@ -22,7 +22,7 @@ from torch import Tensor
 from chaosdata.errors import InvalidInputError, InvalidTypeError
 from chaosdata.invariants.dimension import correlation_dimension
 from chaosdata.invariants.series import max_lyapunov_rosenstein, mean_period_samples
-from chaosdata.metrics._inputs import as_series, from_numpy, pair, positive
+from chaosdata.metrics._inputs import as_series, from_numpy, pair, positive, positive_int
 from chaosdata.systems import get_system
 
 
@@ -74,6 +74,7 @@ def forecast_max_lyapunov(pred: Tensor, *, dt: float, horizon: int | None = None
     Non-finite series give NaN. See `max_lyapunov_rosenstein` for the estimator and its options.
     """
     dt = positive(dt, "dt")
+    horizon = None if horizon is None else positive_int(horizon, "horizon")
     x = as_series(pred, "pred")
     out = []
     for b in range(x.shape[0]):
