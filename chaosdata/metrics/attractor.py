@@ -108,10 +108,10 @@ def state_space_divergence(pred: Tensor, true: Tensor, *, n_bins: int = 30, smoo
     2023): both point sets are binned on a grid of `n_bins` (30) bins per coordinate spanning the
     truth's range widened by `margin` (10%) of it on each side; counts h become probabilities
     (h + a) / (N + a * n_bins^D) with Laplace smoothing a = `smoothing` (1e-5) and N the number
-    of points, so forecast points outside the box (or not finite) are mass the grid misses;
-    a `true` with a non-finite value gives NaN. (The
-    published code divides by the points inside instead, which makes a forecast that leaves the
-    box entirely score better than one that half overlaps: ours grows with the distance.) The
+    of points, so forecast points outside the box (or not finite) are mass the grid misses
+    (a `true` with a non-finite value gives NaN). (The published code divides by the points
+    inside instead, which makes a forecast that leaves the box entirely score better than one
+    that half overlaps: ours grows with the distance.) The
     sum over all n_bins^D cells is exact (the cells neither set visits are added in closed form).
     From `gmm_min_dim` dimensions on, where such a grid is almost empty (its smoothing mass
     a * n_bins^D outweighs the N points and the histogram divergence tends to 0 for any
