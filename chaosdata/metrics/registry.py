@@ -199,8 +199,9 @@ def compute_all(pred: Tensor, true: Tensor, *, dt: float | None = None, lyapunov
     `include` is a list of names or one comma-separated string ("vpt_smape,smape").
     Returns `{name: tensor [batch]}` in registry order (in the order of `include` if given).
     Context: `dt` (step spacing, time units) and `lyapunov_time` (1 / lambda_max, same units)
-    give the valid prediction times in Lyapunov times; `lyapunov_time_steps` (steps per Lyapunov time) can replace `lyapunov_time`; a catalogue
-    `system` name supplies its stored Lyapunov time and is the reference of the invariant errors;
+    give the valid prediction times in Lyapunov times; `lyapunov_time_steps` (steps per
+    Lyapunov time) can replace `lyapunov_time`; a catalogue `system` name supplies its stored
+    Lyapunov time and is the reference of the invariant errors;
     `scale` is the attractor's per-dimension std for the NRMSE valid time (pass ones for data
     standardized with attractor statistics). In the default set a metric whose context is
     missing (the valid times without dt and a Lyapunov time, PE(20) on a horizon under 20 steps)
