@@ -255,3 +255,22 @@ def test_lyapunov_timescale_needs_a_chaotic_system(monkeypatch):
     monkeypatch.setattr(base, "_stored_invariants", lambda: {})
     with pytest.raises(InvalidInputError, match="no stored invariants"):
         chaosdata.make_trajectories("Lorenz", 5, timescale="lyapunov")
+
+
+@pytest.mark.parametrize("dt", [np.float32(0.1), np.float64(0.1), torch.tensor(0.1), 1])
+def test_rosenstein_takes_any_real_dt_and_gives_the_float_result(dt):
+    """numpy scalars and 0-d tensors used to be refused as 'not a finite number > 0'."""
+    from chaosdata.invariants.series import max_lyapunov_rosenstein
+
+    x = torch.randn(300, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64).cumsum(0)
+    assert max_lyapunov_rosenstein(x, dt).value == max_lyapunov_rosenstein(x, float(dt)).value
+
+
+@pytest.mark.parametrize("bad", [dict(dt=0.0), dict(dt=float("nan")), dict(dt=True), dict(dt="0.1"),
+                                 dict(dt=0.1, horizon=0), dict(dt=0.1, horizon=1), dict(dt=0.1, horizon=5.5)])
+def test_rosenstein_refuses_a_bad_dt_or_horizon_by_name(bad):
+    from chaosdata.invariants.series import max_lyapunov_rosenstein
+
+    x = torch.randn(300, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64).cumsum(0)
+    with pytest.raises(InvalidInputError, match="horizon" if "horizon" in bad else "dt must be"):
+        max_lyapunov_rosenstein(x, **bad)
