@@ -250,3 +250,12 @@ def test_forecast_max_lyapunov_explains_a_bad_horizon(horizon):
     _, true = _pair()
     with pytest.raises(InvalidInputError, match="horizon must be an integer >= 1"):
         M.forecast_max_lyapunov(true, dt=0.1, horizon=horizon)
+
+
+def test_vpt_for_a_system_without_a_stored_lyapunov_time_says_so():
+    """Torus has no stored Lyapunov time (lambda_max = 0): the error names the system and the fix."""
+    from chaosdata.metrics import compute_all
+
+    x = torch.randn(2, 50, 2, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(InvalidInputError, match="Torus has no stored Lyapunov time: pass lyapunov_time="):
+        compute_all(x, x, dt=0.1, system="Torus", include=["vpt_smape"])

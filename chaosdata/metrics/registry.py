@@ -61,7 +61,10 @@ class Metric:
         context = context or Context()
         missing = [k for k in self.needs if getattr(context, k) is None]
         if missing:
-            raise InvalidInputError(f"metric {self.name!r} needs {', '.join(missing)}: pass them to compute_all (or in a Context)")
+            why = (f" ({context.reference} has no stored Lyapunov time: pass lyapunov_time= yourself)"
+                   if "lyapunov_time" in missing and context.reference is not None else "")
+            raise InvalidInputError(f"metric {self.name!r} needs {', '.join(missing)}: pass them to compute_all "
+                                    f"(or in a Context){why}")
         return self.fn(pred, true, context)
 
 
