@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from chaosdata.errors import ChaosdataError
+from chaosdata.errors import ChaosdataError, InvalidInputError
 from chaosdata.systems import KINDS, get_system, list_systems
 from chaosdata.tables import table
 
@@ -47,10 +47,18 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from chaosdata.store import build, load_config, load_preset
     from chaosdata.store.report import format_build
 
+    if args.scheduler is not None and args.executor != "dask":
+        raise InvalidInputError("--scheduler is the address of a Dask scheduler; it needs --executor dask "
+                                "(the local executor would ignore it)")
+    if args.scheduler is not None and args.workers is not None:
+        raise InvalidInputError("--workers does not apply with --scheduler: the cluster's own workers build the "
+                                "systems; leave --workers out (or leave out --scheduler for a local cluster)")
+    _check_out_dir(args.out)
     config = load_config(args.config) if args.config else load_preset(args.preset)
-    systems = [s for s in args.systems.split(",") if s] if args.systems else None
+    systems = _systems_arg(args.systems)
     try:
-        report = build(config, args.out, systems=systems, device=args.device, workers=args.workers,
+        report = build(config, args.out, systems=systems, device=args.device,
+                       workers=1 if args.workers is None else args.workers,
                        executor=args.executor, scheduler=args.scheduler, overwrite=args.overwrite,
                        allow_mixed_code=args.allow_mixed_code)
     except KeyboardInterrupt:
@@ -65,7 +73,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from chaosdata.store import open_store
     from chaosdata.store.report import format_verify
 
-    systems = [s for s in args.systems.split(",") if s] if args.systems else None
+    systems = _systems_arg(args.systems)
     report = open_store(args.dir).verify(systems, data=not args.files_only)
     print(format_verify(report))
     return 0 if report.ok else 1
@@ -115,7 +123,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from chaosdata.export import export_hdf5, export_parquet
 
     export = export_parquet if args.format == "parquet" else export_hdf5
-    report = export(args.store, args.out, systems=args.systems)
+    report = export(args.store, args.out, systems=_systems_arg(args.systems))
     rate = report.store_bytes / 2**20 / max(report.seconds, 1e-9)
     print(f"{report.format}: {len(report.files)} files, {report.rows} rows, {report.bytes / 2**20:.2f} MiB "
           f"under {args.out} in {report.seconds:.1f} s ({rate:.1f} MiB/s of series); read back in "
@@ -124,7 +132,28 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _systems_arg(value: str | None) -> list[str] | None:
-    return [s for s in value.split(",") if s] if value else None
+    """The names of a `--systems A,B` option (spaces around them allowed); None when it is left out.
+
+    A value that names nothing ("" or ",") is an error, not "all systems": an unset shell
+    variable (`--systems "$SYSTEMS"`) must not start a build of the whole catalogue."""
+    if value is None:
+        return None
+    names = [s.strip() for s in value.split(",") if s.strip()]
+    if not names:
+        raise InvalidInputError(f"--systems {value!r} names no system; give comma-separated names such as "
+                                "Lorenz,Henon, or leave --systems out for all of them")
+    return names
+
+
+def _check_out_dir(out: str) -> None:
+    """Refuse an `--out` that is, or lies under, an existing file (before anything is read or built)."""
+    path = Path(out)
+    for p in (path, *path.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise InvalidInputError(f"--out {out!r}: {str(p)!r} is a file, not a directory; give a new or empty "
+                                        "directory, or an existing store")
+            return
 
 
 def _publish_extra_missing() -> str | None:
@@ -172,7 +201,23 @@ def cmd_publish(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from chaosdata.demo import run_demo
 
-    return run_demo(n_points=args.n_points, n_ics=args.n_ics, systems=args.systems)
+    names = _systems_arg(args.systems)
+    return run_demo(n_points=args.n_points, n_ics=args.n_ics, systems=None if names is None else ",".join(names))
+
+
+def _params_arg(value: str | None) -> dict[str, dict[str, object]] | None:
+    """`--params`: a JSON object of {forecaster: {hyperparameter: value}}, or None."""
+    if value is None:
+        return None
+    example = '\'{"esn": {"size": 200}}\''
+    try:
+        params = json.loads(value)
+    except json.JSONDecodeError as err:
+        raise InvalidInputError(f"--params is not valid JSON ({err}); give an object such as {example}") from None
+    if not isinstance(params, dict) or not all(isinstance(v, dict) for v in params.values()):
+        raise InvalidInputError(f"--params must map forecaster names to objects of hyperparameters, such as "
+                                f"{example}; got {value}")
+    return params
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
@@ -180,9 +225,11 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
 
     from chaosdata.benchmark import run_benchmark, write_plots, write_reports
 
+    if args.threads < 1:
+        raise InvalidInputError(f"--threads must be a positive integer, got {args.threads}")
+    params = _params_arg(args.params)
     torch.set_num_threads(args.threads)
     if not args.report_only:
-        params = json.loads(args.params) if args.params else None
         metrics = args.metrics.split(",") if args.metrics else None
         summary = run_benchmark(args.protocol, args.systems, args.models, args.out, seed=args.seed,
                                 model_params=params, metrics=metrics, progress=not args.no_progress)
@@ -214,8 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="the store directory (created; an interrupted build resumes)")
     p.add_argument("--systems", default=None, help="comma-separated names: build only these of the config")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
-    p.add_argument("--workers", type=int, default=1,
-                   help="systems built in parallel processes (one progress bar for all)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="systems built in parallel processes (one progress bar for all; default 1)")
     p.add_argument("--executor", choices=("local", "dask"), default="local",
                    help="local: processes on this machine; dask: a dask.distributed cluster")
     p.add_argument("--scheduler", default=None,

@@ -1,0 +1,126 @@
+"""Review of the command line and the release config: options that were accepted and ignored,
+user errors that ended in tracebacks, and configs whose groups or spans came out silently wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import chaosdata.store
+from chaosdata.cli import main as cli
+
+TINY = """
+name = "tiny"
+systems = ["Lorenz", "Henon"]
+length = 2
+transient = 1
+map_length = 50
+map_transient = 10
+[splits]
+train = 2
+val = 1
+test = 1
+[granularities.coarse]
+points = 15
+[granularities.fine]
+points = 100
+[integrator]
+rtol = 1e-6
+atol = 1e-6
+"""
+
+
+@pytest.fixture
+def config_file(tmp_path) -> Path:
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY)
+    return path
+
+
+@pytest.fixture
+def builds(monkeypatch) -> list[dict]:
+    """Stands in for `chaosdata.store.build`: records the calls the CLI makes, builds nothing."""
+    calls: list[dict] = []
+
+    def fake_build(config, out, **kw):
+        calls.append({"config": config, "out": out, **kw})
+        raise SystemExit(0)  # whatever the CLI would print next needs a real report
+
+    monkeypatch.setattr(chaosdata.store, "build", fake_build)
+    return calls
+
+
+def one_line_error(capsys, *words: str) -> str:
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("chaosdata: error:") and "\n" not in err, err
+    for w in words:
+        assert w in err, err
+    return err
+
+
+# ---------------------------------------------------------------------- generate's options
+def test_scheduler_without_the_dask_executor_is_refused(config_file, tmp_path, builds, capsys):
+    # it used to be ignored: the build ran locally although a cluster was named
+    assert cli(["generate", "--config", str(config_file), "--out", str(tmp_path / "s"),
+                "--scheduler", "tcp://host:8786"]) == 2
+    one_line_error(capsys, "--scheduler", "--executor dask")
+    assert builds == [] and not (tmp_path / "s").exists()
+
+
+def test_workers_with_a_scheduler_is_refused(config_file, tmp_path, builds, capsys):
+    # with a remote scheduler the cluster's workers run the systems; --workers was silently ignored
+    assert cli(["generate", "--config", str(config_file), "--out", str(tmp_path / "s"), "--executor", "dask",
+                "--scheduler", "tcp://host:8786", "--workers", "4"]) == 2
+    one_line_error(capsys, "--workers does not apply with --scheduler")
+    assert builds == []
+
+
+def test_workers_default_to_one(config_file, tmp_path, builds):
+    with pytest.raises(SystemExit):
+        cli(["generate", "--config", str(config_file), "--out", str(tmp_path / "s")])
+    assert builds[0]["workers"] == 1 and builds[0]["systems"] is None
+
+
+@pytest.mark.parametrize("value", ["", ",", " , "])
+def test_a_systems_option_that_names_nothing_is_refused(config_file, tmp_path, builds, capsys, value):
+    # `--systems "$UNSET"` used to build every system of the config
+    assert cli(["generate", "--config", str(config_file), "--out", str(tmp_path / "s"), "--systems", value]) == 2
+    one_line_error(capsys, "names no system")
+    assert builds == []
+
+
+def test_systems_may_have_spaces_after_the_commas(config_file, tmp_path, builds):
+    with pytest.raises(SystemExit):
+        cli(["generate", "--config", str(config_file), "--out", str(tmp_path / "s"), "--systems", "Lorenz, Henon"])
+    assert builds[0]["systems"] == ["Lorenz", "Henon"]
+
+
+@pytest.mark.parametrize("under", [False, True])
+def test_out_that_is_a_file_is_a_one_line_error(config_file, tmp_path, capsys, under):
+    path = tmp_path / "notes.txt"
+    path.write_text("precious")
+    out = path / "store" if under else path
+    assert cli(["generate", "--config", str(config_file), "--out", str(out)]) == 2
+    one_line_error(capsys, "is a file, not a directory")
+    assert path.read_text() == "precious"
+
+
+def test_verify_with_a_systems_option_that_names_nothing_is_refused(tmp_path, capsys):
+    # it used to verify the whole store and answer "ok"
+    assert cli(["verify", str(tmp_path), "--systems", ""]) == 2
+    one_line_error(capsys, "names no system")
+
+
+# ---------------------------------------------------------------------- benchmark's options
+@pytest.mark.parametrize("args, words", [
+    (["--threads", "0"], ["--threads must be a positive integer"]),
+    (["--params", "{esn: 3}"], ["--params is not valid JSON"]),
+    (["--params", "[1]"], ["--params must map forecaster names"]),
+    (["--params", '{"esn": 200}'], ["--params must map forecaster names"]),
+])
+def test_bad_benchmark_options_are_one_line_errors(tmp_path, capsys, args, words):
+    # these were a RuntimeError, a JSONDecodeError and an AttributeError, with tracebacks
+    assert cli(["benchmark", "--out", str(tmp_path / "b"), "--systems", "Lorenz", "--models", "naive", *args]) == 2
+    one_line_error(capsys, *words)
+    assert not (tmp_path / "b").exists()
