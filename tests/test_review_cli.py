@@ -3,12 +3,17 @@ user errors that ended in tracebacks, and configs whose groups or spans came out
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
 
 import chaosdata.store
 from chaosdata.cli import main as cli
+from chaosdata.errors import InvalidInputError
+from chaosdata.store.config import load_config, parse_config
+from chaosdata.store.generate import _plan
+from chaosdata.systems import get_system
 
 TINY = """
 name = "tiny"
@@ -29,6 +34,12 @@ points = 100
 rtol = 1e-6
 atol = 1e-6
 """
+
+
+def raw_tiny(**changes) -> dict:
+    raw = tomllib.loads(TINY)
+    raw.update(changes)
+    return raw
 
 
 @pytest.fixture
@@ -124,3 +135,48 @@ def test_bad_benchmark_options_are_one_line_errors(tmp_path, capsys, args, words
     assert cli(["benchmark", "--out", str(tmp_path / "b"), "--systems", "Lorenz", "--models", "naive", *args]) == 2
     one_line_error(capsys, *words)
     assert not (tmp_path / "b").exists()
+
+
+# ---------------------------------------------------------------------- config
+def test_a_granularity_with_fewer_than_two_points_over_the_length_is_refused():
+    # 0.001 points per period over 2 periods became 2 points 1000 periods apart: a 500x longer span
+    with pytest.raises(InvalidInputError, match=r"granularities.sparse .* fewer than the 2 .*raise"):
+        parse_config(raw_tiny(granularities={"sparse": {"points": 0.001}}), "tiny.toml")
+    with pytest.raises(InvalidInputError, match="granularities.coarse"):
+        parse_config(raw_tiny(length=0.05), "tiny.toml")  # coarse: 0.75 points
+    assert parse_config(raw_tiny(length=0.1)).length == 0.1  # coarse 1.5 points round to 2, fine 10
+
+
+def test_a_lyapunov_granularity_too_sparse_for_the_length_is_skipped_with_the_reason():
+    config = parse_config(raw_tiny(length=1, granularities={"fine": {"points": 100},
+                                                             "lyap": {"timescale": "lyapunov", "points": 0.1}}))
+    passes, skipped = _plan(get_system("Lorenz"), config)
+    assert "lyap" in skipped and "fewer than 2" in skipped["lyap"]
+    assert [list(p.members) for p in passes] == [["fine"]]
+    dense = parse_config(raw_tiny(length=1, granularities={"lyap": {"timescale": "lyapunov", "points": 50}}))
+    assert _plan(get_system("Lorenz"), dense)[1] == {}
+
+
+def test_noise_levels_that_name_the_same_groups_are_refused():
+    # 0.01 and 0.010000001 both wrote fine_noise0.01: the second overwrote the first, silently
+    with pytest.raises(InvalidInputError, match="name the same groups"):
+        parse_config(raw_tiny(noise={"levels": [0.01, 0.010000001]}), "tiny.toml")
+    assert parse_config(raw_tiny(noise={"levels": [0.01, 0.0101]})).noise.levels == (0.01, 0.0101)
+
+
+@pytest.mark.parametrize("granularities", [
+    {"fine": {"points": 100}, "Fine": {"points": 15}},  # one directory on macOS and Windows
+    {"fine": {"points": 100}, "fine_noise1": {"points": 15}},  # fine's copy at noise level 1
+])
+def test_granularities_that_write_the_same_group_are_refused(granularities):
+    with pytest.raises(InvalidInputError, match="write the same group"):
+        parse_config(raw_tiny(granularities=granularities, noise={"levels": [1]}), "tiny.toml")
+
+
+def test_a_config_path_that_is_a_directory_or_not_text_is_a_clear_error(tmp_path):
+    with pytest.raises(InvalidInputError, match="is a directory"):
+        load_config(tmp_path)
+    binary = tmp_path / "store.zip"
+    binary.write_bytes(b"PK\x03\x04\xff\xfe\x00\x81")
+    with pytest.raises(InvalidInputError, match="not valid TOML"):
+        load_config(binary)

@@ -6,7 +6,10 @@ make it "different", while changing any number does.
 
 Time spans: every granularity of a flow or delay system covers the same `length` dominant
 periods from the same initial states (a `lyapunov` granularity samples that span at `points`
-per Lyapunov time). Maps ignore granularities: they record `map_length` iterations.
+per Lyapunov time). Maps ignore granularities: they record `map_length` iterations. A
+granularity must give a trajectory at least 2 points over `length` (`length * points`
+rounds to 2 or more): a `period` one that does not is refused here, a `lyapunov` one is
+skipped, with the reason recorded, for a system whose Lyapunov time makes it too sparse.
 """
 
 from __future__ import annotations
@@ -176,11 +179,13 @@ def load_preset(name: str) -> ReleaseConfig:
 def load_config(path: str | Path) -> ReleaseConfig:
     """Read and validate a TOML release config."""
     path = Path(path)
+    if path.is_dir():
+        raise InvalidInputError(f"config file {str(path)!r} is a directory; give the path of a TOML file")
     if not path.is_file():
         raise InvalidInputError(f"config file {str(path)!r} does not exist")
     try:
-        raw = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as err:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise InvalidInputError(f"{path}: not valid TOML: {err}") from None
     return parse_config(raw, str(path))
 
@@ -232,6 +237,11 @@ def _noise(src: str, raw: Any) -> Noise:
     if not isinstance(levels, list) or not levels:
         raise InvalidInputError(f"{src}: noise.levels must be a non-empty list of noise levels, got {levels!r}")
     levels = tuple(sorted({_number(src, "noise.levels[]", v) for v in levels}))
+    # each level writes groups named by its `:g` form: two levels must not write the same groups
+    twice = next((a for a, b in zip(levels, levels[1:]) if noise_suffix(a) == noise_suffix(b)), None)
+    if twice is not None:
+        raise InvalidInputError(f"{src}: noise.levels {list(levels)} name the same groups "
+                                f"(*{noise_suffix(twice)}): levels must differ in their first 6 significant digits")
     noise = Noise(levels=levels, kind=n.get("kind", Noise.kind), scale=n.get("scale", Noise.scale),
                   method=n.get("method"), steps_per_period=_number(src, "noise.steps_per_period",
                                                                    n.get("steps_per_period", Noise.steps_per_period)))
@@ -242,6 +252,14 @@ def _noise(src: str, raw: Any) -> Noise:
     except InvalidInputError as err:
         raise InvalidInputError(f"{src}: [noise]: {err}") from None
     return noise
+
+
+def noise_suffix(level: float) -> str:
+    """The suffix of the groups of one noise level: `fine` at 0.01 is `fine_noise0.01`."""
+    return f"_noise{level:g}"
+
+
+MIN_POINTS = 1.5  # a granularity's points over the span round to at least 2
 
 
 def parse_config(raw: dict[str, Any], source: str = "config") -> ReleaseConfig:
@@ -326,6 +344,17 @@ def parse_config(raw: dict[str, Any], source: str = "config") -> ReleaseConfig:
         shard_mib=_number(src, "storage.shard_mib", stor.get("shard_mib", Storage.shard_mib), integer=True),
     )
 
+    length = _number(src, "length", raw["length"])
+    for g in grans:
+        if g.timescale == "period" and length * g.points < MIN_POINTS:
+            raise InvalidInputError(
+                f"{src}: granularities.{g.name} samples {g.points:g} points per period over length = {length:g} "
+                f"periods: {length * g.points:.3g} points, fewer than the 2 a trajectory needs (a 2-point grid would "
+                f"span {2 / g.points:g} periods, not {length:g}); raise granularities.{g.name}.points or length"
+            )
+    noise = _noise(src, raw["noise"]) if "noise" in raw else None
+    _check_group_names(src, [g.name for g in grans], noise)
+
     seed = raw.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise InvalidInputError(f"{src}: seed must be a non-negative integer, got {seed!r}")
@@ -339,12 +368,27 @@ def parse_config(raw: dict[str, Any], source: str = "config") -> ReleaseConfig:
         seed=seed,
         splits=splits,
         granularities=tuple(grans),
-        length=_number(src, "length", raw["length"]),
+        length=length,
         transient=_number(src, "transient", raw["transient"], strict=False),
         map_length=_number(src, "map_length", raw["map_length"], integer=True, minimum=1),
         map_transient=_number(src, "map_transient", raw.get("map_transient", 100), integer=True, strict=False),
         integrator=integrator,
         storage=storage,
         corpus=_corpus(src, raw["corpus"]) if "corpus" in raw else None,
-        noise=_noise(src, raw["noise"]) if "noise" in raw else None,
+        noise=noise,
     )
+
+
+def _check_group_names(src: str, names: list[str], noise: Noise | None) -> None:
+    """Granularity groups (and their noisy copies) must be distinct directories everywhere:
+    names that differ only in case are one directory on macOS and Windows, and a granularity
+    named like another's noisy copy (`fine_noise1` beside `fine` at level 1) would overwrite it."""
+    seen: dict[str, str] = {}
+    groups = [(n, n) for n in names]
+    if noise is not None:
+        groups += [(f"{n}{noise_suffix(level)}", f"{n} at noise level {level:g}") for n in names for level in noise.levels]
+    for group, what in groups:
+        other = seen.setdefault(group.lower(), what)
+        if other != what:
+            raise InvalidInputError(f"{src}: granularity {what!r} and {other!r} write the same group "
+                                    f"{group!r} (group names ignore case on some file systems); rename one")

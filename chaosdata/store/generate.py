@@ -41,7 +41,7 @@ from chaosdata.integrate.sde import NoiseSpec
 from chaosdata.integrate.trajectories import Trajectories, make_trajectories, sample_initial_conditions, union_grid
 from chaosdata.seeds import seed_of
 from chaosdata.store import provenance
-from chaosdata.store.config import SPLITS, ReleaseConfig, split_seed
+from chaosdata.store.config import MIN_POINTS, SPLITS, ReleaseConfig, noise_suffix, split_seed
 from chaosdata.store.corpus import Variants, plan_variants, system_of
 from chaosdata.store.layout import FORMAT, MAP_GRANULARITY, SERIES, SERIES_DIMS, TRAJECTORY_VARIABLES, split_path
 from chaosdata.systems import System
@@ -143,7 +143,12 @@ def _plan(system: System, config: ReleaseConfig) -> tuple[list[_Pass], dict[str,
             except Exception as err:  # noqa: BLE001 - any failure of the timescale is a recorded skip
                 skipped[g.name] = f"no Lyapunov time for {system.name}: {err}"
                 continue
-        n_time = max(2, round(span / (unit / g.points)))
+        points = span / (unit / g.points)
+        if points < MIN_POINTS * (1 - 1e-9):  # 2 points would span more than `length`: not this granularity
+            skipped[g.name] = (f"{g.points:g} points per {g.timescale} ({unit:.6g} time units) over {config.length:g} "
+                               f"periods of {system.name} are {points:.3g} points, fewer than 2")
+            continue
+        n_time = max(2, round(points))
         members[g.name] = _Member(g.timescale, g.points, unit, n_time, np.arange(n_time))
     if not members:
         return [], skipped
@@ -354,7 +359,7 @@ def _noisy(system: System, config: ReleaseConfig, passes: list[_Pass], starts: T
                   "keys": "trajectory i of a split draws its Brownian path with key i from the split's seed",
                   "start": "the clean granularity's start_state"}
         for gname, m in p.members.items():
-            emit(f"{gname}_noise{level:g}", p, m, r, good, [r], starts, {"noise": jsonable(record), "clean": gname})
+            emit(f"{gname}{noise_suffix(level)}", p, m, r, good, [r], starts, {"noise": jsonable(record), "clean": gname})
         made[f"{level:g}"] = record
         timings[f"noise{level:g}_s"] = time.perf_counter() - t0
     return jsonable({"levels": list(noise.levels), "variants": made})
