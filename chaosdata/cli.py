@@ -131,7 +131,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _systems_arg(value: str | None) -> list[str] | None:
+def _systems_arg(value: str | None, option: str = "--systems", example: str = "Lorenz,Henon") -> list[str] | None:
     """The names of a `--systems A,B` option (spaces around them allowed); None when it is left out.
 
     A value that names nothing ("" or ",") is an error, not "all systems": an unset shell
@@ -140,8 +140,8 @@ def _systems_arg(value: str | None) -> list[str] | None:
         return None
     names = [s.strip() for s in value.split(",") if s.strip()]
     if not names:
-        raise InvalidInputError(f"--systems {value!r} names no system; give comma-separated names such as "
-                                "Lorenz,Henon, or leave --systems out for all of them")
+        raise InvalidInputError(f"{option} {value!r} names nothing; give comma-separated names such as "
+                                f"{example}, or leave {option} out for the default")
     return names
 
 
@@ -228,10 +228,15 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     if args.threads < 1:
         raise InvalidInputError(f"--threads must be a positive integer, got {args.threads}")
     params = _params_arg(args.params)
+    systems = args.systems if args.systems == "all" else _systems_arg(args.systems)
+    models = _systems_arg(args.models, "--models", "naive,nvar")
+    metrics = _systems_arg(args.metrics, "--metrics", "smape,vpt_smape")
+    if args.report_only and not (Path(args.out) / "results.csv").is_file():
+        raise InvalidInputError(f"--report-only redraws from {Path(args.out) / 'results.csv'}, which does not exist; "
+                                "run the benchmark first (without --report-only)")
     torch.set_num_threads(args.threads)
     if not args.report_only:
-        metrics = args.metrics.split(",") if args.metrics else None
-        summary = run_benchmark(args.protocol, args.systems, args.models, args.out, seed=args.seed,
+        summary = run_benchmark(args.protocol, systems, models, args.out, seed=args.seed,
                                 model_params=params, metrics=metrics, progress=not args.no_progress)
         times = ", ".join(f"{m} {t:.1f} s" for m, t in summary.model_seconds.items())
         print(f"{summary.written} result rows written, {summary.skipped} (system, model) pairs skipped; "

@@ -97,7 +97,7 @@ def test_workers_default_to_one(config_file, tmp_path, builds):
 def test_a_systems_option_that_names_nothing_is_refused(config_file, tmp_path, builds, capsys, value):
     # `--systems "$UNSET"` used to build every system of the config
     assert cli(["generate", "--config", str(config_file), "--out", str(tmp_path / "s"), "--systems", value]) == 2
-    one_line_error(capsys, "names no system")
+    one_line_error(capsys, "--systems", "names nothing")
     assert builds == []
 
 
@@ -120,7 +120,7 @@ def test_out_that_is_a_file_is_a_one_line_error(config_file, tmp_path, capsys, u
 def test_verify_with_a_systems_option_that_names_nothing_is_refused(tmp_path, capsys):
     # it used to verify the whole store and answer "ok"
     assert cli(["verify", str(tmp_path), "--systems", ""]) == 2
-    one_line_error(capsys, "names no system")
+    one_line_error(capsys, "--systems", "names nothing")
 
 
 # ---------------------------------------------------------------------- benchmark's options
@@ -135,6 +135,22 @@ def test_bad_benchmark_options_are_one_line_errors(tmp_path, capsys, args, words
     assert cli(["benchmark", "--out", str(tmp_path / "b"), "--systems", "Lorenz", "--models", "naive", *args]) == 2
     one_line_error(capsys, *words)
     assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--systems", ""], ["--systems", "names nothing"]),  # ran nothing, then FileNotFoundError on results.csv
+    (["--systems", "Lorenz", "--metrics", ","], ["--metrics", "names nothing"]),  # was the protocol's default set
+])
+def test_benchmark_lists_that_name_nothing_are_refused(tmp_path, capsys, args, words):
+    assert cli(["benchmark", "--out", str(tmp_path / "b"), "--models", "naive", *args]) == 2
+    one_line_error(capsys, *words)
+    assert not (tmp_path / "b").exists()
+
+
+def test_report_only_without_results_is_a_one_line_error(tmp_path, capsys):
+    # it was a FileNotFoundError traceback
+    assert cli(["benchmark", "--out", str(tmp_path), "--report-only"]) == 2
+    one_line_error(capsys, "results.csv", "without --report-only")
 
 
 # ---------------------------------------------------------------------- config
