@@ -10,7 +10,7 @@ import pytest
 
 import chaosdata.store
 from chaosdata.cli import main as cli
-from chaosdata.errors import InvalidInputError
+from chaosdata.errors import InvalidInputError, UnknownSystemError
 from chaosdata.store.config import load_config, parse_config
 from chaosdata.store.generate import _plan
 from chaosdata.systems import get_system
@@ -196,3 +196,9 @@ def test_a_config_path_that_is_a_directory_or_not_text_is_a_clear_error(tmp_path
     binary.write_bytes(b"PK\x03\x04\xff\xfe\x00\x81")
     with pytest.raises(InvalidInputError, match="not valid TOML"):
         load_config(binary)
+
+
+def test_an_unknown_system_in_the_config_names_the_file_and_key():
+    # the error was the catalogue's alone: with --systems also given, nothing said which list was wrong
+    with pytest.raises(UnknownSystemError, match=r"^tiny.toml: systems: unknown system 'Lorenzz'.*Did you mean 'Lorenz'"):
+        parse_config(raw_tiny(systems=["Lorenzz"]), "tiny.toml")

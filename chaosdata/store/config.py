@@ -23,7 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from chaosdata.errors import InvalidInputError, suggest
+from chaosdata.errors import InvalidInputError, UnknownSystemError, suggest
 from chaosdata.seeds import seed_of
 from chaosdata.systems import get_system, list_systems
 
@@ -279,7 +279,10 @@ def parse_config(raw: dict[str, Any], source: str = "config") -> ReleaseConfig:
     if systems == "all":
         systems = None
     elif isinstance(systems, list) and systems and all(isinstance(s, str) for s in systems):
-        systems = tuple(sorted({get_system(s).name for s in systems}))  # raises with a suggestion
+        try:
+            systems = tuple(sorted({get_system(s).name for s in systems}))
+        except UnknownSystemError as err:  # name the file and key, keep the catalogue's suggestion
+            raise UnknownSystemError(f"{src}: systems: {err}") from None
     else:
         raise InvalidInputError(f"{src}: systems must be \"all\" or a non-empty list of names, got {systems!r}")
 
