@@ -122,6 +122,7 @@ def cmd_invariants(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from chaosdata.export import export_hdf5, export_parquet
 
+    _check_out_dir(args.out)
     export = export_parquet if args.format == "parquet" else export_hdf5
     report = export(args.store, args.out, systems=_systems_arg(args.systems))
     rate = report.store_bytes / 2**20 / max(report.seconds, 1e-9)
@@ -145,14 +146,14 @@ def _systems_arg(value: str | None, option: str = "--systems", example: str = "L
     return names
 
 
-def _check_out_dir(out: str) -> None:
-    """Refuse an `--out` that is, or lies under, an existing file (before anything is read or built)."""
+def _check_out_dir(out: str, option: str = "--out") -> None:
+    """Refuse an output folder that is, or lies under, an existing file (before anything is read or written)."""
     path = Path(out)
     for p in (path, *path.parents):
         if p.exists():
             if not p.is_dir():
-                raise InvalidInputError(f"--out {out!r}: {str(p)!r} is a file, not a directory; give a new or empty "
-                                        "directory, or an existing store")
+                raise InvalidInputError(f"{option} {out!r}: {str(p)!r} is a file, not a directory; give a new "
+                                        "directory or one that the command wrote before")
             return
 
 
@@ -169,6 +170,7 @@ def cmd_card(args: argparse.Namespace) -> int:
         return 2
     from chaosdata.cards import render_cards
 
+    _check_out_dir(args.out)
     report = render_cards(args.store, args.out, repo_id=args.repo_id, results=args.results,
                           systems=_systems_arg(args.systems), workers=args.workers)
     print(f"cards of {len(report.systems)} systems under {args.out}: {len(report.files)} files (README.md, "
@@ -182,6 +184,9 @@ def cmd_publish(args: argparse.Namespace) -> int:
         return 2
     from chaosdata.publish import publish
 
+    for option, folder in (("--dry-run", args.dry_run), ("--staging", args.staging)):
+        if folder is not None:
+            _check_out_dir(folder, option)
     report = publish(args.store, args.repo_id, revision=args.revision, tag=args.tag, private=args.private,
                      dry_run=args.dry_run, staging=args.staging, systems=_systems_arg(args.systems),
                      results=args.results, hdf5=args.hdf5, workers=args.workers, restage=not args.no_restage,
@@ -352,6 +357,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ChaosdataError as err:
         print(f"chaosdata: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:
+        if err.filename is None:  # not about a path the user gave: a traceback helps more
+            raise
+        # a path that cannot be read or written (permissions, a missing mount): one line, not a traceback
+        print(f"chaosdata: error: {err.strerror or err}: {err.filename!r}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -117,6 +117,39 @@ def test_out_that_is_a_file_is_a_one_line_error(config_file, tmp_path, capsys, u
     assert path.read_text() == "precious"
 
 
+@pytest.mark.parametrize("command", [
+    ["export", "store", "--format", "parquet", "--out"],
+    ["card", "store", "--out"],
+    ["publish", "store", "--repo-id", "me/data", "--dry-run"],
+])
+def test_output_folders_that_are_files_are_one_line_errors(tmp_path, capsys, command):
+    # they were NotADirectoryError tracebacks, after the command had started writing
+    path = tmp_path / "notes.txt"
+    path.write_text("precious")
+    assert cli([*command, str(path)]) == 2
+    one_line_error(capsys, "is a file, not a directory")
+    assert path.read_text() == "precious"
+
+
+def test_a_path_that_cannot_be_read_is_one_line_not_a_traceback(tmp_path, monkeypatch, capsys):
+    def denied(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(chaosdata.store, "open_store", denied)
+    assert cli(["verify", str(tmp_path)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == f"chaosdata: error: Permission denied: {str(tmp_path)!r}"
+
+
+def test_an_os_error_about_no_path_keeps_its_traceback(tmp_path, monkeypatch):
+    def broken(path):
+        raise OSError("something inside went wrong")
+
+    monkeypatch.setattr(chaosdata.store, "open_store", broken)
+    with pytest.raises(OSError, match="something inside"):
+        cli(["verify", str(tmp_path)])
+
+
 def test_verify_with_a_systems_option_that_names_nothing_is_refused(tmp_path, capsys):
     # it used to verify the whole store and answer "ok"
     assert cli(["verify", str(tmp_path), "--systems", ""]) == 2
