@@ -74,8 +74,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from chaosdata.store.report import format_verify
 
     systems = _systems_arg(args.systems)
-    report = open_store(args.dir).verify(systems, data=not args.files_only)
-    print(format_verify(report))
+    store = open_store(args.dir)
+    report = store.verify(systems, data=not args.files_only)
+    unbuilt = [] if systems else [n for n in store.config.resolved_systems() if n not in store.manifest["systems"]]
+    print(format_verify(report, unbuilt))
     return 0 if report.ok else 1
 
 

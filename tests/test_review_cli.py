@@ -235,3 +235,15 @@ def test_an_unknown_system_in_the_config_names_the_file_and_key():
     # the error was the catalogue's alone: with --systems also given, nothing said which list was wrong
     with pytest.raises(UnknownSystemError, match=r"^tiny.toml: systems: unknown system 'Lorenzz'.*Did you mean 'Lorenz'"):
         parse_config(raw_tiny(systems=["Lorenzz"]), "tiny.toml")
+
+
+def test_verify_says_when_the_store_is_incomplete(tmp_path, capsys):
+    # a store built with --systems Henon (or whose Lorenz failed) verified as a bare "ok"
+    out = tmp_path / "partial"
+    chaosdata.store.build(parse_config(raw_tiny()), out, systems=["Henon"], progress=False, log=lambda m: None)
+    assert cli(["verify", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "ok: 1 systems match the manifest"
+    assert lines[1].startswith("incomplete: 1 of the config's systems are not built yet (Lorenz)")
+    assert cli(["verify", str(out), "--systems", "Henon"]) == 0  # asked for Henon only: nothing to add
+    assert capsys.readouterr().out == "ok: 1 systems match the manifest\n"

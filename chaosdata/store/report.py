@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from chaosdata.store.reader import Store, VerifyReport
@@ -73,12 +74,19 @@ def format_store(store: Store) -> str:
                                     "flagged", "skipped", "present"), rows)
 
 
-def format_verify(report: VerifyReport) -> str:
+def format_verify(report: VerifyReport, unbuilt: Sequence[str] = ()) -> str:
+    """The verdict; `unbuilt` names the config's systems that the store does not hold yet (a
+    partial or failed build), so that "ok" is never read as "complete"."""
     if report.ok:
-        return f"ok: {len(report.checked)} systems match the manifest"
-    lines = [f"MISMATCH: {len(report.problems)} problem(s) in {len(report.checked)} systems checked",
-             f"first: {report.first}"]
-    lines += [f"  {p}" for p in report.problems[1:20]]
-    if len(report.problems) > 20:
-        lines.append(f"  ... and {len(report.problems) - 20} more")
+        lines = [f"ok: {len(report.checked)} systems match the manifest"]
+    else:
+        lines = [f"MISMATCH: {len(report.problems)} problem(s) in {len(report.checked)} systems checked",
+                 f"first: {report.first}"]
+        lines += [f"  {p}" for p in report.problems[1:20]]
+        if len(report.problems) > 20:
+            lines.append(f"  ... and {len(report.problems) - 20} more")
+    if unbuilt:
+        shown = ", ".join(unbuilt[:10]) + (f" and {len(unbuilt) - 10} more" if len(unbuilt) > 10 else "")
+        lines.append(f"incomplete: {len(unbuilt)} of the config's systems are not built yet ({shown}); "
+                     "run the same `chaosdata generate` again to build them")
     return "\n".join(lines)
