@@ -194,6 +194,7 @@ def test_a_granularity_with_fewer_than_two_points_over_the_length_is_refused():
     with pytest.raises(InvalidInputError, match="granularities.coarse"):
         parse_config(raw_tiny(length=0.05), "tiny.toml")  # coarse: 0.75 points
     assert parse_config(raw_tiny(length=0.1)).length == 0.1  # coarse 1.5 points round to 2, fine 10
+    assert parse_config(raw_tiny(length=0.05, systems=["Henon"])).length == 0.05  # maps ignore the length
 
 
 def test_a_lyapunov_granularity_too_sparse_for_the_length_is_skipped_with_the_reason():

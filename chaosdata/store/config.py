@@ -348,12 +348,13 @@ def parse_config(raw: dict[str, Any], source: str = "config") -> ReleaseConfig:
     )
 
     length = _number(src, "length", raw["length"])
+    only_maps = systems is not None and all(get_system(s).kind == "map" for s in systems)  # maps ignore length
     for g in grans:
-        if g.timescale == "period" and length * g.points < MIN_POINTS:
+        if g.timescale == "period" and length * g.points < MIN_POINTS and not only_maps:
             raise InvalidInputError(
                 f"{src}: granularities.{g.name} samples {g.points:g} points per period over length = {length:g} "
-                f"periods: {length * g.points:.3g} points, fewer than the 2 a trajectory needs (a 2-point grid would "
-                f"span {2 / g.points:g} periods, not {length:g}); raise granularities.{g.name}.points or length"
+                f"periods: {length * g.points:.3g} points, fewer than the 2 a trajectory needs (2 points would lie "
+                f"{1 / g.points:g} periods apart, beyond the length); raise granularities.{g.name}.points or length"
             )
     noise = _noise(src, raw["noise"]) if "noise" in raw else None
     _check_group_names(src, [g.name for g in grans], noise)
