@@ -189,9 +189,17 @@ def cmd_publish(args: argparse.Namespace) -> int:
     for option, folder in (("--dry-run", args.dry_run), ("--staging", args.staging)):
         if folder is not None:
             _check_out_dir(folder, option)
+    if args.no_restage:  # the staged folder goes up as it is: what would shape a new staging does not apply
+        shaping = {"--systems": args.systems is not None, "--results": args.results is not None, "--hdf5": args.hdf5,
+                   "--dataset-info": args.dataset_info, "--workers": args.workers is not None}
+        ignored = [option for option, given in shaping.items() if given]
+        if ignored:
+            raise InvalidInputError(f"--no-restage uploads the staging folder as it was staged, so {', '.join(ignored)} "
+                                    "would be ignored; drop them, or drop --no-restage to stage again with them")
     report = publish(args.store, args.repo_id, revision=args.revision, tag=args.tag, private=args.private,
                      dry_run=args.dry_run, staging=args.staging, systems=_systems_arg(args.systems),
-                     results=args.results, hdf5=args.hdf5, workers=args.workers, restage=not args.no_restage,
+                     results=args.results, hdf5=args.hdf5, workers=1 if args.workers is None else args.workers,
+                     restage=not args.no_restage,
                      dataset_info=args.dataset_info, log=print)
     staged = report.stage
     if staged is not None:
@@ -328,7 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "the Parquet files embed the features, and at full scale it slows every load_dataset call")
     p.add_argument("--no-restage", action="store_true",
                    help="upload the staging folder as it is (verified again): resume an interrupted upload at once")
-    p.add_argument("--workers", type=int, default=1, help="processes drawing the pictures")
+    p.add_argument("--workers", type=int, default=None, help="processes drawing the pictures (default 1)")
     p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser("benchmark", help="run forecasters on systems under a protocol; results.csv, leaderboard, plots")

@@ -150,6 +150,19 @@ def test_an_os_error_about_no_path_keeps_its_traceback(tmp_path, monkeypatch):
         cli(["verify", str(tmp_path)])
 
 
+@pytest.mark.parametrize("extra", [["--systems", "Henon"], ["--hdf5"], ["--dataset-info"], ["--workers", "4"],
+                                   ["--results", "results.csv"]])
+def test_no_restage_with_staging_options_is_refused(tmp_path, monkeypatch, capsys, extra):
+    # --no-restage uploads the staged folder as it is: `--systems Henon` uploaded every system, silently
+    import chaosdata.publish
+
+    calls = []
+    monkeypatch.setattr(chaosdata.publish, "publish", lambda *a, **kw: calls.append(kw) or pytest.fail("published"))
+    assert cli(["publish", str(tmp_path), "--repo-id", "me/data", "--no-restage", *extra]) == 2
+    one_line_error(capsys, "--no-restage", extra[0], "would be ignored")
+    assert calls == []
+
+
 def test_verify_with_a_systems_option_that_names_nothing_is_refused(tmp_path, capsys):
     # it used to verify the whole store and answer "ok"
     assert cli(["verify", str(tmp_path), "--systems", ""]) == 2
