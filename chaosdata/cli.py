@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from chaosdata.errors import ChaosdataError, InvalidInputError
+from chaosdata.errors import ChaosdataError, InvalidInputError, suggest
 from chaosdata.systems import KINDS, get_system, list_systems
 from chaosdata.tables import table
 
@@ -246,9 +247,17 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     systems = args.systems if args.systems == "all" else _systems_arg(args.systems)
     models = _systems_arg(args.models, "--models", "naive,nvar")
     metrics = _systems_arg(args.metrics, "--metrics", "smape,vpt_smape")
-    if args.report_only and not (Path(args.out) / "results.csv").is_file():
-        raise InvalidInputError(f"--report-only redraws from {Path(args.out) / 'results.csv'}, which does not exist; "
+    results = Path(args.out) / "results.csv"
+    if args.report_only and not results.is_file():
+        raise InvalidInputError(f"--report-only redraws from {results}, which does not exist; "
                                 "run the benchmark first (without --report-only)")
+    if args.report_only and metrics:  # a metric the results lack would be an empty leaderboard column
+        with results.open(newline="") as fh:
+            columns = next(csv.reader(fh), [])
+        absent = [m for m in metrics if m not in columns]
+        if absent:
+            raise InvalidInputError(f"--metrics {absent[0]!r} is not a column of {results}; run the benchmark with "
+                                    f"it first, or choose computed ones.{suggest(absent[0], columns)}")
     torch.set_num_threads(args.threads)
     if not args.report_only:
         summary = run_benchmark(args.protocol, systems, models, args.out, seed=args.seed,
@@ -256,7 +265,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
         times = ", ".join(f"{m} {t:.1f} s" for m, t in summary.model_seconds.items())
         print(f"{summary.written} result rows written, {summary.skipped} (system, model) pairs skipped; "
               f"data {summary.data_seconds:.1f} s; models: {times}")
-    paths = write_reports(args.out)
+    paths = write_reports(args.out, metrics)  # the leaderboard shows the metrics asked for (default: the headline ones)
     plots = write_plots(args.out)
     print("\n".join(str(p) for p in [*paths.values(), *plots]))
     return 0

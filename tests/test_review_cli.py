@@ -199,6 +199,20 @@ def test_report_only_without_results_is_a_one_line_error(tmp_path, capsys):
     one_line_error(capsys, "results.csv", "without --report-only")
 
 
+def test_report_only_draws_the_leaderboard_of_the_metrics_asked_for(tmp_path, capsys):
+    # --metrics was ignored by the leaderboard (only the headline metrics were shown), and with
+    # --report-only a metric the results lack gave a table with an empty, headerless column
+    (tmp_path / "results.csv").write_text(
+        "protocol,system,model,ic,mse,smape\n"
+        "zero-shot,Lorenz,naive,0,2.0,100.0\n"
+        "zero-shot,Lorenz,naive,1,4.0,120.0\n")
+    assert cli(["benchmark", "--out", str(tmp_path), "--report-only", "--metrics", "mse"]) == 0
+    board = (tmp_path / "leaderboard.md").read_text()
+    assert "| model | systems | mse |" in board and "smape" not in board.split("| model")[1]
+    assert cli(["benchmark", "--out", str(tmp_path), "--report-only", "--metrics", "mae"]) == 2
+    one_line_error(capsys, "--metrics 'mae' is not a column of")
+
+
 # ---------------------------------------------------------------------- config
 def test_a_granularity_with_fewer_than_two_points_over_the_length_is_refused():
     # 0.001 points per period over 2 periods became 2 points 1000 periods apart: a 500x longer span
