@@ -221,6 +221,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(n_points=args.n_points, n_ics=args.n_ics, systems=None if names is None else ",".join(names))
 
 
+DEFAULT_MODELS = "naive,mean,seasonal,linear,nvar,esn,oracle"  # what `chaosdata benchmark` runs by default
+
+
 def _params_arg(value: str | None) -> dict[str, dict[str, object]] | None:
     """`--params`: a JSON object of {forecaster: {hyperparameter: value}}, or None."""
     if value is None:
@@ -243,9 +246,15 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
 
     if args.threads < 1:
         raise InvalidInputError(f"--threads must be a positive integer, got {args.threads}")
+    run_options = {"--protocol": args.protocol, "--systems": args.systems, "--models": args.models,
+                   "--seed": args.seed, "--params": args.params}
+    given = [option for option, value in run_options.items() if value is not None]
+    if args.report_only and given:
+        raise InvalidInputError(f"--report-only redraws the leaderboard from results.csv and runs nothing, so "
+                                f"{', '.join(given)} would be ignored; drop them, or drop --report-only to run")
     params = _params_arg(args.params)
-    systems = args.systems if args.systems == "all" else _systems_arg(args.systems)
-    models = _systems_arg(args.models, "--models", "naive,nvar")
+    systems = "all" if args.systems in (None, "all") else _systems_arg(args.systems)
+    models = _systems_arg(args.models or DEFAULT_MODELS, "--models", "naive,nvar")
     metrics = _systems_arg(args.metrics, "--metrics", "smape,vpt_smape")
     results = Path(args.out) / "results.csv"
     if args.report_only and not results.is_file():
@@ -260,7 +269,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
                                     f"it first, or choose computed ones.{suggest(absent[0], columns)}")
     torch.set_num_threads(args.threads)
     if not args.report_only:
-        summary = run_benchmark(args.protocol, systems, models, args.out, seed=args.seed,
+        summary = run_benchmark(args.protocol or "zero-shot", systems, models, args.out, seed=args.seed or 0,
                                 model_params=params, metrics=metrics, progress=not args.no_progress)
         times = ", ".join(f"{m} {t:.1f} s" for m, t in summary.model_seconds.items())
         print(f"{summary.written} result rows written, {summary.skipped} (system, model) pairs skipped; "
@@ -349,11 +358,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser("benchmark", help="run forecasters on systems under a protocol; results.csv, leaderboard, plots")
-    p.add_argument("--protocol", default="zero-shot", help="zero-shot | dysts2021 | dysts2021-coarse | attractor")
-    p.add_argument("--systems", default="all", help="comma-separated names (default: all)")
-    p.add_argument("--models", default="naive,mean,seasonal,linear,nvar,esn,oracle", help="comma-separated forecasters")
+    # the options of a run default to None, so that --report-only can refuse them instead of ignoring them
+    p.add_argument("--protocol", default=None,
+                   help="zero-shot | dysts2021 | dysts2021-coarse | attractor (default: zero-shot)")
+    p.add_argument("--systems", default=None, help="comma-separated names (default: all)")
+    p.add_argument("--models", default=None, help=f"comma-separated forecasters (default: {DEFAULT_MODELS})")
     p.add_argument("--out", required=True, help="directory for results.csv, cached data, leaderboard and plots")
-    p.add_argument("--seed", type=int, default=0, help="base seed of the data")
+    p.add_argument("--seed", type=int, default=None, help="base seed of the data (default 0)")
     p.add_argument("--params", default=None, help='hyperparameters as JSON, e.g. \'{"esn": {"size": 200}}\'')
     p.add_argument("--metrics", default=None, help="comma-separated metric names (default: the protocol's set)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")

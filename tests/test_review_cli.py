@@ -199,6 +199,16 @@ def test_report_only_without_results_is_a_one_line_error(tmp_path, capsys):
     one_line_error(capsys, "results.csv", "without --report-only")
 
 
+@pytest.mark.parametrize("extra", [["--models", "naive"], ["--systems", "Lorenz"], ["--protocol", "attractor"],
+                                   ["--seed", "3"], ["--params", '{"esn": {"size": 10}}']])
+def test_report_only_with_the_options_of_a_run_is_refused(tmp_path, capsys, extra):
+    # they were ignored: `--report-only --models naive` redrew the board of every model
+    (tmp_path / "results.csv").write_text("protocol,system,model,ic,smape\nzero-shot,Lorenz,naive,0,100.0\n")
+    assert cli(["benchmark", "--out", str(tmp_path), "--report-only", *extra]) == 2
+    one_line_error(capsys, "--report-only", extra[0], "would be ignored")
+    assert not (tmp_path / "leaderboard.md").exists()
+
+
 def test_report_only_draws_the_leaderboard_of_the_metrics_asked_for(tmp_path, capsys):
     # --metrics was ignored by the leaderboard (only the headline metrics were shown), and with
     # --report-only a metric the results lack gave a table with an empty, headerless column
