@@ -20,6 +20,7 @@ Names used across the integrators (one per idea):
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -28,7 +29,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from chaosdata.errors import InvalidInputError
+from chaosdata.errors import InvalidInputError, InvalidTypeError
 from chaosdata.integrate.controller import Controller
 from chaosdata.integrate.delay import integrate_delay
 from chaosdata.integrate.maps import iterate
@@ -39,6 +40,26 @@ from chaosdata.systems import System
 
 TIMESCALES = ("period", "lyapunov")
 DEFAULT_METHOD = "dop853"
+# the dtypes a solve runs in: half precision rounds the output times themselves (float16 spaces
+# times 0.5 apart past t = 512) and its tolerance floor (1e-2) is no accuracy at all
+STATE_DTYPES = (torch.float32, torch.float64)
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_state_dtype(dtype: Any, what: str = "dtype") -> None:
+    """Raise unless `dtype` is one a solve runs in (`STATE_DTYPES`), naming the fix."""
+    if dtype not in STATE_DTYPES:
+        raise InvalidInputError(
+            f"{what} must be torch.float32 or torch.float64, got {dtype!r}: solves run in single or "
+            "double precision (half precision cannot even hold the output times); integrate in float32 "
+            "and cast the result, e.g. x.to(torch.float16)")
 
 
 @dataclass(frozen=True)
@@ -69,13 +90,26 @@ class SolverSettings:
 
     def __post_init__(self) -> None:
         tab = get_tableau(self.method)  # raises on an unknown method, listing them
-        if not all(v is None or v > 0 for v in (self.rtol, self.atol)):
-            raise InvalidInputError(f"tolerances must be positive (or None for the default), "
-                                    f"got rtol={self.rtol}, atol={self.atol}")
-        if not tab.adaptive and (self.fixed_step is None or not self.fixed_step > 0):
+        if not all(v is None or (_is_real(v) and 0 < v < math.inf) for v in (self.rtol, self.atol)):
+            raise InvalidInputError(f"tolerances must be positive finite numbers (or None for the default), "
+                                    f"got rtol={self.rtol!r}, atol={self.atol!r}")
+        if not tab.adaptive and self.fixed_step is None:
             raise InvalidInputError(f"method {self.method!r} takes fixed steps: pass a positive fixed_step (dt)")
-        if not self.max_steps_per_unit > 0:
-            raise InvalidInputError(f"max_steps_per_unit must be positive, got {self.max_steps_per_unit!r}")
+        if self.fixed_step is not None and not (_is_real(self.fixed_step) and 0 < self.fixed_step < math.inf):
+            raise InvalidInputError(f"fixed_step must be a positive finite step (or None), got {self.fixed_step!r}")
+        if not (_is_real(self.max_steps_per_unit) and 0 < self.max_steps_per_unit < math.inf):
+            raise InvalidInputError(f"max_steps_per_unit must be a positive finite number, got {self.max_steps_per_unit!r}")
+        for name in ("max_outputs_per_step", "dde_steps_per_period"):
+            value = getattr(self, name)
+            if not (_is_count(value) and value >= 1):
+                raise InvalidInputError(f"{name} must be a positive integer, got {value!r}")
+        if self.threads is not None and not (_is_count(self.threads) and self.threads >= 1):
+            raise InvalidInputError(f"threads must be a positive integer or None, got {self.threads!r}")
+        if not isinstance(self.controller, Controller):
+            raise InvalidTypeError(f"controller must be a Controller (Controller() or Controller.pi()), "
+                                   f"got {self.controller!r}")
+        if not isinstance(self.compile, (bool, np.bool_)):
+            raise InvalidTypeError(f"compile must be True or False, got {self.compile!r}")
 
     @classmethod
     def for_system(cls, system: System, *, method: str | None = None, rtol: float | None = None,
@@ -173,6 +207,51 @@ def bounded_mask(system: System) -> Tensor:
     return mask
 
 
+def _check_solve_input(system: System, x0: Any, t_eval: Any) -> Tensor:
+    """Raise, naming the fix, unless `x0` is a `[B, state_dim]` float32/float64 tensor and
+    `t_eval` a 1-D tensor of finite times (flows and delay equations: at least 2, increasing;
+    maps: at least 1, only their number counts); returns `t_eval`."""
+    dim = system.state_dim or system.dim
+    if not isinstance(x0, Tensor) or not isinstance(t_eval, Tensor):
+        bad = "x0" if not isinstance(x0, Tensor) else "t_eval"
+        raise InvalidTypeError(f"{system.name}: {bad} must be a torch.Tensor, got {type(x0 if bad == 'x0' else t_eval).__name__}; "
+                               "wrap it with torch.as_tensor(..., dtype=torch.float64)")
+    check_state_dtype(x0.dtype, "x0's dtype")
+    if x0.ndim != 2 or x0.shape[-1] != dim:
+        what = f" (a delay equation starts from its {dim}-dimensional state, not the delay embedding)" if (
+            system.kind == "delay") else ""
+        raise InvalidInputError(f"{system.name}: x0 must have shape [batch, {dim}]{what}, got {tuple(x0.shape)}; "
+                                "a single state x of shape [dim] is x[None]")
+    flow_like = system.kind != "map"
+    if t_eval.ndim != 1 or t_eval.numel() < (2 if flow_like else 1) or not bool(torch.isfinite(t_eval).all()) or (
+            flow_like and not bool((t_eval[1:] > t_eval[:-1]).all())):
+        what = "at least 2 finite, strictly increasing times" if flow_like else "at least 1 finite time (one per iterate)"
+        raise InvalidInputError(f"{system.name}: t_eval must be a 1-D tensor of {what}, got shape {tuple(t_eval.shape)}")
+    return t_eval
+
+
+def check_params(system: System, params: Mapping[str, Any], batch: int) -> None:
+    """Raise unless `params` binds every parameter of `system` (as `system.bind(...)` gives
+    them) and each per-trajectory tensor (a sweep) has 1 or `batch` values on its batch axis."""
+    if not isinstance(params, Mapping):
+        raise InvalidTypeError(f"{system.name}: params must be a mapping (system.bind(...)), got {type(params).__name__}")
+    unknown = sorted(set(params) - set(system.parameters))
+    missing = sorted(set(system.parameters) - set(params))
+    if unknown or missing:
+        raise InvalidInputError(
+            f"{system.name}: params must bind every parameter and no other; unknown {unknown}, missing {missing}; "
+            f"pass system.bind(overrides) (the defaults updated by your overrides)")
+    for key, value in params.items():
+        if not isinstance(value, Tensor):
+            continue
+        axis = value.ndim - np.ndim(system.parameters[key]) - 1  # the batch axis, as `_rows_of` reads it
+        if axis >= 0 and value.shape[axis] not in (1, batch):
+            raise InvalidInputError(
+                f"{system.name}: parameter {key!r} has {value.shape[axis]} values on its batch axis (shape "
+                f"{tuple(value.shape)}) for {batch} trajectories; a sweep gives one value per trajectory "
+                f"({batch}) or one for all")
+
+
 def simulate(system: System, x0: Tensor, t_eval: Tensor, settings: SolverSettings | None = None, *,
              params: Mapping[str, Any] | None = None, t_start: float | None = None,
              unit: float | None = None) -> Solution:
@@ -188,8 +267,17 @@ def simulate(system: System, x0: Tensor, t_eval: Tensor, settings: SolverSetting
     every lagged output lies in the solution or the history). `unit` is the time unit of the
     step budget `settings.max_steps_per_unit` (default: the period).
     """
+    t_eval = _check_solve_input(system, x0, t_eval)
+    if settings is not None and not isinstance(settings, SolverSettings):
+        raise InvalidTypeError(f"settings must be a SolverSettings (e.g. SolverSettings.for_system(system, ...)), "
+                               f"got {type(settings).__name__}")
     settings = (settings if settings is not None else SolverSettings.for_system(system)).resolve(system, x0.dtype)
     params = system.bind() if params is None else params
+    check_params(system, params, x0.shape[0])
+    for name, value in (("t_start", t_start), ("unit", unit)):
+        if value is not None and not (_is_real(value) and math.isfinite(value) and (name == "t_start" or value > 0)):
+            what = "a finite time" if name == "t_start" else "a positive finite number of time units"
+            raise InvalidInputError(f"{name} must be {what} (or None), got {value!r}")
     bound = state_bound(system)
     if system.kind == "map":
         return iterate(lambda x: system.equations(x, **params), x0, t_eval.numel(), bound=bound)

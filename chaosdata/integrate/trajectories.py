@@ -8,6 +8,7 @@ same starting points on every device; same seed and device give bitwise the same
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +20,7 @@ from torch import Tensor
 from chaosdata.errors import InvalidInputError, InvalidTypeError
 from chaosdata.integrate.ode import get_tableau
 from chaosdata.integrate.solution import Solution, Status
-from chaosdata.integrate.simulate import RESAMPLE, SolverSettings, simulate, time_unit
+from chaosdata.integrate.simulate import RESAMPLE, SolverSettings, check_params, check_state_dtype, simulate, time_unit
 from chaosdata.integrate.sde import NoiseSpec, noise_step, parse_noise, solve_noisy
 from chaosdata.systems import System, get_system
 
@@ -50,10 +51,25 @@ class Trajectories:
 
 
 def _check_positive(name: str, value: Any, integer: bool = False) -> None:
-    kind = int if integer else (int, float)
+    """Raise unless `value` is a positive finite number (`integer`: a positive integer; numpy
+    scalars count as the numbers they are)."""
+    kind = numbers.Integral if integer else numbers.Real
     if isinstance(value, bool) or not isinstance(value, kind) or not value > 0 or not math.isfinite(value):
         what = "a positive integer" if integer else "a positive number"
         raise InvalidInputError(f"{name} must be {what}, got {value!r}")
+
+
+def _check_flag(name: str, value: Any) -> None:
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidTypeError(f"{name} must be True or False, got {value!r}")
+
+
+def _check_seed(seed: Any) -> int:
+    """`seed` as an int: an integer (numpy's too) that torch's generator takes, the redraws'
+    seeds included (`RESAMPLE.seed`)."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not -(2**63) <= seed < 2**63:
+        raise InvalidInputError(f"seed must be an integer in [-2**63, 2**63), got {seed!r}")
+    return int(seed)
 
 
 def sample_initial_conditions(system: System, n_ics: int, seed: int, scale: float | None = None) -> Tensor:
@@ -226,16 +242,31 @@ def make_trajectories(
     _check_positive("n_points", n_points, integer=True)
     if n_points < 2:
         raise InvalidInputError(f"n_points must be at least 2, got {n_points}")
+    n_points = int(n_points)
     _check_positive("pts_per_period", pts_per_period)
     _check_positive("n_ics", n_ics, integer=True)
+    n_ics = int(n_ics)
+    seed = _check_seed(seed)
+    check_state_dtype(dtype)
+    for name, flag in (("postprocess", postprocess), ("resample_failed", resample_failed), ("compile", compile)):
+        _check_flag(name, flag)
+    if initial_conditions is not None and (n_ics != 1 or resample_failed):
+        given = f"n_ics={n_ics}" if n_ics != 1 else "resample_failed=True"
+        raise InvalidInputError(
+            f"{given} applies only to sampled starts, and initial_conditions are used as given (their number is "
+            "the batch; a failed one stays flagged in `valid`): leave one of them out")
     if isinstance(transient, bool) or not isinstance(transient, (int, float)) or not 0 <= transient < math.inf:
         raise InvalidInputError(f"transient must be a finite non-negative number of periods, got {transient!r}")
     _check_positive("dde_steps_per_period", dde_steps_per_period, integer=True)
+    dde_steps_per_period = int(dde_steps_per_period)
     _check_positive("max_steps_per_period", max_steps_per_period)
     noise_spec = parse_noise(noise)
     if noise_spec is not None and system.kind != "flow":
         raise InvalidInputError(f"{system.name} is a {system.kind}: noise is implemented for flows only; leave noise out")
     noise_seed = seed if noise_spec is None or noise_spec.seed is None else noise_spec.seed
+    if noise_spec is not None and noise_seed < 0:
+        raise InvalidInputError(f"with noise, seed seeds the Brownian paths and must be non-negative, got {seed}; "
+                                "pass a seed >= 0 (or the noise's own seed)")
     method, rtol, atol, dt = _solver_settings(system, method, rtol, atol, dt, dtype)
     tableau = get_tableau(method)
     device = torch.device(device) if device is not None else torch.device("cpu")
@@ -289,15 +320,17 @@ def make_trajectories(
         if not isinstance(initial_conditions, Tensor):
             raise InvalidTypeError("initial_conditions must be a torch.Tensor of shape [B, dim] or [dim]")
         ics = initial_conditions.reshape(1, -1) if initial_conditions.ndim == 1 else initial_conditions
-        if ics.ndim != 2 or ics.shape[-1] != dim:
+        if ics.ndim != 2 or ics.shape[-1] != dim or ics.shape[0] == 0:
             raise InvalidInputError(
-                f"{system.name}: initial_conditions must have shape [B, {dim}] or [{dim}], "
+                f"{system.name}: initial_conditions must have shape [B, {dim}] (B >= 1) or [{dim}], "
                 f"got {tuple(initial_conditions.shape)}"
             )
         draws = ics.to(dtype=dtype, device=device)
+        check_params(system, cast, draws.shape[0])
         sol, starts = run(ics, sample=False)
     else:
         draws = sample_initial_conditions(system, n_ics, seed).to(dtype=dtype, device=device)
+        check_params(system, cast, n_ics)
         sol, starts = run(draws, sample=True)
         for attempt in (RESAMPLE.attempts() if resample_failed else ()):
             failed = (sol.status != 0).nonzero().flatten()
