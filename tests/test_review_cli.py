@@ -11,7 +11,7 @@ import pytest
 import chaosdata.store
 from chaosdata.cli import main as cli
 from chaosdata.errors import InvalidInputError, UnknownSystemError
-from chaosdata.store.config import load_config, parse_config
+from chaosdata.store.config import ReleaseConfig, load_config, parse_config
 from chaosdata.store.generate import _plan
 from chaosdata.systems import get_system
 
@@ -285,3 +285,14 @@ def test_verify_says_when_the_store_is_incomplete(tmp_path, capsys):
     assert lines[1].startswith("incomplete: 1 of the config's systems are not built yet (Lorenz)")
     assert cli(["verify", str(out), "--systems", "Henon"]) == 0  # asked for Henon only: nothing to add
     assert capsys.readouterr().out == "ok: 1 systems match the manifest\n"
+
+
+def test_a_store_built_before_the_new_build_rules_still_opens(tmp_path):
+    # the rules above guard new builds; a manifest recording such a config must still be read
+    sparse = parse_config(raw_tiny(), "tiny.toml").to_dict()
+    sparse["granularities"]["sparse"] = {"timescale": "period", "points": 0.001}
+    sparse["granularities"]["Fine"] = {"timescale": "period", "points": 15.0}
+    config = ReleaseConfig.from_dict(sparse, "old/manifest.json")
+    assert {g.name for g in config.granularities} == {"coarse", "fine", "sparse", "Fine"}
+    with pytest.raises(InvalidInputError, match="granularities.sparse"):
+        parse_config(sparse, "new.toml")

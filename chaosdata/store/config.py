@@ -152,7 +152,9 @@ class ReleaseConfig:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], source: str = "config") -> ReleaseConfig:
-        return parse_config(raw, source)
+        """A recorded config (a store's manifest): checked as `parse_config` does, except the
+        rules for new builds, so that a store built before a rule existed still opens."""
+        return parse_config(raw, source, building=False)
 
 
 def split_seed(base_seed: int, system: str, split: str) -> int:
@@ -262,8 +264,12 @@ def noise_suffix(level: float) -> str:
 MIN_POINTS = 1.5  # a granularity's points over the span round to at least 2
 
 
-def parse_config(raw: dict[str, Any], source: str = "config") -> ReleaseConfig:
-    """Validate a config given as a dict (the parsed TOML); errors name the key and the fix."""
+def parse_config(raw: dict[str, Any], source: str = "config", *, building: bool = True) -> ReleaseConfig:
+    """Validate a config given as a dict (the parsed TOML); errors name the key and the fix.
+
+    `building` False (`ReleaseConfig.from_dict`, reading a store's manifest) skips the rules
+    that guard new builds: at least 2 points per granularity over `length`, and distinct group
+    names. A store written before them opens as it was written."""
     src = source
     unknown = sorted(set(raw) - _TOP)
     if unknown:
@@ -349,15 +355,16 @@ def parse_config(raw: dict[str, Any], source: str = "config") -> ReleaseConfig:
 
     length = _number(src, "length", raw["length"])
     only_maps = systems is not None and all(get_system(s).kind == "map" for s in systems)  # maps ignore length
-    for g in grans:
-        if g.timescale == "period" and length * g.points < MIN_POINTS and not only_maps:
+    for g in grans if building and not only_maps else ():
+        if g.timescale == "period" and length * g.points < MIN_POINTS:
             raise InvalidInputError(
                 f"{src}: granularities.{g.name} samples {g.points:g} points per period over length = {length:g} "
                 f"periods: {length * g.points:.3g} points, fewer than the 2 a trajectory needs (2 points would lie "
                 f"{1 / g.points:g} periods apart, beyond the length); raise granularities.{g.name}.points or length"
             )
     noise = _noise(src, raw["noise"]) if "noise" in raw else None
-    _check_group_names(src, [g.name for g in grans], noise)
+    if building:
+        _check_group_names(src, [g.name for g in grans], noise)
 
     seed = raw.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
