@@ -187,3 +187,118 @@ def test_an_empty_batch_of_initial_conditions_is_refused():
 def test_a_negative_seed_with_noise_names_the_noise():
     with pytest.raises(InvalidInputError, match="with noise, seed seeds the Brownian paths"):
         make_trajectories("Lorenz", 10, seed=-1, transient=0, noise=0.01)
+
+
+# ----------------------------------------------------------------------------- integrate_sde
+def _drift(t, x):
+    return -x
+
+
+def _additive(t, x):
+    return torch.full_like(x, 0.3)
+
+
+def test_sde_seeds_past_64_bits_are_refused_as_they_repeat_smaller_ones():
+    from chaosdata.integrate.sde import integrate_sde, standard_normals
+
+    keys = torch.arange(2)
+    assert torch.equal(standard_normals(0, keys, 0, 3, 2)[0], standard_normals(2**64, keys, 0, 3, 2)[0])
+    with pytest.raises(InvalidTypeError, match=r"seed must be an integer in \[0, 2\*\*64\)"):
+        integrate_sde(_drift, _additive, X0, T, dt=0.1, seed=2**64)  # was seed 0's Brownian paths
+
+
+def test_sde_takes_a_numpy_seed_as_the_integer_it_is():
+    from chaosdata.integrate.sde import integrate_sde
+
+    a = integrate_sde(_drift, _additive, X0, T, dt=0.1, seed=np.int64(7))  # was 'must be a non-negative integer'
+    b = integrate_sde(_drift, _additive, X0, T, dt=0.1, seed=7)
+    assert torch.equal(a.y, b.y)
+
+
+def test_sde_refuses_float_keys_that_would_be_truncated_onto_other_paths():
+    from chaosdata.integrate.sde import integrate_sde
+
+    with pytest.raises(InvalidTypeError, match="keys must be an integer tensor"):  # [0.5, 1.7] drew keys [0, 1]
+        integrate_sde(_drift, _additive, X0, T, dt=0.1, keys=torch.tensor([0.5, 1.7]))
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"t_eval": torch.tensor([0.0, 1.0, float("inf")], dtype=D)}, InvalidInputError, "finite"),  # RuntimeError
+    ({"x0": X0.long()}, InvalidTypeError, "floating-point"),  # RuntimeError: int64_t overflow
+    ({"bound": -1.0}, InvalidInputError, "bound must be a positive"),  # every row flagged OUT_OF_BOUNDS
+    ({"bound": float("nan")}, InvalidInputError, "bound must be a positive"),  # silently no bound
+])
+def test_sde_checks_its_input(kwargs, error, match):
+    from chaosdata.integrate.sde import integrate_sde
+
+    args = {"x0": X0, "t_eval": T, **kwargs}
+    x0, t_eval = args.pop("x0"), args.pop("t_eval")
+    with pytest.raises(error, match=match):
+        integrate_sde(_drift, _additive, x0, t_eval, dt=0.1, **args)
+
+
+def test_sde_of_an_empty_batch_is_an_empty_solution():
+    from chaosdata.integrate.sde import integrate_sde
+
+    sol = integrate_sde(_drift, _additive, torch.ones(0, 3, dtype=D), T, dt=0.1)  # was a ZeroDivisionError
+    assert sol.y.shape == (0, 6, 3) and sol.status.shape == (0,)
+
+
+# ----------------------------------------------------------------------------- integrate_delay
+def _lagged(t, y, yd):
+    return -yd
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"t_eval": torch.tensor([0.0, float("nan"), 1.0], dtype=D)}, InvalidInputError, "t_eval"),  # ValueError
+    ({"t_eval": torch.zeros(0, dtype=D)}, InvalidInputError, "t_eval"),  # IndexError
+    ({"history": torch.ones(2, 1, dtype=torch.int64)}, InvalidTypeError, "floating-point"),  # RuntimeError
+    ({"steps_per_tau": 2.7}, InvalidInputError, "steps_per_tau must be an integer"),  # silently int(2.7) = 2
+    ({"lags": []}, InvalidInputError, "lags must be one or more"),  # ValueError from max()
+    ({"lags": [0.0, float("nan")]}, InvalidInputError, "lags must be one or more finite"),
+    ({"t_start": float("nan")}, InvalidInputError, "t_start must be a finite"),  # ValueError
+    ({"bound": -1.0}, InvalidInputError, "bound must be a positive"),  # every row flagged
+])
+def test_delay_checks_its_input(kwargs, error, match):
+    from chaosdata.integrate.delay import integrate_delay
+
+    args = {"history": torch.ones(2, 1, dtype=D), "t_eval": T, **kwargs}
+    history, t_eval = args.pop("history"), args.pop("t_eval")
+    with pytest.raises(error, match=match):
+        integrate_delay(_lagged, history, 1.0, t_eval, **args)
+
+
+def test_delay_takes_a_zero_dimensional_tensor_delay_as_its_value():
+    from chaosdata.integrate.delay import integrate_delay
+
+    history = torch.ones(2, 1, dtype=D)
+    a = integrate_delay(_lagged, history, torch.tensor(1.0, dtype=D), T)  # was a TypeError (ndarray - Tensor)
+    assert torch.equal(a.y, integrate_delay(_lagged, history, 1.0, T).y)
+
+
+def test_a_delay_solution_leaving_the_bound_is_out_of_bounds_not_non_finite():
+    from chaosdata.integrate.delay import integrate_delay
+    from chaosdata.integrate.solution import Status
+
+    t = torch.linspace(0.0, 5.0, 6, dtype=D)
+    grows = integrate_delay(lambda t, y, yd: y, torch.ones(2, 1, dtype=D), 1.0, t, bound=5.0)  # e^5 > 5, finite
+    assert grows.status.tolist() == [Status.OUT_OF_BOUNDS] * 2  # was NONFINITE: "became non-finite"
+    blows_up = integrate_delay(lambda t, y, yd: y * y, torch.full((1, 1), 10.0, dtype=D), 1.0, t, bound=5.0)
+    assert blows_up.status.tolist() in ([Status.OUT_OF_BOUNDS], [Status.NONFINITE])
+    assert bool(torch.isnan(grows.y).all())
+
+
+# ----------------------------------------------------------------------------- iterate
+@pytest.mark.parametrize("x0, n, kwargs, error, match", [
+    (X0, 0, {}, InvalidInputError, "n_points must be a positive integer"),  # was an empty orbit
+    (X0, -1, {}, InvalidInputError, "n_points must be a positive integer"),  # RuntimeError
+    (X0, 2.5, {}, InvalidInputError, "n_points must be a positive integer"),  # TypeError
+    (X0[0], 3, {}, InvalidInputError, r"x0 must have shape \[batch, dim\]"),  # 'not enough values to unpack'
+    (X0.long(), 3, {}, InvalidTypeError, "floating-point"),  # RuntimeError from the NaN fill
+    (X0, 3, {"bound": -1.0}, InvalidInputError, "bound must be a positive"),  # every orbit flagged
+])
+def test_iterate_checks_its_input(x0, n, kwargs, error, match):
+    from chaosdata.integrate.maps import iterate
+
+    with pytest.raises(error, match=match):
+        iterate(lambda x: 0.5 * x, x0, n, **kwargs)

@@ -10,6 +10,7 @@ buffer holds the last `m + 1` points: memory O(batch * dim * m), not the whole s
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from collections.abc import Callable, Sequence
 
@@ -17,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from chaosdata.errors import InvalidInputError
+from chaosdata.errors import InvalidInputError, InvalidTypeError
 from chaosdata.integrate.solution import Solution, Status
 
 DelayField = Callable[[Tensor, Tensor, Tensor], Tensor]  # f(t, y, y_delayed) -> dy/dt
@@ -47,12 +48,30 @@ def integrate_delay(
     for all earlier times. The output `y` is `[B, n, d * len(lags)]`: column block `j` holds
     `y(t_eval - lags[j])`, the delay embedding dysts returns.
     """
-    if tau <= 0 or not math.isfinite(tau):
-        raise InvalidInputError(f"the delay tau must be positive and finite, got {tau}")
+    if isinstance(tau, Tensor) and tau.numel() == 1:
+        tau = tau.item()
+    if isinstance(tau, bool) or not isinstance(tau, numbers.Real) or not 0 < tau < math.inf:
+        raise InvalidInputError(f"the delay tau must be positive and finite, got {tau!r}")
+    tau = float(tau)
+    if not isinstance(history, Tensor) or not isinstance(t_eval, Tensor):
+        raise InvalidTypeError(f"history and t_eval must be torch.Tensors, got {type(history).__name__} and "
+                               f"{type(t_eval).__name__}")
     if history.ndim != 2:
         raise InvalidInputError(f"history must have shape [batch, dim], got {tuple(history.shape)}")
-    if steps_per_tau < 2:
-        raise InvalidInputError(f"steps_per_tau must be at least 2, got {steps_per_tau}")
+    if not history.is_floating_point():
+        raise InvalidTypeError(f"history must be a floating-point tensor, got {history.dtype}; e.g. history.double()")
+    if t_eval.ndim != 1 or t_eval.numel() < 1 or not bool(torch.isfinite(t_eval).all()):
+        raise InvalidInputError(f"t_eval must be a 1-D tensor of at least 1 finite time, got shape {tuple(t_eval.shape)}")
+    if isinstance(steps_per_tau, bool) or not isinstance(steps_per_tau, numbers.Integral) or steps_per_tau < 2:
+        raise InvalidInputError(f"steps_per_tau must be an integer of at least 2, got {steps_per_tau!r}")
+    lags = list(lags)
+    if not lags or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) for v in lags):
+        raise InvalidInputError(f"lags must be one or more finite numbers, got {lags!r}")
+    if t_start is not None and (isinstance(t_start, bool) or not isinstance(t_start, numbers.Real)
+                                or not math.isfinite(t_start)):
+        raise InvalidInputError(f"t_start must be a finite time (or None), got {t_start!r}")
+    if bound is not None and (isinstance(bound, bool) or not isinstance(bound, numbers.Real) or not bound > 0):
+        raise InvalidInputError(f"bound must be a positive number (or None for no bound), got {bound!r}")
     started = time.perf_counter()
     dtype, device = history.dtype, history.device
     B, d = history.shape
@@ -107,9 +126,12 @@ def integrate_delay(
             y = y + (h / 6) * (k1 + 2 * k2 + 2 * k3 + k4)
             t = start + h * (n + 1)
             bad = ~torch.isfinite(y).all(-1)
-            if bound is not None:
-                bad = bad | (y.abs() > bound).any(-1)
-            status = torch.where(bad & (status == 0), torch.full_like(status, Status.NONFINITE), status)
+            code = torch.full_like(status, Status.NONFINITE)
+            if bound is not None:  # a finite state past the bound is OUT_OF_BOUNDS, as in the other integrators
+                outside = (y.abs() > bound).any(-1) & ~bad
+                code = torch.where(outside, int(Status.OUT_OF_BOUNDS), code).to(status.dtype)
+                bad = bad | outside
+            status = torch.where(bad & (status == 0), code, status)
             y = torch.where(bad[:, None], torch.zeros_like(y), y)
         k_last = f(torch.tensor(t, dtype=dtype, device=device), y, ring_y[(n_steps + 1) % (m + 1)])
         emit(n_steps, y_prev, f_prev, y, k_last)

@@ -20,6 +20,7 @@ coarser grid with `refine = m` sums `m` consecutive fine increments, so runs at 
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -299,17 +300,30 @@ def integrate_sde(
     than OK and NaN rows. `n_accepted` counts the steps taken; nothing is rejected.
     """
     scheme = get_method(method or DEFAULT_METHOD.get(noise, "euler"), noise)
+    if not isinstance(x0, Tensor) or not isinstance(t_eval, Tensor):
+        raise InvalidTypeError(f"x0 and t_eval must be torch.Tensors, got {type(x0).__name__} and {type(t_eval).__name__}")
     if x0.ndim != 2:
         raise InvalidInputError(f"x0 must have shape [batch, dim], got {tuple(x0.shape)}")
-    if t_eval.ndim != 1 or t_eval.numel() < 2 or not bool((t_eval[1:] > t_eval[:-1]).all()):
-        raise InvalidInputError("t_eval must be a 1-D tensor of at least 2 strictly increasing times")
+    if not x0.is_floating_point():
+        raise InvalidTypeError(f"x0 must be a floating-point tensor, got {x0.dtype}; e.g. x0.double()")
+    if t_eval.ndim != 1 or t_eval.numel() < 2 or not bool(torch.isfinite(t_eval).all()) or not bool(
+            (t_eval[1:] > t_eval[:-1]).all()):
+        raise InvalidInputError("t_eval must be a 1-D tensor of at least 2 finite, strictly increasing times")
     if isinstance(refine, bool) or not isinstance(refine, int) or refine < 1:
         raise InvalidInputError(f"refine must be a positive integer, got {refine!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise InvalidTypeError(f"seed must be a non-negative integer, got {seed!r}")
+    # the counters hash the seed's low 64 bits: a larger seed would repeat a smaller one's paths
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**64:
+        raise InvalidTypeError(f"seed must be an integer in [0, 2**64), got {seed!r}")
+    seed = int(seed)
+    if bound is not None and (isinstance(bound, bool) or not isinstance(bound, numbers.Real) or not bound > 0):
+        raise InvalidInputError(f"bound must be a positive number (or None for no bound), got {bound!r}")
     started = time.perf_counter()
     B, d = x0.shape
     dtype, device = x0.dtype, x0.device
+    if keys is not None and (not isinstance(keys, Tensor) or keys.dtype.is_floating_point or keys.dtype.is_complex
+                             or keys.dtype == torch.bool):
+        raise InvalidTypeError(f"keys must be an integer tensor (one key per trajectory), got "
+                               f"{keys.dtype if isinstance(keys, Tensor) else type(keys).__name__}")
     keys = torch.arange(B, dtype=torch.int64, device=device) if keys is None else keys.to(device=device, dtype=torch.int64)
     if keys.shape != (B,) or bool((keys < 0).any()):
         raise InvalidInputError(f"keys must be {B} non-negative integers, one per trajectory, got shape {tuple(keys.shape)}")
@@ -323,7 +337,7 @@ def integrate_sde(
     h_list = h_all.tolist()
     t_list = t_cpu.tolist()
     limits = bound_limits(bound, bounded, d, dtype, device)
-    block = max(1, block_bytes // (8 * B * d * (4 if scheme.needs_area else 2) * refine))
+    block = max(1, block_bytes // max(1, 8 * B * d * (4 if scheme.needs_area else 2) * refine))  # B = 0: one block
 
     out = torch.empty(B, t_eval.numel(), d, dtype=dtype, device=device)
     status = torch.zeros(B, dtype=torch.int8, device=device)
