@@ -392,6 +392,16 @@ def test_a_foreign_directory_is_refused(tmp_path):
     with pytest.raises(StoreError, match="not a chaosdata store"):
         build(parse_config(raw_tiny(systems=["Henon"])), tmp_path, overwrite=True, progress=False, log=quiet)
     assert (tmp_path / "thesis.tex").read_text() == "precious"
+    assert [p.name for p in tmp_path.iterdir()] == ["thesis.tex"]  # not even a lock file left behind
+
+
+def test_systems_may_be_one_comma_separated_string(tmp_path):
+    """A string used to be read letter by letter ('unknown system L')."""
+    config = parse_config(raw_tiny(systems=["Henon", "Logistic"]))
+    report = build(config, tmp_path / "s", systems="henon", progress=False, log=quiet)
+    assert [r.name for r in report.results] == ["Henon"]
+    with pytest.raises(InvalidInputError, match="systems names nothing"):
+        build(config, tmp_path / "t", systems=" , ", progress=False, log=quiet)
 
 
 def test_failed_trajectories_are_flagged_not_hidden(tmp_path):

@@ -349,11 +349,7 @@ def _prepare(out: Path, config: ReleaseConfig, overwrite: bool, log: Log, fp: di
             if json.dumps(manifest, sort_keys=True) != before:  # other code admitted: recorded
                 write_manifest(out, manifest)
     else:
-        strangers = [p.name for p in sorted(out.iterdir())
-                     if p.name not in (LOCK, STAGING) and ".json.tmp-" not in p.name]
-        if strangers:
-            raise StoreError(f"{out} is not empty and is not a chaosdata store (it holds "
-                             f"{', '.join(strangers[:5])}); choose an empty or new directory")
+        _refuse_strangers(out)
     if manifest is None:
         manifest = new_manifest(config, fp, code)
         write_manifest(out, manifest)
@@ -370,9 +366,24 @@ def _prepare(out: Path, config: ReleaseConfig, overwrite: bool, log: Log, fp: di
     return manifest, removed
 
 
-def _targets(config: ReleaseConfig, requested: Sequence[str] | None) -> list[str]:
-    """The config's systems, or those of them that `requested` names."""
+def _refuse_strangers(out: Path) -> None:
+    """Refuse a folder with no manifest that holds anything but a build's own files: it is
+    not a store, and a build must not write among the user's files."""
+    strangers = [p.name for p in sorted(out.iterdir())
+                 if p.name not in (LOCK, STAGING) and ".json.tmp-" not in p.name]
+    if strangers:
+        raise StoreError(f"{out} is not empty and is not a chaosdata store (it holds "
+                         f"{', '.join(strangers[:5])}); choose an empty or new directory")
+
+
+def _targets(config: ReleaseConfig, requested: Sequence[str] | str | None) -> list[str]:
+    """The config's systems, or those of them that `requested` names (a list, or one string
+    of comma-separated names)."""
     names = config.resolved_systems()
+    if isinstance(requested, str):
+        requested = [s.strip() for s in requested.split(",") if s.strip()]
+        if not requested:
+            raise InvalidInputError("systems names nothing: give system names, or None for all of the config's")
     if not requested:
         return names
     wanted = [s if s in names else get_system(s).name for s in requested]
@@ -422,14 +433,14 @@ def _result(name: str, status: str, entry: dict[str, Any], seconds: float) -> Sy
                         entry["n_invalid"], entry["skipped"], seconds)
 
 
-def build(config: ReleaseConfig, out: str | Path, *, systems: Sequence[str] | None = None, device: str = "cpu",
+def build(config: ReleaseConfig, out: str | Path, *, systems: Sequence[str] | str | None = None, device: str = "cpu",
           workers: int = 1, executor: str = "local", scheduler: str | None = None, overwrite: bool = False,
           allow_mixed_code: bool = False, wait: bool = False, progress: bool | None = None,
           log: Log | None = None) -> BuildReport:
     """Build (or resume) the store of `config` at `out`; see the module docstring.
 
-    `systems` narrows the build to some of the config's systems (the store stays the config's:
-    a later build adds the rest). `workers` > 1 builds systems in parallel processes, each with
+    `systems` (names, or one comma-separated string) narrows the build to some of the config's
+    systems (the store stays the config's: a later build adds the rest). `workers` > 1 builds systems in parallel processes, each with
     one torch thread, under one progress bar; `workers` == 1 builds in this process, also with
     one thread (so both give the same bytes), with a bar per system. `progress` None shows bars
     only on a terminal. `executor="dask"` stages the systems on a `dask.distributed` cluster
@@ -450,6 +461,8 @@ def build(config: ReleaseConfig, out: str | Path, *, systems: Sequence[str] | No
     started = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    if not (out / MANIFEST).exists():
+        _refuse_strangers(out)  # before the lock file: a refused folder is left as it was
     fp = provenance.fingerprint(device)
     with _lock(out, wait):
         manifest, removed = _prepare(out, config, overwrite, log, fp, allow_mixed_code)
