@@ -394,3 +394,19 @@ def test_cli_publish_dry_run(store, tmp_path, monkeypatch):
     assert code == 0, buf.getvalue()
     assert "dry run: nothing uploaded" in buf.getvalue()
     assert verify_staged(tmp_path / "dry") == []
+
+
+def test_a_tag_git_refuses_is_refused_before_any_hub_call(staged, store, token_env):
+    """An explicit tag with a space used to fail at create_tag, after the whole upload."""
+    hub = FakeHub()
+    with pytest.raises(InvalidInputError, match="'my release' is not a valid git tag name"):
+        publish(store, REPO, staging=staged.root, restage=False, api=hub, tag="my release")
+    assert hub.calls == []
+
+
+def test_the_default_tag_spells_a_free_text_config_name_as_a_valid_tag(store):
+    named = SimpleNamespace(config=SimpleNamespace(name="my release: v2 (draft)"), manifest=store.manifest)
+    tag = default_tag(named)
+    assert tag.endswith("-my-release-v2-draft-" + store.manifest["config_hash"][:12])
+    assert " " not in tag and ":" not in tag
+    assert f"-{store.config.name}-" in default_tag(store)  # a plain name is kept as it is

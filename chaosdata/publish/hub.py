@@ -60,9 +60,26 @@ def parse_repo_id(repo_id: Any) -> str:
     return repo_id
 
 
+# what git refuses in a tag name (git check-ref-format): spaces and control characters,
+# ~ ^ : ? * [ \, "..", "@{" and "//"
+_TAG_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
+
+
 def default_tag(store: Store) -> str:
-    """The release tag: chaosdata version, config name and the config hash's first 12 digits."""
-    return f"v{__version__}-{store.config.name}-{store.manifest['config_hash'][:12]}"
+    """The release tag: chaosdata version, config name and the config hash's first 12 digits.
+    The config name (free text) enters with every run of characters git refuses as one '-'."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", store.config.name).strip("-.") or "release"
+    return check_tag(f"v{__version__}-{name}-{store.manifest['config_hash'][:12]}")
+
+
+def check_tag(tag: str) -> str:
+    """`tag` if git accepts it as a tag name, else an `InvalidInputError` naming the rule."""
+    if (not isinstance(tag, str) or not tag or _TAG_FORBIDDEN.search(tag) or tag.startswith(("-", "/", "."))
+            or tag.endswith((".", "/", ".lock")) or "/." in tag):
+        raise InvalidInputError(f"tag {tag!r} is not a valid git tag name (no spaces, control characters, "
+                                "'~^:?*[\\', '..', '@{' or '//'; not starting with '-', '.' or '/'; not ending "
+                                "with '.', '/' or '.lock'); choose another tag")
+    return tag
 
 
 def resolve_token(token: str | None) -> str:
@@ -165,6 +182,7 @@ def publish(store: Store | str | os.PathLike, repo_id: str, *, revision: str | N
     log = log or (lambda msg: None)
     repo_id = parse_repo_id(repo_id)
     store = store if isinstance(store, Store) else open_store(store)
+    tag = check_tag(tag) if tag is not None else default_tag(store)  # before anything is staged or uploaded
     secret = None if dry_run is not None else resolve_token(token)
     folder = Path(dry_run if dry_run is not None else (staging or default_staging(repo_id)))
     if restage:
@@ -202,7 +220,6 @@ def publish(store: Store | str | os.PathLike, repo_id: str, *, revision: str | N
                   commit_description=f"Staged by chaosdata {__version__}: {len(todo)} file(s).")
     else:
         log(f"{repo_id} already holds all {len(files)} staged files; nothing to upload")
-    tag = tag or default_tag(store)
     _hub_call("create_tag", secret, api.create_tag, repo_id, tag=tag, revision=revision, repo_type=REPO_TYPE,
               token=secret, exist_ok=True,
               tag_message=f"chaosdata {__version__}, release config {store.config.name} {store.manifest['config_hash']}")
