@@ -302,3 +302,24 @@ def test_iterate_checks_its_input(x0, n, kwargs, error, match):
 
     with pytest.raises(error, match=match):
         iterate(lambda x: 0.5 * x, x0, n, **kwargs)
+
+
+# ----------------------------------------------------------------------------- silently ignored arguments
+def test_pts_per_period_with_explicit_times_is_refused():
+    # times set their own spacing: pts_per_period=5 was silently ignored
+    with pytest.raises(InvalidInputError, match="leave pts_per_period out"):
+        make_trajectories("Lorenz", times=[0.0, 0.1, 0.2], pts_per_period=5, transient=0)
+
+
+def test_a_positive_transient_with_given_initial_conditions_is_refused():
+    # transient=50 with given starts discarded nothing and said nothing
+    with pytest.raises(InvalidInputError, match="transient=50 applies to sampled starts"):
+        make_trajectories("Lorenz", 10, initial_conditions=X0, transient=50)
+
+
+def test_defaults_left_out_and_given_explicitly_give_the_same_bytes():
+    a = make_trajectories("Lorenz", 20, n_ics=2, seed=4)
+    b = make_trajectories("Lorenz", 20, n_ics=2, seed=4, pts_per_period=100, transient=10.0)
+    assert torch.equal(a.x, b.x) and a.stats["pts_per_period"] == 100
+    given = make_trajectories("Lorenz", 20, initial_conditions=X0, transient=0)  # no transient: as before
+    assert torch.equal(given.x, make_trajectories("Lorenz", 20, initial_conditions=X0).x)

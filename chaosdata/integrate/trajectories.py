@@ -25,6 +25,8 @@ from chaosdata.integrate.sde import NoiseSpec, noise_step, parse_noise, solve_no
 from chaosdata.systems import System, get_system
 
 MAX_RESAMPLES = RESAMPLE.max_resamples
+DEFAULT_PTS_PER_PERIOD = 100
+DEFAULT_TRANSIENT = 10.0  # in units of the timescale (periods, or Lyapunov times)
 
 
 @dataclass
@@ -183,11 +185,11 @@ def make_trajectories(
     n_points: int | None = None,
     *,
     times: Tensor | np.ndarray | list[float] | None = None,
-    pts_per_period: float = 100,
+    pts_per_period: float | None = None,
     timescale: str = "period",
     initial_conditions: Tensor | None = None,
     n_ics: int = 1,
-    transient: float = 10.0,
+    transient: float | None = None,
     seed: int = 0,
     method: str | None = None,
     rtol: float | None = None,
@@ -205,13 +207,18 @@ def make_trajectories(
 ) -> Trajectories:
     """Integrate `system` from many initial conditions onto one uniform grid.
 
-    Flows and delay equations are sampled every `period / pts_per_period` time units (delay
-    equations as the 10-lag delay embedding), maps every iteration (their one sampling:
+    Flows and delay equations are sampled every `unit / pts_per_period` time units (`unit`: the
+    period, or the Lyapunov time with `timescale='lyapunov'`; `pts_per_period` 100 unless given;
+    delay equations as the 10-lag delay embedding), maps every iteration (their one sampling:
     `pts_per_period` does not apply and a `timescale` other than 'period' is an error). Flows may instead be
-    sampled at explicit `times` (increasing, in time units from the start; `n_points` left
-    out), e.g. the `union_grid` of several samplings integrated in one pass. Without
+    sampled at explicit `times` (increasing time values; `n_points` and `pts_per_period` left
+    out), e.g. the `union_grid` of several samplings integrated in one pass; the trajectory
+    starts at `times[0]` (`start_states` are the states there), so only the differences of
+    the times matter to an autonomous flow. Without
     `initial_conditions` ([B, dim] or [dim]), `n_ics` are sampled on the attractor through a
-    transient of `transient` periods (iterations for maps). `method` is a tableau name
+    transient of `transient` units (10 unless given; iterations for maps) ending at the first
+    output; given `initial_conditions` are the states at the first output, so `n_ics`,
+    `resample_failed` and a positive `transient` do not apply to them and are refused. `method` is a tableau name
     (`dop853`, `dopri5`, or fixed-step `rk4` with step `dt`); left out, the method,
     tolerances (1e-13) and step come from the system's `solver` defaults, else DOP853.
     Default tolerances follow `dtype`: at least `tolerance_floor(dtype)` (10 rounding units,
@@ -239,6 +246,15 @@ def make_trajectories(
         n_points = times.numel()
     if n_points is None:
         raise InvalidInputError("n_points is required (or explicit times, for a flow)")
+    if times is not None and pts_per_period is not None:
+        raise InvalidInputError("pts_per_period sets the spacing of a uniform grid; explicit times set their own: "
+                                "leave pts_per_period out")
+    if initial_conditions is not None and transient:
+        raise InvalidInputError(
+            f"transient={transient!r} applies to sampled starts; initial_conditions are used as the states at the "
+            "first output time: leave transient out, or carry them through a transient first (a 2-point run)")
+    pts_per_period = DEFAULT_PTS_PER_PERIOD if pts_per_period is None else pts_per_period
+    transient = DEFAULT_TRANSIENT if transient is None else transient
     _check_positive("n_points", n_points, integer=True)
     if n_points < 2:
         raise InvalidInputError(f"n_points must be at least 2, got {n_points}")
@@ -255,7 +271,7 @@ def make_trajectories(
         raise InvalidInputError(
             f"{given} applies only to sampled starts, and initial_conditions are used as given (their number is "
             "the batch; a failed one stays flagged in `valid`): leave one of them out")
-    if isinstance(transient, bool) or not isinstance(transient, (int, float)) or not 0 <= transient < math.inf:
+    if isinstance(transient, bool) or not isinstance(transient, numbers.Real) or not 0 <= transient < math.inf:
         raise InvalidInputError(f"transient must be a finite non-negative number of periods, got {transient!r}")
     _check_positive("dde_steps_per_period", dde_steps_per_period, integer=True)
     dde_steps_per_period = int(dde_steps_per_period)
