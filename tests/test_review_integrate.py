@@ -323,3 +323,12 @@ def test_defaults_left_out_and_given_explicitly_give_the_same_bytes():
     assert torch.equal(a.x, b.x) and a.stats["pts_per_period"] == 100
     given = make_trajectories("Lorenz", 20, initial_conditions=X0, transient=0)  # no transient: as before
     assert torch.equal(given.x, make_trajectories("Lorenz", 20, initial_conditions=X0).x)
+
+
+@pytest.mark.parametrize("grid", [(0.1, 2.5), ("0.1", 3), (0.1, True)])
+def test_union_grid_wants_a_whole_number_of_points(grid):
+    from chaosdata.integrate.trajectories import union_grid
+
+    # (0.1, 2.5) was silently two points; ("0.1", 3) a TypeError from '>'
+    with pytest.raises(InvalidInputError, match="n an integer of at least 1"):
+        union_grid({"a": grid})

@@ -158,8 +158,10 @@ def union_grid(grids: Mapping[str, tuple[float, int]]) -> tuple[np.ndarray, dict
         raise InvalidInputError("union_grid needs at least one grid")
     parts = []
     for name, (dt, n) in grids.items():
-        if not (dt > 0 and math.isfinite(dt)) or int(n) < 1:
-            raise InvalidInputError(f"grid {name!r}: dt must be positive and n at least 1, got ({dt!r}, {n!r})")
+        if (isinstance(dt, bool) or not isinstance(dt, numbers.Real) or not (dt > 0 and math.isfinite(dt))
+                or isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1):
+            raise InvalidInputError(f"grid {name!r}: dt must be a positive finite number and n an integer of at "
+                                    f"least 1, got ({dt!r}, {n!r})")
         parts.append(np.arange(int(n), dtype=np.float64) * dt)
     every = np.concatenate(parts)
     order = np.argsort(every, kind="stable")
