@@ -332,3 +332,14 @@ def test_union_grid_wants_a_whole_number_of_points(grid):
     # (0.1, 2.5) was silently two points; ("0.1", 3) a TypeError from '>'
     with pytest.raises(InvalidInputError, match="n an integer of at least 1"):
         union_grid({"a": grid})
+
+
+def test_a_numpy_noise_level_is_the_number_it_holds():
+    from chaosdata.integrate.sde import NoiseSpec
+
+    # np.float32(0.01) was 'noise must be a number ..., got float32'; NoiseSpec(np.float32) refused it
+    level = np.float32(0.5)
+    assert NoiseSpec(level).to_dict()["level"] == 0.5 and type(NoiseSpec(level).level) is float
+    a = make_trajectories("Lorenz", 10, transient=0, noise=np.float32(0.01))
+    b = make_trajectories("Lorenz", 10, transient=0, noise=float(np.float32(0.01)))
+    assert torch.equal(a.x, b.x)

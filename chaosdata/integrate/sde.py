@@ -408,9 +408,11 @@ class NoiseSpec:
     seed: int | None = None
 
     def __post_init__(self) -> None:
-        if isinstance(self.level, bool) or not isinstance(self.level, (int, float)) or not (
+        if isinstance(self.level, bool) or not isinstance(self.level, numbers.Real) or not (
                 math.isfinite(self.level) and self.level >= 0):
             raise InvalidInputError(f"noise level must be a non-negative number, got {self.level!r}")
+        if not isinstance(self.level, (int, float)):  # a numpy scalar: its value as a Python float (JSON, to_dict)
+            object.__setattr__(self, "level", float(self.level))
         if self.kind not in NOISE_KINDS:
             raise InvalidInputError(f"noise kind must be one of {NOISE_KINDS}, got {self.kind!r}")
         if self.scale not in NOISE_SCALES:
@@ -452,7 +454,7 @@ def parse_noise(noise: float | NoiseSpec | Mapping[str, Any] | None) -> NoiseSpe
         spec = noise
     elif isinstance(noise, Mapping):
         spec = NoiseSpec.from_dict(noise)
-    elif isinstance(noise, (int, float)) and not isinstance(noise, bool):
+    elif isinstance(noise, numbers.Real) and not isinstance(noise, bool):
         spec = NoiseSpec(level=float(noise))
     else:
         raise InvalidTypeError(f"noise must be a number, a NoiseSpec or a mapping of its fields, got {type(noise).__name__}")
