@@ -343,3 +343,31 @@ def test_a_numpy_noise_level_is_the_number_it_holds():
     a = make_trajectories("Lorenz", 10, transient=0, noise=np.float32(0.01))
     b = make_trajectories("Lorenz", 10, transient=0, noise=float(np.float32(0.01)))
     assert torch.equal(a.x, b.x)
+
+
+@pytest.fixture
+def user_flow_without_period():
+    """A flow registered from user code with no period; the registry is restored afterwards."""
+    from chaosdata.systems import base
+    from chaosdata.systems.base import stack
+
+    saved = dict(base._REGISTRY), dict(base._BY_LOWER)
+
+    @base.flow(name="ReviewOscillator", parameters={"a": 1.0}, initial_conditions=(1.0, 0.0), dt=0.01,
+               citation="test", description="a harmonic oscillator without a period")
+    def oscillator(x, t, *, a):
+        u, v = x.unbind(-1)
+        return stack(v, -a * u, like=x)
+
+    yield get_system("ReviewOscillator")
+    for live, old in zip((base._REGISTRY, base._BY_LOWER), saved):
+        live.clear()
+        live.update(old)
+
+
+def test_simulate_of_a_flow_without_a_period_asks_for_its_unit(user_flow_without_period):
+    x0 = torch.tensor([[1.0, 0.0]], dtype=D)
+    with pytest.raises(InvalidInputError, match="has no period: pass unit="):  # was float(None): a TypeError
+        simulate(user_flow_without_period, x0, T)
+    sol = simulate(user_flow_without_period, x0, T, unit=1.0)
+    torch.testing.assert_close(sol.y[0, :, 0], torch.cos(T), atol=1e-9, rtol=0)

@@ -281,6 +281,10 @@ def simulate(system: System, x0: Tensor, t_eval: Tensor, settings: SolverSetting
     bound = state_bound(system)
     if system.kind == "map":
         return iterate(lambda x: system.equations(x, **params), x0, t_eval.numel(), bound=bound)
+    if system.kind != "map" and system.period is None and (system.kind == "delay" or unit is None):
+        need = ("its RK4 step is period / dde_steps_per_period" if system.kind == "delay" else
+                "pass unit= (the time unit of the step budget max_steps_per_unit)")
+        raise InvalidInputError(f"{system.name} has no period: {need}")
     if system.kind == "delay":
         tau = params[system.delay_parameter]
         if isinstance(tau, Tensor) and tau.numel() != 1:
