@@ -144,8 +144,12 @@ def test_solver_settings_check_every_field_when_made(kwargs, error, match):
 
 
 def test_solver_settings_still_take_what_they_took():
-    SolverSettings(method="rk4", fixed_step=0.01, rtol=1e-6, threads=2, controller=Controller.pi(),
-                   max_outputs_per_step=np.int64(8), compile=np.bool_(False))
+    import json
+
+    settings = SolverSettings(method="rk4", fixed_step=0.01, rtol=1e-6, threads=2, controller=Controller.pi(),
+                              max_outputs_per_step=np.int64(8), compile=np.bool_(False))
+    assert settings.max_outputs_per_step == 8 and settings.compile is False
+    json.dumps(settings.to_dict())  # numpy scalars are kept as the Python values they hold
     SolverSettings(fixed_step=0.01)  # a fixed step is kept for when the method is fixed-step (store configs)
 
 

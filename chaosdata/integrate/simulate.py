@@ -110,6 +110,11 @@ class SolverSettings:
                                    f"got {self.controller!r}")
         if not isinstance(self.compile, (bool, np.bool_)):
             raise InvalidTypeError(f"compile must be True or False, got {self.compile!r}")
+        # numpy scalars as the Python values they hold, so that to_dict() is plain JSON
+        for name in ("compile", "max_outputs_per_step", "dde_steps_per_period", "threads"):
+            value = getattr(self, name)
+            if isinstance(value, (np.bool_, np.integer)):
+                object.__setattr__(self, name, value.item())
 
     @classmethod
     def for_system(cls, system: System, *, method: str | None = None, rtol: float | None = None,
