@@ -260,7 +260,8 @@ def check_params(system: System, params: Mapping[str, Any], batch: int) -> None:
 def simulate(system: System, x0: Tensor, t_eval: Tensor, settings: SolverSettings | None = None, *,
              params: Mapping[str, Any] | None = None, t_start: float | None = None,
              unit: float | None = None) -> Solution:
-    """Integrate (or iterate) `system` from `x0` (`[B, state_dim]`) onto `t_eval` (`[n]`).
+    """Integrate (or iterate) `system` from `x0` (`[B, state_dim]`, float32 or float64) onto
+    `t_eval` (`[n]`: finite and increasing; for maps only its length counts).
 
     `settings`: the system's defaults (`SolverSettings.for_system`) unless given, resolved
     against `x0.dtype` (`settings.resolve(system, x0.dtype)` gives the tolerances used: None

@@ -236,7 +236,8 @@ def make_trajectories(
     only) makes the recorded part an Itô SDE (`NoiseSpec`; a number is dysts's additive noise
     level, `noise * |x0_k|` on coordinate k, 0 or None none): the transient stays deterministic,
     trajectory i draws its Brownian path from (the noise seed, i), see `chaosdata.integrate.sde`. Extra keyword
-    arguments override the system's parameters (floats, or tensors broadcasting over B).
+    arguments override the system's parameters (floats, or tensors broadcasting over B: a sweep
+    has one value per trajectory on its batch axis). `dtype` is torch.float32 or torch.float64.
     """
     system = get_system(system)
     if times is not None:
