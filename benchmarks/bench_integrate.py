@@ -282,7 +282,37 @@ def per_step(rev: str, batch: int, repeat: int, tol: float) -> dict:
                                                (time.perf_counter() - start) / row[name]["steps"] * 1e6)
         row["max_end_difference"] = float((row["before"].pop("end") - row["after"].pop("end")).abs().max())
         out[label] = row
+    out["lorenz"]["field"] = field_share(f, y0, t, (old.integrate, tols), (integrate, tols), repeat=repeat)
     return out
+
+
+def field_share(f, y0: torch.Tensor, t: torch.Tensor, *sides, repeat: int) -> dict:
+    """Microseconds per step spent inside `f` and outside it (the solver's own part), each side
+    timed with the field wrapped in a clock (about 0.1 us per call on both sides); best of
+    `repeat` by total time, sides alternating. The field is the same function on both sides."""
+    clock = time.perf_counter
+    spent = [0.0, 0]
+
+    def timed(tt, y):
+        start = clock()
+        value = f(tt, y)
+        spent[0] += clock() - start
+        spent[1] += 1
+        return value
+
+    best = {}
+    for _ in range(repeat):
+        for name, (fn, kw) in zip(("before", "after"), sides):
+            spent[:] = [0.0, 0]
+            start = clock()
+            sol = fn(timed, y0, t, **kw)
+            total = clock() - start
+            steps = int((sol.n_accepted + sol.n_rejected).max())
+            if name not in best or total < best[name]["total"]:
+                best[name] = {"total": total, "field_us_per_step": spent[0] / steps * 1e6,
+                              "solver_us_per_step": (total - spent[0]) / steps * 1e6,
+                              "calls_per_step": spent[1] / steps, "us_per_call": spent[0] / spent[1] * 1e6}
+    return best
 
 
 # ----------------------------------------------------------------------------- peers
@@ -426,6 +456,13 @@ def main() -> None:
             print(f"  {label:16s} {ops}   us/step {b['us_per_step']:7.1f} -> "
                   f"{a['us_per_step']:7.1f} ({b['us_per_step'] / a['us_per_step']:.2f}x)   steps {b['steps']} / "
                   f"{a['steps']}   max |end difference| {row['max_end_difference']:.1e}")
+            if "field" in row:
+                fb, fa = row["field"]["before"], row["field"]["after"]
+                print(f"    {'inside f':14s} us/step {fb['field_us_per_step']:7.1f} -> {fa['field_us_per_step']:7.1f} "
+                      f"({fb['calls_per_step']:.2f} -> {fa['calls_per_step']:.2f} calls of {fb['us_per_call']:.1f} -> "
+                      f"{fa['us_per_call']:.1f} us)")
+                print(f"    {'solver only':14s} us/step {fb['solver_us_per_step']:7.1f} -> "
+                      f"{fa['solver_us_per_step']:7.1f} ({fb['solver_us_per_step'] / fa['solver_us_per_step']:.2f}x)")
         return
     if args.peers:
         torch.set_num_threads(1)
