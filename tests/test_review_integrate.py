@@ -375,3 +375,10 @@ def test_simulate_of_a_flow_without_a_period_asks_for_its_unit(user_flow_without
         simulate(user_flow_without_period, x0, T)
     sol = simulate(user_flow_without_period, x0, T, unit=1.0)
     torch.testing.assert_close(sol.y[0, :, 0], torch.cos(T), atol=1e-9, rtol=0)
+
+
+def test_sde_refuses_dt_and_steps_per_output_together():
+    from chaosdata.integrate.sde import integrate_sde
+
+    with pytest.raises(InvalidInputError, match="not both"):  # dt was silently ignored
+        integrate_sde(_drift, _additive, X0, T, dt=0.01, steps_per_output=3)

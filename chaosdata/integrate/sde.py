@@ -257,6 +257,9 @@ def step_sizes(t_eval: Tensor, dt: float | None = None, steps_per_output: int | 
     """Steps per output interval, `[n_times - 1]` int64: `steps_per_output` each, or the fewest
     equal steps of at most `dt` (a `dt` that divides an interval to 1e-9 gives exactly that many)."""
     gaps = (t_eval[1:] - t_eval[:-1]).double().cpu()
+    if steps_per_output is not None and dt is not None:
+        raise InvalidInputError(f"give dt (the longest step) or steps_per_output (steps per output interval), not both; "
+                                f"got dt={dt!r}, steps_per_output={steps_per_output!r}")
     if steps_per_output is not None:
         if isinstance(steps_per_output, bool) or not isinstance(steps_per_output, int) or steps_per_output < 1:
             raise InvalidInputError(f"steps_per_output must be a positive integer, got {steps_per_output!r}")
