@@ -382,3 +382,17 @@ def test_sde_refuses_dt_and_steps_per_output_together():
 
     with pytest.raises(InvalidInputError, match="not both"):  # dt was silently ignored
         integrate_sde(_drift, _additive, X0, T, dt=0.01, steps_per_output=3)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"scale": float("nan")}, "scale must be a finite non-negative"),  # every draw NaN, every trajectory flagged
+    ({"scale": -0.1}, "scale must be a finite non-negative"),
+    ({"n_ics": 0}, "n_ics must be a positive integer"),  # an empty batch
+    ({"seed": 0.5}, "seed must be an integer"),  # a torch RuntimeError
+])
+def test_sample_initial_conditions_checks_its_arguments(kwargs, match):
+    from chaosdata.integrate.trajectories import sample_initial_conditions
+
+    args = {"n_ics": 2, "seed": 0, **kwargs}
+    with pytest.raises(InvalidInputError, match=match):
+        sample_initial_conditions(LORENZ, **args)

@@ -66,11 +66,12 @@ def _check_flag(name: str, value: Any) -> None:
         raise InvalidTypeError(f"{name} must be True or False, got {value!r}")
 
 
-def _check_seed(seed: Any) -> int:
-    """`seed` as an int: an integer (numpy's too) that torch's generator takes, the redraws'
-    seeds included (`RESAMPLE.seed`)."""
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not -(2**63) <= seed < 2**63:
-        raise InvalidInputError(f"seed must be an integer in [-2**63, 2**63), got {seed!r}")
+def _check_seed(seed: Any, high_bits: int = 63) -> int:
+    """`seed` as an int: an integer (numpy's too) in [-2**63, 2**high_bits). torch's generator
+    takes up to 2**64 - 1; `make_trajectories` keeps its seeds below 2**63, so that the redraws'
+    seeds (`RESAMPLE.seed`, a few million more) are taken too."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not -(2**63) <= seed < 2**high_bits:
+        raise InvalidInputError(f"seed must be an integer in [-2**63, 2**{high_bits}), got {seed!r}")
     return int(seed)
 
 
@@ -82,6 +83,12 @@ def sample_initial_conditions(system: System, n_ics: int, seed: int, scale: floa
     The draws depend on `n_ics` as well as `seed`: torch's normal sampler takes another path
     from 16 numbers on, so a larger draw does not start with a smaller one's rows (a bigger
     split is a new set of starts, not an extension of the old one)."""
+    _check_positive("n_ics", n_ics, integer=True)
+    seed = _check_seed(seed, high_bits=64)
+    if scale is not None and (isinstance(scale, bool) or not isinstance(scale, numbers.Real)
+                              or not 0 <= scale < math.inf):
+        raise InvalidInputError(f"scale must be a finite non-negative relative kick (or None for the system's "
+                                f"perturbation), got {scale!r}")
     scale = system.perturbation if scale is None else scale
     dim = system.state_dim or system.dim
     ic = torch.tensor(system.initial_conditions[:dim], dtype=torch.float64)
