@@ -117,10 +117,11 @@ def test_a_sweep_is_checked_on_the_noisy_path_without_a_transient_too():
 
 
 def test_a_sweep_of_one_value_or_one_per_trajectory_still_runs():
-    one = make_trajectories("Lorenz", 10, n_ics=3, seed=2, rho=torch.tensor([28.0], dtype=D))
-    scalar = make_trajectories("Lorenz", 10, n_ics=3, seed=2, rho=28.0)
+    one = make_trajectories("Lorenz", 10, n_ics=3, seed=2, transient=1, rho=torch.tensor([28.0], dtype=D))
+    scalar = make_trajectories("Lorenz", 10, n_ics=3, seed=2, transient=1, rho=28.0)
     assert torch.equal(one.x, scalar.x)
-    each = make_trajectories("Lorenz", 10, n_ics=3, seed=2, rho=torch.tensor([28.0, 28.0, 28.0], dtype=D))
+    each = make_trajectories("Lorenz", 10, n_ics=3, seed=2, transient=1,
+                             rho=torch.tensor([28.0, 28.0, 28.0], dtype=D))
     assert torch.equal(each.x, scalar.x)
 
 
@@ -322,7 +323,7 @@ def test_a_positive_transient_with_given_initial_conditions_is_refused():
 
 
 def test_defaults_left_out_and_given_explicitly_give_the_same_bytes():
-    a = make_trajectories("Lorenz", 20, n_ics=2, seed=4)
+    a = make_trajectories("Lorenz", 20, n_ics=2, seed=4)  # the defaults: 100 points per period, 10 periods
     b = make_trajectories("Lorenz", 20, n_ics=2, seed=4, pts_per_period=100, transient=10.0)
     assert torch.equal(a.x, b.x) and a.stats["pts_per_period"] == 100
     given = make_trajectories("Lorenz", 20, initial_conditions=X0, transient=0)  # no transient: as before
