@@ -11,6 +11,7 @@ import torch
 from scipy.integrate import solve_ivp
 
 from chaosdata import get_system, make_trajectories
+from chaosdata.errors import InvalidInputError
 from chaosdata.integrate import TABLEAUX, Status, Tableau, integrate
 from chaosdata.integrate.delay import integrate_delay
 from chaosdata.integrate.trajectories import union_grid
@@ -604,3 +605,62 @@ def test_the_cuda_graph_protocol_keeps_the_results(monkeypatch):
     assert marks and max(flushes) == 3  # a flush after every call of 3 steps, never more held
     assert torch.equal(graphed.n_accepted, plain.n_accepted)
     torch.testing.assert_close(graphed.y, plain.y, rtol=0, atol=0)
+
+
+# ------------------------------------------------------------ fields written for [B] and [B, d] only
+RATES = torch.tensor([1.0, 5.0, 20.0, 3.0], dtype=torch.float64)
+
+
+@pytest.mark.parametrize("batch", [3, 4])  # B == d used to mix rows silently, B != d to raise
+@pytest.mark.parametrize("method", ["dop853", "dopri5"])
+def test_a_field_written_for_one_batch_gets_its_exact_solution(batch, method):
+    """dy/dt = c_b t y, y(0) = 1: y = exp(c_b t^2 / 2). DOP853's dense output used to call this
+    field on [steps, B] times, where `t[:, None]` picked the wrong rows (29% error, status OK)."""
+    c = RATES[:batch]
+    t = torch.linspace(0, 1, 7, dtype=torch.float64)
+    sol = integrate(lambda tt, y: y * (tt[:, None] * c[:, None]), torch.ones(batch, 3, dtype=torch.float64), t,
+                    method=method)
+    exact = torch.exp(c[:, None, None] * t[None, :, None] ** 2 / 2).expand(batch, 7, 3)
+    assert (sol.status == Status.OK).all()
+    assert float(((sol.y - exact) / exact).abs().max()) < 1e-8
+
+
+def test_catalogue_fields_and_sweeps_keep_the_batched_dense_output():
+    from chaosdata.integrate.output import stacks_batches
+
+    lorenz = get_system("Lorenz")
+    params = dict(lorenz.parameters, rho=torch.linspace(20, 30, 5, dtype=torch.float64))  # one rho per trajectory
+    y0 = torch.tensor(lorenz.initial_conditions, dtype=torch.float64).repeat(5, 1)
+    t = torch.linspace(0, 1, 5, dtype=torch.float64)
+    assert stacks_batches(lambda tt, y: lorenz.equations(y, tt, **params), t, y0)
+    assert not stacks_batches(lambda tt, y: y * tt[:, None], t, y0[:3])  # mixes rows when stacked
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(rtol=math.nan), "tolerances must be finite"),
+    (dict(atol=math.inf), "tolerances must be finite"),
+    (dict(rtol=0.0, atol=0.0), "asks for an exact step"),
+    (dict(atol=torch.tensor([1e-9, 1e-9])), r"atol must be a number or a \[3\] tensor"),
+    (dict(check_every=0), "check_every must be a positive integer"),
+    (dict(max_outputs_per_step=1.5), "max_outputs_per_step must be a positive integer"),
+    (dict(max_steps=0), "max_steps must be a positive integer"),
+    (dict(bound=-1.0), "bound must be a positive number"),
+    (dict(bound=math.nan), "bound must be a positive number"),
+    (dict(bound=10.0, bounded=torch.tensor([True, False])), r"bounded must be a \[3\] mask"),
+    (dict(method="rk4", dt=math.inf), "needs a positive finite dt"),
+])
+def test_integrate_refuses_settings_that_would_flag_every_trajectory_or_fail_late(bad, match):
+    y0 = torch.ones(2, 3, dtype=torch.float64)
+    with pytest.raises(InvalidInputError, match=match):
+        integrate(lambda t, y: -y, y0, torch.linspace(0, 1, 5, dtype=torch.float64), **bad)
+
+
+@pytest.mark.parametrize("y0, t_eval, match", [
+    (torch.ones(2, 3, dtype=torch.int64), torch.linspace(0, 1, 5), "y0 must be float32 or float64"),
+    (torch.ones(2, 3, dtype=torch.float16), torch.linspace(0, 1, 5), "y0 must be float32 or float64"),
+    (torch.ones(0, 3, dtype=torch.float64), torch.linspace(0, 1, 5), "at least one trajectory"),
+    (torch.ones(2, 3, dtype=torch.float64), torch.tensor([0.0, 1.0, math.inf]), "finite times"),
+])
+def test_integrate_names_a_bad_start_or_grid(y0, t_eval, match):
+    with pytest.raises(InvalidInputError, match=match):
+        integrate(lambda t, y: -y, y0, t_eval)

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from chaosdata.errors import InvalidInputError, InvalidTypeError
-from chaosdata.integrate.solution import Solution, Status
+from chaosdata.integrate.solution import Solution, Status, check_bound
 
 DelayField = Callable[[Tensor, Tensor, Tensor], Tensor]  # f(t, y, y_delayed) -> dy/dt
 
@@ -70,8 +70,7 @@ def integrate_delay(
     if t_start is not None and (isinstance(t_start, bool) or not isinstance(t_start, numbers.Real)
                                 or not math.isfinite(t_start)):
         raise InvalidInputError(f"t_start must be a finite time (or None), got {t_start!r}")
-    if bound is not None and (isinstance(bound, bool) or not isinstance(bound, numbers.Real) or not bound > 0):
-        raise InvalidInputError(f"bound must be a positive number (or None for no bound), got {bound!r}")
+    check_bound(bound)
     started = time.perf_counter()
     dtype, device = history.dtype, history.device
     B, d = history.shape

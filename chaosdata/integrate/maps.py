@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from chaosdata.errors import InvalidInputError, InvalidTypeError
-from chaosdata.integrate.solution import Solution, Status
+from chaosdata.integrate.solution import Solution, Status, check_bound
 
 
 def iterate(step: Callable[[Tensor], Tensor], x0: Tensor, n_points: int, *,
@@ -26,8 +26,7 @@ def iterate(step: Callable[[Tensor], Tensor], x0: Tensor, n_points: int, *,
         raise InvalidTypeError(f"x0 must be a floating-point tensor (failed orbits read as NaN), got {x0.dtype}")
     if isinstance(n_points, bool) or not isinstance(n_points, numbers.Integral) or n_points < 1:
         raise InvalidInputError(f"n_points must be a positive integer (x0 counts as the first), got {n_points!r}")
-    if bound is not None and (isinstance(bound, bool) or not isinstance(bound, numbers.Real) or not bound > 0):
-        raise InvalidInputError(f"bound must be a positive number (or None for no bound), got {bound!r}")
+    check_bound(bound)
     n_points = int(n_points)
     started = time.perf_counter()
     B, d = x0.shape

@@ -20,6 +20,7 @@ Names: `f(t, y)` is the vector field as the solver sees it (`t: [B]`, `y: [B, d]
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -31,7 +32,7 @@ from chaosdata.errors import InvalidInputError
 from chaosdata.integrate.compiled import recompile_room, uses_cuda_graphs
 from chaosdata.integrate.controller import INTEGRAL, Controller
 from chaosdata.integrate.fixed import integrate_fixed_grid
-from chaosdata.integrate.output import DenseWriter
+from chaosdata.integrate.output import DenseWriter, stacks_batches
 from chaosdata.integrate.solution import Solution, Status, VectorField, bound_limits
 from chaosdata.integrate.tableaux import TABLEAUX, Tableau, combine, nonzero_terms
 from chaosdata.integrate.threads import torch_threads
@@ -66,6 +67,10 @@ def _wide(x: Tensor, like: Tensor, min_elements: int) -> Tensor:
     """`x` (`[B, 1]`) expanded to `like`'s shape and made contiguous where that pays (see
     `WIDE_STEP_ELEMENTS`); the values are the same, so are the results."""
     return x.expand_as(like).contiguous() if like.is_cpu and like.numel() >= min_elements else x
+
+
+def _finite_number(x: object) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def get_tableau(method: str | Tableau) -> Tableau:
@@ -343,6 +348,11 @@ def integrate(
 ) -> Solution:
     """Integrate `dy/dt = f(t, y)` for a batch `y0` (`[B, d]`) and return `y` on `t_eval`.
 
+    `f` is called with `t: [B]` and `y: [B, d]`. A field that also takes leading axes
+    (`t: [S, B]`, `y: [S, B, d]`, as the catalogue's do) has the extra dense-output stages of
+    many steps evaluated in one call; one that does not is found by a probe at the start
+    (`output.stacks_batches`) and called step by step there.
+
     `t_eval` (`[n]`, increasing, not necessarily uniform) is shared by all trajectories, which
     start at `t_eval[0]`. Adaptive methods control each trajectory's step with `rtol` and `atol`
     (a float or a `[d]` tensor) through `controller` (integral control unless given);
@@ -370,19 +380,33 @@ def integrate(
     `fixed_grid=False` keeps it on this generic path.
     """
     tab = get_tableau(method)
-    if y0.ndim != 2:
-        raise InvalidInputError(f"y0 must have shape [batch, dim], got {tuple(y0.shape)}")
+    if not isinstance(y0, Tensor) or not isinstance(t_eval, Tensor):
+        raise InvalidInputError("y0 and t_eval must be torch tensors")
+    if y0.ndim != 2 or y0.shape[0] == 0:
+        raise InvalidInputError(f"y0 must have shape [batch, dim] with at least one trajectory, got {tuple(y0.shape)}")
+    if y0.dtype not in (torch.float32, torch.float64):
+        raise InvalidInputError(f"y0 must be float32 or float64 (the solver's error control needs one of them), got "
+                                f"{y0.dtype}: convert it with y0.double()")
     if t_eval.ndim != 1 or t_eval.numel() < 2:
         raise InvalidInputError("t_eval must be a 1-D tensor of at least 2 increasing times")
-    if rtol < 0 or (torch.as_tensor(atol) < 0).any():
-        raise InvalidInputError(f"tolerances must be non-negative, got rtol={rtol}, atol={atol}")
-    if not tab.adaptive and (dt is None or dt <= 0):
-        raise InvalidInputError(f"fixed-step method {tab.name!r} needs a positive dt")
-    if isinstance(steps_per_graph, bool) or not isinstance(steps_per_graph, int) or steps_per_graph < 1:
-        raise InvalidInputError(f"steps_per_graph must be a positive integer, got {steps_per_graph!r}")
-    if max_outputs_per_step < 1:
-        raise InvalidInputError(f"max_outputs_per_step must be at least 1, got {max_outputs_per_step}")
+    atol_t = torch.as_tensor(atol, dtype=y0.dtype)
+    if not _finite_number(rtol) or rtol < 0 or not bool(torch.isfinite(atol_t).all()) or bool((atol_t < 0).any()):
+        raise InvalidInputError(f"tolerances must be finite and non-negative, got rtol={rtol}, atol={atol}")
+    if atol_t.ndim > 1 or atol_t.numel() not in (1, y0.shape[1]):
+        raise InvalidInputError(f"atol must be a number or a [{y0.shape[1]}] tensor (one per coordinate), "
+                                f"got shape {tuple(atol_t.shape)}")
+    if tab.adaptive and rtol == 0 and not bool((atol_t > 0).all()):
+        raise InvalidInputError("rtol = 0 with atol = 0 (on some coordinate) asks for an exact step, which no step "
+                                "meets: give a positive rtol or atol")
+    if not tab.adaptive and (not _finite_number(dt) or dt <= 0):
+        raise InvalidInputError(f"fixed-step method {tab.name!r} needs a positive finite dt, got {dt!r}")
+    for name, value in (("steps_per_graph", steps_per_graph), ("max_outputs_per_step", max_outputs_per_step),
+                        ("check_every", check_every), ("max_steps", max_steps)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InvalidInputError(f"{name} must be a positive integer, got {value!r}")
     t_eval = t_eval.to(dtype=y0.dtype, device=y0.device)
+    if not bool(torch.isfinite(t_eval).all()):
+        raise InvalidInputError("t_eval must hold finite times")
     if not bool((t_eval[1:] > t_eval[:-1]).all()):
         raise InvalidInputError("t_eval must be strictly increasing")
     started = time.perf_counter()
@@ -449,8 +473,9 @@ def _integrate(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, *, rtol
                  h_min=torch.tensor(4 * torch.finfo(dtype).eps * max(1.0, abs(float(t_eval[0])), abs(float(t_eval[-1]))),
                                     dtype=dtype, device=device),
                  bound=bound_t, lazy_failures=sync and not compile)
+    batched = bool(co.a_extra) and stacks_batches(f, t_eval, y0)  # only extra stages call f at a flush
     writer = DenseWriter(f, out, t_eval, dense_t=co.dense_t, a_extra=co.a_extra, c_extra=co.c_extra,
-                         n_main=co.n_main)
+                         n_main=co.n_main, batched=batched)
     n_slots = flush_steps(B, d, co.n_stages, y0.element_size(), device)
     rows = torch.arange(B, device=device) * (n_out + 1)
     graphs = compile and uses_cuda_graphs(device)  # CUDA graphs replay the compiled steps

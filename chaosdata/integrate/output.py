@@ -31,11 +31,14 @@ class DenseWriter:
     `n_main` is the number of stages every step computes (main ones and first-same-as-last).
     Each flush reads one number on the host, the most outputs any recorded step covers, and
     evaluates that many output slots (not `max_outputs_per_step` of them every time).
+    `batched`: evaluate the extra stages of all recorded steps in one call of `f` on
+    `t: [S, B]`, `y: [S, B, d]` (see `stacks_batches`), else one call per step on `[B]`, `[B, d]`.
     """
 
     def __init__(self, f: VectorField, out: Tensor, t_eval: Tensor, *, dense_t: Tensor, a_extra: list[Tensor],
-                 c_extra: list[Tensor], n_main: int):
+                 c_extra: list[Tensor], n_main: int, batched: bool = True):
         self.f = f
+        self.batched = batched
         self.out = out
         self.t_eval = t_eval
         self.n_out = t_eval.numel()
@@ -81,7 +84,9 @@ class DenseWriter:
             j = self.n_main + e
             stage_y = y + torch.matmul(a, flat[:, :j]).view(S, B, d)
             # evaluated as [S, B, d], not flattened: per-trajectory parameters ([B]) broadcast
-            value = self.f(torch.addcmul(t, h, c).view(S, B), stage_y)
+            stage_t = torch.addcmul(t, h, c).view(S, B)
+            value = (self.f(stage_t, stage_y) if self.batched
+                     else torch.stack([self.f(stage_t[i], stage_y[i]) for i in range(S)]))
             torch.mul(value.view(S, B, d), h, out=k[:, j])
             self.n_extra_evaluations += S * B
         coeffs = torch.matmul(self.dense_t, flat).view(S, -1, B, d)  # [S, degree, B, d]
@@ -104,3 +109,23 @@ class DenseWriter:
         if m not in self._slots:
             self._slots[m] = torch.arange(m, device=device)
         return self._slots[m]
+
+
+def stacks_batches(f: VectorField, t_eval: Tensor, y: Tensor) -> bool:
+    """Whether `f` evaluated on two batches stacked (`t: [2, B]`, `y: [2, B, d]`) gives each
+    batch's own values, as the writer's batched extra stages need. The catalogue's fields
+    take any leading axes; a field written for `[B]` and `[B, d]` only (`y * t[:, None]`)
+    raises there, or, where `B == d`, silently mixes rows: it is then called step by step.
+    Probed at `B` distinct times of the span (the mix-up hides when all times are equal),
+    with the rounding of the dtype as tolerance (a batched matmul may sum in another order)."""
+    B = y.shape[0]
+    times = t_eval[0] + (t_eval[-1] - t_eval[0]) * torch.linspace(0, 1, B, dtype=y.dtype, device=y.device)
+    one, other = f(times, y), f(times.flip(0), y)
+    try:
+        both = f(torch.stack([times, times.flip(0)]), torch.stack([y, y]))
+    except Exception:  # noqa: BLE001 - any failure on stacked batches means: call it step by step
+        return False
+    tol = 64 * torch.finfo(y.dtype).eps
+    return (isinstance(both, Tensor) and tuple(both.shape) == (2, *one.shape)
+            and torch.allclose(both[0], one, rtol=tol, atol=0.0, equal_nan=True)
+            and torch.allclose(both[1], other, rtol=tol, atol=0.0, equal_nan=True))

@@ -30,7 +30,7 @@ import torch
 from torch import Tensor
 
 from chaosdata.errors import InvalidInputError, InvalidTypeError
-from chaosdata.integrate.solution import Solution, Status, bound_limits
+from chaosdata.integrate.solution import Solution, Status, bound_limits, check_bound
 
 Field = Callable[[Tensor, Tensor], Tensor]  # (t [B], x [B, d]) -> [B, d]
 NOISE_TYPES = ("additive", "diagonal")
@@ -318,8 +318,7 @@ def integrate_sde(
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**64:
         raise InvalidTypeError(f"seed must be an integer in [0, 2**64), got {seed!r}")
     seed = int(seed)
-    if bound is not None and (isinstance(bound, bool) or not isinstance(bound, numbers.Real) or not bound > 0):
-        raise InvalidInputError(f"bound must be a positive number (or None for no bound), got {bound!r}")
+    check_bound(bound)
     started = time.perf_counter()
     B, d = x0.shape
     dtype, device = x0.dtype, x0.device

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import enum
 import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
+
+from chaosdata.errors import InvalidInputError
 
 VectorField = Callable[[Tensor, Tensor], Tensor]  # f(t: [B], y: [B, d]) -> [B, d]
 
@@ -56,14 +59,26 @@ class Solution:
         return self.status == Status.OK
 
 
+def check_bound(bound: float | None) -> float | None:
+    """`bound` if it is None (no bound) or a positive number (inf: none either), else an
+    `InvalidInputError` (a negative bound would stop every trajectory, a NaN none)."""
+    if bound is not None and (isinstance(bound, bool) or not isinstance(bound, numbers.Real) or not bound > 0):
+        raise InvalidInputError(f"bound must be a positive number (the largest |x| a trajectory may reach) or None "
+                                f"for no bound, got {bound!r}")
+    return bound
+
+
 def bound_limits(bound: float | None, bounded: Tensor | None, d: int, dtype: torch.dtype,
                  device: torch.device) -> Tensor | None:
     """Per coordinate, the largest `|x|` a trajectory may reach before it is `OUT_OF_BOUNDS`:
     `bound` where `bounded` (`[d]` bool; all coordinates when None) is True, inf elsewhere
     (`[d]`, so `x.abs() > limits` tests them all at once; NaN compares false); None without
     a bound."""
-    if bound is None:
+    if check_bound(bound) is None:
         return None
-    mask = bounded.to(device=device, dtype=torch.bool) if bounded is not None else torch.ones(d, dtype=torch.bool,
-                                                                                              device=device)
+    if bounded is not None and tuple(torch.as_tensor(bounded).shape) != (d,):
+        raise InvalidInputError(f"bounded must be a [{d}] mask, one flag per coordinate, got shape "
+                                f"{tuple(torch.as_tensor(bounded).shape)}")
+    mask = (torch.as_tensor(bounded).to(device=device, dtype=torch.bool) if bounded is not None
+            else torch.ones(d, dtype=torch.bool, device=device))
     return torch.where(mask, float(bound), math.inf).to(dtype)
