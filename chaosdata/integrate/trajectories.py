@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from chaosdata.devices import usable_device
 from chaosdata.errors import InvalidInputError, InvalidTypeError
 from chaosdata.integrate.ode import get_tableau
 from chaosdata.integrate.solution import Solution, Status
@@ -295,7 +296,7 @@ def make_trajectories(
                                 "pass a seed >= 0 (or the noise's own seed)")
     method, rtol, atol, dt = _solver_settings(system, method, rtol, atol, dt, dtype)
     tableau = get_tableau(method)
-    device = torch.device(device) if device is not None else torch.device("cpu")
+    device = usable_device(device)
     bound_params = system.bind(params)
     dim = system.state_dim or system.dim
 

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from chaosdata.devices import usable_device
 from chaosdata.errors import InvalidInputError
 from chaosdata.integrate.trajectories import make_trajectories, sample_initial_conditions
 from chaosdata.invariants.checks import run_checks
@@ -251,7 +252,7 @@ def compute(system: str | System, *, n_ics: int | None = None, periods: float | 
         raise InvalidInputError("invariants are computed in float64 only")
     if system.kind != "map" and system.period is None:
         raise InvalidInputError(f"{system.name} has no period; the integration length is measured in periods")
-    device = torch.device(device) if device is not None else torch.device("cpu")
+    device = usable_device(device)
     bound = system.bind(params)  # validates the overrides
 
     runner = {"flow": _run_flow, "map": _run_map, "delay": _run_delay}[system.kind]

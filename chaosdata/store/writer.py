@@ -34,6 +34,7 @@ import torch
 import zarr
 from tqdm.auto import tqdm
 
+from chaosdata.devices import usable_device
 from chaosdata.errors import InvalidInputError
 from chaosdata.store import executors, provenance
 from chaosdata.store.config import ReleaseConfig
@@ -452,10 +453,7 @@ def build(config: ReleaseConfig, out: str | Path, *, systems: Sequence[str] | st
         raise InvalidInputError(f"workers must be a positive integer, got {workers!r}")
     if executor not in executors.EXECUTORS:
         raise InvalidInputError(f"executor must be one of {executors.EXECUTORS}, got {executor!r}")
-    try:
-        torch.empty(0, device=device)
-    except (RuntimeError, AssertionError) as err:
-        raise InvalidInputError(f"device {device!r} is not usable here: {err}") from None
+    usable_device(device)
     names = _targets(config, systems)
     log = log or (lambda msg: tqdm.write(msg))
     started = time.perf_counter()
