@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,6 +40,12 @@ def replacing(path: str | Path, *, fsync: bool = False) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def copy_file(src: str | Path, dst: str | Path) -> None:
+    """Replace `dst` with a copy of `src` atomically."""
+    with replacing(dst) as tmp:
+        shutil.copyfile(src, tmp)
 
 
 def write_text(path: str | Path, text: str) -> None:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -36,7 +35,7 @@ from typing import Any
 import jinja2
 import yaml
 
-from chaosdata.atomic import replacing, write_text
+from chaosdata.atomic import copy_file, write_text
 from chaosdata.errors import InvalidInputError
 from chaosdata.store.config import SPLITS
 from chaosdata.store.layout import MANIFEST
@@ -323,8 +322,7 @@ def write_metadata(store: Store, attrs: dict[str, dict[str, Any]], out: Path) ->
     dump(f"{METADATA_DIR}/config.json", store.manifest["config"])
     write_text(out / METADATA_DIR / "config.toml", config_toml(store.manifest["config"]))
     written.append(f"{METADATA_DIR}/config.toml")
-    with replacing(out / METADATA_DIR / "manifest.json") as tmp:
-        shutil.copyfile(store.path / MANIFEST, tmp)
+    copy_file(store.path / MANIFEST, out / METADATA_DIR / "manifest.json")
     written.append(f"{METADATA_DIR}/manifest.json")
     corpora = {n: a["corpus"] for n, a in attrs.items() if a.get("corpus")}
     if corpora:

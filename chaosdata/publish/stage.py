@@ -22,14 +22,13 @@ import filecmp
 import hashlib
 import json
 import os
-import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chaosdata.atomic import replacing, write_text
+from chaosdata.atomic import copy_file, write_text
 from chaosdata.errors import InvalidInputError
 from chaosdata.publish.errors import PublishError
 from chaosdata.store.layout import BUILD_LOG, MANIFEST
@@ -66,8 +65,7 @@ def _copy_if_changed(src: Path, dst: Path) -> bool:
     """Copy `src` to `dst` unless an identical file is there; True if it copied."""
     if dst.is_file() and dst.stat().st_size == src.stat().st_size and filecmp.cmp(src, dst, shallow=False):
         return False
-    with replacing(dst) as tmp:
-        shutil.copyfile(src, tmp)
+    copy_file(src, dst)
     return True
 
 
