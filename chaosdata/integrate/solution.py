@@ -76,9 +76,12 @@ def bound_limits(bound: float | None, bounded: Tensor | None, d: int, dtype: tor
     a bound."""
     if check_bound(bound) is None:
         return None
-    if bounded is not None and tuple(torch.as_tensor(bounded).shape) != (d,):
-        raise InvalidInputError(f"bounded must be a [{d}] mask, one flag per coordinate, got shape "
-                                f"{tuple(torch.as_tensor(bounded).shape)}")
-    mask = (torch.as_tensor(bounded).to(device=device, dtype=torch.bool) if bounded is not None
-            else torch.ones(d, dtype=torch.bool, device=device))
+    if bounded is None:
+        mask = torch.ones(d, dtype=torch.bool, device=device)
+    else:
+        mask = torch.as_tensor(bounded)
+        if tuple(mask.shape) != (d,):
+            raise InvalidInputError(f"bounded must be a [{d}] mask, one flag per coordinate, got shape "
+                                    f"{tuple(mask.shape)}")
+        mask = mask.to(device=device, dtype=torch.bool)
     return torch.where(mask, float(bound), math.inf).to(dtype)
