@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from chaosdata import budget
 from chaosdata.devices import usable_device
 from chaosdata.errors import InvalidInputError, InvalidTypeError
 from chaosdata.integrate.ode import get_tableau
@@ -190,6 +191,40 @@ def _check_times(times: Any) -> Tensor:
     return t
 
 
+def _batch_of(initial_conditions: Any) -> int:
+    """The batch size of given initial conditions ([B, dim] or [dim]); 1 for what is checked later."""
+    shape = getattr(initial_conditions, "shape", ())
+    return int(shape[0]) if len(shape) == 2 else 1
+
+
+def _check_budget(system: System, n_points: int, span: float, pts_per_period: float | None, unit: float,
+                  transient: float, n: int,
+                  dt: float | None, dde_steps_per_period: int, noise_spec: NoiseSpec | None, dtype: torch.dtype,
+                  device: torch.device) -> None:
+    """Refuse, before integrating, a request whose output or steps cannot fit (`chaosdata.budget`):
+    `n` trajectories of `n_points` over `span` time units (explicit times where `pts_per_period`
+    is None), after `transient` units (0 for given initial conditions)."""
+    where = f"make_trajectories({system.name!r})"
+    dim = system.dim
+    itemsize = torch.empty((), dtype=dtype).element_size()
+    grid = f"times ({n_points} of them)" if pts_per_period is None else f"n_points = {n_points}"
+    budget.check_memory(where, 2.0 * n * n_points * dim * itemsize,  # the solution and its postprocessed copy
+                        f"n_ics = {n} trajectories x {grid} x {dim} coordinates x {itemsize} bytes x 2 copies",
+                        device=device)
+    if system.kind == "map":
+        steps = n_points + (math.ceil(transient) + 1 if transient > 0 else 0)
+        detail = f"transient = {transient:g} + n_points = {n_points} iterations"
+    else:
+        period = float(system.period) if system.period else unit
+        per_period = budget.steps_per_period(period, kind=system.kind, dt=dt, dde_steps_per_period=dde_steps_per_period)
+        recorded = span / noise_step(system, noise_spec) if noise_spec is not None else span / period * per_period
+        steps = recorded + transient * unit / period * per_period
+        spacing = "" if pts_per_period is None else f" at pts_per_period = {pts_per_period:g}"
+        detail = (f"transient = {transient:g} + {grid}{spacing}: {transient * unit / period + span / period:.3g} "
+                  f"periods x ~{per_period:.3g} steps per period")
+    budget.check_work(where, steps, n, detail)
+
+
 def make_trajectories(
     system: str | System,
     n_points: int | None = None,
@@ -308,6 +343,10 @@ def make_trajectories(
     else:
         unit = time_unit(system, timescale)
         step_time = unit / pts_per_period
+    _check_budget(system, n_points, (n_points - 1) * step_time if times is None else float(times[-1] - times[0]),
+                  None if times is not None else pts_per_period, unit, transient if initial_conditions is None else 0.0,
+                  n_ics if initial_conditions is None else _batch_of(initial_conditions), dt, dde_steps_per_period,
+                  noise_spec, dtype, device)
     t_eval = torch.arange(n_points, dtype=torch.float64) * step_time if times is None else times
     cfg = {"method": tableau.name, "rtol": rtol, "atol": atol, "dt": dt, "unit": unit,
            "max_steps_per_period": max_steps_per_period, "dde_steps_per_period": dde_steps_per_period,

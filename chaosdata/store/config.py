@@ -23,6 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from chaosdata import budget
 from chaosdata.errors import InvalidInputError, UnknownSystemError, suggest
 from chaosdata.seeds import seed_of
 from chaosdata.systems import get_system, list_systems
@@ -372,7 +373,7 @@ def parse_config(raw: dict[str, Any], source: str = "config", *, building: bool 
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise InvalidInputError(f"{src}: description must be a string")
-    return ReleaseConfig(
+    config = ReleaseConfig(
         name=name,
         description=description,
         systems=systems,
@@ -388,6 +389,9 @@ def parse_config(raw: dict[str, Any], source: str = "config", *, building: bool 
         corpus=_corpus(src, raw["corpus"]) if "corpus" in raw else None,
         noise=noise,
     )
+    if building:
+        check_budget(config, src)
+    return config
 
 
 def _check_group_names(src: str, names: list[str], noise: Noise | None) -> None:
@@ -403,3 +407,79 @@ def _check_group_names(src: str, names: list[str], noise: Noise | None) -> None:
         if other != what:
             raise InvalidInputError(f"{src}: granularity {what!r} and {other!r} write the same group "
                                     f"{group!r} (group names ignore case on some file systems); rename one")
+
+
+# ---------------------------------------------------------------------- size and work (chaosdata.budget)
+def check_budget(config: ReleaseConfig, src: str = "config") -> None:
+    """Refuse a config one of whose systems cannot be built here, before anything is integrated.
+
+    A build holds one system at a time (every split and granularity in one batch, see
+    `chaosdata.store.generate`), so the memory and the steps are checked per system, and the
+    refusal names the keys that set them. Skew products are counted at twice the largest
+    dimension."""
+    from chaosdata.integrate.simulate import SolverSettings
+
+    n = sum(config.splits.values())
+    per_split = " + ".join(f"splits.{s} = {config.splits[s]}" for s in SPLITS)
+    trajectories = f"{per_split} trajectories"
+    if config.corpus is not None:
+        n *= config.corpus.variants
+        trajectories += f" x corpus.variants = {config.corpus.variants}"
+    itemsize = 4 if config.storage.dtype == "float32" else 8
+    copies = 1 + (len(config.noise.levels) if config.noise is not None else 0)
+    names = config.systems if config.systems is not None else list_systems()
+    systems = [get_system(s) for s in names]
+    if config.corpus is not None:  # a corpus builds flows only, and skew products of them
+        systems = [s for s in systems if s.kind == "flow"]
+    widen = 2 if config.corpus is not None and config.corpus.skew_products else 1
+    for system in systems:
+        where = f"{src}: building {system.name}"
+        dim = system.dim * widen
+        points, stored, detail = _points(system, config)
+        budget.check_memory(where, n * dim * (2 * 8 * points + copies * itemsize * stored),
+                            f"{trajectories} x {detail} x {dim} coordinates x 8 bytes x 2 copies, then "
+                            f"stored as {config.storage.dtype}{' for each noise level' if copies > 1 else ''}")
+        if system.kind == "map":
+            steps, why = config.map_length + config.map_transient, (
+                f"map_transient = {config.map_transient} + map_length = {config.map_length} iterations")
+        else:
+            dt = SolverSettings.for_system(system, method=config.integrator.method, fixed_step=config.integrator.dt)
+            per_period = budget.steps_per_period(float(system.period), kind=system.kind, dt=dt.fixed_step,
+                                                 dde_steps_per_period=config.integrator.dde_steps_per_period)
+            passes = len(config.granularities) if system.kind == "delay" else 1
+            steps = passes * (config.length + config.transient) * per_period
+            why = (f"transient = {config.transient:g} + length = {config.length:g} periods x ~{per_period:.3g} steps "
+                   f"per period{f' x {passes} passes' if passes > 1 else ''}")
+            if config.noise is not None and system.kind == "flow":
+                steps += len(config.noise.levels) * config.length * config.noise.steps_per_period
+                why += f", + length x noise.steps_per_period = {config.noise.steps_per_period:g} per noise level"
+        budget.check_work(where, steps, n, why)
+        if config.corpus is not None:
+            c = config.corpus
+            budget.check_work(f"{src}: screening the variants of {system.name}",
+                              c.screen_periods * budget.TYPICAL_STEPS_PER_PERIOD, c.variants * c.screen_ics,
+                              f"corpus.screen_periods = {c.screen_periods:g} periods x ~"
+                              f"{budget.TYPICAL_STEPS_PER_PERIOD:g} steps per period, for corpus.variants = "
+                              f"{c.variants} x corpus.screen_ics = {c.screen_ics}")
+
+
+def _points(system: Any, config: ReleaseConfig) -> tuple[float, float, str]:
+    """(points per trajectory integrated in one pass at most, points stored over every
+    granularity, how they arise) for one system of `config`."""
+    if system.kind == "map":
+        held = config.map_length + config.map_transient + 1
+        return held, config.map_length, f"map_length = {config.map_length} + map_transient = {config.map_transient} points"
+    period, per_unit = float(system.period), []
+    for g in config.granularities:
+        unit = period
+        if g.timescale == "lyapunov":
+            lyapunov_time = (system.invariants or {}).get("lyapunov_time")
+            if lyapunov_time is None:
+                continue  # skipped by the build
+            unit = float(lyapunov_time)
+        per_unit.append((g, g.points * period / unit))
+    stored = sum(config.length * p for _, p in per_unit)
+    # flows: one pass on the union of the grids; delay equations: a pass per grid, transient included
+    held = stored if system.kind == "flow" else max(((config.length + config.transient) * p for _, p in per_unit), default=0)
+    grids = ", ".join(f"granularities.{g.name}.points = {g.points:g}" for g, _ in per_unit)
+    return held, stored, f"{held:.3g} points (length = {config.length:g} periods at {grids})"
