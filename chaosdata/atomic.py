@@ -3,14 +3,14 @@
 A reader sees the old file or the new one, never half of one. A writer that raises removes its
 temporary file; one that is killed leaves a hidden `.<name>.tmp-<pid>` beside the target,
 which no reader takes for the target and folder scanners (`datasets`' data-file discovery)
-skip; the store's writer removes those it finds in a store, the exports those in their folders.
+skip; the store's writer removes those it finds in a store, `chaosdata.owned.Ledger.prune` those
+in the folders of the exports and stagings.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,12 +40,6 @@ def replacing(path: str | Path, *, fsync: bool = False) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-
-
-def copy_file(src: str | Path, dst: str | Path) -> None:
-    """Replace `dst` with a copy of `src` atomically."""
-    with replacing(dst) as tmp:
-        shutil.copyfile(src, tmp)
 
 
 def write_text(path: str | Path, text: str) -> None:

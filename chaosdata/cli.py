@@ -131,7 +131,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     rate = report.store_bytes / 2**20 / max(report.seconds, 1e-9)
     print(f"{report.format}: {len(report.files)} files, {report.rows} rows, {report.bytes / 2**20:.2f} MiB "
           f"under {args.out} in {report.seconds:.1f} s ({rate:.1f} MiB/s of series); read back in "
-          f"{report.check_seconds:.1f} s and equal to the store's checksums" + (f"; removed {len(report.removed)} stale file(s)" if report.removed else ""))
+          f"{report.check_seconds:.1f} s and equal to the store's checksums"
+          + (f"; removed {len(report.removed)} file(s) an earlier export wrote" if report.removed else ""))
+    if report.left:
+        print(f"left {len(report.left)} file(s) that chaosdata did not write (or that changed since): "
+              + ", ".join(report.left[:5]) + (" ..." if len(report.left) > 5 else ""))
     return 0
 
 
@@ -384,6 +388,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except KeyboardInterrupt:  # Ctrl-C: one line; what is recorded as written stays, and a rerun resumes
+        print(f"chaosdata: interrupted; nothing half-written was recorded as done. Run the same `chaosdata "
+              f"{args.command}` command again to finish.", file=sys.stderr)
+        return 130
     except ChaosdataError as err:
         print(f"chaosdata: error: {err}", file=sys.stderr)
         return 2

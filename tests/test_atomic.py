@@ -42,14 +42,3 @@ def test_a_killed_manifest_write_is_found_as_stale(tmp_path):
     left = temporary_name(tmp_path / "manifest.json")
     left.write_text("{")
     assert stale_temporaries(tmp_path) == [left]
-
-
-def test_copy_file_replaces_the_target_whole(tmp_path):
-    from chaosdata.atomic import copy_file
-
-    (tmp_path / "src.json").write_bytes(b'{"a": 1}')
-    (tmp_path / "out").mkdir()
-    (tmp_path / "out" / "dst.json").write_bytes(b"an older, longer file")
-    copy_file(tmp_path / "src.json", tmp_path / "out" / "dst.json")
-    assert (tmp_path / "out" / "dst.json").read_bytes() == b'{"a": 1}'
-    assert [p.name for p in (tmp_path / "out").iterdir()] == ["dst.json"]

@@ -666,6 +666,7 @@ def test_a_corpus_of_a_flow_without_parameters_writes_zero_width_parameters_data
     `[trajectory, 0]`, which the `hdf5` builder reads as empty lists."""
     from chaosdata.export.hdf5 import write_split
     from chaosdata.export.source import SplitSource
+    from chaosdata.owned import Ledger
 
     n = 2
     variables = {"trajectory": np.arange(n), "valid": np.ones(n, bool), "failure": np.array(["", ""], dtype=object),
@@ -677,7 +678,7 @@ def test_a_corpus_of_a_flow_without_parameters_writes_zero_width_parameters_data
                          {"system": {"parameters": {}}, "corpus": corpus}, {"time": {"t0": 0.0, "dt": 0.1, "n": 5}},
                          {"series": {"sha256": "x"}}, ())
     path = tmp_path / "train.h5"
-    assert write_split(source, path, 5, {"config_hash": "c", "code_hash": "d"}) == n
+    assert write_split(source, Ledger(tmp_path), "train.h5", 5, {"config_hash": "c", "code_hash": "d"}) == n
     with h5py.File(path, "r") as h5:
         assert h5["parameters"].shape == (n, 0) and list(h5["parameters"].attrs["parameter"]) == []
     loaded = datasets.load_dataset("hdf5", data_files={"train": str(path)}, split="train",

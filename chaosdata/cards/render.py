@@ -22,8 +22,10 @@ top-level `cards/`); the numbers come from the store (`chaosdata.cards.values`).
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
+import multiprocessing
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -35,8 +37,8 @@ from typing import Any
 import jinja2
 import yaml
 
-from chaosdata.atomic import copy_file, write_text
 from chaosdata.errors import InvalidInputError
+from chaosdata.owned import RECORD, Ledger
 from chaosdata.store.config import SPLITS
 from chaosdata.store.layout import MANIFEST
 from chaosdata.store.reader import Store, open_store
@@ -54,6 +56,7 @@ PLACEHOLDER_REPO = "OWNER/NAME"
 PREFERRED_DEFAULT = ("Lorenz", "fine")  # the viewer's first config, when the release has it
 HF_SPLIT = {"train": "train", "val": "validation", "test": "test"}
 LICENSE = "mit"
+RESULTS_COLUMNS = ("protocol", "system", "model")  # what a benchmark's results.csv has, at least
 
 
 @dataclass(frozen=True)
@@ -292,49 +295,99 @@ def _plot_system(store_path: str, name: str, out: str) -> tuple[str, Any]:
     return name, data
 
 
-def draw_pictures(store: Store, names: Sequence[str], out: Path, workers: int = 1) -> dict[str, str]:
-    """Every system's pictures and the gallery; returns {system: granularity drawn}."""
+def _plot_in_processes(store: Store, names: Sequence[str], out: Path, workers: int) -> list[tuple[str, Any]]:
+    """`_plot_system` over `names` in `workers` processes. The workers leave Ctrl-C to this
+    process, which then cancels what is queued and stops them at once (as `generate` does)."""
+    from chaosdata.store.executors import init_worker
+
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=init_worker)
+    try:
+        return list(pool.map(_plot_system, [str(store.path)] * len(names), names, [str(out)] * len(names),
+                             chunksize=max(1, len(names) // (4 * workers))))
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for child in multiprocessing.active_children():
+            child.terminate()
+        raise
+    finally:
+        pool.shutdown(wait=True)
+
+
+def draw_pictures(store: Store, names: Sequence[str], ledger: Ledger, workers: int = 1) -> dict[str, str]:
+    """Every system's pictures and the gallery, recorded in `ledger`; returns {system: granularity drawn}."""
     from chaosdata.cards import plots
 
-    if workers > 1 and len(names) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(_plot_system, [str(store.path)] * len(names), names, [str(out)] * len(names),
-                                    chunksize=max(1, len(names) // (4 * workers))))
-    else:
-        results = [_plot_system(str(store.path), n, str(out)) for n in names]
-    datas = dict(results)
-    plots.save_png(plots.gallery_figure([datas[n] for n in names]), out / GALLERY)
+    out = ledger.root
+    with ledger.guard(IMG_DIR):
+        if workers > 1 and len(names) > 1:
+            results = _plot_in_processes(store, names, out, workers)
+        else:
+            results = [_plot_system(str(store.path), n, str(out)) for n in names]
+        datas = dict(results)
+        plots.save_png(plots.gallery_figure([datas[n] for n in names]), out / GALLERY)
+    for rel in [GALLERY] + [image_path(n, p) for n in names for p in PICTURES]:
+        ledger.wrote(rel)
     return {n: d.granularity for n, d in datas.items()}
 
 
 # ---------------------------------------------------------------------- metadata
 
-def write_metadata(store: Store, attrs: dict[str, dict[str, Any]], out: Path) -> list[str]:
+def metadata_files(attrs: dict[str, dict[str, Any]]) -> list[str]:
+    """The metadata files `write_metadata` writes for systems of `attrs` (relative paths)."""
+    files = [f"{METADATA_DIR}/{f}" for f in ("catalogue.json", "invariants.json", "config.json", "config.toml",
+                                              "manifest.json")]
+    return files + ([CORPUS_JSON] if any(a.get("corpus") for a in attrs.values()) else [])
+
+
+def write_metadata(store: Store, attrs: dict[str, dict[str, Any]], ledger: Ledger) -> list[str]:
     """The metadata JSON files (sorted keys, so the same store gives the same bytes)."""
-    written = []
+    def dump(obj: Any) -> str:
+        return json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
-    def dump(rel: str, obj: Any) -> None:
-        write_text(out / rel, json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
-        written.append(rel)
-
-    dump(f"{METADATA_DIR}/catalogue.json", {n: a["system"] for n, a in attrs.items()})
-    dump(f"{METADATA_DIR}/invariants.json", {n: a.get("invariants") for n, a in attrs.items()})
-    dump(f"{METADATA_DIR}/config.json", store.manifest["config"])
-    write_text(out / METADATA_DIR / "config.toml", config_toml(store.manifest["config"]))
-    written.append(f"{METADATA_DIR}/config.toml")
-    copy_file(store.path / MANIFEST, out / METADATA_DIR / "manifest.json")
-    written.append(f"{METADATA_DIR}/manifest.json")
     corpora = {n: a["corpus"] for n, a in attrs.items() if a.get("corpus")}
-    if corpora:
-        dump(CORPUS_JSON, corpora)
-    return written
+    texts = [dump({n: a["system"] for n, a in attrs.items()}), dump({n: a.get("invariants") for n, a in attrs.items()}),
+             dump(store.manifest["config"]), config_toml(store.manifest["config"]),
+             (store.path / MANIFEST).read_bytes()] + ([dump(corpora)] if corpora else [])
+    files = metadata_files(attrs)
+    for rel, text in zip(files, texts):
+        write_file(ledger, rel, text)
+    return files
+
+
+def write_file(ledger: Ledger, rel: str, data: str | bytes) -> None:
+    """Replace the file `rel` under the ledger's folder with `data` (text as UTF-8), atomically (recorded)."""
+    with ledger.writing(rel) as tmp:
+        tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+
+
+def check_results(results: str | os.PathLike | None) -> Path | None:
+    """The benchmark results file `results` names (a `results.csv` or its folder), checked: it
+    exists and is a results table (columns protocol, system, model)."""
+    if results is None:
+        return None
+    path = Path(results)
+    path = path / "results.csv" if path.is_dir() else path
+    if not path.is_file():
+        raise InvalidInputError(f"--results {str(results)!r}: no file {path}; give the benchmark's results.csv "
+                                "(or the folder holding it), written by `chaosdata benchmark --out DIR`")
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            columns = next(csv.reader(fh), [])
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise InvalidInputError(f"--results {str(results)!r}: {path} is not a CSV table ({err}); give the "
+                                "benchmark's results.csv") from None
+    missing = [c for c in RESULTS_COLUMNS if c not in columns]
+    if missing:
+        raise InvalidInputError(f"--results {str(results)!r}: {path} is not a benchmark results table (no column "
+                                f"{', '.join(missing)}); give the results.csv of `chaosdata benchmark`")
+    return path
 
 
 # ---------------------------------------------------------------------- entry point
 def render_cards(store: Store | str | os.PathLike, out: str | os.PathLike, *, configs: Sequence[Any] = (),
                  repo_id: str | None = None, results: str | os.PathLike | None = None,
                  systems: Sequence[str] | None = None, workers: int = 1, store_staged: bool = False,
-                 dataset_info: bool = False) -> CardReport:
+                 dataset_info: bool = False, ledger: Ledger | None = None) -> CardReport:
     """Write the repo card, the system pages, their pictures and the metadata JSON under `out`.
 
     `configs`: the export's `ConfigEntry`s (`export_parquet(...).configs`); without them the
@@ -342,6 +395,10 @@ def render_cards(store: Store | str | os.PathLike, out: str | os.PathLike, *, co
     (see `header` for why it is off by default). `repo_id` goes into the
     loading examples (default `OWNER/NAME`). `results`: the benchmark's `results.csv` (or its
     folder), for the per-system leaderboards. `workers` > 1 draws the pictures in processes.
+    A file is replaced only when chaosdata wrote it (`chaosdata.owned`): an `out` overlapping the
+    store, or a file of the user's (an own README.md) at a path to write, is refused before
+    anything is written. `ledger`: a staging's, which records the files; by default the folder's
+    own record is written last.
     """
     started = time.perf_counter()
     store = store if isinstance(store, Store) else open_store(store)
@@ -352,21 +409,26 @@ def render_cards(store: Store | str | os.PathLike, out: str | os.PathLike, *, co
                                 "build one with `chaosdata generate`")
     if not isinstance(workers, int) or workers < 1:
         raise InvalidInputError(f"workers must be a positive integer, got {workers!r}")
+    results = check_results(results)
+    own = ledger is None
+    ledger = Ledger(out, RECORD, source=store.path) if ledger is None else ledger
     configs = [c for c in configs if c.system in names]
     repo_id = repo_id or PLACEHOLDER_REPO
     attrs = {n: store.attrs(n) for n in names}
+    files = [GALLERY] + [image_path(n, p) for n in names for p in PICTURES] + metadata_files(attrs)
+    files += [README] + [system_page(n) for n in names]
+    ledger.claim(*files)
     t0 = time.perf_counter()
-    drawn = draw_pictures(store, names, out, workers)
+    drawn = draw_pictures(store, names, ledger, workers)
     plot_seconds = time.perf_counter() - t0
-    files = [GALLERY] + [image_path(n, p) for n in names for p in PICTURES]
-    files += write_metadata(store, attrs, out)
+    write_metadata(store, attrs, ledger)
     env = environment()
-    write_text(out / README, env.get_template("README.md.j2").render(
+    write_file(ledger, README, env.get_template("README.md.j2").render(
         **repo_context(store, attrs, configs, repo_id, store_staged, dataset_info)))
-    files.append(README)
     page = env.get_template("system.md.j2")
     for n in names:
-        write_text(out / system_page(n), page.render(**system_context(store, n, attrs[n], configs, repo_id,
-                                                                       drawn[n], results, store_staged)))
-        files.append(system_page(n))
+        write_file(ledger, system_page(n), page.render(**system_context(store, n, attrs[n], configs, repo_id,
+                                                                         drawn[n], results, store_staged)))
+    if own:
+        ledger.commit()
     return CardReport(out, tuple(files), tuple(names), time.perf_counter() - started, plot_seconds)

@@ -18,7 +18,6 @@ publish them is the publisher's choice (`export_combined` is separate from `expo
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 import time
 from collections.abc import Sequence
@@ -29,10 +28,11 @@ import pyarrow as pa
 
 from chaosdata.errors import InvalidInputError
 from chaosdata.export.features import HF_SPLITS, SERIES_DTYPE, combined_config_name, combined_features
-from chaosdata.export.parquet import (ROW_GROUP_BYTES, SHARD_BYTES, remove_stale, rows_per, write_parquet,
-                                      shard_name, split_table)
+from chaosdata.export.parquet import (ROW_GROUP_BYTES, SHARD_BYTES, export_ledger, rows_per, shard_name,
+                                      split_table, write_parquet)
 from chaosdata.export.report import ConfigEntry, ExportedFile, ExportReport
 from chaosdata.export.source import SplitSource, system_sources
+from chaosdata.owned import Ledger
 from chaosdata.store import Store, open_store
 from chaosdata.store.config import SPLITS
 
@@ -92,10 +92,12 @@ def why_not_combined(lengths: dict[str, int]) -> str | None:
 
 def export_combined(store: Store | str | os.PathLike, out: str | os.PathLike,
                     systems: Sequence[str] | str | None = None, *, shard_bytes: int = SHARD_BYTES,
-                    row_group_bytes: int = ROW_GROUP_BYTES, check: bool = True) -> tuple[ExportReport, dict[str, str]]:
+                    row_group_bytes: int = ROW_GROUP_BYTES, check: bool = True,
+                    ledger: Ledger | None = None) -> tuple[ExportReport, dict[str, str]]:
     """Write one config per qualifying granularity holding all `systems` (default: the store's)
     under `out/combined/`. Returns the report (files, `configs` named `all_<granularity>`) and
-    the granularities left out with the reason. With `check` every file is read back and each
+    the granularities left out with the reason. Files are replaced or deleted only when
+    chaosdata wrote them, as in `export_parquet`. With `check` every file is read back and each
     system's rows compared with the manifest checksums (`check.check_combined`)."""
     from chaosdata.export.check import check_combined
 
@@ -103,10 +105,11 @@ def export_combined(store: Store | str | os.PathLike, out: str | os.PathLike,
     out = Path(out)
     if shard_bytes < 1 or row_group_bytes < 1:
         raise InvalidInputError(f"shard_bytes and row_group_bytes must be positive, got {shard_bytes}, {row_group_bytes}")
+    ledger, commit = export_ledger(store, out, ledger)
     started = time.perf_counter()
     names = store.select(systems)
     kept, skipped = plan(store, names)
-    files, configs, written, series_bytes = [], [], set(), 0
+    files, configs, series_bytes = [], [], 0
     itemsize = np.dtype(SERIES_DTYPE).itemsize
     for gran, sources in kept.items():
         n_time = sources[0].series.shape[1]
@@ -121,23 +124,22 @@ def export_combined(store: Store | str | os.PathLike, out: str | os.PathLike,
                 table = pa.concat_tables([split_table(part[i], lo, hi, combined=True) for i, lo, hi in shard])
                 rel = combined_path(gran, hf, k, len(shards))
                 biggest = max(pieces[i][1] for i, _, _ in shard)
-                write_parquet(table, out / rel, rows_per(row_group_bytes, biggest))
-                size = (out / rel).stat().st_size
-                digest = hashlib.sha256((out / rel).read_bytes()).hexdigest()
-                files.append(ExportedFile(rel, "all", gran, hf, table.num_rows, size, digest))
+                entry = write_parquet(table, ledger, rel, rows_per(row_group_bytes, biggest))
+                files.append(ExportedFile(rel, "all", gran, hf, table.num_rows, entry["size"], entry["sha256"]))
                 paths.append(rel)
-                written.add(rel)
             series_bytes += sum(r * b for r, b in pieces)
             data_files[hf] = tuple(paths)
             examples[hf] = sum(r for r, _ in pieces)
             nbytes[hf] = sum(f.bytes for f in files if f.path in paths)
         configs.append(ConfigEntry(combined_config_name(gran), "all", gran, data_files, combined_features(n_time),
                                    examples, nbytes))
-    removed = remove_stale(out, out / COMBINED_DIR, written) if systems is None else []
+    removed = ledger.prune(COMBINED_DIR) if systems is None else []
     report = ExportReport("parquet-combined", out, tuple(files), tuple(configs), tuple(removed),
                           time.perf_counter() - started, series_bytes)
     if check:
         started = time.perf_counter()
         check_combined(store, out, names, strict=True)
         report = dataclasses.replace(report, check_seconds=time.perf_counter() - started)
-    return report, skipped
+    if commit:
+        ledger.commit()
+    return dataclasses.replace(report, left=tuple(sorted(set(ledger.left)))), skipped

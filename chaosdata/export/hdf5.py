@@ -32,7 +32,6 @@ At the full release this is 158 folders under `hdf5/`, <= 3 per system, 3 files 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import time
@@ -41,11 +40,12 @@ from pathlib import Path
 
 import numpy as np
 
-from chaosdata.atomic import replacing
 from chaosdata.errors import InvalidInputError
 from chaosdata.export.features import HF_SPLITS, SERIES_DTYPE
+from chaosdata.export.parquet import export_ledger
 from chaosdata.export.report import ExportedFile, ExportReport
 from chaosdata.export.source import SplitSource, system_sources
+from chaosdata.owned import Ledger
 from chaosdata.store import Store, open_store
 from chaosdata.store.layout import SERIES, TRAJECTORY_VARIABLES
 
@@ -62,14 +62,15 @@ def _json(value: object) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def write_split(source: SplitSource, path: Path, chunk_time: int, identity: dict[str, str]) -> int:
-    """Write one store split to `path` (atomically: a temporary name, then a rename); returns its
-    rows. `identity` holds the store's `config_hash` and `code_hash`."""
+def write_split(source: SplitSource, ledger: Ledger, rel: str, chunk_time: int, identity: dict[str, str]) -> int:
+    """Write one store split to `rel` under the ledger's folder (atomically: a temporary name,
+    then a rename; recorded); returns its rows. `identity` holds the store's `config_hash` and
+    `code_hash`."""
     import h5py
 
     values = source.series[...]
     n_traj, n_time, dim = values.shape
-    with replacing(path) as tmp, h5py.File(tmp, "w", track_order=True) as h5:
+    with ledger.writing(rel) as tmp, h5py.File(tmp, "w", track_order=True) as h5:
         h5.create_dataset(SERIES, data=values.astype(SERIES_DTYPE), chunks=(1, min(n_time, chunk_time), dim),
                           compression="gzip", compression_opts=GZIP_LEVEL, shuffle=True, track_times=False)
         for name in TRAJECTORY_VARIABLES:
@@ -101,12 +102,13 @@ def write_split(source: SplitSource, path: Path, chunk_time: int, identity: dict
 
 def export_hdf5(store: Store | str | os.PathLike, out: str | os.PathLike,
                 systems: Sequence[str] | str | None = None, *, chunk_time: int | None = None,
-                check: bool = True) -> ExportReport:
+                check: bool = True, ledger: Ledger | None = None) -> ExportReport:
     """Write `systems` (default: all) of `store` as HDF5 files under `out/hdf5/`.
 
-    `chunk_time` defaults to the store's own chunk length along time. Stale files of an exported
-    system are removed. With `check` (the default) every file is read back with h5py and
-    compared with the manifest checksums; a mismatch raises `ChecksumError`.
+    `chunk_time` defaults to the store's own chunk length along time. Files are replaced or
+    deleted only when chaosdata wrote them, as in `export_parquet` (whose `ledger` this takes
+    too). With `check` (the default) every file is read back with h5py and compared with the
+    manifest checksums; a mismatch raises `ChecksumError`.
     """
     from chaosdata.export.check import check_hdf5
 
@@ -115,29 +117,28 @@ def export_hdf5(store: Store | str | os.PathLike, out: str | os.PathLike,
     chunk_time = store.config.storage.chunk_time if chunk_time is None else chunk_time
     if not isinstance(chunk_time, int) or chunk_time < 1:
         raise InvalidInputError(f"chunk_time must be a positive integer (points per chunk), got {chunk_time!r}")
+    ledger, commit = export_ledger(store, out, ledger)
+    names = store.select(systems)
+    ledger.claim(*(hdf5_path(n, *a.split("/")[:1], HF_SPLITS[a.split("/")[1]]) for n in names for a in store.arrays(n)))
     started = time.perf_counter()
     files: list[ExportedFile] = []
     removed: list[str] = []
     series_bytes = 0
     identity = {"config_hash": store.manifest["config_hash"], "code_hash": store.manifest["code_hash"]}
-    for system in store.select(systems):
-        written = set()
+    for system in names:
         for source in system_sources(store, system):
             hf = HF_SPLITS[source.split]
             rel = hdf5_path(system, source.granularity, hf)
-            rows = write_split(source, out / rel, chunk_time, identity)
+            rows = write_split(source, ledger, rel, chunk_time, identity)
             series_bytes += int(np.prod(source.series.shape)) * np.dtype(SERIES_DTYPE).itemsize
-            digest = hashlib.sha256((out / rel).read_bytes()).hexdigest()
-            files.append(ExportedFile(rel, system, source.granularity, hf, rows, (out / rel).stat().st_size, digest))
-            written.add(rel)
-        for path in sorted((out / HDF5_DIR / system).rglob("*")):
-            rel = path.relative_to(out).as_posix()
-            if path.is_file() and rel not in written:
-                path.unlink()
-                removed.append(rel)
+            entry = ledger.written[rel]
+            files.append(ExportedFile(rel, system, source.granularity, hf, rows, entry["size"], entry["sha256"]))
+        removed += ledger.prune(f"{HDF5_DIR}/{system}")
     report = ExportReport("hdf5", out, tuple(files), (), tuple(removed), time.perf_counter() - started, series_bytes)
     if check:
         started = time.perf_counter()
         check_hdf5(store, report, strict=True)
         report = dataclasses.replace(report, check_seconds=time.perf_counter() - started)
-    return report
+    if commit:
+        ledger.commit()
+    return dataclasses.replace(report, left=tuple(sorted(set(ledger.left))))

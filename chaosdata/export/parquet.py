@@ -22,24 +22,24 @@ order, fixed row-group sizes, no timestamps; for a given pyarrow version, which 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
 import os
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import datasets
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from chaosdata.atomic import replacing
 from chaosdata.errors import InvalidInputError
 from chaosdata.export.features import (HF_SPLITS, SERIES_DTYPE, combined_features, config_name,
                                        row_features, scalar_invariants, schema_metadata)
 from chaosdata.export.report import ConfigEntry, ExportedFile, ExportReport
 from chaosdata.export.source import SplitSource, row_parameters, system_sources
+from chaosdata.owned import RECORD, Ledger
 from chaosdata.store import Store, open_store
 
 DATA_DIR = "data"
@@ -83,6 +83,11 @@ def planned_paths(shapes: Iterable[tuple[str, str, str, Sequence[int]]], shard_b
             for ranges in [shard_ranges(*shape, shard_bytes=shard_bytes)] for k in range(len(ranges))]
 
 
+def store_shapes(store: Store, names: Sequence[str]) -> list[tuple[str, str, str, Sequence[int]]]:
+    """`(system, granularity, store split, series shape)` of every split of `names`."""
+    return [(n, *a.split("/"), store.array(n, *a.split("/")).shape) for n in names for a in store.arrays(n)]
+
+
 def folder_entries(paths: Iterable[str]) -> dict[str, int]:
     """Entries (files and sub-folders) per folder of a tree of relative paths; the Hub allows 10k."""
     children: dict[str, set[str]] = {}
@@ -100,21 +105,6 @@ def series_array(values: np.ndarray, feature: datasets.Array2D) -> pa.ExtensionA
     inner = pa.ListArray.from_arrays(pa.array(np.arange(0, rows * a * b + 1, b, dtype=np.int32)), flat)
     outer = pa.ListArray.from_arrays(pa.array(np.arange(0, rows * a + 1, a, dtype=np.int32)), inner)
     return pa.ExtensionArray.from_storage(feature(), outer)
-
-
-def remove_stale(out: Path, folder: Path, written: set[str]) -> list[str]:
-    """Delete the files under `folder` that were not just written (`written`: paths relative to
-    `out`; e.g. shards of an earlier, larger export), then the folders this leaves empty;
-    return the deleted files' paths relative to `out`."""
-    removed = []
-    for path in sorted(folder.rglob("*"), reverse=True):  # a folder's files before the folder
-        rel = path.relative_to(out).as_posix()
-        if path.is_file() and rel not in written:
-            path.unlink()
-            removed.append(rel)
-        elif path.is_dir() and not any(path.iterdir()):
-            path.rmdir()
-    return sorted(removed)
 
 
 def split_table(source: SplitSource, lo: int = 0, hi: int | None = None, *, combined: bool = False) -> pa.Table:
@@ -153,30 +143,41 @@ def split_table(source: SplitSource, lo: int = 0, hi: int | None = None, *, comb
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def write_parquet(table: pa.Table, path: Path, row_group_size: int) -> None:
-    """Write one Parquet file with the export's encodings, atomically (readers never see half a
-    file): dictionaries for the string columns, byte-stream split for the series' floats."""
+def write_parquet(table: pa.Table, ledger: Ledger, rel: str, row_group_size: int) -> dict[str, Any]:
+    """Write one Parquet file at `rel` under the ledger's folder with the export's encodings,
+    atomically (readers never see half a file): dictionaries for the string columns, byte-stream
+    split for the series' floats. Returns its ledger entry (size, SHA-256)."""
     strings = [f.name for f in table.schema if pa.types.is_string(f.type)]
     leaves = [f"{f.name}.list.element.list.element" for f in table.schema if isinstance(f.type, pa.ExtensionType)]
-    with replacing(path) as tmp:
+    with ledger.writing(rel) as tmp:
         pq.write_table(table, tmp, row_group_size=row_group_size, compression=COMPRESSION,
                        compression_level=COMPRESSION_LEVEL, use_dictionary=strings, use_byte_stream_split=leaves)
+    return ledger.written[rel]
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def export_ledger(store: Store, out: Path, ledger: Ledger | None) -> tuple[Ledger, bool]:
+    """The ledger an export writes through: the caller's (a staging, which commits it), or the
+    folder's own record (`owned.RECORD`), committed by the export; True when the export owns it."""
+    if ledger is not None:
+        return ledger, False
+    return Ledger(out, RECORD, source=store.path), True
 
 
 def export_parquet(store: Store | str | os.PathLike, out: str | os.PathLike,
                    systems: Sequence[str] | str | None = None, *, shard_bytes: int = SHARD_BYTES,
-                   row_group_bytes: int = ROW_GROUP_BYTES, check: bool = True) -> ExportReport:
+                   row_group_bytes: int = ROW_GROUP_BYTES, check: bool = True,
+                   ledger: Ledger | None = None) -> ExportReport:
     """Write the Parquet tree of `systems` (default: all) of `store` under `out/data/`.
 
     Returns an `ExportReport` with every file (rows, bytes, SHA-256) and one `ConfigEntry` per
-    (system, granularity) for the card's `configs:` and `dataset_info:`. Files of an exported
-    system that this export did not write (an older sharding) are removed. With `check` (the
-    default) every file is read back and compared with the store's manifest checksums
-    (`chaosdata.export.check`); a mismatch raises `ChecksumError`.
+    (system, granularity) for the card's `configs:` and `dataset_info:`. Only files chaosdata
+    wrote are replaced or deleted (`chaosdata.owned`): an `out` overlapping the store, or a file
+    of the user's at a path to write, is refused before anything is written; files of an exported
+    system that an earlier export wrote and this one did not (an older sharding) are removed, any
+    other file there is left (`report.left`). With `check` (the default) every file is read back
+    and compared with the store's manifest checksums (`chaosdata.export.check`); a mismatch
+    raises `ChecksumError`. `ledger`: a staging's, which then records the files (and commits);
+    by default the folder's own record is written last.
     """
     from chaosdata.export.check import check_parquet  # check imports this module's path helpers
 
@@ -184,13 +185,15 @@ def export_parquet(store: Store | str | os.PathLike, out: str | os.PathLike,
     out = Path(out)
     if shard_bytes < 1 or row_group_bytes < 1:
         raise InvalidInputError(f"shard_bytes and row_group_bytes must be positive, got {shard_bytes}, {row_group_bytes}")
+    ledger, commit = export_ledger(store, out, ledger)
+    names = store.select(systems)
+    ledger.claim(*planned_paths(store_shapes(store, names), shard_bytes))
     started = time.perf_counter()
     files: list[ExportedFile] = []
     configs: list[ConfigEntry] = []
     removed: list[str] = []
     series_bytes = 0
-    for system in store.select(systems):
-        written: set[str] = set()
+    for system in names:
         by_granularity: dict[str, list[SplitSource]] = {}
         for source in system_sources(store, system):
             by_granularity.setdefault(source.granularity, []).append(source)
@@ -205,22 +208,22 @@ def export_parquet(store: Store | str | os.PathLike, out: str | os.PathLike,
                 paths = []
                 for shard, (lo, hi) in enumerate(ranges):
                     rel = parquet_path(system, gran, hf, shard, len(ranges))
-                    write_parquet(split_table(source, lo, hi), out / rel, rows_per(row_group_bytes, row_bytes))
-                    size = (out / rel).stat().st_size
-                    files.append(ExportedFile(rel, system, gran, hf, hi - lo, size, _sha256(out / rel)))
+                    entry = write_parquet(split_table(source, lo, hi), ledger, rel, rows_per(row_group_bytes, row_bytes))
+                    files.append(ExportedFile(rel, system, gran, hf, hi - lo, entry["size"], entry["sha256"]))
                     paths.append(rel)
-                    written.add(rel)
                 series_bytes += n_traj * row_bytes
                 data_files[hf] = tuple(paths)
                 examples[hf] = n_traj
                 nbytes[hf] = sum(f.bytes for f in files if f.path in paths)
             configs.append(ConfigEntry(config_name(system, gran), system, gran, data_files,
                                        row_features(meta["dim"]), examples, nbytes))
-        removed += remove_stale(out, out / DATA_DIR / system, written)
+        removed += ledger.prune(f"{DATA_DIR}/{system}")
     report = ExportReport("parquet", out, tuple(files), tuple(configs), tuple(removed),
                           time.perf_counter() - started, series_bytes)
     if check:
         started = time.perf_counter()
         check_parquet(store, report, strict=True)
         report = dataclasses.replace(report, check_seconds=time.perf_counter() - started)
-    return report
+    if commit:
+        ledger.commit()
+    return dataclasses.replace(report, left=tuple(sorted(set(ledger.left))))

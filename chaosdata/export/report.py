@@ -68,7 +68,8 @@ class ExportReport:
     root: Path
     files: tuple[ExportedFile, ...]
     configs: tuple[ConfigEntry, ...] = ()
-    removed: tuple[str, ...] = ()  # stale files of the exported systems that were deleted
+    removed: tuple[str, ...] = ()  # files an earlier export wrote and this one did not: deleted
+    left: tuple[str, ...] = ()  # files in the export's folders that chaosdata did not write (or changed since): kept
     seconds: float = 0.0  # writing (with the store reads)
     store_bytes: int = field(default=0)  # decoded float32 bytes of the exported series
     check_seconds: float = 0.0  # reading back and comparing with the manifest (0: not checked)

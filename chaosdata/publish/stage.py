@@ -10,6 +10,10 @@
   metadata/{catalogue,invariants,config}.json  config.toml  manifest.json
   metadata/staged.json             every other staged file with its size and SHA-256
 ```
+`metadata/staged.json` is the staging's record of what chaosdata wrote (`chaosdata.owned`), written
+last: a restaging replaces or deletes only files listed there (or in the journal of a run that
+was stopped, which a rerun resumes) with the same SHA-256, and leaves any other file (a LICENSE
+of the user's) where it is, naming it.
 The store sits at the repo root because `chaosdata.load_dataset(source="owner/name")` fetches
 `manifest.json`, `zarr.json` and `<System>/**` from there. Staging verifies the store first
 (nothing is staged from a store that fails its checksums), and `verify_staged` checks the
@@ -19,17 +23,17 @@ result before anything is uploaded.
 from __future__ import annotations
 
 import filecmp
-import hashlib
 import json
 import os
+import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chaosdata.atomic import copy_file, write_text
 from chaosdata.errors import InvalidInputError
+from chaosdata.owned import Ledger, sha256_file
 from chaosdata.publish.errors import PublishError
 from chaosdata.store.layout import BUILD_LOG, MANIFEST
 from chaosdata.store.reader import Store, open_store
@@ -53,20 +57,14 @@ class StageReport:
         return sum(f["size"] for f in self.files.values())
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _copy_if_changed(src: Path, dst: Path) -> bool:
-    """Copy `src` to `dst` unless an identical file is there; True if it copied."""
+def _copy_store_file(ledger: Ledger, src: Path, rel: str) -> None:
+    """Copy the store's file `src` to `rel` (recorded), unless an identical file is there."""
+    dst = ledger.root / rel
     if dst.is_file() and dst.stat().st_size == src.stat().st_size and filecmp.cmp(src, dst, shallow=False):
-        return False
-    copy_file(src, dst)
-    return True
+        ledger.wrote(rel)  # the same bytes: nothing of anyone's is replaced
+        return
+    with ledger.writing(rel) as tmp:
+        shutil.copyfile(src, tmp)
 
 
 def store_files(store: Store, names: Sequence[str]) -> list[str]:
@@ -77,11 +75,10 @@ def store_files(store: Store, names: Sequence[str]) -> list[str]:
     return files
 
 
-def _check_target(out: Path) -> None:
-    """Refuse a non-empty folder that is not an earlier staging (never delete someone's files)."""
-    if out.exists() and not out.is_dir():
-        raise InvalidInputError(f"the staging folder {out} is a file; give a folder (it is created)")
-    if out.is_dir() and any(out.iterdir()) and not (out / STAGED_INDEX).is_file():
+def _check_target(ledger: Ledger) -> None:
+    """Refuse a folder holding files but no earlier staging (no record, no journal of a stopped one)."""
+    out = ledger.root
+    if out.is_dir() and not ledger.exists and next((p for p in out.rglob("*") if p.is_file()), None) is not None:
         raise InvalidInputError(f"the staging folder {out} is not empty and holds no earlier staging "
                                 f"({STAGED_INDEX}); give an empty or new folder")
 
@@ -91,19 +88,24 @@ def stage(store: Store | str | os.PathLike, out: str | os.PathLike, *, repo_id: 
           workers: int = 1, dataset_info: bool = False, log: Any = None) -> StageReport:
     """Stage the repo folder of `store` in `out` (created; an earlier staging is updated in place).
 
-    Verifies the store against its manifest first (`PublishError` naming the first mismatch;
-    then nothing is written), exports Parquet (and HDF5 with `hdf5`), renders the cards, writes
-    `metadata/staged.json` and removes files of an earlier staging that are no longer part of it.
-    `systems` publishes a subset (the manifest still lists the whole store).
+    Checks the arguments and verifies the store against its manifest first (`PublishError`
+    naming the first mismatch; then nothing is written), copies the store, exports Parquet (and
+    HDF5 with `hdf5`), renders the cards, deletes the files an earlier staging wrote that are no
+    longer part of it, and writes `metadata/staged.json` last. Files chaosdata did not write are
+    never replaced or deleted (`chaosdata.owned`). `systems` publishes a subset (the manifest
+    still lists the whole store).
     """
     from chaosdata.cards import render_cards
+    from chaosdata.cards.render import check_results
     from chaosdata.export import export_hdf5, export_parquet
-    from chaosdata.export.parquet import remove_stale
 
     log = log or (lambda msg: None)
     store = store if isinstance(store, Store) else open_store(store)
-    out = Path(out)
-    _check_target(out)
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise InvalidInputError(f"workers (processes drawing the pictures) must be a positive integer, got {workers!r}")
+    check_results(results)
+    ledger = Ledger(out, STAGED_INDEX, source=store.path, option="the staging folder")
+    _check_target(ledger)
     names = store.select(systems)
     seconds: dict[str, float] = {}
 
@@ -115,43 +117,36 @@ def stage(store: Store | str | os.PathLike, out: str | os.PathLike, *, repo_id: 
                            f"({len(report.problems)} problem(s)); nothing was staged or uploaded. "
                            "Rebuild the damaged systems with `chaosdata generate` (same config) first.")
     seconds["verify_store"] = time.perf_counter() - t
-    out.mkdir(parents=True, exist_ok=True)
 
     t = time.perf_counter()
-    files: dict[str, dict[str, Any]] = {}
     for rel in store_files(store, names):
-        _copy_if_changed(store.path / rel, out / rel)
-        files[rel] = {"size": (out / rel).stat().st_size}
+        _copy_store_file(ledger, store.path / rel, rel)
     seconds["copy_store"] = time.perf_counter() - t
 
     t = time.perf_counter()
     log("exporting Parquet (read back and checked against the manifest)")
-    parquet = export_parquet(store, out, names)
-    files.update({f.path: {"size": f.bytes, "sha256": f.sha256} for f in parquet.files})
+    parquet = export_parquet(store, ledger.root, names, ledger=ledger)
     seconds["export_parquet"] = time.perf_counter() - t
     if hdf5:
         t = time.perf_counter()
         log("exporting HDF5")
-        report_h5 = export_hdf5(store, out, names)
-        files.update({f.path: {"size": f.bytes, "sha256": f.sha256} for f in report_h5.files})
+        export_hdf5(store, ledger.root, names, ledger=ledger)
         seconds["export_hdf5"] = time.perf_counter() - t
 
     t = time.perf_counter()
     log("rendering the cards and pictures")
-    cards = render_cards(store, out, configs=parquet.configs, repo_id=repo_id, results=results, systems=names,
-                         workers=workers, store_staged=True, dataset_info=dataset_info)
-    files.update({rel: {"size": (out / rel).stat().st_size} for rel in cards.files})
+    render_cards(store, ledger.root, configs=parquet.configs, repo_id=repo_id, results=results, systems=names,
+                 workers=workers, store_staged=True, dataset_info=dataset_info, ledger=ledger)
     seconds["cards"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    for rel, entry in files.items():
-        entry.setdefault("sha256", sha256_file(out / rel))
-    remove_stale(out, out, set(files) | {STAGED_INDEX})  # left by an earlier staging
-    index = {"config_hash": store.manifest["config_hash"], "config_name": store.config.name,
-             "systems": names, "files": dict(sorted(files.items()))}
-    write_text(out / STAGED_INDEX, json.dumps(index, indent=1, sort_keys=True) + "\n")
+    ledger.prune()  # what an earlier staging wrote and this one did not
+    record = ledger.commit(config_hash=store.manifest["config_hash"], config_name=store.config.name, systems=names)
+    if ledger.left:
+        log(f"left {len(ledger.left)} file(s) that chaosdata did not write (or that changed since) in "
+            f"{ledger.root}: {', '.join(ledger.left[:5])}{' ...' if len(ledger.left) > 5 else ''}")
     seconds["index"] = time.perf_counter() - t
-    return StageReport(out, dict(sorted(files.items())), tuple(parquet.configs), seconds)
+    return StageReport(ledger.root, record["files"], tuple(parquet.configs), seconds)
 
 
 def staged_index(root: str | os.PathLike) -> dict[str, Any]:
