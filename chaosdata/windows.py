@@ -285,9 +285,9 @@ class WindowDataset(Dataset):
         return 0, s.block * max(1, BLOCK_BYTES // (s.block * s.dim * 8)), 1
 
     def _array(self, k: int) -> Any:
-        """Series `k`'s stored array, opened once per process (zarr arrays read through zarrs)."""
+        """Series `k`'s stored array, opened once per process."""
         if k not in self._arrays:
-            self._arrays[k] = _rust_reads(self.series[k].open())
+            self._arrays[k] = self.series[k].open()
         return self._arrays[k]
 
     def _transform(self, k: int, raw: Any) -> np.ndarray:
@@ -415,20 +415,6 @@ class WindowDataset(Dataset):
             c = self.channels
             return x * _like(self.normalizer.std[system][c], x) + _like(self.normalizer.mean[system][c], x)
         return self.normalizer.denormalize(x, system)
-
-
-def _rust_reads(array: Any) -> Any:
-    """A zarr array that reads through zarrs' Rust codec pipeline (same bytes, checksums checked,
-    3-10x faster than zarr's own on a sharded split); any other array-like as it is. One thread:
-    a multi-threaded zarrs pool does not survive the fork of a `DataLoader` worker (it hangs);
-    zarr falls back to its own pipeline by itself for stores zarrs cannot read (a ZipStore)."""
-    import zarr
-
-    if not isinstance(array, zarr.Array):
-        return array
-    with zarr.config.set({"codec_pipeline.path": "zarrs.ZarrsCodecPipeline", "threading.max_workers": 1}):
-        async_array = array.async_array
-        return zarr.Array(zarr.AsyncArray(async_array.metadata, async_array.store_path, async_array.config))
 
 
 def _noise_seed(seed: int, split: str | None, system: str, row: int, block: int) -> int:
