@@ -1,7 +1,8 @@
 """Staging and publishing: the staged folder loads with the real `datasets` equal to the store,
 passes its own verification (which catches tampering, broken links, folder limits and a leaked
-token), and `publish` against an `HfApi` test double makes the right calls, never shows the
-token, resumes an interrupted upload, and uploads nothing from a store that fails verification."""
+token), and `publish`, the real huggingface_hub client against the loopback Hub (conftest `hub`),
+uploads the staging, never shows the token, resumes an interrupted upload, sends nothing twice,
+and uploads nothing from a store that fails verification."""
 
 from __future__ import annotations
 
@@ -11,22 +12,33 @@ import io
 import json
 import logging
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from test_store import raw_tiny
 
 from chaosdata.cli import main as cli
 from chaosdata.errors import InvalidInputError
 from chaosdata.export import config_name
-from chaosdata.publish import PublishError, default_tag, parse_repo_id, publish, stage, staged_index, verify_staged
+from chaosdata.publish import (
+    PublishError,
+    default_tag,
+    parse_repo_id,
+    publish,
+    stage,
+    staged_index,
+    verify_staged,
+)
 from chaosdata.publish.hub import git_blob_id
 from chaosdata.publish.stage import STAGED_INDEX
 from chaosdata.publish.verify import folder_entries
 from chaosdata.store import build, open_store
 from chaosdata.store.config import SPLITS, parse_config
-from test_store import raw_tiny
 
 # a flow, a delay equation and a map, one granularity (maps: iteration): the tiny store of
 # tests/test_store.py with its own name and seed
@@ -215,94 +227,71 @@ def test_release_folder_entries_stay_under_the_hub_limit(staged):
         assert fixed >= 0 and fixed + k * 158 < 10_000
 
 
-# ---------------------------------------------------------------------- publish against a test double
-class FakeHub:
-    """An `HfApi` double: records every call and keeps the repo's files; `fail_after` makes
-    upload_folder commit that many files, then raise as a dropped connection would."""
-
-    def __init__(self, fail_after: int | None = None, fail: Exception | None = None):
-        self.calls: list[tuple[str, dict]] = []
-        self.remote: dict[str, bytes] = {}
-        self.tags: list[str] = []
-        self.fail_after = fail_after
-        self.fail = fail
-
-    def _record(self, name, **kwargs):
-        self.calls.append((name, kwargs))
-        if self.fail is not None:
-            raise self.fail
-
-    def names(self):
-        return [c[0] for c in self.calls]
-
-    def create_repo(self, repo_id, **kwargs):
-        self._record("create_repo", repo_id=repo_id, **kwargs)
-        return f"https://huggingface.co/datasets/{repo_id}"
-
-    def list_repo_tree(self, repo_id, **kwargs):
-        self._record("list_repo_tree", repo_id=repo_id, **kwargs)
-        for path, blob in self.remote.items():
-            lfs = SimpleNamespace(sha256=hashlib.sha256(blob).hexdigest()) if path.endswith(".parquet") else None
-            yield SimpleNamespace(path=path, size=len(blob), lfs=lfs,
-                                  blob_id=hashlib.sha1(b"blob %d\0" % len(blob) + blob).hexdigest())
-
-    def upload_folder(self, **kwargs):
-        self._record("upload_folder", **kwargs)
-        root = Path(kwargs["folder_path"])
-        for i, rel in enumerate(sorted(kwargs["allow_patterns"])):
-            if self.fail_after is not None and i >= self.fail_after:
-                self.fail_after = None
-                raise ConnectionError("connection reset by peer")
-            self.remote[rel] = (root / rel).read_bytes()
-
-    def create_tag(self, repo_id, **kwargs):
-        self._record("create_tag", repo_id=repo_id, **kwargs)
-        self.tags.append(kwargs["tag"])
+# ---------------------------------------------------------------------- publish to the loopback Hub
+# `hub` (tests/conftest.py) is the Hub look-alike that HF_ENDPOINT names: `publish` runs the real
+# huggingface_hub client against it (create, list, validate, preupload, commit, tag).
+WRONG_TOKEN = "hf_WrongTokenThatMustNotAppearEither0123"
+# the client's smallest commits (20 files), so that the staging goes up in more than one commit
+SMALL_COMMITS = ("import sys, huggingface_hub._upload_pipeline as p; p.INITIAL_COMMIT_SIZE_INDEX = 0; "
+                 "from chaosdata.cli import main; sys.exit(main(sys.argv[1:]))")
 
 
 def _all_staged(root: Path) -> set[str]:
     return set(staged_index(root)["files"]) | {STAGED_INDEX}
 
 
-def test_publish_interrupted_then_resumed(staged, store, token_env, capsys, caplog):
+def _on_hub(hub, repo_id: str = REPO) -> dict[str, bytes]:
+    root = hub.repos[repo_id].root
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_publish_interrupted_then_resumed(hub, staged, store, token_env, capsys, caplog):
+    """`chaosdata publish` killed while its second commit is in flight; a rerun sends only the rest."""
     caplog.set_level(logging.DEBUG)
-    hub = FakeHub(fail_after=40)
-    with pytest.raises(PublishError, match="cannot reach the Hugging Face Hub.*Rerun to resume"):
-        publish(store, REPO, staging=staged.root, restage=False, api=hub, log=print)
-    assert len(hub.remote) == 40
-    first = dict(hub.remote)
+    hub.token = TOKEN
+    hub.fault("/commit/", "hang", after=1, times=None)  # every commit after the first hangs
+    proc = subprocess.Popen([sys.executable, "-c", SMALL_COMMITS, "publish", str(store.path), "--repo-id", REPO,
+                             "--staging", str(staged.root), "--no-restage", "--private"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while hub.counts["commit"] < 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.kill()
+    out = proc.communicate()[0]
+    assert hub.counts["commit"] == 2, out
+    hub.faults.clear()
+    hub.release()  # the held commit is dropped, never applied
+    first = _on_hub(hub)
+    assert 0 < len(first) < len(_all_staged(staged.root)), out
 
-    report = publish(store, REPO, staging=staged.root, restage=False, api=hub, log=print, private=True)
-    assert set(hub.remote) == _all_staged(staged.root)
-    assert all(hub.remote[p] == (staged.root / p).read_bytes() for p in hub.remote)
-    uploads = [kw for name, kw in hub.calls if name == "upload_folder"]
-    assert set(uploads[1]["allow_patterns"]) == _all_staged(staged.root) - set(first)  # only what was missing
-    assert report.skipped == 40 and len(report.uploaded) == len(_all_staged(staged.root)) - 40
+    hub.counts.clear()
+    report = publish(store, REPO, staging=staged.root, restage=False, log=print)
+    assert _on_hub(hub) == {p: (staged.root / p).read_bytes() for p in _all_staged(staged.root)}
+    assert set(report.uploaded) == _all_staged(staged.root) - set(first)  # only what was missing
+    assert report.skipped == len(first)
+    assert hub.counts["commit"] == 1 and hub.repos[REPO].private
+    repo = hub.repos[REPO]
+    assert repo.tags == {default_tag(store): repo.commits[-1]} and store.manifest["config_hash"][:12] in report.tag
 
-    create = [kw for name, kw in hub.calls if name == "create_repo"][-1]
-    assert create["repo_id"] == REPO and create["repo_type"] == "dataset" and create["exist_ok"] is True
-    assert create["private"] is True and create["token"] == TOKEN
-    assert uploads[1]["repo_type"] == "dataset" and uploads[1]["folder_path"] == str(staged.root)
-    assert hub.tags == [default_tag(store)] and store.manifest["config_hash"][:12] in hub.tags[0]
-
-    assert [kw for name, kw in hub.calls if name == "create_tag"][-1]["exist_ok"] is True
-
-    out = capsys.readouterr()
-    assert TOKEN not in out.out + out.err + caplog.text
+    captured = capsys.readouterr()
+    assert TOKEN not in out + captured.out + captured.err + caplog.text
     assert verify_staged(staged.root, secrets=[TOKEN]) == []
 
 
 @pytest.mark.parametrize("changed", [[], ["README.md", "cards/Lorenz.md"]])
-def test_only_changed_files_are_uploaded_again(staged, store, token_env, changed):
-    hub = FakeHub()
-    hub.remote = {p: (staged.root / p).read_bytes() for p in _all_staged(staged.root)}
+def test_only_changed_files_are_uploaded_again(hub, staged, store, token_env, changed, tmp_path):
+    hub.token = TOKEN
+    remote = tmp_path / "remote"
+    shutil.copytree(staged.root, remote)
     for p in changed:
-        hub.remote[p] = hub.remote[p] + b" "  # an older version on the Hub
-    report = publish(store, REPO, staging=staged.root, restage=False, api=hub)
-    uploads = [kw for name, kw in hub.calls if name == "upload_folder"]
-    assert [sorted(kw["allow_patterns"]) for kw in uploads] == ([changed] if changed else [])
+        (remote / p).write_bytes((remote / p).read_bytes() + b" ")  # an older version on the Hub
+    hub.serve(REPO, remote)
+    report = publish(store, REPO, staging=staged.root, restage=False)
     assert sorted(report.uploaded) == changed
-    assert hub.tags == [default_tag(store)]
+    assert hub.counts["commit"] == (1 if changed else 0)
+    assert _on_hub(hub) == {p: (staged.root / p).read_bytes() for p in _all_staged(staged.root)}
+    assert list(hub.repos[REPO].tags) == [default_tag(store)]
+    assert publish(store, REPO, staging=staged.root, restage=False).uploaded == ()  # the tag exists: no error
 
 
 def test_git_blob_id_matches_git(tmp_path):
@@ -310,14 +299,13 @@ def test_git_blob_id_matches_git(tmp_path):
     assert git_blob_id(tmp_path / "f") == "ce013625030ba8dba906f756967f9e9ca394464a"  # `git hash-object`
 
 
-def test_no_token(store, staged, monkeypatch, tmp_path):
+def test_no_token(hub, store, staged, monkeypatch, tmp_path):
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.delenv("HF_OIDC_RESOURCE", raising=False)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))
-    hub = FakeHub()
     with pytest.raises(PublishError, match="no Hugging Face token: set HF_TOKEN"):
-        publish(store, REPO, staging=staged.root, restage=False, api=hub)
-    assert hub.calls == []
+        publish(store, REPO, staging=staged.root, restage=False)
+    assert sum(hub.counts.values()) == 0
 
 
 def test_no_network_with_the_real_client(store, staged, token_env):
@@ -329,45 +317,45 @@ def test_no_network_with_the_real_client(store, staged, token_env):
     assert TOKEN not in str(err.value)
 
 
-def test_refused_token_is_not_shown(store, staged, token_env):
-    import httpx2
-    from huggingface_hub.errors import HfHubHTTPError
+def test_a_refused_token_is_one_line_and_never_shown(hub, store, staged, token_env, monkeypatch, capsys):
+    hub.token = TOKEN  # the Hub knows this one; the client sends another, as after a revoked token
+    monkeypatch.setenv("HF_TOKEN", WRONG_TOKEN)
+    code = cli(["publish", str(store.path), "--repo-id", REPO, "--staging", str(staged.root), "--no-restage"])
+    out = capsys.readouterr()
+    assert code == 2
+    assert out.err.startswith("chaosdata: error: create_repo failed (HTTP 401)") and out.err.count("\n") == 1, out.err
+    assert "token was refused" in out.err
+    assert WRONG_TOKEN not in out.out + out.err and TOKEN not in out.out + out.err
+    assert REPO not in hub.repos and hub.counts["commit"] == 0
 
-    response = httpx2.Response(401, request=httpx2.Request("POST", "https://huggingface.co/api/repos/create"))
-    hub = FakeHub(fail=HfHubHTTPError(f"401 Unauthorized for token {TOKEN}", response=response))
-    with pytest.raises(PublishError, match="token was refused") as err:
-        publish(store, REPO, staging=staged.root, restage=False, api=hub)
-    assert TOKEN not in str(err.value)
 
-
-def test_malformed_repo_id_uploads_nothing(store, token_env):
-    hub = FakeHub()
+def test_malformed_repo_id_uploads_nothing(hub, store, token_env):
     with pytest.raises(InvalidInputError, match="OWNER/NAME"):
-        publish(store, "not a repo", api=hub)
-    assert hub.calls == []
+        publish(store, "not a repo")
+    assert sum(hub.counts.values()) == 0
 
 
-def test_store_failing_verification_uploads_nothing(store, token_env, tmp_path):
+def test_store_failing_verification_uploads_nothing(hub, store, token_env, tmp_path):
     damaged = tmp_path / "damaged"
     shutil.copytree(store.path, damaged)
     manifest = json.loads((damaged / "manifest.json").read_text())
     rel = sorted(manifest["systems"]["Lorenz"]["files"])[-1]
     (damaged / "Lorenz" / rel).write_bytes(b"not the data")
-    hub = FakeHub()
     with pytest.raises(PublishError, match="fails verification.*nothing was staged or uploaded"):
-        publish(damaged, REPO, staging=tmp_path / "staging", api=hub)
-    assert hub.calls == []
+        publish(damaged, REPO, staging=tmp_path / "staging")
+    assert sum(hub.counts.values()) == 0
     assert not (tmp_path / "staging").exists()
 
 
-def test_no_restage_refuses_another_release(store, staged, token_env, tmp_path):
+def test_no_restage_refuses_another_release(hub, store, staged, token_env, tmp_path):
     other = tmp_path / "other"
     shutil.copytree(staged.root, other)
     index = json.loads((other / STAGED_INDEX).read_text())
     index["config_hash"] = "0" * 64
     (other / STAGED_INDEX).write_text(json.dumps(index))
     with pytest.raises(PublishError, match="holds release config 000000000000"):
-        publish(store, REPO, staging=other, restage=False, api=FakeHub())
+        publish(store, REPO, staging=other, restage=False)
+    assert sum(hub.counts.values()) == 0
 
 
 @pytest.mark.slow
@@ -396,12 +384,11 @@ def test_cli_publish_dry_run(store, tmp_path, monkeypatch):
     assert verify_staged(tmp_path / "dry") == []
 
 
-def test_a_tag_git_refuses_is_refused_before_any_hub_call(staged, store, token_env):
+def test_a_tag_git_refuses_is_refused_before_any_hub_call(hub, staged, store, token_env):
     """An explicit tag with a space used to fail at create_tag, after the whole upload."""
-    hub = FakeHub()
     with pytest.raises(InvalidInputError, match="'my release' is not a valid git tag name"):
-        publish(store, REPO, staging=staged.root, restage=False, api=hub, tag="my release")
-    assert hub.calls == []
+        publish(store, REPO, staging=staged.root, restage=False, tag="my release")
+    assert sum(hub.counts.values()) == 0
 
 
 def test_the_default_tag_spells_a_free_text_config_name_as_a_valid_tag(store):
@@ -410,3 +397,75 @@ def test_the_default_tag_spells_a_free_text_config_name_as_a_valid_tag(store):
     assert tag.endswith("-my-release-v2-draft-" + store.manifest["config_hash"][:12])
     assert " " not in tag and ":" not in tag
     assert f"-{store.config.name}-" in default_tag(store)  # a plain name is kept as it is
+
+
+# ---------------------------------------------------------------------- staging never loses a user's files (issue 20)
+def _one_line(err: str) -> str:
+    assert err.count("\n") == 1 and err.startswith("chaosdata: "), err
+    return err
+
+
+def test_restaging_keeps_files_the_user_added(store, staged_copy, capsys):
+    """Rerunning `publish --dry-run DIR` used to delete a LICENSE and a page added since."""
+    (staged_copy / "LICENSE").write_text("CC-BY-4.0, mine")
+    (staged_copy / "cards" / "notes.md").write_text("# my notes\n")
+    lines = []
+    stage(store, staged_copy, repo_id=REPO, log=lines.append)
+    assert (staged_copy / "LICENSE").read_text() == "CC-BY-4.0, mine"
+    assert (staged_copy / "cards" / "notes.md").read_text() == "# my notes\n"
+    assert any("left 2 file(s)" in line and "LICENSE" in line for line in lines), lines
+
+
+def test_restaging_refuses_to_overwrite_a_file_the_user_changed(store, staged_copy, tree):
+    page = staged_copy / "cards" / "Lorenz.md"
+    page.write_text(page.read_text() + "\nmy own paragraph\n")
+    before = tree(staged_copy)
+    with pytest.raises(InvalidInputError, match="cards/Lorenz.md"):
+        stage(store, staged_copy, repo_id=REPO)
+    assert tree(staged_copy) == before
+
+
+@pytest.mark.parametrize("where", ["store", "."])
+def test_staging_into_or_around_the_store_is_refused(store, tmp_path, monkeypatch, capsys, tree, where):
+    shutil.copytree(store.path, tmp_path / "store")
+    monkeypatch.chdir(tmp_path)
+    before = tree(tmp_path)
+    assert cli(["publish", "store", "--repo-id", REPO, "--dry-run", where]) == 2
+    assert "the store" in _one_line(capsys.readouterr().err)
+    assert tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("option, message", [(["--workers", "0"], "workers"),
+                                             (["--results", "missing.csv"], "--results")])
+def test_publish_dry_run_checks_its_options_before_staging(store, tmp_path, capsys, option, message):
+    out = tmp_path / "staged"
+    assert cli(["publish", str(store.path), "--repo-id", REPO, "--dry-run", str(out), *option]) == 2
+    assert message in _one_line(capsys.readouterr().err)
+    assert not out.exists()
+
+
+def test_a_full_disk_during_staging_is_one_line_and_a_rerun_resumes(store, full_disk, capsys):
+    out = full_disk.path / "staged"
+    assert cli(["publish", str(store.path), "--repo-id", REPO, "--dry-run", str(out)]) == 1
+    err = _one_line(capsys.readouterr().err)
+    assert "No space left on device" in err and repr(str(out)) in err and str(store.path) not in err
+    full_disk.free()
+    assert cli(["publish", str(store.path), "--repo-id", REPO, "--dry-run", str(out)]) == 0
+    assert verify_staged(out) == []
+
+
+def test_an_interrupted_staging_is_resumed(store, tmp_path, monkeypatch, capsys):
+    import chaosdata.export.parquet as parquet
+
+    real = parquet.split_table
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(parquet, "split_table", interrupted)
+    out = tmp_path / "staged"
+    assert cli(["publish", str(store.path), "--repo-id", REPO, "--dry-run", str(out)]) == 130
+    assert "interrupted" in _one_line(capsys.readouterr().err) and not (out / STAGED_INDEX).exists()
+    monkeypatch.setattr(parquet, "split_table", real)
+    assert cli(["publish", str(store.path), "--repo-id", REPO, "--dry-run", str(out)]) == 0
+    assert verify_staged(out) == []

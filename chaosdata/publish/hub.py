@@ -136,9 +136,11 @@ def _hub_call(what: str, token: str, fn: Any, /, *args: Any, **kwargs: Any) -> A
                            "unset it to publish. The staged folder is kept; rerun to resume.") from None
     except HfHubHTTPError as err:
         status = getattr(getattr(err, "response", None), "status_code", None)
+        # one line: the client's own message spans several (URL, a documentation link, the Hub's words)
+        detail = " ".join((getattr(err, "server_message", None) or str(err).strip() or "no message").split())
         hint = ("the token was refused or lacks write access to this repo: check HF_TOKEN or `hf auth login`"
-                if status in (401, 403) else "see the Hub's message above")
-        raise PublishError(f"{what} failed (HTTP {status}): {_scrub(str(err), token)}; {hint}. "
+                if status in (401, 403) else "see the Hub's message")
+        raise PublishError(f"{what} failed (HTTP {status}): {_scrub(detail, token)}; {hint}. "
                            "Rerun to resume: files already on the Hub are not sent again.") from None
     except Exception as err:  # noqa: BLE001 - network failures of any HTTP client, and the rest
         if not _is_network_error(err):

@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import socket
 import threading
 import uuid
@@ -41,6 +42,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 import yaml
 
 from chaosdata.errors import InvalidInputError
+from chaosdata.publish.hub import git_blob_id
 
 _REPO = r"(?P<repo>[^/]+/[^/]+)"
 _REV = r"(?P<rev>[^/]+)"
@@ -91,6 +93,7 @@ class Repo:
     commits: list[str] = field(default_factory=lambda: [hashlib.sha1(uuid.uuid4().bytes).hexdigest()])
     tags: dict[str, str] = field(default_factory=dict)
     modified: str = field(default_factory=lambda: _now())
+    private: bool = False  # as created (reported, not enforced)
 
     def resolve(self, rev: str) -> str:
         """The commit sha a revision names (the head for 'main'), or a RevisionNotFound error."""
@@ -106,12 +109,6 @@ class Repo:
 def _now() -> str:
     """The time as the Hub writes it (`2026-12-07T10:00:00.000Z`)."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def git_oid(path: Path) -> str:
-    """The git blob id of a file, the `oid` the Hub reports for a regular (non-LFS) file."""
-    data = path.read_bytes()
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 class LoopbackHub:
@@ -217,11 +214,11 @@ class LoopbackHub:
             raise HubError(401, None, "You must be authenticated to access this endpoint")
 
     def oid(self, path: Path) -> str:
-        """`git_oid` of a file, cached by (path, size, mtime)."""
+        """The git blob id of a file (the Hub's `oid` of a regular file), cached by (path, size, mtime)."""
         st = path.stat()
         key = (str(path), st.st_size, st.st_mtime_ns)
         if key not in self._oids:
-            self._oids[key] = git_oid(path)
+            self._oids[key] = git_blob_id(path)
         return self._oids[key]
 
     def entries(self, repo: Repo, path: str, recursive: bool) -> list[dict[str, Any]]:
@@ -247,71 +244,70 @@ def _inside(root: Path, rel: str) -> Path:
     return root.joinpath(*parts)
 
 
-def _card_data(readme: Path) -> dict[str, Any] | None:
+def _card_data(text: str) -> dict[str, Any]:
     """The YAML header of a dataset card (what the Hub returns as `cardData`)."""
-    return _card_data_text(readme.read_text(encoding="utf-8")) if readme.is_file() else None
-
-
-def _card_data_text(text: str) -> dict[str, Any] | None:
     match = re.match(r"^---\s*\n(.*?)\n---\s*\n", text, re.DOTALL)
-    return yaml.safe_load(match.group(1)) if match else None
+    return (yaml.safe_load(match.group(1)) if match else None) or {}
 
 
-def _flag(query: dict[str, list[str]], name: str) -> bool:
-    return query.get(name, ["false"])[0].lower() in ("1", "true")
+@dataclass
+class Call:
+    """One request, parsed: the repo and commit it names (if any), the path in the repo, query, body."""
+
+    hub: LoopbackHub
+    repo_id: str
+    repo: Repo
+    rev: str
+    sha: str
+    path: str
+    query: dict[str, list[str]]
+    body: bytes
+    raw: str  # the request's path and query as sent
+    range: str | None
+
+    def flag(self, name: str) -> bool:
+        return self.query.get(name, ["false"])[0].lower() in ("1", "true")
 
 
 # ---------------------------------------------------------------------- endpoints: (status, headers, body)
-def _info(hub: LoopbackHub, m: dict[str, str], query: dict, body: bytes, raw: str) -> tuple:
-    repo = hub.repo(m["repo"])
-    sha = repo.resolve(unquote(m["rev"] or "main"))
-    files = [e["path"] for e in hub.entries(repo, "", True) if e["type"] == "file"]
-    card = _card_data(repo.root / "README.md") or {}
-    return 200, {}, {"id": m["repo"], "_id": sha[:24], "author": m["repo"].split("/")[0], "sha": sha,
-                     "lastModified": repo.modified, "createdAt": repo.modified, "private": False, "gated": False,
-                     "disabled": False, "downloads": 0, "likes": 0, "tags": list(card.get("tags") or []), "cardData": card,
-                     "siblings": [{"rfilename": f} for f in files]}
+def _info(c: Call) -> tuple:
+    files = [e["path"] for e in c.hub.entries(c.repo, "", True) if e["type"] == "file"]
+    readme = c.repo.root / "README.md"
+    card = _card_data(readme.read_text(encoding="utf-8")) if readme.is_file() else {}
+    return 200, {}, {"id": c.repo_id, "author": c.repo_id.split("/")[0], "sha": c.sha, "lastModified": c.repo.modified,
+                     "private": c.repo.private, "gated": False, "disabled": False, "downloads": 0, "likes": 0,
+                     "tags": list(card.get("tags") or []), "cardData": card, "siblings": [{"rfilename": f} for f in files]}
 
 
-def _tree(hub: LoopbackHub, m: dict[str, str], query: dict, body: bytes, raw: str) -> tuple:
-    repo = hub.repo(m["repo"])
-    sha = repo.resolve(unquote(m["rev"]))
-    expand = _flag(query, "expand")
-    entries = hub.entries(repo, unquote(m["path"] or ""), _flag(query, "recursive"))
-    start, size = int(query.get("cursor", ["0"])[0]), PAGE_EXPANDED if expand else PAGE
+def _tree(c: Call) -> tuple:
+    expand = c.flag("expand")
+    entries = c.hub.entries(c.repo, c.path, c.flag("recursive"))
+    start, size = int(c.query.get("cursor", ["0"])[0]), PAGE_EXPANDED if expand else PAGE
     page = entries[start:start + size]
-    if expand:
-        for e in page:
-            e["lastCommit"] = {"id": sha, "title": "loopback", "date": repo.modified}
-    headers = {}
-    if start + size < len(entries):
-        split = urlsplit(raw)
-        rest = [(k, v) for k, vs in query.items() if k != "cursor" for v in vs]
-        link = split.path + "?" + "&".join(f"{k}={quote(v)}" for k, v in rest + [("cursor", str(start + size))])
-        headers["Link"] = f'<{hub.url}{link}>; rel="next"'
-    return 200, headers, page
+    for e in page if expand else ():
+        e["lastCommit"] = {"id": c.sha, "title": "loopback", "date": c.repo.modified}
+    if start + size >= len(entries):
+        return 200, {}, page
+    rest = [(k, v) for k, vs in c.query.items() if k != "cursor" for v in vs] + [("cursor", str(start + size))]
+    link = urlsplit(c.raw).path + "?" + "&".join(f"{k}={quote(v)}" for k, v in rest)
+    return 200, {"Link": f'<{c.hub.url}{link}>; rel="next"'}, page
 
 
-def _paths_info(hub: LoopbackHub, m: dict[str, str], query: dict, body: bytes, raw: str) -> tuple:
-    repo = hub.repo(m["repo"])
-    repo.resolve(unquote(m["rev"]))
-    paths = parse_qs(body.decode()).get("paths", [])
-    found = [_inside(repo.root, p) for p in paths]
-    return 200, {}, [hub.entry(repo, p) for p in found if p.exists()]
+def _paths_info(c: Call) -> tuple:
+    found = [_inside(c.repo.root, p) for p in parse_qs(c.body.decode()).get("paths", [])]
+    return 200, {}, [c.hub.entry(c.repo, p) for p in found if p.exists()]
 
 
-def _resolve(hub: LoopbackHub, m: dict[str, str], query: dict, body: bytes, raw: str, range_: str | None) -> tuple:
-    repo = hub.repo(m["repo"])
-    sha = repo.resolve(unquote(m["rev"]))
-    path = _inside(repo.root, unquote(m["path"]))
+def _resolve(c: Call) -> tuple:
+    path = _inside(c.repo.root, c.path)
     if not path.is_file():
-        raise HubError(404, "EntryNotFound", f"Entry not found: {unquote(m['path'])}", {"X-Repo-Commit": sha})
+        raise HubError(404, "EntryNotFound", f"Entry not found: {c.path}", {"X-Repo-Commit": c.sha})
     size = path.stat().st_size
-    headers = {"X-Repo-Commit": sha, "ETag": f'"{hub.oid(path)}"', "Accept-Ranges": "bytes",
+    headers = {"X-Repo-Commit": c.sha, "ETag": f'"{c.hub.oid(path)}"', "Accept-Ranges": "bytes",
                "Content-Type": "application/octet-stream"}
-    span = _byte_range(range_, size) if range_ else None
+    span = _byte_range(c.range, size) if c.range else None
     if span is None:
-        return 200, headers, path
+        return 200, headers, (path, (0, size))
     headers["Content-Range"] = f"bytes {span[0]}-{span[1] - 1}/{size}"
     return 206, headers, (path, span)
 
@@ -331,96 +327,84 @@ def _byte_range(header: str, size: int) -> tuple[int, int] | None:
     return start, stop
 
 
-def _create(hub: LoopbackHub, m: dict[str, str], query: dict, body: bytes, raw: str) -> tuple:
-    spec = json.loads(body or b"{}")
+def _create(c: Call) -> tuple:
+    spec = json.loads(c.body or b"{}")
     if spec.get("type") != "dataset" or not spec.get("organization") or not spec.get("name"):
         raise HubError(400, None, "this loopback Hub holds dataset repos named organization/name only")
     repo_id = f"{spec['organization']}/{spec['name']}"
-    url = f"{hub.url}/datasets/{repo_id}"
-    with hub._lock:
-        if repo_id in hub.repos:
+    url = f"{c.hub.url}/datasets/{repo_id}"
+    with c.hub._lock:
+        if repo_id in c.hub.repos:
             raise HubError(409, None, "You already created this dataset repo", fields={"url": url})
-        folder = hub.root / repo_id
+        folder = c.hub.root / repo_id
         folder.mkdir(parents=True, exist_ok=True)
-        hub.serve(repo_id, folder)
+        c.hub.serve(repo_id, folder).private = spec.get("visibility") == "private" or spec.get("private") is True
     return 200, {}, {"url": url, "name": repo_id}
 
 
-def _validate_yaml(hub: LoopbackHub, m: dict[str, str], query: dict, body: bytes, raw: str) -> tuple:
+def _validate_yaml(c: Call) -> tuple:
     """The card's YAML header must parse (the Hub checks more: the config schema)."""
     try:
-        _card_data_text(json.loads(body)["content"])
+        _card_data(json.loads(c.body)["content"])
     except yaml.YAMLError as err:
         return 400, {}, {"errors": [{"message": f"invalid YAML in the card header: {err}"}], "warnings": []}
     return 200, {}, {"errors": [], "warnings": []}
 
 
-def _preupload(hub: LoopbackHub, m: dict[str, str], query: dict, body: bytes, raw: str) -> tuple:
-    repo = hub.repo(m["repo"])
-    sha = repo.resolve(unquote(m["rev"]))
+def _preupload(c: Call) -> tuple:
+    """Every file 'regular' (inline in the commit), with the oid of the file the repo holds now."""
     answer = []
-    for f in json.loads(body)["files"]:
-        have = _inside(repo.root, f["path"])
+    for f in json.loads(c.body)["files"]:
+        have = _inside(c.repo.root, f["path"])
         answer.append({"path": f["path"], "uploadMode": "regular", "shouldIgnore": False,
-                       "oid": hub.oid(have) if have.is_file() else None})
-    return 200, {}, {"files": answer, "commitOid": sha}
+                       "oid": c.hub.oid(have) if have.is_file() else None})
+    return 200, {}, {"files": answer, "commitOid": c.sha}
 
 
-def _commit(hub: LoopbackHub, m: dict[str, str], query: dict, body: bytes, raw: str) -> tuple:
-    repo = hub.repo(m["repo"])
-    if unquote(m["rev"]) != "main":
-        raise HubError(400, None, f"this loopback Hub commits to 'main' only, not {unquote(m['rev'])!r}")
-    lines = [json.loads(line) for line in body.splitlines() if line.strip()]
+def _commit(c: Call) -> tuple:
+    """Apply an NDJSON commit (a header line, then file and deletion operations) all at once."""
+    if c.rev != "main":
+        raise HubError(400, None, f"this loopback Hub commits to 'main' only, not {c.rev!r}")
+    lines = [json.loads(line) for line in c.body.splitlines() if line.strip()]
     head: dict[str, Any] = next((x["value"] for x in lines if x["key"] == "header"), {})
     writes, deletes = {}, []
     for op in lines:
         if op["key"] == "file":
-            writes[_inside(repo.root, op["value"]["path"])] = base64.b64decode(op["value"]["content"])
+            writes[_inside(c.repo.root, op["value"]["path"])] = base64.b64decode(op["value"]["content"])
         elif op["key"] in ("deletedFile", "deletedFolder"):
-            deletes.append(_inside(repo.root, op["value"]["path"]))
+            deletes.append(_inside(c.repo.root, op["value"]["path"]))
         elif op["key"] != "header":
             raise HubError(400, None, f"commit operation {op['key']!r}: this loopback Hub stores every file as a "
                                       "regular git blob (no LFS, no copies)")
-    with hub._lock:
-        if head.get("parentCommit") and not repo.commits[-1].startswith(head["parentCommit"]):
+    with c.hub._lock:
+        if head.get("parentCommit") and not c.repo.commits[-1].startswith(head["parentCommit"]):
             raise HubError(412, None, "A commit has happened since. Please refresh and try again.")
         for path in deletes:
-            _remove(path)
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
         for path, data in writes.items():
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".tmp-{uuid.uuid4().hex}")
             tmp.write_bytes(data)
             os.replace(tmp, path)
-        repo.commits.append(hashlib.sha1(repo.commits[-1].encode() + body).hexdigest())
-        repo.modified = _now()
-    sha = repo.commits[-1]
-    return 200, {}, {"commitUrl": f"{hub.url}/datasets/{m['repo']}/commit/{sha}", "commitOid": sha,
+        c.repo.commits.append(hashlib.sha1(c.repo.commits[-1].encode() + c.body).hexdigest())
+        c.repo.modified = _now()
+    sha = c.repo.commits[-1]
+    return 200, {}, {"commitUrl": f"{c.hub.url}/datasets/{c.repo_id}/commit/{sha}", "commitOid": sha,
                      "pullRequestUrl": None}
 
 
-def _remove(path: Path) -> None:
-    if path.is_dir():
-        for p in sorted(path.rglob("*"), reverse=True):
-            p.rmdir() if p.is_dir() else p.unlink()
-        path.rmdir()
-    elif path.exists():
-        path.unlink()
-
-
-def _tag(hub: LoopbackHub, m: dict[str, str], query: dict, body: bytes, raw: str) -> tuple:
-    repo = hub.repo(m["repo"])
-    sha = repo.resolve(unquote(m["rev"]))
-    tag = json.loads(body)["tag"]
-    with hub._lock:
-        if tag in repo.tags:
+def _tag(c: Call) -> tuple:
+    tag = json.loads(c.body)["tag"]
+    with c.hub._lock:
+        if tag in c.repo.tags:
             raise HubError(409, None, f"Tag {tag} already exists")
-        repo.tags[tag] = sha
+        c.repo.tags[tag] = c.sha
     return 200, {}, {}
 
 
-ENDPOINTS = {"info": _info, "tree": _tree, "paths-info": _paths_info, "create": _create, "validate-yaml": _validate_yaml,
-             "preupload": _preupload,
-             "commit": _commit, "tag": _tag}
+ENDPOINTS = {"info": _info, "tree": _tree, "paths-info": _paths_info, "resolve HEAD": _resolve, "resolve GET": _resolve,
+             "create": _create, "validate-yaml": _validate_yaml, "preupload": _preupload, "commit": _commit,
+             "tag": _tag}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -429,7 +413,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: Any
 
-    def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read `counts`
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read `counts` and `log`
         pass
 
     def do_GET(self) -> None:
@@ -445,7 +429,7 @@ class _Handler(BaseHTTPRequestHandler):
         hub: LoopbackHub = self.server.hub
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         split = urlsplit(self.path)
-        kind, match = next(((k, r.match(split.path)) for meth, k, r in ROUTES if meth == method and r.match(split.path)),
+        kind, match = next(((k, r.match(split.path)) for verb, k, r in ROUTES if verb == method and r.match(split.path)),
                            ("unknown", None))
         with hub._lock:
             hub.counts[kind] += 1
@@ -453,7 +437,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.action in ("drop", "hang"):
             if fault.action == "hang":
                 hub._release.wait(60)
-            self.close_connection = True
+            self.close_connection = True  # no answer at all
             return
         try:
             if fault is not None:
@@ -462,12 +446,7 @@ class _Handler(BaseHTTPRequestHandler):
             if match is None:
                 raise HubError(404, None, f"this loopback Hub has no endpoint {method} {split.path}")
             hub.check_token(self.headers.get("Authorization"), kind)
-            query = parse_qs(split.query)
-            groups = match.groupdict()
-            if kind.startswith("resolve"):
-                status, headers, payload = _resolve(hub, groups, query, body, self.path, self.headers.get("Range"))
-            else:
-                status, headers, payload = ENDPOINTS[kind](hub, groups, query, body, self.path)
+            status, headers, payload = ENDPOINTS[kind](self._call(hub, kind, match.groupdict(), split.query, body))
         except HubError as err:
             status, headers, payload = err.status, dict(err.headers), {"error": str(err), **err.fields}
             headers["X-Error-Message"] = str(err)
@@ -477,13 +456,18 @@ class _Handler(BaseHTTPRequestHandler):
             hub.log.append((method, self.path, status))
         self._send(method, status, headers, payload)
 
+    def _call(self, hub: LoopbackHub, kind: str, groups: dict[str, str | None], query: str, body: bytes) -> Call:
+        repo_id, rev = groups.get("repo") or "", unquote(groups.get("rev") or "main")
+        repo = hub.repo(repo_id) if repo_id else Repo(hub.root)  # POST /api/repos/create names no repo
+        return Call(hub, repo_id, repo, rev, repo.resolve(rev), unquote(groups.get("path") or ""), parse_qs(query),
+                    body, self.path, self.headers.get("Range"))
+
     def _send(self, method: str, status: int, headers: dict[str, str], payload: Any) -> None:
-        if isinstance(payload, Path):
-            data = payload.read_bytes()
-        elif isinstance(payload, tuple):  # (path, [start, stop))
-            with open(payload[0], "rb") as f:
-                f.seek(payload[1][0])
-                data = f.read(payload[1][1] - payload[1][0])
+        if isinstance(payload, tuple):  # (file, [start, stop))
+            path, (start, stop) = payload
+            with open(path, "rb") as f:
+                f.seek(start)
+                data = f.read(stop - start)
         else:
             data = json.dumps(payload).encode()
             headers.setdefault("Content-Type", "application/json")
