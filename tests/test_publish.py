@@ -20,25 +20,17 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from test_store import raw_tiny
 
 from chaosdata.cli import main as cli
 from chaosdata.errors import InvalidInputError
 from chaosdata.export import config_name
-from chaosdata.publish import (
-    PublishError,
-    default_tag,
-    parse_repo_id,
-    publish,
-    stage,
-    staged_index,
-    verify_staged,
-)
+from chaosdata.publish import PublishError, default_tag, parse_repo_id, publish, stage, staged_index, verify_staged
 from chaosdata.publish.hub import git_blob_id
 from chaosdata.publish.stage import STAGED_INDEX
 from chaosdata.publish.verify import folder_entries
 from chaosdata.store import build, open_store
 from chaosdata.store.config import SPLITS, parse_config
+from test_store import raw_tiny
 
 # a flow, a delay equation and a map, one granularity (maps: iteration): the tiny store of
 # tests/test_store.py with its own name and seed
