@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from test_store import raw_tiny
 
+from chaosdata.errors import InvalidInputError
 from chaosdata.export import config_name
 from chaosdata.publish import stage
 from chaosdata.store import build, open_store
@@ -109,3 +110,95 @@ def test_a_429_with_retry_after_is_waited_out(served, tmp_path):
     path = hf_hub_download(REPO, "manifest.json", repo_type="dataset", cache_dir=tmp_path)
     assert json.loads(Path(path).read_text())["systems"]
     assert [s for _, _, s in served.log].count(429) == 1 and served.log[-1][2] == 200
+
+
+# ---------------------------------------------------------------------- the server's protocol
+@pytest.mark.parametrize("header, status, want", [("bytes=10-19", 206, slice(10, 20)), ("bytes=90-", 206, slice(90, 100)),
+                                                  ("bytes=-5", 206, slice(95, 100)), ("bytes=95-500", 206, slice(95, 100)),
+                                                  (None, 200, slice(0, 100)), ("bytes=100-", 416, None)])
+def test_resolve_answers_ranges(hub, tmp_path, header, status, want):
+    blob = bytes(range(100))
+    (tmp_path / "f.bin").write_bytes(blob)
+    hub.serve("o/r", tmp_path)
+    r = get(hub, "/datasets/o/r/resolve/main/f.bin", headers={"Range": header} if header else {})
+    assert r.status_code == status
+    if want is not None:
+        assert r.content == blob[want] and r.headers["Accept-Ranges"] == "bytes"
+        assert r.headers["X-Repo-Commit"] == hub.repos["o/r"].commits[-1]
+    if status == 206:
+        assert r.headers["Content-Range"] == f"bytes {want.start}-{want.stop - 1}/100"
+    if status == 416:
+        assert r.headers["Content-Range"] == "bytes */100"
+
+
+def test_missing_repo_revision_and_file_raise_the_clients_own_errors(hub, tmp_path):
+    from huggingface_hub import HfApi, hf_hub_download
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    (tmp_path / "a.txt").write_text("a")
+    hub.serve("o/r", tmp_path)
+    with pytest.raises(RepositoryNotFoundError):
+        HfApi().dataset_info("o/missing")
+    with pytest.raises(RevisionNotFoundError):
+        HfApi().dataset_info("o/r", revision="v9")
+    with pytest.raises(EntryNotFoundError):
+        hf_hub_download("o/r", "b.txt", repo_type="dataset", cache_dir=tmp_path / "cache")
+    assert [s for _, _, s in hub.log] == [404, 404, 404]
+
+
+def test_tree_pages_follow_the_link_header(hub, tmp_path):
+    from huggingface_hub import HfApi
+
+    for i in range(1203):
+        (tmp_path / f"f{i:04d}").write_text(str(i))
+    hub.serve("o/r", tmp_path)
+    files = [e.path for e in HfApi().list_repo_tree("o/r", repo_type="dataset", recursive=True)]
+    assert files == sorted(f"f{i:04d}" for i in range(1203))
+    assert hub.counts["tree"] == 2  # 1000 entries a page, as the Hub
+
+
+def test_a_token_the_hub_does_not_know_gets_401_and_writes_need_one(hub, tmp_path):
+    hub.serve("o/r", tmp_path)
+    hub.token = "hf_right"
+    assert get(hub, "/api/datasets/o/r").status_code == 200  # reads: anonymous is fine
+    wrong = get(hub, "/api/datasets/o/r", headers={"Authorization": "Bearer hf_wrong"})
+    assert wrong.status_code == 401 and wrong.headers["X-Error-Message"] == "Invalid credentials in Authorization header"
+    assert get(hub, "/api/datasets/o/r/tag/main", method="POST", json={"tag": "t"}).status_code == 401
+    right = get(hub, "/api/datasets/o/r/tag/main", method="POST", json={"tag": "t"},
+                headers={"Authorization": "Bearer hf_right"})
+    assert right.status_code == 200 and hub.repos["o/r"].tags == {"t": hub.repos["o/r"].commits[-1]}
+
+
+def test_faults_drop_or_answer_a_status_on_matching_paths(hub, tmp_path):
+    (tmp_path / "a.txt").write_text("a")
+    hub.serve("o/r", tmp_path)
+    hub.fault(r"/resolve/.*a\.txt$", 500, after=1)
+    hub.fault(r"/api/datasets/o/r$", "drop")
+    path = "/datasets/o/r/resolve/main/a.txt"
+    assert [get(hub, path).status_code for _ in range(3)] == [200, 500, 200]
+    with pytest.raises(httpx2.RemoteProtocolError):
+        get(hub, "/api/datasets/o/r")
+    assert get(hub, "/api/datasets/o/r").status_code == 200
+    with pytest.raises(InvalidInputError, match="fault action"):
+        hub.fault(".", "explode")
+
+
+def test_a_commit_writes_its_files_and_refuses_paths_outside_the_repo(hub, tmp_path):
+    import base64
+
+    hub.serve("o/r", tmp_path)
+    head = json.dumps({"key": "header", "value": {"summary": "s"}})
+
+    def commit(path):
+        op = json.dumps({"key": "file", "value": {"path": path, "encoding": "base64",
+                                                  "content": base64.b64encode(b"hi").decode()}})
+        return get(hub, "/api/datasets/o/r/commit/main", method="POST", content=f"{head}\n{op}\n")
+
+    before = hub.repos["o/r"].commits[-1]
+    assert commit("d/x.txt").status_code == 200 and (tmp_path / "d" / "x.txt").read_bytes() == b"hi"
+    assert hub.repos["o/r"].commits[-1] != before
+    assert commit("../escape.txt").status_code == 400 and not (tmp_path.parent / "escape.txt").exists()
