@@ -1,49 +1,94 @@
-"""Loader throughput: windows per second from a sharded store against an in-memory array.
+"""Loader throughput: windows per second from a sharded store against the practical limit.
 
-Builds (once, cached in `--store`) a Lorenz store of 32/8/8 trajectories of `--periods`
-periods at 100 points per period, then iterates a `DataLoader` (batch 256, context 512,
-horizon 64, shuffled) over every training window, from the store through `load_dataset` and
-from the same data held in one numpy array (the practical limit), with 0 and 2 workers.
-Prints windows/s per epoch (the first reads the store cold; later ones hit the per-worker
-block cache), the ratio, time to first batch (also counted from calling `load_dataset`) and
-the peak Python-allocated memory while reading (tracemalloc, main process, 0 workers).
+Builds (once, reused from `--store` while its config is the same) a Lorenz store of 32/8/8
+trajectories of `--periods` periods at 100 points per period, and its Parquet export. Then
+iterates a `DataLoader` (batch 256, context 512, horizon 64, stride 64, shuffled) over every
+training window, three ways, each fetched a batch at a time (`__getitems__`):
+
+- store: `chaosdata.load_dataset` (a fresh dataset per run: its first epoch reads the store
+  cold, later ones hit the per-process block cache);
+- memory (the practical limit): the same windows gathered with numpy fancy indexing from one
+  in-memory array of the normalized split;
+- datasets: the same windows read with `datasets` from the Parquet export (memory-mapped Arrow,
+  the rows a batch touches read per batch, normalized like the store's).
+
+Each way runs with 0 and 2 workers (persistent; the first epoch includes starting them), all
+three interleaved `--repeats` times so that a busy machine slows them alike. Prints windows/s
+per epoch (median over repeats) and the ratios store/memory and store/datasets (min-max over
+repeats), the time to the first batch, and the peak Python-allocated memory while reading.
 
     python benchmarks/bench_loader.py [--store /tmp/chaosdata-bench-store] [--periods 100]
+        [--chunk-time 2048] [--repeats 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import time
 import tracemalloc
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
 from chaosdata import load_dataset
-from chaosdata.store import build, load_preset
+from chaosdata.store import StoreError, build, load_preset, open_store
 from chaosdata.store.config import parse_config
+
+CONTEXT, HORIZON = 512, 64
+
+
+def windows_view(data: np.ndarray, width: int) -> np.ndarray:
+    """Every window of `data [N, T, dim]` as a strided view `[N, T - width + 1, width, dim]`."""
+    n, t, d = data.shape
+    s0, s1, s2 = data.strides
+    return np.lib.stride_tricks.as_strided(data, (n, t - width + 1, width, d), (s0, s1, s1, s2), writeable=False)
+
+
+def as_items(windows: np.ndarray) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """`(context, target)` items of a batch of windows `[B, width, dim]`, as `__getitems__` returns them."""
+    return [(w[:CONTEXT], w[CONTEXT:]) for w in torch.from_numpy(windows)]
 
 
 class InMemory(Dataset):
-    """The same windows gathered from one numpy array `[N, T, dim]` (already normalized)."""
+    """The practical limit: the same windows gathered in batches from one numpy array `[N, T, dim]`."""
 
-    def __init__(self, data: np.ndarray, context: int, horizon: int, stride: int):
-        self.data, self.context, self.horizon = data, context, horizon
-        self.per_row = (data.shape[1] - context - horizon) // stride + 1
-        self.stride = stride
+    def __init__(self, data: np.ndarray, stride: int):
+        self.data, self.stride = data, stride
+        self.view = windows_view(data, CONTEXT + HORIZON)
+        self.per_row = (data.shape[1] - CONTEXT - HORIZON) // stride + 1
 
     def __len__(self) -> int:
         return self.data.shape[0] * self.per_row
 
-    def __getitem__(self, i: int):
-        row, j = divmod(i, self.per_row)
-        w = torch.from_numpy(self.data[row, j * self.stride: j * self.stride + self.context + self.horizon])
-        return w[: self.context], w[self.context:]
+    def __getitems__(self, indices: Sequence[int]) -> list:
+        row, j = np.divmod(np.asarray(indices), self.per_row)
+        return as_items(self.view[row, j * self.stride])
 
 
-def rate(dataset, workers: int, batch: int, epochs: int = 2) -> tuple[list[float], float]:
+class FromParquet(Dataset):
+    """The same windows read with `datasets` from the Parquet export: per batch, the rows it
+    touches (`Array2D` series as numpy), windows cut and normalized like the store's."""
+
+    def __init__(self, table, mean: np.ndarray, std: np.ndarray, n_time: int, stride: int):
+        self.table, self.mean, self.std, self.stride = table.with_format("numpy"), mean, std, stride
+        self.per_row = (n_time - CONTEXT - HORIZON) // stride + 1
+
+    def __len__(self) -> int:
+        return len(self.table) * self.per_row
+
+    def __getitems__(self, indices: Sequence[int]) -> list:
+        row, j = np.divmod(np.asarray(indices), self.per_row)
+        rows, inverse = np.unique(row, return_inverse=True)
+        series = np.asarray(self.table[rows.tolist()]["series"])  # [rows, T, dim] float32
+        raw = windows_view(series, CONTEXT + HORIZON)[inverse, j * self.stride]
+        return as_items(((raw.astype(np.float64) - self.mean) / self.std).astype(np.float32))
+
+
+def rate(dataset: Dataset, workers: int, batch: int, epochs: int) -> tuple[list[float], float]:
     """(windows per second of each epoch, seconds to the first batch); workers persist across epochs."""
     loader = DataLoader(dataset, batch_size=batch, shuffle=True, num_workers=workers,
                         generator=torch.Generator().manual_seed(0), persistent_workers=workers > 0)
@@ -58,43 +103,107 @@ def rate(dataset, workers: int, batch: int, epochs: int = 2) -> tuple[list[float
     return rates, first
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--store", default="/tmp/chaosdata-bench-store")
-    parser.add_argument("--periods", type=float, default=100)
-    parser.add_argument("--batch", type=int, default=256)
-    args = parser.parse_args()
+def ready_store(path: Path, periods: float, chunk_time: int) -> None:
+    """Build the benchmark's store at `path`, or reuse the one there if its config is the same."""
     raw = load_preset("quick").to_dict()
-    raw.update(name="bench-loader", systems=["Lorenz"], length=args.periods, splits={"train": 32, "val": 8, "test": 8},
+    raw.update(name="bench-loader", systems=["Lorenz"], length=periods, splits={"train": 32, "val": 8, "test": 8},
                granularities={"fine": {"timescale": "period", "points": 100}},
                integrator={"rtol": 1e-9, "atol": 1e-9})
+    raw["storage"] = {**raw.get("storage", {}), "chunk_time": chunk_time}
     config = parse_config(raw, "bench_loader")
-    start = time.perf_counter()
-    build(config, args.store, progress=False, log=lambda m: None)
-    print(f"store ready in {time.perf_counter() - start:.1f} s at {args.store}")
+    try:  # others change the code meanwhile; the stored bytes of this config would not
+        store = open_store(path)
+        if store.manifest["config_hash"] == config.config_hash and store.array("Lorenz", "fine", "train").shape:
+            return
+        stale = store.manifest["name"] == "bench-loader"
+    except StoreError as error:  # e.g. an older layout: rebuilt if it is this benchmark's
+        stale = "bench-loader" in (path / "manifest.json").read_text() if (path / "manifest.json").exists() else False
+        if not stale and path.exists():
+            raise StoreError(f"{path} holds something else than this benchmark's store; pass another --store") from error
+    if stale:
+        shutil.rmtree(path)
+        shutil.rmtree(parquet_folder(path), ignore_errors=True)
+    build(config, path, progress=False, log=lambda m: None)
 
-    kw = dict(source=args.store, context_length=512, horizon=64)
+
+def parquet_folder(store: Path) -> Path:
+    return store.with_name(store.name + "-parquet")
+
+
+def ready_parquet(store: Path, out: Path):
+    """The store's Parquet export (written once) opened with `datasets`."""
+    import datasets
+
+    from chaosdata.export import export_parquet
+
+    files = sorted((out / "data/Lorenz/fine").glob("train-*.parquet"))
+    if not files:
+        export_parquet(store, out, ["Lorenz"])
+        files = sorted((out / "data/Lorenz/fine").glob("train-*.parquet"))
+    return datasets.load_dataset("parquet", data_files={"train": [str(f) for f in files]}, split="train",
+                                 cache_dir=str(out / "hf-cache"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--store", type=Path, default=Path("/tmp/chaosdata-bench-store"))
+    parser.add_argument("--periods", type=float, default=100)
+    parser.add_argument("--chunk-time", type=int, default=2048, help="time points per stored chunk (quick preset: 2048)")
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=3)
+    args = parser.parse_args()
     start = time.perf_counter()
-    ds = load_dataset("Lorenz", **kw)
+    ready_store(args.store, args.periods, args.chunk_time)
+    hf = ready_parquet(args.store, parquet_folder(args.store))
+    print(f"store and Parquet ready in {time.perf_counter() - start:.1f} s at {args.store}")
+
+    def store() -> Dataset:
+        return load_dataset("Lorenz", source=args.store, context_length=CONTEXT, horizon=HORIZON)
+
+    start = time.perf_counter()
+    ds = store()
     next(iter(DataLoader(ds, batch_size=args.batch, shuffle=True)))
     first_total = time.perf_counter() - start
-    memory = InMemory(ds.trajectories().numpy(), 512, 64, ds.stride)
-    assert len(memory) == len(ds)
-    print(f"{len(ds)} windows of 512 + 64 points, batch {args.batch}; first batch {first_total:.2f} s "
-          "after calling load_dataset")
-    print(f"{'workers':>7s} {'epoch':>5s} {'store win/s':>12s} {'memory win/s':>13s} {'ratio':>6s}")
+    chunks = open_store(args.store).array("Lorenz", "fine", "train").chunks
+    memory = InMemory(ds.trajectories().numpy(), ds.stride)
+    parquet = FromParquet(hf, ds.normalizer.mean["Lorenz"], ds.normalizer.std["Lorenz"], memory.data.shape[1], ds.stride)
+    probe = list(np.random.default_rng(0).permutation(len(ds))[: args.batch])
+    for other in (memory, parquet):  # the three ways give the same windows
+        assert len(other) == len(ds) and all(torch.equal(a, b) for x, y in zip(ds.__getitems__(probe), other.__getitems__(probe))
+                                             for a, b in zip(x, y))
+    print(f"{len(ds)} windows of {CONTEXT} + {HORIZON} points, stored chunks {chunks}, batch {args.batch}; "
+          f"first batch {first_total:.2f} s after calling load_dataset")
+
+    ways: dict[str, Callable[[], Dataset]] = {"store": store, "memory": lambda: memory, "datasets": lambda: parquet}
     for workers in (0, 2):
-        store_rates, store_first = rate(load_dataset("Lorenz", **kw), workers, args.batch)
-        mem_rates, _ = rate(memory, workers, args.batch)
-        for epoch, (a, b) in enumerate(zip(store_rates, mem_rates), 1):
-            print(f"{workers:7d} {epoch:5d} {a:12.0f} {b:13.0f} {a / b:6.2f}"
-                  + (f"   (first batch {store_first:.2f} s)" if epoch == 1 else ""))
+        runs = {name: [] for name in ways}  # per repeat: (rates per epoch, first batch)
+        for _ in range(args.repeats):
+            for name, make in ways.items():
+                runs[name].append(rate(make(), workers, args.batch, args.epochs))
+        report(workers, runs)
     tracemalloc.start()
-    rate(load_dataset("Lorenz", **kw), 0, args.batch, epochs=1)
+    rate(store(), 0, args.batch, epochs=1)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     print(f"peak traced memory reading the store (0 workers): {peak / 2**20:.1f} MiB; the split in memory: "
           f"{memory.data.nbytes / 2**20:.1f} MiB")
+
+
+def report(workers: int, runs: dict[str, list[tuple[list[float], float]]]) -> None:
+    """Median windows/s per way for the first and the later epochs; ratios of the store's (min-max over repeats)."""
+    def per_epoch(name: str, later: bool) -> np.ndarray:  # one rate per repeat
+        return np.array([np.mean(r[1:]) if later else r[0] for r, _ in runs[name]])
+
+    print(f"\n{workers} workers: {'epoch':>6s} {'store':>9s} {'memory':>9s} {'datasets':>9s}  "
+          f"{'store/memory':>16s} {'store/datasets':>16s}   (windows/s, median of {len(runs['store'])})")
+    for later, label in ((False, "1"), (True, "later")):
+        s, m, d = (per_epoch(name, later) for name in ("store", "memory", "datasets"))
+        rm, rd = s / m, s / d
+        print(f"{'':>11s}{label:>6s} {np.median(s):9.0f} {np.median(m):9.0f} {np.median(d):9.0f}  "
+              f"{rm.min():7.2f}-{rm.max():<8.2f} {rd.min():7.2f}-{rd.max():<8.2f}")
+    firsts = [first for _, first in runs["store"]]
+    print(f"{'':>11s}store's first batch {min(firsts):.2f}-{max(firsts):.2f} s from iterating the DataLoader")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,8 @@ from chaosdata.errors import InvalidInputError, suggest
 
 NORMALIZATIONS = ("standard", "none")
 ITEM_DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
-BLOCK_BYTES = 4 << 20  # time points are read and cached in blocks of about this size
+BLOCK_BYTES = 4 << 20  # time points are read and cached in blocks of about this size (at float64)...
+SHARD_BLOCK_BYTES = 32 << 20  # ...or in whole stored shards up to this size
 NOISE_BLOCK = 1024  # observation noise is drawn per (trajectory, block of this many time indices)
 
 
@@ -191,9 +192,7 @@ class WindowDataset(Dataset):
         self._rows = np.concatenate([np.asarray(s.rows, dtype=np.int64) for s in self.series] or [[]]).astype(np.int64)
         self._row_base = np.cumsum([0] + [len(s.rows) for s in self.series])[:-1].astype(np.int64)
         self._time_start = np.asarray([s.time.start for s in self.series], dtype=np.int64)
-        self._blocks = [self._geometry(s) for s in self.series]
-        self._block_arrays = tuple(np.asarray(column, dtype=np.int64).reshape(-1) for column in zip(*self._blocks)) \
-            if self._blocks else (np.zeros(0, np.int64),) * 3
+        self._blocks = np.zeros((3, len(self.series)), dtype=np.int64)  # (origin, length, rows) per series, see _geometry
         self._arrays: dict[int, Any] = {}
         self._cache: _BlockCache | None = None
         # numpy has no bfloat16: its blocks are cached as float32 and rounded when items are made
@@ -274,15 +273,27 @@ class WindowDataset(Dataset):
         position, j = np.divmod(idx - self._first[k], self._windows_per_row[k])
         return idx, k, self._rows[self._row_base[k] + position], self._time_start[k] + j * self.stride
 
-    def _geometry(self, s: Series) -> tuple[int, int, int]:
-        """How series `s` is cut into cached blocks: `(origin, length, rows)`, block `(g, b)` holding
-        stored rows `g*rows:(g+1)*rows` and time indices `origin + b*length` onwards. A whole
-        trajectory per block, with as many rows as fit in `BLOCK_BYTES`, when one fits (a batch
-        then touches few blocks); else one row and whole store chunks."""
+    def _geometry(self, k: int) -> tuple[int, int, int]:
+        """How series `k` is cut into cached blocks: `(origin, length, rows)`, block `(g, b)` holding
+        stored rows `g*rows:(g+1)*rows` and time indices `origin + b*length` onwards. A stored
+        shard per block where it holds at most `SHARD_BLOCK_BYTES` (zarr reads a whole shard in
+        one request, a part of one chunk by chunk); else whole trajectories, as many rows as fit
+        in `BLOCK_BYTES`, when one fits; else one row and whole store chunks."""
+        s = self.series[k]
+        shards = getattr(self._array(k), "shards", None)
+        if shards is not None and shards[0] * shards[1] * s.dim * 8 <= SHARD_BLOCK_BYTES:
+            return 0, shards[1], shards[0]
         row_bytes = s.length * s.dim * 8
         if row_bytes <= BLOCK_BYTES:
             return s.time.start, s.length, max(1, BLOCK_BYTES // row_bytes)
         return 0, s.block * max(1, BLOCK_BYTES // (s.block * s.dim * 8)), 1
+
+    def _block_geometry(self, k: np.ndarray) -> np.ndarray:
+        """`(origin, length, rows)` of the series `k` `[n]`, as `[3, n]`; found when first needed
+        (it opens the series' array), so a dataset is built without reading anything."""
+        for kk in np.unique(k[self._blocks[1, k] == 0]).tolist():
+            self._blocks[:, kk] = self._geometry(kk)
+        return self._blocks[:, k]
 
     def _array(self, k: int) -> Any:
         """Series `k`'s stored array, opened once per process."""
@@ -309,10 +320,10 @@ class WindowDataset(Dataset):
 
     def _load_block(self, k: int, g: int, b: int, noisy: bool) -> np.ndarray:
         s = self.series[k]
-        origin, length, rows = self._blocks[k]
+        origin, length, rows = self._blocks[:, k].tolist()
         r0, r1 = g * rows, min((g + 1) * rows, s.n_trajectories)
         a0 = origin + b * length
-        a1 = min(a0 + length, s.time.stop)
+        a1 = min(a0 + length, s.n_time)
         x = self._transform(k, self._array(k)[r0:r1, a0:a1])
         if not noisy:
             return x
@@ -323,7 +334,7 @@ class WindowDataset(Dataset):
     def _segment(self, k: int, g: int, lo: int, hi: int, noisy: bool) -> np.ndarray:
         """Time indices `lo:hi` of the rows of block row-group `g`, `[rows, hi - lo, channels]`:
         a view of one cached block, or the joined parts of the blocks the span crosses."""
-        origin, length, _ = self._blocks[k]
+        origin, length, _ = self._blocks[:, k].tolist()
         parts = []
         for b in range((lo - origin) // length, (hi - 1 - origin) // length + 1):
             a0 = origin + b * length
@@ -340,7 +351,7 @@ class WindowDataset(Dataset):
         Items are copies: they never alias the cache, whatever the caller does with them."""
         idx, k, row, start = self._locate_many(indices)
         width = self.context_length + self.horizon
-        origin, length, rows = (a[k] for a in self._block_arrays)
+        origin, length, rows = self._block_geometry(k)
         g = row // rows
         first, last = (start - origin) // length, (start + width - 1 - origin) // length
         keys = np.stack([k, g, first, last])
@@ -402,7 +413,7 @@ class WindowDataset(Dataset):
         indexes the stored array, not this tensor, when a split holds failed trajectories."""
         k = self._system_index(system)
         s = self.series[k]
-        rows = self._blocks[k][2]
+        rows = int(self._block_geometry(np.array([k]))[2, 0])
         whole = [self._segment(k, row // rows, s.time.start, s.time.stop, False)[row % rows] for row in s.rows]
         return torch.from_numpy(np.stack(whole)).to(self.dtype)
 
