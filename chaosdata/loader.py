@@ -26,7 +26,8 @@ from chaosdata.errors import InvalidInputError, suggest
 from chaosdata.store import ReleaseConfig, Store, build, load_preset, open_store, provenance
 from chaosdata.store.config import PRESETS, SPLITS, parse_config
 from chaosdata.store.errors import StoreError
-from chaosdata.store.layout import MANIFEST
+from chaosdata.store.layout import BUILD_LOG, MANIFEST, system_file
+from chaosdata.store.reader import CheckedArray, open_array
 from chaosdata.store.manifest import read_manifest
 from chaosdata.systems import get_system, list_systems
 from chaosdata.systems.derived import SKEW_SEPARATOR
@@ -34,20 +35,18 @@ from chaosdata.windows import (NORMALIZATIONS, Normalizer, Series, WindowDataset
                                check_window, fit_statistics, temporal_cut)
 
 DEFAULT_STORE = "data"
-HUB_ROOT_FILES = (MANIFEST, "zarr.json", "builds.json", "README.md")
+HUB_ROOT_FILES = (MANIFEST, BUILD_LOG, "README.md")
 
 
 class _ZarrArray:
     """Picklable opener of one stored array (each worker process opens its own handle). The
-    root is made absolute: arrays open lazily, perhaps after the caller changed directory."""
+    file is made absolute: arrays open lazily, perhaps after the caller changed directory."""
 
-    def __init__(self, root: Path, system: str, path: str):
-        self.root, self.system, self.path = os.path.abspath(root), system, path
+    def __init__(self, file: Path, path: str):
+        self.file, self.path = os.path.abspath(file), path
 
-    def __call__(self):
-        import zarr
-
-        return zarr.open_array(os.path.join(self.root, self.system, self.path), mode="r")
+    def __call__(self) -> CheckedArray:
+        return open_array(self.file, self.path)
 
 
 def cache_root(cache_dir: str | os.PathLike | None) -> Path:
@@ -147,7 +146,7 @@ def _is_repo_id(source: Any) -> bool:
 
 
 def _download(repo_id: str, names: list[str] | None, *, cache_dir: Any, revision: str | None) -> Store:
-    """Fetch the store's root files and the requested systems' folders from the Hub (cached)."""
+    """Fetch the store's root files and the requested systems' files (`<System>.zip`) from the Hub (cached)."""
     from huggingface_hub import snapshot_download
 
     cache = str(cache_root(cache_dir) / "hub")
@@ -155,7 +154,7 @@ def _download(repo_id: str, names: list[str] | None, *, cache_dir: Any, revision
         root = snapshot_download(repo_id, repo_type="dataset", revision=revision,
                                  allow_patterns=list(HUB_ROOT_FILES), cache_dir=cache)
         names = sorted(read_manifest(root)["systems"])
-    patterns = list(HUB_ROOT_FILES) + [f"{n}/**" for n in names]
+    patterns = list(HUB_ROOT_FILES) + [system_file(n) for n in names]
     local = snapshot_download(repo_id, repo_type="dataset", revision=revision, allow_patterns=patterns,
                               cache_dir=cache)
     store = open_store(local)
@@ -163,7 +162,7 @@ def _download(repo_id: str, names: list[str] | None, *, cache_dir: Any, revision
     if missing:
         raise StoreError(f"{repo_id}: the download lacks {missing}; the repo holds "
                          f"{sorted(store.manifest['systems'])}")
-    report = store.verify(names, data=False)  # file checksums against the manifest
+    report = store.verify(names, data=False)  # one SHA-256 per system file against the manifest
     if not report.ok:
         raise StoreError(f"{repo_id}: downloaded files fail verification: {report.first}")
     return store
@@ -192,7 +191,7 @@ def _series(store: Store, system: str, granularity: str, split: str, temporal: b
         time = slice(0, cut) if split == "train" else slice(cut, None)
     grid = store.time(system, granularity)
     stored_as = arr.path  # relative to the system group, e.g. "fine/train/series" (maps: "iteration/...")
-    return Series(system=system, open=_ZarrArray(store.path, system, stored_as),
+    return Series(system=system, open=_ZarrArray(store.file(system), stored_as),
                   n_trajectories=n, n_time=t, dim=d, t0=float(grid["t0"]), dt=float(grid["dt"]),
                   block=int(arr.chunks[1]), rows=rows, time=time, array_split=array_split)
 

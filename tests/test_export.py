@@ -416,7 +416,7 @@ def test_hub_load_fetches_only_the_requested_system_and_then_works_offline(store
     hub = serve()
     kwargs = dict(cache_dir=tmp_path / "cache", context_length=16, horizon=4, granularity="fine")
     ds = load_dataset("Henon", source="chaos/dysts", **kwargs)
-    assert hub.fetched_tops() == {"Henon", "manifest.json", "zarr.json", "builds.json", "README.md"}
+    assert hub.fetched_tops() == {"Henon.zip", "manifest.json", "builds.json", "README.md"}
     local = load_dataset("Henon", source=store.path, context_length=16, horizon=4, granularity="fine")
     assert len(ds) == len(local) and all(torch_equal(ds[i], local[i]) for i in range(len(ds)))
 
@@ -435,7 +435,7 @@ def test_hub_load_of_all_systems_skips_the_exports_and_pins_a_revision(store, hu
     hub = serve()
     splits = load_dataset("all", source="chaos/dysts", revision=hub.sha, split=None, cache_dir=tmp_path / "c",
                           context_length=8, horizon=2, granularity="coarse")
-    assert hub.fetched_tops() == set(store.systems) | {"manifest.json", "zarr.json", "builds.json", "README.md"}
+    assert hub.fetched_tops() == {f"{s}.zip" for s in store.systems} | {"manifest.json", "builds.json", "README.md"}
     assert sorted(splits) == ["test", "train", "val"]
     snapshot = next((tmp_path / "c" / "hub").rglob(f"snapshots/{hub.sha}"))
     assert not (snapshot / "data").exists() and not (snapshot / "hdf5").exists()
@@ -446,8 +446,7 @@ def test_hub_load_refuses_files_that_fail_the_manifest(store, hub_repo, tmp_path
     from chaosdata.store.errors import StoreError
 
     repo, serve = hub_repo
-    shard = next(p for p in sorted((repo / "Henon/iteration/train/series").rglob("*"))
-                 if p.is_file() and p.name != "zarr.json")
+    shard = repo / "Henon.zip"
     data = bytearray(shard.read_bytes())
     data[len(data) // 2] ^= 0xFF
     shard.write_bytes(bytes(data))

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import zarr
 from torch.utils.data import DataLoader
 
 from chaosdata.errors import InvalidInputError, UnknownSystemError
 from chaosdata.loader import load_dataset
+from chaosdata.store.reader import open_array
 from chaosdata.store import build, load_preset
 from chaosdata.store.config import parse_config
 from chaosdata.store.errors import StoreError
@@ -42,7 +42,7 @@ def store(tmp_path_factory) -> Path:
 
 def test_windows_match_the_stored_trajectories(store):
     ds = load_dataset("Lorenz", source=store, context_length=64, horizon=16, normalize=None, dtype=torch.float64)
-    arr = zarr.open_array(str(store / "Lorenz" / "fine" / "train" / "series"), mode="r")[...]
+    arr = open_array(store / "Lorenz.zip", "fine/train/series")[...]
     n, t, d = arr.shape
     assert len(ds) == n * ((t - 80) // 16 + 1)
     for i in (0, 7, len(ds) - 1):
@@ -58,14 +58,14 @@ def test_normalization_comes_from_train_and_is_exposed(store):
     splits = load_dataset("Lorenz", split=None, source=store, context_length=32, horizon=8, dtype=torch.float64)
     assert set(splits) == {"train", "val", "test"}
     train, test = splits["train"], splits["test"]
-    raw = zarr.open_array(str(store / "Lorenz" / "fine" / "train" / "series"), mode="r")[...].reshape(-1, 3).astype(np.float64)
+    raw = open_array(store / "Lorenz.zip", "fine/train/series")[...].reshape(-1, 3).astype(np.float64)
     np.testing.assert_allclose(train.normalizer.mean["Lorenz"], raw.mean(0), rtol=1e-10)
     np.testing.assert_allclose(test.normalizer.std["Lorenz"], raw.std(0), rtol=1e-8)
     whole = train.trajectories()
     assert abs(whole.mean().item()) < 1e-6 and whole.reshape(-1, 3).std(0).sub(1).abs().max() < 1e-3
     context, _ = test[3]
     info = test.info(3)
-    stored = zarr.open_array(str(store / "Lorenz" / "fine" / "test" / "series"), mode="r")
+    stored = open_array(store / "Lorenz.zip", "fine/test/series")
     raw_window = torch.from_numpy(stored[info.trajectory, info.start: info.start + 32].astype(np.float64))
     torch.testing.assert_close(test.denormalize(context, "Lorenz"), raw_window)
 
@@ -97,7 +97,7 @@ def test_univariate_noise_and_granularity(store):
 def test_temporal_split_is_the_first_five_sixths(store):
     parts = load_dataset("Lorenz", split=None, temporal=True, source=store, context_length=32, horizon=8, stride=1)
     assert set(parts) == {"train", "val"}
-    n_time = zarr.open_array(str(store / "Lorenz" / "fine" / "train" / "series"), mode="r").shape[1]
+    n_time = open_array(store / "Lorenz.zip", "fine/train/series").shape[1]
     cut = int(n_time * 5 / 6)
     train_ends = max(parts["train"].info(i).start for i in range(len(parts["train"]))) + 40
     val_starts = min(parts["val"].info(i).start for i in range(len(parts["val"])))
@@ -141,7 +141,7 @@ def test_without_a_store_the_error_says_how_to_get_one(tmp_path, monkeypatch):
 def test_a_store_failing_verification_is_refused(store, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(store, copy)
-    shard = next(p for p in (copy / "Lorenz" / "fine" / "train" / "series").rglob("*") if p.is_file() and p.name != "zarr.json")
+    shard = copy / "Lorenz.zip"
     data = bytearray(shard.read_bytes())
     data[len(data) // 2] ^= 0xFF
     shard.write_bytes(bytes(data))
@@ -172,7 +172,7 @@ def test_hub_source_downloads_only_the_requested_systems(store, tmp_path, monkey
                       context_length=32, horizon=8)
     assert calls[0][:3] == ("chaosdata/dysts", "dataset", "v1") and "Henon/**" in calls[0][3]
     downloaded = tmp_path / "hub" / "chaosdata--dysts"
-    assert (downloaded / "Henon").is_dir() and not (downloaded / "Lorenz").exists()
+    assert (downloaded / "Henon.zip").is_file() and not (downloaded / "Lorenz.zip").exists()
     assert ds[0][0].shape == (32, 2)
 
 

@@ -91,7 +91,7 @@ def test_staged_folder_passes_verification(staged):
 
 def test_staged_folder_holds_store_exports_cards_metadata(staged, store):
     root = staged.root
-    for rel in ("README.md", "manifest.json", "zarr.json", "metadata/catalogue.json", "metadata/invariants.json",
+    for rel in ("README.md", "manifest.json", "Henon.zip", "metadata/catalogue.json", "metadata/invariants.json",
                 "metadata/config.json", "metadata/config.toml", "metadata/manifest.json", "cards/img/gallery.png"):
         assert (root / rel).is_file(), rel
     assert open_store(root).systems == store.systems
@@ -152,8 +152,8 @@ def test_restaging_is_idempotent(staged, store, staged_copy):
     stage(store, staged_copy, repo_id=REPO, systems=["Henon"])  # a subset: the other systems' files go
     index = staged_index(staged_copy)
     assert index["systems"] == ["Henon"]
-    assert not (staged_copy / "Lorenz").exists() and not (staged_copy / "data" / "Lorenz").exists()
-    assert all(before[p] == e["sha256"] for p, e in index["files"].items() if p.startswith(("Henon/", "data/Henon/")))
+    assert not (staged_copy / "Lorenz.zip").exists() and not (staged_copy / "data" / "Lorenz").exists()
+    assert all(before[p] == e["sha256"] for p, e in index["files"].items() if p.startswith(("Henon.zip", "data/Henon/")))
     assert verify_staged(staged_copy) == []
 
 
@@ -330,9 +330,7 @@ def test_malformed_repo_id_uploads_nothing(hub, store, token_env):
 def test_store_failing_verification_uploads_nothing(hub, store, token_env, tmp_path):
     damaged = tmp_path / "damaged"
     shutil.copytree(store.path, damaged)
-    manifest = json.loads((damaged / "manifest.json").read_text())
-    rel = sorted(manifest["systems"]["Lorenz"]["files"])[-1]
-    (damaged / "Lorenz" / rel).write_bytes(b"not the data")
+    (damaged / "Lorenz.zip").write_bytes(b"not the data")
     with pytest.raises(PublishError, match="fails verification.*nothing was staged or uploaded"):
         publish(damaged, REPO, staging=tmp_path / "staging")
     assert sum(hub.counts.values()) == 0

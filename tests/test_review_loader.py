@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import zarr
 
 from chaosdata.errors import InvalidInputError
 from chaosdata.loader import load_dataset
+from chaosdata.store.reader import open_array
 from chaosdata.store import build, load_preset
 from chaosdata.store.config import parse_config
 
@@ -32,7 +32,7 @@ def store(tmp_path_factory) -> Path:
 
 
 def stored(store: Path, split: str = "train") -> np.ndarray:
-    return zarr.open_array(str(store / "Lorenz" / "fine" / split / "series"), mode="r")[...].astype(np.float64)
+    return open_array(store / "Lorenz.zip", f"fine/{split}/series")[...].astype(np.float64)
 
 
 def small(store: Path, systems="Lorenz", **kw):

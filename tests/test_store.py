@@ -8,9 +8,11 @@ import json
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +28,7 @@ from chaosdata.store import (ChecksumError, StoreError, build, load_config, load
                              split_seed)
 from chaosdata.store.config import parse_config
 from chaosdata.store.layout import BUILD_LOG, LOCK, MANIFEST, STAGING
+from chaosdata.store.reader import open_array
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = """
@@ -179,11 +182,13 @@ def test_split_seeds_are_distinct_and_stable():
 
 
 # ---------------------------------------------------------------------- layout
+def zip_group(path: Path) -> zarr.Group:
+    return zarr.open_group(zarr.storage.ZipStore(path, mode="r"), mode="r")
+
+
 def test_store_opens_with_plain_zarr(built):
     out, _ = built
-    root = zarr.open_group(str(out), mode="r")
-    assert root.attrs["chaosdata"]["manifest"] == MANIFEST
-    lorenz = zarr.open_group(str(out / "Lorenz"), mode="r")
+    lorenz = zip_group(out / "Lorenz.zip")
     attrs = lorenz.attrs.asdict()
     assert attrs["system"]["name"] == "Lorenz" and attrs["system"]["parameters"]["rho"] == 28.0
     assert attrs["provenance"]["git_commit"] == "test-commit" and attrs["provenance"]["zarr"] == zarr.__version__
@@ -200,18 +205,38 @@ def test_store_opens_with_plain_zarr(built):
     assert np.isfinite(fine[...]).all()
     if "lyapunov" not in attrs["generation"]["granularities"]:  # until the invariants give a Lyapunov time
         assert "Lyapunov" in attrs["generation"]["skipped_granularities"]["lyapunov"]
-    henon = zarr.open_group(str(out / "Henon"), mode="r")
+    henon = zip_group(out / "Henon.zip")
     assert henon["iteration/train/series"].shape == (2, 50, 2)
-    assert zarr.open_group(str(out / "MackeyGlass"), mode="r")["fine/test/series"].shape == (1, 200, 10)
+    assert zip_group(out / "MackeyGlass.zip")["fine/test/series"].shape == (1, 200, 10)
 
 
-def test_system_directories_hold_a_handful_of_files(built):
-    manifest = json.loads((built[0] / MANIFEST).read_text())
-    for name, entry in manifest["systems"].items():
-        assert sorted(entry["files"]) == sorted(
-            p.relative_to(built[0] / name).as_posix() for p in (built[0] / name).rglob("*") if p.is_file())
-        # per split: its group, the series shard and 9 one-chunk variables (metadata + chunk)
-        assert len(entry["files"]) <= 1 + 3 * (1 + 3 * 19)
+def test_a_store_is_one_file_per_system_and_a_small_manifest(built):
+    out = built[0]
+    assert sorted(p.name for p in out.iterdir() if p.name != LOCK) == sorted([
+        BUILD_LOG, "Henon.zip", "Lorenz.zip", "MackeyGlass.zip", MANIFEST])
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert len((out / MANIFEST).read_bytes()) < 2000 + 1000 * len(manifest["systems"])
+    entry = manifest["systems"]["Lorenz"]
+    assert entry["bytes"] == (out / "Lorenz.zip").stat().st_size
+    assert entry["splits"]["fine/train"] == [2, 200, 3]
+
+
+def test_system_files_are_deterministic_zips(built):
+    """Members sorted, stored, with no build time or umask in them: the same build, the same bytes."""
+    with zipfile.ZipFile(built[0] / "Lorenz.zip") as zf:
+        infos = zf.infolist()
+    names = [i.filename for i in infos]
+    assert names == sorted(names) and "zarr.json" in names and "fine/train/series/c/0/0/0" in names
+    assert {(i.date_time, i.compress_type, i.external_attr >> 16) for i in infos} == {
+        ((1980, 1, 1, 0, 0, 0), zipfile.ZIP_STORED, 0o100644)}
+
+
+def test_every_chunk_carries_a_crc32c(built):
+    lorenz = zip_group(built[0] / "Lorenz.zip")
+    series = lorenz["fine/train/series"].metadata.codecs[0].codecs  # the shard's inner-chunk codecs
+    assert series[-1].to_dict()["name"] == "crc32c"
+    for name in ("valid", "failure", "initial_condition", "time"):
+        assert lorenz[f"fine/train/{name}"].metadata.codecs[-1].to_dict()["name"] == "crc32c"
 
 
 def test_granularities_hold_the_same_trajectories(built):
@@ -260,7 +285,7 @@ def test_reader_api(built):
     with pytest.raises(InvalidInputError, match="not in the store"):
         store.array("Rossler", "fine", "train")
     with pytest.raises(StoreError, match="not a chaosdata store"):
-        open_store(built[0] / "Lorenz")
+        open_store(built[0].parent)
 
 
 # ---------------------------------------------------------------------- checksums
@@ -268,35 +293,86 @@ def test_verify_passes_on_a_fresh_store(built):
     assert open_store(built[0]).verify().ok
 
 
-def test_verify_names_a_corrupted_shard(copy_of):
-    shard = copy_of / "Lorenz" / "fine" / "train" / "series" / "c" / "0" / "0" / "0"
-    data = bytearray(shard.read_bytes())
-    data[len(data) // 3] ^= 0xFF
-    shard.write_bytes(bytes(data))
+def flip_chunk_byte(store: Path, member: str = "fine/train/series/c/0/0/0", system: str = "Lorenz") -> None:
+    """Flip one byte of a member of the system's zip, in place: byte 40 (in a shard, inside its
+    first inner chunk, which a partial read decodes alone) or the middle of a small one."""
+    path = store / f"{system}.zip"
+    data = bytearray(path.read_bytes())
+    start, size = member_span(data, path, member)
+    data[start + min(40, size // 2)] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def member_span(data: bytes, path: Path, member: str) -> tuple[int, int]:
+    """(offset, size) of a stored member's bytes in the zip file's bytes `data`."""
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(member)
+    name_len, extra_len = struct.unpack("<HH", data[info.header_offset + 26: info.header_offset + 30])
+    return info.header_offset + 30 + name_len + extra_len, info.file_size
+
+
+def test_verify_names_a_corrupted_system_file(copy_of):
+    flip_chunk_byte(copy_of)
     report = open_store(copy_of).verify()
     assert not report.ok
-    first = report.first
-    assert (first.system, first.what) == ("Lorenz", "fine/train/series/c/0/0/0")
-    assert first.expected != first.got and "sha256" in first.got
-    assert [p.what for p in report.problems] in (["fine/train/series/c/0/0/0", "fine/train/series"],) \
-        or len(report.problems) >= 2
-    with pytest.raises(ChecksumError, match="Lorenz/fine/train/series/c/0/0/0"):
+    assert (report.first.system, report.first.what) == ("Lorenz", "Lorenz.zip")
+    assert report.first.expected != report.first.got and "sha256" in report.first.got
+    with pytest.raises(ChecksumError, match="Lorenz/Lorenz.zip"):
         open_store(copy_of).verify(strict=True)
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         assert cli(["verify", str(copy_of)]) == 1
-    assert "first: Lorenz/fine/train/series/c/0/0/0" in buf.getvalue()
+    assert "first: Lorenz/Lorenz.zip" in buf.getvalue()
 
 
-def test_verify_reports_missing_systems_and_files(copy_of):
-    shutil.rmtree(copy_of / "Henon")
-    (copy_of / "MackeyGlass" / "coarse" / "val" / "zarr.json").unlink()
-    (copy_of / "Lorenz" / "notes.txt").write_text("hi")
+@pytest.mark.parametrize("member", ["fine/train/series/c/0/0/0", "fine/train/initial_condition/c/0/0"])
+def test_a_flipped_chunk_byte_fails_every_read_path(copy_of, member):
+    """The chunk's CRC32C is checked by zarr on every read: no path returns wrong values."""
+    import xarray as xr
+
+    flip_chunk_byte(copy_of, member)
+    array, variable = member.split("/c/")[0], member.split("/")[2]
+    with pytest.raises(ChecksumError, match=r"Lorenz\.zip.*damaged.*chaosdata generate"):
+        open_array(copy_of / "Lorenz.zip", array)[...]
+    store = open_store(copy_of)
+    with pytest.raises(ChecksumError, match="Lorenz.zip"):
+        if variable == "series":  # a partial read: the zip's own CRC-32 (of whole members) is not checked
+            store.array("Lorenz", "fine", "train")[0, :10]
+        else:
+            store.variables("Lorenz", "fine", "train")
+    ds = xr.open_zarr(zarr.storage.ZipStore(copy_of / "Lorenz.zip", mode="r"), group="fine/train")
+    with pytest.raises((ValueError, zipfile.BadZipFile), match="(?i)crc|checksum"):  # zarr's CRC32C or the zip's CRC-32
+        ds[variable][0, :10].values if variable == "series" else ds[variable].values
+    problems = {p.what: p for p in store.verify(data=True).problems}
+    assert "Lorenz.zip" in problems
+    if variable == "series":
+        from chaosdata import load_dataset
+
+        with pytest.raises(ChecksumError, match="Lorenz.zip"):
+            load_dataset("Lorenz", source=copy_of, normalize=None, context_length=8, horizon=4)[0]
+
+
+def test_the_chunk_checksum_does_not_depend_on_the_zip(copy_of, tmp_path):
+    """A reader that takes byte ranges without zipfile (a member extracted, a ranged HTTP read)
+    never sees the zip's CRC-32: the chunk's own CRC32C still refuses a flipped byte."""
+    flip_chunk_byte(copy_of)
+    data = (copy_of / "Lorenz.zip").read_bytes()
+    with zipfile.ZipFile(copy_of / "Lorenz.zip") as zf:
+        members = zf.namelist()
+    for member in members:  # the members' bytes as they lie in the file, no zipfile read
+        start, size = member_span(data, copy_of / "Lorenz.zip", member)
+        target = tmp_path / "plain" / member
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data[start: start + size])
+    series = zarr.open_array(str(tmp_path / "plain" / "fine" / "train" / "series"), mode="r")
+    with pytest.raises(ValueError, match="checksum do not match"):
+        series[0, :10]
+
+
+def test_verify_reports_missing_systems(copy_of):
+    (copy_of / "Henon.zip").unlink()
     report = open_store(copy_of).verify(data=False)
-    found = {(p.system, p.what, p.got) for p in report.problems}
-    assert ("Henon", "", "nothing (missing system)") in found
-    assert ("MackeyGlass", "coarse/val/zarr.json", "no file (missing)") in found
-    assert ("Lorenz", "notes.txt", "an unexpected file") in found
+    assert [(p.system, p.what, p.got) for p in report.problems] == [("Henon", "", "nothing (missing system)")]
     assert open_store(copy_of).systems == ["Lorenz", "MackeyGlass"]
 
 
@@ -340,7 +416,7 @@ def test_kill_9_mid_build_then_resume_is_byte_identical(built, config_file, tmp_
     assert proc.returncode == -signal.SIGKILL
     committed = set(json.loads((out / MANIFEST).read_text())["systems"])
     assert 1 <= len(committed) < 3
-    visible = {p.name for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")}
+    visible = {p.name.removesuffix(".zip") for p in out.glob("*.zip")}
     assert committed <= visible and len(visible - committed) <= 1  # at most one renamed, not yet recorded
     assert open_store(out).verify(sorted(committed)).ok
 
@@ -369,10 +445,19 @@ def test_interrupted_states_are_recovered(tmp_path):
     assert any("Lorenz.12345" in m for m in messages)
     assert tree(out) == tree(clean)
 
-    shutil.rmtree(out / "Henon")  # a recorded system deleted by hand is rebuilt, and says so
+    (out / "Henon.zip").unlink()  # a recorded system deleted by hand is rebuilt, and says so
     report = build(config, out, progress=False, log=messages.append)
     assert [r.status for r in report.results] == ["built"] and "missing" in messages[-1]
     assert tree(out) == tree(clean)
+
+
+def test_a_damaged_system_is_rebuilt_not_called_done(copy_of):
+    flip_chunk_byte(copy_of)
+    messages: list[str] = []
+    report = build(parse_config(raw_tiny()), copy_of, progress=False, log=messages.append)
+    assert {r.name: r.status for r in report.results} == {"Henon": "done", "Lorenz": "built", "MackeyGlass": "done"}
+    assert any(m.startswith("Lorenz: ") and "damaged" in m and "building it again" in m for m in messages)
+    assert open_store(copy_of).verify().ok
 
 
 def test_a_different_config_is_refused_unless_overwrite(copy_of):
@@ -383,8 +468,8 @@ def test_a_different_config_is_refused_unless_overwrite(copy_of):
     assert tree(copy_of) == before
     removed: list[str] = []
     report = build(other, copy_of, overwrite=True, progress=False, log=removed.append)
-    assert report.ok and any(m.endswith("Lorenz") for m in removed)
-    assert open_store(copy_of).systems == ["Henon"] and not (copy_of / "Lorenz").exists()
+    assert report.ok and any(m.endswith("Lorenz.zip") for m in removed)
+    assert open_store(copy_of).systems == ["Henon"] and not (copy_of / "Lorenz.zip").exists()
 
 
 def test_a_foreign_directory_is_refused(tmp_path):

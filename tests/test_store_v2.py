@@ -1,12 +1,11 @@
-"""Store v2: what outside tools see (xarray, consolidated metadata), the store's identity
-(config and code), stored normalization, durability and concurrency."""
+"""The store as outside tools see it (xarray, consolidated metadata in each system's zip), its
+identity (layout, config and code), stored normalization, durability and concurrency."""
 
 from __future__ import annotations
 
 import json
 import multiprocessing
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,7 +21,7 @@ import zarr
 from chaosdata import load_dataset
 from chaosdata.errors import InvalidInputError
 from chaosdata.loader import regenerate_key
-from chaosdata.store import StoreError, build, open_store, provenance, writer
+from chaosdata.store import StoreError, build, open_store, provenance
 from chaosdata.store.config import parse_config
 from chaosdata.store.layout import MANIFEST, STAGING, TRAJECTORY_VARIABLES
 from chaosdata.store.manifest import OldFormatError, data_sha256
@@ -45,11 +44,11 @@ def store(tmp_path_factory) -> Path:
     ("Henon/iteration/train", {"trajectory": 2, "time": 50, "component": 2, "state": 2}),
 ])
 def test_every_split_opens_with_xarray(store, group, dims):
-    ds = xr.open_zarr(store, group=group)
+    system, granularity, split = group.split("/")
+    ds = open_split(store, group)
     assert dict(ds.sizes) == dims
     assert ds.series.dims == ("trajectory", "time", "component") and ds.series.dtype == np.float32
     assert set(TRAJECTORY_VARIABLES) <= set(ds.variables)
-    system, granularity, split = group.split("/")
     s = open_store(store)
     np.testing.assert_array_equal(ds.series.values, s.array(system, granularity, split)[...])
     grid = s.time(system, granularity)
@@ -59,11 +58,17 @@ def test_every_split_opens_with_xarray(store, group, dims):
     assert ds.attrs["system"] == system and ds.attrs["split"] == split and "long_name" in ds.series.attrs
 
 
+def open_split(store: Path, group: str) -> xr.Dataset:
+    """`<System>/<granularity>/<split>` as xarray opens it: the system's zip, the split's group."""
+    system, split = group.split("/", 1)
+    return xr.open_zarr(zarr.storage.ZipStore(store / f"{system}.zip", mode="r"), group=split)
+
+
 def test_time_coordinate_is_in_the_systems_units(store):
-    ds = xr.open_zarr(store, group="Lorenz/fine/train")
+    ds = open_split(store, "Lorenz/fine/train")
     assert ds.time.values[1] == pytest.approx(1.5008 / 100)  # Lorenz's period / 100 points
     assert np.issubdtype(ds.time.dtype, np.floating)  # not decoded as a timedelta
-    assert xr.open_zarr(store, group="Henon/iteration/train").time.values[:3].tolist() == [0, 1, 2]
+    assert open_split(store, "Henon/iteration/train").time.values[:3].tolist() == [0, 1, 2]
 
 
 def test_initial_condition_is_the_draw_and_start_state_follows_the_transient(store):
@@ -79,15 +84,22 @@ def test_initial_condition_is_the_draw_and_start_state_follows_the_transient(sto
     np.testing.assert_allclose(s.array("Lorenz", "fine", "train")[:, 0], v["start_state"], rtol=1e-6, atol=1e-5)
 
 
-def test_the_whole_store_opens_as_one_datatree(store):
-    tree_ = xr.open_datatree(store, engine="zarr")
-    assert sorted(tree_.children) == ["Henon", "Lorenz", "MackeyGlass"]
-    assert tree_["Lorenz/fine/train"].ds.series.shape == (2, 200, 3)
-    assert tree_["Lorenz"].attrs["system"]["name"] == "Lorenz"
+def test_a_system_opens_as_one_datatree(store):
+    tree_ = xr.open_datatree(zarr.storage.ZipStore(store / "Lorenz.zip", mode="r"), engine="zarr")
+    assert sorted(tree_.children) == ["coarse", "fine", "lyapunov"]
+    assert tree_["fine/train"].ds.series.shape == (2, 200, 3)
+    assert tree_.attrs["system"]["name"] == "Lorenz"
 
 
-class CountingStore(zarr.storage.LocalStore):
-    """A local store that records every key read, as an HTTP store would fetch them."""
+def test_a_split_opens_through_fsspec_zip_urls(store):
+    """`zip::<url>` is how a system opens over HTTP (`zip::hf://datasets/owner/name/Lorenz.zip`)."""
+    ds = xr.open_zarr(f"zip::file://{store / 'Lorenz.zip'}", group="fine/train")
+    expected = open_store(store).array("Lorenz", "fine", "train")[...]
+    np.testing.assert_array_equal(ds.series.values, expected)
+
+
+class CountingStore(zarr.storage.ZipStore):
+    """A system's zip that records every key read, as an HTTP reader would fetch them."""
 
     reads: list[str]
 
@@ -96,25 +108,18 @@ class CountingStore(zarr.storage.LocalStore):
         return await super().get(key, prototype, byte_range)
 
 
-def files_read_to_open(root: Path, group: str | None, consolidated: bool) -> list[str]:
-    counting = CountingStore(root, read_only=True)
+def files_read_to_open(path: Path, group: str, consolidated: bool) -> list[str]:
+    counting = CountingStore(path, mode="r")
     counting.reads = []
-    xr.open_zarr(counting, consolidated=consolidated, zarr_format=3, **({"group": group} if group else {}))
+    xr.open_zarr(counting, consolidated=consolidated, zarr_format=3, group=group)
     return counting.reads
 
 
 def test_consolidated_metadata_opens_a_split_in_one_metadata_read(store):
-    cold = files_read_to_open(store, "Lorenz/fine/train", consolidated=False)
-    warm = files_read_to_open(store, "Lorenz/fine/train", consolidated=True)
-    metadata = [k for k in warm if k.endswith("zarr.json")]
-    assert len(metadata) == 1, warm
+    cold = files_read_to_open(store / "Lorenz.zip", "fine/train", consolidated=False)
+    warm = files_read_to_open(store / "Lorenz.zip", "fine/train", consolidated=True)
+    assert [k for k in warm if k.endswith("zarr.json")] == ["zarr.json"], warm  # the system's consolidated document
     assert len([k for k in cold if k.endswith("zarr.json")]) > 5
-    alone = files_read_to_open(store / "Lorenz" / "fine" / "train", None, consolidated=True)  # the split as a root
-    assert [k for k in alone if k.endswith("zarr.json")] == ["zarr.json"]
-    assert (store / "Lorenz" / "fine" / "train" / "zarr.json").stat().st_size < (store / "zarr.json").stat().st_size / 5
-    root = json.loads((store / "zarr.json").read_text())
-    listed = root["consolidated_metadata"]["metadata"]
-    assert "Lorenz/fine/train/series" in listed and not any(k.startswith(STAGING) for k in listed)
 
 
 # ---------------------------------------------------------------------- normalization
@@ -151,13 +156,17 @@ def test_a_train_split_with_no_valid_trajectory_is_a_clear_error(tmp_path):
 
 
 # ---------------------------------------------------------------------- identity: layout and code
-def test_a_store_in_the_old_layout_is_refused_with_how_to_rebuild(store, tmp_path):
+@pytest.mark.parametrize("fmt", ["chaosdata-store/1", "chaosdata-store/2"])
+def test_a_store_in_an_old_layout_is_refused_with_how_to_rebuild(store, tmp_path, fmt):
     old = tmp_path / "old"
-    shutil.copytree(store, old)
-    manifest = json.loads((old / MANIFEST).read_text())
-    manifest["format"] = "chaosdata-store/1"
+    old.mkdir()
+    manifest = json.loads((store / MANIFEST).read_text())
+    manifest["format"] = fmt
     (old / MANIFEST).write_text(json.dumps(manifest))
-    with pytest.raises(OldFormatError, match="earlier layout 'chaosdata-store/1'.*--overwrite"):
+    (old / "zarr.json").write_text("{}")  # layout 2: a root document and one directory per system
+    (old / "Lorenz" / "fine").mkdir(parents=True)
+    (old / "Lorenz" / "zarr.json").write_text("{}")
+    with pytest.raises(OldFormatError, match=f"earlier layout '{fmt}'.*one checksummed zip file per system.*--overwrite"):
         open_store(old)
     with pytest.raises(OldFormatError):
         load_dataset("Lorenz", source=old)
@@ -165,6 +174,7 @@ def test_a_store_in_the_old_layout_is_refused_with_how_to_rebuild(store, tmp_pat
         build(parse_config(raw_tiny()), old, progress=False, log=quiet)
     build(parse_config(raw_tiny(systems=["Henon"])), old, overwrite=True, progress=False, log=quiet)
     assert open_store(old).systems == ["Henon"]
+    assert sorted(p.name for p in old.iterdir()) == [".lock", "Henon.zip", "builds.json", "manifest.json"]
 
 
 def test_the_code_fingerprint_is_part_of_the_identity(store):
@@ -211,7 +221,7 @@ def test_the_regenerate_cache_keys_on_the_code(monkeypatch):
 
 
 # ---------------------------------------------------------------------- durability and concurrency
-def test_every_staged_file_and_directory_is_fsynced_before_the_rename(tmp_path, monkeypatch):
+def test_the_packed_system_is_fsynced_before_the_rename(tmp_path, monkeypatch):
     synced: list[str] = []
     real_open, real_fsync = os.open, os.fsync
     names: dict[int, str] = {}
@@ -229,10 +239,8 @@ def test_every_staged_file_and_directory_is_fsynced_before_the_rename(tmp_path, 
     monkeypatch.setattr(os, "fsync", tracking_fsync)
     out = tmp_path / "store"
     build(parse_config(raw_tiny(systems=["Henon"])), out, progress=False, log=quiet)
-    staged = {p.replace(f"{out}/{STAGING}/", "").split("/", 1)[-1] for p in synced if f"/{STAGING}/Henon." in p}
-    on_disk = {p.relative_to(out / "Henon").as_posix() for p in (out / "Henon").rglob("*")}
-    assert on_disk <= staged  # every file and directory of the system
-    assert str(out) in synced  # the rename made durable in its parent
+    packed = [p for p in synced if p.startswith(f"{out}/{STAGING}/Henon.") and p.endswith(".zip")]
+    assert len(packed) == 1 and str(out) in synced[synced.index(packed[0]):]  # the file, then the rename in its folder
 
 
 def _regenerate(cache: str, queue) -> None:  # a DDP rank: same call, same cache

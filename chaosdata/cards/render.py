@@ -40,7 +40,7 @@ import yaml
 from chaosdata.errors import InvalidInputError
 from chaosdata.owned import RECORD, Ledger
 from chaosdata.store.config import SPLITS
-from chaosdata.store.layout import MANIFEST
+from chaosdata.store.layout import MANIFEST, system_file
 from chaosdata.store.reader import Store, open_store
 from chaosdata.cards import values as V
 from chaosdata.cards.recipe import config_toml
@@ -169,8 +169,7 @@ def repo_context(store: Store, attrs: dict[str, dict[str, Any]], configs: Sequen
     cfg = store.config
     names = list(attrs)
     manifest_entries = store.manifest["systems"]
-    n_traj = sum(shape["shape"][0] for n in names for p, shape in manifest_entries[n]["arrays"].items()
-                 if p.endswith("/series"))
+    n_traj = sum(shape[0] for n in names for shape in manifest_entries[n]["splits"].values())
     catalogue = [dict(V.catalogue_row(n, attrs[n]), page=system_page(n)) for n in names]
     comparisons = [V.dysts_comparison(n, attrs[n].get("invariants") or {}) for n in names]
     compared = [c for c in comparisons if c["has_dysts"]]
@@ -181,7 +180,7 @@ def repo_context(store: Store, attrs: dict[str, dict[str, Any]], configs: Sequen
     else:
         ex_system = next((n for n in names if "fine" in store.granularities(n)), names[0])
         ex_gran = store.granularities(ex_system)[0] if "fine" not in store.granularities(ex_system) else "fine"
-    ex_shape = manifest_entries[ex_system]["arrays"][f"{ex_gran}/train/series"]["shape"]
+    ex_shape = manifest_entries[ex_system]["splits"][f"{ex_gran}/train"]
     from chaosdata.export import config_name  # the export's naming, one source of truth
 
     granularities = [{"name": g.name, "text": _granularity_text(g), "applies": "flows and delay equations"}
@@ -275,7 +274,7 @@ def system_context(store: Store, name: str, attrs: dict[str, Any], configs: Sequ
         "images": {p: Path(image_path(name, p)).relative_to(CARDS_DIR).as_posix() for p in PICTURES},
         "granularities": grans, "skipped": store.skipped(name), "files": files,
         "repo_id": repo_id, "example_config": config_name(name, ex_gran), "example_granularity": ex_gran,
-        "zarr_json": f"../{name}/zarr.json" if store_staged else None,
+        "store_file": f"../{system_file(name)}" if store_staged else None,
         "leaderboard": V.read_leaderboard(results, name),
         "corpus": V.corpus_summary(attrs.get("corpus"), meta.get("parameters", {})),
         "corpus_json": f"../{CORPUS_JSON}",

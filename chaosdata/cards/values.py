@@ -156,7 +156,7 @@ def parameter_rows(meta: Mapping[str, Any]) -> list[dict[str, str]]:
 def granularity_rows(store: Store, name: str) -> list[dict[str, Any]]:
     """Per granularity: the time step, points per trajectory, trajectories and flagged ones per split."""
     rows = []
-    arrays = store.manifest["systems"][name]["arrays"]
+    shapes = store.manifest["systems"][name]["splits"]  # "fine/train" -> series shape
     group = store.group(name)
     for gran in store.granularities(name):
         grid = store.time(name, gran)

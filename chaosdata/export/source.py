@@ -42,7 +42,7 @@ def system_sources(store: Store, system: str) -> list[SplitSource]:
 
     group = store.group(system)
     attrs = group.attrs.asdict()
-    arrays = store.manifest["systems"][system]["arrays"]
+    arrays = store.array_entries(system)  # shape, dtype, sha256 of every array, from the system's file
     out = []
     for gran in store.granularities(system):
         gran_attrs = group[gran].attrs.asdict()

@@ -3,7 +3,7 @@
 ```
 <staged>/
   README.md                        the repo card (YAML header: configs; dataset_info if asked)
-  zarr.json  manifest.json  builds.json  <System>/...    the Zarr store, as built (chaosdata.load_dataset, xarray)
+  manifest.json  builds.json  <System>.zip      the store, as built (chaosdata.load_dataset, zarr/xarray)
   data/<System>/<granularity>/<split>-NNNNN-of-NNNNN.parquet   one config per (system, granularity)
   hdf5/<System>/<granularity>/<split>.h5                       only with `hdf5=True`
   cards/<System>.md  cards/img/*.png                           per-system pages and pictures
@@ -15,7 +15,7 @@ last: a restaging replaces or deletes only files listed there (or in the journal
 was stopped, which a rerun resumes) with the same SHA-256, and leaves any other file (a LICENSE
 of the user's) where it is, naming it.
 The store sits at the repo root because `chaosdata.load_dataset(source="owner/name")` fetches
-`manifest.json`, `zarr.json` and `<System>/**` from there. Staging verifies the store first
+`manifest.json` and `<System>.zip` from there. Staging verifies the store first
 (nothing is staged from a store that fails its checksums), and `verify_staged` checks the
 result before anything is uploaded.
 """
@@ -35,11 +35,11 @@ from typing import Any
 from chaosdata.errors import InvalidInputError
 from chaosdata.owned import Ledger, sha256_file
 from chaosdata.publish.errors import PublishError
-from chaosdata.store.layout import BUILD_LOG, MANIFEST
+from chaosdata.store.layout import BUILD_LOG, MANIFEST, system_file
 from chaosdata.store.reader import Store, open_store
 
 STAGED_INDEX = "metadata/staged.json"
-ROOT_STORE_FILES = ("zarr.json", MANIFEST, BUILD_LOG)
+ROOT_STORE_FILES = (MANIFEST, BUILD_LOG)
 MAX_FOLDER_ENTRIES = 10_000  # the Hub's limit of files and folders in one folder
 
 
@@ -68,11 +68,8 @@ def _copy_store_file(ledger: Ledger, src: Path, rel: str) -> None:
 
 
 def store_files(store: Store, names: Sequence[str]) -> list[str]:
-    """The store's files to stage (relative paths): root metadata and the systems' trees."""
-    files = [f for f in ROOT_STORE_FILES if (store.path / f).is_file()]
-    for name in names:
-        files += [f"{name}/{rel}" for rel in sorted(store.manifest["systems"][name]["files"])]
-    return files
+    """The store's files to stage (relative paths): root metadata and one file per system."""
+    return [f for f in ROOT_STORE_FILES if (store.path / f).is_file()] + [system_file(name) for name in names]
 
 
 def _check_target(ledger: Ledger) -> None:

@@ -2,13 +2,13 @@
 
 ```
 <store>/
-  zarr.json                       root group; consolidated metadata of the whole tree
-  manifest.json                   systems, arrays, shapes, checksums, config, code (manifest.py)
+  manifest.json                   the commit record and catalogue index: per system its file, size,
+                                  sha256, kind, dimension, split shapes (manifest.py); small
   builds.json                     volatile facts per system (creation time, wall times): no checksum
-  <System>/                       one Zarr group per system: download one system alone
+  <System>.zip                    one file per system (a Zarr ZipStore, ZIP_STORED, deterministic):
     zarr.json                     catalogue metadata, invariants, seeds, provenance; consolidated
     <granularity>/zarr.json       time grid, recipe, normalization statistics of the train split
-    <granularity>/<split>/        one xarray Dataset (`xarray.open_zarr(store, group=...)`):
+    <granularity>/<split>/        one xarray Dataset (`xarray.open_zarr(ZipStore(...), group=...)`):
       series                      [trajectory, time, component] the data, chunked along time, sharded
       time                        [time] float64, in the system's time units (maps: iterations)
       trajectory                  [trajectory] int64 ids, 0..n-1 within the split
@@ -21,8 +21,12 @@
   .lock                           held by the running build
 ```
 `state` is the integrator's state (delay equations: the scalar x), `component` a column of
-the stored series (delay equations: the 10-lag embedding). The root's three JSON files are
-not Zarr nodes; system groups hold nothing but Zarr nodes.
+the stored series (delay equations: the 10-lag embedding). Every array's codec chain ends in a
+CRC32C checksum (the sharded series: each inner chunk), so a damaged chunk is an error on any
+read path, and each array's attributes hold the SHA-256 of its decoded values.
+One file per system keeps a release within the Hub's per-file request limits and needs no
+root document that grows with the tree: `zip::hf://datasets/owner/name/Lorenz.zip` opens one
+system over HTTP (range reads of its members).
 Flows and delay equations have one sub-group per granularity of the config (`coarse`, `fine`,
 `lyapunov`...); maps have one, `iteration`, since a map has a single natural sampling.
 """
@@ -32,15 +36,17 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from zarr.codecs import BloscCodec
+from zarr.codecs import BloscCodec, Crc32cCodec, ZstdCodec
 
 MANIFEST = "manifest.json"
 STAGING = ".staging"
 LOCK = ".lock"
 BUILD_LOG = "builds.json"  # volatile per-system facts, excluded from checksums and byte comparisons
+ARCHIVE_SUFFIX = ".zip"
 MAP_GRANULARITY = "iteration"
-FORMAT = "chaosdata-store/2"
-OLD_FORMATS = ("chaosdata-store/1",)
+FORMAT = "chaosdata-store/3"
+FORMAT_SUMMARY = "one checksummed zip file per system, a small root manifest"
+OLD_FORMATS = ("chaosdata-store/1", "chaosdata-store/2")
 
 SERIES = "series"
 SERIES_DIMS = ("trajectory", "time", "component")
@@ -86,6 +92,19 @@ def shard_shape(shape: tuple[int, int, int], chunks: tuple[int, int, int], items
     return (max(1, min(n_traj, max_bytes // per_traj)), time_span, dim)
 
 
-def compressors(dtype: str, level: int) -> list[BloscCodec]:
-    """Blosc with zstd and byte shuffle: float data compress better with shuffling."""
-    return [BloscCodec(cname="zstd", clevel=level, shuffle="shuffle", typesize=np.dtype(dtype).itemsize)]
+def system_file(system: str) -> str:
+    """The file that holds a system's group, relative to the store root: `Lorenz.zip`."""
+    return f"{system}{ARCHIVE_SUFFIX}"
+
+
+def compressors(dtype: str, level: int) -> list[BloscCodec | Crc32cCodec]:
+    """The series' inner-chunk codecs: Blosc with zstd and byte shuffle (float data compress
+    better shuffled), then a CRC32C of the compressed bytes, checked on every read."""
+    return [BloscCodec(cname="zstd", clevel=level, shuffle="shuffle", typesize=np.dtype(dtype).itemsize),
+            Crc32cCodec()]
+
+
+def small_compressors() -> list[ZstdCodec | Crc32cCodec]:
+    """Codecs of the per-trajectory variables and coordinates: zarr's default (zstd level 0),
+    then a CRC32C."""
+    return [ZstdCodec(level=0, checksum=False), Crc32cCodec()]

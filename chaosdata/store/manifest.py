@@ -1,32 +1,34 @@
 """The root manifest (`manifest.json`) and the checksums it holds.
 
 The manifest is the store's commit record: a system is part of the store once it is listed
-here (it is listed only after its directory was written, verified and renamed into place).
-It holds, with keys sorted so that equal stores have equal manifests:
+here (it is listed only after its zip was written, verified and renamed into place). It is
+also the store's catalogue index, kept small (about 0.5 KB per system, whatever the number of
+arrays): keys sorted, so that equal stores have equal manifests, it holds
 
 - `format`, `config` (the release config as JSON) and `config_hash`;
 - `code` (the code fingerprint of `provenance.fingerprint`) and `code_hash`: with the config
   hash, the store's identity; `other_code` maps further code hashes to their fingerprints
   when systems were added with other code on purpose (`allow_mixed_code`), and each system
   entry's `code_hash` says which code wrote it;
-- `systems`: per system its kind, dimension, `arrays` (shape, dtype, chunks, shards and
-  `sha256`), `files` (`sha256` of every file of its directory), total `bytes`, `n_invalid`
-  flagged trajectories and `skipped` granularities with reasons.
+- `systems`: per system its `file` (`Lorenz.zip`), its `bytes` and `sha256`, kind, dimension,
+  `splits` (the series shape of each `<granularity>/<split>`), `n_invalid` flagged trajectories
+  and `skipped` granularities with reasons.
 
 Volatile facts (when each system was built, wall times) go to `builds.json` beside it, which
 no checksum covers, so that two builds of one config have identical manifests and data.
 
-Two checksums, for two jobs: `files` checks what is on disk byte for byte and names the
-corrupted file; an array's `sha256` is over its decoded values (C order, little-endian), so
-it also checks the data after any re-encoding (another codec, a Parquet export).
-The manifest is rewritten atomically (temporary file, fsync, `os.replace`).
+Checksums at three levels, for three jobs: the file's `sha256` here checks what is on disk (or
+downloaded) byte for byte, in one pass per system; every chunk carries a CRC32C that zarr
+checks on every read; each array's `sha256` attribute (inside the zip) is over its decoded
+values (C order, little-endian), so it also checks the data after any re-encoding (another
+codec, a Parquet export). The manifest is rewritten atomically (temporary file, fsync,
+`os.replace`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,7 @@ import numpy as np
 from chaosdata.atomic import TMP_MARK, replacing
 from chaosdata.store.config import ReleaseConfig
 from chaosdata.store.errors import StoreError
-from chaosdata.store.layout import BUILD_LOG, FORMAT, MANIFEST, OLD_FORMATS
+from chaosdata.store.layout import BUILD_LOG, FORMAT, FORMAT_SUMMARY, MANIFEST, OLD_FORMATS
 
 
 def data_sha256(values: np.ndarray) -> str:
@@ -52,15 +54,6 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def list_files(directory: Path) -> list[str]:
-    """Relative paths (with `/`) of the files under `directory`, sorted."""
-    return sorted(Path(d, fn).relative_to(directory).as_posix() for d, _, fns in os.walk(directory) for fn in fns)
-
-
-def hash_files(directory: Path) -> dict[str, str]:
-    return {rel: file_sha256(directory / rel) for rel in list_files(directory)}
 
 
 def new_manifest(config: ReleaseConfig, code: dict[str, Any], code_hash: str) -> dict[str, Any]:
@@ -89,8 +82,7 @@ def read_manifest(root: str | Path, *, any_format: bool = False) -> dict[str, An
     if fmt in OLD_FORMATS and not any_format:
         raise OldFormatError(
             f"{root} is a chaosdata store in the earlier layout {fmt!r}; this version reads {FORMAT!r} "
-            "(one xarray Dataset per split, a time coordinate, stored normalization, the code in its identity) "
-            "and never converts a store silently. Rebuild it: `chaosdata generate --config "
+            f"({FORMAT_SUMMARY}) and never converts a store silently. Rebuild it: `chaosdata generate --config "
             f"<its config> --out {root} --overwrite` (the config is in its manifest.json), or into a new --out."
         )
     if fmt != FORMAT and fmt not in OLD_FORMATS:

@@ -4,14 +4,17 @@
 store = open_store("data/quick")
 store.systems                            # committed systems present here, sorted
 store.arrays("Lorenz")                   # splits: ['coarse/test', 'coarse/train', ..., 'fine/val']
-z = store.array("Lorenz", "fine", "train")   # the series, zarr.Array [trajectory, time, component], lazy
-window = z[0, 1000:1512]                 # reads only the chunks it touches
+z = store.array("Lorenz", "fine", "train")   # the series [trajectory, time, component], lazy (a zarr.Array's API)
+window = z[0, 1000:1512]                 # reads only the chunks it touches, each checksummed
 store.variables("Lorenz", "fine", "train")   # {'valid': ..., 'initial_condition': ..., ...} numpy
 store.time("Lorenz", "fine")             # {'t0': 0.0, 'dt': ..., 'n': ...}
 store.normalization("Lorenz", "fine")    # (mean, std) of the train split, float64
 store.verify()                           # VerifyReport; .ok, .problems[0] is the first mismatch
 ```
-Each split is also an xarray Dataset: `xarray.open_zarr(path, group="Lorenz/fine/train")`.
+Each split is also an xarray Dataset:
+`xarray.open_zarr(zarr.storage.ZipStore("data/Lorenz.zip", mode="r"), group="fine/train")`.
+A chunk whose bytes fail their CRC32C raises `ChecksumError` naming the file, on every read
+through this module.
 Maps have one sampling, stored as granularity `iteration`; `array()` and `time()` accept any
 granularity name of the release for a map and return that one.
 """
@@ -23,15 +26,17 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from zipfile import BadZipFile
 
 import numpy as np
 import zarr
 
 from chaosdata.errors import InvalidInputError, UnknownSystemError, suggest
+from chaosdata.store.archive import damaged_reads, is_checksum_error, open_system, walk_arrays
 from chaosdata.store.config import SPLITS, ReleaseConfig
 from chaosdata.store.errors import ChecksumError, StoreError
-from chaosdata.store.layout import MAP_GRANULARITY, SERIES, TRAJECTORY_VARIABLES, split_path
-from chaosdata.store.manifest import data_sha256, file_sha256, list_files, read_manifest
+from chaosdata.store.layout import MAP_GRANULARITY, SERIES, TRAJECTORY_VARIABLES, split_path, system_file
+from chaosdata.store.manifest import data_sha256, file_sha256, read_manifest
 from chaosdata.systems import get_system
 
 
@@ -40,7 +45,7 @@ class Problem:
     """One mismatch between the store and its manifest."""
 
     system: str
-    what: str  # an array path ("fine/train"), a file path ("fine/train/c/0/0/0") or "" (the system)
+    what: str  # an array path ("fine/train/series"), the system's file ("Lorenz.zip") or "" (the system)
     expected: str
     got: str
 
@@ -65,12 +70,42 @@ class VerifyReport:
         return self.problems[0] if self.problems else None
 
 
+class CheckedArray:
+    """A stored zarr array whose reads turn a failed chunk checksum into `ChecksumError` naming
+    the file; every other attribute (`shape`, `chunks`, `dtype`, `path`, `attrs`...) is the
+    array's own."""
+
+    def __init__(self, array: zarr.Array, file: Path):
+        self.array, self.file = array, file
+
+    def __getitem__(self, selection: Any) -> Any:
+        with damaged_reads(self.file, self.array.path):
+            return self.array[selection]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.array, name)
+
+    def __repr__(self) -> str:
+        return f"CheckedArray({self.file}, {self.array.path!r}, shape={self.array.shape})"
+
+
+def open_array(file: str | Path, path: str) -> CheckedArray:
+    """The array at `path` (e.g. `fine/train/series`) in a system's file, read-only and checked."""
+    file = Path(file)
+    with damaged_reads(file, path):
+        return CheckedArray(open_system(file)[path], file)
+
+
 class Store:
     """A chaosdata store on local disk (see `chaosdata.store.layout` for what is where)."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.manifest: dict[str, Any] = read_manifest(self.path)
+        self._groups: dict[str, zarr.Group] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_groups": {}}  # open zip handles stay with their process
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r}, config={self.config.name!r}, systems={len(self.systems)})"
@@ -81,8 +116,12 @@ class Store:
 
     @property
     def systems(self) -> list[str]:
-        """Systems recorded in the manifest whose directory is here (all of them after a full build)."""
-        return sorted(s for s in self.manifest["systems"] if (self.path / s).is_dir())
+        """Systems recorded in the manifest whose file is here (all of them after a full build)."""
+        return sorted(s for s in self.manifest["systems"] if self.file(s).is_file())
+
+    def file(self, system: str) -> Path:
+        """The file that holds a system (`<store>/Lorenz.zip`); the name is not resolved."""
+        return self.path / system_file(system)
 
     def resolve(self, system: str) -> str:
         """The manifest's name for `system` (exact, or the catalogue's spelling of it); a name
@@ -113,14 +152,24 @@ class Store:
 
     def _entry(self, system: str) -> tuple[str, dict[str, Any]]:
         name = self.resolve(system)
-        if not (self.path / name).is_dir():
-            raise StoreError(f"{name} is in the manifest of {self.path} but its directory is missing "
+        if not self.file(name).is_file():
+            raise StoreError(f"{name} is in the manifest of {self.path} but its file {system_file(name)} is missing "
                              "(a partial download?)")
         return name, self.manifest["systems"][name]
 
     def group(self, system: str) -> zarr.Group:
-        """The system's Zarr group, read-only."""
-        return zarr.open_group(str(self.path / self._entry(system)[0]), mode="r")
+        """The system's Zarr group, read-only (opened once per store object; reads of its arrays
+        are not checksum-translated: use `array` and `variables` for that)."""
+        name = self._entry(system)[0]
+        if name not in self._groups:
+            self._groups[name] = open_system(self.file(name))
+        return self._groups[name]
+
+    def array_entries(self, system: str) -> dict[str, dict[str, Any]]:
+        """Every array of a system (`fine/train/series`, `fine/train/valid`...) with its shape,
+        dtype and the SHA-256 of its decoded values, from the system's consolidated metadata."""
+        return {path: {"shape": list(z.shape), "dtype": str(z.dtype), "sha256": z.attrs["sha256"]}
+                for path, z in sorted(walk_arrays(self.group(system)))}
 
     def attrs(self, system: str) -> dict[str, Any]:
         """The system group's attributes: `system`, `invariants`, `generation`, `provenance`, ..."""
@@ -128,8 +177,7 @@ class Store:
 
     def arrays(self, system: str) -> list[str]:
         """The split groups `<granularity>/<split>` of a system, sorted."""
-        suffix = f"/{SERIES}"
-        return sorted(p[: -len(suffix)] for p in self._entry(system)[1]["arrays"] if p.endswith(suffix))
+        return sorted(self._entry(system)[1]["splits"])
 
     def granularities(self, system: str) -> list[str]:
         return sorted({p.split("/")[0] for p in self.arrays(system)})
@@ -156,20 +204,24 @@ class Store:
             raise InvalidInputError(f"split must be one of {SPLITS}, got {split!r}.{suggest(str(split), SPLITS)}")
         return split_path(self._granularity(system, granularity), split)
 
-    def array(self, system: str, granularity: str, split: str) -> zarr.Array:
+    def array(self, system: str, granularity: str, split: str) -> CheckedArray:
         """The lazy series `[trajectory, time, component]` of one split."""
-        return self.group(system)[f"{self._split(system, granularity, split)}/{SERIES}"]
+        name = self.resolve(system)
+        return CheckedArray(self.group(name)[f"{self._split(name, granularity, split)}/{SERIES}"], self.file(name))
 
     def variables(self, system: str, granularity: str, split: str) -> dict[str, Any]:
         """The split's per-trajectory variables (`valid`, `failure`, `initial_condition`,
         `start_state`, ...; see `chaosdata.store.layout`) as numpy arrays."""
-        group = self.group(system)[self._split(system, granularity, split)]
-        return {name: group[name][...] for name in TRAJECTORY_VARIABLES}
+        name = self.resolve(system)
+        group = self.group(name)[self._split(name, granularity, split)]
+        with damaged_reads(self.file(name), self._split(name, granularity, split)):
+            return {variable: group[variable][...] for variable in TRAJECTORY_VARIABLES}
 
     def checksum(self, system: str, granularity: str, split: str, variable: str = SERIES) -> str:
-        """The manifest's SHA-256 of a split variable's decoded values (C order, little-endian)."""
-        name, entry = self._entry(system)
-        return entry["arrays"][f"{self._split(name, granularity, split)}/{variable}"]["sha256"]
+        """The SHA-256 of a split variable's decoded values (C order, little-endian), as written
+        with it (the array's `sha256` attribute; the file's SHA-256 in the manifest covers it)."""
+        name = self.resolve(system)
+        return self.group(name)[f"{self._split(name, granularity, split)}/{variable}"].attrs["sha256"]
 
     def time(self, system: str, granularity: str) -> dict[str, Any]:
         """The time grid `{t0, dt, n}` (t = t0 + dt * arange(n)) and how it was chosen."""
@@ -196,16 +248,17 @@ class Store:
 
     def verify(self, systems: Iterable[str] | None = None, *, data: bool = True,
                strict: bool = False) -> VerifyReport:
-        """Recompute checksums against the manifest; `data` also decodes every array.
+        """Recompute checksums against the manifest; `data` also decodes every array (each chunk's
+        CRC32C) and checks its values against the SHA-256 written with it.
 
-        A missing system directory, missing or unexpected file, changed file or changed array
-        is one `Problem` each. `strict` raises `ChecksumError` naming the first one.
+        A missing or changed system file, an undecodable or changed array is one `Problem` each.
+        `strict` raises `ChecksumError` naming the first one.
         """
         names = sorted(self.manifest["systems"]) if systems is None else [self.resolve(s) for s in systems]
         report = VerifyReport()
         for name in names:
             report.checked.append(name)
-            report.problems += _verify_system(self.path / name, name, self.manifest["systems"][name], data)
+            report.problems += _verify_system(self.file(name), name, self.manifest["systems"][name], data)
         if strict and report.problems:
             raise ChecksumError(f"{self.path}: {report.first} ({len(report.problems)} problem(s) in all)")
         return report
@@ -215,55 +268,41 @@ class Store:
         rows = []
         for name, e in sorted(self.manifest["systems"].items()):
             rows.append({"system": name, "kind": e["kind"], "dim": e["dim"],
-                         "arrays": {p.rsplit("/", 1)[0]: a["shape"] for p, a in sorted(e["arrays"].items())
-                                    if p.endswith(f"/{SERIES}")},
-                         "bytes": e["bytes"], "files": len(e["files"]), "n_invalid": e["n_invalid"],
-                         "skipped": e["skipped"], "present": (self.path / name).is_dir()})
+                         "arrays": dict(sorted(e["splits"].items())),
+                         "bytes": e["bytes"], "files": 1, "n_invalid": e["n_invalid"],
+                         "skipped": e["skipped"], "present": self.file(name).is_file()})
         return rows
 
 
-def _verify_system(directory: Path, name: str, entry: dict[str, Any], data: bool) -> list[Problem]:
-    if not directory.is_dir():
-        return [Problem(name, "", "its directory", "nothing (missing system)")]
-    problems = []
-    on_disk = set(list_files(directory))
-    for rel, expected in sorted(entry["files"].items()):
-        if rel not in on_disk:
-            problems.append(Problem(name, rel, f"file with sha256 {expected}", "no file (missing)"))
-            continue
-        got = file_sha256(directory / rel)
-        if got != expected:
-            problems.append(Problem(name, rel, f"sha256 {expected}", f"sha256 {got}"))
-    for rel in sorted(on_disk - set(entry["files"])):
-        problems.append(Problem(name, rel, "no such file", "an unexpected file"))
+def _verify_system(file: Path, name: str, entry: dict[str, Any], data: bool) -> list[Problem]:
+    if not file.is_file():
+        return [Problem(name, "", f"its file {file.name}", "nothing (missing system)")]
+    got = file_sha256(file)
+    if got != entry["sha256"]:
+        return [Problem(name, file.name, f"sha256 {entry['sha256']}", f"sha256 {got}")]
     if not data:
-        return problems
+        return []
     try:
-        group = zarr.open_group(str(directory), mode="r")
-    except Exception as err:  # noqa: BLE001 - a damaged group is a finding, not a crash
-        return problems + [Problem(name, "zarr.json", "a readable Zarr group", f"{type(err).__name__}: {err}")]
-    for path, meta in sorted(entry["arrays"].items()):
+        group = open_system(file)
+    except (StoreError, ValueError, KeyError) as err:  # a damaged group is a finding, not a crash
+        return [Problem(name, file.name, "a readable Zarr group", f"{type(err).__name__}: {err}")]
+    problems = []
+    for path, z in sorted(walk_arrays(group)):
         try:
-            values = group[path][...]
-        except KeyError:
-            problems.append(Problem(name, path, f"array {meta['shape']} {meta['dtype']}", "no array (missing)"))
-            continue
-        except Exception as err:  # noqa: BLE001 - undecodable chunks are a finding
-            problems.append(Problem(name, path, f"decodable data with sha256 {meta['sha256']}",
-                                    f"{type(err).__name__}: {err}"))
-            continue
-        if list(values.shape) != meta["shape"] or str(values.dtype) != meta["dtype"]:
-            problems.append(Problem(name, path, f"shape {meta['shape']} {meta['dtype']}",
-                                    f"shape {list(values.shape)} {values.dtype}"))
+            values = z[...]
+        except (ValueError, BadZipFile) as err:  # a chunk's CRC32C (or the member's CRC-32) failed
+            if not is_checksum_error(err):
+                raise
+            problems.append(Problem(name, path, "chunks that pass their checksum", f"{type(err).__name__}: {err}"))
             continue
         got = data_sha256(values)
-        if got != meta["sha256"]:
-            problems.append(Problem(name, path, f"values with sha256 {meta['sha256']}", f"sha256 {got}"))
+        if got != z.attrs.get("sha256"):
+            problems.append(Problem(name, path, f"values with sha256 {z.attrs.get('sha256')}", f"sha256 {got}"))
     return problems
 
 
 def open_store(path: str | Path) -> Store:
-    """Open the store at `path` (a directory holding `manifest.json`)."""
+    """Open the store at `path` (a directory holding `manifest.json` and one zip per system)."""
     path = Path(path)
     if not path.is_dir():
         raise StoreError(f"no store at {str(path)!r}: not a directory. "

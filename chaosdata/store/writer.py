@@ -3,14 +3,17 @@
 Crash safety comes from the order of four steps per system, each of which a `kill -9` can
 only interrupt between, never inside, as far as the store is concerned:
 
-1. write the whole system group into `.staging/<System>.<pid>` (Zarr writes key by key);
-2. reopen it and check every array's decoded values against the checksum computed in memory;
-3. `os.rename` the directory to `<store>/<System>` (atomic: the system appears whole or not);
-4. add it to `manifest.json` (atomic replace).
+1. write the whole system group into `.staging/<System>.<pid>` (Zarr writes key by key), then
+   pack it into `.staging/<System>.<pid>.zip` (`archive.pack`: deterministic, fsynced);
+2. reopen the zip and check every array's decoded values against the checksum computed in memory;
+3. `os.rename` the zip to `<store>/<System>.zip` (atomic: the system appears whole or not);
+4. add it to `manifest.json` (atomic replace) with the zip's size and SHA-256.
 
 Running the same command again resumes: it removes the staging left by the killed run,
-skips systems in the manifest, and adopts a system renamed in step 3 but not yet recorded
-(it is complete by construction; its checksums are recomputed and must match). Nothing
+skips systems in the manifest whose file still has the recorded size and SHA-256 (one hash per
+system; a damaged or missing file is said and built again), and adopts a system renamed in
+step 3 but not yet recorded (it is complete by construction; its checksums are recomputed and
+must match). Nothing
 depends on the order systems finish in, so the result is byte-identical to an uninterrupted
 build, except `builds.json` (creation times, wall times), which no checksum covers.
 """
@@ -37,13 +40,14 @@ from tqdm.auto import tqdm
 from chaosdata.devices import usable_device
 from chaosdata.errors import InvalidInputError
 from chaosdata.store import executors, provenance
+from chaosdata.store.archive import damaged_reads, open_system, pack, root_attributes, walk_arrays
 from chaosdata.store.config import ReleaseConfig
 from chaosdata.store.errors import StoreError
 from chaosdata.store.generate import SystemData, generate_system
-from chaosdata.store.layout import (BUILD_LOG, FORMAT, LOCK, MANIFEST, SERIES, SERIES_DIMS, STAGING, chunk_shape, compressors,
-                                    shard_shape)
-from chaosdata.store.manifest import (data_sha256, hash_files, new_manifest, read_manifest, record_build,
-                                      stale_temporaries, write_json, write_manifest)
+from chaosdata.store.layout import (ARCHIVE_SUFFIX, BUILD_LOG, FORMAT, LOCK, MANIFEST, SERIES, SERIES_DIMS, STAGING,
+                                    chunk_shape, compressors, shard_shape, small_compressors, system_file)
+from chaosdata.store.manifest import (data_sha256, file_sha256, new_manifest, read_manifest, record_build,
+                                      stale_temporaries, write_manifest)
 from chaosdata.store.corpus import system_of
 from chaosdata.systems import get_system
 
@@ -53,7 +57,6 @@ except ImportError:  # Windows: no advisory locks; concurrent builds are then th
     fcntl = None
 
 Log = Callable[[str], None]
-ROOT_ATTRS = {"chaosdata": {"format": FORMAT, "manifest": MANIFEST}}
 
 
 @dataclass
@@ -85,8 +88,9 @@ class BuildReport:
 
 # ---------------------------------------------------------------------- one system
 def write_system(data: SystemData, directory: Path, config: ReleaseConfig) -> None:
-    """Write a system's group (attributes, granularity and split groups, arrays), consolidate
-    its metadata into its `zarr.json`, and fsync every file and directory of it."""
+    """Write a system's group (attributes, granularity and split groups, arrays) into `directory`
+    and consolidate its metadata into its `zarr.json`; `archive.pack` then
+    makes it one durable file."""
     group = zarr.open_group(str(directory), mode="w-", attributes=data.attrs)
     for path in sorted(data.groups, key=lambda p: p.count("/")):  # parents first
         group.create_group(path, attributes=data.groups[path])
@@ -99,32 +103,18 @@ def write_system(data: SystemData, directory: Path, config: ReleaseConfig) -> No
                           compressors=compressors(config.storage.dtype, config.storage.compression_level),
                           fill_value=np.nan)
         else:  # small per-trajectory variables and coordinates: one chunk each
-            layout = dict(chunks=values.shape, fill_value=_FILL.get(values.dtype.kind, 0))
+            layout = dict(chunks=values.shape, compressors=small_compressors(),
+                          fill_value=_FILL.get(values.dtype.kind, 0))
         z = group.create_array(path, shape=values.shape, dtype=values.dtype, dimension_names=arr.dims,
                                attributes={**arr.attrs, "sha256": data_sha256(values)}, **layout)
         z[...] = values
     with warnings.catch_warnings():  # "not part of the Zarr v3 spec": xarray and zarr-python read it
         warnings.filterwarnings("ignore", "Consolidated metadata", UserWarning)
-        for path in data.groups:  # each split on its own: `xr.open_zarr(".../Lorenz/fine/train")` reads one small document
-            if path.count("/") == 1:
-                zarr.consolidate_metadata(str(directory), path=path)
+        # the root's alone: zarr opens a split (`group="fine/train"`) from the root's document
         zarr.consolidate_metadata(str(directory))
-    fsync_tree(directory)
 
 
 _FILL = {"f": np.nan, "b": False, "T": "", "U": ""}
-
-
-def fsync_tree(directory: Path) -> None:
-    """fsync every file and directory under `directory` (itself included): durable before a rename."""
-    for root, _, files in os.walk(directory, topdown=False):
-        for fn in files:
-            fd = os.open(os.path.join(root, fn), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        fsync_dir(Path(root))
 
 
 def fsync_dir(directory: Path) -> None:
@@ -137,109 +127,72 @@ def fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
-def describe_system(directory: Path) -> dict[str, Any]:
-    """The manifest entry of a written system, read back from disk.
+def describe_system(path: Path) -> dict[str, Any]:
+    """The manifest entry of a packed system (`<System>.zip`), read back from disk.
 
-    Decodes every array and checks its values against the `sha256` attribute written with it,
-    so a half-written or damaged system raises `StoreError` instead of being described.
+    Decodes every array (each chunk's CRC32C checked on the way) and checks its values against
+    the `sha256` attribute written with it, so a half-written or damaged system raises
+    `StoreError` (`ChecksumError`) instead of being described.
     """
-    group = zarr.open_group(str(directory), mode="r", use_consolidated=False)
+    group = open_system(path)
     attrs = group.attrs.asdict()
-    arrays, worst = {}, {}
-    for path, z in sorted(_walk_arrays(group)):
-        got = data_sha256(z[...])
+    splits, worst = {}, {}
+    for array_path, z in sorted(walk_arrays(group)):
+        with damaged_reads(path, array_path):
+            values = z[...]
+        got = data_sha256(values)
         if got != z.attrs.get("sha256"):
-            raise StoreError(f"{directory.name}/{path}: decoded values have sha256 {got}, "
+            raise StoreError(f"{path}: {array_path}: decoded values have sha256 {got}, "
                              f"but the array was written with {z.attrs.get('sha256')}")
-        arrays[path] = {"shape": list(z.shape), "dtype": str(z.dtype), "chunks": list(z.chunks),
-                        "shards": list(z.shards) if z.shards else None, "sha256": got}
-        if path.endswith("/valid"):
-            split = path.split("/")[-2]
-            worst[split] = max(worst.get(split, 0), int((~z[...]).sum()))
-    files = hash_files(directory)
+        split = array_path.rsplit("/", 1)[0]
+        if array_path.endswith(f"/{SERIES}"):
+            splits[split] = list(z.shape)
+        if array_path.endswith("/valid"):
+            worst[split.split("/")[1]] = max(worst.get(split.split("/")[1], 0), int((~values).sum()))
     return {
         "kind": attrs["system"]["kind"],
         "dim": attrs["system"]["dim"],
-        "config_hash": attrs["chaosdata"]["config_hash"],
         "code_hash": attrs["chaosdata"]["code_hash"],
-        "arrays": arrays,
-        "files": files,
-        "bytes": sum((directory / f).stat().st_size for f in files),
+        "splits": splits,
+        "bytes": path.stat().st_size,
+        "sha256": file_sha256(path),
         "n_invalid": sum(worst.values()),
         "skipped": attrs["generation"]["skipped_granularities"],
         **({"variants": {k: attrs["corpus"][k] for k in ("n_variants", "n_accepted")}} if "corpus" in attrs else {}),
     }
 
 
-def _walk_arrays(group: zarr.Group, prefix: str = "") -> Iterator[tuple[str, zarr.Array]]:
-    for name, node in group.members():
-        path = f"{prefix}{name}"
-        if isinstance(node, zarr.Array):
-            yield path, node
-        else:
-            yield from _walk_arrays(node, f"{path}/")
-
-
 def stage_system(name: str, config: ReleaseConfig, staging: str | Path, device: str = "cpu",
                  progress: Callable[[int], None] | None = None,
                  fingerprint: dict[str, Any] | None = None) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    """Steps 1-2: generate, write into `staging`, verify. Returns (directory, entry, build facts)."""
+    """Steps 1-2: generate, write into `staging`, pack, verify. Returns (zip, entry, build facts)."""
     started, cpu = time.perf_counter(), time.process_time()
     data = generate_system(name, config, device=device, progress=progress, fingerprint=fingerprint)
     target = Path(staging) / f"{data.name}.{os.getpid()}"
+    packed = target.with_name(target.name + ARCHIVE_SUFFIX)
     if target.exists():
         shutil.rmtree(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     write_system(data, target, config)
-    entry = describe_system(target)
+    pack(target, packed)
+    shutil.rmtree(target)
+    entry = describe_system(packed)
     info = {**provenance.volatile(), "device": device, "timings_s": data.timings,
             "seconds": time.perf_counter() - started, "cpu_seconds": time.process_time() - cpu}
-    return str(target), entry, info
+    return str(packed), entry, info
 
 
 def _commit(out: Path, staged: Path, name: str, entry: dict[str, Any], manifest: dict[str, Any],
             info: dict[str, Any]) -> None:
-    """Steps 3-4: rename into place (made durable), then record in the manifest and the root's
-    consolidated metadata (and the build log)."""
-    final = out / name
+    """Steps 3-4: rename into place (made durable), then record in the manifest (and the build log)."""
+    final = out / system_file(name)
     if final.exists():
         raise StoreError(f"{final} appeared during the build; is another process writing to {out}?")
     os.rename(staged, final)
     fsync_dir(out)
     manifest["systems"][name] = entry
     write_manifest(out, manifest)
-    consolidate_root(out, manifest)
     record_build(out, name, info)
-
-
-def consolidate_root(out: Path, manifest: dict[str, Any]) -> None:
-    """Rewrite the root `zarr.json` with the consolidated metadata of the recorded systems.
-
-    Readers over HTTP (`hf://`, any fsspec URL) then read one metadata document for the whole
-    tree. It is assembled from each system's own consolidated `zarr.json` (written and
-    checksummed with the system), keys sorted, and replaced atomically; only systems in the
-    manifest appear, so staging and unrecorded directories never do.
-    """
-    entries: dict[str, Any] = {}
-    for name in sorted(manifest["systems"]):
-        if not (out / name / "zarr.json").is_file():
-            continue  # deleted by hand: the build rebuilds it, `verify` reports it
-        meta = json.loads((out / name / "zarr.json").read_text())
-        inner = meta.pop("consolidated_metadata", None) or {"metadata": {}}
-        entries[name] = {**meta, "consolidated_metadata": _EMPTY_CONSOLIDATED}
-        for key, value in inner["metadata"].items():
-            entries[f"{name}/{key}"] = value
-    document = {
-        "zarr_format": 3, "node_type": "group", "attributes": ROOT_ATTRS,
-        "consolidated_metadata": {**_EMPTY_CONSOLIDATED, "metadata": dict(sorted(entries.items()))},
-    }
-    with contextlib.suppress(OSError, ValueError):
-        if json.loads((out / "zarr.json").read_text()) == document:
-            return  # a resume with nothing new leaves the store untouched
-    write_json(out / "zarr.json", document)
-
-
-_EMPTY_CONSOLIDATED = {"kind": "inline", "must_understand": False, "metadata": {}}
 
 
 # ---------------------------------------------------------------------- the store
@@ -268,25 +221,28 @@ def _config_diff(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> 
     return diffs
 
 
-def _is_system_dir(path: Path) -> str | None:
-    """The config hash a chaosdata system directory was built with, or None if it is not one."""
-    meta = path / "zarr.json"
-    if not (path.is_dir() and meta.is_file()):
+def _system_config(path: Path) -> str | None:
+    """The config hash a chaosdata system file was built with, or None if it is not one."""
+    if path.suffix != ARCHIVE_SUFFIX or not path.is_file():
         return None
     try:
-        return json.loads(meta.read_text())["attributes"]["chaosdata"]["config_hash"]
-    except (ValueError, KeyError, TypeError):
+        return (root_attributes(path) or {})["chaosdata"]["config_hash"]
+    except (KeyError, TypeError):
         return None
 
 
 def _owned(out: Path, manifest: dict[str, Any]) -> tuple[list[Path], list[Path]]:
     """(paths that belong to the store, paths that do not)."""
     owned, foreign = [], []
+    recorded = {system_file(n) for n in manifest["systems"]}
     for p in sorted(out.iterdir()):
-        ours = (p.name in (MANIFEST, BUILD_LOG, LOCK, STAGING, "zarr.json") or ".json.tmp-" in p.name
-                or p.name in manifest["systems"] or _is_system_dir(p) == manifest["config_hash"])
+        ours = (p.name in (MANIFEST, BUILD_LOG, LOCK, STAGING, OLD_ROOT) or ".json.tmp-" in p.name
+                or p.name in manifest["systems"] or p.name in recorded or _system_config(p) == manifest["config_hash"])
         (owned if ours else foreign).append(p)
     return owned, foreign
+
+
+OLD_ROOT = "zarr.json"  # the root document of a store in layout 2: removed with it on --overwrite
 
 
 def _remove(path: Path) -> None:
@@ -354,7 +310,6 @@ def _prepare(out: Path, config: ReleaseConfig, overwrite: bool, log: Log, fp: di
     if manifest is None:
         manifest = new_manifest(config, fp, code)
         write_manifest(out, manifest)
-    consolidate_root(out, manifest)
 
     staging = out / STAGING
     if staging.exists():
@@ -396,41 +351,73 @@ def _targets(config: ReleaseConfig, requested: Sequence[str] | str | None) -> li
 
 def _plan_systems(out: Path, config: ReleaseConfig, manifest: dict[str, Any], names: list[str],
                   log: Log) -> tuple[list[SystemResult], list[str]]:
-    """Results for systems already in place (done or adopted), and the names still to build."""
+    """Results for systems already in place (done or adopted), and the names still to build.
+
+    A recorded system is done only if its file has the recorded size and SHA-256 (one hash per
+    system); a missing or damaged one is said, dropped from the manifest and built again.
+    """
     results, todo = [], []
     for name in names:
-        directory = out / name
+        path = out / system_file(name)
         entry = manifest["systems"].get(name)
-        if entry is not None and directory.is_dir():
-            results.append(_result(name, "done", entry, 0.0))
-            continue
         if entry is not None:
-            log(f"{name} is in the manifest but {directory} is missing; building it again")
+            damage = _damage(path, entry)
+            if damage is None:
+                results.append(_result(name, "done", entry, 0.0))
+                continue
+            log(f"{name}: {damage}; building it again")
+            if path.exists():
+                path.unlink()
             del manifest["systems"][name]
             write_manifest(out, manifest)
-        if directory.exists():
-            if _is_system_dir(directory) != config.config_hash:
-                raise StoreError(f"{directory} exists but is not a system of this store; move it away")
-            started = time.perf_counter()
-            entry = describe_system(directory)  # raises if damaged
-            if entry["code_hash"] not in (manifest["code_hash"], *manifest.get("other_code", {})):
-                log(f"{name}: unrecorded and written by other code; removing it and building it again")
-                shutil.rmtree(directory)
-                todo.append(name)
+        elif path.exists():
+            adopted = _adopt(out, config, manifest, name, log)
+            if adopted is not None:
+                results.append(adopted)
                 continue
-            manifest["systems"][name] = entry
-            write_manifest(out, manifest)
-            record_build(out, name, {**provenance.volatile(), "adopted": True})
-            log(f"{name}: complete but unrecorded (interrupted build); checked and recorded")
-            results.append(_result(name, "adopted", entry, time.perf_counter() - started))
-            continue
         todo.append(name)
     return results, todo
 
 
+def _damage(path: Path, entry: dict[str, Any]) -> str | None:
+    """What is wrong with a recorded system's file (None: it has the recorded size and SHA-256)."""
+    if not path.is_file():
+        return f"{path} is in the manifest but missing"
+    size = path.stat().st_size
+    if size != entry["bytes"]:
+        return f"{path} has {size} bytes, the manifest records {entry['bytes']} (damaged)"
+    got = file_sha256(path)
+    if got != entry["sha256"]:
+        return f"{path} has sha256 {got}, the manifest records {entry['sha256']} (damaged)"
+    return None
+
+
+def _adopt(out: Path, config: ReleaseConfig, manifest: dict[str, Any], name: str, log: Log) -> SystemResult | None:
+    """Record a system renamed into place by an interrupted build, after checking it (None: it
+    was removed, to be built again)."""
+    path = out / system_file(name)
+    if _system_config(path) != config.config_hash:
+        raise StoreError(f"{path} exists but is not a system of this store; move it away")
+    started = time.perf_counter()
+    try:
+        entry = describe_system(path)
+    except StoreError as err:
+        log(f"{name}: unrecorded and damaged ({err}); removing it and building it again")
+        path.unlink()
+        return None
+    if entry["code_hash"] not in (manifest["code_hash"], *manifest.get("other_code", {})):
+        log(f"{name}: unrecorded and written by other code; removing it and building it again")
+        path.unlink()
+        return None
+    manifest["systems"][name] = entry
+    write_manifest(out, manifest)
+    record_build(out, name, {**provenance.volatile(), "adopted": True})
+    log(f"{name}: complete but unrecorded (interrupted build); checked and recorded")
+    return _result(name, "adopted", entry, time.perf_counter() - started)
+
+
 def _result(name: str, status: str, entry: dict[str, Any], seconds: float) -> SystemResult:
-    series = {p.rsplit("/", 1)[0]: a["shape"] for p, a in entry["arrays"].items() if p.endswith(f"/{SERIES}")}
-    return SystemResult(name, status, series, entry["bytes"],
+    return SystemResult(name, status, dict(entry["splits"]), entry["bytes"],
                         entry["n_invalid"], entry["skipped"], seconds)
 
 
@@ -465,8 +452,6 @@ def build(config: ReleaseConfig, out: str | Path, *, systems: Sequence[str] | st
     with _lock(out, wait):
         manifest, removed = _prepare(out, config, overwrite, log, fp, allow_mixed_code)
         results, todo = _plan_systems(out, config, manifest, names, log)
-        if any(r.status == "adopted" for r in results):
-            consolidate_root(out, manifest)
         staging = out / STAGING
         n_per_system = sum(config.splits.values())
         disable = None if progress is None else not progress

@@ -1,0 +1,104 @@
+"""One file per system: pack a written Zarr group into a deterministic zip, and open one.
+
+A system is written as a directory (Zarr writes key by key), then packed into `<System>.zip`:
+members sorted by path, stored uncompressed (the chunks are compressed already, and a stored
+member is read by byte range over HTTP), fixed timestamps and permissions, so the same build
+gives the same bytes. zarr's `ZipStore`, xarray (`xr.open_zarr(ZipStore(path), group=...)`)
+and fsspec (`zip::hf://datasets/owner/name/Lorenz.zip`) read it as it is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import stat
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import zarr
+from zarr.storage import ZipStore
+
+from chaosdata.store.errors import ChecksumError
+
+EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold: no build time in the bytes
+_UNIX = 3  # `create_system`: the permission bits below are Unix mode bits
+
+
+def pack(directory: Path, target: Path) -> None:
+    """Write every file under `directory` into the zip `target` (sorted, stored, fixed times and
+    modes) and fsync it: durable before it is renamed into the store."""
+    files = sorted(Path(d, f).relative_to(directory).as_posix()
+                   for d, _, fns in os.walk(directory) for f in fns)
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for rel in files:
+            info = zipfile.ZipInfo(rel, date_time=EPOCH)
+            info.create_system = _UNIX
+            info.external_attr = (stat.S_IFREG | 0o644) << 16
+            info.compress_type = zipfile.ZIP_STORED
+            info.file_size = (directory / rel).stat().st_size  # zipfile picks zip64 from it
+            with open(directory / rel, "rb") as src, zf.open(info, "w") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+    fd = os.open(target, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def open_zip(path: Path) -> ZipStore:
+    """A read-only `ZipStore` of a system's file; one that is not a zip raises `ChecksumError`."""
+    with damaged_reads(path):
+        return ZipStore(path, mode="r", read_only=True)
+
+
+def open_system(path: Path) -> zarr.Group:
+    """A system's root group, read-only, from its consolidated metadata."""
+    with damaged_reads(path):
+        return zarr.open_group(open_zip(path), mode="r")
+
+
+def walk_arrays(group: zarr.Group, prefix: str = "") -> Iterator[tuple[str, zarr.Array]]:
+    """(path, array) for every array under `group`, depth first."""
+    for name, node in group.members():
+        path = f"{prefix}{name}"
+        if isinstance(node, zarr.Array):
+            yield path, node
+        else:
+            yield from walk_arrays(node, f"{path}/")
+
+
+def root_attributes(path: Path) -> dict[str, Any] | None:
+    """The attributes of the root group in the zip at `path` (its `zarr.json` member alone), or
+    None when `path` is not a zip holding a Zarr group."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return json.loads(zf.read("zarr.json"))["attributes"]
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError, TypeError):
+        return None
+
+
+def is_checksum_error(err: BaseException) -> bool:
+    """Whether `err` is a failed integrity check of stored bytes: zarr's CRC32C codec (a chunk or a
+    shard index) or the zip's own CRC-32 of a member read whole."""
+    if isinstance(err, zipfile.BadZipFile):
+        return True
+    return isinstance(err, ValueError) and "checksum do not match" in str(err)
+
+
+@contextlib.contextmanager
+def damaged_reads(path: Path, what: str = "") -> Iterator[None]:
+    """Turn a failed checksum while reading `path` into `ChecksumError` naming the file and the fix."""
+    try:
+        yield
+    except (ValueError, zipfile.BadZipFile) as err:
+        if not is_checksum_error(err):
+            raise
+        where = f"{path}" + (f" ({what})" if what else "")
+        raise ChecksumError(
+            f"{where}: stored bytes fail their checksum ({err}); the file is damaged. Rebuild it with the same "
+            "`chaosdata generate` command (it rebuilds damaged systems), or download it again"
+        ) from err
