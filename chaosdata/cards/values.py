@@ -162,13 +162,13 @@ def granularity_rows(store: Store, name: str) -> list[dict[str, Any]]:
         grid = store.time(name, gran)
         splits = {}
         for split in SPLITS:
-            shape = arrays.get(f"{gran}/{split}/series", {}).get("shape")
+            shape = shapes.get(split_path(gran, split))
             if shape is None:
                 continue
             valid = group[f"{split_path(gran, split)}/valid"][...]  # only this variable: one read
             splits[split] = {"n": int(shape[0]), "invalid": int((~valid.astype(bool)).sum())}
         rows.append({"granularity": gran, "dt": num(grid["dt"], 6), "n_time": grid["n"], "splits": splits,
-                     "dim": arrays.get(f"{gran}/train/series", {}).get("shape", [0, 0, 0])[2]})
+                     "dim": shapes.get(split_path(gran, "train"), [0, 0, 0])[2]})
     return rows
 
 
