@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import numbers
 import os
+import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ import torch
 
 from chaosdata.errors import InvalidInputError, suggest
 from chaosdata.store import ReleaseConfig, Store, build, load_preset, open_store, provenance
-from chaosdata.store.config import PRESETS, SPLITS, parse_config
+from chaosdata.store.config import PRESETS, SPLITS, check_budget, parse_config
 from chaosdata.store.errors import StoreError
 from chaosdata.store.layout import BUILD_LOG, MANIFEST, system_file
 from chaosdata.store.reader import CheckedArray, open_array
@@ -90,7 +91,8 @@ def _catalogue_name(name: str) -> str:
 
 
 def _regenerate_config(config: ReleaseConfig | str | dict[str, Any] | None) -> ReleaseConfig:
-    if isinstance(config, ReleaseConfig):
+    if isinstance(config, ReleaseConfig):  # made in code: not yet checked against this machine's limits
+        check_budget(config, "load_dataset(config=...)")
         return config
     if config is None or isinstance(config, str):
         return load_preset(config or "quick")
@@ -124,9 +126,7 @@ def _open_source(source: str | os.PathLike | None, names: list[str] | None, *, c
         cfg = _regenerate_config(config)
         out = cache_root(cache_dir) / "regenerated" / regenerate_key(cfg, device)
         wanted = names if names is not None else cfg.resolved_systems()
-        # several processes at once (DDP ranks): one builds, the others wait for it, then read the same bytes
-        build(cfg, out, systems=wanted, device=device, wait=True, progress=False, log=lambda msg: None)
-        return open_store(out)
+        return _regenerate(cfg, out, wanted, device)
     path = Path(source)
     if path.exists():
         if not (path / MANIFEST).is_file():
@@ -137,6 +137,25 @@ def _open_source(source: str | os.PathLike | None, names: list[str] | None, *, c
         return _download(source, names, cache_dir=cache_dir, revision=revision)
     raise InvalidInputError(f"source {str(source)!r} is neither a local store, a Hub repo id (owner/name), "
                             "nor 'regenerate'")
+
+
+def _regenerate(config: ReleaseConfig, out: Path, names: list[str], device: str) -> Store:
+    """Build (or reuse) the cached store of `config` at `out` holding `names`. A system that
+    fails to build raises its own error; a cache store this call created and left without any
+    system is removed."""
+    created = not out.exists()
+    # several processes at once (DDP ranks): one builds, the others wait for it, then read the same bytes
+    report = build(config, out, systems=names, device=device, wait=True, progress=False, log=lambda msg: None)
+    failed = [r for r in report.results if r.status == "failed"]
+    if not failed:
+        return open_store(out)
+    left = ""
+    if created and not read_manifest(out)["systems"]:
+        shutil.rmtree(out)
+        left = "; the empty cache store was removed"
+    first = failed[0]
+    raise StoreError(f"load_dataset(source='regenerate'): building {first.name} into {out} failed: {first.error}"
+                     f"{left}" + (f" ({len(failed) - 1} more failed)" if len(failed) > 1 else ""))
 
 
 def _is_repo_id(source: Any) -> bool:

@@ -181,3 +181,24 @@ def test_attractor_protocol_scores_free_runs_by_divergences(tmp_path):
     assert {"d_stsp", "d_h", "hellinger_distance"} <= set(rows[0]) and "vpt_smape" not in rows[0]
     d = {m: max(float(r["d_stsp"]) for r in rows if r["model"] == m) for m in ("mean", "oracle")}
     assert d["oracle"] < d["mean"]  # the true dynamics fill the attractor; a constant does not
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"esn": {"size": 10}}, r"params \(--params\) set hyperparameters of 'esn', which is not among the models run"),
+    ({"nvr": {"k": 2}}, r"unknown forecaster 'nvr'.*Did you mean 'nvar'"),
+    ({"nvar": {"kk": 2}}, r"params \(--params\) for 'nvar': forecaster 'nvar' has no hyperparameter 'kk'"),
+])
+def test_params_that_would_be_ignored_are_refused_before_anything_runs(tmp_path, params, match):
+    """Hyperparameters of a model that is not run were accepted and silently ignored."""
+    out = tmp_path / "run"
+    with pytest.raises(InvalidInputError, match=match):
+        run_benchmark(TINY, ["Lorenz"], ["nvar"], out, progress=False, model_params=params)
+    assert not out.exists()
+
+
+def test_cli_refuses_params_for_a_model_not_run(tmp_path, capsys):
+    args = ["benchmark", "--out", str(tmp_path / "run"), "--models", "naive", "--systems", "Lorenz",
+            "--params", '{"esn": {"size": 200}}']
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'esn', which is not among the models run (--models naive)" in err

@@ -27,3 +27,15 @@ def test_the_cli_reports_a_bad_size_in_one_line(capsys):
     assert cli(["demo", "--n-points", "1", "--systems", "Lorenz"]) == 2
     out = capsys.readouterr()
     assert out.out == "" and out.err.strip() == "chaosdata: error: n_points must be an integer of at least 2, got 1"
+
+
+def test_an_absurd_n_points_is_refused_at_once_before_any_output(capsys):
+    """`demo --n-points 1e11` tried to allocate terabytes and died in the allocator."""
+    import time
+
+    started = time.perf_counter()
+    assert cli(["demo", "--n-points", str(10**11), "--systems", "Lorenz"]) == 2
+    assert time.perf_counter() - started < 2.0
+    out = capsys.readouterr()
+    assert out.out == ""
+    assert "n_points = 100000000000" in out.err and "more than the limit" in out.err and out.err.count("\n") == 1

@@ -664,3 +664,29 @@ def test_integrate_refuses_settings_that_would_flag_every_trajectory_or_fail_lat
 def test_integrate_names_a_bad_start_or_grid(y0, t_eval, match):
     with pytest.raises(InvalidInputError, match=match):
         integrate(lambda t, y: -y, y0, t_eval)
+
+
+# ============================================================ size and work checked first (chaosdata.budget)
+@pytest.mark.parametrize("kwargs, key, estimate", [
+    (dict(n_points=100, pts_per_period=1e-9), "pts_per_period = 1e-09", "integration steps per trajectory"),
+    (dict(n_points=100, transient=1e12), "transient = 1e+12", "integration steps per trajectory"),
+    (dict(n_points=100, n_ics=10**9), "n_ics = 1000000000", "held at once"),
+    (dict(n_points=10**11), "n_points = 100000000000", "held at once"),
+])
+def test_make_trajectories_refuses_what_cannot_fit_at_once(kwargs, key, estimate):
+    """These hung with no output, or tried to allocate terabytes, before failing."""
+    import time
+
+    started = time.perf_counter()
+    with pytest.raises(InvalidInputError) as err:
+        make_trajectories("Lorenz", **kwargs)
+    assert time.perf_counter() - started < 2.0
+    message = str(err.value)
+    assert key in message and estimate in message and "more than the limit" in message
+
+
+def test_make_trajectories_counts_every_given_initial_condition(monkeypatch):
+    monkeypatch.setenv("CHAOSDATA_MEMORY_LIMIT", "1e5")
+    make_trajectories("Lorenz", 100, initial_conditions=torch.ones(10, 3, dtype=torch.float64))  # 48 kB
+    with pytest.raises(InvalidInputError, match=r"n_ics = 1000 trajectories x n_points = 100 .* limit 100 kB"):
+        make_trajectories("Lorenz", 100, initial_conditions=torch.ones(1000, 3, dtype=torch.float64))

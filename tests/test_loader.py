@@ -187,3 +187,36 @@ def test_regenerate_integrates_on_demand_and_caches(tmp_path):
     load_dataset("Lorenz", source="regenerate", config=config, cache_dir=tmp_path, granularity="coarse",
                  context_length=16, horizon=4)
     assert (stores[0] / "manifest.json").stat().st_mtime_ns == stamp  # served from the cache
+
+
+def test_regenerate_raises_the_builds_own_error_and_leaves_no_empty_store(tmp_path, monkeypatch):
+    """A build that failed (here a MemoryError, injected where generate plans a system) was
+    reported as "system 'Lorenz' is not in the store", and its empty cache store stayed."""
+    import chaosdata.store.generate as generate
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError("cannot allocate 745 GB")
+
+    monkeypatch.setattr(generate, "_plan", out_of_memory)
+    config = dict(SMALL, systems=["Lorenz"], length=8, splits={"train": 1, "val": 1, "test": 1})
+    with pytest.raises(StoreError, match=r"building Lorenz into .* failed: MemoryError: cannot allocate 745 GB; "
+                                         r"the empty cache store was removed"):
+        load_dataset("Lorenz", source="regenerate", config=config, cache_dir=tmp_path, context_length=16, horizon=4)
+    assert list((tmp_path / "regenerated").iterdir()) == []
+
+
+@pytest.mark.parametrize("config", [
+    {"transient": 1e9},  # a dict of overrides, checked by parse_config
+    "made in code",  # a ReleaseConfig built in code skips parse_config: checked on its own
+])
+def test_regenerate_refuses_an_absurd_span_at_once(tmp_path, config):
+    import dataclasses
+    import time
+
+    if config == "made in code":
+        config = dataclasses.replace(load_preset("quick"), transient=1e9)
+    started = time.perf_counter()
+    with pytest.raises(InvalidInputError, match=r"transient = 1e\+09 .* more than the limit"):
+        load_dataset("Lorenz", source="regenerate", config=config, cache_dir=tmp_path)
+    assert time.perf_counter() - started < 2.0
+    assert list(tmp_path.iterdir()) == []

@@ -35,7 +35,7 @@ from torch import Tensor
 from chaosdata.atomic import replacing
 from chaosdata.baselines import forecaster_class, get_forecaster
 from chaosdata.benchmark.protocols import Protocol, SkipSystem, Task, get_protocol, make_task
-from chaosdata.errors import ChaosdataError, InvalidInputError
+from chaosdata.errors import ChaosdataError, InvalidInputError, suggest
 from chaosdata.systems import list_systems
 
 KEY = ("protocol", "system", "model", "ic")
@@ -209,6 +209,27 @@ def resolve_models(models: Iterable[str] | str) -> list[str]:
     return [forecaster_class(n.strip()).name for n in names if n.strip()]
 
 
+def _model_params(model_params: Mapping[str, Mapping[str, Any]] | None, model_names: list[str]) -> dict[str, dict]:
+    """`model_params` by registered model name, checked before anything runs: each must name a
+    model of this run (else its settings would be ignored) and hyperparameters it accepts."""
+    params: dict[str, dict[str, Any]] = {}
+    for key, values in (model_params or {}).items():
+        cls = forecaster_class(key)  # an unknown name raises, with suggestions
+        if cls.name not in model_names:
+            raise InvalidInputError(f"params (--params) set hyperparameters of {key!r}, which is not among the models "
+                                    f"run (--models {','.join(model_names)}); add it to the models or drop its params")
+        if not isinstance(values, Mapping):
+            raise InvalidInputError(f"params (--params) for {key!r} must map hyperparameter names to values, "
+                                    f"got {values!r}")
+        unknown = sorted(set(values) - set(cls.hyperparam_names()))
+        if unknown:
+            raise InvalidInputError(f"params (--params) for {key!r}: forecaster {cls.name!r} has no hyperparameter "
+                                    f"{unknown[0]!r}; it accepts {list(cls.hyperparam_names())}."
+                                    f"{suggest(unknown[0], cls.hyperparam_names())}")
+        params[cls.name] = dict(values)
+    return params
+
+
 def run_benchmark(protocol: str | Protocol, systems: Iterable[str] | str | None, models: Iterable[str] | str,
                   out: str | os.PathLike, *, seed: int = 0, model_params: Mapping[str, Mapping[str, Any]] | None = None,
                   metrics: Sequence[str] | None = None, progress: bool = True) -> RunSummary:
@@ -224,7 +245,7 @@ def run_benchmark(protocol: str | Protocol, systems: Iterable[str] | str | None,
     model_names = resolve_models(models)
     if not model_names:
         raise InvalidInputError("models is empty; give at least one forecaster name (see list_forecasters())")
-    params = {k.lower(): dict(v) for k, v in (model_params or {}).items()}
+    params = _model_params(model_params, model_names)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     results, skipped, timings = out / "results.csv", out / "skipped.csv", out / "timings.csv"
