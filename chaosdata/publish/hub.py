@@ -175,9 +175,10 @@ def publish(store: Store | str | os.PathLike, repo_id: str, *, revision: str | N
 
     `dry_run`: stage into this folder, verify, and stop (no token, no network). Otherwise the
     folder is `staging` (default `default_staging(repo_id)`), kept between runs so that a rerun
-    re-stages cheaply and uploads only what is missing. `api` is an `HfApi`-like object (tests
-    pass a double); `tag` defaults to `default_tag(store)`. `restage=False` uploads the staging
-    folder as it is (after verifying it again), e.g. to resume an interrupted upload at once. Raises `InvalidInputError` for a
+    re-stages cheaply and uploads only what is missing. `api`: an `HfApi` (default `HfApi()`, whose
+    endpoint is `HF_ENDPOINT`: the tests point it at `chaosdata.publish.loopback`); `tag` defaults to
+    `default_tag(store)`. `restage=False` uploads the staging folder as it is (after verifying it
+    again), e.g. to resume an interrupted upload at once. Raises `InvalidInputError` for a
     malformed repo id, `PublishError` for no token, no network, a store or staging that fails
     verification (then nothing is uploaded), or a refused upload.
     """
