@@ -304,11 +304,11 @@ class WindowDataset(Dataset):
     def _transform(self, k: int, raw: Any) -> np.ndarray:
         """Stored values `[..., dim]` to output values: normalized, channel-selected, output dtype."""
         s = self.series[k]
-        x = np.asarray(raw, dtype=np.float64)
-        if self.normalizer is not None:
-            x = (x - self.normalizer.mean[s.system]) / self.normalizer.std[s.system]
-        if self.channels is not None:
-            x = x[..., self.channels: self.channels + 1]
+        pick = slice(None) if self.channels is None else slice(self.channels, self.channels + 1)
+        x = np.array(np.asarray(raw)[..., pick], dtype=np.float64)  # a copy: changed in place below
+        if self.normalizer is not None:  # point by point: the same values as (x - mean) / std
+            x -= self.normalizer.mean[s.system][pick]
+            x /= self.normalizer.std[s.system][pick]
         return x.astype(self._np_dtype)
 
     def _block(self, k: int, g: int, b: int, noisy: bool) -> np.ndarray:

@@ -8,6 +8,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+import zarr
 from torch.utils.data import DataLoader
 
 from chaosdata.errors import InvalidInputError
@@ -198,3 +199,138 @@ def test_repr_says_what_the_dataset_holds():
                     f"windows={len(ds)}, context_length=5, horizon=3, stride=2)")
     many = dataset([series(f"S{i}", ramp(n=1)) for i in range(6)], noise=0.1)
     assert "['S0', 'S1', 'S2', ... 6 in all]" in repr(many) and "noise=0.1" in repr(many)
+
+
+# ---------------------------------------------------------------------- windows in batches (__getitems__)
+def sharded(data: np.ndarray, chunk: int, shard: tuple[int, int]) -> zarr.Array:
+    """`data` as a sharded zarr array in memory (`shard` rows x time points per shard)."""
+    n, t, d = data.shape
+    array = zarr.create_array(zarr.storage.MemoryStore(), shape=data.shape, chunks=(1, chunk, d),
+                              shards=(shard[0], shard[1], d), dtype=data.dtype)
+    array[...] = data
+    return array
+
+
+class CountedReads:
+    """A stored array that counts the reads made of it (what `WindowDataset` asks the store for)."""
+
+    def __init__(self, array):
+        self.array, self.shards, self.reads = array, getattr(array, "shards", None), 0
+
+    def __getitem__(self, selection):
+        self.reads += 1
+        return self.array[selection]
+
+
+def two_systems(storage: str, temporal: bool = False) -> list[Series]:
+    """System A (2 coordinates, 3 trajectories) and B (4 coordinates, rows 0, 2 and 3 valid)."""
+    a, b = ramp(), ramp(n=4, t=50, d=4, offset=0.5)
+    if storage == "zarr shards":
+        a, b = sharded(a, 7, (2, 14)), sharded(b, 5, (4, 50))
+    time = {"time": slice(20, None), "array_split": "train"} if temporal else {}
+    return [series("A", a, block=7, **time), series("B", b, block=5, rows=[0, 2, 3], **time)]
+
+
+BATCH_OPTIONS = {
+    "defaults": {},
+    "stride 3": {"stride": 3},
+    "univariate": {"channels": 1},
+    "return_info": {"return_info": True, "split": "val", "granularity": "fine"},
+    "noise": {"noise": 0.2, "seed": 4, "dtype": torch.float64},
+    "normalized": {"normalized": True},
+    "normalize=None": {"normalizer": None},
+    "temporal split": {"temporal": True},
+    "float64": {"dtype": torch.float64},
+    "float16": {"dtype": torch.float16},
+    "bfloat16": {"dtype": torch.bfloat16},
+    "all at once": {"noise": 0.1, "channels": 0, "normalized": True, "temporal": True, "dtype": torch.bfloat16,
+                    "return_info": True, "stride": 3},
+}
+
+
+def batch_dataset(storage: str, options: dict) -> tuple[WindowDataset, dict[str, np.ndarray]]:
+    options = dict(options)
+    parts = two_systems(storage, options.pop("temporal", False))
+    data = {s.system: np.asarray(s.open()[...]) for s in parts}
+    if options.pop("normalized", False):
+        options["normalizer"] = Normalizer({k: v.reshape(-1, v.shape[-1]).mean(0) for k, v in data.items()},
+                                           {k: v.reshape(-1, v.shape[-1]).std(0) + 0.5 for k, v in data.items()})
+    scale = {k: np.arange(1.0, v.shape[-1] + 1) for k, v in data.items()}
+    return dataset(parts, scale=scale, **options), data
+
+
+def expected_window(ds: WindowDataset, data: dict[str, np.ndarray], index: int) -> torch.Tensor:
+    """Window `index` computed from the stored values directly (noise aside): what an item must hold."""
+    where = ds.info(index)
+    x = data[where.system][where.trajectory, where.start: where.start + ds.context_length + ds.horizon].astype(np.float64)
+    if ds.normalizer is not None:
+        x = (x - ds.normalizer.mean[where.system]) / ds.normalizer.std[where.system]
+    if ds.channels is not None:
+        x = x[:, ds.channels: ds.channels + 1]
+    return torch.from_numpy(x.astype(np.float32 if ds.dtype == torch.bfloat16 else ds._np_dtype)).to(ds.dtype)
+
+
+@pytest.mark.parametrize("storage", ["numpy", "numpy, windows straddle blocks", "zarr shards"])
+@pytest.mark.parametrize("option", BATCH_OPTIONS)
+def test_a_batch_holds_byte_identical_items_to_one_at_a_time(option, storage, monkeypatch):
+    if "straddle" in storage:
+        monkeypatch.setattr("chaosdata.windows.BLOCK_BYTES", 1)  # blocks of one 5- or 7-point chunk
+    ds, data = batch_dataset(storage, BATCH_OPTIONS[option])
+    indices = [int(i) for i in np.random.default_rng(0).permutation(len(ds))] + [0, 0, -1, len(ds) - 1]
+    batch = ds.__getitems__(indices)
+    assert len(batch) == len(indices)
+    for i, got in zip(indices, batch):
+        one = ds[i]
+        assert len(got) == len(one) == (3 if ds.return_info else 2)
+        for a, b in zip(got[:2], one[:2]):
+            assert a.dtype == b.dtype == ds.dtype and a.shape == b.shape and a.is_contiguous()
+            assert a.view(torch.uint8).numpy().tobytes() == b.view(torch.uint8).numpy().tobytes()
+        if ds.return_info:
+            assert got[2] == one[2] == ds.item_info(i)
+        if ds.noise == 0:  # (noise per point: see the tests above)
+            assert torch.equal(torch.cat(got[:2]), expected_window(ds, data, i))
+
+
+def test_the_dataloader_fetches_batches_that_collate_like_single_items():
+    ds, _ = batch_dataset("zarr shards", {"noise": 0.1, "return_info": True})
+    order = torch.randperm(len(ds), generator=torch.Generator().manual_seed(1)).tolist()
+    loader = DataLoader(ds, batch_size=16, sampler=order, collate_fn=collate_padded)
+    for b, got in enumerate(loader):
+        want = collate_padded([ds[i] for i in order[16 * b: 16 * (b + 1)]])
+        for x, y in zip(got[:3], want[:3]):
+            assert torch.equal(x, y)
+        assert got[3] == want[3] if not isinstance(got[3], dict) else all(
+            (torch.equal(v, want[3][k]) if isinstance(v, torch.Tensor) else v == want[3][k]) for k, v in got[3].items())
+
+
+def test_a_batch_reads_each_stored_shard_once():
+    """Per-window reads asked the store once per (trajectory, block): 3 here, one shard's rows."""
+    counted = CountedReads(sharded(ramp(n=4, t=60), 10, (4, 60)))
+    ds = dataset([Series("A", lambda: counted, 4, 60, 2, 0.0, 0.5, block=10)], stride=1)
+    batch = ds.__getitems__(list(range(len(ds))))
+    assert counted.reads == 1 and len(batch) == len(ds)
+    ds.__getitems__(list(range(len(ds))))
+    assert counted.reads == 1  # the next epoch reads from the block cache
+
+
+def test_workers_read_batches_from_a_sharded_store_on_disk(tmp_path):
+    data = ramp(n=4, t=60)
+    array = zarr.create_array(str(tmp_path / "a"), shape=data.shape, chunks=(1, 10, 2), shards=(4, 60, 2),
+                              dtype=data.dtype)
+    array[...] = data
+    opener = functools.partial(zarr.open_array, str(tmp_path / "a"), mode="r")
+    ds = dataset([Series("A", opener, 4, 60, 2, 0.0, 0.5, block=10)], noise=0.1)
+    expected = [ds[i] for i in range(len(ds))]  # the parent reads first, as a script peeking at ds[0] does
+    loader = DataLoader(ds, batch_size=8, num_workers=2, timeout=60)
+    got = [x for context, target in loader for x in zip(context, target)]
+    assert len(got) == len(expected)
+    assert all(torch.equal(a, c) and torch.equal(b, d) for (a, b), (c, d) in zip(got, expected))
+
+
+def test_window_indices_must_be_integers():
+    ds = dataset([series("A", ramp())])
+    with pytest.raises(TypeError, match="integers"):
+        ds.__getitems__([0.5])
+    with pytest.raises(IndexError, match="out of range"):
+        ds.__getitems__([0, len(ds)])
+    assert ds.__getitems__([]) == []
