@@ -80,6 +80,16 @@ def _is_leftover_tmp(path: Path) -> bool:
     return False
 
 
+def append_journal(root: Path, journal: str, rel: str) -> dict[str, Any]:
+    """Put the file `rel` of the folder `root` in the run's journal; return its entry. Worker
+    processes call it for what they write, so that a run stopped half way knows its files."""
+    entry = file_entry(root / rel)
+    (root / journal).parent.mkdir(parents=True, exist_ok=True)
+    with (root / journal).open("a", encoding="utf-8") as fh:  # one short line per append: not interleaved
+        fh.write(json.dumps([rel, entry]) + "\n")
+    return entry
+
+
 class Ledger:
     """What chaosdata wrote in `root`: the last run's record and journal (`owned`), this run's
     files (`written`), what was deleted (`removed`) and the user's files left alone (`left`)."""
@@ -160,7 +170,7 @@ class Ledger:
             what = f" writing {rel}" if rel else ""
             hint = ("; the files written so far are kept: free some space and run the same command again to "
                     "resume" if err.errno in (errno.ENOSPC, errno.EDQUOT) else "")
-            raise OSError(err.errno, f"{err.strerror or err}{what} under the output folder{hint}",
+            raise OSError(err.errno, f"{os.strerror(err.errno)}{what} under the output folder{hint}",
                           str(self.root)) from err
 
     @contextlib.contextmanager
@@ -173,13 +183,10 @@ class Ledger:
         self.wrote(rel)
 
     def wrote(self, rel: str, entry: dict[str, Any] | None = None) -> None:
-        """Record `rel` as written by this run (its size and SHA-256, computed unless given)."""
-        entry = dict(entry) if entry is not None else file_entry(self.root / rel)
-        self.written[rel] = entry
+        """Record `rel` as written by this run: put it in the journal with its size and SHA-256,
+        or with `entry`, take the entry a worker process already journaled (`append_journal`)."""
         with self.guard(self.journal):
-            (self.root / self.journal).parent.mkdir(parents=True, exist_ok=True)
-            with (self.root / self.journal).open("a", encoding="utf-8") as fh:
-                fh.write(json.dumps([rel, entry]) + "\n")
+            self.written[rel] = dict(entry) if entry is not None else append_journal(self.root, self.journal, rel)
 
     def prune(self, folder: str = "") -> list[str]:
         """Delete the files under `folder` (relative; '' for all of `root`) that an earlier run
@@ -189,7 +196,7 @@ class Ledger:
         base = self.root / folder
         if not base.is_dir():
             return []
-        removed, bookkeeping = [], {self.record, self.journal}
+        removed, kept, bookkeeping = [], [], {self.record, self.journal}
         for path in sorted(base.rglob("*"), reverse=True):  # a folder's files before the folder
             rel = path.relative_to(self.root).as_posix()
             if path.is_dir():
@@ -201,8 +208,9 @@ class Ledger:
                 path.unlink()
                 removed.append(rel)
             else:
-                self.left.append(rel)
+                kept.append(rel)
         self.removed += sorted(removed)
+        self.left = sorted(set(self.left) | set(kept))
         return sorted(removed)
 
     def _in_scope(self, rel: str) -> bool:
@@ -217,7 +225,6 @@ class Ledger:
         with self.guard(self.record):
             write_text(self.root / self.record, json.dumps(record, indent=1, sort_keys=True) + "\n")
             (self.root / self.journal).unlink(missing_ok=True)
-        self.left = sorted(set(self.left))
         return record
 
 

@@ -430,3 +430,93 @@ def test_config_toml_writes_the_optional_tables(table, entries):
     text = config_toml(config.to_dict())
     assert f"[{table}]" in text
     assert parse_config(tomllib.loads(text), "x.toml").config_hash == config.config_hash
+
+
+# ---------------------------------------------------------------------- write paths (issue 20)
+def _one_line(err: str) -> str:
+    assert err.count("\n") == 1 and err.startswith("chaosdata: "), err
+    return err
+
+
+def test_card_refuses_to_overwrite_a_readme_it_did_not_write(store, tmp_path, capsys, tree):
+    (tmp_path / README).write_text("# my own notes\n")
+    (tmp_path / "metadata").mkdir()
+    (tmp_path / "metadata" / "config.json").write_text("{}")
+    before = tree(tmp_path)
+    assert cli(["card", str(store.path), "--out", str(tmp_path)]) == 2
+    err = _one_line(capsys.readouterr().err)
+    assert "README.md" in err and "metadata/config.json" in err and "did not write" in err
+    assert tree(tmp_path) == before
+
+
+def test_card_rerenders_its_own_folder(store, tmp_path):
+    render_cards(store, tmp_path, systems=["Henon"])
+    (tmp_path / "LICENSE").write_text("mine")
+    report = render_cards(store, tmp_path, systems=["Henon"], repo_id="a/b")
+    assert "a/b" in (tmp_path / README).read_text() and (tmp_path / "LICENSE").read_text() == "mine"
+    assert README in report.files
+
+
+@pytest.mark.parametrize("out", ["store", "store/Lorenz", "."])
+def test_card_into_or_around_the_store_is_refused(store, tmp_path, monkeypatch, capsys, tree, out):
+    import shutil
+
+    shutil.copytree(store.path, tmp_path / "store")
+    monkeypatch.chdir(tmp_path)
+    before = tree(tmp_path)
+    assert cli(["card", "store", "--out", out]) == 2
+    assert "the store" in _one_line(capsys.readouterr().err)
+    assert tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("results, message", [("missing.csv", "no file"), ("notes.csv", "not a benchmark results table"),
+                                              ("folder", "no file")])
+def test_card_results_that_are_not_a_results_table_are_refused(store, tmp_path, capsys, results, message):
+    (tmp_path / "notes.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "folder").mkdir()
+    out = tmp_path / "out"
+    assert cli(["card", str(store.path), "--out", str(out), "--results", str(tmp_path / results)]) == 2
+    err = _one_line(capsys.readouterr().err)
+    assert "--results" in err and message in err
+    assert not out.exists()
+
+
+SLOW_CARD = """
+import sys, time
+from chaosdata.cards import plots
+real = plots.save_png
+def slow(fig, path):
+    time.sleep(0.5)
+    return real(fig, path)
+plots.save_png = slow  # the forked workers inherit it
+from chaosdata.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_ctrl_c_during_card_with_workers_stops_at_once_with_one_line(store, tmp_path):
+    """Ctrl-C reaches the whole process group (as from a terminal): the workers leave it to the
+    parent, which stops them; it used to take 10.7 s and print tracebacks."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_CARD, "card", str(store.path), "--out", str(out),
+                             "--workers", "2"], stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not list(out.glob("cards/img/*.png")) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.stderr.read()
+    sent = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)
+    first = proc.stderr.readline()
+    stopped = time.monotonic() - sent  # to the message; the interpreter's own exit (torch's teardown) follows
+    rc = proc.wait(timeout=30)
+    err = first + proc.stderr.read()
+    assert rc == 130 and "interrupted" in _one_line(err), err
+    assert stopped < 2, stopped
+    assert not (out / ".chaosdata-written.json").exists()
+    assert render_cards(store, out).files  # a rerun completes

@@ -695,3 +695,94 @@ def test_a_store_selects_systems_by_any_spelling_once_each_and_refuses_an_empty_
         store.select([])
     with pytest.raises(InvalidInputError, match=rf"'{names[0]}x' is not in the store.*{names[0]}"):
         store.select([names[0] + "x"])
+
+
+# ------------------------------------------------------------------ write paths: only what chaosdata wrote (issue 20)
+def _cli(argv, capsys) -> tuple[int, str, str]:
+    rc = cli(argv)
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def _one_line(err: str) -> str:
+    assert err.count("\n") == 1 and err.startswith("chaosdata: "), err
+    return err
+
+
+@pytest.mark.parametrize("out", [".", "data", "data/Lorenz"])
+def test_export_into_or_around_the_store_is_refused_and_the_store_unchanged(store, tmp_path, monkeypatch, capsys,
+                                                                           tree, out):
+    """`export data --out .` (the README's default store) used to write into the store and then
+    delete its files as stale."""
+    shutil.copytree(store.path, tmp_path / "data")
+    monkeypatch.chdir(tmp_path)
+    before = tree(tmp_path)
+    rc, _, err = _cli(["export", "data", "--format", "parquet", "--out", out], capsys)
+    assert rc == 2 and "the store" in _one_line(err) and "outside the store" in err
+    assert tree(tmp_path) == before
+
+
+def test_export_keeps_a_users_file_in_a_system_folder(store, tmp_path, capsys, tree):
+    assert _cli(["export", str(store.path), "--format", "parquet", "--out", str(tmp_path), "--systems", "Henon"],
+                capsys)[0] == 0
+    notes = tmp_path / "data" / "Henon" / "notes.txt"
+    notes.write_text("mine")
+    rc, out, _ = _cli(["export", str(store.path), "--format", "parquet", "--out", str(tmp_path), "--systems",
+                       "Henon"], capsys)
+    assert rc == 0 and notes.read_text() == "mine"
+    assert "left 1 file(s) that chaosdata did not write" in out and "data/Henon/notes.txt" in out
+
+
+@pytest.mark.parametrize("fmt, rel", [("parquet", "data/Henon/iteration/train-00000-of-00001.parquet"),
+                                      ("hdf5", "hdf5/Henon/iteration/train.h5")])
+def test_export_refuses_to_overwrite_a_file_it_did_not_write(store, tmp_path, capsys, tree, fmt, rel):
+    (tmp_path / rel).parent.mkdir(parents=True)
+    (tmp_path / rel).write_text("the user's own file")
+    before = tree(tmp_path)
+    rc, _, err = _cli(["export", str(store.path), "--format", fmt, "--out", str(tmp_path)], capsys)
+    assert rc == 2 and rel in _one_line(err) and "did not write" in err and "another output folder" in err
+    assert tree(tmp_path) == before
+
+
+def test_export_replaces_a_file_changed_since_only_never(store, tmp_path, capsys, tree):
+    """A file the export wrote and the user then changed is the user's: refused, kept."""
+    export_hdf5(store, tmp_path, ["Henon"])
+    changed = tmp_path / "hdf5/Henon/iteration/test.h5"
+    changed.write_bytes(b"edited")
+    before = tree(tmp_path)
+    with pytest.raises(InvalidInputError, match="changed since"):
+        export_hdf5(store, tmp_path, ["Henon"])
+    assert tree(tmp_path) == before
+
+
+def test_ctrl_c_during_export_is_one_line_130_and_a_rerun_completes(store, tmp_path, monkeypatch, capsys):
+    import chaosdata.export.parquet as parquet
+
+    real, calls = parquet.split_table, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(parquet, "split_table", interrupted)
+    rc, _, err = _cli(["export", str(store.path), "--format", "parquet", "--out", str(tmp_path)], capsys)
+    assert rc == 130 and "interrupted" in _one_line(err)
+    assert not (tmp_path / ".chaosdata-written.json").exists()  # the record is written last
+    assert not [p for p in tmp_path.rglob("*.tmp-*")]
+    monkeypatch.setattr(parquet, "split_table", real)
+    assert _cli(["export", str(store.path), "--format", "parquet", "--out", str(tmp_path)], capsys)[0] == 0
+    assert check_parquet(store, tmp_path) == []
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "hdf5"])
+def test_a_full_disk_during_export_is_one_line_naming_the_output_and_a_rerun_resumes(store, full_disk, capsys, fmt):
+    out = full_disk.path
+    rc, _, err = _cli(["export", str(store.path), "--format", fmt, "--out", str(out)], capsys)
+    assert rc == 1 and "No space left on device" in _one_line(err) and repr(str(out)) in err
+    assert str(store.path) not in err
+    full_disk.free()
+    assert _cli(["export", str(store.path), "--format", fmt, "--out", str(out)], capsys)[0] == 0
+    check = check_parquet if fmt == "parquet" else check_hdf5
+    assert check(store, out) == []

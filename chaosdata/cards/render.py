@@ -38,7 +38,7 @@ import jinja2
 import yaml
 
 from chaosdata.errors import InvalidInputError
-from chaosdata.owned import RECORD, Ledger
+from chaosdata.owned import RECORD, Ledger, append_journal
 from chaosdata.store.config import SPLITS
 from chaosdata.store.layout import MANIFEST, system_file
 from chaosdata.store.reader import Store, open_store
@@ -282,27 +282,32 @@ def system_context(store: Store, name: str, attrs: dict[str, Any], configs: Sequ
 
 
 # ---------------------------------------------------------------------- plots
-def _plot_system(store_path: str, name: str, out: str) -> tuple[str, Any]:
-    """Draw one system's three pictures (in a worker process); return its gallery data."""
+def _plot_system(store_path: str, name: str, out: str, journal: str) -> tuple[str, Any, dict[str, Any]]:
+    """Draw one system's three pictures (in a worker process), each put in the run's `journal`
+    as it is written; return the system's gallery data and the pictures' entries."""
     from chaosdata.cards import plots
 
     store = open_store(store_path)
     data = plots.plot_data(store, name)
+    entries = {}
     for picture, draw in (("attractor", plots.attractor_figure), ("series", plots.series_figure),
                           ("spectrum", plots.spectrum_figure)):
-        plots.save_png(draw(data), Path(out) / image_path(name, picture))
-    return name, data
+        rel = image_path(name, picture)
+        plots.save_png(draw(data), Path(out) / rel)
+        entries[rel] = append_journal(Path(out), journal, rel)
+    return name, data, entries
 
 
-def _plot_in_processes(store: Store, names: Sequence[str], out: Path, workers: int) -> list[tuple[str, Any]]:
+def _plot_in_processes(store: Store, names: Sequence[str], ledger: Ledger, workers: int) -> list[tuple[str, Any, Any]]:
     """`_plot_system` over `names` in `workers` processes. The workers leave Ctrl-C to this
     process, which then cancels what is queued and stops them at once (as `generate` does)."""
     from chaosdata.store.executors import init_worker
 
     pool = ProcessPoolExecutor(max_workers=workers, initializer=init_worker)
     try:
-        return list(pool.map(_plot_system, [str(store.path)] * len(names), names, [str(out)] * len(names),
-                             chunksize=max(1, len(names) // (4 * workers))))
+        n = len(names)
+        return list(pool.map(_plot_system, [str(store.path)] * n, names, [str(ledger.root)] * n, [ledger.journal] * n,
+                             chunksize=max(1, n // (4 * workers))))
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         for child in multiprocessing.active_children():
@@ -316,20 +321,27 @@ def draw_pictures(store: Store, names: Sequence[str], ledger: Ledger, workers: i
     """Every system's pictures and the gallery, recorded in `ledger`; returns {system: granularity drawn}."""
     from chaosdata.cards import plots
 
-    out = ledger.root
     with ledger.guard(IMG_DIR):
         if workers > 1 and len(names) > 1:
-            results = _plot_in_processes(store, names, out, workers)
+            results = _plot_in_processes(store, names, ledger, workers)
         else:
-            results = [_plot_system(str(store.path), n, str(out)) for n in names]
-        datas = dict(results)
-        plots.save_png(plots.gallery_figure([datas[n] for n in names]), out / GALLERY)
-    for rel in [GALLERY] + [image_path(n, p) for n in names for p in PICTURES]:
-        ledger.wrote(rel)
+            results = [_plot_system(str(store.path), n, str(ledger.root), ledger.journal) for n in names]
+        datas = {name: data for name, data, _ in results}
+        plots.save_png(plots.gallery_figure([datas[n] for n in names]), ledger.root / GALLERY)
+    for _, _, entries in results:
+        for rel, entry in entries.items():
+            ledger.wrote(rel, entry)
+    ledger.wrote(GALLERY)
     return {n: d.granularity for n, d in datas.items()}
 
 
 # ---------------------------------------------------------------------- metadata
+
+def card_files(names: Sequence[str], attrs: dict[str, dict[str, Any]]) -> list[str]:
+    """Every file `render_cards` writes for the systems `names` (`attrs`: their group attributes)."""
+    files = [GALLERY] + [image_path(n, p) for n in names for p in PICTURES] + metadata_files(attrs)
+    return files + [README] + [system_page(n) for n in names]
+
 
 def metadata_files(attrs: dict[str, dict[str, Any]]) -> list[str]:
     """The metadata files `write_metadata` writes for systems of `attrs` (relative paths)."""
@@ -414,8 +426,7 @@ def render_cards(store: Store | str | os.PathLike, out: str | os.PathLike, *, co
     configs = [c for c in configs if c.system in names]
     repo_id = repo_id or PLACEHOLDER_REPO
     attrs = {n: store.attrs(n) for n in names}
-    files = [GALLERY] + [image_path(n, p) for n in names for p in PICTURES] + metadata_files(attrs)
-    files += [README] + [system_page(n) for n in names]
+    files = card_files(names, attrs)
     ledger.claim(*files)
     t0 = time.perf_counter()
     drawn = draw_pictures(store, names, ledger, workers)

@@ -142,4 +142,4 @@ def export_combined(store: Store | str | os.PathLike, out: str | os.PathLike,
         report = dataclasses.replace(report, check_seconds=time.perf_counter() - started)
     if commit:
         ledger.commit()
-    return dataclasses.replace(report, left=tuple(sorted(set(ledger.left)))), skipped
+    return dataclasses.replace(report, left=tuple(ledger.left)), skipped

@@ -31,12 +31,15 @@ At the full release this is 158 folders under `hdf5/`, <= 3 per system, 3 files 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -58,6 +61,11 @@ def hdf5_path(system: str, granularity: str, split: str) -> str:
     return f"{HDF5_DIR}/{system}/{granularity}/{split}.h5"
 
 
+def hdf5_paths(store: Store, names: Sequence[str]) -> list[str]:
+    """The files `export_hdf5` writes for the systems `names` of `store`."""
+    return [hdf5_path(n, gran, HF_SPLITS[split]) for n in names for gran, split in (a.split("/") for a in store.arrays(n))]
+
+
 def _json(value: object) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
@@ -69,35 +77,55 @@ def write_split(source: SplitSource, ledger: Ledger, rel: str, chunk_time: int, 
     import h5py
 
     values = source.series[...]
+    with ledger.writing(rel) as tmp:
+        h5 = h5py.File(tmp, "w", track_order=True)
+        try:
+            fill_split(h5, source, values, chunk_time, identity)
+        except BaseException:
+            with contextlib.suppress(RuntimeError, OSError):  # a failed flush must not hide the first error
+                h5.close()
+            raise
+        try:
+            h5.close()
+        except RuntimeError as err:  # h5py reports a failed flush (a full disk) as RuntimeError, errno in its text
+            code = re.search(r"errno = (\d+)", str(err))
+            if code is None:
+                raise
+            raise OSError(int(code.group(1)), os.strerror(int(code.group(1)))) from err
+    return values.shape[0]
+
+
+def fill_split(h5: Any, source: SplitSource, values: np.ndarray, chunk_time: int, identity: dict[str, str]) -> None:
+    """The datasets and attributes of one split's file (see the module's layout)."""
+    import h5py
+
     n_traj, n_time, dim = values.shape
-    with ledger.writing(rel) as tmp, h5py.File(tmp, "w", track_order=True) as h5:
-        h5.create_dataset(SERIES, data=values.astype(SERIES_DTYPE), chunks=(1, min(n_time, chunk_time), dim),
-                          compression="gzip", compression_opts=GZIP_LEVEL, shuffle=True, track_times=False)
-        for name in TRAJECTORY_VARIABLES:
-            data = source.variables[name]
-            if name == "failure":
-                h5.create_dataset(name, data=np.array([str(v) for v in data], dtype=object),
-                                  dtype=h5py.string_dtype("utf-8"), track_times=False)
-            else:
-                h5.create_dataset(name, data=np.asarray(data), track_times=False)
-        if "corpus" in source.attrs:
-            h5.create_dataset("variant", data=np.asarray(source.variables["variant"], dtype=np.int64), track_times=False)
-            params = h5.create_dataset("parameters", data=np.asarray(source.variables["parameters"], dtype=np.float64),
-                                       track_times=False)
-            params.attrs["parameter"] = np.array(source.parameter_names, dtype=h5py.string_dtype("utf-8"))
-        for key in ("system", "invariants", "generation", "provenance"):
-            h5.attrs[key] = _json(source.attrs.get(key))
-        for key in ("time", "normalization", "recipe"):
-            h5.attrs[key] = _json(source.granularity_attrs.get(key))
-        h5.attrs["granularity"] = source.granularity
-        h5.attrs["split"] = HF_SPLITS[source.split]
-        h5.attrs["store_split"] = source.split
-        for key, value in identity.items():
-            h5.attrs[key] = value
-        h5.attrs["sha256"] = _json({v: e["sha256"] for v, e in source.manifest.items()})
-        if "corpus" in source.attrs:
-            h5.attrs["corpus"] = _json(source.attrs["corpus"])
-    return n_traj
+    h5.create_dataset(SERIES, data=values.astype(SERIES_DTYPE), chunks=(1, min(n_time, chunk_time), dim),
+                      compression="gzip", compression_opts=GZIP_LEVEL, shuffle=True, track_times=False)
+    for name in TRAJECTORY_VARIABLES:
+        data = source.variables[name]
+        if name == "failure":
+            h5.create_dataset(name, data=np.array([str(v) for v in data], dtype=object),
+                              dtype=h5py.string_dtype("utf-8"), track_times=False)
+        else:
+            h5.create_dataset(name, data=np.asarray(data), track_times=False)
+    if "corpus" in source.attrs:
+        h5.create_dataset("variant", data=np.asarray(source.variables["variant"], dtype=np.int64), track_times=False)
+        params = h5.create_dataset("parameters", data=np.asarray(source.variables["parameters"], dtype=np.float64),
+                                   track_times=False)
+        params.attrs["parameter"] = np.array(source.parameter_names, dtype=h5py.string_dtype("utf-8"))
+    for key in ("system", "invariants", "generation", "provenance"):
+        h5.attrs[key] = _json(source.attrs.get(key))
+    for key in ("time", "normalization", "recipe"):
+        h5.attrs[key] = _json(source.granularity_attrs.get(key))
+    h5.attrs["granularity"] = source.granularity
+    h5.attrs["split"] = HF_SPLITS[source.split]
+    h5.attrs["store_split"] = source.split
+    for key, value in identity.items():
+        h5.attrs[key] = value
+    h5.attrs["sha256"] = _json({v: e["sha256"] for v, e in source.manifest.items()})
+    if "corpus" in source.attrs:
+        h5.attrs["corpus"] = _json(source.attrs["corpus"])
 
 
 def export_hdf5(store: Store | str | os.PathLike, out: str | os.PathLike,
@@ -119,7 +147,7 @@ def export_hdf5(store: Store | str | os.PathLike, out: str | os.PathLike,
         raise InvalidInputError(f"chunk_time must be a positive integer (points per chunk), got {chunk_time!r}")
     ledger, commit = export_ledger(store, out, ledger)
     names = store.select(systems)
-    ledger.claim(*(hdf5_path(n, *a.split("/")[:1], HF_SPLITS[a.split("/")[1]]) for n in names for a in store.arrays(n)))
+    ledger.claim(*hdf5_paths(store, names))  # before anything is written
     started = time.perf_counter()
     files: list[ExportedFile] = []
     removed: list[str] = []
@@ -141,4 +169,4 @@ def export_hdf5(store: Store | str | os.PathLike, out: str | os.PathLike,
         report = dataclasses.replace(report, check_seconds=time.perf_counter() - started)
     if commit:
         ledger.commit()
-    return dataclasses.replace(report, left=tuple(sorted(set(ledger.left))))
+    return dataclasses.replace(report, left=tuple(ledger.left))

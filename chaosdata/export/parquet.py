@@ -187,7 +187,7 @@ def export_parquet(store: Store | str | os.PathLike, out: str | os.PathLike,
         raise InvalidInputError(f"shard_bytes and row_group_bytes must be positive, got {shard_bytes}, {row_group_bytes}")
     ledger, commit = export_ledger(store, out, ledger)
     names = store.select(systems)
-    ledger.claim(*planned_paths(store_shapes(store, names), shard_bytes))
+    ledger.claim(*planned_paths(store_shapes(store, names), shard_bytes))  # before anything is written
     started = time.perf_counter()
     files: list[ExportedFile] = []
     configs: list[ConfigEntry] = []
@@ -226,4 +226,4 @@ def export_parquet(store: Store | str | os.PathLike, out: str | os.PathLike,
         report = dataclasses.replace(report, check_seconds=time.perf_counter() - started)
     if commit:
         ledger.commit()
-    return dataclasses.replace(report, left=tuple(sorted(set(ledger.left))))
+    return dataclasses.replace(report, left=tuple(ledger.left))

@@ -93,8 +93,10 @@ def stage(store: Store | str | os.PathLike, out: str | os.PathLike, *, repo_id: 
     still lists the whole store).
     """
     from chaosdata.cards import render_cards
-    from chaosdata.cards.render import check_results
+    from chaosdata.cards.render import card_files, check_results
     from chaosdata.export import export_hdf5, export_parquet
+    from chaosdata.export.hdf5 import hdf5_paths
+    from chaosdata.export.parquet import planned_paths, store_shapes
 
     log = log or (lambda msg: None)
     store = store if isinstance(store, Store) else open_store(store)
@@ -114,6 +116,10 @@ def stage(store: Store | str | os.PathLike, out: str | os.PathLike, *, repo_id: 
                            f"({len(report.problems)} problem(s)); nothing was staged or uploaded. "
                            "Rebuild the damaged systems with `chaosdata generate` (same config) first.")
     seconds["verify_store"] = time.perf_counter() - t
+    # a file of the user's at a path to write is refused before anything is written (store copies
+    # are checked as they go: a file with the store's own bytes is taken as it is)
+    ledger.claim(*planned_paths(store_shapes(store, names)), *(hdf5_paths(store, names) if hdf5 else ()),
+                 *card_files(names, {n: store.attrs(n) for n in names}))
 
     t = time.perf_counter()
     for rel in store_files(store, names):
