@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import math
+import shutil
 
 import pytest
 import torch
@@ -13,6 +14,8 @@ import torch
 from chaosdata.benchmark import PROTOCOLS, Protocol, SkipSystem, get_protocol, make_task, run_benchmark, write_plots, write_reports
 from chaosdata.benchmark.leaderboard import markdown, per_system, summarize
 from chaosdata.benchmark.protocols import system_seed
+from chaosdata.benchmark.results import ROW_KEY, params_hash
+from chaosdata.benchmark.runner import model_settings
 from chaosdata.cli import main
 from chaosdata.errors import InvalidInputError
 
@@ -80,13 +83,16 @@ def run_dir(tmp_path_factory):
 def test_results_are_tidy_and_complete(run_dir):
     rows = read(run_dir / "results.csv")
     assert len(rows) == 2 * len(MODELS) * 2  # systems x models x ICs
-    keys = [(r["protocol"], r["system"], r["model"], r["ic"]) for r in rows]
+    keys = [tuple(r[k] for k in ROW_KEY) for r in rows]
     assert len(set(keys)) == len(keys)
     assert {"vpt_smape", "vpt_nrmse", "smape", "smape_at_1", "smape_at_30"} <= set(rows[0])
+    assert {r["seed"] for r in rows} == {"0"} and {r["params"] for r in rows if r["model"] == "nvar"} == {"{}"}
     skipped = read(run_dir / "skipped.csv")
-    assert {(r["system"], r["model"]) for r in skipped} == {("Torus", m) for m in MODELS}
+    assert [(r["system"], r["seed"]) for r in skipped] == [("Torus", "0")]
     assert all("Lyapunov" in r["reason"] for r in skipped)
-    assert {r["model"] for r in read(run_dir / "timings.csv")} == set(MODELS)
+    timings = read(run_dir / "timings.csv")
+    assert {r["model"] for r in timings} == set(MODELS)
+    assert all(float(r["wall_seconds"]) >= float(r["forecast_seconds"]) > 0 for r in timings)
 
 
 def test_oracle_outlasts_persistence(run_dir):
@@ -102,7 +108,7 @@ def test_oracle_outlasts_persistence(run_dir):
 def test_rerun_skips_everything_and_changes_nothing(run_dir):
     before = (run_dir / "results.csv").read_bytes(), (run_dir / "skipped.csv").read_bytes()
     summary = run_benchmark(TINY, ["Lorenz", "Henon", "Torus"], MODELS, run_dir, progress=False)
-    assert summary.written == 0 and summary.skipped == 0
+    assert summary.written == 0 and summary.skipped == 0 and summary.failed == 0
     assert ((run_dir / "results.csv").read_bytes(), (run_dir / "skipped.csv").read_bytes()) == before
 
 
@@ -119,21 +125,85 @@ def test_an_interrupted_run_resumes_to_the_same_rows(run_dir, tmp_path):
     assert as_set(tmp_path / "results.csv") == as_set(run_dir / "results.csv")
 
 
-def test_a_model_error_is_recorded_not_fatal(tmp_path):
-    summary = run_benchmark(TINY, ["Lorenz"], ["nvar"], tmp_path, progress=False, model_params={"nvar": {"k": 0}})
-    assert summary.written == 0 and summary.skipped == 1
-    assert "k must be a positive integer" in read(tmp_path / "skipped.csv")[0]["reason"]
+def test_a_model_error_is_recorded_not_fatal_and_tried_again(tmp_path):
+    """A failed fit was stored in skipped.csv and never tried again."""
+    for attempt in (1, 2):
+        summary = run_benchmark(TINY, ["Lorenz"], ["nvar"], tmp_path, progress=False,
+                                model_params={"nvar": {"k": 0}})
+        assert summary.written == 0 and summary.failed == 1
+        (failure,) = read(tmp_path / "failures.csv")
+        assert "k must be a positive integer" in failure["reason"] and failure["attempts"] == str(attempt)
+    assert not (tmp_path / "skipped.csv").exists()
+
+
+def test_a_pair_that_failed_before_runs_and_its_failure_is_cleared(tmp_path):
+    settings = model_settings("nvar", {}, TINY)
+    key = {"protocol": "tiny", "system": "Lorenz", "model": "nvar", "seed": "0", "params_hash": params_hash(settings)}
+    with open(tmp_path / "failures.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, [*key, "attempts", "reason"])
+        w.writeheader()
+        w.writerow({**key, "attempts": "1", "reason": "RuntimeError: out of memory"})
+    summary = run_benchmark(TINY, ["Lorenz"], ["nvar"], tmp_path, progress=False)
+    assert summary.written == 2 and not (tmp_path / "failures.csv").exists()
+
+
+def test_a_metric_typo_is_refused_before_anything_runs(tmp_path):
+    """A typo in metrics failed every pair, each stored as a permanent skip."""
+    with pytest.raises(InvalidInputError, match=r"metrics \(--metrics\): unknown metric 'smap'.*'smape'"):
+        run_benchmark(TINY, ["Lorenz"], ["naive"], tmp_path / "run", progress=False, metrics=["smap"])
+    assert not (tmp_path / "run").exists()
+
+
+def test_another_seed_or_other_params_are_new_results(run_dir, tmp_path):
+    """Reruns with another --seed or --params wrote nothing: the key ignored both."""
+    shutil.copytree(run_dir, tmp_path / "run")
+    assert run_benchmark(TINY, ["Lorenz"], ["nvar"], tmp_path / "run", progress=False, seed=1).written == 2
+    assert run_benchmark(TINY, ["Lorenz"], ["nvar"], tmp_path / "run", progress=False,
+                         model_params={"nvar": {"k": 3}}).written == 2
+    # the defaults given explicitly are the same settings: nothing new
+    assert run_benchmark(TINY, ["Lorenz"], ["nvar"], tmp_path / "run", progress=False,
+                         model_params={"nvar": {"k": 2}}).written == 0
+    rows = [r for r in read(tmp_path / "run" / "results.csv") if r["system"] == "Lorenz" and r["model"] == "nvar"]
+    assert sorted((r["seed"], r["params"]) for r in rows) == [("0", '{"k":3}')] * 2 + [("0", "{}")] * 2 + [("1", "{}")] * 2
+    assert len({r["data_seed"] for r in rows}) == 2
+
+
+def test_rows_of_a_pair_cut_short_are_dropped_and_rerun(run_dir, tmp_path):
+    """A run killed after a pair's results rows but before its timings row (its commit record)."""
+    shutil.copytree(run_dir, tmp_path / "run")
+    timings = tmp_path / "run" / "timings.csv"
+    lines = timings.read_text().splitlines(keepends=True)
+    cut = next(i for i, line in enumerate(lines) if ",oracle," in line)
+    timings.write_text("".join(lines[:cut] + lines[cut + 1:]))
+    with open(tmp_path / "run" / "results.csv", "a") as f:
+        f.write("tiny,Lorenz,naive,0,")  # a row cut short by the kill
+    summary = run_benchmark(TINY, ["Lorenz", "Henon", "Torus"], MODELS, tmp_path / "run", progress=False)
+    assert summary.written == 2
+    as_set = lambda p: {tuple(sorted(r.items())) for r in read(p)}
+    assert as_set(tmp_path / "run" / "results.csv") == as_set(run_dir / "results.csv")
+
+
+@pytest.mark.parametrize("name", ["results.csv", "skipped.csv"])
+def test_files_of_the_earlier_key_are_refused(tmp_path, name):
+    """Results keyed by (protocol, system, model, ic) cannot be matched to a seed or params."""
+    (tmp_path / name).write_text("protocol,system,model,ic,reason\ntiny,Lorenz,naive,0,x\n")
+    with pytest.raises(InvalidInputError, match=rf"{name} has no seed.*written by an earlier chaosdata.*move it aside"):
+        run_benchmark(TINY, ["Lorenz"], ["naive"], tmp_path, progress=False)
+    if name == "results.csv":
+        with pytest.raises(InvalidInputError, match="earlier chaosdata"):
+            write_reports(tmp_path)
 
 
 # --- reports ----------------------------------------------------------------------------------
 def synthetic_rows():
     """Model a: per-system medians 1, 2, 3, 4 (VPT); model b: 0.5 everywhere."""
     rows = []
+    key = {"protocol": "p", "seed": "0", "params": "{}"}
     for i, system in enumerate(["S1", "S2", "S3", "S4"]):
         for ic, offset in enumerate((-1.0, 0.0, 1.0)):
-            rows.append({"protocol": "p", "system": system, "model": "a", "ic": str(ic),
+            rows.append({**key, "system": system, "model": "a", "params_hash": "ha", "ic": str(ic),
                          "vpt_smape": repr(i + 1 + offset * 0.5), "smape": "10.0"})
-            rows.append({"protocol": "p", "system": system, "model": "b", "ic": str(ic),
+            rows.append({**key, "system": system, "model": "b", "params_hash": "hb", "ic": str(ic),
                          "vpt_smape": "0.5", "smape": "nan" if i == 0 else "50.0"})
     return rows
 
@@ -141,7 +211,7 @@ def synthetic_rows():
 def test_summary_is_median_and_iqr_over_systems_of_per_system_medians():
     rows = synthetic_rows()
     table = per_system(rows, ["vpt_smape"])
-    assert [table[("p", s, "a")]["vpt_smape"] for s in ("S1", "S2", "S3", "S4")] == [1.0, 2.0, 3.0, 4.0]
+    assert [table[("p", "0", s, "a", "ha")]["vpt_smape"] for s in ("S1", "S2", "S3", "S4")] == [1.0, 2.0, 3.0, 4.0]
     a, b = summarize(rows, ["vpt_smape", "smape"])
     assert a.model == "a" and a.n_systems == 4
     assert a.stats["vpt_smape"] == pytest.approx((2.5, 1.75, 3.25))
@@ -153,11 +223,25 @@ def test_markdown_ranks_by_vpt():
     assert text.index("| a | 4 | 2.5 [1.75, 3.25]") < text.index("| b | 4 |")
 
 
+def test_results_on_other_seeds_or_settings_are_never_ranked_together():
+    """A model scored on seed-1 data was ranked against models scored on seed-0 data."""
+    rows = synthetic_rows()
+    rows += [{**r, "seed": "1", "vpt_smape": "9.0"} for r in rows if r["model"] == "b"]
+    rows += [{**r, "params_hash": "hb2", "params": '{"k":3}', "vpt_smape": "7.0"} for r in rows
+             if r["model"] == "b" and r["seed"] == "0"]
+    text = markdown(rows, ["vpt_smape"])
+    seed0, seed1 = text.split("### p, data seed 1")
+    assert "### p, data seed 0: 4 systems" in seed0 and "those on seed 1 are in their own table" in seed0
+    assert '| b {"k":3} | 4 | 7 ' in seed0 and "| b {} | 4 | 0.5 " in seed0 and "9 [" not in seed0
+    assert "| b | 4 | 9 [9, 9] |" in seed1 and "| a |" not in seed1
+
+
 def test_reports_and_plots_from_results(run_dir):
     paths = write_reports(run_dir)
-    assert "oracle" in paths["leaderboard"].read_text()
+    board = paths["leaderboard"].read_text()
+    assert "oracle" in board and "### Wall time" in board and "| tiny | 0 | nvar | 2 |" in board
     rows = read(paths["per_system"])
-    assert len(rows) == 2 * len(MODELS)
+    assert len(rows) == 2 * len(MODELS) and {r["seed"] for r in rows} == {"0"}
     pytest.importorskip("matplotlib")
     plots = write_plots(run_dir)
     assert {p.name for p in plots} == {"vpt_distribution_tiny.png", "error_vs_horizon_tiny.png"}

@@ -4,6 +4,10 @@ Each system counts once: a model's score on a system is the median over its init
 conditions; the leaderboard gives, per model, the median and interquartile range of those
 per-system scores over the systems, and how many systems it covers. The per-system table
 (`per_system.csv`) is what the dataset cards read.
+
+Only results on the same data are ranked together: one table per (protocol, data seed). A
+model run with several settings (hyperparameter hashes) in one table is one entry per
+setting, labelled with the settings that differ from its defaults.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from chaosdata.benchmark.results import read_csv
+
 HEADLINE = ("vpt_smape", "vpt_nrmse", "smape", "nrmse")
 ATTRACTOR_HEADLINE = ("d_stsp", "d_h", "hellinger_distance")
 HIGHER_IS_BETTER = {"vpt_smape", "vpt_nrmse", "r2", "pearson", "spearman"}
@@ -24,17 +30,25 @@ HIGHER_IS_BETTER = {"vpt_smape", "vpt_nrmse", "r2", "pearson", "spearman"}
 
 @dataclass(frozen=True)
 class Summary:
-    """One model under one protocol: per metric (median, q25, q75) over systems, and counts."""
+    """One entry (model and settings) on one protocol's data seed: per metric (median, q25,
+    q75) over systems, and counts. `label` names the model, with its settings where the table
+    holds the model under more than one."""
 
     protocol: str
     model: str
     n_systems: int
     stats: dict[str, tuple[float, float, float]]
+    seed: str = ""
+    params_hash: str = ""
+    label: str = ""
+
+
+Entry = tuple[str, str, str, str, str]  # (protocol, seed, system, model, params_hash)
 
 
 def read_results(path: str | Path) -> list[dict[str, str]]:
-    with Path(path).open(newline="") as f:
-        return list(csv.DictReader(f))
+    """The rows of a `results.csv` (refused, with the way out, if written by the earlier key)."""
+    return read_csv(Path(path))
 
 
 def _float(v: str | None) -> float:
@@ -44,11 +58,12 @@ def _float(v: str | None) -> float:
         return math.nan
 
 
-def per_system(rows: Sequence[dict[str, str]], metrics: Sequence[str]) -> dict[tuple[str, str, str], dict[str, float]]:
-    """(protocol, system, model) -> {metric: median over initial conditions (NaNs ignored)}, with `n_ics`."""
-    groups: dict[tuple[str, str, str], list[dict[str, str]]] = defaultdict(list)
+def per_system(rows: Sequence[dict[str, str]], metrics: Sequence[str]) -> dict[Entry, dict[str, float]]:
+    """(protocol, seed, system, model, params_hash) -> {metric: median over initial conditions
+    (NaNs ignored)}, with `n_ics`."""
+    groups: dict[Entry, list[dict[str, str]]] = defaultdict(list)
     for r in rows:
-        groups[(r["protocol"], r["system"], r["model"])].append(r)
+        groups[(r["protocol"], r["seed"], r["system"], r["model"], r["params_hash"])].append(r)
     out = {}
     for key, rs in sorted(groups.items()):
         entry = {"n_ics": float(len(rs))}
@@ -59,20 +74,32 @@ def per_system(rows: Sequence[dict[str, str]], metrics: Sequence[str]) -> dict[t
     return out
 
 
+def labels(rows: Sequence[dict[str, str]]) -> dict[tuple[str, str, str, str], str]:
+    """(protocol, seed, model, params_hash) -> the entry's name in tables and plots: the model,
+    plus its non-default settings (`params`) where one table has the model with several."""
+    settings: dict[tuple[str, str, str], dict[str, str]] = defaultdict(dict)
+    for r in rows:
+        settings[(r["protocol"], r["seed"], r["model"])][r["params_hash"]] = r.get("params") or r["params_hash"]
+    return {(p, seed, model, h): model if len(by_hash) == 1 else f"{model} {params}"
+            for (p, seed, model), by_hash in settings.items() for h, params in by_hash.items()}
+
+
 def summarize(rows: Sequence[dict[str, str]], metrics: Sequence[str]) -> list[Summary]:
-    """Per (protocol, model): median and IQR over systems of the per-system medians."""
+    """Per (protocol, seed, model, params_hash): median and IQR over systems of the per-system medians."""
     table = per_system(rows, metrics)
-    by_model: dict[tuple[str, str], list[dict[str, float]]] = defaultdict(list)
-    for (protocol, _system, model), entry in table.items():
-        by_model[(protocol, model)].append(entry)
+    names = labels(rows)
+    by_model: dict[tuple[str, str, str, str], list[dict[str, float]]] = defaultdict(list)
+    for (protocol, seed, _system, model, h), entry in table.items():
+        by_model[(protocol, seed, model, h)].append(entry)
     out = []
-    for (protocol, model), entries in sorted(by_model.items()):
+    for (protocol, seed, model, h), entries in sorted(by_model.items()):
         stats = {}
         for m in metrics:
             vals = np.array([e[m] for e in entries])
             vals = vals[np.isfinite(vals)]
             stats[m] = tuple(float(q) for q in np.percentile(vals, [50, 25, 75])) if vals.size else (math.nan,) * 3
-        out.append(Summary(protocol=protocol, model=model, n_systems=len(entries), stats=stats))
+        out.append(Summary(protocol=protocol, model=model, n_systems=len(entries), stats=stats, seed=seed,
+                           params_hash=h, label=names[(protocol, seed, model, h)]))
     return out
 
 
@@ -90,29 +117,61 @@ def _cell(stat: tuple[float, float, float]) -> str:
 
 
 def markdown(rows: Sequence[dict[str, str]], metrics: Sequence[str] | None = None) -> str:
-    """The Markdown leaderboard: one table per protocol, models sorted by the first metric."""
+    """The Markdown leaderboard: one table per (protocol, data seed), entries sorted by the
+    first metric; a note where the file holds results on several data seeds."""
     if not rows:
         return "_no results_\n"
     metrics = list(metrics) if metrics else metric_columns(rows, HEADLINE + ATTRACTOR_HEADLINE)
     parts = []
     for protocol in sorted({r["protocol"] for r in rows}):
-        prow = [r for r in rows if r["protocol"] == protocol]
-        cols = metric_columns(prow, metrics)
-        summaries = summarize(prow, cols)
-        if cols:
-            first = cols[0]
-            sign = -1 if first in HIGHER_IS_BETTER else 1
-            summaries.sort(key=lambda s: (not math.isfinite(s.stats[first][0]), sign * s.stats[first][0]))
-        n_sys = len({r["system"] for r in prow})
-        parts.append(f"### {protocol}: {n_sys} systems\n")
-        parts.append("Median over systems [interquartile range] of each system's median over initial conditions"
-                     " (VPT in Lyapunov times, higher is better; sMAPE 0-200 and the others, lower is better).\n")
-        parts.append("| model | systems | " + " | ".join(cols) + " |")
-        parts.append("|---|---:|" + "---:|" * len(cols))
-        for s in summaries:
-            parts.append(f"| {s.model} | {s.n_systems} | " + " | ".join(_cell(s.stats[c]) for c in cols) + " |")
-        parts.append("")
+        seeds = sorted({r["seed"] for r in rows if r["protocol"] == protocol}, key=int)
+        for seed in seeds:
+            prow = [r for r in rows if r["protocol"] == protocol and r["seed"] == seed]
+            parts.extend(_table(prow, metrics, protocol, seed, seeds))
     return "\n".join(parts)
+
+
+def _table(prow: Sequence[dict[str, str]], metrics: Sequence[str], protocol: str, seed: str,
+           seeds: Sequence[str]) -> list[str]:
+    cols = metric_columns(prow, metrics)
+    summaries = summarize(prow, cols)
+    if cols:
+        first = cols[0]
+        sign = -1 if first in HIGHER_IS_BETTER else 1
+        summaries.sort(key=lambda s: (not math.isfinite(s.stats[first][0]), sign * s.stats[first][0]))
+    n_sys = len({r["system"] for r in prow})
+    parts = [f"### {protocol}, data seed {seed}: {n_sys} systems\n"]
+    if len(seeds) > 1:
+        others = ", ".join(s for s in seeds if s != seed)
+        parts.append(f"Results on data seed {seed} only: those on seed {others} are in their own table, "
+                     "not ranked with these.\n")
+    parts.append("Median over systems [interquartile range] of each system's median over initial conditions"
+                 " (VPT in Lyapunov times, higher is better; sMAPE 0-200 and the others, lower is better).\n")
+    parts.append("| model | systems | " + " | ".join(cols) + " |")
+    parts.append("|---|---:|" + "---:|" * len(cols))
+    for s in summaries:
+        parts.append(f"| {s.label} | {s.n_systems} | " + " | ".join(_cell(s.stats[c]) for c in cols) + " |")
+    parts.append("")
+    return parts
+
+
+def wall_times(timings: Sequence[dict[str, str]], rows: Sequence[dict[str, str]]) -> str:
+    """Markdown: per (protocol, data seed, entry), the wall seconds per system (median, and the
+    sum over systems) from `timings.csv` (fit, forecast and scoring of all initial conditions)."""
+    if not timings:
+        return ""
+    names = labels(rows)
+    groups: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    for t in timings:
+        label = names.get((t["protocol"], t["seed"], t["model"], t["params_hash"]), t["model"])
+        groups[(t["protocol"], t["seed"], label)].append(_float(t["wall_seconds"]))
+    note = ("Seconds per system: fit, forecast and scoring of all its initial conditions "
+            "(threads as recorded in timings.csv).\n")
+    parts = ["### Wall time\n", note, "| protocol | data seed | model | systems | median s | total s |",
+             "|---|---:|---|---:|---:|---:|"]
+    for (protocol, seed, label), secs in sorted(groups.items()):
+        parts.append(f"| {protocol} | {seed} | {label} | {len(secs)} | {np.median(secs):.3g} | {sum(secs):.3g} |")
+    return "\n".join(parts) + "\n"
 
 
 def write_reports(out: str | Path, metrics: Sequence[str] | None = None) -> dict[str, Path]:
@@ -120,13 +179,15 @@ def write_reports(out: str | Path, metrics: Sequence[str] | None = None) -> dict
     out = Path(out)
     rows = read_results(out / "results.csv")
     board = out / "leaderboard.md"
-    board.write_text("# Leaderboard\n\n" + markdown(rows, metrics))
+    board.write_text("# Leaderboard\n\n" + markdown(rows, metrics) + wall_times(read_csv(out / "timings.csv"), rows))
     cols = metric_columns(rows, list(metrics) if metrics else HEADLINE + ATTRACTOR_HEADLINE)
     table = per_system(rows, cols)
+    names = labels(rows)
     path = out / "per_system.csv"
     with path.open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["protocol", "system", "model", "n_ics", *cols])
-        for (protocol, system, model), e in table.items():
-            w.writerow([protocol, system, model, int(e["n_ics"]), *(repr(e[c]) for c in cols)])
+        w.writerow(["protocol", "seed", "system", "model", "params_hash", "label", "n_ics", *cols])
+        for (protocol, seed, system, model, h), e in table.items():
+            w.writerow([protocol, seed, system, model, h, names[(protocol, seed, model, h)], int(e["n_ics"]),
+                        *(repr(e[c]) for c in cols)])
     return {"leaderboard": board, "per_system": path}

@@ -4,6 +4,9 @@
   valid prediction time (Lyapunov times), as box plots;
 - `error_vs_horizon.png`: per model, the median over systems of the cumulative sMAPE (0-200)
   at each recorded forecast step (`smape_at_<k>` columns).
+
+One pair of plots per (protocol, data seed), the entries named as in the leaderboard
+(`leaderboard.labels`); the file names carry the seed where the results hold several.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chaosdata.benchmark.leaderboard import per_system, read_results
+from chaosdata.benchmark.leaderboard import labels, per_system, read_results
 from chaosdata.errors import ChaosdataError
 
 
@@ -37,45 +40,53 @@ def horizon_columns(rows: Sequence[dict[str, str]]) -> list[tuple[int, str]]:
 
 
 def write_plots(out: str | Path, metric: str = "vpt_smape") -> list[Path]:
-    """Draw the plots of each protocol in `out/results.csv` into `out/`; returns their paths."""
+    """Draw the plots of each (protocol, data seed) in `out/results.csv` into `out/`; returns their paths."""
     plt = _pyplot()
     out = Path(out)
     rows = read_results(out / "results.csv")
     written = []
     for protocol in sorted({r["protocol"] for r in rows}):
-        prow = [r for r in rows if r["protocol"] == protocol]
-        models = sorted({r["model"] for r in prow})
-        cols = horizon_columns(prow)
-        table = per_system(prow, [metric] + [c for _, c in cols])
+        seeds = sorted({r["seed"] for r in rows if r["protocol"] == protocol}, key=int)
+        for seed in seeds:
+            prow = [r for r in rows if r["protocol"] == protocol and r["seed"] == seed]
+            name = protocol if len(seeds) == 1 else f"{protocol}_seed{seed}"
+            written.extend(_plots(plt, out, prow, name, metric))
+    return written
 
-        values = [[e[metric] for (_, _, m), e in table.items() if m == model and math.isfinite(e[metric])]
-                  for model in models]
-        if any(values):
-            fig, ax = plt.subplots(figsize=(1.2 * len(models) + 2, 4))
-            ax.boxplot([v if v else [math.nan] for v in values], showfliers=True)
-            ax.set_xticks(range(1, len(models) + 1), models, rotation=30)
-            ax.set_ylabel("valid prediction time (Lyapunov times)")
-            ax.set_title(f"{protocol}: {metric} per system (median over initial conditions)")
-            fig.tight_layout()
-            path = out / f"vpt_distribution_{protocol}.png"
-            fig.savefig(path, dpi=120)
-            plt.close(fig)
-            written.append(path)
 
-        if cols:
-            fig, ax = plt.subplots(figsize=(6, 4))
-            for model in models:
-                curve = [np.nanmedian([e[c] for (_, _, m), e in table.items() if m == model] or [math.nan])
-                         for _, c in cols]
-                ax.plot([k for k, _ in cols], curve, marker="o", label=model)
-            ax.set_xscale("log")
-            ax.set_xlabel("forecast step")
-            ax.set_ylabel("cumulative sMAPE (0-200), median over systems")
-            ax.set_title(f"{protocol}: error against horizon")
-            ax.legend(fontsize=8)
-            fig.tight_layout()
-            path = out / f"error_vs_horizon_{protocol}.png"
-            fig.savefig(path, dpi=120)
-            plt.close(fig)
-            written.append(path)
+def _plots(plt, out: Path, prow: Sequence[dict[str, str]], name: str, metric: str) -> list[Path]:
+    names = labels(prow)
+    entries = sorted({(r["model"], r["params_hash"]) for r in prow})
+    title = [names[(prow[0]["protocol"], prow[0]["seed"], m, h)] for m, h in entries]
+    cols = horizon_columns(prow)
+    table = per_system(prow, [metric] + [c for _, c in cols])
+    per_entry = [[e for (_, _, _, m, h), e in table.items() if (m, h) == entry] for entry in entries]
+    written = []
+    values = [[e[metric] for e in es if math.isfinite(e[metric])] for es in per_entry]
+    if any(values):
+        fig, ax = plt.subplots(figsize=(1.2 * len(entries) + 2, 4))
+        ax.boxplot([v if v else [math.nan] for v in values], showfliers=True)
+        ax.set_xticks(range(1, len(entries) + 1), title, rotation=30)
+        ax.set_ylabel("valid prediction time (Lyapunov times)")
+        ax.set_title(f"{name}: {metric} per system (median over initial conditions)")
+        fig.tight_layout()
+        path = out / f"vpt_distribution_{name}.png"
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        written.append(path)
+    if cols:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for label, es in zip(title, per_entry, strict=True):
+            curve = [np.nanmedian([e[c] for e in es] or [math.nan]) for _, c in cols]
+            ax.plot([k for k, _ in cols], curve, marker="o", label=label)
+        ax.set_xscale("log")
+        ax.set_xlabel("forecast step")
+        ax.set_ylabel("cumulative sMAPE (0-200), median over systems")
+        ax.set_title(f"{name}: error against horizon")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        path = out / f"error_vs_horizon_{name}.png"
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        written.append(path)
     return written

@@ -1,16 +1,12 @@
 """The benchmark runner: every (system, model) of a protocol, scored per initial condition.
 
-`run_benchmark(protocol, systems, models, out)` writes into `out`:
-- `data/<protocol>/<system>.pt`: the task (contexts, targets), cached, so a rerun integrates
-  nothing twice;
-- `results.csv`: one row per (protocol, system, model, ic) with the metrics as columns,
-  appended as each (system, model) finishes, so an interrupted run resumes where it stopped and
-  a rerun skips what exists;
-- `skipped.csv`: (protocol, system, model, reason) for what could not run (no Lyapunov time, a
-  delay equation for the oracle, a model error), also skipped on rerun;
-- `timings.csv`: seconds each (system, model) took to fit and forecast all its contexts (kept
-  apart from the results, since timings differ between runs).
-Tables and plots are made from `results.csv` alone (`leaderboard.py`, `plots.py`).
+`run_benchmark(protocol, systems, models, out)` writes into `out` the files described in
+`chaosdata.benchmark.results` (`results.csv`, `timings.csv`, `failures.csv`, `skipped.csv`)
+and caches each task in `data/<protocol>/seed<seed>/<system>.pt`, so a rerun integrates
+nothing twice. A pair is identified by (protocol, system, model, data seed, hash of the model's
+settings): a rerun skips the pairs that finished, runs those that failed or were cut short, and
+a new seed or new hyperparameters are new pairs. Tables and plots are made from `results.csv`
+(`leaderboard.py`, `plots.py`).
 
 Everything is seeded (data seeds from the protocol's base seed and the system name, model seeds
 from their hyperparameters), so a rerun with the same threads gives identical files.
@@ -18,7 +14,6 @@ from their hyperparameters), so a rerun with the same threads gives identical fi
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 import sys
@@ -34,26 +29,47 @@ from torch import Tensor
 
 from chaosdata.atomic import replacing
 from chaosdata.baselines import forecaster_class, get_forecaster
-from chaosdata.benchmark.protocols import Protocol, SkipSystem, Task, get_protocol, make_task
+from chaosdata.benchmark.protocols import (
+    Protocol,
+    SkipSystem,
+    Task,
+    get_protocol,
+    make_task,
+)
+from chaosdata.benchmark.results import (
+    FAILURE_FIELDS,
+    PAIR_KEY,
+    ROW_KEY,
+    SKIPPED_FIELDS,
+    TIMING_FIELDS,
+    append_rows,
+    check_format,
+    pair_key,
+    params_hash,
+    read_csv,
+    rewrite,
+    settings_json,
+)
 from chaosdata.errors import ChaosdataError, InvalidInputError, suggest
 from chaosdata.systems import list_systems
 
-KEY = ("protocol", "system", "model", "ic")
 HORIZON_STEPS = (1, 2, 5, 10, 20, 30, 50, 100, 150, 200, 300, 500, 1000, 1500)
-SKIPPED_FIELDS = ("protocol", "system", "model", "reason")
-TIMING_FIELDS = ("protocol", "system", "model", "n_ics", "forecast_seconds", "threads")
+# errors a model may raise on data it cannot handle: recorded in failures.csv, tried again next run
+MODEL_ERRORS = (ChaosdataError, RuntimeError, ValueError, torch.linalg.LinAlgError)
 
 
 @dataclass(frozen=True)
 class RunSummary:
-    """What one `run_benchmark` call did: rows written, pairs skipped, and seconds spent
-    generating data and fitting/predicting/scoring (per model)."""
+    """What one `run_benchmark` call did: rows written, pairs skipped (the protocol does not
+    apply) and failed (a model error, tried again next run), and seconds spent generating data
+    and fitting/predicting/scoring (per model)."""
 
     out: Path
     written: int
     skipped: int
     data_seconds: float
     model_seconds: dict[str, float] = field(default_factory=dict)
+    failed: int = 0
 
 
 # --- scoring ------------------------------------------------------------------------------
@@ -90,80 +106,40 @@ def score(pred: Tensor, true: Tensor, *, dt: float, lyapunov_time: float, scale:
     return out
 
 
-# --- files -------------------------------------------------------------------------------
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    if not path.exists():
-        return []
-    with path.open(newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def _append_rows(path: Path, rows: Sequence[Mapping[str, Any]], first_fields: Sequence[str]) -> None:
-    """Append rows to a CSV; if they bring new columns, rewrite it with the union header
-    (atomically) first. Values are written with `repr` for floats so reruns are byte-identical."""
-    if not rows:
-        return
-    existing_header: list[str] = []
-    if path.exists():
-        with path.open(newline="") as f:
-            existing_header = next(csv.reader(f), [])
-    new_cols = [c for r in rows for c in r if c not in existing_header]
-    header = list(existing_header) or [c for c in first_fields]
-    for c in new_cols:
-        if c not in header:
-            header.append(c)
-    if existing_header and header != existing_header:
-        old = _read_csv(path)
-        with replacing(path) as tmp, tmp.open("w", newline="") as f:
-            w = csv.DictWriter(f, header)
-            w.writeheader()
-            w.writerows(old)
-    fresh = not path.exists()
-    with path.open("a", newline="") as f:
-        w = csv.DictWriter(f, header)
-        if fresh:
-            w.writeheader()
-        w.writerows({k: _fmt(v) for k, v in r.items()} for r in rows)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _fmt(v: Any) -> Any:
-    if isinstance(v, float):
-        return repr(v)
-    return v
-
-
-def task_path(out: Path, protocol: str, system: str) -> Path:
-    return out / "data" / protocol / f"{system}.pt"
+# --- data ------------------------------------------------------------------------------
+def task_path(out: Path, protocol: str, system: str, seed: int) -> Path:
+    return out / "data" / protocol / f"seed{seed}" / f"{system}.pt"
 
 
 def load_task(protocol: Protocol, system: str, out: Path, seed: int) -> Task:
     """The cached task, or integrate it and cache it (written to a temporary name, then renamed)."""
-    path = task_path(out, protocol.name, system)
+    path = task_path(out, protocol.name, system, seed)
     if path.exists():
-        d = torch.load(path, weights_only=True)
-        if d.get("seed_base") == seed:
-            d.pop("seed_base")
-            return Task.from_dict(d)
+        return Task.from_dict(torch.load(path, weights_only=True))
     task = make_task(protocol, system, base_seed=seed)
     with replacing(path) as tmp:
-        torch.save({**task.to_dict(), "seed_base": seed}, tmp)
+        torch.save(task.to_dict(), tmp)
     return task
 
 
 # --- one (system, model) -------------------------------------------------------------------
-def forecast_task(task: Task, model: str, params: Mapping[str, Any], protocol: Protocol) -> tuple[Tensor, float]:
-    """Forecast every context of `task` with a fresh `model` fitted on that context alone
-    (`Forecaster.fit_predict_each`); returns (`[n_ics, horizon, dim]` float64, seconds taken).
-    Models that integrate the system (the oracle) get the raw contexts and, unless told
-    otherwise, the protocol's solver tolerances."""
+def model_settings(model: str, params: Mapping[str, Any], protocol: Protocol) -> dict[str, Any]:
+    """Every hyperparameter `model` runs with under `protocol`: its defaults, `params` over
+    them, and for models that integrate the system (the oracle) the protocol's solver
+    tolerances unless given. What `params_hash` hashes into the results' key."""
     cls = forecaster_class(model)
-    raw = getattr(cls, "raw_state", False)
     settings = dict(params)
     for name, value in (("rtol", protocol.rtol), ("atol", protocol.atol)):
         if name in cls.hyperparam_names():
             settings.setdefault(name, value)
+    return get_forecaster(model, **settings).hyperparams()
+
+
+def forecast_task(task: Task, model: str, settings: Mapping[str, Any]) -> tuple[Tensor, float]:
+    """Forecast every context of `task` with a fresh `model` fitted on that context alone
+    (`Forecaster.fit_predict_each`); returns (`[n_ics, horizon, dim]` float64, seconds taken).
+    Models that integrate the system (the oracle) get the raw contexts."""
+    raw = getattr(forecaster_class(model), "raw_state", False)
     contexts = task.raw_context if raw else task.context
     t0 = time.perf_counter()
     pred = get_forecaster(model, **settings).fit_predict_each(contexts, task.target.shape[1], dt=task.dt,
@@ -172,18 +148,21 @@ def forecast_task(task: Task, model: str, params: Mapping[str, Any], protocol: P
     return pred[..., : task.target.shape[-1]].to(torch.float64), seconds  # the oracle forecasts the full state
 
 
-def evaluate(task: Task, model: str, params: Mapping[str, Any], protocol: Protocol,
-             metric_names: Sequence[str] | None = None) -> tuple[list[dict[str, Any]], float]:
+def evaluate(task: Task, model: str, settings: Mapping[str, Any], protocol: Protocol,
+             metric_names: Sequence[str] | None = None, *, seed: int = 0) -> tuple[list[dict[str, Any]], float]:
     """Rows of `results.csv` for one (system, model), one per initial condition, and the seconds
-    the forecasts took (kept out of the rows, which a rerun reproduces byte for byte)."""
-    pred, seconds = forecast_task(task, model, params, protocol)
+    the forecasts took (kept out of the rows, which a rerun reproduces byte for byte). `seed` is
+    the run's base data seed (the key); the task's own derived seed goes in `data_seed`."""
+    pred, seconds = forecast_task(task, model, settings)
     scale = torch.cat([task.context, task.target], dim=1).flatten(0, 1).std(0)  # pooled over ICs and time
     metrics = score(pred, task.target, dt=task.dt, lyapunov_time=task.lyapunov_time, scale=scale,
                     free_run=protocol.free_run, metrics=metric_names)
+    key = {"protocol": task.protocol, "system": task.system, "model": model, "seed": seed,
+           "params_hash": params_hash(settings)}
     rows = []
     for i in range(pred.shape[0]):
         row: dict[str, Any] = {
-            "protocol": task.protocol, "system": task.system, "model": model, "ic": i,
+            **key, "ic": i, "params": _overrides(model, settings),
             "data_seed": task.seed, "context": task.context.shape[1], "horizon": task.target.shape[1],
             "dim": task.target.shape[-1], "dt": task.dt, "lyapunov_time": task.lyapunov_time,
         }
@@ -191,6 +170,12 @@ def evaluate(task: Task, model: str, params: Mapping[str, Any], protocol: Protoc
             row[name] = float(values[i])
         rows.append(row)
     return rows, seconds
+
+
+def _overrides(model: str, settings: Mapping[str, Any]) -> str:
+    """The settings that differ from the model's defaults, as canonical JSON (`{}`: defaults)."""
+    defaults = forecaster_class(model)().hyperparams()
+    return settings_json({k: v for k, v in settings.items() if defaults.get(k) != v})
 
 
 # --- the whole run -------------------------------------------------------------------------
@@ -207,6 +192,20 @@ def resolve_systems(systems: Iterable[str] | str | None) -> list[str]:
 def resolve_models(models: Iterable[str] | str) -> list[str]:
     names = models.split(",") if isinstance(models, str) else list(models)
     return [forecaster_class(n.strip()).name for n in names if n.strip()]
+
+
+def resolve_metrics(metrics: Sequence[str] | None) -> list[str] | None:
+    """`metrics` checked by name before anything runs (a typo would otherwise fail every pair)."""
+    if metrics is None:
+        return None
+    from chaosdata.metrics import get_metric
+
+    for name in metrics:
+        try:
+            get_metric(name)
+        except InvalidInputError as err:
+            raise InvalidInputError(f"metrics (--metrics): {err}") from None
+    return list(metrics)
 
 
 def _model_params(model_params: Mapping[str, Mapping[str, Any]] | None, model_names: list[str]) -> dict[str, dict]:
@@ -230,15 +229,59 @@ def _model_params(model_params: Mapping[str, Mapping[str, Any]] | None, model_na
     return params
 
 
+@dataclass
+class _Ledger:
+    """The output folder's record of a run: which pairs finished, failed, or cannot run."""
+
+    out: Path
+    done: set[tuple[str, ...]]
+    failures: dict[tuple[str, ...], dict[str, str]]
+    skips: dict[tuple[str, str, str], str]
+
+    @classmethod
+    def open(cls, out: Path) -> _Ledger:
+        """Read the folder; results rows of a pair with no timings row (a run killed between
+        the two writes) are dropped, so that pair runs again."""
+        for name in ("results.csv", "timings.csv", "failures.csv", "skipped.csv"):
+            check_format(out / name)
+        done = {pair_key(r) for r in read_csv(out / "timings.csv")}
+        results = out / "results.csv"
+        rows = read_csv(results)
+        kept = [r for r in rows if pair_key(r) in done]
+        if results.exists() and len(kept) != sum(1 for _ in results.open(newline="")) - 1:
+            rewrite(results, kept, ROW_KEY)  # also drops a line cut short by a killed write
+        failures = {pair_key(r): r for r in read_csv(out / "failures.csv")}
+        skips = {(r["protocol"], r["system"], r["seed"]): r["reason"] for r in read_csv(out / "skipped.csv")}
+        return cls(out, done, failures, skips)
+
+    def finished(self, key: tuple[str, ...], rows: list[dict[str, Any]], timing: dict[str, Any]) -> None:
+        append_rows(self.out / "results.csv", rows, ROW_KEY)
+        append_rows(self.out / "timings.csv", [timing], TIMING_FIELDS)  # the pair's commit record
+        self.done.add(key)
+        if self.failures.pop(key, None) is not None:
+            rewrite(self.out / "failures.csv", list(self.failures.values()), FAILURE_FIELDS)
+
+    def failed(self, key: tuple[str, ...], reason: str) -> None:
+        attempts = int(self.failures.get(key, {}).get("attempts", 0)) + 1
+        self.failures[key] = {**dict(zip(PAIR_KEY, key, strict=True)), "attempts": str(attempts), "reason": reason}
+        rewrite(self.out / "failures.csv", list(self.failures.values()), FAILURE_FIELDS)
+
+    def skip(self, protocol: str, system: str, seed: int, reason: str) -> None:
+        if (protocol, system, str(seed)) not in self.skips:
+            self.skips[(protocol, system, str(seed))] = reason
+            append_rows(self.out / "skipped.csv", [{"protocol": protocol, "system": system, "seed": seed,
+                                                    "reason": reason}], SKIPPED_FIELDS)
+
+
 def run_benchmark(protocol: str | Protocol, systems: Iterable[str] | str | None, models: Iterable[str] | str,
                   out: str | os.PathLike, *, seed: int = 0, model_params: Mapping[str, Mapping[str, Any]] | None = None,
                   metrics: Sequence[str] | None = None, progress: bool = True) -> RunSummary:
     """Run `models` on `systems` under `protocol`, writing into `out` (see the module docstring).
 
     `model_params` maps a model name to hyperparameters (others at their defaults); `metrics`
-    names the metrics to record (default: see `score`). Pairs already
-    in `results.csv` or `skipped.csv` are skipped; a model error is recorded in `skipped.csv`
-    with its message and the run goes on.
+    names the metrics to record (default: see `score`). Pairs of this (seed, settings) already
+    finished are skipped, as are systems the protocol does not apply to; a model error is
+    recorded in `failures.csv` with its message, the run goes on, and the next run tries again.
     """
     proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
     names = resolve_systems(systems)
@@ -246,14 +289,19 @@ def run_benchmark(protocol: str | Protocol, systems: Iterable[str] | str | None,
     if not model_names:
         raise InvalidInputError("models is empty; give at least one forecaster name (see list_forecasters())")
     params = _model_params(model_params, model_names)
+    metric_names = resolve_metrics(metrics)
+    settings = {m: model_settings(m, params.get(m, {}), proto) for m in model_names}
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    results, skipped, timings = out / "results.csv", out / "skipped.csv", out / "timings.csv"
-    done = {(r["protocol"], r["system"], r["model"]) for r in _read_csv(results)}
-    done |= {(r["protocol"], r["system"], r["model"]) for r in _read_csv(skipped)}
+    ledger = _Ledger.open(out)
+    hashes = {m: params_hash(settings[m]) for m in model_names}
 
-    todo = [(s, m) for s in names for m in model_names if (proto.name, s, m) not in done]
-    written = n_skipped = 0
+    def pair(system: str, model: str) -> tuple[str, ...]:
+        return (proto.name, system, model, str(seed), hashes[model])
+
+    todo = [(s, m) for s in names for m in model_names
+            if pair(s, m) not in ledger.done and (proto.name, s, str(seed)) not in ledger.skips]
+    written = n_skipped = n_failed = 0
     data_seconds = 0.0
     model_seconds: dict[str, float] = {m: 0.0 for m in model_names}
     bar = _progress(len(todo), progress, proto.name)
@@ -267,35 +315,34 @@ def run_benchmark(protocol: str | Protocol, systems: Iterable[str] | str | None,
                     task_cache = (system, load_task(proto, system, out, seed))
                 except SkipSystem as why:
                     task_cache = (system, why)
+                    ledger.skip(proto.name, system, seed, str(why))
                 data_seconds += time.perf_counter() - t0
             task = task_cache[1]
             if isinstance(task, SkipSystem):
-                _append_rows(skipped, [{"protocol": proto.name, "system": system, "model": model, "reason": str(task)}],
-                             SKIPPED_FIELDS)
                 n_skipped += 1
                 bar.update(1)
                 continue
             t0 = time.perf_counter()
             try:
-                rows, seconds = evaluate(task, model, params.get(model, {}), proto, metrics)
-            except (ChaosdataError, RuntimeError, ValueError, torch.linalg.LinAlgError) as err:
-                reason = f"{type(err).__name__}: {err}".replace("\n", " ")[:500]
+                rows, seconds = evaluate(task, model, settings[model], proto, metric_names, seed=seed)
+            except MODEL_ERRORS as err:
                 if not isinstance(err, ChaosdataError):
                     traceback.print_exc(file=sys.stderr)
-                _append_rows(skipped, [{"protocol": proto.name, "system": system, "model": model, "reason": reason}],
-                             SKIPPED_FIELDS)
-                n_skipped += 1
+                ledger.failed(pair(system, model), f"{type(err).__name__}: {err}".replace("\n", " ")[:500])
+                n_failed += 1
             else:
-                _append_rows(results, rows, KEY)
-                _append_rows(timings, [{"protocol": proto.name, "system": system, "model": model,
-                                        "n_ics": len(rows), "forecast_seconds": round(seconds, 4),
-                                        "threads": torch.get_num_threads()}], TIMING_FIELDS)
+                wall = time.perf_counter() - t0
+                ledger.finished(pair(system, model), rows, {
+                    **dict(zip(PAIR_KEY, pair(system, model), strict=True)), "n_ics": len(rows),
+                    "forecast_seconds": round(seconds, 4), "wall_seconds": round(wall, 4),
+                    "threads": torch.get_num_threads(), "params": settings_json(settings[model])})
                 written += len(rows)
             model_seconds[model] += time.perf_counter() - t0
             bar.update(1)
     finally:
         bar.close()
-    return RunSummary(out=out, written=written, skipped=n_skipped, data_seconds=data_seconds, model_seconds=model_seconds)
+    return RunSummary(out=out, written=written, skipped=n_skipped, data_seconds=data_seconds,
+                      model_seconds=model_seconds, failed=n_failed)
 
 
 def _progress(total: int, enabled: bool, name: str) -> Any:
