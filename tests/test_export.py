@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import shutil
 import tomllib
 from pathlib import Path
@@ -730,6 +731,8 @@ def test_export_keeps_a_users_file_in_a_system_folder(store, tmp_path, capsys, t
     rc, out, _ = _cli(["export", str(store.path), "--format", "parquet", "--out", str(tmp_path), "--systems",
                        "Henon"], capsys)
     assert rc == 0 and notes.read_text() == "mine"
+    seconds = float(re.search(r" in ([0-9.]+) s \(", out).group(1))
+    assert seconds < 600, out  # the report's fields in their places (`left` once shifted `seconds`)
     assert "left 1 file(s) that chaosdata did not write" in out and "data/Henon/notes.txt" in out
 
 

@@ -69,10 +69,10 @@ class ExportReport:
     files: tuple[ExportedFile, ...]
     configs: tuple[ConfigEntry, ...] = ()
     removed: tuple[str, ...] = ()  # files an earlier export wrote and this one did not: deleted
-    left: tuple[str, ...] = ()  # files in the export's folders that chaosdata did not write (or changed since): kept
     seconds: float = 0.0  # writing (with the store reads)
     store_bytes: int = field(default=0)  # decoded float32 bytes of the exported series
     check_seconds: float = 0.0  # reading back and comparing with the manifest (0: not checked)
+    left: tuple[str, ...] = ()  # files in the export's folders that chaosdata did not write (or changed since): kept
 
     @property
     def rows(self) -> int:
