@@ -76,3 +76,18 @@ def test_the_work_limit_counts_every_trajectory(monkeypatch):
     budget.check_work("here", 1000, 10, "x")  # 1.2e5 evaluations
     with pytest.raises(InvalidInputError, match=r"here: about 1.2e\+07 field evaluations .* limit 1e\+06"):
         budget.check_work("here", 1000, 1000, "x")
+
+
+def test_a_build_of_a_config_made_in_code_refuses_an_absurd_span_at_once(tmp_path):
+    """A ReleaseConfig made in code skips parse_config; generate_system checks its system itself."""
+    import dataclasses
+
+    from chaosdata.store import build
+
+    config = dataclasses.replace(load_preset("quick"), systems=("Lorenz",), transient=1e9)
+    started = time.perf_counter()
+    report = build(config, tmp_path / "store", progress=False, log=lambda msg: None)
+    assert time.perf_counter() - started < 10.0  # the build's own set-up (fingerprint, lock, manifest) included
+    (result,) = report.results
+    assert result.status == "failed" and "InvalidInputError: config 'quick': building Lorenz" in result.error
+    assert "transient = 1e+09" in result.error and "more than the limit" in result.error

@@ -14,6 +14,7 @@ skipped, with the reason recorded, for a system whose Lyapunov time makes it too
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -411,56 +412,71 @@ def _check_group_names(src: str, names: list[str], noise: Noise | None) -> None:
 
 # ---------------------------------------------------------------------- size and work (chaosdata.budget)
 def check_budget(config: ReleaseConfig, src: str = "config") -> None:
-    """Refuse a config one of whose systems cannot be built here, before anything is integrated.
-
-    A build holds one system at a time (every split and granularity in one batch, see
-    `chaosdata.store.generate`), so the memory and the steps are checked per system, and the
-    refusal names the keys that set them. Skew products are counted at twice the largest
-    dimension."""
-    from chaosdata.integrate.simulate import SolverSettings
-
-    n = sum(config.splits.values())
-    per_split = " + ".join(f"splits.{s} = {config.splits[s]}" for s in SPLITS)
-    trajectories = f"{per_split} trajectories"
-    if config.corpus is not None:
-        n *= config.corpus.variants
-        trajectories += f" x corpus.variants = {config.corpus.variants}"
-    itemsize = 4 if config.storage.dtype == "float32" else 8
-    copies = 1 + (len(config.noise.levels) if config.noise is not None else 0)
+    """Refuse a config one of whose systems cannot be built here, before anything is integrated
+    (`check_system_budget` for each; skew products counted at twice the largest dimension)."""
     names = config.systems if config.systems is not None else list_systems()
     systems = [get_system(s) for s in names]
     if config.corpus is not None:  # a corpus builds flows only, and skew products of them
         systems = [s for s in systems if s.kind == "flow"]
     widen = 2 if config.corpus is not None and config.corpus.skew_products else 1
     for system in systems:
-        where = f"{src}: building {system.name}"
-        dim = system.dim * widen
-        points, stored, detail = _points(system, config)
-        budget.check_memory(where, n * dim * (2 * 8 * points + copies * itemsize * stored),
-                            f"{trajectories} x {detail} x {dim} coordinates x 8 bytes x 2 copies, then "
-                            f"stored as {config.storage.dtype}{' for each noise level' if copies > 1 else ''}")
-        if system.kind == "map":
-            steps, why = config.map_length + config.map_transient, (
-                f"map_transient = {config.map_transient} + map_length = {config.map_length} iterations")
-        else:
-            dt = SolverSettings.for_system(system, method=config.integrator.method, fixed_step=config.integrator.dt)
-            per_period = budget.steps_per_period(float(system.period), kind=system.kind, dt=dt.fixed_step,
-                                                 dde_steps_per_period=config.integrator.dde_steps_per_period)
-            passes = len(config.granularities) if system.kind == "delay" else 1
-            steps = passes * (config.length + config.transient) * per_period
-            why = (f"transient = {config.transient:g} + length = {config.length:g} periods x ~{per_period:.3g} steps "
-                   f"per period{f' x {passes} passes' if passes > 1 else ''}")
-            if config.noise is not None and system.kind == "flow":
-                steps += len(config.noise.levels) * config.length * config.noise.steps_per_period
-                why += f", + length x noise.steps_per_period = {config.noise.steps_per_period:g} per noise level"
-        budget.check_work(where, steps, n, why)
-        if config.corpus is not None:
-            c = config.corpus
-            budget.check_work(f"{src}: screening the variants of {system.name}",
-                              c.screen_periods * budget.TYPICAL_STEPS_PER_PERIOD, c.variants * c.screen_ics,
-                              f"corpus.screen_periods = {c.screen_periods:g} periods x ~"
-                              f"{budget.TYPICAL_STEPS_PER_PERIOD:g} steps per period, for corpus.variants = "
-                              f"{c.variants} x corpus.screen_ics = {c.screen_ics}")
+        check_system_budget(system, config, src, dim=system.dim * widen)
+
+
+def check_system_budget(system: Any, config: ReleaseConfig, src: str = "config", *, dim: int | None = None) -> None:
+    """Refuse to build `system` as `config` says when it cannot fit (`chaosdata.budget`).
+
+    A build holds one system at a time (every split and granularity in one batch, see
+    `chaosdata.store.generate`), so memory and steps are per system; the refusal names the keys
+    that set them."""
+    from chaosdata.integrate.simulate import SolverSettings
+
+    n = sum(config.splits.values())
+    trajectories = " + ".join(f"splits.{s} = {config.splits[s]}" for s in SPLITS) + " trajectories"
+    if config.corpus is not None:
+        n *= config.corpus.variants
+        trajectories += f" x corpus.variants = {config.corpus.variants}"
+    itemsize = 4 if config.storage.dtype == "float32" else 8
+    copies = 1 + (len(config.noise.levels) if config.noise is not None else 0)
+    where, dim = f"{src}: building {system.name}", dim or system.dim
+    points, stored, detail = _points(system, config)
+    budget.check_memory(where, n * dim * (2 * 8 * points + copies * itemsize * stored),
+                        f"{trajectories} x {detail} x {dim} coordinates x 8 bytes x 2 copies, then "
+                        f"stored as {config.storage.dtype}{' for each noise level' if copies > 1 else ''}")
+    if system.kind == "map":
+        steps, why = config.map_length + config.map_transient, (
+            f"map_transient = {config.map_transient} + map_length = {config.map_length} iterations")
+    else:
+        dt = SolverSettings.for_system(system, method=config.integrator.method, fixed_step=config.integrator.dt)
+        per_period = budget.steps_per_period(float(system.period), kind=system.kind, dt=dt.fixed_step,
+                                             dde_steps_per_period=config.integrator.dde_steps_per_period)
+        passes = len(config.granularities) if system.kind == "delay" else 1
+        steps = passes * (config.length + config.transient) * per_period
+        why = (f"transient = {config.transient:g} + length = {config.length:g} periods x ~{per_period:.3g} steps "
+               f"per period{f' x {passes} passes' if passes > 1 else ''}")
+        if config.noise is not None and system.kind == "flow":
+            steps += len(config.noise.levels) * config.length * config.noise.steps_per_period
+            why += f", + length x noise.steps_per_period = {config.noise.steps_per_period:g} per noise level"
+    budget.check_work(where, steps, n, why)
+    if config.corpus is not None:
+        c = config.corpus
+        budget.check_work(f"{src}: screening the variants of {system.name}",
+                          c.screen_periods * budget.TYPICAL_STEPS_PER_PERIOD, c.variants * c.screen_ics,
+                          f"corpus.screen_periods = {c.screen_periods:g} periods x ~"
+                          f"{budget.TYPICAL_STEPS_PER_PERIOD:g} steps per period, for corpus.variants = "
+                          f"{c.variants} x corpus.screen_ics = {c.screen_ics}")
+
+
+@functools.lru_cache(maxsize=None)
+def _lyapunov_time(name: str) -> float | None:
+    """A catalogue system's Lyapunov time, None where it has none (read once: a copy of the
+    invariants costs ~1 ms)."""
+    from chaosdata.integrate.simulate import time_unit
+
+    try:
+        return time_unit(get_system(name), "lyapunov")
+    except (InvalidInputError, UnknownSystemError):  # none stored, or a corpus's skew product
+        return None
 
 
 def _points(system: Any, config: ReleaseConfig) -> tuple[float, float, str]:
@@ -473,10 +489,9 @@ def _points(system: Any, config: ReleaseConfig) -> tuple[float, float, str]:
     for g in config.granularities:
         unit = period
         if g.timescale == "lyapunov":
-            lyapunov_time = (system.invariants or {}).get("lyapunov_time")
-            if lyapunov_time is None:
+            unit = _lyapunov_time(system.name)
+            if unit is None:
                 continue  # skipped by the build
-            unit = float(lyapunov_time)
         per_unit.append((g, g.points * period / unit))
     stored = sum(config.length * p for _, p in per_unit)
     # flows: one pass on the union of the grids; delay equations: a pass per grid, transient included

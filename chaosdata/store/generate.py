@@ -41,7 +41,7 @@ from chaosdata.integrate.sde import NoiseSpec
 from chaosdata.integrate.trajectories import Trajectories, make_trajectories, sample_initial_conditions, union_grid
 from chaosdata.seeds import seed_of
 from chaosdata.store import provenance
-from chaosdata.store.config import MIN_POINTS, SPLITS, ReleaseConfig, noise_suffix, split_seed
+from chaosdata.store.config import MIN_POINTS, SPLITS, ReleaseConfig, check_system_budget, noise_suffix, split_seed
 from chaosdata.store.corpus import Variants, plan_variants, system_of
 from chaosdata.store.layout import FORMAT, MAP_GRANULARITY, SERIES, SERIES_DIMS, TRAJECTORY_VARIABLES, split_path
 from chaosdata.systems import System
@@ -388,6 +388,8 @@ def generate_system(name: str, config: ReleaseConfig, *, device: str = "cpu",
     the caller so every system of a build records the same one.
     """
     system = system_of(name, config)
+    # a config made in code has not been through parse_config's checks: refuse what cannot fit before any work
+    check_system_budget(system, config, f"config {config.name!r}")
     started = time.perf_counter()
     fp = fingerprint or provenance.fingerprint(device)
     integ = config.integrator
