@@ -102,7 +102,7 @@ class Ledger:
         if self.root.exists() and not self.root.is_dir():
             raise InvalidInputError(f"{option} {self.root} is a file; give a folder (it is created)")
         self.record = record
-        self.journal = str(Path(record).with_name(f".{Path(record).name}.journal").as_posix())
+        self.journal = Path(record).with_name(f".{Path(record).name.lstrip('.')}.journal").as_posix()
         self.previous = self._read_record()
         self.owned = dict(self.previous.get("files", {}))
         self.owned.update(self._read_journal())
