@@ -2,9 +2,11 @@
 
 Sources:
 - a local store path (built by `chaosdata generate`);
-- a Hugging Face Hub dataset repo id (`owner/name`): only the requested systems' files are
-  downloaded (`snapshot_download` with `allow_patterns`), cached, and usable offline with
-  `HF_HUB_OFFLINE=1` once cached;
+- a Hugging Face Hub dataset repo id (`owner/name`), or an fsspec URL of a store folder
+  (`hf://datasets/owner/name`, `https://...`, `s3://...`): streamed, nothing downloaded whole.
+  Reads fetch the byte ranges of the chunks they touch, through an on-disk cache under
+  `cache_dir` that survives restarts (`chaosdata.store.remote`); a Hub revision is pinned to its
+  commit sha per call; once read, usable offline with `HF_HUB_OFFLINE=1`;
 - `"regenerate"`: the systems are integrated on demand from a release config (a preset name,
   a `ReleaseConfig`, or a dict of overrides on the `quick` preset) and cached as a store.
 With no source, the store `chaosdata generate` builds by default (`./data`, or `$CHAOSDATA_STORE`).
@@ -27,8 +29,8 @@ from chaosdata.errors import InvalidInputError, suggest
 from chaosdata.store import ReleaseConfig, Store, build, load_preset, open_store, provenance
 from chaosdata.store.config import PRESETS, SPLITS, check_budget, parse_config
 from chaosdata.store.errors import StoreError
-from chaosdata.store.layout import BUILD_LOG, MANIFEST, system_file
-from chaosdata.store.reader import CheckedArray, open_array
+from chaosdata.store.layout import MANIFEST
+from chaosdata.store.reader import CheckedArray
 from chaosdata.store.manifest import read_manifest
 from chaosdata.systems import get_system, list_systems
 from chaosdata.systems.derived import SKEW_SEPARATOR
@@ -36,18 +38,20 @@ from chaosdata.windows import (NORMALIZATIONS, Normalizer, Series, WindowDataset
                                check_window, fit_statistics, temporal_cut)
 
 DEFAULT_STORE = "data"
-HUB_ROOT_FILES = (MANIFEST, BUILD_LOG, "README.md")
 
 
 class _ZarrArray:
-    """Picklable opener of one stored array (each worker process opens its own handle). The
-    file is made absolute: arrays open lazily, perhaps after the caller changed directory."""
+    """Picklable opener of one stored array: each process (DataLoader worker) opens its own
+    handles. A local store's path is made absolute: arrays open lazily, perhaps after the caller
+    changed directory."""
 
-    def __init__(self, file: Path, path: str):
-        self.file, self.path = os.path.abspath(file), path
+    def __init__(self, store: Store, system: str, path: str):
+        if type(store) is Store:
+            store = open_store(os.path.abspath(store.path))
+        self.store, self.system, self.path = store, system, path
 
     def __call__(self) -> CheckedArray:
-        return open_array(self.file, self.path)
+        return self.store.stored_array(self.system, self.path)
 
 
 def cache_root(cache_dir: str | os.PathLike | None) -> Path:
@@ -106,13 +110,13 @@ def _regenerate_config(config: ReleaseConfig | str | dict[str, Any] | None) -> R
 
 def _open_source(source: str | os.PathLike | None, names: list[str] | None, *, config: Any,
                  cache_dir: Any, revision: str | None, device: str) -> Store:
-    """Resolve `source` into an opened local store holding (at least) `names`."""
+    """Resolve `source` into an opened store holding (at least) `names` (a remote one reads lazily)."""
     if config is not None and source != "regenerate":
         raise InvalidInputError(f"config=... shapes a store integrated on demand; pass source='regenerate' to use it "
                                 f"(source={str(source)!r} is read as it is, and would ignore the config)")
-    if revision is not None and not _is_repo_id(source):
-        raise InvalidInputError(f"revision={revision!r} picks a version of a Hub dataset repo (source='owner/name'); "
-                                f"source={str(source)!r} is not one")
+    if revision is not None and not (_is_repo_id(source) or str(source).startswith("hf://")):
+        raise InvalidInputError(f"revision={revision!r} picks a version of a Hub dataset repo (source='owner/name' "
+                                f"or 'hf://datasets/owner/name'); source={str(source)!r} is not one")
     if source is None:
         source = os.environ.get("CHAOSDATA_STORE", DEFAULT_STORE)
         if not (Path(source) / MANIFEST).is_file():
@@ -127,16 +131,18 @@ def _open_source(source: str | os.PathLike | None, names: list[str] | None, *, c
         out = cache_root(cache_dir) / "regenerated" / regenerate_key(cfg, device)
         wanted = names if names is not None else cfg.resolved_systems()
         return _regenerate(cfg, out, wanted, device)
+    from chaosdata.store.remote import is_url, open_remote  # imports huggingface_hub: only when needed
+
+    if _is_repo_id(source) or is_url(source):
+        return open_remote(str(source), revision=revision, cache=cache_root(cache_dir) / "remote")
     path = Path(source)
     if path.exists():
         if not (path / MANIFEST).is_file():
             raise StoreError(f"{path} exists but is not a chaosdata store (no {MANIFEST}); "
                              "build one with `chaosdata generate --out DIR`")
         return open_store(path)
-    if _is_repo_id(source):
-        return _download(source, names, cache_dir=cache_dir, revision=revision)
     raise InvalidInputError(f"source {str(source)!r} is neither a local store, a Hub repo id (owner/name), "
-                            "nor 'regenerate'")
+                            "an fsspec URL of a store (hf://, https://, s3://...) nor 'regenerate'")
 
 
 def _regenerate(config: ReleaseConfig, out: Path, names: list[str], device: str) -> Store:
@@ -164,29 +170,6 @@ def _is_repo_id(source: Any) -> bool:
             and not source.startswith((".", "/")) and not Path(source).exists())
 
 
-def _download(repo_id: str, names: list[str] | None, *, cache_dir: Any, revision: str | None) -> Store:
-    """Fetch the store's root files and the requested systems' files (`<System>.zip`) from the Hub (cached)."""
-    from huggingface_hub import snapshot_download
-
-    cache = str(cache_root(cache_dir) / "hub")
-    if names is None:  # all systems: the manifest names them (a repo also holds data/, hdf5/, cards...)
-        root = snapshot_download(repo_id, repo_type="dataset", revision=revision,
-                                 allow_patterns=list(HUB_ROOT_FILES), cache_dir=cache)
-        names = sorted(read_manifest(root)["systems"])
-    patterns = list(HUB_ROOT_FILES) + [system_file(n) for n in names]
-    local = snapshot_download(repo_id, repo_type="dataset", revision=revision, allow_patterns=patterns,
-                              cache_dir=cache)
-    store = open_store(local)
-    missing = [n for n in names if n not in store.systems]
-    if missing:
-        raise StoreError(f"{repo_id}: the download lacks {missing}; the repo holds "
-                         f"{sorted(store.manifest['systems'])}")
-    report = store.verify(names, data=False)  # one SHA-256 per system file against the manifest
-    if not report.ok:
-        raise StoreError(f"{repo_id}: downloaded files fail verification: {report.first}")
-    return store
-
-
 def _stored_statistics(store: Store, system: str, granularity: str) -> tuple[np.ndarray, np.ndarray]:
     """The build's per-coordinate mean and std of the train split (a zero std becomes 1)."""
     mean, std = store.normalization(system, granularity)
@@ -198,7 +181,7 @@ def _series(store: Store, system: str, granularity: str, split: str, temporal: b
     array_split = "train" if temporal else split
     arr = store.array(system, granularity, array_split)
     n, t, d = arr.shape
-    valid = store.variables(system, granularity, array_split)["valid"]
+    valid = store.variables(system, granularity, array_split, names=("valid",))["valid"]  # over HTTP: one read
     rows = range(n) if valid.all() else [i for i in range(n) if valid[i]]
     if not rows:
         raise InvalidInputError(f"{system} has no valid trajectory in its {array_split} split ({granularity}); "
@@ -210,7 +193,7 @@ def _series(store: Store, system: str, granularity: str, split: str, temporal: b
         time = slice(0, cut) if split == "train" else slice(cut, None)
     grid = store.time(system, granularity)
     stored_as = arr.path  # relative to the system group, e.g. "fine/train/series" (maps: "iteration/...")
-    return Series(system=system, open=_ZarrArray(store.file(system), stored_as),
+    return Series(system=system, open=_ZarrArray(store, system, stored_as),
                   n_trajectories=n, n_time=t, dim=d, t0=float(grid["t0"]), dt=float(grid["dt"]),
                   block=int(arr.chunks[1]), rows=rows, time=time, array_split=array_split)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import shutil
 from pathlib import Path
@@ -13,10 +14,11 @@ from torch.utils.data import DataLoader
 
 from chaosdata.errors import InvalidInputError, UnknownSystemError
 from chaosdata.loader import load_dataset
-from chaosdata.store.reader import open_array
 from chaosdata.store import build, load_preset
 from chaosdata.store.config import parse_config
-from chaosdata.store.errors import StoreError
+from chaosdata.store.errors import ChecksumError, StoreError
+from chaosdata.store.reader import open_array
+from chaosdata.store.remote import open_remote
 from chaosdata.windows import collate_padded
 
 SMALL = {"name": "small", "systems": ["Lorenz", "Henon", "HyperRossler"], "length": 12, "transient": 2,
@@ -149,31 +151,225 @@ def test_a_store_failing_verification_is_refused(store, tmp_path):
         load_dataset("Lorenz", source=copy, verify=True, context_length=32, horizon=8)
 
 
-def test_hub_source_downloads_only_the_requested_systems(store, tmp_path, monkeypatch):
-    """A local folder laid out like the Hub repo, served by a patched `snapshot_download`."""
-    import fnmatch
+# ---------------------------------------------------------------------- streaming from the loopback Hub
+REPO = "chaosdata/dysts"
+WINDOWS = {"context_length": 32, "horizon": 8}
 
-    import huggingface_hub
 
-    calls = []
+@pytest.fixture
+def served(hub, store):
+    hub.serve(REPO, store)
+    return hub
 
-    def fake_snapshot_download(repo_id, *, repo_type, revision, allow_patterns, cache_dir):
-        calls.append((repo_id, repo_type, revision, tuple(allow_patterns)))
-        target = Path(cache_dir) / repo_id.replace("/", "--")
-        for f in store.rglob("*"):
-            rel = f.relative_to(store).as_posix()
-            if f.is_file() and any(fnmatch.fnmatch(rel, p) for p in allow_patterns):
-                (target / rel).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy(f, target / rel)
-        return str(target)
 
-    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot_download)
-    ds = load_dataset("Henon", source="chaosdata/dysts", cache_dir=tmp_path, revision="v1",
-                      context_length=32, horizon=8)
-    assert calls[0][:3] == ("chaosdata/dysts", "dataset", "v1") and "Henon/**" in calls[0][3]
-    downloaded = tmp_path / "hub" / "chaosdata--dysts"
-    assert (downloaded / "Henon.zip").is_file() and not (downloaded / "Lorenz.zip").exists()
-    assert ds[0][0].shape == (32, 2)
+@pytest.fixture
+def backoff_waits(monkeypatch):
+    """huggingface_hub's back-off runs as it is, but its waits are recorded instead of slept (a
+    request refused every time waits 1+2+4+8+8 s before the error); the list of waits."""
+    import types
+
+    from huggingface_hub.utils import _http
+
+    waits = []
+    monkeypatch.setattr(_http, "time", types.SimpleNamespace(sleep=waits.append))
+    return waits
+
+
+def resolve_gets(hub) -> list[tuple[str, int]]:
+    """(file, status) of each file GET the Hub answered."""
+    return [(path.rsplit("/", 1)[1], status) for method, path, status in hub.log if method == "GET" and "/resolve/" in path]
+
+
+def assert_same_windows(got, want):
+    assert len(got) == len(want) > 0
+    for i in (0, len(want) // 2, len(want) - 1):
+        for a, b in zip(got[i], want[i], strict=True):
+            assert torch.equal(a, b)
+
+
+def member_span(file: Path, member: str) -> tuple[int, int]:
+    """(offset, length) of a stored member's bytes in a zip file."""
+    import struct
+    import zipfile
+
+    with zipfile.ZipFile(file) as zf:
+        info = zf.getinfo(member)
+    with open(file, "rb") as f:
+        f.seek(info.header_offset + 26)
+        name_len, extra_len = struct.unpack("<HH", f.read(4))
+    return info.header_offset + 30 + name_len + extra_len, info.file_size
+
+
+def cache_entries(cache_dir: Path, file: str) -> list[Path]:
+    return sorted((cache_dir / "remote").glob(f"*/*/ranges/{file}/*"))
+
+
+def test_hub_source_streams_only_the_ranges_it_reads_at_one_revision(served, store, tmp_path):
+    ds = load_dataset("Henon", source=REPO, cache_dir=tmp_path, **WINDOWS)
+    assert_same_windows(ds, load_dataset("Henon", source=store, **WINDOWS))
+    gets = resolve_gets(served)
+    assert {f for f, _ in gets} == {"manifest.json", "Henon.zip"}  # nothing of the other systems
+    assert {s for f, s in gets if f == "Henon.zip"} == {206}  # ranged reads only
+    sha = served.repos[REPO].commits[-1]
+    assert all(f"/resolve/{sha}/" in path for _, path, _ in served.log if "/resolve/" in path)  # pinned revision
+    cached = {tuple(map(int, p.name.split("-"))) for p in cache_entries(tmp_path, "Henon.zip")}
+    assert member_span(store / "Henon.zip", "iteration/train/series/c/0/0/0") in cached
+    for split in ("val", "test"):  # their series were not read
+        assert member_span(store / "Henon.zip", f"iteration/{split}/series/c/0/0/0") not in cached
+
+
+def test_hub_source_read_again_comes_from_the_cache(served, store, tmp_path):
+    first = load_dataset("Lorenz", source=REPO, cache_dir=tmp_path, split=None, **WINDOWS)
+    for ds in first.values():
+        ds.trajectories()
+    served.log.clear()
+    again = load_dataset("Lorenz", source=REPO, cache_dir=tmp_path, split=None, **WINDOWS)
+    for split, ds in again.items():
+        assert torch.equal(ds.trajectories(), first[split].trajectories())
+    assert resolve_gets(served) == [] and [m for m, _, _ in served.log] == ["GET"]  # the revision's sha only
+
+
+def test_hub_all_systems_makes_requests_per_system_read_not_per_file(hub, store, tmp_path):
+    """A repo holding 1,500 more files (exports, cards) costs no more requests."""
+    plain, crowded = tmp_path / "plain", tmp_path / "crowded"
+    for folder in (plain, crowded):
+        shutil.copytree(store, folder, copy_function=os.link)
+    for i in range(1500):
+        (crowded / "data" / f"{i // 500}").mkdir(parents=True, exist_ok=True)
+        (crowded / "data" / f"{i // 500}" / f"train-{i:05d}.parquet").write_bytes(b"x")
+    counts = []
+    for name, folder in (("o/plain", plain), ("o/crowded", crowded)):
+        hub.serve(name, folder)
+        hub.counts.clear()
+        ds = load_dataset("all", source=name, cache_dir=tmp_path / name, **WINDOWS)
+        for system in ds.systems:
+            ds[next(i for i in range(len(ds)) if ds.info(i).system == system)]
+        counts.append(dict(hub.counts))
+    assert counts[0] == counts[1]
+    assert counts[1]["resolve GET"] <= 1 + 4 * len(ds.systems)  # manifest; per system: tail, metadata, valid, series
+    assert counts[1].get("tree", 0) <= 1
+
+
+def test_hub_source_waits_out_a_429(served, store, tmp_path):
+    served.rate_limit(after=6, retry_after=1)
+    ds = load_dataset("Lorenz", source=REPO, cache_dir=tmp_path, **WINDOWS)
+    assert_same_windows(ds, load_dataset("Lorenz", source=store, **WINDOWS))
+    statuses = [s for _, _, s in served.log]
+    assert statuses.count(429) == 1 and statuses[statuses.index(429) + 1] in (200, 206)
+
+
+def test_hub_source_with_dataloader_workers(served, store, tmp_path):
+    ds = load_dataset("Lorenz", source=REPO, cache_dir=tmp_path, **WINDOWS)
+    local = load_dataset("Lorenz", source=store, **WINDOWS)
+    got = list(DataLoader(ds, batch_size=8, num_workers=2))
+    want = list(DataLoader(local, batch_size=8))
+    assert len(got) == len(want)
+    for (a, b), (c, d) in zip(got, want, strict=True):
+        assert torch.equal(a, c) and torch.equal(b, d)
+
+
+def test_hub_connection_dropped_mid_read_names_the_file_and_a_rerun_fetches_only_the_rest(
+        served, store, tmp_path, backoff_waits):
+    load_dataset("Lorenz", source=REPO, cache_dir=tmp_path / "clean", **WINDOWS).trajectories()
+    cold = [g for g in resolve_gets(served) if g[0] == "Lorenz.zip"]
+    served.log.clear()
+    served.fault(r"Lorenz\.zip$", "drop", after=2, times=None)
+    with pytest.raises(StoreError, match=r"reading bytes \d+-\d+ of hf://datasets/chaosdata/dysts@\w+/Lorenz\.zip "
+                                         r"failed: RemoteProtocolError.*run again"):
+        load_dataset("Lorenz", source=REPO, cache_dir=tmp_path, **WINDOWS).trajectories()
+    assert backoff_waits == [1, 2, 4, 8, 8]  # huggingface_hub's back-off, then the error
+    assert not list((tmp_path / "remote").rglob("*.tmp-*"))  # nothing half-written
+    served.faults.clear()
+    served.log.clear()
+    ds = load_dataset("Lorenz", source=REPO, cache_dir=tmp_path, **WINDOWS)
+    assert torch.equal(ds.trajectories(), load_dataset("Lorenz", source=store, **WINDOWS).trajectories())
+    assert len([g for g in resolve_gets(served) if g[0] == "Lorenz.zip"]) == len(cold) - 2
+
+
+@pytest.mark.parametrize("status", [404, 500])
+def test_hub_error_answers_name_the_file(served, tmp_path, backoff_waits, status):
+    served.fault(r"Lorenz\.zip$", status, times=None)
+    with pytest.raises(StoreError, match=rf"Lorenz\.zip failed: .*{status}.*run again"):
+        load_dataset("Lorenz", source=REPO, cache_dir=tmp_path, **WINDOWS)[0]
+    assert len(backoff_waits) == (5 if status == 500 else 0)
+    assert cache_entries(tmp_path, "Lorenz.zip") == []
+
+
+def test_hub_repo_or_revision_that_does_not_exist(served, tmp_path):
+    with pytest.raises(StoreError, match=r"'chaosdata/nothing'.*RepositoryNotFoundError.*Check the repo id"):
+        load_dataset("Lorenz", source="chaosdata/nothing", cache_dir=tmp_path)
+    with pytest.raises(StoreError, match=r"revision 'v9'.*RevisionNotFoundError"):
+        load_dataset("Lorenz", source=REPO, revision="v9", cache_dir=tmp_path)
+
+
+def test_hub_server_without_range_support_is_named(served, tmp_path):
+    from chaosdata.store.remote import RangeNotSupportedError
+
+    served.fault(r"Lorenz\.zip$", "no-range", times=None)
+    with pytest.raises(RangeNotSupportedError, match=r"Lorenz\.zip: the server sent \d+ bytes for a \d+-byte range .*"
+                                                     r"does not answer HTTP Range requests"):
+        load_dataset("Lorenz", source=REPO, cache_dir=tmp_path, **WINDOWS)[0]
+
+
+def test_hub_corrupt_cache_entry_is_evicted_and_fetched_again(served, store, tmp_path):
+    ds = load_dataset("Lorenz", source=REPO, cache_dir=tmp_path, **WINDOWS)
+    want = ds.trajectories()
+    tail = max(cache_entries(tmp_path, "Lorenz.zip"), key=lambda p: int(p.name.split("-")[0]))
+    entry = max((p for p in cache_entries(tmp_path, "Lorenz.zip") if p != tail), key=lambda p: p.stat().st_size)
+    data = bytearray(entry.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    entry.write_bytes(bytes(data))
+    served.log.clear()
+    again = load_dataset("Lorenz", source=REPO, cache_dir=tmp_path, **WINDOWS)
+    assert torch.equal(again.trajectories(), want)
+    assert resolve_gets(served) == [("Lorenz.zip", 206)] and entry.read_bytes() != bytes(data)
+
+
+def test_hub_corrupt_chunk_from_the_server_is_never_cached(hub, store, tmp_path):
+    repo = tmp_path / "repo"
+    shutil.copytree(store, repo)
+    offset, length = member_span(repo / "Lorenz.zip", "fine/train/series/c/0/0/0")
+    good = (repo / "Lorenz.zip").read_bytes()
+    bad = bytearray(good)
+    bad[offset + length // 2] ^= 0xFF
+    (repo / "Lorenz.zip").write_bytes(bytes(bad))
+    hub.serve(REPO, repo)
+    ds = load_dataset("Lorenz", source=REPO, cache_dir=tmp_path / "cache", **WINDOWS)
+    with pytest.raises(ChecksumError, match=r"Lorenz\.zip \(fine/train/series/c/0/0/0\): the server sent bytes "
+                                            r"that fail their checksum \(CRC-32"):
+        ds.trajectories()  # the whole shard: checked against the zip's CRC-32
+    remote = open_remote(REPO, revision=None, cache=tmp_path / "cache" / "remote")
+    series = remote.array("Lorenz", "fine", "train")
+    with pytest.raises(ChecksumError, match=r"Lorenz\.zip \(fine/train/series\): the server sent bytes that fail "
+                                            r"their checksum twice"):
+        series[0], series[1]  # one row: its chunks by range, each checked by zarr's CRC32C
+    (repo / "Lorenz.zip").write_bytes(good)  # the server repaired (same revision)
+    want = load_dataset("Lorenz", source=store, **WINDOWS).trajectories()
+    ds = load_dataset("Lorenz", source=REPO, cache_dir=tmp_path / "cache", **WINDOWS)
+    assert torch.equal(ds.trajectories(), want)
+    local = open_array(store / "Lorenz.zip", "fine/train/series")
+    assert np.array_equal(series[0], local[0]) and np.array_equal(series[1], local[1])
+
+
+def test_hub_source_offline_once_read(served, store, tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    load_dataset("Lorenz", source=REPO, cache_dir=tmp_path, **WINDOWS)[0]
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    served.log.clear()
+    ds = load_dataset("Lorenz", source=REPO, cache_dir=tmp_path, **WINDOWS)
+    assert_same_windows(ds, load_dataset("Lorenz", source=store, **WINDOWS))
+    assert served.log == []
+    with pytest.raises(StoreError, match="HF_HUB_OFFLINE is set"):
+        load_dataset("Lorenz", source="chaosdata/other", cache_dir=tmp_path)
+
+
+def test_any_fsspec_url_of_a_store(store, tmp_path):
+    ds = load_dataset("Henon", source=f"file://{store}", cache_dir=tmp_path, **WINDOWS)
+    assert_same_windows(ds, load_dataset("Henon", source=store, **WINDOWS))
+    assert cache_entries(tmp_path, "Henon.zip")
+    with pytest.raises(InvalidInputError, match="revision='v1' picks a version of a Hub dataset repo"):
+        load_dataset("Henon", source=f"file://{store}", revision="v1", cache_dir=tmp_path)
 
 
 def test_regenerate_integrates_on_demand_and_caches(tmp_path):

@@ -17,7 +17,8 @@ Range answered 206), and the write path of `upload_folder`: create repo, preuplo
 Hub's `X-Error-Code` so the client raises its own exception classes. History is not kept: every
 known revision (a branch, a tag, a past commit) reads the folder as it is now.
 Faults for tests: `rate_limit` (429 with `Retry-After`), `fault` (drop the connection, hang
-until `release`, or answer a status) on the requests whose path matches a pattern.
+until `release`, answer a status, or ignore `Range` as a server without range support does: 200
+with the whole file) on the requests whose path matches a pattern.
 """
 
 from __future__ import annotations
@@ -77,7 +78,8 @@ class HubError(Exception):
 class Fault:
     """Requests whose path matches `pattern` (a regex): the first `after` pass, then `times`
     (None: every one) get `action`: 'drop' (close without an answer), 'hang' (wait for
-    `LoopbackHub.release`, then drop) or an HTTP status."""
+    `LoopbackHub.release`, then drop), 'no-range' (answer as if no `Range` header came) or an
+    HTTP status."""
 
     pattern: str
     action: str | int
@@ -181,8 +183,9 @@ class LoopbackHub:
     def fault(self, pattern: str, action: str | int, *, after: int = 0, times: int | None = 1,
               retry_after: int = 1) -> Fault:
         """Add a `Fault` (see there); the first one that matches a request acts on it."""
-        if action not in ("drop", "hang") and not (isinstance(action, int) and 400 <= action < 600):
-            raise InvalidInputError(f"fault action must be 'drop', 'hang' or an HTTP error status; got {action!r}")
+        if action not in ("drop", "hang", "no-range") and not (isinstance(action, int) and 400 <= action < 600):
+            raise InvalidInputError(f"fault action must be 'drop', 'hang', 'no-range' or an HTTP error status; "
+                                    f"got {action!r}")
         with self._lock:
             self.faults.append(Fault(pattern, action, after, times, retry_after))
             return self.faults[-1]
@@ -439,6 +442,9 @@ class _Handler(BaseHTTPRequestHandler):
                 hub._release.wait(60)
             self.close_connection = True  # no answer at all
             return
+        if fault is not None and fault.action == "no-range":
+            fault = None
+            del self.headers["Range"]
         try:
             if fault is not None:
                 raise HubError(int(fault.action), None, f"injected fault {fault.action}",

@@ -117,11 +117,18 @@ class Store:
     @property
     def systems(self) -> list[str]:
         """Systems recorded in the manifest whose file is here (all of them after a full build)."""
-        return sorted(s for s in self.manifest["systems"] if self.file(s).is_file())
+        return sorted(s for s in self.manifest["systems"] if self._present(s))
 
     def file(self, system: str) -> Path:
         """The file that holds a system (`<store>/Lorenz.zip`); the name is not resolved."""
         return self.path / system_file(system)
+
+    def _present(self, system: str) -> bool:
+        """Whether the system's file is here (a remote store, `chaosdata.store.remote`, says otherwise)."""
+        return self.file(system).is_file()
+
+    def _open_group(self, system: str) -> zarr.Group:
+        return open_system(self.file(system))
 
     def resolve(self, system: str) -> str:
         """The manifest's name for `system` (exact, or the catalogue's spelling of it); a name
@@ -152,7 +159,7 @@ class Store:
 
     def _entry(self, system: str) -> tuple[str, dict[str, Any]]:
         name = self.resolve(system)
-        if not self.file(name).is_file():
+        if not self._present(name):
             raise StoreError(f"{name} is in the manifest of {self.path} but its file {system_file(name)} is missing "
                              "(a partial download?)")
         return name, self.manifest["systems"][name]
@@ -162,8 +169,13 @@ class Store:
         are not checksum-translated: use `array` and `variables` for that)."""
         name = self._entry(system)[0]
         if name not in self._groups:
-            self._groups[name] = open_system(self.file(name))
+            self._groups[name] = self._open_group(name)
         return self._groups[name]
+
+    def stored_array(self, system: str, path: str) -> CheckedArray:
+        """The array at `path` in a system's group (e.g. `fine/train/series`), lazy, its reads checked."""
+        name = self.resolve(system)
+        return CheckedArray(self.group(name)[path], self.file(name))
 
     def array_entries(self, system: str) -> dict[str, dict[str, Any]]:
         """Every array of a system (`fine/train/series`, `fine/train/valid`...) with its shape,
@@ -207,15 +219,16 @@ class Store:
     def array(self, system: str, granularity: str, split: str) -> CheckedArray:
         """The lazy series `[trajectory, time, component]` of one split."""
         name = self.resolve(system)
-        return CheckedArray(self.group(name)[f"{self._split(name, granularity, split)}/{SERIES}"], self.file(name))
+        return self.stored_array(name, f"{self._split(name, granularity, split)}/{SERIES}")
 
-    def variables(self, system: str, granularity: str, split: str) -> dict[str, Any]:
+    def variables(self, system: str, granularity: str, split: str,
+                  names: Sequence[str] = tuple(TRAJECTORY_VARIABLES)) -> dict[str, Any]:
         """The split's per-trajectory variables (`valid`, `failure`, `initial_condition`,
-        `start_state`, ...; see `chaosdata.store.layout`) as numpy arrays."""
+        `start_state`, ...; see `chaosdata.store.layout`) as numpy arrays; `names` picks some
+        (each is one read: over HTTP, one request)."""
         name = self.resolve(system)
-        group = self.group(name)[self._split(name, granularity, split)]
-        with damaged_reads(self.file(name), self._split(name, granularity, split)):
-            return {variable: group[variable][...] for variable in TRAJECTORY_VARIABLES}
+        where = self._split(name, granularity, split)
+        return {variable: self.stored_array(name, f"{where}/{variable}")[...] for variable in names}
 
     def checksum(self, system: str, granularity: str, split: str, variable: str = SERIES) -> str:
         """The SHA-256 of a split variable's decoded values (C order, little-endian), as written
@@ -270,7 +283,7 @@ class Store:
             rows.append({"system": name, "kind": e["kind"], "dim": e["dim"],
                          "arrays": dict(sorted(e["splits"].items())),
                          "bytes": e["bytes"], "files": 1, "n_invalid": e["n_invalid"],
-                         "skipped": e["skipped"], "present": self.file(name).is_file()})
+                         "skipped": e["skipped"], "present": self._present(name)})
         return rows
 
 
@@ -286,12 +299,18 @@ def _verify_system(file: Path, name: str, entry: dict[str, Any], data: bool) -> 
         group = open_system(file)
     except (StoreError, ValueError, KeyError) as err:  # a damaged group is a finding, not a crash
         return [Problem(name, file.name, "a readable Zarr group", f"{type(err).__name__}: {err}")]
+    return verify_arrays(name, sorted(walk_arrays(group)))
+
+
+def verify_arrays(name: str, arrays: Iterable[tuple[str, Any]]) -> list[Problem]:
+    """Decode each `(path, array)` of system `name` (every chunk's CRC32C) and compare its values
+    with the SHA-256 written with it; one `Problem` per array that fails."""
     problems = []
-    for path, z in sorted(walk_arrays(group)):
+    for path, z in arrays:
         try:
             values = z[...]
-        except (ValueError, BadZipFile) as err:  # a chunk's CRC32C (or the member's CRC-32) failed
-            if not is_checksum_error(err):
+        except (ValueError, BadZipFile, ChecksumError) as err:  # a chunk's CRC32C (or the member's CRC-32) failed
+            if not isinstance(err, ChecksumError) and not is_checksum_error(err):
                 raise
             problems.append(Problem(name, path, "chunks that pass their checksum", f"{type(err).__name__}: {err}"))
             continue

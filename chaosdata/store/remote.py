@@ -1,0 +1,419 @@
+"""A store read over HTTP (a Hub repo, or any fsspec URL of a store folder): only the byte ranges
+that reads touch, through an on-disk cache that survives restarts. No file is downloaded whole.
+
+```python
+store = open_remote("owner/name", revision=None, cache=Path("~/.cache/chaosdata/remote"))
+store.array("Lorenz", "fine", "train")[0, :512]   # a few ranged GETs; next time from the cache
+```
+- Revisions: a Hub revision is resolved to its commit sha once per `open_remote`, and every URL
+  names that sha, so one cache folder never mixes revisions (the sha of each requested revision
+  is kept under `refs/`, for `HF_HUB_OFFLINE=1`). Another URL's revision is the SHA-256 of its
+  manifest, fetched on each open.
+- Reads: a system's zip is ZIP_STORED, so each Zarr key is a span of the file. Its central
+  directory (one ranged read of the file's tail) gives the spans, and `ZipRangeStore` serves
+  zarr's reads (whole keys or ranges in them) as ranges of the file.
+- Cache: one file per range read, `<rev>/ranges/<System>.zip/<offset>-<length>`, written under a
+  temporary name and renamed, so an interrupted read leaves nothing that a later one takes for
+  data. zarr checks each chunk's CRC32C on decode; a read that fails it evicts the entries it
+  used and reads once more from the server (`RemoteArray`). A rerun fetches only what is missing.
+- Transport: fsspec (`HfFileSystem` for the Hub), one handle per file and process (opened again
+  after a fork). huggingface_hub's own back-off waits out a 429 (Retry-After) and retries 5xx
+  answers and dropped connections before an error names the file and what to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import threading
+import zipfile
+import zlib
+from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import zarr
+from huggingface_hub.errors import EntryNotFoundError
+from zarr.abc.store import (
+    ByteRequest,
+    OffsetByteRequest,
+    RangeByteRequest,
+    SuffixByteRequest,
+)
+from zarr.abc.store import Store as ZarrStore
+from zarr.core.buffer import Buffer, BufferPrototype
+
+from chaosdata.atomic import replacing
+from chaosdata.store.archive import is_checksum_error
+from chaosdata.store.errors import ChecksumError, StoreError
+from chaosdata.store.layout import MANIFEST, system_file
+from chaosdata.store.reader import CheckedArray, Store, verify_arrays, walk_arrays
+
+TAIL_BYTES = 64 << 10  # the first read of a zip: its last bytes, which hold the central directory
+# what a failed transfer raises: fsspec (OSError), huggingface_hub (HfHubHTTPError is an OSError;
+# EntryNotFoundError), httpx2 (a dropped connection once the back-off gives up)
+TRANSFER_ERRORS = (OSError, httpx2.HTTPError, EntryNotFoundError)
+
+
+class RangeNotSupportedError(StoreError):
+    """The server answered a range request with more (or other) bytes than asked: no HTTP Range."""
+
+
+class RemoteFile:
+    """One file of a remote store, read by byte range through the on-disk cache `ranges`."""
+
+    def __init__(self, fs: Any, path: str, label: str, size: int, ranges: Path):
+        self.fs, self.path, self.label, self.size, self.ranges = fs, path, label, size, ranges
+        self.used: list[Path] = []  # cache entries read since `used` was last cleared (see RemoteArray)
+        self._handles: dict[int, Any] = {}  # per process id: a handle does not survive a fork
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "used": [], "_handles": {}, "_lock": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _lock=threading.Lock())
+
+    def read(self, offset: int, length: int, crc32: int | None = None, what: str = "") -> bytes:
+        """Bytes `offset:offset + length`, from the cache or else from the server (then cached).
+        With `crc32` (a whole zip member's CRC-32), cached bytes that fail it are evicted and
+        fetched again, and fetched bytes that fail it raise `ChecksumError`, never cached."""
+        entry = self.ranges / f"{offset}-{length}"
+        with self._lock:
+            self.used.append(entry)
+        try:
+            data = entry.read_bytes()
+            if len(data) == length and (crc32 is None or zlib.crc32(data) == crc32):
+                return data
+        except FileNotFoundError:
+            pass
+        data = self._fetch(offset, length)
+        if crc32 is not None and zlib.crc32(data) != crc32:
+            entry.unlink(missing_ok=True)
+            raise ChecksumError(f"{self.label} ({what}): the server sent bytes that fail their checksum (CRC-32 "
+                                f"{zlib.crc32(data):08x}, expected {crc32:08x}); nothing of them was kept in the cache. "
+                                "The file on the server is damaged: tell the repo's owner, or pick another revision")
+        with replacing(entry) as tmp:
+            tmp.write_bytes(data)
+        return data
+
+    def evict(self, entries: Iterable[Path]) -> None:
+        for entry in entries:
+            entry.unlink(missing_ok=True)
+
+    def _fetch(self, offset: int, length: int) -> bytes:
+        what = f"bytes {offset}-{offset + length - 1} of {self.label}"
+        try:
+            with self._lock:
+                handle = self._handles.get(os.getpid())
+                if handle is None:
+                    handle = self._handles[os.getpid()] = self.fs.open(self.path, "rb", cache_type="none",
+                                                                       size=self.size)
+                handle.seek(offset)
+                data = handle.read(length)
+        except TRANSFER_ERRORS as err:
+            raise StoreError(f"reading {what} failed: {type(err).__name__}: {_one_line(err)}. Check the source (repo id, "
+                             "revision, network) and run again: the ranges read so far are cached, and only the "
+                             "rest is fetched") from err
+        except ValueError as err:  # fsspec's HTTPFile refuses a 200 to a ranged GET
+            raise RangeNotSupportedError(f"reading {what}: {err}. The server does not answer HTTP Range "
+                                         "requests, which reading a store over HTTP needs; serve it from a "
+                                         "server that does, or download the folder and pass its path") from err
+        if len(data) != length:
+            raise RangeNotSupportedError(
+                f"reading {what}: the server sent {len(data)} bytes for a {length}-byte range (the whole file is "
+                f"{self.size}): it does not answer HTTP Range requests (206), which reading a store over HTTP "
+                "needs. Serve it from a server that does, or download the folder and pass its path")
+        return data
+
+    def members(self) -> dict[str, tuple[int, int, int]]:
+        """`{key: (offset, size, CRC-32)}` of the zip's members, from its central directory (the tail read)."""
+        tail = min(self.size, TAIL_BYTES)
+        try:
+            with zipfile.ZipFile(_TailReader(self, self.read(self.size - tail, tail))) as zf:
+                infos, directory = sorted(zf.infolist(), key=lambda i: i.header_offset), zf.start_dir
+        except zipfile.BadZipFile as err:
+            raise ChecksumError(f"{self.label} is not a readable zip ({err}); the file is damaged or not a "
+                                "chaosdata store's system file") from err
+        spans = {}
+        for info, end in zip(infos, [i.header_offset for i in infos[1:]] + [directory], strict=True):
+            if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x08:
+                raise StoreError(f"{self.label}: member {info.filename} is compressed or followed by a data "
+                                 "descriptor; a chaosdata system file stores its members as they are "
+                                 "(rebuild it with `chaosdata generate`)")
+            spans[info.filename] = (end - info.compress_size, info.file_size, info.CRC)  # stored: data ends the entry
+        return spans
+
+
+class _TailReader(io.RawIOBase):
+    """A seekable view of a remote file for `zipfile`: reads inside the tail come from it,
+    others from the file (ranged reads, cached)."""
+
+    def __init__(self, file: RemoteFile, tail: bytes):
+        self.file, self.tail, self.start, self.pos = file, tail, file.size - len(tail), 0
+
+    def seekable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self.pos = offset + (self.pos if whence == 1 else self.file.size if whence == 2 else 0)
+        return self.pos
+
+    def tell(self) -> int:
+        return self.pos
+
+    def read(self, n: int = -1) -> bytes:
+        n = self.file.size - self.pos if n is None or n < 0 else min(n, self.file.size - self.pos)
+        if self.pos >= self.start:
+            data = self.tail[self.pos - self.start: self.pos - self.start + n]
+        else:
+            data = self.file.read(self.pos, n)
+        self.pos += len(data)
+        return data
+
+
+class ZipRangeStore(ZarrStore):
+    """A read-only zarr store over a remote ZIP_STORED file: each key a span of it."""
+
+    supports_writes = False
+    supports_deletes = False
+    supports_partial_writes = False
+    supports_listing = True
+
+    def __init__(self, file: RemoteFile):
+        super().__init__(read_only=True)
+        self.file = file
+        self.spans = file.members()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ZipRangeStore) and (other.file.label, other.file.size) == (self.file.label,
+                                                                                          self.file.size)
+
+    def _read(self, key: str, byte_range: ByteRequest | None) -> bytes | None:
+        if key not in self.spans:
+            return None
+        offset, size, crc32 = self.spans[key]
+        if byte_range is None:  # a whole member: checked against the zip's CRC-32 as it is read
+            return self.file.read(offset, size, crc32, key)
+        if isinstance(byte_range, RangeByteRequest):
+            start, stop = byte_range.start, min(byte_range.end, size)
+        elif isinstance(byte_range, OffsetByteRequest):
+            start, stop = byte_range.offset, size
+        elif isinstance(byte_range, SuffixByteRequest):
+            start, stop = max(size - byte_range.suffix, 0), size
+        else:
+            raise TypeError(f"unexpected byte range {byte_range!r}")
+        return self.file.read(offset + start, max(stop - start, 0))  # zarr checks the chunks' CRC32C
+
+    async def get(self, key: str, prototype: BufferPrototype, byte_range: ByteRequest | None = None) -> Buffer | None:
+        data = self._read(key, byte_range)
+        return None if data is None else prototype.buffer.from_bytes(data)
+
+    async def get_partial_values(self, prototype: BufferPrototype,
+                                 key_ranges: Iterable[tuple[str, ByteRequest | None]]) -> list[Buffer | None]:
+        return [await self.get(key, prototype, byte_range) for key, byte_range in key_ranges]
+
+    async def exists(self, key: str) -> bool:
+        return key in self.spans
+
+    async def set(self, key: str, value: Buffer) -> None:
+        self._check_writable()
+
+    async def delete(self, key: str) -> None:
+        self._check_writable()
+
+    async def list(self) -> AsyncIterator[str]:
+        for key in sorted(self.spans):
+            yield key
+
+    async def list_prefix(self, prefix: str) -> AsyncIterator[str]:
+        for key in sorted(self.spans):
+            if key.startswith(prefix):
+                yield key
+
+    async def list_dir(self, prefix: str) -> AsyncIterator[str]:
+        prefix = prefix.rstrip("/") + "/" if prefix else ""
+        for child in sorted({k[len(prefix):].split("/", 1)[0] for k in self.spans if k.startswith(prefix)}):
+            yield child
+
+
+class RemoteArray(CheckedArray):
+    """A remote array whose reads are checked: a chunk read by range (a part of a shard) that
+    fails its CRC32C evicts the cache entries the read used and is read once more from the
+    server; failing again, it raises `ChecksumError` naming the file (and nothing of it stays
+    cached). Whole members are checked as they are read (`RemoteFile.read`)."""
+
+    def __init__(self, array: zarr.Array, file: RemoteFile):
+        super().__init__(array, file.label)
+        self.remote = file
+
+    def __getitem__(self, selection: Any) -> Any:
+        for attempt in (1, 2):
+            self.remote.used.clear()
+            try:
+                return self.array[selection]
+            except (ValueError, zipfile.BadZipFile) as err:
+                if not is_checksum_error(err):
+                    raise
+                self.remote.evict(self.remote.used)
+                if attempt == 2:
+                    raise ChecksumError(
+                        f"{self.remote.label} ({self.array.path}): the server sent bytes that fail their checksum "
+                        f"twice ({err}); nothing of them was kept in the cache. The file on the server is damaged: "
+                        "tell the repo's owner, or pick another revision") from err
+        raise AssertionError("unreachable")
+
+
+class RemoteStore(Store):
+    """A `Store` whose manifest is cached locally (`path`) and whose system files are read
+    remotely (`root` on `fs`, at a pinned revision) through the range cache under `path`."""
+
+    def __init__(self, path: Path, *, fs: Any, root: str, label: str):
+        super().__init__(path)
+        self.fs, self.root, self.label = fs, root, label
+        self._files: dict[str, RemoteFile] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**super().__getstate__(), "_files": {}}
+
+    def __repr__(self) -> str:
+        return f"RemoteStore({self.label!r}, systems={len(self.systems)})"
+
+    def _present(self, system: str) -> bool:
+        return system in self.manifest["systems"]  # files are not listed: a missing one fails on its first read
+
+    def remote_file(self, system: str) -> RemoteFile:
+        name = self.resolve(system)
+        if name not in self._files:
+            file = system_file(name)
+            self._files[name] = RemoteFile(self.fs, f"{self.root}/{file}", f"{self.label}/{file}",
+                                           int(self.manifest["systems"][name]["bytes"]), self.path / "ranges" / file)
+        return self._files[name]
+
+    def file(self, system: str) -> str:  # type: ignore[override]  # a URL, for messages
+        return f"{self.label}/{system_file(system)}"
+
+    def _open_group(self, system: str) -> zarr.Group:
+        return zarr.open_group(ZipRangeStore(self.remote_file(system)), mode="r")
+
+    def stored_array(self, system: str, path: str) -> RemoteArray:
+        name = self.resolve(system)
+        return RemoteArray(self.group(name)[path], self.remote_file(name))
+
+    def verify(self, systems: Iterable[str] | None = None, *, data: bool = True, strict: bool = False) -> Any:
+        """Decode every array of `systems` (all by default) and check it against the SHA-256 written
+        with it: the whole of each system is read (and cached). The files' own SHA-256 are not
+        computed (that needs the whole file); `data=False` checks nothing."""
+        from chaosdata.store.reader import VerifyReport
+
+        names = sorted(self.manifest["systems"]) if systems is None else [self.resolve(s) for s in systems]
+        report = VerifyReport()
+        for name in names:
+            report.checked.append(name)
+            if data:
+                arrays = ((p, self.stored_array(name, p)) for p, _ in sorted(walk_arrays(self.group(name))))
+                report.problems += verify_arrays(name, arrays)
+        if strict and report.problems:
+            raise ChecksumError(f"{self.label}: {report.first} ({len(report.problems)} problem(s) in all)")
+        return report
+
+
+def _one_line(err: BaseException) -> str:
+    """An error's message on one line: huggingface_hub's span several (status, URL, a docs link,
+    the server's words); keep the first and the server's."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip() and not line.startswith("For more")]
+    return " ".join(dict.fromkeys([lines[0], lines[-1]])) if lines else repr(err)
+
+
+def is_url(source: Any) -> bool:
+    """Whether `source` is an fsspec URL (`hf://...`, `https://...`, `s3://...`, `memory://...`)."""
+    return isinstance(source, str) and "://" in source
+
+
+def open_remote(source: str, *, revision: str | None, cache: Path) -> RemoteStore:
+    """The store at a Hub repo id (`owner/name`) or an fsspec URL of a store folder, pinned to one
+    revision; its manifest (and, as reads go, its byte ranges) cached under `cache`."""
+    if is_url(source) and not source.startswith("hf://"):
+        return _open_url(source, revision, cache)
+    from huggingface_hub import HfFileSystem
+
+    fs = HfFileSystem()
+    if is_url(source):
+        resolved = fs.resolve_path(source, revision=revision)
+        if resolved.repo_type != "dataset":
+            raise StoreError(f"{source}: a chaosdata store on the Hub is a dataset repo (hf://datasets/owner/name)")
+        repo_id, revision, sub = resolved.repo_id, resolved.revision, resolved.path_in_repo
+    else:
+        repo_id, sub = source, ""
+    folder = cache / f"datasets--{repo_id.replace('/', '--')}"
+    sha = _hub_sha(repo_id, revision, folder)
+    root = f"datasets/{repo_id}@{sha}" + (f"/{sub}" if sub else "")
+    return _with_manifest(folder / (sha + (f"--{hashlib.sha256(sub.encode()).hexdigest()[:8]}" if sub else "")),
+                          fs, root, f"hf://{root}")
+
+
+def _hub_sha(repo_id: str, revision: str | None, folder: Path) -> str:
+    """The commit sha of `revision` (default: main), asked of the Hub once, recorded under
+    `refs/`; with `HF_HUB_OFFLINE` set, the recorded one."""
+    from huggingface_hub import HfApi, constants
+    from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
+
+    ref = folder / "refs" / (revision or "main").replace("/", "--")
+    if constants.HF_HUB_OFFLINE:
+        if not ref.is_file():
+            raise StoreError(f"{repo_id}@{revision or 'main'} was never read here, and HF_HUB_OFFLINE is set: "
+                             "read it once online first (the cache is then used offline)")
+        return ref.read_text().strip()
+    try:
+        sha = HfApi().dataset_info(repo_id, revision=revision).sha
+    except (RepositoryNotFoundError, RevisionNotFoundError) as err:
+        raise StoreError(f"source {repo_id!r} (revision {revision or 'main'!r}): {type(err).__name__}: "
+                         f"{str(err).splitlines()[0]}. Check the repo id and revision (and HF_TOKEN for a private "
+                         "repo)") from err
+    except TRANSFER_ERRORS as err:
+        raise StoreError(f"source {repo_id!r}: asking the Hub for revision {revision or 'main'!r} failed "
+                         f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}); check the network "
+                         "and run again, or set HF_HUB_OFFLINE=1 to use what is cached") from err
+    with replacing(ref) as tmp:
+        tmp.write_text(sha)
+    return sha
+
+
+def _open_url(url: str, revision: str | None, cache: Path) -> RemoteStore:
+    """A store folder at any other fsspec URL; its revision is its manifest's SHA-256."""
+    import fsspec
+
+    if revision is not None:
+        raise StoreError(f"revision={revision!r} picks a version of a Hub repo; {url} is not one (hf://... is)")
+    fs, root = fsspec.core.url_to_fs(url)
+    manifest = _fetch_whole(fs, f"{root.rstrip('/')}/{MANIFEST}", f"{url.rstrip('/')}/{MANIFEST}")
+    folder = cache / f"url--{hashlib.sha256(url.encode()).hexdigest()[:16]}" / hashlib.sha256(manifest).hexdigest()[:16]
+    if not (folder / MANIFEST).is_file():
+        with replacing(folder / MANIFEST) as tmp:
+            tmp.write_bytes(manifest)
+    return RemoteStore(folder, fs=fs, root=root.rstrip("/"), label=url.rstrip("/"))
+
+
+def _with_manifest(folder: Path, fs: Any, root: str, label: str) -> RemoteStore:
+    """The remote store with its manifest cached in `folder` (fetched when missing)."""
+    if not (folder / MANIFEST).is_file():
+        data = _fetch_whole(fs, f"{root}/{MANIFEST}", f"{label}/{MANIFEST}")
+        with replacing(folder / MANIFEST) as tmp:
+            tmp.write_bytes(data)
+    return RemoteStore(folder, fs=fs, root=root, label=label)
+
+
+def _fetch_whole(fs: Any, path: str, label: str) -> bytes:
+    try:
+        return fs.cat_file(path)
+    except FileNotFoundError as err:
+        raise StoreError(f"{label} not found: the source is not a chaosdata store (no {MANIFEST}), or not at "
+                         "that revision") from err
+    except TRANSFER_ERRORS as err:
+        raise StoreError(f"reading {label} failed ({type(err).__name__}: {err}); check the source and the "
+                         "network, and run again") from err
