@@ -18,7 +18,13 @@ per epoch (median over repeats) and the ratios store/memory and store/datasets (
 repeats), the time to the first batch, and the peak Python-allocated memory while reading.
 
     python benchmarks/bench_loader.py [--store /tmp/chaosdata-bench-store] [--periods 100]
-        [--chunk-time 2048] [--repeats 3]
+        [--chunk-time 2048] [--repeats 3] [--hub]
+
+`--hub` compares instead the store streamed from a loopback Hub (`chaosdata.publish.loopback` on
+127.0.0.1, through the real huggingface_hub client; `source="owner/name"`) with the same store
+read from local disk: first epoch with an empty range cache (cold), with the cache a previous
+run filled (warm: a restart), and later epochs; ratios hub/local (min-max over repeats), and
+the Hub requests and bytes of a cold run.
 """
 
 from __future__ import annotations
@@ -50,7 +56,8 @@ def windows_view(data: np.ndarray, width: int) -> np.ndarray:
 
 def as_items(windows: np.ndarray) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """`(context, target)` items of a batch of windows `[B, width, dim]`, as `__getitems__` returns them."""
-    return [(w[:CONTEXT], w[CONTEXT:]) for w in torch.from_numpy(windows)]
+    w = torch.from_numpy(windows)
+    return list(zip(w[:, :CONTEXT].unbind(0), w[:, CONTEXT:].unbind(0)))
 
 
 class InMemory(Dataset):
@@ -152,9 +159,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--hub", action="store_true", help="streamed from a loopback Hub against local disk")
     args = parser.parse_args()
     start = time.perf_counter()
     ready_store(args.store, args.periods, args.chunk_time)
+    if args.hub:
+        return hub_mode(args)
     hf = ready_parquet(args.store, parquet_folder(args.store))
     print(f"store and Parquet ready in {time.perf_counter() - start:.1f} s at {args.store}")
 
@@ -188,6 +198,49 @@ def main() -> None:
     tracemalloc.stop()
     print(f"peak traced memory reading the store (0 workers): {peak / 2**20:.1f} MiB; the split in memory: "
           f"{memory.data.nbytes / 2**20:.1f} MiB")
+
+
+def hub_mode(args: argparse.Namespace) -> None:
+    """The store streamed from a loopback Hub against the same store on local disk (see --hub)."""
+    import os
+    import socket
+    import tempfile
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    os.environ["HF_ENDPOINT"] = f"http://127.0.0.1:{sock.getsockname()[1]}"  # before huggingface_hub is imported
+    os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="bench-loader-hf-home-")
+    from chaosdata.publish.loopback import LoopbackHub
+
+    scratch = Path(tempfile.mkdtemp(prefix="bench-loader-hub-"))
+    size = sum(f.stat().st_size for f in args.store.glob("*.zip"))
+    with LoopbackHub(scratch / "repos", sock=sock) as hub:
+        hub.serve("bench/loader", args.store)
+
+        def dataset(source: Path | str, cache: Path | None = None) -> Dataset:
+            return load_dataset("Lorenz", source=source, cache_dir=cache, context_length=CONTEXT, horizon=HORIZON)
+
+        for workers in (0, 2):
+            runs: dict[str, list[list[float]]] = {"local": [], "cold": [], "warm": []}
+            for r in range(args.repeats):
+                cache = scratch / f"cache-{workers}-{r}"
+                runs["local"].append(rate(dataset(args.store), workers, args.batch, args.epochs)[0])
+                hub.counts.clear()
+                runs["cold"].append(rate(dataset("bench/loader", cache), workers, args.batch, args.epochs)[0])
+                counts = {k: v for k, v in sorted(hub.counts.items()) if k != "unknown"}
+                fetched = sum(p.stat().st_size for p in cache.rglob("ranges/*/*"))
+                runs["warm"].append(rate(dataset("bench/loader", cache), workers, args.batch, 1)[0])
+            first = {name: np.array([rates[0] for rates in runs[name]]) for name in runs}
+            later = np.array([np.mean(r[1:]) for r in runs["cold"]]) / np.array([np.mean(r[1:]) for r in runs["local"]])
+            print(f"\n{workers} workers (windows/s, median of {args.repeats}): first epoch local "
+                  f"{np.median(first['local']):.0f}, hub cold {np.median(first['cold']):.0f}, hub warm "
+                  f"{np.median(first['warm']):.0f}")
+            for name in ("cold", "warm"):
+                ratio = first[name] / first["local"]
+                print(f"  hub {name}/local first epoch {ratio.min():.2f}-{ratio.max():.2f}")
+            print(f"  hub/local later epochs {later.min():.2f}-{later.max():.2f}")
+            print(f"  requests of the last cold run: {counts}; {fetched / 2**20:.1f} MiB fetched of "
+                  f"{size / 2**20:.1f} MiB in the store's zips")
 
 
 def report(workers: int, runs: dict[str, list[tuple[list[float], float]]]) -> None:

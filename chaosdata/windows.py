@@ -263,14 +263,16 @@ class WindowDataset(Dataset):
             raise TypeError(f"window indices must be integers, got {indices!r}")
         idx = idx.astype(np.int64)
         n = self._offsets[-1]
-        bad = (idx < -n) | (idx >= n)
-        if bad.any():
-            raise IndexError(f"window {idx[bad][0]} out of range for {n} windows")
-        if n == 0:
-            return idx, idx, idx, idx
-        idx %= n
-        k = np.searchsorted(self._first, idx, side="right") - 1
-        position, j = np.divmod(idx - self._first[k], self._windows_per_row[k])
+        if idx.size and (idx.min() < -n or idx.max() >= n):
+            raise IndexError(f"window {idx[(idx < -n) | (idx >= n)][0]} out of range for {n} windows")
+        if idx.size and idx.min() < 0:
+            idx %= n
+        if len(self.series) == 1:  # the usual case, without the search
+            k = np.zeros_like(idx)
+            position, j = np.divmod(idx, self._per_row[0])
+        else:
+            k = np.searchsorted(self._first, idx, side="right") - 1
+            position, j = np.divmod(idx - self._first[k], self._windows_per_row[k])
         return idx, k, self._rows[self._row_base[k] + position], self._time_start[k] + j * self.stride
 
     def _geometry(self, k: int) -> tuple[int, int, int]:
@@ -346,35 +348,48 @@ class WindowDataset(Dataset):
 
     def __getitems__(self, indices: Sequence[int]) -> list[tuple]:
         """The items at `indices`, as a list (what `DataLoader` calls for a batch; its collate
-        then stacks them). Windows are grouped by the cached blocks they lie in and each group
-        is gathered with one strided fancy-index copy: no Python per window but the item tuple.
+        then stacks them). Windows are grouped by the cached block they lie in and each group
+        is gathered with one strided fancy-index copy: no Python per window but making the item.
         Items are copies: they never alias the cache, whatever the caller does with them."""
         idx, k, row, start = self._locate_many(indices)
+        items: list[Any] = [None] * len(idx)
         width = self.context_length + self.horizon
         origin, length, rows = self._block_geometry(k)
-        g = row // rows
-        first, last = (start - origin) // length, (start + width - 1 - origin) // length
-        keys = np.stack([k, g, first, last])
-        order = np.lexsort(keys[::-1])
-        bounds = np.flatnonzero(np.any(np.diff(keys[:, order], axis=1) != 0, axis=0)) + 1
-        items: list[Any] = [None] * len(idx)
-        for sel in np.split(order, bounds) if len(idx) else []:
-            kk, gg = int(k[sel[0]]), int(g[sel[0]])
+        if len(self.series) == 1 and self._in_one_block(0):  # every window from one block, in order
+            groups = [slice(None)]
+        else:
+            g = row // rows
+            keys = np.stack([k, g, (start - origin) // length, (start + width - 1 - origin) // length])
+            order = np.lexsort(keys[::-1])
+            groups = np.split(order, np.flatnonzero(np.any(np.diff(keys[:, order], axis=1) != 0, axis=0)) + 1)
+        for sel in groups if len(idx) else []:
             starts = start[sel]
+            k0, rows0 = int(k[sel][0]), int(rows[sel][0])
+            g0 = int(row[sel][0]) // rows0
             lo = int(starts.min())
-            seg = self._segment(kk, gg, lo, int(starts.max()) + width, self.noise > 0)
+            seg = self._segment(k0, g0, lo, int(starts.max()) + width, self.noise > 0)
             r, t, c = seg.shape
             view = np.lib.stride_tricks.as_strided(
                 seg, (r, t - width + 1, width, c), seg.strides[:2] + seg.strides[1:], writeable=False)
-            windows = torch.from_numpy(view[row[sel] - gg * int(rows[sel[0]]), starts - lo])
+            windows = torch.from_numpy(view[row[sel] - g0 * rows0, starts - lo])
             if self.dtype == torch.bfloat16:  # numpy has no bfloat16: rounded from float32 here
                 windows = windows.to(self.dtype)
-            for p, w in zip(sel.tolist(), windows):
-                items[p] = (w[: self.context_length], w[self.context_length:])
+            pairs = zip(windows[:, : self.context_length].unbind(0), windows[:, self.context_length:].unbind(0))
+            if isinstance(sel, slice):
+                items = list(pairs)
+            else:
+                for p, pair in zip(sel.tolist(), pairs):
+                    items[p] = pair
         if self.return_info:
             items = [(*item, self._info_dict(*map(int, where)))
                      for item, where in zip(items, zip(idx, k, row, start))]
         return items
+
+    def _in_one_block(self, k: int) -> bool:
+        """Whether one cached block holds every window of series `k` (a small split, one shard)."""
+        s = self.series[k]
+        origin, length, rows = self._blocks[:, k].tolist()
+        return rows >= s.n_trajectories and origin <= s.time.start and origin + length >= s.time.stop
 
     def _noise(self, k: int, row: int, start: int, stop: int) -> Tensor:
         """Observation noise at time indices `start:stop` of trajectory `row`, `[stop - start,

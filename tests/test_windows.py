@@ -223,12 +223,16 @@ class CountedReads:
 
 
 def two_systems(storage: str, temporal: bool = False) -> list[Series]:
-    """System A (2 coordinates, 3 trajectories) and B (4 coordinates, rows 0, 2 and 3 valid)."""
+    """System A (2 coordinates, 3 trajectories) and B (4 coordinates, rows 0, 2 and 3 valid); with
+    "one system" in `storage`, A alone (then one cached block holds all its windows)."""
     a, b = ramp(), ramp(n=4, t=50, d=4, offset=0.5)
     if storage == "zarr shards":
         a, b = sharded(a, 7, (2, 14)), sharded(b, 5, (4, 50))
+    if storage == "zarr shards, one system":
+        a = sharded(a, 8, (3, 40))  # one shard: every window of A in one cached block
     time = {"time": slice(20, None), "array_split": "train"} if temporal else {}
-    return [series("A", a, block=7, **time), series("B", b, block=5, rows=[0, 2, 3], **time)]
+    both = [series("A", a, block=7, **time), series("B", b, block=5, rows=[0, 2, 3], **time)]
+    return both[:1] if "one system" in storage else both
 
 
 BATCH_OPTIONS = {
@@ -270,7 +274,7 @@ def expected_window(ds: WindowDataset, data: dict[str, np.ndarray], index: int) 
     return torch.from_numpy(x.astype(np.float32 if ds.dtype == torch.bfloat16 else ds._np_dtype)).to(ds.dtype)
 
 
-@pytest.mark.parametrize("storage", ["numpy", "numpy, windows straddle blocks", "zarr shards"])
+@pytest.mark.parametrize("storage", ["numpy", "numpy, windows straddle blocks", "zarr shards", "zarr shards, one system"])
 @pytest.mark.parametrize("option", BATCH_OPTIONS)
 def test_a_batch_holds_byte_identical_items_to_one_at_a_time(option, storage, monkeypatch):
     if "straddle" in storage:
