@@ -467,7 +467,7 @@ def check_system_budget(system: Any, config: ReleaseConfig, src: str = "config",
                           f"{c.variants} x corpus.screen_ics = {c.screen_ics}")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _lyapunov_time(name: str) -> float | None:
     """A catalogue system's Lyapunov time, None where it has none (read once: a copy of the
     invariants costs ~1 ms)."""
