@@ -364,7 +364,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("benchmark", help="run forecasters on systems under a protocol; results.csv, leaderboard, plots")
     # the options of a run default to None, so that --report-only can refuse them instead of ignoring them
     p.add_argument("--protocol", default=None,
-                   help="zero-shot | dysts2021 | dysts2021-coarse | attractor (default: zero-shot)")
+                   help="zero-shot | dysts2021 | dysts2021-coarse | attractor | gilpin2023 | gilpin2023-long "
+                        "(default: zero-shot)")
     p.add_argument("--systems", default=None, help="comma-separated names (default: all)")
     p.add_argument("--models", default=None, help=f"comma-separated forecasters (default: {DEFAULT_MODELS})")
     p.add_argument("--out", required=True, help="directory for results.csv, cached data, leaderboard and plots")

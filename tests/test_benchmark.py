@@ -5,17 +5,34 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import json
 import math
 import shutil
 
 import pytest
 import torch
 
-from chaosdata.benchmark import PROTOCOLS, Protocol, SkipSystem, get_protocol, make_task, run_benchmark, write_plots, write_reports
-from chaosdata.benchmark.leaderboard import markdown, per_system, summarize
+from chaosdata.baselines import forecaster_class
+from chaosdata.benchmark import (
+    PROTOCOLS,
+    Protocol,
+    SkipSystem,
+    get_protocol,
+    make_task,
+    run_benchmark,
+    write_plots,
+    write_reports,
+)
+from chaosdata.benchmark.leaderboard import (
+    markdown,
+    per_system,
+    summarize,
+    valid_horizon,
+)
 from chaosdata.benchmark.protocols import system_seed
 from chaosdata.benchmark.results import ROW_KEY, params_hash
 from chaosdata.benchmark.runner import model_settings
+from chaosdata.benchmark.tuning import GRIDS, grid_for, tune
 from chaosdata.cli import main
 from chaosdata.errors import InvalidInputError
 
@@ -244,7 +261,8 @@ def test_reports_and_plots_from_results(run_dir):
     assert len(rows) == 2 * len(MODELS) and {r["seed"] for r in rows} == {"0"}
     pytest.importorskip("matplotlib")
     plots = write_plots(run_dir)
-    assert {p.name for p in plots} == {"vpt_distribution_tiny.png", "error_vs_horizon_tiny.png"}
+    assert {p.name for p in plots} == {"vpt_distribution_tiny.png", "error_vs_horizon_tiny.png",
+                                       "error_vs_lyapunov_time_tiny.png"}
     assert all(p.stat().st_size > 1000 for p in plots)
 
 
@@ -286,3 +304,105 @@ def test_cli_refuses_params_for_a_model_not_run(tmp_path, capsys):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "'esn', which is not among the models run (--models naive)" in err
+
+
+# --- the Gilpin 2023 protocols -------------------------------------------------------------
+def tiny_gilpin(name, horizon):
+    """gilpin2023 shrunk: 20 points per period, 240-point training trajectory (200 fit, 40 scored)."""
+    return dataclasses.replace(get_protocol(name), name=f"tiny-{name}", context=200, horizon=horizon,
+                               train_points=240, tune_horizon=40, pts_per_step=20)
+
+
+TINY_GILPIN = tiny_gilpin("gilpin2023", 40)
+
+
+def test_gilpin_protocols_follow_the_published_settings():
+    fixed, long = get_protocol("gilpin2023"), get_protocol("gilpin2023-long")
+    for p in (fixed, long):
+        assert (p.timescale, p.pts_per_step, p.n_ics, p.univariate) == ("period", 100, 1, False)
+        assert (p.train_points, p.train_points - p.tune_horizon, p.tune_horizon) == (1200, 1000, 200)
+        assert p.context == 1000 and "map" not in p.kinds
+    assert fixed.horizon == 200 and long.horizon == 5000 and long.n_points == 60 * 100
+
+
+@pytest.mark.parametrize("model", sorted(GRIDS))
+def test_every_grid_names_hyperparameters_of_its_model(model):
+    assert set(GRIDS[model]) <= set(forecaster_class(model).hyperparam_names())
+    assert all(len(values) >= 1 for values in GRIDS[model].values())
+
+
+def test_published_grids():
+    assert GRIDS["linear"] == {"lags": (3, 5, 10, 25)}
+    assert GRIDS["nbeats"] == {"lookback": (5, 10, 25, 50, 100), "out_steps": (1,)}
+    assert GRIDS["nvar"]["s"] == (2, 5, 15, 30, 60, 120)
+    assert GRIDS["esn"]["leak"] == pytest.approx([1 / t for t in (2, 5, 15, 30, 60, 120)])
+    assert grid_for("linear", {"lags": 4}) == {} and grid_for("naive", {}) == {}
+
+
+@pytest.fixture(scope="module")
+def lorenz_gilpin():
+    return make_task(TINY_GILPIN, "Lorenz")
+
+
+def test_a_gilpin_task_trains_on_another_initial_condition(lorenz_gilpin):
+    task = lorenz_gilpin
+    assert task.train.shape == (240, 3) and task.context.shape == (1, 200, 3) and task.target.shape == (1, 40, 3)
+    assert not torch.allclose(task.train[:200], task.context[0])
+    assert torch.equal(make_task(TINY_GILPIN, "Lorenz").train, task.train)
+    with pytest.raises(SkipSystem, match="Henon is a map"):
+        make_task(TINY_GILPIN, "Henon")
+
+
+def test_tuning_picks_the_candidate_with_the_lowest_training_smape(lorenz_gilpin):
+    train = lorenz_gilpin.train
+    kw = {"dt": 0.1, "system": "Lorenz"}
+    best, err = tune("linear", {"ridge": 1e-6}, {"lags": (3, 5, 10, 25)}, train, 40, **kw)
+    singles = [tune("linear", {"ridge": 1e-6}, {"lags": (lag,)}, train, 40, **kw)[1] for lag in (3, 5, 10, 25)]
+    assert err == min(singles) and best["lags"] == (3, 5, 10, 25)[singles.index(err)] and best["ridge"] == 1e-6
+
+
+def test_a_tuning_candidate_that_fails_is_passed_over(lorenz_gilpin):
+    train = lorenz_gilpin.train
+    best, _ = tune("nvar", {}, {"s": (2, 500)}, train, 40, dt=0.1, system="Lorenz")  # 500-step taps: no data
+    assert best["s"] == 2
+    with pytest.raises(InvalidInputError):
+        tune("nvar", {}, {"s": (500,)}, train, 40, dt=0.1, system="Lorenz")
+
+
+@pytest.fixture(scope="module")
+def gilpin_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("gilpin")
+    run_benchmark(TINY_GILPIN, ["Lorenz", "Rossler", "Henon"], ["naive", "linear", "nvar"], out, progress=False)
+    run_benchmark(tiny_gilpin("gilpin2023-long", 300), ["Lorenz"], ["naive", "linear"], out, progress=False)
+    return out
+
+
+def test_tiny_gilpin_runs_record_the_tuned_values_and_lyapunov_horizons(gilpin_dir):
+    rows = read(gilpin_dir / "results.csv")
+    fixed = [r for r in rows if r["protocol"] == "tiny-gilpin2023"]
+    assert sorted((r["system"], r["model"]) for r in fixed) == sorted(
+        (s, m) for s in ("Lorenz", "Rossler") for m in ("naive", "linear", "nvar"))
+    linear = next(r for r in fixed if r["model"] == "linear" and r["system"] == "Lorenz")
+    assert json.loads(linear["tuned"])["lags"] in (3, 5, 10, 25) and float(linear["tune_smape"]) >= 0
+    assert next(r for r in fixed if r["model"] == "naive")["tuned"] == ""  # no grid: not tuned
+    long = [r for r in rows if r["protocol"] == "tiny-gilpin2023-long"]
+    assert len(long) == 2 and long[0]["horizon"] == "300"
+    # 300 steps at 20 per period reach 15 periods: past 8 Lyapunov times of Lorenz (T_lambda 1.1, period 0.75)
+    assert "smape_lt_8" in long[0] and float(long[0]["smape_lt_0.25"]) <= float(long[0]["smape_lt_8"])
+    assert [r["system"] for r in read(gilpin_dir / "skipped.csv")] == ["Henon"]
+
+
+def test_tiny_gilpin_reports_give_each_models_valid_horizon(gilpin_dir):
+    board = write_reports(gilpin_dir)["leaderboard"].read_text()
+    assert board.count("sMAPE < 30 up to (Lyapunov times)") == 2
+    pytest.importorskip("matplotlib")
+    names = {p.name for p in write_plots(gilpin_dir)}
+    assert {"error_vs_lyapunov_time_tiny-gilpin2023.png", "error_vs_lyapunov_time_tiny-gilpin2023-long.png"} <= names
+
+
+@pytest.mark.parametrize("curve, expected", [
+    ([], "n/a"), ([(0.5, 40.0), (1.0, 50.0)], "0"), ([(0.5, 10.0), (1.0, 29.0), (2.0, 31.0)], "1"),
+    ([(0.5, 10.0), (1.0, 20.0)], ">1"), ([(0.5, 10.0), (1.0, math.nan)], "0.5"),
+])
+def test_valid_horizon_is_the_last_horizon_under_the_threshold(curve, expected):
+    assert valid_horizon(curve, 30.0) == expected

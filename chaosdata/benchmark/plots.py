@@ -3,7 +3,9 @@
 - `vpt_distribution.png`: per model, the distribution over systems of each system's median
   valid prediction time (Lyapunov times), as box plots;
 - `error_vs_horizon.png`: per model, the median over systems of the cumulative sMAPE (0-200)
-  at each recorded forecast step (`smape_at_<k>` columns).
+  at each recorded forecast step (`smape_at_<k>` columns);
+- `error_vs_lyapunov_time.png`: the same against the horizon in Lyapunov times (`smape_lt_<h>`
+  columns), with the threshold of the leaderboard's valid horizon.
 
 One pair of plots per (protocol, data seed), the entries named as in the leaderboard
 (`leaderboard.labels`); the file names carry the seed where the results hold several.
@@ -18,7 +20,15 @@ from pathlib import Path
 
 import numpy as np
 
-from chaosdata.benchmark.leaderboard import labels, per_system, read_results
+from chaosdata.benchmark.leaderboard import (
+    SMAPE_THRESHOLD,
+    error_curve,
+    labels,
+    lyapunov_columns,
+    per_system,
+    read_results,
+    summarize,
+)
 from chaosdata.errors import ChaosdataError
 
 
@@ -77,7 +87,7 @@ def _plots(plt, out: Path, prow: Sequence[dict[str, str]], name: str, metric: st
     if cols:
         fig, ax = plt.subplots(figsize=(6, 4))
         for label, es in zip(title, per_entry, strict=True):
-            curve = [np.nanmedian([e[c] for e in es] or [math.nan]) for _, c in cols]
+            curve = [_median([e[c] for e in es]) for _, c in cols]
             ax.plot([k for k, _ in cols], curve, marker="o", label=label)
         ax.set_xscale("log")
         ax.set_xlabel("forecast step")
@@ -89,4 +99,31 @@ def _plots(plt, out: Path, prow: Sequence[dict[str, str]], name: str, metric: st
         fig.savefig(path, dpi=120)
         plt.close(fig)
         written.append(path)
+    lt_cols = lyapunov_columns(prow)
+    if lt_cols:
+        written.append(_lyapunov_plot(plt, out / f"error_vs_lyapunov_time_{name}.png", prow, lt_cols, name))
     return written
+
+
+def _median(values: Sequence[float]) -> float:
+    """The median of the finite values (NaN when there is none: a horizon no system reached)."""
+    finite = [v for v in values if math.isfinite(v)]
+    return float(np.median(finite)) if finite else math.nan
+
+
+def _lyapunov_plot(plt, path: Path, prow: Sequence[dict[str, str]], lt_cols: list[tuple[float, str]],
+                   name: str) -> Path:
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for s in summarize(prow, [c for _, c in lt_cols]):
+        curve = error_curve(s, lt_cols)
+        ax.plot([h for h, _ in curve], [v for _, v in curve], marker="o", label=s.label)
+    ax.axhline(SMAPE_THRESHOLD, color="grey", linestyle="--", linewidth=1)
+    ax.set_xscale("log")
+    ax.set_xlabel("horizon (Lyapunov times)")
+    ax.set_ylabel("cumulative sMAPE (0-200), median over systems")
+    ax.set_title(f"{name}: error against Lyapunov time")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

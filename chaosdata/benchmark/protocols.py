@@ -9,6 +9,10 @@ Maps are sampled once per iteration whatever the protocol says (their Lyapunov t
 iterations, so 300 forecast steps are 300 iterations, 300 / T_lambda Lyapunov times); delay
 equations are sampled per Lyapunov time like flows, as their 10-column delay embedding.
 
+Protocols with a training trajectory (`train_points` > 0, the Gilpin 2023 ones) draw one
+more initial condition per system: its first `train_points` points are `Task.train`, on which
+models are tuned (`chaosdata.benchmark.tuning`) before they are fitted on each context.
+
 Data come from `make_trajectories` (deterministic per seed; the seed of each system is derived
 from the protocol's base seed and the system's name with SHA-256), so a task is a pure function
 of (protocol, system, seed). The solver tolerance is `rtol` (1e-10 by default, looser than the
@@ -46,7 +50,9 @@ class Protocol:
     `context` and `horizon` are in steps; `univariate` keeps the first coordinate only;
     `free_run` marks the attractor protocol (long generation compared by invariant measures).
     `transient` is in periods (iterations for maps; Lyapunov times for delay equations sampled
-    per Lyapunov time).
+    per Lyapunov time). `train_points` > 0: a training trajectory of that many points from its
+    own initial condition, for tuning on its last `tune_horizon` points. `kinds`: the kinds of
+    system the protocol applies to (others are skipped).
     """
 
     name: str
@@ -62,6 +68,9 @@ class Protocol:
     atol: float = 1e-10
     transient: float = 10.0
     fit_on: str = "context"
+    train_points: int = 0
+    tune_horizon: int = 0
+    kinds: tuple[str, ...] = ("flow", "delay", "map")
 
     @property
     def n_points(self) -> int:
@@ -96,6 +105,22 @@ PROTOCOLS: dict[str, Protocol] = {
                         "true orbit by state-space and spectral divergences and the moments",
             n_ics=20, context=512, horizon=1500, timescale="lyapunov", pts_per_step=30, free_run=True,
         ),
+        Protocol(
+            name="gilpin2023",
+            description="Gilpin 2023, fixed task: flows at 100 points per period, multivariate; models tuned "
+                        "per system on a 12-period training trajectory (fit 1000 points, score the last 200), "
+                        "then fitted on the first 1000 points of a test trajectory from another initial "
+                        "condition and scored on the next 200",
+            n_ics=1, context=1000, horizon=200, timescale="period", pts_per_step=100, train_points=1200,
+            tune_horizon=200, kinds=("flow", "delay"),
+        ),
+        Protocol(
+            name="gilpin2023-long",
+            description="Gilpin 2023, long task: as gilpin2023, but a 60-period test trajectory: fit on its "
+                        "first 1000 points, forecast the next 5000",
+            n_ics=1, context=1000, horizon=5000, timescale="period", pts_per_step=100, train_points=1200,
+            tune_horizon=200, kinds=("flow", "delay"),
+        ),
     )
 }
 
@@ -123,7 +148,8 @@ class Task:
     `context` `[n_ics, context, dim]`, `target` `[n_ics, horizon, dim]` (the model's view, after
     `postprocess` and the univariate cut); `raw_context` the states before `postprocess`
     (full dimension) for the oracle; `dt` the step in time units (1 for maps);
-    `lyapunov_time` in the same units (NaN when unknown); `seed` the data seed.
+    `lyapunov_time` in the same units (NaN when unknown); `seed` the data seed; `train`
+    `[train_points, dim]` the training trajectory of tuned protocols (None otherwise).
     """
 
     protocol: str
@@ -135,6 +161,7 @@ class Task:
     lyapunov_time: float
     seed: int
     valid: Tensor
+    train: Tensor | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -155,24 +182,28 @@ def make_task(protocol: Protocol, system: str | System, base_seed: int = 0) -> T
     """Integrate `system` for `protocol` and cut contexts and targets; raises `SkipSystem`
     (with the reason) where the protocol does not apply."""
     sys_ = get_system(system)
+    if sys_.kind not in protocol.kinds:
+        raise SkipSystem(f"{sys_.name} is a {sys_.kind}; protocol {protocol.name} covers {', '.join(protocol.kinds)}")
     lt = lyapunov_time(sys_)
     if protocol.timescale == "lyapunov" and sys_.kind != "map" and not math.isfinite(lt):
         raise SkipSystem(f"{sys_.name} has no Lyapunov time in the invariants (not chaotic by our estimate)")
     if protocol.timescale == "period" and sys_.kind != "map" and not (sys_.period and sys_.period > 0):
         raise SkipSystem(f"{sys_.name} has no dominant period")
     seed = system_seed(base_seed, protocol.name, sys_.name)
-    kw: dict[str, Any] = dict(n_ics=protocol.n_ics, seed=seed, transient=protocol.transient, rtol=protocol.rtol,
+    n_train = 1 if protocol.train_points else 0
+    n_points = max(protocol.n_points, protocol.train_points)
+    kw: dict[str, Any] = dict(n_ics=protocol.n_ics + n_train, seed=seed, transient=protocol.transient, rtol=protocol.rtol,
                               atol=protocol.atol, postprocess=False, resample_failed=True)
     if protocol.timescale == "lyapunov" and sys_.kind == "flow":
         # explicit times keep the transient in periods (the catalogue's unit): weakly chaotic
         # flows have Lyapunov times of many periods (ArnoldWeb: 319 time units, period 67)
         dt = lt / protocol.pts_per_step
-        tr = make_trajectories(sys_, times=torch.arange(protocol.n_points, dtype=torch.float64) * dt, **kw)
+        tr = make_trajectories(sys_, times=torch.arange(n_points, dtype=torch.float64) * dt, **kw)
     elif sys_.kind == "map":  # one point per iteration
-        tr = make_trajectories(sys_, protocol.n_points, **kw)
+        tr = make_trajectories(sys_, n_points, **kw)
         dt = 1.0
     else:
-        tr = make_trajectories(sys_, protocol.n_points, timescale=protocol.timescale,
+        tr = make_trajectories(sys_, n_points, timescale=protocol.timescale,
                                pts_per_period=protocol.pts_per_step, **kw)
         dt = float(tr.stats["dt"])
     if not bool(tr.valid.all()):
@@ -181,8 +212,11 @@ def make_task(protocol: Protocol, system: str | System, base_seed: int = 0) -> T
     x = sys_.postprocess(raw, **sys_.bind()) if sys_.postprocess is not None else raw
     if protocol.univariate:
         x = x[..., :1]
+    train = x[0, : protocol.train_points].contiguous() if n_train else None
+    raw, x = raw[n_train:, : protocol.n_points], x[n_train:, : protocol.n_points]  # the test trajectories
     c = protocol.context
     return Task(
         protocol=protocol.name, system=sys_.name, context=x[:, :c].contiguous(), target=x[:, c:].contiguous(),
-        raw_context=raw[:, :c].contiguous(), dt=dt, lyapunov_time=lt, seed=seed, valid=tr.valid,
+        raw_context=raw[:, :c].contiguous(), dt=dt, lyapunov_time=lt, seed=seed, valid=tr.valid[n_train:],
+        train=train,
     )

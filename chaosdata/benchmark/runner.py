@@ -50,10 +50,13 @@ from chaosdata.benchmark.results import (
     rewrite,
     settings_json,
 )
+from chaosdata.benchmark.tuning import grid_for, tune
 from chaosdata.errors import ChaosdataError, InvalidInputError, suggest
 from chaosdata.systems import list_systems
 
-HORIZON_STEPS = (1, 2, 5, 10, 20, 30, 50, 100, 150, 200, 300, 500, 1000, 1500)
+HORIZON_STEPS = (1, 2, 5, 10, 20, 30, 50, 100, 150, 200, 300, 500, 1000, 1500, 2000, 3000, 5000)
+# horizons in Lyapunov times (lambda_max x dt x step) at which the cumulative sMAPE is recorded
+LYAPUNOV_HORIZONS = (0.1, 0.25, 0.5, 1, 1.5, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 40, 48)
 # errors a model may raise on data it cannot handle: recorded in failures.csv, tried again next run
 MODEL_ERRORS = (ChaosdataError, RuntimeError, ValueError, torch.linalg.LinAlgError)
 
@@ -88,8 +91,10 @@ def score(pred: Tensor, true: Tensor, *, dt: float, lyapunov_time: float, scale:
     `chaosdata.metrics.compute_all` (`metrics`, default `FORECAST_METRICS` or, for free runs,
     `ATTRACTOR_METRICS`; the valid times are left out where the Lyapunov time is unknown), plus
     the cumulative sMAPE (0-200) at the steps of `HORIZON_STEPS` within the horizon
-    (`smape_at_<k>`, for the error-against-horizon plot). `scale` `[dim]`: the attractor's std,
-    the sigma of the NRMSE valid time."""
+    (`smape_at_<k>`, for the error-against-horizon plot) and, where the Lyapunov time is known,
+    at the step nearest each horizon of `LYAPUNOV_HORIZONS` in Lyapunov times (`smape_lt_<h>`;
+    left out below one step or past the forecast). `scale` `[dim]`: the attractor's std, the
+    sigma of the NRMSE valid time."""
     from chaosdata import metrics as M
 
     names = list(metrics) if metrics is not None else list(ATTRACTOR_METRICS if free_run else FORECAST_METRICS)
@@ -103,6 +108,10 @@ def score(pred: Tensor, true: Tensor, *, dt: float, lyapunov_time: float, scale:
     for k in HORIZON_STEPS:
         if k <= curve.shape[1]:
             out[f"smape_at_{k}"] = curve[:, k - 1]
+    for h in LYAPUNOV_HORIZONS if lt is not None else ():
+        k = round(h * lt / dt)
+        if 1 <= k <= curve.shape[1]:
+            out[f"smape_lt_{h:g}"] = curve[:, k - 1]
     return out
 
 
@@ -148,21 +157,36 @@ def forecast_task(task: Task, model: str, settings: Mapping[str, Any]) -> tuple[
     return pred[..., : task.target.shape[-1]].to(torch.float64), seconds  # the oracle forecasts the full state
 
 
+def keyed_settings(settings: Mapping[str, Any], grid: Mapping[str, Sequence[Any]]) -> dict[str, Any]:
+    """What a pair's `params_hash` covers: the model's settings and, when it is tuned, its grid."""
+    return {**settings, "tuning_grid": {k: list(v) for k, v in grid.items()}} if grid else dict(settings)
+
+
 def evaluate(task: Task, model: str, settings: Mapping[str, Any], protocol: Protocol,
-             metric_names: Sequence[str] | None = None, *, seed: int = 0) -> tuple[list[dict[str, Any]], float]:
+             metric_names: Sequence[str] | None = None, *, seed: int = 0,
+             grid: Mapping[str, Sequence[Any]] | None = None) -> tuple[list[dict[str, Any]], float]:
     """Rows of `results.csv` for one (system, model), one per initial condition, and the seconds
     the forecasts took (kept out of the rows, which a rerun reproduces byte for byte). `seed` is
-    the run's base data seed (the key); the task's own derived seed goes in `data_seed`."""
-    pred, seconds = forecast_task(task, model, settings)
+    the run's base data seed (the key); the task's own derived seed goes in `data_seed`. With a
+    `grid` and a task that has a training trajectory, the model is first tuned on it (`tune`):
+    the values chosen go in `tuned`, their sMAPE on the training trajectory in `tune_smape`."""
+    grid = grid or {}
+    chosen, tuned, tune_smape = dict(settings), {}, math.nan
+    if grid and task.train is not None:
+        chosen, tune_smape = tune(model, settings, grid, task.train, protocol.tune_horizon, dt=task.dt,
+                                  system=task.system)
+        tuned = {k: chosen[k] for k in grid}
+    pred, seconds = forecast_task(task, model, chosen)
     scale = torch.cat([task.context, task.target], dim=1).flatten(0, 1).std(0)  # pooled over ICs and time
     metrics = score(pred, task.target, dt=task.dt, lyapunov_time=task.lyapunov_time, scale=scale,
                     free_run=protocol.free_run, metrics=metric_names)
     key = {"protocol": task.protocol, "system": task.system, "model": model, "seed": seed,
-           "params_hash": params_hash(settings)}
+           "params_hash": params_hash(keyed_settings(settings, grid))}
     rows = []
     for i in range(pred.shape[0]):
         row: dict[str, Any] = {
             **key, "ic": i, "params": _overrides(model, settings),
+            **({"tuned": settings_json(tuned), "tune_smape": tune_smape} if grid else {}),
             "data_seed": task.seed, "context": task.context.shape[1], "horizon": task.target.shape[1],
             "dim": task.target.shape[-1], "dt": task.dt, "lyapunov_time": task.lyapunov_time,
         }
@@ -294,7 +318,8 @@ def run_benchmark(protocol: str | Protocol, systems: Iterable[str] | str | None,
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ledger = _Ledger.open(out)
-    hashes = {m: params_hash(settings[m]) for m in model_names}
+    grids = {m: grid_for(m, params.get(m, {})) if proto.train_points else {} for m in model_names}
+    hashes = {m: params_hash(keyed_settings(settings[m], grids[m])) for m in model_names}
 
     def pair(system: str, model: str) -> tuple[str, ...]:
         return (proto.name, system, model, str(seed), hashes[model])
@@ -324,7 +349,8 @@ def run_benchmark(protocol: str | Protocol, systems: Iterable[str] | str | None,
                 continue
             t0 = time.perf_counter()
             try:
-                rows, seconds = evaluate(task, model, settings[model], proto, metric_names, seed=seed)
+                rows, seconds = evaluate(task, model, settings[model], proto, metric_names, seed=seed,
+                                         grid=grids[model])
             except MODEL_ERRORS as err:
                 if not isinstance(err, ChaosdataError):
                     traceback.print_exc(file=sys.stderr)
