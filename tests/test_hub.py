@@ -202,3 +202,15 @@ def test_a_commit_writes_its_files_and_refuses_paths_outside_the_repo(hub, tmp_p
     assert commit("d/x.txt").status_code == 200 and (tmp_path / "d" / "x.txt").read_bytes() == b"hi"
     assert hub.repos["o/r"].commits[-1] != before
     assert commit("../escape.txt").status_code == 400 and not (tmp_path.parent / "escape.txt").exists()
+
+
+def test_a_no_range_fault_answers_the_whole_file_as_a_server_without_range_support(hub, tmp_path):
+    blob = bytes(range(100))
+    (tmp_path / "f.bin").write_bytes(blob)
+    hub.serve("o/r", tmp_path)
+    hub.fault(r"f\.bin$", "no-range")
+    path = "/datasets/o/r/resolve/main/f.bin"
+    ignored = get(hub, path, headers={"Range": "bytes=10-19"})
+    assert ignored.status_code == 200 and ignored.content == blob and "Content-Range" not in ignored.headers
+    honoured = get(hub, path, headers={"Range": "bytes=10-19"})  # the fault acted once
+    assert honoured.status_code == 206 and honoured.content == blob[10:20]
