@@ -759,7 +759,7 @@ def test_export_replaces_a_file_changed_since_only_never(store, tmp_path, capsys
 
 
 def test_ctrl_c_during_export_is_one_line_130_and_a_rerun_completes(store, tmp_path, monkeypatch, capsys):
-    import chaosdata.export.parquet as parquet
+    from chaosdata.export import parquet
 
     real, calls = parquet.split_table, []
 

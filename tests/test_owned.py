@@ -86,8 +86,8 @@ def test_an_output_folder_overlapping_the_store_is_refused(tmp_path, out, where)
 
 def test_a_full_disk_names_the_output_folder(tmp_path):
     ledger = Ledger(tmp_path)
-    with pytest.raises(OSError, match="No space left on device writing a.txt under the output folder") as err:
-        with ledger.writing("a.txt"):
-            raise OSError(errno.ENOSPC, "No space left on device", "/the/source/store/file")
+    with (pytest.raises(OSError, match="No space left on device writing a.txt under the output folder") as err,
+          ledger.writing("a.txt")):
+        raise OSError(errno.ENOSPC, "No space left on device", "/the/source/store/file")
     assert err.value.filename == str(tmp_path) and err.value.errno == errno.ENOSPC
     assert list(tmp_path.iterdir()) == []

@@ -445,7 +445,7 @@ def test_a_full_disk_during_staging_is_one_line_and_a_rerun_resumes(store, full_
 
 
 def test_an_interrupted_staging_is_resumed(store, tmp_path, monkeypatch, capsys):
-    import chaosdata.export.parquet as parquet
+    from chaosdata.export import parquet
 
     real = parquet.split_table
 

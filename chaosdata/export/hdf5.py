@@ -76,7 +76,7 @@ def write_split(source: SplitSource, ledger: Ledger, rel: str, chunk_time: int, 
     `code_hash`."""
     import h5py
 
-    values = source.series[...]
+    values = np.asarray(source.series[...])
     with ledger.writing(rel) as tmp:
         h5 = h5py.File(tmp, "w", track_order=True)
         try:
@@ -99,7 +99,7 @@ def fill_split(h5: Any, source: SplitSource, values: np.ndarray, chunk_time: int
     """The datasets and attributes of one split's file (see the module's layout)."""
     import h5py
 
-    n_traj, n_time, dim = values.shape
+    _, n_time, dim = values.shape
     h5.create_dataset(SERIES, data=values.astype(SERIES_DTYPE), chunks=(1, min(n_time, chunk_time), dim),
                       compression="gzip", compression_opts=GZIP_LEVEL, shuffle=True, track_times=False)
     for name in TRAJECTORY_VARIABLES:
