@@ -520,3 +520,13 @@ def test_ctrl_c_during_card_with_workers_stops_at_once_with_one_line(store, tmp_
     assert stopped < 2, stopped
     assert not (out / ".chaosdata-written.json").exists()
     assert render_cards(store, out).files  # a rerun completes
+
+
+def test_a_full_disk_during_card_is_one_line_naming_the_output_and_a_rerun_completes(store, full_disk, capsys):
+    out = full_disk.path / "cards"
+    assert cli(["card", str(store.path), "--out", str(out)]) == 1
+    err = _one_line(capsys.readouterr().err)
+    assert "No space left on device" in err and repr(str(out)) in err and str(store.path) not in err
+    full_disk.free()
+    assert cli(["card", str(store.path), "--out", str(out)]) == 0
+    assert (out / README).is_file() and (out / ".chaosdata-written.json").is_file()

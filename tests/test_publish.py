@@ -459,3 +459,12 @@ def test_an_interrupted_staging_is_resumed(store, tmp_path, monkeypatch, capsys)
     monkeypatch.setattr(parquet, "split_table", real)
     assert cli(["publish", str(store.path), "--repo-id", REPO, "--dry-run", str(out)]) == 0
     assert verify_staged(out) == []
+
+
+@pytest.mark.parametrize("text", ["{cut short", '{"config_hash": "x"}'])
+def test_a_damaged_staging_record_is_one_line_naming_it(store, staged_copy, capsys, tree, text):
+    (staged_copy / STAGED_INDEX).write_text(text)
+    before = tree(staged_copy)
+    assert cli(["publish", str(store.path), "--repo-id", REPO, "--dry-run", str(staged_copy)]) == 2
+    assert STAGED_INDEX in _one_line(capsys.readouterr().err)
+    assert tree(staged_copy) == before

@@ -23,7 +23,6 @@ result before anything is uploaded.
 from __future__ import annotations
 
 import filecmp
-import json
 import os
 import shutil
 import time
@@ -153,12 +152,13 @@ def stage(store: Store | str | os.PathLike, out: str | os.PathLike, *, repo_id: 
 
 
 def staged_index(root: str | os.PathLike) -> dict[str, Any]:
-    """The `metadata/staged.json` of a staged folder."""
+    """The `metadata/staged.json` of a staged folder (read as the staging's `Ledger` reads it:
+    one that is not JSON, or has no `files`, is an error naming it)."""
     path = Path(root) / STAGED_INDEX
     if not path.is_file():
         raise PublishError(f"{root} is not a staged repo folder (no {STAGED_INDEX}); stage it with "
                            "`chaosdata publish STORE --repo-id OWNER/NAME --dry-run DIR`")
-    return json.loads(path.read_text())
+    return Ledger(root, STAGED_INDEX).previous
 
 
 __all__ = ["MAX_FOLDER_ENTRIES", "STAGED_INDEX", "StageReport", "sha256_file", "stage", "staged_index", "store_files"]
