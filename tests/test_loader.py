@@ -261,6 +261,7 @@ def test_hub_source_waits_out_a_429(served, store, tmp_path):
 def test_hub_source_with_dataloader_workers(served, store, tmp_path):
     ds = load_dataset("Lorenz", source=REPO, cache_dir=tmp_path, **WINDOWS)
     local = load_dataset("Lorenz", source=store, **WINDOWS)
+    torch.testing.assert_close(pickle.loads(pickle.dumps(ds))[3], local[3])  # what a spawned worker gets
     got = list(DataLoader(ds, batch_size=8, num_workers=2))
     want = list(DataLoader(local, batch_size=8))
     assert len(got) == len(want)
@@ -323,6 +324,28 @@ def test_hub_corrupt_cache_entry_is_evicted_and_fetched_again(served, store, tmp
     again = load_dataset("Lorenz", source=REPO, cache_dir=tmp_path, **WINDOWS)
     assert torch.equal(again.trajectories(), want)
     assert resolve_gets(served) == [("Lorenz.zip", 206)] and entry.read_bytes() != bytes(data)
+
+
+def test_hub_corrupt_cached_chunk_range_is_evicted_and_fetched_again(served, store, tmp_path):
+    """A part of a shard is read chunk by chunk (ranges that zarr checks with their CRC32C)."""
+    series = open_remote(REPO, revision=None, cache=tmp_path / "remote").array("Lorenz", "fine", "train")
+    want = series[0, 200:300]
+    start, length = member_span(store / "Lorenz.zip", "fine/train/series/c/0/0/0")
+    ranges = [p for p in cache_entries(tmp_path, "Lorenz.zip") if (lambda o, n: start <= o and o + n < start + length)(
+        *map(int, p.name.split("-")))]  # parts of the shard: its index and the chunks read
+    chunk = max(ranges, key=lambda p: p.stat().st_size)
+    data = bytearray(chunk.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    chunk.write_bytes(bytes(data))
+    served.log.clear()
+    fresh = open_remote(REPO, revision=None, cache=tmp_path / "remote").array("Lorenz", "fine", "train")
+    assert np.array_equal(fresh[0, 200:300], want)
+    assert resolve_gets(served) and chunk.read_bytes() != bytes(data)
+
+
+def test_hub_source_verified(served, store, tmp_path):
+    ds = load_dataset("Lorenz", source=REPO, cache_dir=tmp_path, verify=True, **WINDOWS)
+    assert_same_windows(ds, load_dataset("Lorenz", source=store, **WINDOWS))
 
 
 def test_hub_corrupt_chunk_from_the_server_is_never_cached(hub, store, tmp_path):
