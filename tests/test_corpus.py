@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -94,13 +96,20 @@ def corpus_store(tmp_path_factory):
     return out
 
 
+def _lorenz_fine_train(store_dir):
+    """The Lorenz fine/train Dataset of a store opened as a user does: its system's zip, with xarray."""
+    from zarr.storage import ZipStore
+
+    return xr.open_zarr(ZipStore(Path(store_dir) / "Lorenz.zip", mode="r", read_only=True), group="fine/train")
+
+
 def test_a_corpus_store_keeps_each_variant_with_its_parameters(corpus_store):
     store = open_store(corpus_store)
     corpus = store.attrs("Lorenz")["corpus"]
     assert corpus["n_variants"] == 3 and len(corpus["variants"]) == 3
     accepted = [v["id"] for v in corpus["variants"] if v["accepted"]]
     assert 0 in accepted and corpus["n_accepted"] == len(accepted)
-    ds = xr.open_zarr(corpus_store, group="Lorenz/fine/train")
+    ds = _lorenz_fine_train(corpus_store)
     assert ds.sizes["trajectory"] == 2 * len(accepted)  # 2 train trajectories per accepted variant
     assert ds.variant.values.tolist() == [v for v in accepted for _ in range(2)]
     assert ds.parameter.values.tolist() == ["beta", "rho", "sigma"]
@@ -114,7 +123,7 @@ def test_a_corpus_store_keeps_each_variant_with_its_parameters(corpus_store):
 def test_each_variant_is_integrated_with_its_own_parameters(corpus_store):
     store = open_store(corpus_store)
     v = store.variables("Lorenz", "fine", "train")
-    ds = xr.open_zarr(corpus_store, group="Lorenz/fine/train")
+    ds = _lorenz_fine_train(corpus_store)
     row = int(np.argmax(ds.variant.values != 0)) if (ds.variant.values != 0).any() else 0
     params = dict(zip(ds.parameter.values.tolist(), ds.parameters.values[row]))
     used = store.attrs("Lorenz")["generation"]["integrator"]["used"]
@@ -155,7 +164,7 @@ def test_the_parquet_export_gives_each_row_its_own_variants_parameters(corpus_st
 
     export_parquet(open_store(corpus_store), tmp_path / "out", systems=["Lorenz"])  # read back and checked
     table = pq.read_table(next((tmp_path / "out" / "data" / "Lorenz" / "fine").glob("train-*.parquet")))
-    ds = xr.open_zarr(corpus_store, group="Lorenz/fine/train")
+    ds = _lorenz_fine_train(corpus_store)
     corpus = open_store(corpus_store).attrs("Lorenz")["corpus"]
     got = [json.loads(p) for p in table.column("parameters").to_pylist()]
     assert got == [corpus["variants"][int(v)]["parameters"] for v in ds.variant.values]
