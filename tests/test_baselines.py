@@ -3,7 +3,10 @@ must fit, NVAR's Lorenz figure (Gauthier et al. 2021), and the oracle's logarith
 
 from __future__ import annotations
 
+import csv
+import importlib.util
 import math
+import sys
 
 import pytest
 import torch
@@ -12,7 +15,7 @@ import chaosdata
 from chaosdata.baselines import Forecaster, NotFittedError, forecaster_class, get_forecaster, list_forecasters
 from chaosdata.baselines.linear import delay_vectors
 from chaosdata.baselines.nvar import n_features, polynomial_features
-from chaosdata.errors import InvalidInputError
+from chaosdata.errors import ChaosdataError, InvalidInputError
 from chaosdata.metrics.valid_time import valid_prediction_time
 
 CLASSICAL_MODULES = {f"chaosdata.baselines.{m}" for m in ("naive", "linear", "nvar", "esn", "oracle")}
@@ -203,3 +206,87 @@ def test_fit_predict_each_equals_one_fit_per_context(name, lorenz_short):
     tol = 1e-5 if name == "esn" else 1e-7
     torch.testing.assert_close(batched, looped, rtol=tol, atol=tol)
     assert not model.is_fitted  # settings only: nothing learned stays on the instance
+
+
+# --- darts behind the interface (skipped where darts is absent) -------------------------------
+def lorenz_series(n_ics=2, n=160):
+    from chaosdata.integrate.trajectories import make_trajectories
+
+    return make_trajectories("Lorenz", n, n_ics=n_ics, seed=0, pts_per_period=20).x
+
+
+@pytest.mark.parametrize("name, kw", [
+    ("darts:LinearRegressionModel", {"lags": 5}),  # global, multivariate
+    ("darts:NaiveDrift", {}),  # local, multivariate
+    ("darts:FFT", {}),  # local, one coordinate: fitted per coordinate
+    ("darts:NLinearModel", {"input_chunk_length": 10, "n_epochs": 1}),  # torch
+])
+def test_a_darts_model_forecasts_through_the_interface(name, kw):
+    pytest.importorskip("darts")
+    x = lorenz_series()
+    f = get_forecaster(name, **kw)
+    pred = f.fit_predict_each(x[:, :140], 20)
+    assert pred.shape == (2, 20, 3) and pred.dtype == torch.float64 and torch.isfinite(pred).all()
+    assert torch.equal(pred, get_forecaster(name, **kw).fit_predict_each(x[:, :140], 20))  # seeded
+
+
+def test_darts_names_resolve_in_any_case_with_darts_arguments_as_hyperparameters():
+    pytest.importorskip("darts")
+    cls = forecaster_class("darts:NBEATSModel")
+    assert cls is forecaster_class("DARTS:nbeatsmodel") and cls.name == "darts:nbeatsmodel"
+    assert {"input_chunk_length", "output_chunk_length", "n_epochs", "random_state"} <= set(cls.hyperparam_names())
+    assert cls().hyperparams()["input_chunk_length"] == 25  # darts requires it: ours by default
+
+
+def test_a_global_darts_model_forecasts_any_context_a_local_one_only_its_own():
+    pytest.importorskip("darts")
+    x = lorenz_series()
+    assert get_forecaster("darts:LinearRegressionModel", lags=5).fit(x[0]).predict(x[:, :50], 4).shape == (2, 4, 3)
+    local = get_forecaster("darts:NaiveDrift").fit(x[0, :100])
+    with pytest.raises(InvalidInputError, match="local model: it forecasts from the end of the series"):
+        local.predict(x[1:, :100], 4)
+
+
+@pytest.mark.parametrize("name, match", [
+    ("darts:NBEATS", r"unknown darts model 'NBEATS' \(in --models darts:NBEATS\)\. Did you mean .*'NBEATSModel'"),
+    ("darts:XGBModel", r"darts:XGBModel: The `XGBoost` module could not be imported; pip install 'darts\[notorch\]'"),
+])
+def test_bad_darts_names_are_one_line_errors(name, match):
+    pytest.importorskip("darts")
+    if name == "darts:XGBModel" and importlib.util.find_spec("xgboost") is not None:
+        pytest.skip("xgboost is installed: XGBModel is not missing here")
+    with pytest.raises(ChaosdataError, match=match) as err:
+        forecaster_class(name)
+    assert "\n" not in str(err.value)
+
+
+def test_without_darts_a_darts_model_names_the_extra(monkeypatch):
+    """As where darts is not installed: `import darts` fails."""
+    for module in [m for m in sys.modules if m == "darts" or m.startswith("darts.")]:
+        monkeypatch.delitem(sys.modules, module)
+    monkeypatch.setitem(sys.modules, "darts", None)
+    with pytest.raises(ChaosdataError, match=r"need darts, which is not installed: pip install 'chaosdata\[darts\]'"):
+        forecaster_class("darts:SomeModelNotYetMade")
+
+
+def test_darts_models_are_tuned_on_the_gilpin_grids():
+    pytest.importorskip("darts")
+    from chaosdata.benchmark.tuning import grid_for
+
+    assert grid_for("darts:NBEATSModel", {}) == {"input_chunk_length": (5, 10, 25, 50, 100), "output_chunk_length": (1,)}
+    assert grid_for("darts:LinearRegressionModel", {}) == {"lags": (3, 5, 10, 25)}
+    assert grid_for("darts:LinearRegressionModel", {"lags": 4}) == {} and grid_for("darts:NaiveMean", {}) == {}
+
+
+def test_the_benchmark_runs_darts_models_by_name(tmp_path, capsys):
+    pytest.importorskip("darts")
+    from chaosdata.cli import main
+
+    args = ["benchmark", "--out", str(tmp_path), "--systems", "Lorenz", "--protocol", "dysts2021-coarse",
+            "--models", "darts:LinearRegressionModel,darts:NaiveMean", "--no-progress"]
+    assert main(args) == 0
+    with open(tmp_path / "results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted(r["model"] for r in rows) == ["darts:linearregressionmodel", "darts:naivemean"]
+    assert main(["benchmark", "--out", str(tmp_path), "--systems", "Lorenz", "--models", "darts:NBEATS"]) == 2
+    assert "unknown darts model 'NBEATS'" in capsys.readouterr().err

@@ -18,7 +18,7 @@ from chaosdata.baselines.base import (
     register,
 )
 
-_MODULES = ("naive", "linear", "nvar", "esn", "oracle", "neural", "node", "dsr")
+_MODULES = ("naive", "linear", "nvar", "esn", "oracle", "neural", "node", "dsr", "darts_models")
 
 for _module in _MODULES:
     try:

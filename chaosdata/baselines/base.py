@@ -27,6 +27,8 @@ from chaosdata.errors import ChaosdataError, InvalidInputError, InvalidTypeError
 F = TypeVar("F", bound="Forecaster")
 
 _REGISTRY: dict[str, type[Forecaster]] = {}
+# families of forecasters named `<prefix>:<name>` and made on first use (darts' models): prefix -> maker
+_FAMILIES: dict[str, Callable[[str], type[Forecaster]]] = {}
 FORMAT_VERSION = 1
 
 
@@ -50,6 +52,12 @@ def register(name: str) -> Callable[[type[F]], type[F]]:
     return decorate
 
 
+def register_family(prefix: str, make: Callable[[str], type[Forecaster]]) -> None:
+    """Forecasters named `<prefix>:<name>`: `make(name)` builds the class (registered under the
+    full name on first use) or raises an error naming the fix (unknown name, package missing)."""
+    _FAMILIES[prefix.lower()] = make
+
+
 def list_forecasters() -> list[str]:
     """Registered forecaster names, sorted."""
     return sorted(_REGISTRY)
@@ -59,12 +67,15 @@ def forecaster_class(name: str) -> type[Forecaster]:
     """The class registered under `name` (case-insensitive)."""
     if not isinstance(name, str):
         raise InvalidTypeError(f"forecaster name must be a string, got {type(name).__name__}")
-    try:
+    if name.lower() in _REGISTRY:
         return _REGISTRY[name.lower()]
-    except KeyError:
-        raise InvalidInputError(
-            f"unknown forecaster {name!r}; known: {', '.join(list_forecasters())}.{suggest(name, _REGISTRY)}"
-        ) from None
+    prefix, sep, rest = name.partition(":")
+    if sep and prefix.lower() in _FAMILIES:
+        return _FAMILIES[prefix.lower()](rest)
+    families = "".join(f", {p}:<model>" for p in _FAMILIES)
+    raise InvalidInputError(
+        f"unknown forecaster {name!r}; known: {', '.join(list_forecasters())}{families}.{suggest(name, _REGISTRY)}"
+    )
 
 
 def get_forecaster(name: str, **hyperparams: Any) -> Forecaster:

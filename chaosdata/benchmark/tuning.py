@@ -4,7 +4,9 @@ The grids are data (`GRIDS`): each model's hyperparameters and the values tried,
 protocol of Gilpin 2023 (dysts `benchmarks/`, before September 2024): input length
 {5, 10, 25, 50, 100} with one output step for the window models, lags {3, 5, 10, 25} for the
 regression-type models, and a time scale in {2, 5, 15, 30, 60, 120} steps for the ESN (leak
-rate = 1 / time scale) and NVAR (the delay between its taps, `s`). Our neural ODE has no
+rate = 1 / time scale) and NVAR (the delay between its taps, `s`). darts models (`darts:<Model>`)
+get the input-length grid when they take `input_chunk_length` (its torch models, with one
+output step) and the lags grid when they take `lags` (its regression models). Our neural ODE has no
 time-constant hyperparameter, so it runs at its settings, untuned. A model without a grid
 runs as given. A user's `--params` fix a hyperparameter: it is then not tuned.
 
@@ -47,7 +49,14 @@ CANDIDATE_ERRORS = (ChaosdataError, RuntimeError, ValueError, torch.linalg.LinAl
 
 def grid_for(model: str, fixed: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
     """The grid of `model` (a registered name) less the hyperparameters `fixed` by the user."""
-    grid = GRIDS.get(forecaster_class(model).name, {})
+    cls = forecaster_class(model)
+    grid = GRIDS.get(cls.name, {})
+    if cls.name.startswith("darts:"):
+        names = cls.hyperparam_names()
+        if "input_chunk_length" in names:
+            grid = {"input_chunk_length": INPUT_LENGTHS, "output_chunk_length": (1,)}
+        elif "lags" in names:
+            grid = {"lags": LAGS}
     return {k: v for k, v in grid.items() if k not in fixed}
 
 

@@ -1,0 +1,177 @@
+"""Any darts model behind the forecaster interface, by name: `get_forecaster("darts:NBEATSModel")`.
+
+darts (`pip install 'chaosdata[darts]'`) holds the implementations Gilpin 2023 benchmarked.
+`darts:<Model>` builds, on first use, a forecaster class whose hyperparameters are the darts
+model's constructor arguments (for its torch models, also those of `TorchForecastingModel`:
+`n_epochs`, `batch_size`, `random_state`, `pl_trainer_kwargs`, ...), with defaults from darts
+except `DEFAULTS` (arguments darts requires, a seed, a quiet CPU trainer). Names are matched
+without regard to case; the registry keeps them in lower case (`darts:nbeatsmodel`).
+
+Series become `TimeSeries` of their `[time, dim]` values (time index 0, 1, ...). Global models
+(neural, regression) fit on all training series and forecast from any context. Local models
+(ARIMA, Theta, ...) forecast from the end of the series they were fitted on, so `predict` takes
+only that series' context (the benchmark fits on each context, so this holds there); those
+that take one coordinate are fitted per coordinate (channel-independent). Their tuning grids
+are in `chaosdata.benchmark.tuning` (`darts_grid`).
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from chaosdata.baselines.base import Forecaster, register, register_family
+from chaosdata.errors import ChaosdataError, InvalidInputError, suggest
+
+INSTALL = "pip install 'chaosdata[darts]'"
+# settings of ours where darts has none or needs one: short windows, a seed, a quiet CPU trainer
+DEFAULTS: dict[str, Any] = {
+    "input_chunk_length": 25, "output_chunk_length": 1, "lags": 10, "random_state": 0, "n_epochs": 20,
+    "pl_trainer_kwargs": {"accelerator": "cpu", "enable_progress_bar": False, "enable_model_summary": False,
+                          "logger": False, "enable_checkpointing": False},
+}
+
+
+class MissingDependencyError(ChaosdataError, ImportError):
+    """An optional package a forecaster needs is not installed (the message names the extra)."""
+
+
+def _darts_models() -> Any:
+    try:
+        import darts.models
+    except ImportError:
+        raise MissingDependencyError(f"darts forecasters need darts, which is not installed: {INSTALL}") from None
+    return darts.models
+
+
+def _darts_class(name: str) -> type:
+    """The darts model class called `name` (any case), or a one-line error naming the fix."""
+    models = _darts_models()
+    from darts.models.forecasting.forecasting_model import ForecastingModel
+    from darts.utils.utils import NotImportedModule
+
+    known = {n.lower(): n for n in dir(models)
+             if isinstance(getattr(models, n), NotImportedModule)
+             or (isinstance(getattr(models, n), type) and issubclass(getattr(models, n), ForecastingModel))}
+    exact = known.get(name.lower())
+    if exact is None:
+        raise InvalidInputError(f"unknown darts model {name!r} (in --models darts:{name}).{suggest(name, known.values())} "
+                                "See darts.models for the names")
+    cls = getattr(models, exact)
+    if isinstance(cls, NotImportedModule):
+        reason = cls.error_message.split(".")[0]
+        raise MissingDependencyError(f"darts:{exact}: {reason}; pip install 'darts[notorch]' (XGBModel, AutoARIMA "
+                                     "and TBATS need darts' notorch extra)")
+    return cls
+
+
+
+def _hyperparameters(darts_cls: type) -> list[inspect.Parameter]:
+    """The darts constructor's named arguments (and `TorchForecastingModel`'s for torch models),
+    as keyword-only parameters with our defaults where `DEFAULTS` has one."""
+    sources = [darts_cls]
+    try:
+        from darts.models.forecasting.torch_forecasting_model import (
+            TorchForecastingModel,
+        )
+    except ImportError:
+        TorchForecastingModel = None
+    if TorchForecastingModel is not None and issubclass(darts_cls, TorchForecastingModel):
+        sources.append(TorchForecastingModel)
+    params: dict[str, inspect.Parameter] = {}
+    for source in sources:
+        for p in inspect.signature(source.__init__).parameters.values():
+            if p.name == "self" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.name in params:
+                continue
+            default = copy.deepcopy(DEFAULTS.get(p.name, p.default))
+            if default is inspect.Parameter.empty:
+                default = None
+            params[p.name] = inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=default)
+    return list(params.values())
+
+
+class DartsForecaster(Forecaster):
+    """Base of the generated `darts:<Model>` classes (`darts_name` set on each)."""
+
+    darts_name = ""
+
+    def __init__(self, **hyperparams: Any) -> None:
+        for p in _hyperparameters(_darts_class(self.darts_name)):
+            setattr(self, p.name, hyperparams.pop(p.name, p.default))
+        if hyperparams:
+            raise InvalidInputError(f"darts:{self.darts_name} has no hyperparameter(s) {sorted(hyperparams)}")
+
+    def _new_model(self) -> Any:
+        cls = _darts_class(self.darts_name)
+        accepted = set(inspect.signature(cls.__init__).parameters)
+        has_kwargs = any(p.kind == p.VAR_KEYWORD for p in inspect.signature(cls.__init__).parameters.values())
+        settings = {k: v for k, v in self.hyperparams().items() if has_kwargs or k in accepted}
+        return cls(**{k: v for k, v in settings.items() if v is not None or k in accepted})
+
+    def _fit(self, series: list[Tensor], *, dt: float | None, system: Any) -> None:
+        from darts import TimeSeries
+
+        probe = self._new_model()
+        self.local_ = _is_local(probe)
+        if self.local_ and len(series) != 1:
+            raise InvalidInputError(f"darts:{self.darts_name} is a local model: fit it on one series, got {len(series)}")
+        per_channel = not probe.supports_multivariate
+        values = [s.numpy() for s in series]
+        if per_channel:
+            self.models_ = []
+            for c in range(values[0].shape[1]):
+                model = probe if c == 0 else self._new_model()
+                model.fit(TimeSeries.from_values(values[0][:, c: c + 1]))
+                self.models_.append(model)
+        else:
+            ts = [TimeSeries.from_values(v) for v in values]
+            probe.fit(ts if len(ts) > 1 else ts[0])
+            self.models_ = [probe]
+        self.last_ = series[-1][-1].clone()
+
+    def _predict(self, context: Tensor, horizon: int) -> Tensor:
+        from darts import TimeSeries
+
+        if self.local_:
+            if context.shape[0] != 1 or not torch.equal(context[0, -1], self.last_.to(context)):
+                raise InvalidInputError(f"darts:{self.darts_name} is a local model: it forecasts from the end of the "
+                                        "series it was fitted on; fit it on this context first")
+            cols = [m.predict(horizon).values() for m in self.models_]
+            return torch.from_numpy(np.concatenate(cols, axis=1)).to(torch.float64)[None]
+        ts = [TimeSeries.from_values(c.cpu().numpy()) for c in context]
+        out = self.models_[0].predict(horizon, series=ts)
+        return torch.from_numpy(np.stack([o.values() for o in out])).to(torch.float64)
+
+    def save(self, path: Any) -> None:
+        raise InvalidInputError(f"darts:{self.darts_name} is saved with darts: forecaster.models_[0].save(path)")
+
+
+def _is_local(model: Any) -> bool:
+    from darts.models.forecasting.forecasting_model import GlobalForecastingModel
+
+    return not isinstance(model, GlobalForecastingModel)
+
+
+def make_darts_class(name: str) -> type[Forecaster]:
+    """The forecaster class of darts model `name`, registered as `darts:<name>` on first use."""
+    cls = _darts_class(name)
+    key = f"darts:{cls.__name__}".lower()  # forecaster_class finds it registered from then on
+    params = _hyperparameters(cls)
+
+    def __init__(self: DartsForecaster, **hyperparams: Any) -> None:
+        DartsForecaster.__init__(self, **hyperparams)
+
+    self_param = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    __init__.__signature__ = inspect.Signature([self_param, *params])  # type: ignore[attr-defined]
+    made = type(f"Darts{cls.__name__}", (DartsForecaster,), {"__init__": __init__, "darts_name": cls.__name__,
+                                                            "__doc__": f"darts' {cls.__name__} (see darts.models)."})
+    return register(key)(made)
+
+
+register_family("darts", make_darts_class)
+
