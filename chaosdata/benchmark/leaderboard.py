@@ -207,7 +207,7 @@ def wall_times(timings: Sequence[dict[str, str]], rows: Sequence[dict[str, str]]
         groups[(t["protocol"], t["seed"], label)].append(_float(t["wall_seconds"]))
     note = ("Seconds per system: fit, forecast and scoring of all its initial conditions "
             "(threads as recorded in timings.csv).\n")
-    parts = ["### Wall time\n", note, "| protocol | data seed | model | systems | median s | total s |",
+    parts = ["\n### Wall time\n", note, "| protocol | data seed | model | systems | median s | total s |",
              "|---|---:|---|---:|---:|---:|"]
     for (protocol, seed, label), secs in sorted(groups.items()):
         parts.append(f"| {protocol} | {seed} | {label} | {len(secs)} | {np.median(secs):.3g} | {sum(secs):.3g} |")
