@@ -195,6 +195,7 @@ class WindowDataset(Dataset):
         self._blocks = np.zeros((3, len(self.series)), dtype=np.int64)  # (origin, length, rows) per series, see _geometry
         self._arrays: dict[int, Any] = {}
         self._cache: _BlockCache | None = None
+        self._view: tuple[np.ndarray, np.ndarray] | None = None  # (block, its windows), see _one_block_windows
         # numpy has no bfloat16: its blocks are cached as float32 and rounded when items are made
         self._np_dtype = np.dtype(np.float32) if dtype == torch.bfloat16 else torch.empty(0, dtype=dtype).numpy().dtype
         self._noise_scale = []  # per series: noise std per stored coordinate, in output units
@@ -207,7 +208,7 @@ class WindowDataset(Dataset):
     # ---------------------------------------------------------------- pickling for workers
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        state["_arrays"], state["_cache"] = {}, None  # reopened lazily in each worker
+        state["_arrays"], state["_cache"], state["_view"] = {}, None, None  # reopened lazily in each worker
         return state
 
     def __len__(self) -> int:
@@ -261,15 +262,18 @@ class WindowDataset(Dataset):
         idx = np.asarray(indices)
         if idx.ndim != 1 or (idx.size and idx.dtype.kind not in "iu"):
             raise TypeError(f"window indices must be integers, got {indices!r}")
-        idx = idx.astype(np.int64)
+        idx = idx.astype(np.int64, copy=False)
         n = self._offsets[-1]
-        if idx.size and (idx.min() < -n or idx.max() >= n):
+        low, high = (int(idx.min()), int(idx.max())) if idx.size else (0, 0)
+        if low < -n or high >= n:
             raise IndexError(f"window {idx[(idx < -n) | (idx >= n)][0]} out of range for {n} windows")
-        if idx.size and idx.min() < 0:
-            idx %= n
+        if low < 0:
+            idx = idx % n  # a new array: never the caller's
         if len(self.series) == 1:  # the usual case, without the search
             k = np.zeros_like(idx)
             position, j = np.divmod(idx, self._per_row[0])
+            if isinstance(self.series[0].rows, range) and self.series[0].rows == range(self.series[0].n_trajectories):
+                return idx, k, position, self._time_start[0] + j * self.stride
         else:
             k = np.searchsorted(self._first, idx, side="right") - 1
             position, j = np.divmod(idx - self._first[k], self._windows_per_row[k])
@@ -296,6 +300,14 @@ class WindowDataset(Dataset):
         for kk in np.unique(k[self._blocks[1, k] == 0]).tolist():
             self._blocks[:, kk] = self._geometry(kk)
         return self._blocks[:, k]
+
+    def _in_one_block(self, k: int) -> bool:
+        """Whether one cached block holds every window of series `k` (a small split, one shard)."""
+        if self._blocks[1, k] == 0:
+            self._blocks[:, k] = self._geometry(k)
+        s = self.series[k]
+        origin, length, rows = self._blocks[:, k].tolist()
+        return rows >= s.n_trajectories and origin <= s.time.start and origin + length >= s.time.stop
 
     def _array(self, k: int) -> Any:
         """Series `k`'s stored array, opened once per process."""
@@ -352,44 +364,50 @@ class WindowDataset(Dataset):
         is gathered with one strided fancy-index copy: no Python per window but making the item.
         Items are copies: they never alias the cache, whatever the caller does with them."""
         idx, k, row, start = self._locate_many(indices)
-        items: list[Any] = [None] * len(idx)
-        width = self.context_length + self.horizon
-        origin, length, rows = self._block_geometry(k)
-        if len(self.series) == 1 and self._in_one_block(0):  # every window from one block, in order
-            groups = [slice(None)]
+        if not len(idx):
+            return []
+        if len(self.series) == 1 and self._in_one_block(0):  # the usual case: one block, no sorting
+            items = self._items(self._one_block_windows(row, start))
         else:
-            g = row // rows
-            keys = np.stack([k, g, (start - origin) // length, (start + width - 1 - origin) // length])
-            order = np.lexsort(keys[::-1])
-            groups = np.split(order, np.flatnonzero(np.any(np.diff(keys[:, order], axis=1) != 0, axis=0)) + 1)
-        for sel in groups if len(idx) else []:
-            starts = start[sel]
-            k0, rows0 = int(k[sel][0]), int(rows[sel][0])
-            g0 = int(row[sel][0]) // rows0
-            lo = int(starts.min())
-            seg = self._segment(k0, g0, lo, int(starts.max()) + width, self.noise > 0)
-            r, t, c = seg.shape
-            view = np.lib.stride_tricks.as_strided(
-                seg, (r, t - width + 1, width, c), seg.strides[:2] + seg.strides[1:], writeable=False)
-            windows = torch.from_numpy(view[row[sel] - g0 * rows0, starts - lo])
-            if self.dtype == torch.bfloat16:  # numpy has no bfloat16: rounded from float32 here
-                windows = windows.to(self.dtype)
-            pairs = zip(windows[:, : self.context_length].unbind(0), windows[:, self.context_length:].unbind(0))
-            if isinstance(sel, slice):
-                items = list(pairs)
-            else:
-                for p, pair in zip(sel.tolist(), pairs):
-                    items[p] = pair
+            items = [None] * len(idx)
+            for sel, windows in self._grouped_windows(k, row, start):
+                for p, item in zip(sel.tolist(), self._items(windows)):
+                    items[p] = item
         if self.return_info:
-            items = [(*item, self._info_dict(*map(int, where)))
-                     for item, where in zip(items, zip(idx, k, row, start))]
+            items = [(*item, self._info_dict(*map(int, where))) for item, where in zip(items, zip(idx, k, row, start))]
         return items
 
-    def _in_one_block(self, k: int) -> bool:
-        """Whether one cached block holds every window of series `k` (a small split, one shard)."""
-        s = self.series[k]
-        origin, length, rows = self._blocks[:, k].tolist()
-        return rows >= s.n_trajectories and origin <= s.time.start and origin + length >= s.time.stop
+    def _items(self, windows: np.ndarray) -> list[tuple[Tensor, Tensor]]:
+        """`(context, target)` tensors of each of `windows [n, width, channels]`, in the item dtype."""
+        x = torch.from_numpy(windows)
+        if self.dtype == torch.bfloat16:  # numpy has no bfloat16: rounded from float32 here
+            x = x.to(self.dtype)
+        return list(zip(x[:, : self.context_length].unbind(0), x[:, self.context_length:].unbind(0)))
+
+    def _one_block_windows(self, row: np.ndarray, start: np.ndarray) -> np.ndarray:
+        """The windows of the only series when one cached block holds them all (`_in_one_block`);
+        the block's strided view of windows is kept while that block is the cached one."""
+        noisy = self.noise > 0
+        origin, length, _ = self._blocks[:, 0].tolist()
+        block = self._block(0, 0, (self.series[0].time.start - origin) // length, noisy)
+        if self._view is None or self._view[0] is not block:
+            self._view = (block, _windows_of(block, self.context_length + self.horizon))
+        return self._view[1][row, start - origin if origin else start]
+
+    def _grouped_windows(self, k: np.ndarray, row: np.ndarray, start: np.ndarray):
+        """`(positions, windows [n, width, channels])` per group of windows that lie in the same
+        cached blocks (same series, row group, first and last block), one strided copy each."""
+        width = self.context_length + self.horizon
+        origin, length, rows = self._block_geometry(k)
+        keys = np.stack([k, row // rows, (start - origin) // length, (start + width - 1 - origin) // length])
+        order = np.lexsort(keys[::-1])
+        for sel in np.split(order, np.flatnonzero(np.any(np.diff(keys[:, order], axis=1) != 0, axis=0)) + 1):
+            k0, rows0 = int(k[sel[0]]), int(rows[sel[0]])
+            g0 = int(row[sel[0]]) // rows0
+            starts = start[sel]
+            lo = int(starts.min())
+            seg = self._segment(k0, g0, lo, int(starts.max()) + width, self.noise > 0)
+            yield sel, _windows_of(seg, width)[row[sel] - g0 * rows0, starts - lo]
 
     def _noise(self, k: int, row: int, start: int, stop: int) -> Tensor:
         """Observation noise at time indices `start:stop` of trajectory `row`, `[stop - start,
@@ -441,6 +459,14 @@ class WindowDataset(Dataset):
             c = self.channels
             return x * _like(self.normalizer.std[system][c], x) + _like(self.normalizer.mean[system][c], x)
         return self.normalizer.denormalize(x, system)
+
+
+def _windows_of(segment: np.ndarray, width: int) -> np.ndarray:
+    """Every window of `segment [rows, time, channels]`, a strided view `[rows, time - width + 1,
+    width, channels]` (no copy; indexing it with (row, start) arrays copies those windows)."""
+    r, t, c = segment.shape
+    return np.lib.stride_tricks.as_strided(segment, (r, t - width + 1, width, c),
+                                           segment.strides[:2] + segment.strides[1:], writeable=False)
 
 
 def _noise_seed(seed: int, split: str | None, system: str, row: int, block: int) -> int:
