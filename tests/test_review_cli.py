@@ -200,9 +200,9 @@ def test_report_only_draws_the_leaderboard_of_the_metrics_asked_for(tmp_path, ca
     # --metrics was ignored by the leaderboard (only the headline metrics were shown), and with
     # --report-only a metric the results lack gave a table with an empty, headerless column
     (tmp_path / "results.csv").write_text(
-        "protocol,system,model,ic,mse,smape\n"
-        "zero-shot,Lorenz,naive,0,2.0,100.0\n"
-        "zero-shot,Lorenz,naive,1,4.0,120.0\n")
+        "protocol,system,model,seed,params_hash,ic,mse,smape\n"
+        "zero-shot,Lorenz,naive,0,h,0,2.0,100.0\n"
+        "zero-shot,Lorenz,naive,0,h,1,4.0,120.0\n")
     assert cli(["benchmark", "--out", str(tmp_path), "--report-only", "--metrics", "mse"]) == 0
     board = (tmp_path / "leaderboard.md").read_text()
     assert "| model | systems | mse |" in board and "smape" not in board.split("| model")[1]
