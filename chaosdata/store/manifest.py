@@ -2,16 +2,17 @@
 
 The manifest is the store's commit record: a system is part of the store once it is listed
 here (it is listed only after its zip was written, verified and renamed into place). It is
-also the store's catalogue index, kept small (about 0.5 KB per system, whatever the number of
-arrays): keys sorted, so that equal stores have equal manifests, it holds
+also the store's catalogue index, kept small (compact JSON, about 0.4 KB per system whatever the
+number of arrays, so 2,000 corpus groups stay under 1 MB): keys sorted, so that equal stores have
+equal manifests, it holds
 
 - `format`, `config` (the release config as JSON) and `config_hash`;
 - `code` (the code fingerprint of `provenance.fingerprint`) and `code_hash`: with the config
   hash, the store's identity; `other_code` maps further code hashes to their fingerprints
-  when systems were added with other code on purpose (`allow_mixed_code`), and each system
-  entry's `code_hash` says which code wrote it;
-- `systems`: per system its `file` (`Lorenz.zip`), its `bytes` and `sha256`, kind, dimension,
-  `splits` (the series shape of each `<granularity>/<split>`), `n_invalid` flagged trajectories
+  when systems were added with other code on purpose (`allow_mixed_code`), and such a
+  system's entry names its `code_hash` (none: the store's code; `system_code_hash`);
+- `systems`: per system (its file is `layout.system_file`, `<name>.zip`) the file's `bytes`
+  and `sha256`, kind, dimension, `splits` (the series shape of each `<granularity>/<split>`), `n_invalid` flagged trajectories
   and `skipped` granularities with reasons.
 
 Volatile facts (when each system was built, wall times) go to `builds.json` beside it, which
@@ -92,9 +93,22 @@ def read_manifest(root: str | Path, *, any_format: bool = False) -> dict[str, An
 
 def write_json(path: Path, value: Any) -> None:
     """Replace a JSON file atomically (flushed to disk first): a reader sees the old or the
-    new one, never half."""
+    new one, never half. Compact (no indentation: a third of an indented manifest's bytes)."""
     with replacing(path, fsync=True) as tmp:
-        tmp.write_text(json.dumps(value, indent=1, sort_keys=True) + "\n")
+        tmp.write_text(json.dumps(value, sort_keys=True, separators=(",", ":")) + "\n")
+
+
+def record_system(manifest: dict[str, Any], name: str, entry: dict[str, Any]) -> None:
+    """Put a system's entry (as `writer.describe_system` reads it) into `manifest`; its
+    `code_hash` is kept only when it is not the store's (mixed code), the rest is implied."""
+    if entry.get("code_hash") == manifest["code_hash"]:
+        entry = {k: v for k, v in entry.items() if k != "code_hash"}
+    manifest["systems"][name] = entry
+
+
+def system_code_hash(manifest: dict[str, Any], name: str) -> str:
+    """The code hash of the code that wrote system `name` (see `record_system`)."""
+    return manifest["systems"][name].get("code_hash", manifest["code_hash"])
 
 
 def write_manifest(root: str | Path, manifest: dict[str, Any]) -> None:

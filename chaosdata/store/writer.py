@@ -47,7 +47,7 @@ from chaosdata.store.generate import SystemData, generate_system
 from chaosdata.store.layout import (ARCHIVE_SUFFIX, BUILD_LOG, FORMAT, LOCK, MANIFEST, SERIES, SERIES_DIMS, STAGING,
                                     chunk_shape, compressors, shard_shape, small_compressors, system_file)
 from chaosdata.store.manifest import (data_sha256, file_sha256, new_manifest, read_manifest, record_build,
-                                      stale_temporaries, write_manifest)
+                                      record_system, stale_temporaries, write_manifest)
 from chaosdata.store.corpus import system_of
 from chaosdata.systems import get_system
 
@@ -190,7 +190,7 @@ def _commit(out: Path, staged: Path, name: str, entry: dict[str, Any], manifest:
         raise StoreError(f"{final} appeared during the build; is another process writing to {out}?")
     os.rename(staged, final)
     fsync_dir(out)
-    manifest["systems"][name] = entry
+    record_system(manifest, name, entry)
     write_manifest(out, manifest)
     record_build(out, name, info)
 
@@ -409,7 +409,7 @@ def _adopt(out: Path, config: ReleaseConfig, manifest: dict[str, Any], name: str
         log(f"{name}: unrecorded and written by other code; removing it and building it again")
         path.unlink()
         return None
-    manifest["systems"][name] = entry
+    record_system(manifest, name, entry)
     write_manifest(out, manifest)
     record_build(out, name, {**provenance.volatile(), "adopted": True})
     log(f"{name}: complete but unrecorded (interrupted build); checked and recorded")
