@@ -27,7 +27,7 @@ from chaosdata.export import config_name
 from chaosdata.publish import PublishError, default_tag, parse_repo_id, publish, stage, staged_index, verify_staged
 from chaosdata.publish.hub import git_blob_id
 from chaosdata.publish.stage import STAGED_INDEX
-from chaosdata.publish.verify import folder_entries
+from chaosdata.publish.verify import folder_entries, unstaged_files
 from chaosdata.store import build, open_store
 from chaosdata.store.config import SPLITS, parse_config
 from test_store import raw_tiny
@@ -182,18 +182,13 @@ def _leak_token(root: Path) -> str:
     return "contains the Hugging Face token"
 
 
-def _extra_file(root: Path) -> str:
-    (root / "notes.txt").write_text("x")
-    return "notes.txt: not part of the staging"
-
-
 def _bad_card(root: Path) -> str:
     text = (root / "README.md").read_text().replace("path: data/Henon/iteration/test-", "path: data/Henon/iteration/tst-")
     (root / "README.md").write_text(text)
     return "config 'Henon_iteration' split 'test': no file"
 
 
-@pytest.mark.parametrize("damage", [_tamper_parquet, _break_link, _leak_token, _extra_file, _bad_card])
+@pytest.mark.parametrize("damage", [_tamper_parquet, _break_link, _leak_token, _bad_card])
 def test_verification_catches(staged_copy, damage):
     expected = damage(staged_copy)
     problems = verify_staged(staged_copy, secrets=[TOKEN])
@@ -284,6 +279,24 @@ def test_only_changed_files_are_uploaded_again(hub, staged, store, token_env, ch
     assert _on_hub(hub) == {p: (staged.root / p).read_bytes() for p in _all_staged(staged.root)}
     assert list(hub.repos[REPO].tags) == [default_tag(store)]
     assert publish(store, REPO, staging=staged.root, restage=False).uploaded == ()  # the tag exists: no error
+
+
+def test_files_the_user_added_to_the_staging_are_kept_and_not_uploaded(hub, staged, store, token_env, tmp_path):
+    # they failed verification ("not part of the staging"), so a LICENSE added after a dry run
+    # stopped the publish that the dry run prepared; they are the user's: kept, named, not sent
+    hub.token = TOKEN
+    folder = tmp_path / "staging"
+    shutil.copytree(staged.root, folder)
+    (folder / "LICENSE").write_text("CC-BY-4.0, mine")
+    (folder / "cards" / "notes.md").write_text("[a link to nowhere](nowhere.md) " + TOKEN)
+    assert verify_staged(folder, secrets=[TOKEN]) == []
+    assert unstaged_files(folder) == ["LICENSE", "cards/notes.md"]
+    lines: list[str] = []
+    report = publish(store, REPO, staging=folder, restage=False, log=lines.append)
+    assert sorted(report.uploaded) == sorted(_all_staged(folder))
+    assert "LICENSE" not in _on_hub(hub) and "cards/notes.md" not in _on_hub(hub)
+    assert any(line.startswith("left out of the upload") and "LICENSE, cards/notes.md" in line for line in lines), lines
+    assert (folder / "LICENSE").read_text() == "CC-BY-4.0, mine"
 
 
 def test_git_blob_id_matches_git(tmp_path):

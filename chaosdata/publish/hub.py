@@ -27,7 +27,7 @@ from typing import Any
 from chaosdata.errors import InvalidInputError
 from chaosdata.publish.errors import PublishError
 from chaosdata.publish.stage import STAGED_INDEX, StageReport, sha256_file, stage, staged_index
-from chaosdata.publish.verify import verify_staged
+from chaosdata.publish.verify import unstaged_files, verify_staged
 from chaosdata.store.reader import Store, open_store
 from chaosdata.version import __version__
 
@@ -202,6 +202,10 @@ def publish(store: Store | str | os.PathLike, repo_id: str, *, revision: str | N
     if problems:
         raise PublishError(f"the staged folder {folder} fails verification: {problems[0]} ({len(problems)} "
                            "problem(s)); nothing was uploaded.")
+    if extra := unstaged_files(folder):
+        log(f"left out of the upload, as chaosdata did not stage them: {', '.join(extra[:5])}"
+            + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
+            + " (they stay in the folder; upload your own files with huggingface_hub)")
     if dry_run is not None:
         return PublishReport(repo_id, folder, report, dry_run=True)
 

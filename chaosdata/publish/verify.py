@@ -78,8 +78,18 @@ def card_problems(root: Path) -> list[str]:
     return problems
 
 
+def unstaged_files(root: str | os.PathLike) -> list[str]:
+    """Files under a staged folder that staging did not write (a user's LICENSE, notes): kept on
+    disk and left out of the upload, which sends only what `metadata/staged.json` lists."""
+    root = Path(root)
+    index = staged_index(root)
+    on_disk = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+    return sorted(on_disk - set(index["files"]) - {STAGED_INDEX})
+
+
 def verify_staged(root: str | os.PathLike, *, data: bool = True, secrets: Iterable[str] = ()) -> list[str]:
-    """Every problem of the staged folder at `root`, as sentences naming the file (empty: ready)."""
+    """Every problem of the staged files under `root`, as sentences naming the file (empty: ready).
+    Files the staging did not write are not checked: they are not uploaded (`unstaged_files`)."""
     from chaosdata.export import check_hdf5, check_parquet
     from chaosdata.export.hdf5 import HDF5_DIR
     from chaosdata.store.reader import open_store
@@ -93,8 +103,6 @@ def verify_staged(root: str | os.PathLike, *, data: bool = True, secrets: Iterab
             problems.append(f"{rel}: staged but missing")
         elif (root / rel).stat().st_size != entry["size"] or sha256_file(root / rel) != entry["sha256"]:
             problems.append(f"{rel}: differs from {STAGED_INDEX} (size or SHA-256)")
-    problems += [f"{rel}: not part of the staging (not in {STAGED_INDEX})"
-                 for rel in sorted(on_disk - set(index["files"]) - {STAGED_INDEX})]
     store = open_store(root)
     report = store.verify(index["systems"], data=data)
     problems += [f"store: {p}" for p in report.problems]
@@ -110,12 +118,13 @@ def verify_staged(root: str | os.PathLike, *, data: bool = True, secrets: Iterab
                 problems.append(f"hdf5: cannot read the HDF5 files back ({type(err).__name__}: {err})")
     problems += [f"{folder}: {n} entries, over the Hub's {MAX_FOLDER_ENTRIES} per folder"
                  for folder, n in sorted(folder_entries(root).items()) if n > MAX_FOLDER_ENTRIES]
-    for page in sorted(r for r in on_disk if r.endswith(".md")):
+    staged = sorted(on_disk & set(index["files"]))  # what goes up; files a user added are left out (`unstaged_files`)
+    for page in (r for r in staged if r.endswith(".md")):
         problems += [f"{page}: broken link or image {t}" for t in broken_links(root, page)]
     problems += card_problems(root)
     secrets = [s.encode() for s in secrets if s]
     if secrets:
-        for rel in sorted(on_disk):
+        for rel in staged:
             blob = (root / rel).read_bytes()
             if any(s in blob for s in secrets):
                 problems.append(f"{rel}: contains the Hugging Face token; delete the staging and stage again")
