@@ -26,16 +26,32 @@ import numpy as np
 import torch
 
 from chaosdata.errors import InvalidInputError, suggest
-from chaosdata.store import ReleaseConfig, Store, build, load_preset, open_store, provenance
+from chaosdata.store import (
+    ReleaseConfig,
+    Store,
+    build,
+    load_preset,
+    open_store,
+    provenance,
+)
 from chaosdata.store.config import PRESETS, SPLITS, check_budget, parse_config
 from chaosdata.store.errors import StoreError
 from chaosdata.store.layout import MANIFEST
-from chaosdata.store.reader import CheckedArray
 from chaosdata.store.manifest import read_manifest
+from chaosdata.store.reader import CheckedArray
 from chaosdata.systems import get_system, list_systems
 from chaosdata.systems.derived import SKEW_SEPARATOR
-from chaosdata.windows import (NORMALIZATIONS, Normalizer, Series, WindowDataset, check_dtype, check_noise,
-                               check_window, fit_statistics, temporal_cut)
+from chaosdata.windows import (
+    NORMALIZATIONS,
+    Normalizer,
+    Series,
+    WindowDataset,
+    check_dtype,
+    check_noise,
+    check_window,
+    fit_statistics,
+    temporal_cut,
+)
 
 DEFAULT_STORE = "data"
 
@@ -131,7 +147,10 @@ def _open_source(source: str | os.PathLike | None, names: list[str] | None, *, c
         out = cache_root(cache_dir) / "regenerated" / regenerate_key(cfg, device)
         wanted = names if names is not None else cfg.resolved_systems()
         return _regenerate(cfg, out, wanted, device)
-    from chaosdata.store.remote import is_url, open_remote  # imports huggingface_hub: only when needed
+    from chaosdata.store.remote import (  # imports huggingface_hub: only when needed
+        is_url,
+        open_remote,
+    )
 
     if _is_repo_id(source) or is_url(source):
         return open_remote(str(source), revision=revision, cache=cache_root(cache_dir) / "remote")

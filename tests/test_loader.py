@@ -331,8 +331,8 @@ def test_hub_corrupt_cached_chunk_range_is_evicted_and_fetched_again(served, sto
     series = open_remote(REPO, revision=None, cache=tmp_path / "remote").array("Lorenz", "fine", "train")
     want = series[0, 200:300]
     start, length = member_span(store / "Lorenz.zip", "fine/train/series/c/0/0/0")
-    ranges = [p for p in cache_entries(tmp_path, "Lorenz.zip") if (lambda o, n: start <= o and o + n < start + length)(
-        *map(int, p.name.split("-")))]  # parts of the shard: its index and the chunks read
+    spans = {p: tuple(map(int, p.name.split("-"))) for p in cache_entries(tmp_path, "Lorenz.zip")}
+    ranges = [p for p, (o, n) in spans.items() if start <= o and o + n < start + length]  # the shard's index, chunks
     chunk = max(ranges, key=lambda p: p.stat().st_size)
     data = bytearray(chunk.read_bytes())
     data[len(data) // 2] ^= 0xFF

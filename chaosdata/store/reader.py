@@ -32,10 +32,21 @@ import numpy as np
 import zarr
 
 from chaosdata.errors import InvalidInputError, UnknownSystemError, suggest
-from chaosdata.store.archive import damaged_reads, is_checksum_error, open_system, walk_arrays
+from chaosdata.store.archive import (
+    damaged_reads,
+    is_checksum_error,
+    open_system,
+    walk_arrays,
+)
 from chaosdata.store.config import SPLITS, ReleaseConfig
 from chaosdata.store.errors import ChecksumError, StoreError
-from chaosdata.store.layout import MAP_GRANULARITY, SERIES, TRAJECTORY_VARIABLES, split_path, system_file
+from chaosdata.store.layout import (
+    MAP_GRANULARITY,
+    SERIES,
+    TRAJECTORY_VARIABLES,
+    split_path,
+    system_file,
+)
 from chaosdata.store.manifest import data_sha256, file_sha256, read_manifest
 from chaosdata.systems import get_system
 
@@ -75,7 +86,7 @@ class CheckedArray:
     the file; every other attribute (`shape`, `chunks`, `dtype`, `path`, `attrs`...) is the
     array's own."""
 
-    def __init__(self, array: zarr.Array, file: Path):
+    def __init__(self, array: zarr.Array, file: Path | str):  # a path, or a remote file's URL
         self.array, self.file = array, file
 
     def __getitem__(self, selection: Any) -> Any:

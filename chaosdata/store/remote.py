@@ -345,7 +345,7 @@ def open_remote(source: str, *, revision: str | None, cache: Path) -> RemoteStor
     fs = HfFileSystem()
     if is_url(source):
         resolved = fs.resolve_path(source, revision=revision)
-        if resolved.repo_type != "dataset":
+        if getattr(resolved, "repo_type", None) != "dataset":  # a bucket path has none
             raise StoreError(f"{source}: a chaosdata store on the Hub is a dataset repo (hf://datasets/owner/name)")
         repo_id, revision, sub = resolved.repo_id, resolved.revision, resolved.path_in_repo
     else:
@@ -379,6 +379,8 @@ def _hub_sha(repo_id: str, revision: str | None, folder: Path) -> str:
         raise StoreError(f"source {repo_id!r}: asking the Hub for revision {revision or 'main'!r} failed "
                          f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}); check the network "
                          "and run again, or set HF_HUB_OFFLINE=1 to use what is cached") from err
+    if not sha:
+        raise StoreError(f"source {repo_id!r}: the Hub named no commit for revision {revision or 'main'!r}")
     with replacing(ref) as tmp:
         tmp.write_text(sha)
     return sha
