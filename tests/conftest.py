@@ -37,6 +37,17 @@ def rng():
 
 
 @pytest.fixture(scope="session")
+def tiny_chronos(tmp_path_factory):
+    """Folders of a tiny Chronos (T5) and a tiny Chronos-Bolt checkpoint with random weights,
+    by kind ("t5", "bolt"); skipped where chronos-forecasting is absent."""
+    pytest.importorskip("chronos")
+    from tiny_chronos import save_chronos_bolt, save_chronos_t5
+
+    root = tmp_path_factory.mktemp("chronos")
+    return {"t5": str(save_chronos_t5(root / "t5")), "bolt": str(save_chronos_bolt(root / "bolt"))}
+
+
+@pytest.fixture(scope="session")
 def loopback_hub(tmp_path_factory):
     """The loopback Hub that HF_ENDPOINT names, serving on this process's port; see `hub`."""
     from chaosdata.publish.loopback import LoopbackHub

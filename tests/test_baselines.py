@@ -290,3 +290,105 @@ def test_the_benchmark_runs_darts_models_by_name(tmp_path, capsys):
     assert sorted(r["model"] for r in rows) == ["darts:linearregressionmodel", "darts:naivemean"]
     assert main(["benchmark", "--out", str(tmp_path), "--systems", "Lorenz", "--models", "darts:NBEATS"]) == 2
     assert "unknown darts model 'NBEATS'" in capsys.readouterr().err
+
+
+# --- zero-shot: Chronos checkpoints and a user's own model ----------------------------------------
+def test_chronos_bolt_forecasts_each_coordinate_with_the_real_pipelines_median(tiny_chronos, lorenz_short):
+    from chronos import BaseChronosPipeline
+
+    name = f"chronos:{tiny_chronos['bolt']}"
+    contexts = lorenz_short[:, :100]
+    pred = get_forecaster(name).fit(contexts[0]).predict(contexts, 20)
+    assert pred.shape == (2, 20, 3) and pred.dtype == torch.float64
+    pipeline = BaseChronosPipeline.from_pretrained(tiny_chronos["bolt"])
+    series = contexts.permute(0, 2, 1).reshape(6, 100).float()  # each coordinate a series of its own
+    median, _ = pipeline.predict_quantiles(series, prediction_length=20, quantile_levels=[0.5])
+    torch.testing.assert_close(pred, median[..., 0].reshape(2, 3, 20).permute(0, 2, 1).double())
+
+
+def test_chronos_t5_samples_are_seeded_and_the_name_keeps_the_folders_case(tiny_chronos, lorenz_short, tmp_path):
+    name = f"chronos:{tiny_chronos['t5']}"
+    cls = forecaster_class(name)
+    assert cls.name == name and forecaster_class(name.upper()) is cls  # kept as written, found in any case
+    model = get_forecaster(name, seed=1).fit(lorenz_short[0, :100])
+    a, b = model.predict(lorenz_short[:, :100], 5), model.predict(lorenz_short[:, :100], 5)
+    assert a.shape == (2, 5, 3) and torch.equal(a, b)
+    assert not torch.equal(a, get_forecaster(name, seed=2).fit(lorenz_short[0]).predict(lorenz_short[:, :100], 5))
+    model.save(tmp_path / "m.pt")
+    assert torch.equal(Forecaster.load(tmp_path / "m.pt").predict(lorenz_short[:, :100], 5), a)
+
+
+def test_a_folder_that_is_not_a_chronos_model_is_a_one_line_error(tmp_path):
+    pytest.importorskip("chronos")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InvalidInputError, match=r"has no config.json, so it is not a saved model; give a Chronos"):
+        forecaster_class(f"chronos:{tmp_path / 'empty'}")
+    (tmp_path / "t5").mkdir()
+    (tmp_path / "t5" / "config.json").write_text('{"model_type": "t5"}')
+    with pytest.raises(InvalidInputError, match=r"has no chronos_config, so it is not a Chronos model \(model_type 't5'\)"):
+        forecaster_class(f"chronos:{tmp_path / 't5'}")
+    with pytest.raises(InvalidInputError, match=r"no folder .*; give a folder written by save_pretrained or a Hub id"):
+        forecaster_class(f"chronos:{tmp_path / 'absent'}")
+
+
+def test_without_chronos_forecasting_a_chronos_model_names_the_extra(monkeypatch):
+    """As where chronos-forecasting is not installed: `import chronos` fails."""
+    for module in [m for m in sys.modules if m == "chronos" or m.startswith("chronos.")]:
+        monkeypatch.delitem(sys.modules, module)
+    monkeypatch.setitem(sys.modules, "chronos", None)
+    with pytest.raises(ChaosdataError, match=r"need chronos-forecasting, which is not installed: "
+                                             r"pip install 'chaosdata\[chronos\]'"):
+        forecaster_class("chronos:amazon/chronos-bolt-tiny")
+
+
+def test_a_context_length_longer_than_the_data_names_the_fix(tiny_chronos, lorenz_short):
+    model = get_forecaster(f"chronos:{tiny_chronos['bolt']}", context_length=150).fit(lorenz_short[0])
+    with pytest.raises(InvalidInputError, match=r"context_length 150 is longer than the context given \(100 points\); "
+                                                r"set context_length <= 100"):
+        model.predict(lorenz_short[:, :100], 5)
+    assert model.predict(lorenz_short[:, :150], 5).shape == (2, 5, 3)
+
+
+def test_a_hub_checkpoint_that_cannot_be_reached_fails_at_load_naming_the_download(lorenz_short):
+    pytest.importorskip("chronos")
+    model = get_forecaster("chronos:amazon/chronos-bolt-tiny")  # a Hub id: checked when loaded (no network here)
+    with pytest.raises(ChaosdataError, match=r"could not load the checkpoint .*hf download amazon/chronos-bolt-tiny"):
+        model.fit_predict_each(lorenz_short[:, :50], 5)
+
+
+class LastValue:
+    """A user's own zero-shot model: any object with predict(context, horizon)."""
+
+    def predict(self, context: torch.Tensor, horizon: int) -> torch.Tensor:
+        return context[:, -1:].expand(-1, horizon, -1)
+
+
+def test_a_users_own_model_plugs_in_by_name_and_runs_in_the_benchmark(tmp_path):
+    from chaosdata.baselines import register_predictor
+    from chaosdata.benchmark import run_benchmark
+    from test_benchmark import TINY
+
+    register_predictor("last-value-test", LastValue())
+    x = torch.randn(2, 30, 3, dtype=torch.float64)
+    assert torch.equal(get_forecaster("last-value-test").fit(x[0]).predict(x, 4), x[:, -1:].expand(-1, 4, -1))
+    run_benchmark(TINY, ["Lorenz"], ["last-value-test", "naive"], tmp_path, progress=False)
+    with open(tmp_path / "results.csv", newline="") as f:
+        rows = {r["model"]: r for r in csv.DictReader(f) if r["ic"] == "0"}
+    assert rows["last-value-test"]["smape"] == rows["naive"]["smape"]  # the same forecast as our naive model
+
+
+def test_a_user_model_of_the_wrong_shape_or_without_predict_is_refused():
+    from chaosdata.baselines import register_predictor
+    from chaosdata.errors import InvalidTypeError
+
+    with pytest.raises(InvalidTypeError, match=r"must have a method predict\(context, horizon\); got int"):
+        register_predictor("no-predict-test", 3)
+
+    class Flat:
+        def predict(self, context, horizon):
+            return context[:, -horizon:, 0]
+
+    register_predictor("flat-test", Flat())
+    x = torch.randn(2, 30, 3, dtype=torch.float64)
+    with pytest.raises(InvalidInputError, match=r"returned \(2, 4\); a zero-shot model must return a tensor"):
+        get_forecaster("flat-test").fit(x[0]).predict(x, 4)

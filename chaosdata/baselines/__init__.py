@@ -17,8 +17,10 @@ from chaosdata.baselines.base import (
     list_forecasters,
     register,
 )
+from chaosdata.baselines.zeroshot import Predictor, ZeroShotForecaster, register_predictor
 
-_MODULES = ("naive", "linear", "nvar", "esn", "oracle", "neural", "node", "dsr", "darts_models")
+_MODULES = ("naive", "linear", "nvar", "esn", "oracle", "neural", "node", "dsr", "darts_models",
+            "chronos_models")
 
 for _module in _MODULES:
     try:
@@ -27,4 +29,5 @@ for _module in _MODULES:
         if _err.name != f"chaosdata.baselines.{_module}":
             raise
 
-__all__ = ["Forecaster", "NotFittedError", "forecaster_class", "get_forecaster", "list_forecasters", "register"]
+__all__ = ["Forecaster", "NotFittedError", "Predictor", "ZeroShotForecaster", "forecaster_class", "get_forecaster",
+           "list_forecasters", "register", "register_predictor"]

@@ -36,8 +36,11 @@ class NotFittedError(ChaosdataError, RuntimeError):
     """`predict` or `state_dict` called on a forecaster that has not been fitted."""
 
 
-def register(name: str) -> Callable[[type[F]], type[F]]:
-    """Class decorator: add a forecaster to the registry under `name` (lower case, unique)."""
+def register(name: str, *, keep_case: bool = False) -> Callable[[type[F]], type[F]]:
+    """Class decorator: add a forecaster to the registry under `name` (lower case, unique).
+    `keep_case`: the name holds a path or Hub id (`chronos:<checkpoint>`), so the class keeps it
+    as written, and another process (a Dask worker) can rebuild the class from it; lookups
+    still ignore case."""
 
     def decorate(cls: type[F]) -> type[F]:
         key = name.lower()
@@ -45,7 +48,7 @@ def register(name: str) -> Callable[[type[F]], type[F]]:
             raise InvalidInputError(
                 f"forecaster name {name!r} is already registered by {_REGISTRY[key].__qualname__}; choose another name"
             )
-        cls.name = key
+        cls.name = name if keep_case else key
         _REGISTRY[key] = cls
         return cls
 
