@@ -10,7 +10,7 @@ import pytest
 import torch
 from scipy.integrate import solve_ivp
 
-from chaosdata import get_system, make_trajectories
+from chaosdata import get_system, list_systems, make_trajectories
 from chaosdata.errors import InvalidInputError, InvalidTypeError
 from chaosdata.integrate import TABLEAUX, Controller, SolverSettings, Status, Tableau, integrate, simulate
 from chaosdata.integrate.delay import integrate_delay
@@ -1078,3 +1078,75 @@ def test_make_trajectories_counts_every_given_initial_condition(monkeypatch):
     make_trajectories("Lorenz", 100, initial_conditions=torch.ones(10, 3, dtype=torch.float64))  # 48 kB
     with pytest.raises(InvalidInputError, match=r"n_ics = 1000 trajectories x n_points = 100 .* limit 100 kB"):
         make_trajectories("Lorenz", 100, initial_conditions=torch.ones(1000, 3, dtype=torch.float64))
+
+
+# ============================================================ make_trajectories: sweeps and numbers
+# every adaptive method, DOP853 included: its dense output evaluates its extra stages on
+# [steps, B, d] states, so a per-trajectory parameter tensor of length B broadcasts there too
+SWEEP_METHODS = sorted(name for name, tab in TABLEAUX.items() if tab.adaptive)
+
+
+# ---------------------------------------------------------------------- parameter sweeps
+@pytest.mark.parametrize("method", SWEEP_METHODS)
+def test_parameter_sweep_with_resampling_redraws_failed_rows_with_their_own_parameters(method):
+    """One row of the sweep diverges; the redraw must run that row with its own rho (it used to
+    run the failed subset with the whole parameter tensor and crash on shapes)."""
+    rho = torch.tensor([28.0, 28.0, 28.0, 1e9], dtype=torch.float64)
+    swept = make_trajectories("Lorenz", 20, n_ics=4, transient=1, rho=rho, resample_failed=True, method=method)
+    assert swept.valid.tolist() == [True, True, True, False]
+    assert list(swept.stats["failures"]) == [3]
+    plain = make_trajectories("Lorenz", 20, n_ics=4, transient=1, method=method)
+    torch.testing.assert_close(swept.x[:3], plain.x[:3], rtol=0, atol=0)  # same draws, same rho
+
+
+@pytest.mark.parametrize("method", SWEEP_METHODS)
+def test_parameter_sweep_redraw_recovers_a_row_whose_first_draw_failed(monkeypatch, method):
+    """Force the first draw of row 1 out of bounds: the redraw of that row alone must use its
+    own rho (here 1e9 on row 1 would fail again; row 1 has an ordinary rho and recovers)."""
+    from chaosdata.integrate import trajectories
+
+    real = trajectories.sample_initial_conditions
+    calls = []
+
+    def first_draw_bad(system, n, seed, scale=None):
+        x = real(system, n, seed, scale)
+        calls.append(n)
+        if len(calls) == 1:
+            x[1] = 1e12  # outside the bound: row 1 fails on its first draw
+        return x
+
+    monkeypatch.setattr(trajectories, "sample_initial_conditions", first_draw_bad)
+    rho = torch.tensor([1e9, 35.0, 1e9], dtype=torch.float64)
+    tr = make_trajectories("Lorenz", 20, n_ics=3, transient=1, rho=rho, resample_failed=True, method=method)
+    assert tr.valid.tolist() == [False, True, False]
+    assert calls[1] == 3  # the first redraw covers the three failed rows, each with its own rho
+    ref = make_trajectories("Lorenz", 20, initial_conditions=tr.start_states[1], rho=35.0, method=method)
+    torch.testing.assert_close(tr.x[1], ref.x[0], rtol=0, atol=1e-9)
+
+
+# ---------------------------------------------------------------------- numbers that are not numbers
+@pytest.mark.parametrize("value", [math.nan, math.inf, -1.0, True, "10"], ids=repr)
+def test_transient_must_be_a_finite_non_negative_number(value):
+    with pytest.raises(InvalidInputError, match="transient"):
+        make_trajectories("Lorenz", 10, transient=value)
+
+
+@pytest.mark.parametrize("argument", ["rtol", "atol", "dt"])
+@pytest.mark.parametrize("value", [math.nan, math.inf, -1e-8, 0.0], ids=repr)
+def test_solver_numbers_must_be_finite_and_positive(argument, value):
+    method = {"dt": "rk4"}.get(argument)
+    with pytest.raises(InvalidInputError, match=argument):
+        make_trajectories("Lorenz", 10, method=method, **{argument: value})
+
+
+@pytest.mark.parametrize("value", [0, -3, math.nan, 2.5])
+def test_dde_steps_per_period_must_be_a_positive_integer(value):
+    with pytest.raises(InvalidInputError, match="dde_steps_per_period"):
+        make_trajectories("MackeyGlass", 10, dde_steps_per_period=value)
+
+
+@pytest.mark.parametrize("name", list_systems("map"))
+def test_maps_refuse_a_timescale_they_cannot_follow(name):
+    """Maps have one sampling (one point per iteration); timescale='lyapunov' used to be ignored."""
+    with pytest.raises(InvalidInputError, match="timescale"):
+        make_trajectories(name, 10, timescale="lyapunov")
