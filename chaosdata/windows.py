@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
+import pickle
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -194,6 +196,8 @@ class WindowDataset(Dataset):
         self._time_start = np.asarray([s.time.start for s in self.series], dtype=np.int64)
         self._blocks = np.zeros((3, len(self.series)), dtype=np.int64)  # (origin, length, rows) per series, see _geometry
         self._arrays: dict[int, Any] = {}
+        self._pid = os.getpid()  # the process that opened `_arrays`
+        self._copy_openers = False  # True in a process the dataset was forked or unpickled into (see `_array`)
         self._cache: _BlockCache | None = None
         self._view: tuple[np.ndarray, np.ndarray] | None = None  # (block, its windows), see _one_block_windows
         # numpy has no bfloat16: its blocks are cached as float32 and rounded when items are made
@@ -310,9 +314,16 @@ class WindowDataset(Dataset):
         return rows >= s.n_trajectories and origin <= s.time.start and origin + length >= s.time.stop
 
     def _array(self, k: int) -> Any:
-        """Series `k`'s stored array, opened once per process."""
+        """Series `k`'s stored array, opened once per process. A forked `DataLoader` worker opens
+        its own through a pickled copy of the opener, as a spawned worker would: an opener may
+        keep open files (a `Store` its zips), a forked child shares their file offsets with its
+        parent and siblings, and processes reading one zip through one offset read each other's
+        bytes (checksum errors on a sound file)."""
+        if self._pid != os.getpid():
+            self._arrays, self._pid, self._copy_openers = {}, os.getpid(), True
         if k not in self._arrays:
-            self._arrays[k] = self.series[k].open()
+            opener = self.series[k].open
+            self._arrays[k] = (pickle.loads(pickle.dumps(opener)) if self._copy_openers else opener)()
         return self._arrays[k]
 
     def _transform(self, k: int, raw: Any) -> np.ndarray:

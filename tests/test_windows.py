@@ -338,3 +338,37 @@ def test_window_indices_must_be_integers():
     with pytest.raises(IndexError, match="out of range"):
         ds.__getitems__([0, len(ds)])
     assert ds.__getitems__([]) == []
+
+
+class ZipOpener:
+    """Opens an array in a zip and keeps the zip open for later calls, as `Store` keeps its
+    systems' zips; pickled, it drops the open handle (each process opens its own)."""
+
+    def __init__(self, path: str):
+        self.path, self.group = path, None
+
+    def __getstate__(self) -> dict:
+        return {"path": self.path, "group": None}
+
+    def __call__(self):
+        if self.group is None:
+            self.group = zarr.open_group(zarr.storage.ZipStore(self.path, mode="r", read_only=True), mode="r")
+        return self.group["a"]
+
+
+def test_forked_workers_do_not_share_the_parents_open_zip(tmp_path, monkeypatch):
+    """Forked workers inherited the opener's open zip: its file offset, shared by the processes,
+    made them read each other's bytes (checksum errors on a sound file) once the parent had read."""
+    monkeypatch.setattr("chaosdata.windows.BLOCK_BYTES", 1)  # many small reads: the processes interleave
+    monkeypatch.setattr("chaosdata.windows.SHARD_BLOCK_BYTES", 1)
+    data = ramp(n=8, t=400, d=3)
+    with zarr.storage.ZipStore(tmp_path / "a.zip", mode="w") as zipped:
+        array = zarr.create_array(zipped, name="a", shape=data.shape, chunks=(1, 8, 3), shards=(8, 400, 3),
+                                  dtype=data.dtype, compressors=zarr.codecs.BloscCodec(cname="zstd"))
+        array[...] = data
+    ds = dataset([Series("A", ZipOpener(str(tmp_path / "a.zip")), 8, 400, 3, 0.0, 0.5, block=8)], stride=1)
+    expected = ds.__getitems__(list(range(len(ds))))  # the parent reads first, as a script peeking at ds[0] does
+    ds._cache = None  # ...and the workers read again
+    got = [x for context, target in DataLoader(ds, batch_size=64, num_workers=2, timeout=120)
+           for x in zip(context, target)]
+    assert all(torch.equal(a, c) and torch.equal(b, d) for (a, b), (c, d) in zip(got, expected))
