@@ -251,11 +251,18 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     if args.threads < 1:
         raise InvalidInputError(f"--threads must be a positive integer, got {args.threads}")
     run_options = {"--protocol": args.protocol, "--systems": args.systems, "--models": args.models,
-                   "--seed": args.seed, "--params": args.params}
+                   "--seed": args.seed, "--params": args.params, "--device": args.device,
+                   "--executor": args.executor, "--scheduler": args.scheduler, "--workers": args.workers}
     given = [option for option, value in run_options.items() if value is not None]
     if args.report_only and given:
         raise InvalidInputError(f"--report-only redraws the leaderboard from results.csv and runs nothing, so "
                                 f"{', '.join(given)} would be ignored; drop them, or drop --report-only to run")
+    if args.executor != "dask" and (args.scheduler is not None or args.workers is not None):
+        raise InvalidInputError("--scheduler and --workers set up a Dask cluster; they need --executor dask "
+                                "(the local executor runs the jobs in this process)")
+    if args.scheduler is not None and args.workers is not None:
+        raise InvalidInputError("--workers does not apply with --scheduler: the cluster's own workers run the "
+                                "jobs; leave --workers out (or leave out --scheduler for a local cluster)")
     params = _params_arg(args.params)
     systems = "all" if args.systems in (None, "all") else _systems_arg(args.systems)
     models = _systems_arg(args.models or DEFAULT_MODELS, "--models", "naive,nvar")
@@ -274,7 +281,9 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     if not args.report_only:
         summary = run_benchmark(args.protocol or "zero-shot", systems, models, args.out, seed=args.seed or 0,
-                                model_params=params, metrics=metrics, progress=not args.no_progress)
+                                model_params=params, metrics=metrics, progress=not args.no_progress,
+                                device=args.device or "cpu", executor=args.executor or "local",
+                                scheduler=args.scheduler, workers=args.workers or 1)
         times = ", ".join(f"{m} {t:.1f} s" for m, t in summary.model_seconds.items())
         print(f"{summary.written} result rows written, {summary.skipped} (system, model) pairs skipped; "
               f"data {summary.data_seconds:.1f} s; models: {times}")
@@ -373,6 +382,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--params", default=None, help='hyperparameters as JSON, e.g. \'{"esn": {"size": 200}}\'')
     p.add_argument("--metrics", default=None, help="comma-separated metric names (default: the protocol's set)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    p.add_argument("--device", default=None, help="torch device the models run on, e.g. cuda (default cpu)")
+    p.add_argument("--executor", choices=("local", "dask"), default=None,
+                   help="local (default): jobs in this process; dask: (system, model) jobs on a dask.distributed "
+                        "cluster whose workers see --out")
+    p.add_argument("--scheduler", default=None,
+                   help="with --executor dask: the scheduler's address (default: a local cluster of --workers)")
+    p.add_argument("--workers", type=int, default=None, help="with --executor dask: local cluster size (default 1)")
     p.add_argument("--report-only", action="store_true", help="only redraw the leaderboard and plots")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_benchmark)

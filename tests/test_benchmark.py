@@ -406,3 +406,55 @@ def test_tiny_gilpin_reports_give_each_models_valid_horizon(gilpin_dir):
 ])
 def test_valid_horizon_is_the_last_horizon_under_the_threshold(curve, expected):
     assert valid_horizon(curve, 30.0) == expected
+
+
+# --- executors and devices ----------------------------------------------------------------------
+def test_a_dask_local_cluster_writes_the_rows_a_local_run_writes(tmp_path):
+    pytest.importorskip("dask.distributed")
+    systems, models = ["Lorenz", "Henon", "Torus"], ["naive", "nvar"]
+    local = run_benchmark(TINY, systems, models, tmp_path / "local", progress=False)
+    dask = run_benchmark(TINY, systems, models, tmp_path / "dask", progress=False, executor="dask", workers=2)
+    assert (dask.written, dask.skipped, dask.failed) == (local.written, local.skipped, local.failed) == (8, 2, 0)
+    rows = {name: sorted(read(tmp_path / name / "results.csv"), key=lambda r: [r[k] for k in ROW_KEY])
+            for name in ("local", "dask")}
+    assert rows["dask"] == rows["local"]  # every value, not only the keys
+    assert read(tmp_path / "dask" / "skipped.csv") == read(tmp_path / "local" / "skipped.csv")
+    assert run_benchmark(TINY, systems, models, tmp_path / "dask", progress=False, executor="dask").written == 0
+
+
+def test_benchmark_dask_options_are_checked_before_anything_runs(tmp_path, capsys):
+    assert main(["benchmark", "--out", str(tmp_path), "--systems", "Lorenz", "--scheduler", "tcp://h:8786"]) == 2
+    assert "they need --executor dask" in capsys.readouterr().err
+    args = ["benchmark", "--out", str(tmp_path), "--systems", "Lorenz", "--executor", "dask"]
+    assert main([*args, "--scheduler", "tcp://h:8786", "--workers", "2"]) == 2
+    assert "--workers does not apply with --scheduler" in capsys.readouterr().err
+    assert not (tmp_path / "results.csv").exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is present: nothing to refuse")
+def test_device_cuda_is_refused_where_cuda_is_absent(tmp_path, capsys):
+    args = ["benchmark", "--out", str(tmp_path), "--systems", "Lorenz", "--models", "naive", "--device", "cuda"]
+    assert main(args) == 2
+    assert "device 'cuda' is not usable here" in capsys.readouterr().err
+    assert not (tmp_path / "results.csv").exists()
+
+
+def test_the_device_reaches_the_models_and_the_timings(tmp_path):
+    from chaosdata.baselines.base import Forecaster, register
+
+    seen = []
+
+    @register("device-probe-test")
+    class DeviceProbe(Forecaster):
+        """Forecasts zeros; records the device it was fitted on."""
+
+        def _fit(self, series, *, dt, system):
+            seen.append(str(self.device))
+            self.dim_ = series[0].shape[-1]
+
+        def _predict(self, context, horizon):
+            return torch.zeros(context.shape[0], horizon, self.dim_, dtype=torch.float64)
+
+    run_benchmark(TINY, ["Lorenz"], ["device-probe-test"], tmp_path, progress=False, device="meta")
+    assert seen == ["meta", "meta"]  # one fit per initial condition, each on the run's device
+    assert [r["device"] for r in read(tmp_path / "timings.csv")] == ["meta"]

@@ -37,7 +37,7 @@ ROW_KEY = (*PAIR_KEY, "ic")
 SKIP_KEY = ("protocol", "system", "seed")
 SKIPPED_FIELDS = (*SKIP_KEY, "reason")
 FAILURE_FIELDS = (*PAIR_KEY, "attempts", "reason")
-TIMING_FIELDS = (*PAIR_KEY, "n_ics", "forecast_seconds", "wall_seconds", "threads", "params")
+TIMING_FIELDS = (*PAIR_KEY, "n_ics", "forecast_seconds", "wall_seconds", "threads", "device", "params")
 # the columns each file must have: a file without them was written under the earlier key
 REQUIRED = {"results.csv": ROW_KEY, "timings.csv": PAIR_KEY, "skipped.csv": SKIP_KEY, "failures.csv": PAIR_KEY}
 

@@ -10,6 +10,11 @@ a new seed or new hyperparameters are new pairs. Tables and plots are made from 
 
 Everything is seeded (data seeds from the protocol's base seed and the system name, model seeds
 from their hyperparameters), so a rerun with the same threads gives identical files.
+
+Each (system, model) is one job (`run_pair`, given the run's `RunSpec`): run here in order, or
+spread over a Dask cluster with `executor="dask"` (`chaosdata.store.executors.run_on_dask`, as
+`chaosdata generate` does); either way this process alone writes the files, as jobs finish, so
+the two give the same rows (in another order).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import time
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -144,15 +150,15 @@ def model_settings(model: str, params: Mapping[str, Any], protocol: Protocol) ->
     return get_forecaster(model, **settings).hyperparams()
 
 
-def forecast_task(task: Task, model: str, settings: Mapping[str, Any]) -> tuple[Tensor, float]:
-    """Forecast every context of `task` with a fresh `model` fitted on that context alone
-    (`Forecaster.fit_predict_each`); returns (`[n_ics, horizon, dim]` float64, seconds taken).
-    Models that integrate the system (the oracle) get the raw contexts."""
+def forecast_task(task: Task, model: str, settings: Mapping[str, Any], device: str = "cpu") -> tuple[Tensor, float]:
+    """Forecast every context of `task` with a fresh `model` on `device` fitted on that context
+    alone (`Forecaster.fit_predict_each`); returns (`[n_ics, horizon, dim]` float64, seconds
+    taken). Models that integrate the system (the oracle) get the raw contexts."""
     raw = getattr(forecaster_class(model), "raw_state", False)
     contexts = task.raw_context if raw else task.context
     t0 = time.perf_counter()
-    pred = get_forecaster(model, **settings).fit_predict_each(contexts, task.target.shape[1], dt=task.dt,
-                                                              system=task.system)
+    pred = get_forecaster(model, **settings).to(device).fit_predict_each(contexts, task.target.shape[1], dt=task.dt,
+                                                                         system=task.system)
     seconds = time.perf_counter() - t0
     return pred[..., : task.target.shape[-1]].to(torch.float64), seconds  # the oracle forecasts the full state
 
@@ -164,19 +170,20 @@ def keyed_settings(settings: Mapping[str, Any], grid: Mapping[str, Sequence[Any]
 
 def evaluate(task: Task, model: str, settings: Mapping[str, Any], protocol: Protocol,
              metric_names: Sequence[str] | None = None, *, seed: int = 0,
-             grid: Mapping[str, Sequence[Any]] | None = None) -> tuple[list[dict[str, Any]], float]:
+             grid: Mapping[str, Sequence[Any]] | None = None, device: str = "cpu") -> tuple[list[dict[str, Any]], float]:
     """Rows of `results.csv` for one (system, model), one per initial condition, and the seconds
     the forecasts took (kept out of the rows, which a rerun reproduces byte for byte). `seed` is
     the run's base data seed (the key); the task's own derived seed goes in `data_seed`. With a
     `grid` and a task that has a training trajectory, the model is first tuned on it (`tune`):
-    the values chosen go in `tuned`, their sMAPE on the training trajectory in `tune_smape`."""
+    the values chosen go in `tuned`, their sMAPE on the training trajectory in `tune_smape`.
+    Models fit and forecast on `device`."""
     grid = grid or {}
     chosen, tuned, tune_smape = dict(settings), {}, math.nan
     if grid and task.train is not None:
         chosen, tune_smape = tune(model, settings, grid, task.train, protocol.tune_horizon, dt=task.dt,
-                                  system=task.system)
+                                  system=task.system, device=device)
         tuned = {k: chosen[k] for k in grid}
-    pred, seconds = forecast_task(task, model, chosen)
+    pred, seconds = forecast_task(task, model, chosen, device)
     scale = torch.cat([task.context, task.target], dim=1).flatten(0, 1).std(0)  # pooled over ICs and time
     metrics = score(pred, task.target, dt=task.dt, lyapunov_time=task.lyapunov_time, scale=scale,
                     free_run=protocol.free_run, metrics=metric_names)
@@ -297,16 +304,89 @@ class _Ledger:
                                                     "reason": reason}], SKIPPED_FIELDS)
 
 
+@dataclass(frozen=True)
+class RunSpec:
+    """What every (system, model) job of a run shares, checked once by `run_benchmark` and sent
+    to the workers whole: the protocol, each model's settings and tuning grid, the metrics, the
+    base data seed, the output folder (workers cache the data there), device and threads."""
+
+    protocol: Protocol
+    settings: dict[str, dict[str, Any]]
+    grids: dict[str, dict[str, tuple[Any, ...]]]
+    metrics: list[str] | None
+    seed: int
+    out: str
+    device: str = "cpu"
+    threads: int = 1
+
+
+@dataclass(frozen=True)
+class PairOutcome:
+    """What one job gives back: `status` "done" (its `rows`), "skipped" (the protocol does not
+    apply to the system) or "failed" (a model error, `reason` and, for errors that are not
+    chaosdata's, the `trace`); seconds spent making data, forecasting, and in all."""
+
+    status: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    reason: str = ""
+    trace: str = ""
+    data_seconds: float = 0.0
+    forecast_seconds: float = 0.0
+    wall_seconds: float = 0.0
+
+
+def run_pair(spec: RunSpec, system: str, model: str) -> PairOutcome:
+    """One (system, model) job: the task (cached under `spec.out`), then `evaluate`. Pure given
+    the spec, so it runs the same in this process or on a Dask worker."""
+    if torch.get_num_threads() != spec.threads:
+        torch.set_num_threads(spec.threads)
+    t0 = time.perf_counter()
+    try:
+        task = load_task(spec.protocol, system, Path(spec.out), spec.seed)
+    except SkipSystem as why:
+        return PairOutcome("skipped", reason=str(why), data_seconds=time.perf_counter() - t0)
+    t1 = time.perf_counter()
+    try:
+        rows, seconds = evaluate(task, model, spec.settings[model], spec.protocol, spec.metrics, seed=spec.seed,
+                                 grid=spec.grids[model], device=spec.device)
+    except MODEL_ERRORS as err:
+        return PairOutcome("failed", reason=f"{type(err).__name__}: {err}".replace("\n", " ")[:500],
+                           trace="" if isinstance(err, ChaosdataError) else traceback.format_exc(),
+                           data_seconds=t1 - t0, wall_seconds=time.perf_counter() - t1)
+    return PairOutcome("done", rows, data_seconds=t1 - t0, forecast_seconds=seconds,
+                       wall_seconds=time.perf_counter() - t1)
+
+
+def _run_named(spec: RunSpec, name: str) -> PairOutcome:
+    """`run_pair` for a job named `"<system> | <model>"` (system names hold no spaces)."""
+    system, _, model = name.partition(" | ")
+    return run_pair(spec, system, model)
+
+
 def run_benchmark(protocol: str | Protocol, systems: Iterable[str] | str | None, models: Iterable[str] | str,
                   out: str | os.PathLike, *, seed: int = 0, model_params: Mapping[str, Mapping[str, Any]] | None = None,
-                  metrics: Sequence[str] | None = None, progress: bool = True) -> RunSummary:
+                  metrics: Sequence[str] | None = None, progress: bool = True, device: str = "cpu",
+                  executor: str = "local", scheduler: str | None = None, workers: int = 1) -> RunSummary:
     """Run `models` on `systems` under `protocol`, writing into `out` (see the module docstring).
 
     `model_params` maps a model name to hyperparameters (others at their defaults); `metrics`
     names the metrics to record (default: see `score`). Pairs of this (seed, settings) already
     finished are skipped, as are systems the protocol does not apply to; a model error is
     recorded in `failures.csv` with its message, the run goes on, and the next run tries again.
+    Models run on `device` (checked here). `executor="dask"` spreads the (system, model) jobs over
+    a Dask cluster, as `chaosdata generate` does (`scheduler` address, or a local cluster of
+    `workers` processes; the workers must see `out`, where they cache the data, and a system's
+    data may be made by more than one of them on a first run); this process writes the files.
     """
+    from chaosdata.devices import usable_device
+    from chaosdata.store import executors
+
+    if executor not in executors.EXECUTORS:
+        raise InvalidInputError(f"executor must be one of {executors.EXECUTORS}, got {executor!r}")
+    if scheduler is not None and executor != "dask":
+        raise InvalidInputError("scheduler is the address of a Dask scheduler; it needs executor='dask'")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InvalidInputError(f"workers must be a positive integer, got {workers!r}")
     proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
     names = resolve_systems(systems)
     model_names = resolve_models(models)
@@ -314,11 +394,13 @@ def run_benchmark(protocol: str | Protocol, systems: Iterable[str] | str | None,
         raise InvalidInputError("models is empty; give at least one forecaster name (see list_forecasters())")
     params = _model_params(model_params, model_names)
     metric_names = resolve_metrics(metrics)
+    usable_device(device)
     settings = {m: model_settings(m, params.get(m, {}), proto) for m in model_names}
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ledger = _Ledger.open(out)
     grids = {m: grid_for(m, params.get(m, {})) if proto.train_points else {} for m in model_names}
+    spec = RunSpec(proto, settings, grids, metric_names, seed, str(out), str(device), torch.get_num_threads())
     hashes = {m: params_hash(keyed_settings(settings[m], grids[m])) for m in model_names}
 
     def pair(system: str, model: str) -> tuple[str, ...]:
@@ -326,49 +408,57 @@ def run_benchmark(protocol: str | Protocol, systems: Iterable[str] | str | None,
 
     todo = [(s, m) for s in names for m in model_names
             if pair(s, m) not in ledger.done and (proto.name, s, str(seed)) not in ledger.skips]
-    written = n_skipped = n_failed = 0
-    data_seconds = 0.0
+    counts = {"written": 0, "skipped": 0, "failed": 0, "data": 0.0}
     model_seconds: dict[str, float] = {m: 0.0 for m in model_names}
     bar = _progress(len(todo), progress, proto.name)
-    task_cache: tuple[str, Task | SkipSystem] | None = None
+
+    def record(system: str, model: str, outcome: PairOutcome) -> None:
+        key = pair(system, model)
+        counts["data"] += outcome.data_seconds
+        model_seconds[model] += outcome.wall_seconds
+        if outcome.status == "skipped":
+            ledger.skip(proto.name, system, seed, outcome.reason)
+            counts["skipped"] += 1
+        elif outcome.status == "failed":
+            sys.stderr.write(outcome.trace)
+            ledger.failed(key, outcome.reason)
+            counts["failed"] += 1
+        else:
+            ledger.finished(key, outcome.rows, {
+                **dict(zip(PAIR_KEY, key, strict=True)), "n_ics": len(outcome.rows),
+                "forecast_seconds": round(outcome.forecast_seconds, 4), "wall_seconds": round(outcome.wall_seconds, 4),
+                "threads": spec.threads, "device": spec.device, "params": settings_json(settings[model])})
+            counts["written"] += len(outcome.rows)
+        bar.update(1)
+
     try:
-        for system, model in todo:
-            bar.set_postfix_str(f"{system} / {model}", refresh=False)
-            if task_cache is None or task_cache[0] != system:
-                t0 = time.perf_counter()
-                try:
-                    task_cache = (system, load_task(proto, system, out, seed))
-                except SkipSystem as why:
-                    task_cache = (system, why)
-                    ledger.skip(proto.name, system, seed, str(why))
-                data_seconds += time.perf_counter() - t0
-            task = task_cache[1]
-            if isinstance(task, SkipSystem):
-                n_skipped += 1
-                bar.update(1)
-                continue
-            t0 = time.perf_counter()
-            try:
-                rows, seconds = evaluate(task, model, settings[model], proto, metric_names, seed=seed,
-                                         grid=grids[model])
-            except MODEL_ERRORS as err:
-                if not isinstance(err, ChaosdataError):
-                    traceback.print_exc(file=sys.stderr)
-                ledger.failed(pair(system, model), f"{type(err).__name__}: {err}".replace("\n", " ")[:500])
-                n_failed += 1
-            else:
-                wall = time.perf_counter() - t0
-                ledger.finished(pair(system, model), rows, {
-                    **dict(zip(PAIR_KEY, pair(system, model), strict=True)), "n_ics": len(rows),
-                    "forecast_seconds": round(seconds, 4), "wall_seconds": round(wall, 4),
-                    "threads": torch.get_num_threads(), "params": settings_json(settings[model])})
-                written += len(rows)
-            model_seconds[model] += time.perf_counter() - t0
-            bar.update(1)
+        _execute(spec, todo, record, ledger.skips, bar, executor, scheduler, workers)
     finally:
         bar.close()
-    return RunSummary(out=out, written=written, skipped=n_skipped, data_seconds=data_seconds,
-                      model_seconds=model_seconds, failed=n_failed)
+    return RunSummary(out=out, written=int(counts["written"]), skipped=int(counts["skipped"]),
+                      data_seconds=counts["data"], model_seconds=model_seconds, failed=int(counts["failed"]))
+
+
+def _execute(spec: RunSpec, todo: list[tuple[str, str]], record: Any, skips: Mapping[tuple[str, str, str], str],
+             bar: Any, executor: str, scheduler: str | None, workers: int) -> None:
+    """Run the jobs of `todo` here, in order (a system found skipped is not made again for its
+    other models), or on Dask; `record(system, model, outcome)` in this process as each ends."""
+    if executor == "dask":
+        from chaosdata.store import executors
+
+        def done(name: str, result: Any) -> None:
+            system, _, model = name.partition(" | ")
+            record(system, model, result())
+
+        executors.run_on_dask([f"{s} | {m}" for s, m in todo], workers, partial(_run_named, spec), done,
+                              lambda line: bar.write(line, file=sys.stderr), scheduler)
+        return
+    for system, model in todo:
+        bar.set_postfix_str(f"{system} / {model}", refresh=False)
+        if (spec.protocol.name, system, str(spec.seed)) in skips:  # found by an earlier model of this run
+            record(system, model, PairOutcome("skipped", reason=skips[(spec.protocol.name, system, str(spec.seed))]))
+        else:
+            record(system, model, run_pair(spec, system, model))
 
 
 def _progress(total: int, enabled: bool, name: str) -> Any:

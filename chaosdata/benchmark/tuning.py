@@ -67,16 +67,16 @@ def candidates(settings: Mapping[str, Any], grid: Mapping[str, Sequence[Any]]) -
 
 
 def tune(model: str, settings: Mapping[str, Any], grid: Mapping[str, Sequence[Any]], train: Tensor, horizon: int,
-         *, dt: float, system: str) -> tuple[dict[str, Any], float]:
+         *, dt: float, system: str, device: str = "cpu") -> tuple[dict[str, Any], float]:
     """The candidate of `grid` over `settings` whose forecast of the last `horizon` points of
-    `train` (`[time, dim]`), fitted on the points before, has the lowest sMAPE; returns
-    (its settings, that sMAPE)."""
+    `train` (`[time, dim]`), fitted on the points before (on `device`), has the lowest sMAPE;
+    returns (its settings, that sMAPE)."""
     fit_part, truth = train[:-horizon], train[-horizon:]
     best: tuple[dict[str, Any], float] | None = None
     last_error: BaseException | None = None
     for candidate in candidates(settings, grid):
         try:
-            forecaster = get_forecaster(model, **candidate).fit(fit_part, dt=dt, system=system)
+            forecaster = get_forecaster(model, **candidate).to(device).fit(fit_part, dt=dt, system=system)
             pred = forecaster.predict(fit_part[None], horizon)[0, :, : truth.shape[-1]]
             err = float(smape(pred[None].to(torch.float64), truth[None])[0])
         except CANDIDATE_ERRORS as e:
