@@ -3,8 +3,10 @@
 A window is `(context, target)`: `context_length` points followed by the next `horizon`
 points of one trajectory (with `return_info=True`, also a dict saying where it comes from).
 Windows are addressed arithmetically (system, trajectory, start), never listed, and read on
-demand through a small cache of decoded time blocks, so memory stays bounded by a batch plus
-the cache whatever the size of the store. Observation noise is a function of the point, not of
+demand through a small cache of decoded blocks (a stored shard, or whole trajectories), so
+memory stays bounded by a batch plus the cache whatever the size of the store. A `DataLoader`
+fetches a batch at once (`__getitems__`): its windows are gathered per block with one strided
+copy, not one Python call per window. Observation noise is a function of the point, not of
 the window: overlapping windows see the same noise at the same time.
 """
 
