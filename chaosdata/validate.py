@@ -1,0 +1,203 @@
+"""Checks of user input, written once (in the manner of zarr's `parse_*` helpers).
+
+Each function takes a value and the name of the argument it came in, and returns the value
+normalised (a Python int, float or bool, a `torch.dtype`, a `Path`) or raises the package's error
+naming the argument, what was expected and how to fix it: `InvalidTypeError` for a value of the
+wrong kind, `InvalidInputError` for one of the right kind out of range. The same rules hold at every
+entry point: numpy scalars (and 0-d tensors, for reals) count as the numbers they are; a bool is
+never a number; NaN and infinities are never a valid real.
+
+Optional arguments stay with the caller: `None if x is None else validate.positive(x, "x")`.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from chaosdata.devices import usable_device
+from chaosdata.errors import InvalidInputError, InvalidTypeError, suggest
+
+#: Seeds torch's and numpy's generators both take: 0 <= seed < 2**64.
+SEED_LIMIT = 2**64
+#: The largest count a torch index (int64) holds.
+COUNT_LIMIT = 2**63 - 1
+
+
+def _hint(hint: str) -> str:
+    return f" ({hint})" if hint else ""
+
+
+def _tensor_scalar(value: Tensor, name: str, what: str) -> Tensor:
+    """A 0-d (or one-element) tensor that holds a value, else the error for `what`."""
+    if value.device.type == "meta":
+        raise InvalidTypeError(f"{name} must be {what}, got a tensor on the meta device (it holds no value); "
+                               "pass a number or a tensor on a real device")
+    if value.numel() != 1:
+        raise InvalidTypeError(f"{name} must be {what}, got a tensor of shape {tuple(value.shape)}; pass one number")
+    return value
+
+
+def count(value: Any, name: str, *, minimum: int = 1, maximum: int = COUNT_LIMIT, hint: str = "") -> int:
+    """`value` as an int in [minimum, maximum]: a Python or numpy integer (or an integer 0-d
+    tensor); a bool or a float (even 3.0) is an `InvalidTypeError`."""
+    what = f"an integer >= {minimum}"
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, Tensor) and value.dtype == torch.bool):
+        raise InvalidTypeError(f"{name} must be {what}, got {value!r}{_hint(hint)}")
+    if isinstance(value, Tensor):
+        _tensor_scalar(value, name, what)
+    try:
+        number = operator.index(value)
+    except TypeError:
+        raise InvalidTypeError(f"{name} must be {what}, got {value!r}{_hint(hint)}; pass a whole number "
+                               "as an int") from None
+    if not minimum <= number <= maximum:
+        raise InvalidInputError(f"{name} must be an integer in [{minimum}, {maximum}], got {value!r}{_hint(hint)}")
+    return number
+
+
+def real(value: Any, name: str, *, what: str = "a finite number", hint: str = "") -> float:
+    """`value` as a finite float: a Python or numpy real, or a real 0-d tensor; a bool, a complex
+    number, a string, NaN or an infinity is refused."""
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, Tensor) and value.dtype == torch.bool):
+        raise InvalidTypeError(f"{name} must be {what}, got {value!r}{_hint(hint)}")
+    if isinstance(value, Tensor):
+        if _tensor_scalar(value, name, what).is_complex():
+            raise InvalidTypeError(f"{name} must be {what}, got a complex tensor{_hint(hint)}")
+    elif not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InvalidTypeError(f"{name} must be {what}, got {value!r} ({type(value).__name__}){_hint(hint)}")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise InvalidInputError(f"{name} must be {what}, got {value!r}, too large for a float{_hint(hint)}") from None
+    if not math.isfinite(number):
+        raise InvalidInputError(f"{name} must be {what}, got {value!r}{_hint(hint)}")
+    return number
+
+
+def positive(value: Any, name: str, *, hint: str = "") -> float:
+    """`value` as a finite float > 0 (the rules of `real`)."""
+    number = real(value, name, what="a finite number > 0", hint=hint)
+    if not number > 0:
+        raise InvalidInputError(f"{name} must be a finite number > 0, got {value!r}{_hint(hint)}")
+    return number
+
+
+def non_negative(value: Any, name: str, *, hint: str = "") -> float:
+    """`value` as a finite float >= 0 (the rules of `real`)."""
+    number = real(value, name, what="a finite number >= 0", hint=hint)
+    if not number >= 0:
+        raise InvalidInputError(f"{name} must be a finite number >= 0, got {value!r}{_hint(hint)}")
+    return number
+
+
+def seed(value: Any, name: str = "seed", *, limit: int = SEED_LIMIT, hint: str = "") -> int:
+    """`value` as an int in [0, limit): the one rule for a seed (any integer torch's and numpy's
+    generators take). A caller that derives further seeds from it (seed + k) passes a smaller
+    `limit` so that those stay valid too, and says so in the error."""
+    bound = "2**64" if limit == SEED_LIMIT else f"2**{limit.bit_length() - 1}" if limit & (limit - 1) == 0 else str(limit)
+    what = f"an integer in [0, {bound})"
+    if isinstance(value, (bool, np.bool_, Tensor)):
+        raise InvalidTypeError(f"{name} must be {what}, got {value!r}{_hint(hint)}")
+    try:
+        number = operator.index(value)
+    except TypeError:
+        raise InvalidTypeError(f"{name} must be {what}, got {value!r}{_hint(hint)}") from None
+    if not 0 <= number < limit:
+        raise InvalidInputError(f"{name} must be {what}, got {value!r}{_hint(hint)}")
+    return number
+
+
+def flag(value: Any, name: str, *, hint: str = "") -> bool:
+    """`value` as a bool: True or False (numpy's too); 0, 1, 'yes' or None are refused."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidTypeError(f"{name} must be True or False, got {value!r}{_hint(hint)}")
+    return bool(value)
+
+
+def choice(value: Any, name: str, options: Iterable[str], *, ignore_case: bool = False, hint: str = "") -> str:
+    """`value` as one of `options` (its spelling in `options` when `ignore_case`), else an error
+    listing them, with the closest names suggested."""
+    options = list(options)
+    if not isinstance(value, str):
+        raise InvalidTypeError(f"{name} must be one of {options}, got {value!r}{_hint(hint)}")
+    if value in options:
+        return value
+    if ignore_case:
+        folded = {o.lower(): o for o in options}
+        if value.lower() in folded:
+            return folded[value.lower()]
+    raise InvalidInputError(f"{name} must be one of {options}, got {value!r}{_hint(hint)}.{suggest(value, options)}")
+
+
+def text(value: Any, name: str, *, hint: str = "") -> str:
+    """`value` as a non-empty string."""
+    if not isinstance(value, str):
+        raise InvalidTypeError(f"{name} must be a string, got {value!r}{_hint(hint)}")
+    if not value:
+        raise InvalidInputError(f"{name} must be a non-empty string{_hint(hint)}")
+    return value
+
+
+FLOAT_DTYPES = (torch.float32, torch.float64)
+
+
+def dtype(value: Any, name: str = "dtype", options: Iterable[torch.dtype] = FLOAT_DTYPES) -> torch.dtype:
+    """`value` (a `torch.dtype`, or its name: 'float32', 'torch.float64') as one of `options`."""
+    allowed = {str(d).removeprefix("torch."): d for d in options}
+    if isinstance(value, torch.dtype) and value in allowed.values():
+        return value
+    if isinstance(value, str) and value.removeprefix("torch.") in allowed:
+        return allowed[value.removeprefix("torch.")]
+    if not isinstance(value, (str, torch.dtype)):
+        raise InvalidTypeError(f"{name} must be one of {sorted(allowed)} (a torch.dtype or its name), got {value!r}")
+    raise InvalidInputError(f"{name} must be one of {sorted(allowed)}, got {value!r}")
+
+
+def device(value: Any, name: str = "device") -> torch.device:
+    """`value` (a name such as 'cpu' or 'cuda:0', a `torch.device`, or None for the CPU) as a
+    device this process can allocate on (`chaosdata.devices.usable_device`)."""
+    if value is not None and not isinstance(value, (str, torch.device)):
+        raise InvalidTypeError(f"{name} must be a device name ('cpu', 'cuda:0'), a torch.device or None, "
+                               f"got {value!r}")
+    try:
+        return usable_device(value)
+    except InvalidInputError as err:
+        raise InvalidInputError(f"{name}: {err}") from None
+
+
+def tensor(value: Any, name: str, *, shape: str = "") -> Tensor:
+    """`value` itself if it is a torch.Tensor (`shape`: the layout expected, for the message)."""
+    if not isinstance(value, Tensor):
+        layout = f" {shape}" if shape else ""
+        raise InvalidTypeError(f"{name} must be a torch.Tensor{layout}, got {type(value).__name__}")
+    return value
+
+
+def path(value: Any, name: str, *, must_exist: bool = False) -> Path:
+    """`value` (a str or os.PathLike) as a `Path`; `must_exist`: it must name something on disk."""
+    if isinstance(value, (bool, bytes)) or not isinstance(value, (str, os.PathLike)):
+        raise InvalidTypeError(f"{name} must be a path (str or pathlib.Path), got {value!r}")
+    if isinstance(value, str) and not value:
+        raise InvalidInputError(f"{name} must be a path, got an empty string; pass '.' for the current folder")
+    result = Path(value)
+    if must_exist and not result.exists():
+        raise InvalidInputError(f"{name} {str(result)!r} does not exist; check the path")
+    return result
+
+
+def folder(value: Any, name: str, *, must_exist: bool = True) -> Path:
+    """`value` as a `Path` to a folder (`must_exist`: one that exists; anything else that exists
+    there, a file, is refused either way)."""
+    result = path(value, name, must_exist=must_exist)
+    if result.exists() and not result.is_dir():
+        raise InvalidInputError(f"{name} {str(result)!r} is a file, not a folder; pass the folder that holds it")
+    return result
