@@ -239,34 +239,75 @@ def test_metadata_toml_rebuilds_the_stores_config(cards, store):
     assert (cards.root / "metadata" / "manifest.json").read_bytes() == (store.path / "manifest.json").read_bytes()
 
 
-RESULTS = """protocol,system,model,ic,smape,vpt_smape,smape_at_1
-short,Lorenz,naive,0,100.0,0.5,1.0
-short,Lorenz,naive,1,120.0,0.7,1.0
-short,Lorenz,naive,2,110.0,0.9,1.0
-short,Lorenz,nvar,0,10.0,5.0,1.0
-short,Henon,nvar,0,50.0,1.0,1.0
+RESULTS = """protocol,system,model,seed,params_hash,ic,params,smape,vpt_smape,smape_at_1
+short,Lorenz,naive,0,aaa,0,{},100.0,0.5,1.0
+short,Lorenz,naive,0,aaa,1,{},120.0,0.7,1.0
+short,Lorenz,naive,0,aaa,2,{},110.0,0.9,1.0
+short,Lorenz,nvar,0,bbb,0,{},10.0,5.0,1.0
+short,Henon,nvar,0,bbb,0,{},50.0,1.0,1.0
+short,Henon,naive,0,aaa,0,{},150.0,0.1,1.0
+"""
+# the same models on another data seed and under other settings: rows of their own, never pooled
+OTHER_RUNS = """short,Lorenz,naive,1,aaa,0,{},190.0,0.1,1.0
+short,Lorenz,nvar,0,ccc,0,"{""k"":3}",25.0,2.0,1.0
 """
 
 
 def test_leaderboard_medians_per_model(tmp_path):
     (tmp_path / "results.csv").write_text(RESULTS)
     rows = V.read_leaderboard(tmp_path, "Lorenz")
-    assert [(r["model"], r["n"], r["cells"]) for r in rows] == [("nvar", "1", ["10", "5"]),
-                                                                 ("naive", "3", ["110", "0.7"])]
+    assert [(r["model"], r["seed"], r["settings"], r["n"], r["cells"]) for r in rows] == [
+        ("nvar", "0", "defaults", "1", ["10", "5"]), ("naive", "0", "defaults", "3", ["110", "0.7"])]
     assert rows[0]["metrics"] == ["smape", "vpt_smape"]
     assert V.read_leaderboard(tmp_path, "Rossler") == []
     assert V.read_leaderboard(tmp_path / "nothing.csv", "Lorenz") == []
+
+
+def test_leaderboard_keeps_data_seeds_and_settings_apart(tmp_path):
+    (tmp_path / "results.csv").write_text(RESULTS + OTHER_RUNS)
+    rows = V.read_leaderboard(tmp_path, "Lorenz")
+    assert [(r["seed"], r["model"], r["settings"], r["n"], r["cells"][0]) for r in rows] == [
+        ("0", 'nvar {}', "defaults", "1", "10"), ("0", 'nvar {"k":3}', '{"k":3}', "1", "25"),
+        ("0", "naive", "defaults", "3", "110"), ("1", "naive", "defaults", "1", "190")]
+    assert [r["model"] for r in V.read_leaderboard(tmp_path, "Lorenz", top=1)] == ["nvar {}", "naive"]
+
+
+def test_leaderboard_refuses_results_of_the_earlier_key(tmp_path):
+    (tmp_path / "results.csv").write_text("protocol,system,model,ic,smape\nshort,Lorenz,naive,0,100.0\n")
+    with pytest.raises(InvalidInputError, match=r"has no seed, params_hash column.*move it aside"):
+        V.read_leaderboard(tmp_path, "Lorenz")
+
+
+def test_overall_leaderboard_ranks_models_over_systems_per_data_seed(tmp_path):
+    (tmp_path / "results.csv").write_text(RESULTS + OTHER_RUNS)
+    rows = V.overall_leaderboard(tmp_path)
+    assert [(r["seed"], r["model"], r["n"], r["cells"][0]) for r in rows] == [
+        ("0", 'nvar {"k":3}', "1", "25 [25, 25]"), ("0", "nvar {}", "2", "30 [20, 40]"),
+        ("0", "naive", "2", "130 [120, 140]"), ("1", "naive", "1", "190 [190, 190]")]
 
 
 def test_system_page_shows_the_leaderboard(store, tmp_path):
     (tmp_path / "results.csv").write_text(RESULTS)
     ctx = system_context(store, "Lorenz", store.attrs("Lorenz"), [], "a/b", "fine", tmp_path / "results.csv", False)
     text = environment().get_template("system.md.j2").render(**ctx)
-    assert "## Baseline leaderboard" in text
-    assert "| short | naive | 3 | 110 | 0.7 |" in text
+    assert "## Baseline leaderboard" in text and "at most 5 per protocol and data seed" in text
+    assert "| short | 0 | naive | defaults | 3 | 110 | 0.7 |" in text
     no_results = environment().get_template("system.md.j2").render(
         **system_context(store, "Lorenz", store.attrs("Lorenz"), [], "a/b", "fine", None, False))
     assert "leaderboard" not in no_results
+
+
+def test_repo_card_shows_the_overall_leaderboard_when_given(store, tmp_path):
+    from chaosdata.cards.render import repo_context
+
+    (tmp_path / "results.csv").write_text(RESULTS)
+    names = store.select(None)
+    ctx = repo_context(store, {n: store.attrs(n) for n in names}, [], "a/b", False)
+    template = environment().get_template("README.md.j2")
+    assert "## Baseline leaderboard" not in template.render(**ctx)
+    text = template.render(**ctx, leaderboard=V.overall_leaderboard(tmp_path))
+    assert "## Baseline leaderboard" in text and "never pooled" in text
+    assert "| short | 0 | nvar | defaults | 2 | 30 [20, 40] | 3 [2, 4] |" in text
 
 
 @pytest.mark.parametrize("kwargs, message", [({"workers": 0}, "workers must be a positive integer"),

@@ -9,9 +9,7 @@ keeps parameters, not equations), and the page says so.
 
 from __future__ import annotations
 
-import csv
 import math
-import statistics
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -172,51 +170,101 @@ def granularity_rows(store: Store, name: str) -> list[dict[str, Any]]:
     return rows
 
 
-def read_leaderboard(results: str | Path | None, system: str,
-                     metrics: Iterable[str] = ("smape", "mase", "vpt_smape", "vpt_nrmse", "nrmse")
-                     ) -> list[dict[str, str]]:
-    """A system's baseline leaderboard from the benchmark's `results.csv` (or its folder).
+LEADERBOARD_METRICS = ("smape", "vpt_smape", "vpt_nrmse", "nrmse", "d_stsp", "d_h")
+BEST_PER_SYSTEM = 5  # entries of each (protocol, data seed) a system page lists, best first
 
-    One row per (protocol, model): the median over initial conditions of each metric of
-    `metrics` that the file has (falling back to its first five numeric columns), sorted by
-    the first of them. Empty when there is no file or no row for `system`.
-    """
+
+def _leaderboard_rows(results: str | Path | None) -> list[dict[str, str]]:
+    """The rows of the benchmark's `results.csv` (or its folder); [] when there is none. A file
+    of the earlier key (no seed or settings hash) is refused with the way out, never read as if
+    its rows were on one seed and one setting."""
     if results is None:
         return []
+    from chaosdata.benchmark.results import read_csv
+
     path = Path(results)
     path = path / "results.csv" if path.is_dir() else path
-    if not path.is_file():
-        return []
-    with path.open(newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r.get("system") == system]
+    return read_csv(path) if path.is_file() else []
+
+
+def _entry_cells(rows: list[dict[str, str]], metrics: Iterable[str]) -> tuple[list[str], Any, Any]:
+    """The metric columns to show (those of `metrics` with a number, else the benchmark's
+    headline ones) and the benchmark's own per-system and label tables of `rows`."""
+    from chaosdata.benchmark import leaderboard as L
+
+    wanted = L.metric_columns(rows, list(metrics)) or L.metric_columns(rows, L.HEADLINE + L.ATTRACTOR_HEADLINE)
+    return wanted, L.per_system(rows, wanted), L.labels(rows)
+
+
+def _rank(table: list[dict[str, Any]], first: str | None) -> list[dict[str, Any]]:
+    """`table` ordered by (protocol, data seed), then best first by `first` (missing last)."""
+    from chaosdata.benchmark.leaderboard import HIGHER_IS_BETTER
+
+    sign = -1 if first in HIGHER_IS_BETTER else 1
+
+    def key(r: dict[str, Any]) -> tuple[Any, ...]:
+        v = r["values"].get(first, math.nan) if first else math.nan
+        return (r["protocol"], int(r["seed"]), not math.isfinite(v), sign * v if math.isfinite(v) else 0.0)
+
+    return sorted(table, key=key)
+
+
+def _settings(rows: list[dict[str, str]]) -> dict[tuple[str, str], str]:
+    """(model, params_hash) -> the settings that differ from the model's defaults (`defaults`)."""
+    out = {}
+    for r in rows:
+        params = r.get("params") or ""
+        out[(r["model"], r["params_hash"])] = "defaults" if params in ("", "{}") else params
+    return out
+
+
+def read_leaderboard(results: str | Path | None, system: str, metrics: Iterable[str] = LEADERBOARD_METRICS,
+                     top: int = BEST_PER_SYSTEM) -> list[dict[str, Any]]:
+    """A system's best models from the benchmark's `results.csv` (or its folder): one row per
+    (protocol, data seed, model, settings hash), never pooling other data seeds or settings,
+    each the median over initial conditions of the `metrics` the file has; the `top` best of each
+    (protocol, data seed) by the first metric. Empty when there is no file or no row for `system`."""
+    rows = [r for r in _leaderboard_rows(results) if r["system"] == system]
     if not rows:
         return []
-    key_cols = {"protocol", "system", "model", "ic"}
-    numeric = [c for c in rows[0] if c not in key_cols and not c.startswith("smape_at_") and _is_number(rows[0][c])]
-    wanted = [m for m in metrics if m in numeric] or numeric[:5]
-    groups: dict[tuple[str, str], list[dict[str, str]]] = {}
-    for r in rows:
-        groups.setdefault((r["protocol"], r["model"]), []).append(r)
-    table = []
-    for (protocol, model), members in groups.items():
-        medians = {}
-        for m in wanted:
-            values = [float(r[m]) for r in members if _is_number(r.get(m)) and math.isfinite(float(r[m]))]
-            medians[m] = statistics.median(values) if values else None
-        table.append({"protocol": protocol, "model": model, "n": len(members), "medians": medians})
-    first = wanted[0] if wanted else None
-    table.sort(key=lambda r: (r["protocol"], math.inf if first is None or r["medians"][first] is None
-                              else r["medians"][first]))
-    return [{"protocol": r["protocol"], "model": r["model"], "n": str(r["n"]),
-             "cells": [num(r["medians"][m]) for m in wanted], "metrics": wanted} for r in table]
+    wanted, table, names = _entry_cells(rows, metrics)
+    settings = _settings(rows)
+    entries = [{"protocol": p, "seed": seed, "model": names[(p, seed, model, h)], "settings": settings[(model, h)],
+                "n": str(int(e["n_ics"])), "values": e} for (p, seed, _s, model, h), e in table.items()]
+    ranked = _rank(entries, wanted[0] if wanted else None)
+    shown: dict[tuple[str, str], int] = {}
+    out = []
+    for r in ranked:
+        group = (r["protocol"], r["seed"])
+        shown[group] = shown.get(group, 0) + 1
+        if shown[group] <= top:
+            out.append({**r, "cells": [num(r["values"][m]) for m in wanted], "metrics": wanted, "top": top})
+    return out
 
 
-def _is_number(text: Any) -> bool:
-    try:
-        float(text)
-    except (TypeError, ValueError):
-        return False
-    return True
+def overall_leaderboard(results: str | Path | None, metrics: Iterable[str] = LEADERBOARD_METRICS
+                        ) -> list[dict[str, Any]]:
+    """The repo card's table: per (protocol, data seed, model, settings hash) the median over
+    systems [interquartile range] of each system's median over initial conditions (the
+    benchmark's own `leaderboard.summarize`), best first within each (protocol, data seed)."""
+    from chaosdata.benchmark.leaderboard import summarize
+
+    rows = _leaderboard_rows(results)
+    if not rows:
+        return []
+    wanted, _, _ = _entry_cells(rows, metrics)
+    settings = _settings(rows)
+    entries = [{"protocol": s.protocol, "seed": s.seed, "model": s.label,
+                "settings": settings[(s.model, s.params_hash)], "n": str(s.n_systems),
+                "values": {m: s.stats[m][0] for m in wanted},
+                "cells": [_median_iqr(s.stats[m]) for m in wanted], "metrics": wanted}
+               for s in summarize(rows, wanted)]
+    return _rank(entries, wanted[0] if wanted else None)
+
+
+def _median_iqr(stat: tuple[float, float, float]) -> str:
+    med, lo, hi = stat
+    return DASH if not math.isfinite(med) else f"{num(med)} [{num(lo)}, {num(hi)}]"
 
 
 # ---------------------------------------------------------------------- corpus stores
