@@ -7,12 +7,11 @@ are upcast), on whatever device the tensors live.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 from torch import Tensor
 
+from chaosdata import validate
 from chaosdata.errors import InvalidInputError, InvalidTypeError
 
 
@@ -30,8 +29,7 @@ def as_series(x: Tensor | np.ndarray, name: str) -> Tensor:
     """`x` as a float64 tensor `[batch, time, dim]` (a 2-D `[time, dim]` gains a batch of one)."""
     if isinstance(x, np.ndarray):
         x = from_numpy(x, name)
-    if not isinstance(x, Tensor):
-        raise InvalidTypeError(f"{name} must be a torch.Tensor or numpy array [batch, time, dim], got {type(x).__name__}")
+    x = validate.tensor(x, name, shape="or numpy array [batch, time, dim]")
     if x.ndim == 2:
         x = x.unsqueeze(0)
     if x.ndim != 3:
@@ -55,24 +53,6 @@ def pair(pred: Tensor | np.ndarray, true: Tensor | np.ndarray) -> tuple[Tensor, 
             f"{tuple(t.shape)}; cut the forecast to the horizon of the truth"
         )
     return p.to(t.device), t
-
-
-def positive(value: float, name: str) -> float:
-    """`value` as a float, or an InvalidInputError unless it is finite and > 0."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InvalidTypeError(f"{name} must be a positive number, got {value!r}") from None
-    if not (math.isfinite(v) and v > 0):
-        raise InvalidInputError(f"{name} must be a finite number > 0, got {value!r}")
-    return v
-
-
-def positive_int(value: int, name: str) -> int:
-    """`value` as an int, or an InvalidInputError unless it is an integer >= 1."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InvalidInputError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
 
 
 def per_dim_scale(scale: Tensor | np.ndarray | float | None, like: Tensor, name: str = "scale") -> Tensor | None:

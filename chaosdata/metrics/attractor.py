@@ -11,13 +11,13 @@ CPU, so a result depends only on the inputs and `seed`, never on the device or t
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 from torch import Tensor
 
+from chaosdata import validate
 from chaosdata.errors import InvalidInputError
-from chaosdata.metrics._inputs import pair, positive, positive_int
+from chaosdata.metrics._inputs import pair
 
 GMM_MIN_DIM = 6  # from this many dimensions D_stsp uses the Gaussian mixture, not a histogram
 
@@ -42,8 +42,8 @@ def gmm_kl_divergence(pred: Tensor, true: Tensor, *, n_samples: int = 1000, vari
     and standard deviation of `true` per coordinate (the published D_stsp convention).
     Units: nats; ideal 0.
     """
-    n_samples = positive_int(n_samples, "n_samples")
-    variance = positive(variance, "variance")
+    n_samples = validate.count(n_samples, "n_samples")
+    variance = validate.positive(variance, "variance")
     p, t = pair(pred, true)
     if standardize:
         mu = t.mean(dim=1, keepdim=True)
@@ -120,11 +120,10 @@ def state_space_divergence(pred: Tensor, true: Tensor, *, n_bins: int = 30, smoo
     `seed`); there a forecast with a non-finite value gives NaN, not a finite score.
     0 for identical point sets; grows as the forecast's states drift off the truth's.
     """
-    n_bins = positive_int(n_bins, "n_bins")
-    smoothing = positive(smoothing, "smoothing")
-    gmm_min_dim = positive_int(gmm_min_dim, "gmm_min_dim")
-    if isinstance(margin, bool) or not isinstance(margin, numbers.Real) or not (math.isfinite(margin) and margin >= 0):
-        raise InvalidInputError(f"margin must be a finite fraction >= 0 of the range, got {margin!r}")
+    n_bins = validate.count(n_bins, "n_bins")
+    smoothing = validate.positive(smoothing, "smoothing")
+    gmm_min_dim = validate.count(gmm_min_dim, "gmm_min_dim")
+    margin = validate.non_negative(margin, "margin", hint="a fraction of the range")
     p, t = pair(pred, true)
     d = t.shape[2]
     if d >= gmm_min_dim:

@@ -13,7 +13,8 @@ import math
 import torch
 from torch import Tensor
 
-from chaosdata.metrics._inputs import pair, positive_int
+from chaosdata import validate
+from chaosdata.metrics._inputs import pair
 
 MAX_BLOCK = 1 << 22  # elements of float64 scratch per block of pairwise comparisons (32 MiB)
 
@@ -204,7 +205,7 @@ def mutual_information(pred: Tensor, true: Tensor, *, k: int = 3) -> Tensor:
     NaN.) Higher is better; 0 for independent series.
     The neighbour search is O(time^2) per coordinate, the counts O(time log time).
     """
-    k = positive_int(k, "k")
+    k = validate.count(k, "k")
     p, t, finite = _columns(pred, true)
     x, y = _unit_scale(t), _unit_scale(p)
     rows, n = x.shape

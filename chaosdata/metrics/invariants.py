@@ -19,12 +19,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from chaosdata.errors import InvalidInputError, InvalidTypeError
+from chaosdata import validate
+from chaosdata.errors import InvalidInputError
 from chaosdata.invariants.dimension import correlation_dimension
 from chaosdata.invariants.series import max_lyapunov_rosenstein, mean_period_samples
-from chaosdata.metrics._inputs import as_series, from_numpy, pair, positive, positive_int
+from chaosdata.metrics._inputs import as_series, from_numpy, pair
 from chaosdata.systems import get_system
-
 
 Reference = float | str | Tensor | None
 
@@ -39,27 +39,36 @@ def _reference_value(reference: Reference, key: str) -> float | Tensor | None:
     if reference is None:
         return None
     if isinstance(reference, (Tensor, np.ndarray)):
-        ref = (from_numpy(reference, "reference") if isinstance(reference, np.ndarray) else reference).to(torch.float64)
-        zero = (ref == 0).flatten().nonzero().flatten().tolist()
-        if zero:
-            raise InvalidInputError(f"reference for the relative {key} error must be nonzero, got 0 at batch element(s) {zero[:8]}")
-        return ref
+        return _tensor_reference(reference, key)
     if isinstance(reference, str):
-        stored = get_system(reference).invariants or {}
-        value = stored.get(key)
-        if value is None or not math.isfinite(float(value)):
-            raise InvalidInputError(f"{reference!r} has no stored {key}; pass reference= a number or None (estimate from true)")
-        if float(value) == 0:
-            raise InvalidInputError(f"{reference!r} has a stored {key} of 0, so the relative error is undefined; "
-                                    "pass reference= a nonzero number or None (estimate from true)")
-        return float(value)
-    try:
-        value = float(reference)
-    except (TypeError, ValueError):
-        raise InvalidTypeError(f"reference must be a number, a [batch] tensor, a system name or None, got {reference!r}") from None
-    if not math.isfinite(value) or value == 0:
+        return _stored_reference(reference, key)
+    value = validate.real(reference, "reference",
+                          what=f"a finite nonzero number for the relative {key} error, a [batch] tensor, "
+                               "a system name or None")
+    if value == 0:
         raise InvalidInputError(f"reference for the relative {key} error must be a finite nonzero number, got {reference!r}")
     return value
+
+
+def _tensor_reference(reference: Tensor | np.ndarray, key: str) -> Tensor:
+    """A `[batch]` reference as float64, with no zero entry (NaN entries give NaN errors)."""
+    ref = (from_numpy(reference, "reference") if isinstance(reference, np.ndarray) else reference).to(torch.float64)
+    zero = (ref == 0).flatten().nonzero().flatten().tolist()
+    if zero:
+        raise InvalidInputError(f"reference for the relative {key} error must be nonzero, got 0 at batch element(s) {zero[:8]}")
+    return ref
+
+
+def _stored_reference(system: str, key: str) -> float:
+    """The invariant `key` stored for the system named `system`: finite and nonzero."""
+    stored = get_system(system).invariants or {}
+    value = stored.get(key)
+    if value is None or not math.isfinite(float(value)):
+        raise InvalidInputError(f"{system!r} has no stored {key}; pass reference= a number or None (estimate from true)")
+    if float(value) == 0:
+        raise InvalidInputError(f"{system!r} has a stored {key} of 0, so the relative error is undefined; "
+                                "pass reference= a nonzero number or None (estimate from true)")
+    return float(value)
 
 
 def _theiler(x: Tensor) -> int:
@@ -73,8 +82,8 @@ def forecast_max_lyapunov(pred: Tensor, *, dt: float, horizon: int | None = None
 
     Non-finite series give NaN. See `max_lyapunov_rosenstein` for the estimator and its options.
     """
-    dt = positive(dt, "dt")
-    horizon = None if horizon is None else positive_int(horizon, "horizon")
+    dt = validate.positive(dt, "dt")
+    horizon = None if horizon is None else validate.count(horizon, "horizon")
     x = as_series(pred, "pred")
     out = []
     for b in range(x.shape[0]):

@@ -13,8 +13,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from chaosdata import validate
 from chaosdata.errors import InvalidInputError
-from chaosdata.metrics._inputs import pair, per_dim_scale, positive_int
+from chaosdata.metrics._inputs import pair, per_dim_scale
 
 EPS = 1e-10
 SMAPE_SCALES = (100, 200)
@@ -143,7 +144,7 @@ def prediction_error(pred: Tensor, true: Tensor, *, n: int = 20) -> Tensor:
     the published PE(20) (Hess et al. 2023; Brenner et al. 2022) is the mean of this over the
     batch. Units of x^2; ideal 0. The horizon must hold at least `n` steps.
     """
-    n = positive_int(n, "n")
+    n = validate.count(n, "n")
     p, t = pair(pred, true)
     if t.shape[1] < n:
         raise InvalidInputError(f"prediction_error needs a horizon of at least n={n} steps, got {t.shape[1]}; lower n")

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
+from chaosdata import validate
 from chaosdata.errors import InvalidInputError, suggest
 from chaosdata.metrics import attractor, correlation, invariants, pointwise, spectral, valid_time
-from chaosdata.metrics._inputs import positive
 from chaosdata.systems import get_system
 
 
@@ -173,16 +173,16 @@ def _context(dt: float | None, lyapunov_time: float | None, lyapunov_time_steps:
     if lyapunov_time_steps is not None:
         if lyapunov_time is not None:
             raise InvalidInputError("pass lyapunov_time (with dt) or lyapunov_time_steps, not both")
-        steps = positive(lyapunov_time_steps, "lyapunov_time_steps")
+        steps = validate.positive(lyapunov_time_steps, "lyapunov_time_steps")
         # a Lyapunov time of `steps` steps: with dt it is steps * dt time units, without it in steps
         lyapunov_time = steps * (dt if dt is not None else 1.0)
         dt = dt if dt is not None else 1.0
     if system is not None and lyapunov_time is None:
         lyapunov_time = (get_system(system).invariants or {}).get("lyapunov_time")
     if dt is not None:
-        dt = positive(dt, "dt")
+        dt = validate.positive(dt, "dt")
     if lyapunov_time is not None:
-        lyapunov_time = positive(lyapunov_time, "lyapunov_time")
+        lyapunov_time = validate.positive(lyapunov_time, "lyapunov_time")
     return Context(dt=dt, lyapunov_time=lyapunov_time, scale=scale, reference=system)
 
 

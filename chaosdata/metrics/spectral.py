@@ -15,8 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from chaosdata import validate
 from chaosdata.errors import InvalidInputError
-from chaosdata.metrics._inputs import pair, positive, positive_int
+from chaosdata.metrics._inputs import pair
 
 
 def _hellinger(p: Tensor, q: Tensor) -> Tensor:
@@ -38,7 +39,7 @@ def hellinger_distance(pred: Tensor, true: Tensor, *, n_bins: int = 100) -> Tens
     a short series the first bins span most of the band; with a long one only the lowest
     frequencies: compare like with like.
     """
-    n_bins = positive_int(n_bins, "n_bins")
+    n_bins = validate.count(n_bins, "n_bins")
     p, t = pair(pred, true)
     sp = torch.fft.fft(p, dim=1).abs() ** 2
     st = torch.fft.fft(t, dim=1).abs() ** 2
@@ -55,7 +56,7 @@ def gaussian_smooth(x: Tensor, sigma: float, *, truncate: float = 4.0) -> Tensor
     reflection about its ends (d c b a | a b c d | d c b a), so for any length the result equals
     `scipy.ndimage.gaussian_filter1d(x, sigma, truncate=truncate)` (mode "reflect").
     """
-    sigma = positive(sigma, "sigma")
+    sigma = validate.positive(sigma, "sigma")
     radius = int(truncate * sigma + 0.5)
     n = x.shape[-1]
     offsets = torch.arange(-radius, radius + 1, dtype=torch.float64, device=x.device)
@@ -83,7 +84,7 @@ def power_spectrum_distance(pred: Tensor, true: Tensor, *, sigma: float = 20.0, 
     """
     p, t = pair(pred, true)
     if max_frequency_bins is not None:
-        max_frequency_bins = positive_int(max_frequency_bins, "max_frequency_bins")
+        max_frequency_bins = validate.count(max_frequency_bins, "max_frequency_bins")
 
     def spectrum(x: Tensor) -> Tensor:
         # a constant coordinate has no spectrum; tested exactly, as removing its computed mean

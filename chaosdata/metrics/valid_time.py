@@ -24,8 +24,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from chaosdata import validate
 from chaosdata.errors import InvalidInputError
-from chaosdata.metrics._inputs import pair, per_dim_scale, positive
+from chaosdata.metrics._inputs import pair, per_dim_scale
 
 DEFINITIONS = {"smape": 30.0, "nrmse": 0.5}  # definition -> published threshold
 EPS = 1e-10
@@ -87,7 +88,7 @@ def valid_prediction_steps(pred: Tensor, true: Tensor, *, definition: str = "sma
             "valid time would count them as forecast failures: drop or repair those series"
         )
     curve = _curve(p, t, definition, cumulative, scale)
-    limit = DEFINITIONS[definition] if threshold is None else positive(threshold, "threshold")
+    limit = DEFINITIONS[definition] if threshold is None else validate.positive(threshold, "threshold")
     bad = (curve > limit) | ~torch.isfinite(curve)
     n = curve.shape[1]
     first = torch.where(bad, torch.arange(n, device=curve.device), torch.full_like(bad, n, dtype=torch.int64))
@@ -104,7 +105,7 @@ def valid_prediction_time(pred: Tensor, true: Tensor, *, dt: float, lyapunov_tim
     `lyapunov_time` = points per Lyapunov time the units are steps. See `valid_prediction_steps`.
     Higher is better; at most the horizon length in Lyapunov times.
     """
-    dt = positive(dt, "dt")
-    lyapunov_time = positive(lyapunov_time, "lyapunov_time")
+    dt = validate.positive(dt, "dt")
+    lyapunov_time = validate.positive(lyapunov_time, "lyapunov_time")
     steps = valid_prediction_steps(pred, true, definition=definition, threshold=threshold, cumulative=cumulative, scale=scale)
     return steps.to(torch.float64) * (dt / lyapunov_time)
