@@ -49,7 +49,7 @@ def _tensor_scalar(value: Tensor, name: str, what: str) -> Tensor:
 def count(value: Any, name: str, *, minimum: int = 1, maximum: int = COUNT_LIMIT, hint: str = "") -> int:
     """`value` as an int in [minimum, maximum]: a Python or numpy integer (or an integer 0-d
     tensor); a bool or a float (even 3.0) is an `InvalidTypeError`."""
-    what = f"an integer >= {minimum}"
+    what = {1: "a positive integer", 0: "a non-negative integer"}.get(minimum, f"an integer >= {minimum}")
     if isinstance(value, (bool, np.bool_)) or (isinstance(value, Tensor) and value.dtype == torch.bool):
         raise InvalidTypeError(f"{name} must be {what}, got {value!r}{_hint(hint)}")
     if isinstance(value, Tensor):
@@ -60,7 +60,9 @@ def count(value: Any, name: str, *, minimum: int = 1, maximum: int = COUNT_LIMIT
         raise InvalidTypeError(f"{name} must be {what}, got {value!r}{_hint(hint)}; pass a whole number "
                                "as an int") from None
     if not minimum <= number <= maximum:
-        raise InvalidInputError(f"{name} must be an integer in [{minimum}, {maximum}], got {value!r}{_hint(hint)}")
+        if number > maximum:
+            what = f"an integer in [{minimum}, {maximum}]"
+        raise InvalidInputError(f"{name} must be {what}, got {value!r}{_hint(hint)}")
     return number
 
 
@@ -85,17 +87,17 @@ def real(value: Any, name: str, *, what: str = "a finite number", hint: str = ""
 
 def positive(value: Any, name: str, *, hint: str = "") -> float:
     """`value` as a finite float > 0 (the rules of `real`)."""
-    number = real(value, name, what="a finite number > 0", hint=hint)
+    number = real(value, name, what="a positive finite number", hint=hint)
     if not number > 0:
-        raise InvalidInputError(f"{name} must be a finite number > 0, got {value!r}{_hint(hint)}")
+        raise InvalidInputError(f"{name} must be a positive finite number, got {value!r}{_hint(hint)}")
     return number
 
 
 def non_negative(value: Any, name: str, *, hint: str = "") -> float:
     """`value` as a finite float >= 0 (the rules of `real`)."""
-    number = real(value, name, what="a finite number >= 0", hint=hint)
+    number = real(value, name, what="a non-negative finite number", hint=hint)
     if not number >= 0:
-        raise InvalidInputError(f"{name} must be a finite number >= 0, got {value!r}{_hint(hint)}")
+        raise InvalidInputError(f"{name} must be a non-negative finite number, got {value!r}{_hint(hint)}")
     return number
 
 

@@ -22,13 +22,13 @@ def test_count_accepts_python_numpy_and_tensor_integers(value):
 @pytest.mark.parametrize("value", [True, np.bool_(True), 3.0, np.float64(3), "3", None, torch.tensor(3.0),
                                    torch.tensor(3, device="meta"), torch.tensor([3, 4])])
 def test_count_refuses_what_is_not_an_integer(value):
-    with pytest.raises(InvalidTypeError, match="^n must be an integer >= 1"):
+    with pytest.raises(InvalidTypeError, match="^n must be a positive integer"):
         validate.count(value, "n")
 
 
-@pytest.mark.parametrize("value", [0, -1, np.int64(-5), 2**63])
+@pytest.mark.parametrize("value", [0, -1, np.int64(-5)])
 def test_count_refuses_out_of_range(value):
-    with pytest.raises(InvalidInputError, match=r"^n must be an integer in \[1, "):
+    with pytest.raises(InvalidInputError, match=r"^n must be a positive integer, got "):
         validate.count(value, "n")
 
 
@@ -46,21 +46,21 @@ def test_positive_accepts_numbers_numpy_scalars_and_0d_tensors(value):
 
 @pytest.mark.parametrize("value", [0, -1.0, math.nan, math.inf, -math.inf, np.float64("nan"), 10**400])
 def test_positive_refuses_values_out_of_range(value):
-    with pytest.raises(InvalidInputError, match="^dt must be a finite number > 0"):
+    with pytest.raises(InvalidInputError, match="^dt must be a positive finite number"):
         validate.positive(value, "dt")
 
 
 @pytest.mark.parametrize("value", [True, np.bool_(False), "1", None, 1j, torch.tensor(1.0, device="meta"),
                                    torch.ones(2), [1.0]])
 def test_real_refuses_what_is_not_a_number(value):
-    with pytest.raises(InvalidTypeError, match="^dt must be a finite number > 0"):
+    with pytest.raises(InvalidTypeError, match="^dt must be a positive finite number"):
         validate.positive(value, "dt")
 
 
 def test_non_negative_and_real():
     assert validate.non_negative(0, "noise") == 0.0
     assert validate.real(-3, "t0") == -3.0
-    with pytest.raises(InvalidInputError, match="noise must be a finite number >= 0, got -0.1"):
+    with pytest.raises(InvalidInputError, match="noise must be a non-negative finite number, got -0.1"):
         validate.non_negative(-0.1, "noise")
     with pytest.raises(InvalidInputError, match="t0 must be a finite number, got nan"):
         validate.real(math.nan, "t0")
@@ -133,3 +133,8 @@ def test_path_and_folder(tmp_path):
     with pytest.raises(InvalidInputError, match="empty string"):
         validate.path("", "out")
     assert isinstance(validate.path(Path("a"), "out"), Path)
+
+
+def test_count_too_large_for_an_int64_names_the_range():
+    with pytest.raises(InvalidInputError, match=r"n must be an integer in \[1, 9223372036854775807\], got 9223372036854775808"):
+        validate.count(2**63, "n")
