@@ -193,8 +193,9 @@ class WindowDataset(Dataset):
         # per series, for addressing windows of a whole batch at once (`_locate_many`)
         self._first = np.asarray(self._offsets[:-1], dtype=np.int64)
         self._windows_per_row = np.asarray(self._per_row, dtype=np.int64)
-        self._rows = np.concatenate([np.asarray(s.rows, dtype=np.int64) for s in self.series] or [[]]).astype(np.int64)
-        self._row_base = np.cumsum([0] + [len(s.rows) for s in self.series])[:-1].astype(np.int64)
+        rows = [np.asarray(s.rows, dtype=np.int64) for s in self.series]
+        self._rows = np.concatenate([np.zeros(0, dtype=np.int64), *rows])  # every series' stored rows, in turn
+        self._row_base = np.cumsum([0, *map(len, rows)], dtype=np.int64)[:-1]  # where each series' rows start
         self._time_start = np.asarray([s.time.start for s in self.series], dtype=np.int64)
         self._blocks = np.zeros((3, len(self.series)), dtype=np.int64)  # (origin, length, rows) per series, see _geometry
         self._arrays: dict[int, Any] = {}

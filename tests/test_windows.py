@@ -12,7 +12,14 @@ import zarr
 from torch.utils.data import DataLoader
 
 from chaosdata.errors import InvalidInputError
-from chaosdata.windows import Normalizer, Series, WindowDataset, check_window, collate_padded, fit_statistics
+from chaosdata.windows import (
+    Normalizer,
+    Series,
+    WindowDataset,
+    check_window,
+    collate_padded,
+    fit_statistics,
+)
 
 
 def series(name: str, data: np.ndarray, **kw) -> Series:
@@ -204,7 +211,7 @@ def test_repr_says_what_the_dataset_holds():
 # ---------------------------------------------------------------------- windows in batches (__getitems__)
 def sharded(data: np.ndarray, chunk: int, shard: tuple[int, int]) -> zarr.Array:
     """`data` as a sharded zarr array in memory (`shard` rows x time points per shard)."""
-    n, t, d = data.shape
+    d = data.shape[2]
     array = zarr.create_array(zarr.storage.MemoryStore(), shape=data.shape, chunks=(1, chunk, d),
                               shards=(shard[0], shard[1], d), dtype=data.dtype)
     array[...] = data
