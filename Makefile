@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 # CPU build of torch first, so that the bare `torch` requirement does not pull a CUDA build.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: run stage test test-slow bench clean
+.PHONY: run stage test test-slow lint bench clean
 
 $(VENV)/.base:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ stage: run $(VENV)/.publish
 
 test: $(VENV)/.dev
 	$(PY) -m pytest -q -n 2
+
+# `make lint`: ruff (style, pyflakes, bugbear, blind except, import order) and mypy on the package;
+# settings in pyproject.toml, versions pinned in the dev extra
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check chaosdata
+	$(VENV)/bin/mypy
 
 $(VENV)/.bench: $(VENV)/.dev
 	$(PY) -m pip install --quiet -e ".[bench]"

@@ -1,12 +1,11 @@
 """chaosdata: datasets of chaotic dynamical systems, GPU-native and one call from training code."""
 
 from chaosdata.errors import ChaosdataError, UnknownSystemError
-from chaosdata.systems import System, get_system, list_systems
 from chaosdata.integrate.trajectories import Trajectories, make_trajectories
 from chaosdata.loader import load_dataset
-from chaosdata.windows import WindowDataset, collate_padded
-
+from chaosdata.systems import System, get_system, list_systems
 from chaosdata.version import __version__
+from chaosdata.windows import WindowDataset, collate_padded
 
 __all__ = [
     "ChaosdataError",
@@ -14,6 +13,7 @@ __all__ = [
     "Trajectories",
     "UnknownSystemError",
     "WindowDataset",
+    "__version__",
     "collate_padded",
     "get_system",
     "list_systems",

@@ -188,7 +188,7 @@ class WindowDataset(Dataset):
                     "trajectories (source='regenerate')"
                 )
             self._per_row.append((s.length - width) // stride + 1)
-        counts = [len(s.rows) * n for s, n in zip(self.series, self._per_row)]
+        counts = [len(s.rows) * n for s, n in zip(self.series, self._per_row, strict=True)]
         self._offsets = np.concatenate([[0], np.cumsum(counts)]).tolist()
         # per series, for addressing windows of a whole batch at once (`_locate_many`)
         self._first = np.asarray(self._offsets[:-1], dtype=np.int64)

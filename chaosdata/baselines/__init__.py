@@ -9,14 +9,7 @@ from __future__ import annotations
 
 import importlib
 
-from chaosdata.baselines.base import (
-    Forecaster,
-    NotFittedError,
-    forecaster_class,
-    get_forecaster,
-    list_forecasters,
-    register,
-)
+from chaosdata.baselines.base import Forecaster, NotFittedError, forecaster_class, get_forecaster, list_forecasters, register
 from chaosdata.baselines.zeroshot import Predictor, ZeroShotForecaster, register_predictor
 
 _MODULES = ("naive", "linear", "nvar", "esn", "oracle", "neural", "node", "dsr", "darts_models",

@@ -76,9 +76,7 @@ def _hyperparameters(darts_cls: type) -> list[inspect.Parameter]:
     as keyword-only parameters with our defaults where `DEFAULTS` has one."""
     sources = [darts_cls]
     try:
-        from darts.models.forecasting.torch_forecasting_model import (
-            TorchForecastingModel,
-        )
+        from darts.models.forecasting.torch_forecasting_model import TorchForecastingModel
     except ImportError:
         TorchForecastingModel = None
     if TorchForecastingModel is not None and issubclass(darts_cls, TorchForecastingModel):

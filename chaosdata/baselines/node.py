@@ -45,12 +45,12 @@ def rk_step(f: Callable[[Tensor], Tensor], y: Tensor, h: float, tab: Tableau) ->
     ks: list[Tensor] = []
     for row in tab.a:
         stage = y
-        for a_ij, k in zip(row, ks):
+        for a_ij, k in zip(row, ks, strict=False):
             if a_ij:
                 stage = stage + (h * a_ij) * k
         ks.append(f(stage))
     out = y
-    for b_i, k in zip(tab.b, ks):
+    for b_i, k in zip(tab.b, ks, strict=True):
         if b_i:
             out = out + (h * b_i) * k
     return out

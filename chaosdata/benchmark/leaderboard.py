@@ -145,8 +145,7 @@ def _cell(stat: tuple[float, float, float]) -> str:
     med, lo, hi = stat
     if not math.isfinite(med):
         return "n/a"
-    fmt = (lambda x: f"{x:.3g}")
-    return f"{fmt(med)} [{fmt(lo)}, {fmt(hi)}]"
+    return f"{med:.3g} [{lo:.3g}, {hi:.3g}]"
 
 
 def markdown(rows: Sequence[dict[str, str]], metrics: Sequence[str] | None = None) -> str:

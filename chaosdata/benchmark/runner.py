@@ -35,13 +35,7 @@ from torch import Tensor
 
 from chaosdata.atomic import replacing
 from chaosdata.baselines import forecaster_class, get_forecaster
-from chaosdata.benchmark.protocols import (
-    Protocol,
-    SkipSystem,
-    Task,
-    get_protocol,
-    make_task,
-)
+from chaosdata.benchmark.protocols import Protocol, SkipSystem, Task, get_protocol, make_task
 from chaosdata.benchmark.results import (
     FAILURE_FIELDS,
     PAIR_KEY,

@@ -124,7 +124,7 @@ def attractor_figure(data: PlotData) -> Figure:
             ax.scatter(traj[:-1], traj[1:], **DOTS)
         ax.set_xlabel(f"{data.labels[0]}[n]", fontsize=8)
         ax.set_ylabel(f"{data.labels[0]}[n+1]", fontsize=8)
-    for ax, (i, j) in zip(axes, pairs):
+    for ax, (i, j) in zip(axes, pairs, strict=True):
         _draw(ax, data, i, j)
         ax.set_xlabel(data.labels[i], fontsize=8)
         ax.set_ylabel(data.labels[j], fontsize=8)
@@ -208,7 +208,7 @@ def gallery_figure(datas: list[PlotData], columns: int = 12) -> Figure:
     fig = Figure(figsize=(1.15 * columns, 1.2 * rows), dpi=DPI)
     fig.subplots_adjust(left=0.005, right=0.995, bottom=0.005, top=0.995 - 0.1 / rows, wspace=0.05, hspace=0.3)
     axes = fig.subplots(rows, columns, squeeze=False).ravel()
-    for ax, data in zip(axes, datas):
+    for ax, data in zip(axes, datas, strict=False):
         pair = gallery_pair(data)
         if data.series.size and pair is not None:
             _draw(ax, data, *pair, n_traj=1)

@@ -37,13 +37,13 @@ from typing import Any
 import jinja2
 import yaml
 
+from chaosdata.cards import values as V
+from chaosdata.cards.recipe import config_toml
 from chaosdata.errors import InvalidInputError
 from chaosdata.owned import RECORD, Ledger, append_journal
 from chaosdata.store.config import SPLITS
 from chaosdata.store.layout import MANIFEST, system_file
 from chaosdata.store.reader import Store, open_store
-from chaosdata.cards import values as V
-from chaosdata.cards.recipe import config_toml
 
 README = "README.md"
 CARDS_DIR = "cards"
@@ -253,7 +253,7 @@ def system_context(store: Store, name: str, attrs: dict[str, Any], configs: Sequ
         grans.append(dict(row, cells={s: cells.get(s, V.DASH) for s in SPLITS},
                           config=entry.config_name if entry else None))
         if entry:
-            for split, paths in entry.data_files.items():
+            for paths in entry.data_files.values():
                 files += [{"label": p.rsplit("/", 2)[-2] + "/" + p.rsplit("/", 1)[-1], "path": f"../{p}"} for p in paths]
     ex_gran = "fine" if "fine" in store.granularities(name) else store.granularities(name)[0]
     flags = ", ".join(f for f, on in (("non-autonomous", meta.get("nonautonomous")),
@@ -360,7 +360,7 @@ def write_metadata(store: Store, attrs: dict[str, dict[str, Any]], ledger: Ledge
              dump(store.manifest["config"]), config_toml(store.manifest["config"]),
              (store.path / MANIFEST).read_bytes()] + ([dump(corpora)] if corpora else [])
     files = metadata_files(attrs)
-    for rel, text in zip(files, texts):
+    for rel, text in zip(files, texts, strict=True):
         write_file(ledger, rel, text)
     return files
 

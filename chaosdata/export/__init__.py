@@ -18,8 +18,15 @@ configs holding every system of a granularity, `all_<granularity>`, series `[com
 
 from chaosdata.export.check import check_combined, check_hdf5, check_parquet
 from chaosdata.export.combined import export_combined
-from chaosdata.export.features import (HF_SPLITS, STORE_SPLITS, combined_config_name, combined_features, config_name,
-                                       features_yaml, row_features)
+from chaosdata.export.features import (
+                                       HF_SPLITS,
+                                       STORE_SPLITS,
+                                       combined_config_name,
+                                       combined_features,
+                                       config_name,
+                                       features_yaml,
+                                       row_features,
+)
 from chaosdata.export.hdf5 import export_hdf5, hdf5_path
 from chaosdata.export.parquet import export_parquet, parquet_path
 from chaosdata.export.report import ConfigEntry, ExportedFile, ExportReport

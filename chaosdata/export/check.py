@@ -276,7 +276,7 @@ def check_combined(store: Store, root: str | Path | ExportReport, systems: Seque
                 table = pq.read_table(path)
                 system = np.array(table.column("system").to_pylist(), dtype=object)
                 starts = [0] + [i for i in range(1, len(system)) if system[i] != system[i - 1]] + [len(system)]
-                for lo, hi in zip(starts[:-1], starts[1:]):
+                for lo, hi in zip(starts[:-1], starts[1:], strict=True):
                     name = system[lo]
                     if name not in part:
                         problems.append(Problem(str(name), where, "a system of this config", "rows of another system"))

@@ -28,8 +28,7 @@ import pyarrow as pa
 
 from chaosdata.errors import InvalidInputError
 from chaosdata.export.features import HF_SPLITS, SERIES_DTYPE, combined_config_name, combined_features
-from chaosdata.export.parquet import (ROW_GROUP_BYTES, SHARD_BYTES, export_ledger, rows_per, shard_name,
-                                      split_table, write_parquet)
+from chaosdata.export.parquet import ROW_GROUP_BYTES, SHARD_BYTES, export_ledger, rows_per, shard_name, split_table, write_parquet
 from chaosdata.export.report import ConfigEntry, ExportedFile, ExportReport
 from chaosdata.export.source import SplitSource, system_sources
 from chaosdata.owned import Ledger

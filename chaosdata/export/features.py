@@ -5,21 +5,22 @@ embedded in every Parquet file's schema (so `datasets`, pandas, polars and duckd
 same columns) and written into the card's YAML `dataset_info` (`features_yaml`), so the two can
 never disagree. Columns, in order:
 
-| column                   | type                                   | what                                   |
-|--------------------------|----------------------------------------|----------------------------------------|
-| system, granularity      | string                                 | e.g. `Lorenz`, `fine` (maps: `iteration`) |
-| split                    | string                                 | Hugging Face name: train, validation, test |
-| trajectory               | int64                                  | id within the split, 0..n-1            |
-| t0, dt                   | float64                                | time grid `t = t0 + dt * arange(n_points)` (maps: iterations) |
-| n_points                 | int64                                  | length of the series                   |
-| valid, failure           | bool, string                           | flag and reason ("" when valid; NaN series when not) |
-| resampled                | int64                                  | fresh draws that replaced failed ones  |
-| initial_condition        | List(float64), state_dim values        | the seeded draw, before the transient  |
-| start_state              | List(float64), state_dim values        | the state at t0, after the transient   |
-| n_accepted, n_rejected   | int64                                  | integrator steps                       |
-| parameters               | string                                 | the system's parameters as JSON (sorted keys; some are matrices) |
-| max_lyapunov, max_lyapunov_stderr, lyapunov_time, kaplan_yorke_dimension, correlation_dimension, period | float64 (null when undefined) | the system's invariants that are scalars |
-| series                   | Array2D(shape=(None, dim), float32)    | `[time, component]` the data           |
+| column | type | what |
+|---|---|---|
+| system, granularity | string | e.g. `Lorenz`, `fine` (maps: `iteration`) |
+| split | string | Hugging Face name: train, validation, test |
+| trajectory | int64 | id within the split, 0..n-1 |
+| t0, dt | float64 | time grid `t = t0 + dt * arange(n_points)` (maps: iterations) |
+| n_points | int64 | length of the series |
+| valid, failure | bool, string | flag and reason ("" when valid; NaN series when not) |
+| resampled | int64 | fresh draws that replaced failed ones |
+| initial_condition | List(float64), state_dim values | the seeded draw, before the transient |
+| start_state | List(float64), state_dim values | the state at t0, after the transient |
+| n_accepted, n_rejected | int64 | integrator steps |
+| parameters | string | the system's parameters as JSON (sorted keys; some are matrices) |
+| max_lyapunov, max_lyapunov_stderr, lyapunov_time | float64 (null when undefined) | the system's invariants that are scalars |
+| kaplan_yorke_dimension, correlation_dimension, period | float64 (null when undefined) | likewise |
+| series | Array2D(shape=(None, dim), float32) | `[time, component]` the data |
 
 `series` is last so that a viewer shows the scalar columns first. A variable first axis lets
 one declaration serve every length of the same system. The state lists have no declared

@@ -35,8 +35,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from chaosdata.errors import InvalidInputError
-from chaosdata.export.features import (HF_SPLITS, SERIES_DTYPE, combined_features, config_name,
-                                       row_features, scalar_invariants, schema_metadata)
+from chaosdata.export.features import (
+    HF_SPLITS,
+    SERIES_DTYPE,
+    combined_features,
+    config_name,
+    row_features,
+    scalar_invariants,
+    schema_metadata,
+)
 from chaosdata.export.report import ConfigEntry, ExportedFile, ExportReport
 from chaosdata.export.source import SplitSource, row_parameters, system_sources
 from chaosdata.owned import RECORD, Ledger

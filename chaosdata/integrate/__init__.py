@@ -7,8 +7,8 @@ its `Controller` and dense-output writer; `simulate` (a catalogue system and `So
 
 from chaosdata.integrate.controller import Controller
 from chaosdata.integrate.ode import integrate
-from chaosdata.integrate.solution import Solution, Status
 from chaosdata.integrate.simulate import RESAMPLE, ResamplePolicy, SolverSettings, simulate, time_unit
+from chaosdata.integrate.solution import Solution, Status
 from chaosdata.integrate.tableaux import TABLEAUX, Tableau
 
 __all__ = ["Controller", "RESAMPLE", "ResamplePolicy", "Solution", "SolverSettings", "Status", "TABLEAUX", "Tableau",

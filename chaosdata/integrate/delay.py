@@ -104,7 +104,7 @@ def integrate_delay(
     with torch.inference_mode():  # less dispatch overhead per operation; outputs copied out below
         y = history.clone()
         emit(0, y, ring_f[0], y, ring_f[0])
-        f_prev = None
+        y_prev, f_prev = y, None
         t = start
         for n in range(n_steps):
             slot, old = n % (m + 1), (n + 1) % (m + 1)  # `old` holds the point at t - tau

@@ -37,7 +37,6 @@ from chaosdata.integrate.solution import Solution, Status, VectorField, bound_li
 from chaosdata.integrate.tableaux import TABLEAUX, Tableau, combine, nonzero_terms
 from chaosdata.integrate.threads import torch_threads
 
-
 # the controller's defaults, kept under their old names
 SAFETY = INTEGRAL.safety
 MIN_FACTOR = INTEGRAL.min_factor
@@ -523,7 +522,7 @@ def _integrate(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, *, rtol
                             and (index.numel() - n_active) * d >= COMPACT_MIN_ELEMENTS):  # compact
                         writer.flush(rows, buf.k[: len(writer)])
                         keep = state.active[:, 0].nonzero()[:, 0]
-                        final = _State(*(full.index_copy(0, index, x) for full, x in zip(final, state)))
+                        final = _State(*(full.index_copy(0, index, x) for full, x in zip(final, state, strict=True)))
                         state, index, rows = _State(*(x[keep] for x in state)), index[keep], rows[keep]
                         n_slots = flush_steps(n_active, d, co.n_stages, y0.element_size(), device)
                         buf = _Buffers(co, n_slots, n_active, d, dtype, device)
@@ -532,7 +531,7 @@ def _integrate(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, *, rtol
                 break
         writer.flush(rows, buf.k[: len(writer)] if buf is not None else None)
     # back to ordinary tensors, which callers may update in place
-    state = _State(*(full.index_copy(0, index, x).clone() for full, x in zip(final, state)))
+    state = _State(*(full.index_copy(0, index, x).clone() for full, x in zip(final, state, strict=True)))
     status = torch.where(state.active, torch.full_like(state.status, Status.MAX_STEPS), state.status)[:, 0]
     n_acc, n_att = state.n_acc[:, 0], state.n_att[:, 0]
 

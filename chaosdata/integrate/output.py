@@ -68,7 +68,7 @@ class DenseWriter:
         first row in `out`; `ring`, when given, already holds the recorded `k` stacked."""
         if not self.steps:
             return
-        ks, ts, ys, hs, firsts, counts = zip(*self.steps)
+        ks, ts, ys, hs, firsts, counts = zip(*self.steps, strict=True)
         counts = torch.stack(counts)  # [S, B, 1]
         m = int(counts.max())
         if m == 0:
@@ -80,7 +80,7 @@ class DenseWriter:
         self._clear()
         S, n_stages, B, d = k.shape
         flat = k.view(S, n_stages, B * d)
-        for e, (a, c) in enumerate(zip(self.a_extra, self.c_extra)):
+        for e, (a, c) in enumerate(zip(self.a_extra, self.c_extra, strict=True)):
             j = self.n_main + e
             stage_y = y + torch.matmul(a, flat[:, :j]).view(S, B, d)
             # evaluated as [S, B, d], not flattened: per-trajectory parameters ([B]) broadcast

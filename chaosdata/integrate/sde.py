@@ -154,7 +154,7 @@ class SRATableau:
                 raise InvalidInputError(f"{self.name}: row {i} of a0 must sum to c0[{i}]")
 
         def dot(u, v):
-            return sum(a * b for a, b in zip(u, v))
+            return sum(a * b for a, b in zip(u, v, strict=True))
 
         conditions = {
             "sum alpha = 1": (sum(self.alpha), 1.0),

@@ -219,7 +219,8 @@ def _check_solve_input(system: System, x0: Any, t_eval: Any) -> Tensor:
     dim = system.state_dim or system.dim
     if not isinstance(x0, Tensor) or not isinstance(t_eval, Tensor):
         bad = "x0" if not isinstance(x0, Tensor) else "t_eval"
-        raise InvalidTypeError(f"{system.name}: {bad} must be a torch.Tensor, got {type(x0 if bad == 'x0' else t_eval).__name__}; "
+        got = type(x0 if bad == 'x0' else t_eval).__name__
+        raise InvalidTypeError(f"{system.name}: {bad} must be a torch.Tensor, got {got}; "
                                "wrap it with torch.as_tensor(..., dtype=torch.float64)")
     check_state_dtype(x0.dtype, "x0's dtype")
     if x0.ndim != 2 or x0.shape[-1] != dim:

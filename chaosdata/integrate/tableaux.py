@@ -96,7 +96,7 @@ class Tableau:
         s = len(self.b)
         if len(self.c) != s or len(self.a) != s:
             raise ValueError(f"{self.name}: c, a and b must have one entry per stage")
-        rows = list(zip(self.c, self.a)) + [(1.0, self.b)] + list(zip(self.c_extra, self.a_extra))
+        rows = list(zip(self.c, self.a, strict=False)) + [(1.0, self.b)] + list(zip(self.c_extra, self.a_extra, strict=False))
         for i, (ci, ai) in enumerate(rows):
             if len(ai) != i:
                 raise ValueError(f"{self.name}: row {i} of a must have {i} entries")

@@ -21,9 +21,9 @@ from chaosdata import budget
 from chaosdata.devices import usable_device
 from chaosdata.errors import InvalidInputError, InvalidTypeError
 from chaosdata.integrate.ode import get_tableau
-from chaosdata.integrate.solution import Solution, Status
-from chaosdata.integrate.simulate import RESAMPLE, SolverSettings, check_params, check_state_dtype, simulate, time_unit
 from chaosdata.integrate.sde import NoiseSpec, noise_step, parse_noise, solve_noisy
+from chaosdata.integrate.simulate import RESAMPLE, SolverSettings, check_params, check_state_dtype, simulate, time_unit
+from chaosdata.integrate.solution import Solution, Status
 from chaosdata.systems import System, get_system
 
 MAX_RESAMPLES = RESAMPLE.max_resamples
@@ -437,6 +437,7 @@ def make_trajectories(
                           "max_step": noise_step(system, noise_spec)}
     return Trajectories(
         system=system.name, t=t_eval.to(dtype=dtype, device=device), x=x, valid=sol.status == 0,
-        initial_conditions=draws, start_states=starts, parameters={k: (v.tolist() if isinstance(v, Tensor) else v) for k, v in bound_params.items()},
+        initial_conditions=draws, start_states=starts,
+        parameters={k: (v.tolist() if isinstance(v, Tensor) else v) for k, v in bound_params.items()},
         stats=stats,
     )

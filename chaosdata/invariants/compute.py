@@ -22,9 +22,7 @@ from chaosdata.errors import InvalidInputError
 from chaosdata.integrate.trajectories import make_trajectories, sample_initial_conditions
 from chaosdata.invariants.checks import run_checks
 from chaosdata.invariants.dimension import correlation_dimension, kaplan_yorke_dimension
-from chaosdata.invariants.lyapunov import (
-    LyapunovRun, clock_coordinates, delay_lyapunov, flow_lyapunov, map_lyapunov,
-)
+from chaosdata.invariants.lyapunov import LyapunovRun, clock_coordinates, delay_lyapunov, flow_lyapunov, map_lyapunov
 from chaosdata.invariants.statistics import dominant_period, moments
 from chaosdata.systems import System, get_system
 
@@ -309,7 +307,8 @@ def compute(system: str | System, *, n_ics: int | None = None, periods: float | 
         max_lyapunov=lam1, max_lyapunov_stderr=se1, chaotic=chaotic,
         lyapunov_time=1.0 / lam1 if chaotic else None,
         kaplan_yorke_dimension=kaplan_yorke_dimension(mean.tolist(), partial=partial),
-        kaplan_yorke_dimension_stderr=_finite_or_none(float(_sem(ky_members_f[:, None])[0])) if ky_members_f.numel() > 1 else None,
+        kaplan_yorke_dimension_stderr=(_finite_or_none(float(_sem(ky_members_f[:, None])[0]))
+                                       if ky_members_f.numel() > 1 else None),
         pesin_entropy=float(mean[positive].sum()),
         pesin_entropy_stderr=_finite_or_none(float(_sem(exps[:, positive].sum(1, keepdim=True))[0])),
         correlation_dimension=_finite_or_none(cd.value), correlation_dimension_spread=_finite_or_none(cd.spread),

@@ -96,7 +96,8 @@ def correlation_sum(points: Tensor, r_min: float, r_max: float, n_radii: int, *,
 
 
 def correlation_dimension(points: Tensor, *, theiler: int = 0, n_radii: int = 97, min_pairs: int = 1000,
-                          c_min: float = 1e-4, c_max: float = 0.05, fit_width: float = math.log(8.0), chunk: int = 1024) -> CorrelationDimension:
+                          c_min: float = 1e-4, c_max: float = 0.05, fit_width: float = math.log(8.0),
+                          chunk: int = 1024) -> CorrelationDimension:
     """Correlation dimension of the samples `points` (`[n_traj, n, D]`, float64), Grassberger-Procaccia.
 
     C(r) is sampled at `n_radii` log-spaced radii from 1e-6 of the attractor's diameter to all
@@ -117,7 +118,7 @@ def correlation_dimension(points: Tensor, *, theiler: int = 0, n_radii: int = 97
     C = cum / max(n_pairs, 1)
     usable = (cum >= max(min_pairs, c_min * n_pairs)) & (C <= c_max)
     log_r, log_c = edges.log(), C.clamp_min(1e-300).log()
-    curve = tuple((float(r), float(c)) for r, c in zip(edges.tolist(), C.tolist()))
+    curve = tuple((float(r), float(c)) for r, c in zip(edges.tolist(), C.tolist(), strict=True))
     idx = usable.nonzero().flatten()
     if idx.numel() < 3:
         return CorrelationDimension(math.nan, math.nan, math.nan, math.nan, math.nan, math.nan,

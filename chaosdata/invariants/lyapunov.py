@@ -32,7 +32,12 @@ import torch
 from torch import Tensor
 
 from chaosdata.invariants.tangent import (
-    delay_step, delay_tangent_step, flow_rk4_step, flow_tangent_field, map_tangent_step, record,
+    delay_step,
+    delay_tangent_step,
+    flow_rk4_step,
+    flow_tangent_field,
+    map_tangent_step,
+    record,
 )
 from chaosdata.systems import System
 
@@ -214,7 +219,8 @@ def flow_lyapunov(system: System, x0: Tensor, params: Mapping[str, Any], *, h: f
         exponents=_insert_zeros(exps, free, d), divergence=torch.where(alive, div / T, math.nan),
         valid=alive, measured=T, samples=torch.stack(samples, 1), sample_spacing=sample_every * h,
         settings={"method": "rk4 on state + variational equation", "h": h, "step_halvings": halvings,
-                  "alignment_mismatch": mismatch, "alignment_lambda_1": lam1_seen, "align_steps": align_steps, "measure_steps": n_measure,
+                  "alignment_mismatch": mismatch, "alignment_lambda_1": lam1_seen, "align_steps": align_steps,
+                  "measure_steps": n_measure,
                   "measured_periods": T / period, "qr_count": n_qr, "traced": traced,
                   "clock_coordinates": list(clock), "wall_time": time.perf_counter() - started},
     )

@@ -136,7 +136,8 @@ def max_lyapunov_rosenstein(points: Tensor, dt: float, *, horizon: int | None = 
     curve, pairs = divergence_curve(points, horizon=horizon, theiler=theiler)
     start, stop = fit if fit is not None else _fit_window(curve, *fit_levels)
     if not 0 <= start < stop <= horizon or stop - start < 2:
-        raise InvalidInputError(f"fit must be a range [start, stop) of at least 2 steps within [0, {horizon}), got {(start, stop)}")
+        raise InvalidInputError(f"fit must be a range [start, stop) of at least 2 steps within [0, {horizon}), "
+                                f"got {(start, stop)}")
     k = torch.arange(start, stop, dtype=torch.float64, device=points.device) * dt
     y = curve[start:stop]
     ok = torch.isfinite(y)

@@ -70,7 +70,8 @@ def per_dim_scale(scale: Tensor | np.ndarray | float | None, like: Tensor, name:
     elif s.ndim == 2 and s.shape in ((batch, dim), (1, dim)):
         s = s.unsqueeze(1)
     else:
-        raise InvalidInputError(f"{name} must be a number, [dim] or [batch, dim] (dim={dim}, batch={batch}), got shape {tuple(s.shape)}")
+        raise InvalidInputError(f"{name} must be a number, [dim] or [batch, dim] (dim={dim}, batch={batch}), "
+                                f"got shape {tuple(s.shape)}")
     if not bool(torch.isfinite(s).all() and (s > 0).all()):
         raise InvalidInputError(f"{name} must be finite and > 0 in every dimension")
     return s

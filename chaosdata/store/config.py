@@ -242,7 +242,7 @@ def _noise(src: str, raw: Any) -> Noise:
         raise InvalidInputError(f"{src}: noise.levels must be a non-empty list of noise levels, got {levels!r}")
     levels = tuple(sorted({_number(src, "noise.levels[]", v) for v in levels}))
     # each level writes groups named by its `:g` form: two levels must not write the same groups
-    twice = next((a for a, b in zip(levels, levels[1:]) if noise_suffix(a) == noise_suffix(b)), None)
+    twice = next((a for a, b in zip(levels, levels[1:], strict=False) if noise_suffix(a) == noise_suffix(b)), None)
     if twice is not None:
         raise InvalidInputError(f"{src}: noise.levels {list(levels)} name the same groups "
                                 f"(*{noise_suffix(twice)}): levels must differ in their first 6 significant digits")

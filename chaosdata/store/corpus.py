@@ -77,7 +77,8 @@ class Variants:
             "settings": {"variants": config.corpus.variants, "scale": config.corpus.scale,
                          "screen_ics": config.corpus.screen_ics, "screen_periods": config.corpus.screen_periods},
             "n_variants": n, "n_accepted": k, "acceptance": k / n if n else 0.0,
-            "variants": [{"id": i, "parameters": s, **v.to_dict()} for i, (s, v) in enumerate(zip(self.sets, self.verdicts))],
+            "variants": [{"id": i, "parameters": s, **v.to_dict()}
+                         for i, (s, v) in enumerate(zip(self.sets, self.verdicts, strict=True))],
         }
 
 

@@ -64,7 +64,8 @@ def run_on_dask(todo: Sequence[str], workers: int, stage: Stage, done: Done, log
     `workers` single-threaded processes. A task whose worker dies is run again on another
     (the scheduler's `allowed-failures`); its half-written staging is removed at the end."""
     try:
-        from dask.distributed import Client, LocalCluster, as_completed as dask_completed
+        from dask.distributed import Client, LocalCluster
+        from dask.distributed import as_completed as dask_completed
     except ImportError:
         raise InvalidInputError("executor='dask' needs dask.distributed: pip install 'chaosdata[dask]'") from None
     with contextlib.ExitStack() as stack:
@@ -81,7 +82,7 @@ def run_on_dask(todo: Sequence[str], workers: int, stage: Stage, done: Done, log
                                         "--scheduler for a local cluster") from None
         log(f"dask: {len(client.scheduler_info()['workers'])} workers, dashboard {client.dashboard_link}")
         futures = [client.submit(stage, n, key=f"chaosdata-stage-{n}", pure=False) for n in todo]
-        names = {f.key: n for f, n in zip(futures, todo)}
+        names = {f.key: n for f, n in zip(futures, todo, strict=True)}
         try:
             for fut in dask_completed(futures):
                 done(names[fut.key], fut.result)

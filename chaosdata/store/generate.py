@@ -46,7 +46,6 @@ from chaosdata.store.corpus import Variants, plan_variants, system_of
 from chaosdata.store.layout import FORMAT, MAP_GRANULARITY, SERIES, SERIES_DIMS, TRAJECTORY_VARIABLES, split_path
 from chaosdata.systems import System
 
-
 Progress = Callable[[int], None]  # called with the number of arrays' rows (trajectories) just produced
 
 
@@ -419,7 +418,7 @@ def generate_system(name: str, config: ReleaseConfig, *, device: str = "cpu",
 
     def draw(attempt: int, counts: list[int]) -> Tensor:
         return torch.cat([_draws(system, k, RESAMPLE.seed(seeds[s], attempt))
-                          for s, k in zip(SPLITS, counts) if k])
+                          for s, k in zip(SPLITS, counts, strict=True) if k])
 
     def starts_of(draws: Tensor, rows: Tensor | None = None) -> tuple[Tensor, Trajectories | None]:
         tr = _transient(system, config, draws, kw_for(rows))
@@ -459,7 +458,7 @@ def generate_system(name: str, config: ReleaseConfig, *, device: str = "cpu",
             warm.patch(bad, tr)
         for r in bad.tolist():
             resampled[r] = attempt
-        for p, r in zip(passes, rows):
+        for p, r in zip(passes, rows, strict=True):
             r.patch(bad, _integrate(system, p, fresh_starts, kw_for(bad)))
     ok = valid()
 
@@ -503,7 +502,7 @@ def generate_system(name: str, config: ReleaseConfig, *, device: str = "cpu",
             }), **extra}.items():
                 arrays[f"{split_path(gname, s)}/{var}"] = arr
 
-    for p, r in zip(passes, rows):
+    for p, r in zip(passes, rows, strict=True):
         # delay equations: the state at the first output is the embedding's current column
         first = starts if system.kind != "delay" else r.x[:, p.n_transient, :state_dim]
         for gname, m in p.members.items():

@@ -42,13 +42,34 @@ from chaosdata.errors import InvalidInputError
 from chaosdata.store import executors, provenance
 from chaosdata.store.archive import damaged_reads, open_system, pack, root_attributes, walk_arrays
 from chaosdata.store.config import ReleaseConfig
+from chaosdata.store.corpus import system_of
 from chaosdata.store.errors import StoreError
 from chaosdata.store.generate import SystemData, generate_system
-from chaosdata.store.layout import (ARCHIVE_SUFFIX, BUILD_LOG, FORMAT, LOCK, MANIFEST, SERIES, SERIES_DIMS, STAGING,
-                                    chunk_shape, compressors, shard_shape, small_compressors, system_file)
-from chaosdata.store.manifest import (data_sha256, file_sha256, new_manifest, read_manifest, record_build,
-                                      record_system, stale_temporaries, write_manifest)
-from chaosdata.store.corpus import system_of
+from chaosdata.store.layout import (
+    ARCHIVE_SUFFIX,
+    BUILD_LOG,
+    FORMAT,
+    LOCK,
+    MANIFEST,
+    SERIES,
+    SERIES_DIMS,
+    STAGING,
+    chunk_shape,
+    compressors,
+    shard_shape,
+    small_compressors,
+    system_file,
+)
+from chaosdata.store.manifest import (
+    data_sha256,
+    file_sha256,
+    new_manifest,
+    read_manifest,
+    record_build,
+    record_system,
+    stale_temporaries,
+    write_manifest,
+)
 from chaosdata.systems import get_system
 
 try:
@@ -428,8 +449,8 @@ def build(config: ReleaseConfig, out: str | Path, *, systems: Sequence[str] | st
     """Build (or resume) the store of `config` at `out`; see the module docstring.
 
     `systems` (names, or one comma-separated string) narrows the build to some of the config's
-    systems (the store stays the config's: a later build adds the rest). `workers` > 1 builds systems in parallel processes, each with
-    one torch thread, under one progress bar; `workers` == 1 builds in this process, also with
+    systems (the store stays the config's: a later build adds the rest). `workers` > 1 builds systems
+    in parallel processes, each with one torch thread, under one progress bar; `workers` == 1 builds in this process, also with
     one thread (so both give the same bytes), with a bar per system. `progress` None shows bars
     only on a terminal. `executor="dask"` stages the systems on a `dask.distributed` cluster
     (`scheduler` address, or a local cluster of `workers` processes) and commits them here: the

@@ -270,7 +270,7 @@ def _register(system: System) -> System:
     if system.domain is not None:
         n = system.state_dim or system.dim
         inside = all((lo is None or lo <= v) and (hi is None or v <= hi)
-                     for v, (lo, hi) in zip(system.initial_conditions[:n], system.domain))
+                     for v, (lo, hi) in zip(system.initial_conditions[:n], system.domain, strict=False))
         if len(system.domain) != n or not inside:
             raise ValueError(f"{system.name}: domain must give (low, high) for each of {n} coordinates "
                              "and contain the initial condition")

@@ -2,7 +2,7 @@
 
 import torch
 
-from chaosdata.systems.base import flow, stack, per_coordinate
+from chaosdata.systems.base import flow, per_coordinate, stack
 
 
 def _sat(u):
