@@ -636,6 +636,19 @@ def test_catalogue_fields_and_sweeps_keep_the_batched_dense_output():
     assert not stacks_batches(lambda tt, y: y * tt[:, None], t, y0[:3])  # mixes rows when stacked
 
 
+def test_stacks_batches_lets_out_of_memory_through():
+    # before: any error on the stacked probe read as "unbatched field", a CUDA OOM included
+    from chaosdata.integrate.output import stacks_batches
+
+    def field(t, y):
+        if t.ndim == 2:
+            raise torch.OutOfMemoryError("CUDA out of memory")
+        return -y
+
+    with pytest.raises(torch.OutOfMemoryError):
+        stacks_batches(field, torch.linspace(0, 1, 5, dtype=torch.float64), torch.ones(3, 2, dtype=torch.float64))
+
+
 @pytest.mark.parametrize("bad, match", [
     (dict(rtol=math.nan), "tolerances must be finite"),
     (dict(atol=math.inf), "tolerances must be finite"),

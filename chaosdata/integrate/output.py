@@ -123,8 +123,10 @@ def stacks_batches(f: VectorField, t_eval: Tensor, y: Tensor) -> bool:
     one, other = f(times, y), f(times.flip(0), y)
     try:
         both = f(torch.stack([times, times.flip(0)]), torch.stack([y, y]))
-    except Exception:  # noqa: BLE001 - any failure on stacked batches means: call it step by step
-        return False
+    except torch.OutOfMemoryError:  # a RuntimeError, but a fact about the device, not about `f`
+        raise
+    except (RuntimeError, IndexError, ValueError, TypeError):  # shapes that do not broadcast, indexing a
+        return False  # `[B]` axis that is now `[2, B]`, unpacking the wrong axis: call `f` step by step
     tol = 64 * torch.finfo(y.dtype).eps
     return (isinstance(both, Tensor) and tuple(both.shape) == (2, *one.shape)
             and torch.allclose(both[0], one, rtol=tol, atol=0.0, equal_nan=True)

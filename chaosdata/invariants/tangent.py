@@ -32,7 +32,9 @@ def record(fn: Callable[..., Any], *example: Tensor) -> tuple[Callable[..., Any]
 
     try:
         graph = make_fx(fn)(*example)
-    except Exception:  # noqa: BLE001 - any tracing failure falls back to eager evaluation
+    except torch.OutOfMemoryError:  # a RuntimeError, but not a tracing failure
+        raise
+    except (RuntimeError, ValueError):  # data-dependent branching or `.item()` (RuntimeError), fx's TraceError
         return fn, False
     graph.graph.eliminate_dead_code()
     graph.recompile()

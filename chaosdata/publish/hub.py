@@ -142,7 +142,9 @@ def _hub_call(what: str, token: str, fn: Any, /, *args: Any, **kwargs: Any) -> A
                 if status in (401, 403) else "see the Hub's message")
         raise PublishError(f"{what} failed (HTTP {status}): {_scrub(detail, token)}; {hint}. "
                            "Rerun to resume: files already on the Hub are not sent again.") from None
-    except Exception as err:  # noqa: BLE001 - network failures of any HTTP client, and the rest
+    # every other error is raised again: as a PublishError when it is a network failure of any HTTP
+    # client or when its message holds the token (scrubbed), else as it is
+    except Exception as err:
         if not _is_network_error(err):
             if token and token in str(err):
                 raise PublishError(f"{what} failed: {type(err).__name__}: {_scrub(str(err), token)}") from None

@@ -52,11 +52,14 @@ def folder_entries(root: Path) -> Counter:
 
 def card_problems(root: Path) -> list[str]:
     """What is wrong with README.md as a Hub dataset card (parsing, configs, data files)."""
+    import yaml
     from huggingface_hub import DatasetCard
 
     try:
         card = DatasetCard.load(root / "README.md")
-    except Exception as err:  # noqa: BLE001 - any parse failure is the finding
+    # YAML syntax, a header that is not a mapping or not UTF-8 (ValueError), keys that are not
+    # names (TypeError), an unreadable file: each is the finding
+    except (yaml.YAMLError, ValueError, TypeError, OSError) as err:
         return [f"README.md does not parse as a DatasetCard: {type(err).__name__}: {err}"]
     data = card.data.to_dict()
     problems = []
@@ -90,6 +93,8 @@ def unstaged_files(root: str | os.PathLike) -> list[str]:
 def verify_staged(root: str | os.PathLike, *, data: bool = True, secrets: Iterable[str] = ()) -> list[str]:
     """Every problem of the staged files under `root`, as sentences naming the file (empty: ready).
     Files the staging did not write are not checked: they are not uploaded (`unstaged_files`)."""
+    import pyarrow as pa
+
     from chaosdata.export import check_hdf5, check_parquet
     from chaosdata.export.hdf5 import HDF5_DIR
     from chaosdata.store.reader import open_store
@@ -109,12 +114,15 @@ def verify_staged(root: str | os.PathLike, *, data: bool = True, secrets: Iterab
     if data:
         try:
             problems += [f"parquet: {p}" for p in check_parquet(store, root, index["systems"])]
-        except Exception as err:  # noqa: BLE001 - a file too damaged to decode is a finding, not a crash
+        # a file too damaged to decode is a finding, not a crash: pyarrow's errors (ArrowInvalid is a
+        # ValueError, ArrowIOError an OSError) and a codec's (OSError)
+        except (pa.ArrowException, ValueError, OSError) as err:
             problems.append(f"parquet: cannot read the Parquet tree back ({type(err).__name__}: {err})")
         if any(rel.startswith(f"{HDF5_DIR}/") for rel in index["files"]):
             try:
                 problems += [f"hdf5: {p}" for p in check_hdf5(store, root, index["systems"])]
-            except Exception as err:  # noqa: BLE001
+            # h5py: OSError (not HDF5, truncated), KeyError (an attribute missing), ValueError (its JSON)
+            except (OSError, KeyError, ValueError) as err:
                 problems.append(f"hdf5: cannot read the HDF5 files back ({type(err).__name__}: {err})")
     problems += [f"{folder}: {n} entries, over the Hub's {MAX_FOLDER_ENTRIES} per folder"
                  for folder, n in sorted(folder_entries(root).items()) if n > MAX_FOLDER_ENTRIES]

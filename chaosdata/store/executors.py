@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import multiprocessing
 import signal
 from collections.abc import Callable, Sequence
@@ -21,13 +22,20 @@ from typing import Any
 
 import torch
 
-from chaosdata.errors import InvalidInputError
+from chaosdata.errors import ChaosdataError, InvalidInputError
+from chaosdata.store.errors import StoreError
 
 Stage = Callable[[str], Any]
 Done = Callable[[str, Callable[[], Any]], None]
 Log = Callable[[str], None]
 EXECUTORS = ("local", "dask")
 CONNECT_TIMEOUT = "30s"  # how long to wait for a remote scheduler to answer
+# What `result()` may raise that fails its system alone (the build records it and goes on): the
+# package's errors, I/O (a full disk, a lost connection), torch's RuntimeError (out of memory
+# included; a broken process pool is one too), numerical and allocation failures. Anything else
+# (TypeError, KeyError, ...) is a bug and stops the build.
+STAGE_ERRORS: tuple[type[Exception], ...] = (ChaosdataError, OSError, RuntimeError, ValueError, ArithmeticError,
+                                             MemoryError)
 
 
 def init_worker() -> None:
@@ -35,7 +43,8 @@ def init_worker() -> None:
     torch.set_num_threads(1)
     # Ctrl-C reaches the whole process group: the parent decides (cancels queued work, stops us)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    with contextlib.suppress(Exception):  # Linux: die with the parent, so a killed build leaves no workers
+    # Linux: die with the parent, so a killed build leaves no workers (no libc.so.6 elsewhere: OSError)
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
@@ -64,7 +73,7 @@ def run_on_dask(todo: Sequence[str], workers: int, stage: Stage, done: Done, log
     `workers` single-threaded processes. A task whose worker dies is run again on another
     (the scheduler's `allowed-failures`); its half-written staging is removed at the end."""
     try:
-        from dask.distributed import Client, LocalCluster
+        from dask.distributed import Client, KilledWorker, LocalCluster
         from dask.distributed import as_completed as dask_completed
     except ImportError:
         raise InvalidInputError("executor='dask' needs dask.distributed: pip install 'chaosdata[dask]'") from None
@@ -85,10 +94,19 @@ def run_on_dask(todo: Sequence[str], workers: int, stage: Stage, done: Done, log
         names = {f.key: n for f, n in zip(futures, todo, strict=True)}
         try:
             for fut in dask_completed(futures):
-                done(names[fut.key], fut.result)
+                done(names[fut.key], functools.partial(_dask_result, fut, names[fut.key], KilledWorker))
         except BaseException:
             client.cancel(futures)
             raise
+
+
+def _dask_result(fut: Any, name: str, killed: type[Exception]) -> Any:
+    """The task's result; a task whose workers kept dying becomes a `StoreError` (one of `STAGE_ERRORS`)."""
+    try:
+        return fut.result()
+    except killed as err:
+        raise StoreError(f"{name}: the Dask workers staging it died ({err}); see the workers' logs "
+                         "(memory limit?) and rerun to resume") from err
 
 
 def run(executor: str, todo: Sequence[str], workers: int, stage: Stage, done: Done, log: Log,

@@ -36,6 +36,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from chaosdata.errors import InvalidInputError
 from chaosdata.integrate import RESAMPLE, time_unit
 from chaosdata.integrate.sde import NoiseSpec
 from chaosdata.integrate.trajectories import Trajectories, make_trajectories, sample_initial_conditions, union_grid
@@ -139,7 +140,7 @@ def _plan(system: System, config: ReleaseConfig) -> tuple[list[_Pass], dict[str,
         if g.timescale == "lyapunov":
             try:
                 unit = time_unit(system, "lyapunov")
-            except Exception as err:  # noqa: BLE001 - any failure of the timescale is a recorded skip
+            except InvalidInputError as err:  # no Lyapunov time stored (not chaotic): a recorded skip
                 skipped[g.name] = f"no Lyapunov time for {system.name}: {err}"
                 continue
         points = span / (unit / g.points)

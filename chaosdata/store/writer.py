@@ -499,7 +499,7 @@ def build(config: ReleaseConfig, out: str | Path, *, systems: Sequence[str] | st
                               position=1) as bar:
                         try:
                             finish(name, *stage_system(name, config, staging, device, bar.update, fp))
-                        except Exception as err:  # noqa: BLE001 - one system's failure must not stop the rest
+                        except executors.STAGE_ERRORS as err:  # one system's failure must not stop the rest
                             fail(name, err)
             else:
                 # one bar for all: workers report when a system is done, in trajectories (rows) written
@@ -508,7 +508,7 @@ def build(config: ReleaseConfig, out: str | Path, *, systems: Sequence[str] | st
                     def done(name: str, result: Callable[[], Any]) -> None:
                         try:
                             finish(name, *result())
-                        except Exception as err:  # noqa: BLE001
+                        except executors.STAGE_ERRORS as err:
                             fail(name, err)
                         bar.update(n_rows(name))
                         bar.set_postfix_str(name)
