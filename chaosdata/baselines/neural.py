@@ -77,6 +77,14 @@ class NeuralForecaster(Forecaster):
     training loss per step) and `weights_` (the module's parameters, made on `state_dict()`).
     """
 
+    steps: int
+    batch_size: int
+    lr: float
+    seed: int
+    dtype: str  # "float32" or "float64" (`parse_dtype`)
+    stride: int
+    grad_clip: float | None
+
     def window_length(self) -> int:
         raise NotImplementedError
 
@@ -201,6 +209,9 @@ def roll_windows(step: Any, context: Tensor, horizon: int, lookback: int) -> Ten
 
 class WindowForecaster(NeuralForecaster):
     """A model of the last `lookback` points -> the next `out_steps`; loss: MSE over them."""
+
+    lookback: int
+    out_steps: int
 
     def window_length(self) -> int:
         return self.lookback + self.out_steps

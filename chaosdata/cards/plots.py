@@ -24,6 +24,7 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from chaosdata.atomic import replacing  # noqa: E402
+from chaosdata.store.archive import array_at, group_at, read  # noqa: E402
 from chaosdata.store.layout import SERIES  # noqa: E402
 from chaosdata.store.reader import Store  # noqa: E402
 
@@ -67,9 +68,9 @@ def plot_data(store: Store, name: str) -> PlotData:
     meta, inv = attrs["system"], attrs.get("invariants") or {}
     grans = store.granularities(name)
     gran = next((g for g in PREFERRED_GRANULARITY if g in grans), grans[0])
-    group = store.group(name)[f"{gran}/train"]
-    z = group[SERIES]
-    valid = np.flatnonzero(group["valid"][...].astype(bool))[:MAX_TRAJECTORIES]
+    group = group_at(store.group(name), f"{gran}/train")
+    z = array_at(group, SERIES)
+    valid = np.flatnonzero(read(array_at(group, "valid")).astype(bool))[:MAX_TRAJECTORIES]
     series = np.asarray(z.get_orthogonal_selection((valid, slice(None), slice(None))), dtype=np.float64) \
         if valid.size else np.zeros((0,) + tuple(z.shape[1:]))
     dim = series.shape[-1]

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from chaosdata.errors import UnknownSystemError
+from chaosdata.store.archive import array_at, read
 from chaosdata.store.config import SPLITS
 from chaosdata.store.layout import split_path
 from chaosdata.store.reader import Store
@@ -163,7 +164,7 @@ def granularity_rows(store: Store, name: str) -> list[dict[str, Any]]:
             shape = shapes.get(split_path(gran, split))
             if shape is None:
                 continue
-            valid = group[f"{split_path(gran, split)}/valid"][...]  # only this variable: one read
+            valid = read(array_at(group, f"{split_path(gran, split)}/valid"))  # only this variable: one read
             splits[split] = {"n": int(shape[0]), "invalid": int((~valid.astype(bool)).sum())}
         rows.append({"granularity": gran, "dt": num(grid["dt"], 6), "n_time": grid["n"], "splits": splits,
                      "dim": shapes.get(split_path(gran, "train"), [0, 0, 0])[2]})

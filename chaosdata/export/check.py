@@ -33,22 +33,22 @@ from chaosdata.store.reader import Problem
 COLUMNS = {name: name for name in TRAJECTORY_VARIABLES} | {"series": "series"}
 
 
-def _systems(store: Store, root: Path | ExportReport, systems: Sequence[str] | None,
+def _systems(store: Store, root: str | Path | ExportReport, systems: Sequence[str] | None,
              top: str) -> tuple[Path, list[str], list[Problem]]:
     """(root folder, the store's names of the systems to check, problems): by default the systems
     of an `ExportReport`, or the system folders under `root/top`; a folder of a system the store
     does not hold is a problem."""
     if isinstance(root, ExportReport):
-        root, found = root.root, sorted({f.system for f in root.files})
+        folder, found = root.root, sorted({f.system for f in root.files})
     else:
-        root = Path(root)
-        found = sorted(p.name for p in (root / top).iterdir() if p.is_dir()) if (root / top).is_dir() else []
+        folder = Path(root)
+        found = sorted(p.name for p in (folder / top).iterdir() if p.is_dir()) if (folder / top).is_dir() else []
     if systems is not None:
-        return root, store.select(systems), []
+        return folder, store.select(systems), []
     known = store.manifest["systems"]
     strangers = [Problem(s, top, "a system of the store", "an exported system the store does not hold")
                  for s in found if s not in known]
-    return root, [s for s in found if s in known], strangers
+    return folder, [s for s in found if s in known], strangers
 
 
 def table_columns(table: pa.Table) -> dict[str, np.ndarray]:

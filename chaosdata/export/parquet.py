@@ -86,8 +86,8 @@ def planned_paths(shapes: Iterable[tuple[str, str, str, Sequence[int]]], shard_b
     """The files `export_parquet` writes for splits `(system, granularity, store split, shape)`:
     what a release will hold before it is built (shapes from its config) or after."""
     return [parquet_path(system, gran, HF_SPLITS[split], k, len(ranges))
-            for system, gran, split, shape in shapes
-            for ranges in [shard_ranges(*shape, shard_bytes=shard_bytes)] for k in range(len(ranges))]
+            for system, gran, split, (n_traj, n_time, dim) in shapes
+            for ranges in [shard_ranges(n_traj, n_time, dim, shard_bytes=shard_bytes)] for k in range(len(ranges))]
 
 
 def store_shapes(store: Store, names: Sequence[str]) -> list[tuple[str, str, str, Sequence[int]]]:
@@ -120,7 +120,7 @@ def split_table(source: SplitSource, lo: int = 0, hi: int | None = None, *, comb
     config holding every system, `combined_features` (`series_by_component` `[component, time]`)."""
     meta = source.attrs["system"]
     hi = source.series.shape[0] if hi is None else hi
-    values = source.series[lo:hi]
+    values = np.asarray(source.series[lo:hi])
     var = {k: v[lo:hi] for k, v in source.variables.items()}
     grid = source.grid
     n = hi - lo

@@ -10,6 +10,7 @@ import numpy as np
 import zarr
 
 from chaosdata.store import Store
+from chaosdata.store.archive import array_at, attributes, group_at, read
 from chaosdata.store.layout import SERIES, TRAJECTORY_VARIABLES, split_path
 
 
@@ -41,19 +42,19 @@ def system_sources(store: Store, system: str) -> list[SplitSource]:
     from chaosdata.store.config import SPLITS
 
     group = store.group(system)
-    attrs = group.attrs.asdict()
+    attrs = attributes(group)
     arrays = store.array_entries(system)  # shape, dtype, sha256 of every array, from the system's file
     out = []
     for gran in store.granularities(system):
-        gran_attrs = group[gran].attrs.asdict()
+        gran_attrs = attributes(group_at(group, gran))
         for split in SPLITS:
-            g = group[split_path(gran, split)]
+            g = group_at(group, split_path(gran, split))
             prefix = split_path(gran, split) + "/"
             entries = {p[len(prefix):]: a for p, a in arrays.items() if p.startswith(prefix)}
             corpus = "corpus" in attrs
             names = list(TRAJECTORY_VARIABLES) + (["variant", "parameters"] if corpus else [])
-            columns = tuple(str(c) for c in g["parameter"][...]) if corpus else ()
-            out.append(SplitSource(system, gran, split, g[SERIES], {n: g[n][...] for n in names},
+            columns = tuple(str(c) for c in read(array_at(g, "parameter"))) if corpus else ()
+            out.append(SplitSource(system, gran, split, array_at(g, SERIES), {n: read(array_at(g, n)) for n in names},
                                    attrs, gran_attrs, entries, columns))
     return out
 

@@ -24,7 +24,7 @@ from chaosdata.integrate.solution import Solution, Status, check_bound
 DelayField = Callable[[Tensor, Tensor, Tensor], Tensor]  # f(t, y, y_delayed) -> dy/dt
 
 
-def hermite(y0: Tensor, f0: Tensor, y1: Tensor, f1: Tensor, h: float, theta: Tensor) -> Tensor:
+def hermite(y0: Tensor, f0: Tensor, y1: Tensor, f1: Tensor, h: float | Tensor, theta: Tensor) -> Tensor:
     """Cubic Hermite interpolant on one step at fractions `theta` (broadcast on the last axes)."""
     th2, th3 = theta * theta, theta * theta * theta
     return ((2 * th3 - 3 * th2 + 1) * y0 + (th3 - 2 * th2 + theta) * h * f0

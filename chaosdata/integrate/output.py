@@ -68,8 +68,8 @@ class DenseWriter:
         first row in `out`; `ring`, when given, already holds the recorded `k` stacked."""
         if not self.steps:
             return
-        ks, ts, ys, hs, firsts, counts = zip(*self.steps, strict=True)
-        counts = torch.stack(counts)  # [S, B, 1]
+        ks, ts, ys, hs, firsts, step_counts = zip(*self.steps, strict=True)
+        counts = torch.stack(step_counts)  # [S, B, 1]
         m = int(counts.max())
         if m == 0:
             self._clear()

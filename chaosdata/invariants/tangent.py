@@ -60,7 +60,7 @@ def flow_tangent_field(system: System, params: Mapping[str, Any]) -> Callable[..
         eye = torch.eye(d, dtype=x.dtype, device=x.device).expand(B, d, d)
         directions = torch.cat([V.transpose(1, 2), eye], 1).reshape(B * n, d)
         tt = t.unsqueeze(1).expand(B, n).reshape(B * n)
-        fx, out = jvp(lambda z: system.equations(z, tt, **params), (_fold(x, n),), (directions,))
+        fx, out, *_ = jvp(lambda z: system.equations(z, tt, **params), (_fold(x, n),), (directions,))
         out = out.view(B, n, d)
         return fx.view(B, n, d)[:, 0], out[:, :k].transpose(1, 2), torch.diagonal(out[:, k:], dim1=1, dim2=2).sum(-1)
 
@@ -99,7 +99,7 @@ def map_tangent_step(system: System, params: Mapping[str, Any]) -> Callable[...,
         n = k + d
         eye = torch.eye(d, dtype=x.dtype, device=x.device).expand(B, d, d)
         directions = torch.cat([V.transpose(1, 2), eye], 1).reshape(B * n, d)
-        fx, out = jvp(lambda z: system.equations(z, **params), (_fold(x, n),), (directions,))
+        fx, out, *_ = jvp(lambda z: system.equations(z, **params), (_fold(x, n),), (directions,))
         out = out.view(B, n, d)
         jac = out[:, k:].transpose(1, 2)
         return fx.view(B, n, d)[:, 0], out[:, :k].transpose(1, 2), torch.linalg.slogdet(jac)[1]
@@ -160,7 +160,7 @@ def delay_tangent_step(system: System, params: Mapping[str, Any]) -> Callable[..
         tt = t.unsqueeze(1).expand(B, k).reshape(B * k)
         primals = tuple(_fold(v, k) for v in (Y[:, -1], Y[:, 0], Y[:, 1], F[:, 0], F[:, 1]))
         tangents = tuple(v.reshape(B * k, s) for v in (dY[:, :, -1], dY[:, :, 0], dY[:, :, 1], dF[:, :, 0], dF[:, :, 1]))
-        (y_new, k1), (dy_new, dk1) = jvp(lambda *a: stages(tt, *a, h), primals, tangents)
+        (y_new, k1), (dy_new, dk1), *_ = jvp(lambda *a: stages(tt, *a, h), primals, tangents)
         y_new, k1 = y_new.view(B, k, s)[:, 0], k1.view(B, k, s)[:, 0]
         return (torch.cat([Y[:, 1:], y_new.unsqueeze(1)], 1), torch.cat([F[:, 1:], k1.unsqueeze(1)], 1),
                 torch.cat([dY[:, :, 1:], dy_new.view(B, k, 1, s)], 2), torch.cat([dF[:, :, 1:], dk1.view(B, k, 1, s)], 2))

@@ -125,7 +125,7 @@ def _scrub(text: str, token: str | None) -> str:
     return text.replace(token, "***") if token else text
 
 
-def _hub_call(what: str, token: str, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+def _hub_call(what: str, token: str | None, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
     """Run one Hub call; turn its failures into `PublishError`s that never show the token."""
     from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 

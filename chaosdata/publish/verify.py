@@ -130,10 +130,10 @@ def verify_staged(root: str | os.PathLike, *, data: bool = True, secrets: Iterab
     for page in (r for r in staged if r.endswith(".md")):
         problems += [f"{page}: broken link or image {t}" for t in broken_links(root, page)]
     problems += card_problems(root)
-    secrets = [s.encode() for s in secrets if s]
-    if secrets:
+    encoded = [s.encode() for s in secrets if s]
+    if encoded:
         for rel in staged:
             blob = (root / rel).read_bytes()
-            if any(s in blob for s in secrets):
+            if any(s in blob for s in encoded):
                 problems.append(f"{rel}: contains the Hugging Face token; delete the staging and stage again")
     return problems

@@ -19,10 +19,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import zarr
 from zarr.storage import ZipStore
 
-from chaosdata.store.errors import ChecksumError
+from chaosdata.store.errors import ChecksumError, StoreError
 
 EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold: no build time in the bytes
 _UNIX = 3  # `create_system`: the permission bits below are Unix mode bits
@@ -59,6 +60,34 @@ def open_system(path: Path) -> zarr.Group:
     """A system's root group, read-only, from its consolidated metadata."""
     with damaged_reads(path):
         return zarr.open_group(open_zip(path), mode="r")
+
+
+def array_at(group: zarr.Group, path: str) -> zarr.Array:
+    """The array at `path` under `group` (zarr types `group[path]` as array or group)."""
+    node = group[path]
+    if not isinstance(node, zarr.Array):
+        raise StoreError(f"{group.store}: {group.path}/{path} is a group where the layout has an array; "
+                         "the store is damaged or foreign: rebuild it")
+    return node
+
+
+def group_at(group: zarr.Group, path: str) -> zarr.Group:
+    """The group at `path` under `group` (zarr types `group[path]` as array or group)."""
+    node = group[path]
+    if not isinstance(node, zarr.Group):
+        raise StoreError(f"{group.store}: {group.path}/{path} is an array where the layout has a group; "
+                         "the store is damaged or foreign: rebuild it")
+    return node
+
+
+def read(array: zarr.Array) -> np.ndarray:
+    """All values of `array` as a numpy array (zarr types a read as array-like or scalar)."""
+    return np.asarray(array[...])
+
+
+def attributes(node: zarr.Array | zarr.Group) -> dict[str, Any]:
+    """The attributes of `node` as plain JSON values (zarr types each as the JSON union)."""
+    return node.attrs.asdict()
 
 
 def walk_arrays(group: zarr.Group, prefix: str = "") -> Iterator[tuple[str, zarr.Array]]:

@@ -24,8 +24,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from chaosdata.errors import InvalidInputError
 from chaosdata.invariants.screen import Verdict, screen
-from chaosdata.store.config import SPLITS, ReleaseConfig, split_seed
+from chaosdata.store.config import SPLITS, Corpus, ReleaseConfig, split_seed
 from chaosdata.systems import System, get_system
 from chaosdata.systems.derived import SKEW_SEPARATOR, perturbed_parameters, skew_product, stack_parameters
 
@@ -73,18 +74,26 @@ class Variants:
 
     def attrs(self, config: ReleaseConfig) -> dict[str, Any]:
         n, k = len(self.sets), len(self.accepted)
+        corpus = corpus_of(config)
         return {
-            "settings": {"variants": config.corpus.variants, "scale": config.corpus.scale,
-                         "screen_ics": config.corpus.screen_ics, "screen_periods": config.corpus.screen_periods},
+            "settings": {"variants": corpus.variants, "scale": corpus.scale,
+                         "screen_ics": corpus.screen_ics, "screen_periods": corpus.screen_periods},
             "n_variants": n, "n_accepted": k, "acceptance": k / n if n else 0.0,
             "variants": [{"id": i, "parameters": s, **v.to_dict()}
                          for i, (s, v) in enumerate(zip(self.sets, self.verdicts, strict=True))],
         }
 
 
+def corpus_of(config: ReleaseConfig) -> Corpus:
+    """The `[corpus]` table of `config`; a config without one has no variants to plan."""
+    if config.corpus is None:
+        raise InvalidInputError(f"config {config.name!r} has no [corpus] table: it builds no parameter variants")
+    return config.corpus
+
+
 def plan_variants(system: System, config: ReleaseConfig, device: str) -> Variants:
     """Draw the group's parameter sets and screen them (deterministic in the config's seed)."""
-    corpus = config.corpus
+    corpus = corpus_of(config)
     sets = perturbed_parameters(system, corpus.variants, corpus.scale, config.seed)
     # a skew product keeps its response's period for sampling, but is screened over periods
     # of its slower part, so a slow driver is seen long enough to tell chaos from a cycle

@@ -21,6 +21,7 @@ granularity name of the release for a map and return that one.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -32,21 +33,10 @@ import numpy as np
 import zarr
 
 from chaosdata.errors import InvalidInputError, UnknownSystemError, suggest
-from chaosdata.store.archive import (
-    damaged_reads,
-    is_checksum_error,
-    open_system,
-    walk_arrays,
-)
+from chaosdata.store.archive import array_at, attributes, damaged_reads, group_at, is_checksum_error, open_system, walk_arrays
 from chaosdata.store.config import SPLITS, ReleaseConfig
 from chaosdata.store.errors import ChecksumError, StoreError
-from chaosdata.store.layout import (
-    MAP_GRANULARITY,
-    SERIES,
-    TRAJECTORY_VARIABLES,
-    split_path,
-    system_file,
-)
+from chaosdata.store.layout import MAP_GRANULARITY, SERIES, TRAJECTORY_VARIABLES, split_path, system_file
 from chaosdata.store.manifest import data_sha256, file_sha256, read_manifest
 from chaosdata.systems import get_system
 
@@ -104,13 +94,13 @@ def open_array(file: str | Path, path: str) -> CheckedArray:
     """The array at `path` (e.g. `fine/train/series`) in a system's file, read-only and checked."""
     file = Path(file)
     with damaged_reads(file, path):
-        return CheckedArray(open_system(file)[path], file)
+        return CheckedArray(array_at(open_system(file), path), file)
 
 
 class Store:
     """A chaosdata store on local disk (see `chaosdata.store.layout` for what is where)."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path)
         self.manifest: dict[str, Any] = read_manifest(self.path)
         self._groups: dict[str, zarr.Group] = {}
@@ -151,7 +141,7 @@ class Store:
             name = get_system(system).name
         except UnknownSystemError:
             name = None
-        if name not in known:
+        if name is None or name not in known:
             raise InvalidInputError(f"system {system!r} is not in the store at {self.path}; it holds "
                                     f"{len(known)} systems.{suggest(str(system), known)}")
         return name
@@ -186,7 +176,7 @@ class Store:
     def stored_array(self, system: str, path: str) -> CheckedArray:
         """The array at `path` in a system's group (e.g. `fine/train/series`), lazy, its reads checked."""
         name = self.resolve(system)
-        return CheckedArray(self.group(name)[path], self.file(name))
+        return CheckedArray(array_at(self.group(name), path), self.file(name))
 
     def array_entries(self, system: str) -> dict[str, dict[str, Any]]:
         """Every array of a system (`fine/train/series`, `fine/train/valid`...) with its shape,
@@ -245,12 +235,12 @@ class Store:
         """The SHA-256 of a split variable's decoded values (C order, little-endian), as written
         with it (the array's `sha256` attribute; the file's SHA-256 in the manifest covers it)."""
         name = self.resolve(system)
-        return self.group(name)[f"{self._split(name, granularity, split)}/{variable}"].attrs["sha256"]
+        return str(attributes(array_at(self.group(name), f"{self._split(name, granularity, split)}/{variable}"))["sha256"])
 
     def time(self, system: str, granularity: str) -> dict[str, Any]:
         """The time grid `{t0, dt, n}` (t = t0 + dt * arange(n)) and how it was chosen."""
-        g = self.group(system)[self._granularity(system, granularity)]
-        return dict(g.attrs["time"])
+        g = group_at(self.group(system), self._granularity(system, granularity))
+        return dict(attributes(g)["time"])
 
     def normalization(self, system: str, granularity: str) -> tuple[np.ndarray, np.ndarray]:
         """Per-coordinate (mean, std) of the train split's valid trajectories, computed at build time.
@@ -258,7 +248,7 @@ class Store:
         Raises `InvalidInputError` naming the system when its train split has no valid trajectory.
         """
         name = self.resolve(system)
-        entry = self.group(name)[self._granularity(name, granularity)].attrs["normalization"]
+        entry = attributes(group_at(self.group(name), self._granularity(name, granularity)))["normalization"]
         if "error" in entry:
             raise InvalidInputError(f"cannot normalize {name} ({granularity}): {entry['error']} (every training "
                                     "trajectory failed; see the split's `failure` variable). Leave it out of "
@@ -331,7 +321,7 @@ def verify_arrays(name: str, arrays: Iterable[tuple[str, Any]]) -> list[Problem]
     return problems
 
 
-def open_store(path: str | Path) -> Store:
+def open_store(path: str | os.PathLike[str]) -> Store:
     """Open the store at `path` (a directory holding `manifest.json` and one zip per system)."""
     path = Path(path)
     if not path.is_dir():

@@ -40,7 +40,7 @@ from tqdm.auto import tqdm
 from chaosdata.devices import usable_device
 from chaosdata.errors import InvalidInputError
 from chaosdata.store import executors, provenance
-from chaosdata.store.archive import damaged_reads, open_system, pack, root_attributes, walk_arrays
+from chaosdata.store.archive import attributes, damaged_reads, open_system, pack, read, root_attributes, walk_arrays
 from chaosdata.store.config import ReleaseConfig
 from chaosdata.store.corpus import system_of
 from chaosdata.store.errors import StoreError
@@ -75,7 +75,7 @@ from chaosdata.systems import get_system
 try:
     import fcntl
 except ImportError:  # Windows: no advisory locks; concurrent builds are then the user's to avoid
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]  # the module or None; every use checks which
 
 Log = Callable[[str], None]
 
@@ -119,7 +119,7 @@ def write_system(data: SystemData, directory: Path, config: ReleaseConfig) -> No
         values = arr.values
         if arr.dims == SERIES_DIMS:
             chunks = chunk_shape(values.shape, config.storage.chunk_time)
-            layout = dict(chunks=chunks, shards=shard_shape(values.shape, chunks, values.dtype.itemsize,
+            layout: dict[str, Any] = dict(chunks=chunks, shards=shard_shape(values.shape, chunks, values.dtype.itemsize,
                                                             config.storage.shard_mib << 20),
                           compressors=compressors(config.storage.dtype, config.storage.compression_level),
                           fill_value=np.nan)
@@ -156,11 +156,12 @@ def describe_system(path: Path) -> dict[str, Any]:
     `StoreError` (`ChecksumError`) instead of being described.
     """
     group = open_system(path)
-    attrs = group.attrs.asdict()
-    splits, worst = {}, {}
+    attrs = attributes(group)
+    splits: dict[str, list[int]] = {}
+    worst: dict[str, int] = {}
     for array_path, z in sorted(walk_arrays(group)):
         with damaged_reads(path, array_path):
-            values = z[...]
+            values = read(z)
         got = data_sha256(values)
         if got != z.attrs.get("sha256"):
             raise StoreError(f"{path}: {array_path}: decoded values have sha256 {got}, "
@@ -254,7 +255,8 @@ def _system_config(path: Path) -> str | None:
 
 def _owned(out: Path, manifest: dict[str, Any]) -> tuple[list[Path], list[Path]]:
     """(paths that belong to the store, paths that do not)."""
-    owned, foreign = [], []
+    owned: list[Path] = []
+    foreign: list[Path] = []
     recorded = {system_file(n) for n in manifest["systems"]}
     for p in sorted(out.iterdir()):
         ours = (p.name in (MANIFEST, BUILD_LOG, LOCK, STAGING, OLD_ROOT) or ".json.tmp-" in p.name
