@@ -26,14 +26,7 @@ import numpy as np
 import torch
 
 from chaosdata.errors import InvalidInputError, suggest
-from chaosdata.store import (
-    ReleaseConfig,
-    Store,
-    build,
-    load_preset,
-    open_store,
-    provenance,
-)
+from chaosdata.store import ReleaseConfig, Store, build, load_preset, open_store, provenance
 from chaosdata.store.config import PRESETS, SPLITS, check_budget, parse_config
 from chaosdata.store.errors import StoreError
 from chaosdata.store.layout import MANIFEST
@@ -147,10 +140,7 @@ def _open_source(source: str | os.PathLike | None, names: list[str] | None, *, c
         out = cache_root(cache_dir) / "regenerated" / regenerate_key(cfg, device)
         wanted = names if names is not None else cfg.resolved_systems()
         return _regenerate(cfg, out, wanted, device)
-    from chaosdata.store.remote import (  # imports huggingface_hub: only when needed
-        is_url,
-        open_remote,
-    )
+    from chaosdata.store.remote import is_url, open_remote  # imports huggingface_hub: only when needed
 
     if _is_repo_id(source) or is_url(source):
         return open_remote(str(source), revision=revision, cache=cache_root(cache_dir) / "remote")

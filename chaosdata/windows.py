@@ -385,10 +385,11 @@ class WindowDataset(Dataset):
         else:
             items = [None] * len(idx)
             for sel, windows in self._grouped_windows(k, row, start):
-                for p, item in zip(sel.tolist(), self._items(windows)):
+                for p, item in zip(sel.tolist(), self._items(windows), strict=True):
                     items[p] = item
         if self.return_info:
-            items = [(*item, self._info_dict(*map(int, where))) for item, where in zip(items, zip(idx, k, row, start))]
+            items = [(*item, self._info_dict(*map(int, where)))
+                     for item, where in zip(items, zip(idx, k, row, start, strict=True), strict=True)]
         return items
 
     def _items(self, windows: np.ndarray) -> list[tuple[Tensor, Tensor]]:
@@ -396,7 +397,7 @@ class WindowDataset(Dataset):
         x = torch.from_numpy(windows)
         if self.dtype == torch.bfloat16:  # numpy has no bfloat16: rounded from float32 here
             x = x.to(self.dtype)
-        return list(zip(x[:, : self.context_length].unbind(0), x[:, self.context_length:].unbind(0)))
+        return list(zip(x[:, : self.context_length].unbind(0), x[:, self.context_length:].unbind(0), strict=True))
 
     def _one_block_windows(self, row: np.ndarray, start: np.ndarray) -> np.ndarray:
         """The windows of the only series when one cached block holds them all (`_in_one_block`);

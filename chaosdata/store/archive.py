@@ -119,7 +119,7 @@ def is_checksum_error(err: BaseException) -> bool:
 
 
 @contextlib.contextmanager
-def damaged_reads(path: Path, what: str = "") -> Iterator[None]:
+def damaged_reads(path: Path | str, what: str = "") -> Iterator[None]:
     """Turn a failed checksum while reading `path` into `ChecksumError` naming the file and the fix."""
     try:
         yield
