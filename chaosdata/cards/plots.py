@@ -125,7 +125,7 @@ def attractor_figure(data: PlotData) -> Figure:
             ax.scatter(traj[:-1], traj[1:], **DOTS)
         ax.set_xlabel(f"{data.labels[0]}[n]", fontsize=8)
         ax.set_ylabel(f"{data.labels[0]}[n+1]", fontsize=8)
-    for ax, (i, j) in zip(axes, pairs, strict=True):
+    for ax, (i, j) in zip(axes, pairs, strict=False):  # 1-D: one axis, no pair
         _draw(ax, data, i, j)
         ax.set_xlabel(data.labels[i], fontsize=8)
         ax.set_ylabel(data.labels[j], fontsize=8)
