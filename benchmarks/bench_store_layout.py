@@ -121,7 +121,8 @@ def time_open(script: str, args: list[str], env: dict[str, str] | None = None, r
 
 def time_hub(out: Path, name: str, hub) -> tuple[float, dict[str, int]]:
     """Open one split of `out` served by the loopback `hub`: best time, and one read's requests."""
-    hub.serve(REPO, out)
+    repo = hub.serve(REPO, out)
+    hub.entries(repo, "", True)  # the server's git blob ids, computed once (the Hub has them stored)
     times = []
     for _ in range(3):
         with tempfile.TemporaryDirectory() as home:  # an empty cache: every read goes to the server

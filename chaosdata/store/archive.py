@@ -1,7 +1,7 @@
 """One file per system: pack a written Zarr group into a deterministic zip, and open one.
 
-A system is written as a directory (Zarr writes key by key), then packed into `<System>.zip`:
-members sorted by path, stored uncompressed (the chunks are compressed already, and a stored
+A system is written into memory (a Zarr `MemoryStore`: no directory tree to create, fsync or
+remove), then packed into `<System>.zip`: members sorted by path, stored uncompressed (the chunks are compressed already, and a stored
 member is read by byte range over HTTP), fixed timestamps and permissions, so the same build
 gives the same bytes. zarr's `ZipStore`, xarray (`xr.open_zarr(ZipStore(path), group=...)`)
 and fsspec (`zip::hf://datasets/owner/name/Lorenz.zip`) read it as it is.
@@ -12,15 +12,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import stat
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import zarr
+from zarr.abc.buffer import Buffer
 from zarr.storage import ZipStore
 
 from chaosdata.store.errors import ChecksumError, StoreError
@@ -29,20 +29,17 @@ EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold: no build time
 _UNIX = 3  # `create_system`: the permission bits below are Unix mode bits
 
 
-def pack(directory: Path, target: Path) -> None:
-    """Write every file under `directory` into the zip `target` (sorted, stored, fixed times and
-    modes) and fsync it: durable before it is renamed into the store."""
-    files = sorted(Path(d, f).relative_to(directory).as_posix()
-                   for d, _, fns in os.walk(directory) for f in fns)
+def pack(members: Mapping[str, Buffer], target: Path) -> None:
+    """Write a written Zarr store's `members` (key -> bytes, as a `MemoryStore` holds them) into
+    the zip `target` (sorted, stored, fixed times and modes) and fsync it: durable before it is
+    renamed into the store."""
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-        for rel in files:
-            info = zipfile.ZipInfo(rel, date_time=EPOCH)
+        for key in sorted(members):
+            info = zipfile.ZipInfo(key, date_time=EPOCH)
             info.create_system = _UNIX
             info.external_attr = (stat.S_IFREG | 0o644) << 16
             info.compress_type = zipfile.ZIP_STORED
-            info.file_size = (directory / rel).stat().st_size  # zipfile picks zip64 from it
-            with open(directory / rel, "rb") as src, zf.open(info, "w") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
+            zf.writestr(info, members[key].to_bytes())
     fd = os.open(target, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -3,8 +3,8 @@
 Crash safety comes from the order of four steps per system, each of which a `kill -9` can
 only interrupt between, never inside, as far as the store is concerned:
 
-1. write the whole system group into `.staging/<System>.<pid>` (Zarr writes key by key), then
-   pack it into `.staging/<System>.<pid>.zip` (`archive.pack`: deterministic, fsynced);
+1. write the whole system group into memory (a Zarr `MemoryStore`), then pack it into
+   `.staging/<System>.<pid>.zip` (`archive.pack`: deterministic, fsynced);
 2. reopen the zip and check every array's decoded values against the checksum computed in memory;
 3. `os.rename` the zip to `<store>/<System>.zip` (atomic: the system appears whole or not);
 4. add it to `manifest.json` (atomic replace) with the zip's size and SHA-256.
@@ -36,6 +36,8 @@ import numpy as np
 import torch
 import zarr
 from tqdm.auto import tqdm
+from zarr.abc.buffer import Buffer
+from zarr.storage import MemoryStore
 
 from chaosdata.devices import usable_device
 from chaosdata.errors import InvalidInputError
@@ -108,11 +110,15 @@ class BuildReport:
 
 
 # ---------------------------------------------------------------------- one system
-def write_system(data: SystemData, directory: Path, config: ReleaseConfig) -> None:
-    """Write a system's group (attributes, granularity and split groups, arrays) into `directory`
-    and consolidate its metadata into its `zarr.json`; `archive.pack` then
-    makes it one durable file."""
-    group = zarr.open_group(str(directory), mode="w-", attributes=data.attrs)
+def write_system(data: SystemData, config: ReleaseConfig) -> dict[str, Buffer]:
+    """A system's group (attributes, granularity and split groups, arrays) written into memory,
+    its metadata consolidated into its `zarr.json`: the members (key -> bytes) that
+    `archive.pack` makes one durable file. In memory, not in a staging directory: the chunks
+    are compressed already, and a directory of a few hundred small files cost more to create
+    and remove than the zarr encoding itself."""
+    members: dict[str, Buffer] = {}
+    store = MemoryStore(store_dict=members)
+    group = zarr.open_group(store, mode="w-", attributes=data.attrs)
     for path in sorted(data.groups, key=lambda p: p.count("/")):  # parents first
         group.create_group(path, attributes=data.groups[path])
     for path, arr in data.arrays.items():
@@ -132,7 +138,8 @@ def write_system(data: SystemData, directory: Path, config: ReleaseConfig) -> No
     with warnings.catch_warnings():  # "not part of the Zarr v3 spec": xarray and zarr-python read it
         warnings.filterwarnings("ignore", "Consolidated metadata", UserWarning)
         # the root's alone: zarr opens a split (`group="fine/train"`) from the root's document
-        zarr.consolidate_metadata(str(directory))
+        zarr.consolidate_metadata(store)
+    return members
 
 
 _FILL = {"f": np.nan, "b": False, "T": "", "U": ""}
@@ -190,14 +197,9 @@ def stage_system(name: str, config: ReleaseConfig, staging: str | Path, device: 
     """Steps 1-2: generate, write into `staging`, pack, verify. Returns (zip, entry, build facts)."""
     started, cpu = time.perf_counter(), time.process_time()
     data = generate_system(name, config, device=device, progress=progress, fingerprint=fingerprint)
-    target = Path(staging) / f"{data.name}.{os.getpid()}"
-    packed = target.with_name(target.name + ARCHIVE_SUFFIX)
-    if target.exists():
-        shutil.rmtree(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    write_system(data, target, config)
-    pack(target, packed)
-    shutil.rmtree(target)
+    packed = Path(staging) / f"{data.name}.{os.getpid()}{ARCHIVE_SUFFIX}"
+    packed.parent.mkdir(parents=True, exist_ok=True)
+    pack(write_system(data, config), packed)
     entry = describe_system(packed)
     info = {**provenance.volatile(), "device": device, "timings_s": data.timings,
             "seconds": time.perf_counter() - started, "cpu_seconds": time.process_time() - cpu}
