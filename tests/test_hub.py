@@ -187,6 +187,20 @@ def test_faults_drop_or_answer_a_status_on_matching_paths(hub, tmp_path):
         hub.fault(".", "explode")
 
 
+def test_a_repo_created_after_a_reset_starts_empty(hub):
+    # create_repo reused the folder of the repo of that name made before the reset (another
+    # test's), so a "new" repo held its files and an upload found nothing to send
+    from huggingface_hub import HfApi
+
+    hub.token = "hf_right"
+    HfApi().create_repo("o/fresh", repo_type="dataset", token="hf_right")
+    (hub.repos["o/fresh"].root / "left.txt").write_text("from before")
+    hub.reset()
+    hub.token = "hf_right"
+    HfApi().create_repo("o/fresh", repo_type="dataset", token="hf_right")
+    assert [e.path for e in HfApi().list_repo_tree("o/fresh", repo_type="dataset")] == []
+
+
 def test_a_commit_writes_its_files_and_refuses_paths_outside_the_repo(hub, tmp_path):
     import base64
 

@@ -340,7 +340,9 @@ def _create(c: Call) -> tuple:
         if repo_id in c.hub.repos:
             raise HubError(409, None, "You already created this dataset repo", fields={"url": url})
         folder = c.hub.root / repo_id
-        folder.mkdir(parents=True, exist_ok=True)
+        if folder.exists():  # the files of a repo this hub made before a `reset`: a new repo starts empty
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
         c.hub.serve(repo_id, folder).private = spec.get("visibility") == "private" or spec.get("private") is True
     return 200, {}, {"url": url, "name": repo_id}
 
