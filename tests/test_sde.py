@@ -277,7 +277,7 @@ def test_method_and_noise_type_are_checked():
     te = torch.linspace(0, 1, 3, dtype=F64)
     with pytest.raises(InvalidInputError, match="sra1"):
         integrate_sde(f, g, x0, te, noise="diagonal", method="sra1", dt=0.1)
-    with pytest.raises(InvalidInputError, match="unknown SDE method"):
+    with pytest.raises(InvalidInputError, match=r"method must be one of .*, got 'heun' \(an SDE method\)"):
         integrate_sde(f, g, x0, te, method="heun", dt=0.1)
     with pytest.raises(InvalidInputError, match="dt"):
         integrate_sde(f, g, x0, te)

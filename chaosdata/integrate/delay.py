@@ -10,7 +10,6 @@ buffer holds the last `m + 1` points: memory O(batch * dim * m), not the whole s
 from __future__ import annotations
 
 import math
-import numbers
 import time
 from collections.abc import Callable, Sequence
 
@@ -18,6 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from chaosdata import validate
 from chaosdata.errors import InvalidInputError, InvalidTypeError
 from chaosdata.integrate.solution import Solution, Status, check_bound
 
@@ -48,28 +48,20 @@ def integrate_delay(
     for all earlier times. The output `y` is `[B, n, d * len(lags)]`: column block `j` holds
     `y(t_eval - lags[j])`, the delay embedding dysts returns.
     """
-    if isinstance(tau, Tensor) and tau.numel() == 1:
-        tau = tau.item()
-    if isinstance(tau, bool) or not isinstance(tau, numbers.Real) or not 0 < tau < math.inf:
-        raise InvalidInputError(f"the delay tau must be positive and finite, got {tau!r}")
-    tau = float(tau)
-    if not isinstance(history, Tensor) or not isinstance(t_eval, Tensor):
-        raise InvalidTypeError(f"history and t_eval must be torch.Tensors, got {type(history).__name__} and "
-                               f"{type(t_eval).__name__}")
+    tau = validate.positive(tau, "tau", hint="the delay")
+    history = validate.tensor(history, "history", shape="[batch, dim]")
+    t_eval = validate.tensor(t_eval, "t_eval", shape="[n_times]")
     if history.ndim != 2:
         raise InvalidInputError(f"history must have shape [batch, dim], got {tuple(history.shape)}")
     if not history.is_floating_point():
         raise InvalidTypeError(f"history must be a floating-point tensor, got {history.dtype}; e.g. history.double()")
     if t_eval.ndim != 1 or t_eval.numel() < 1 or not bool(torch.isfinite(t_eval).all()):
         raise InvalidInputError(f"t_eval must be a 1-D tensor of at least 1 finite time, got shape {tuple(t_eval.shape)}")
-    if isinstance(steps_per_tau, bool) or not isinstance(steps_per_tau, numbers.Integral) or steps_per_tau < 2:
-        raise InvalidInputError(f"steps_per_tau must be an integer of at least 2, got {steps_per_tau!r}")
-    lags = list(lags)
-    if not lags or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) for v in lags):
-        raise InvalidInputError(f"lags must be one or more finite numbers, got {lags!r}")
-    if t_start is not None and (isinstance(t_start, bool) or not isinstance(t_start, numbers.Real)
-                                or not math.isfinite(t_start)):
-        raise InvalidInputError(f"t_start must be a finite time (or None), got {t_start!r}")
+    steps_per_tau = validate.count(steps_per_tau, "steps_per_tau", minimum=2)
+    lags = [validate.real(v, "lags", what="one or more finite numbers") for v in lags]
+    if not lags:
+        raise InvalidInputError("lags must be one or more finite numbers, got []")
+    t_start = None if t_start is None else validate.real(t_start, "t_start", what="a finite time (or None)")
     check_bound(bound)
     started = time.perf_counter()
     dtype, device = history.dtype, history.device

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from chaosdata import validate
 from chaosdata.errors import InvalidInputError
 from chaosdata.integrate.compiled import recompile_room, uses_cuda_graphs
 from chaosdata.integrate.solution import Solution, Status, VectorField, bound_limits
@@ -172,10 +173,8 @@ def integrate_fixed_grid(
     if tab.adaptive:
         raise InvalidInputError(f"integrate_fixed_grid takes fixed-step methods; {tab.name!r} is adaptive: "
                                 "use ode.integrate")
-    if not (isinstance(dt, (int, float)) and dt > 0 and math.isfinite(dt)):
-        raise InvalidInputError(f"dt must be a positive finite float, got {dt!r}")
-    if isinstance(steps_per_graph, bool) or not isinstance(steps_per_graph, int) or steps_per_graph < 1:
-        raise InvalidInputError(f"steps_per_graph must be a positive integer, got {steps_per_graph!r}")
+    dt = validate.positive(dt, "dt")
+    steps_per_graph = validate.count(steps_per_graph, "steps_per_graph")
     started = time.perf_counter()
     dtype, device = y0.dtype, y0.device
     t_eval = t_eval.to(dtype=dtype, device=device)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-import numbers
 import time
 from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
+from chaosdata import validate
 from chaosdata.errors import InvalidInputError, InvalidTypeError
 from chaosdata.integrate.solution import Solution, Status, check_bound
 
@@ -18,16 +18,13 @@ def iterate(step: Callable[[Tensor], Tensor], x0: Tensor, n_points: int, *,
             bound: float | None = None) -> Solution:
     """`n_points` iterates of `step` from `x0` (`[B, d]`), `x0` first; orbits that turn
     non-finite or leave `|x| <= bound` are flagged and read as NaN."""
-    if not isinstance(x0, Tensor):
-        raise InvalidTypeError(f"x0 must be a torch.Tensor of shape [batch, dim], got {type(x0).__name__}")
+    x0 = validate.tensor(x0, "x0", shape="of shape [batch, dim]")
     if x0.ndim != 2:
         raise InvalidInputError(f"x0 must have shape [batch, dim], got {tuple(x0.shape)}; a single state x is x[None]")
     if not x0.is_floating_point():
         raise InvalidTypeError(f"x0 must be a floating-point tensor (failed orbits read as NaN), got {x0.dtype}")
-    if isinstance(n_points, bool) or not isinstance(n_points, numbers.Integral) or n_points < 1:
-        raise InvalidInputError(f"n_points must be a positive integer (x0 counts as the first), got {n_points!r}")
+    n_points = validate.count(n_points, "n_points", hint="x0 counts as the first")
     check_bound(bound)
-    n_points = int(n_points)
     started = time.perf_counter()
     B, d = x0.shape
     out = torch.empty(B, n_points, d, dtype=x0.dtype, device=x0.device)

@@ -20,7 +20,6 @@ Names: `f(t, y)` is the vector field as the solver sees it (`t: [B]`, `y: [B, d]
 from __future__ import annotations
 
 import math
-import numbers
 import time
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -28,6 +27,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from chaosdata import validate
 from chaosdata.errors import InvalidInputError
 from chaosdata.integrate.compiled import recompile_room, uses_cuda_graphs
 from chaosdata.integrate.controller import INTEGRAL, Controller
@@ -68,8 +68,6 @@ def _wide(x: Tensor, like: Tensor, min_elements: int) -> Tensor:
     return x.expand_as(like).contiguous() if like.is_cpu and like.numel() >= min_elements else x
 
 
-def _finite_number(x: object) -> bool:
-    return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def get_tableau(method: str | Tableau) -> Tableau:
@@ -379,8 +377,8 @@ def integrate(
     `fixed_grid=False` keeps it on this generic path.
     """
     tab = get_tableau(method)
-    if not isinstance(y0, Tensor) or not isinstance(t_eval, Tensor):
-        raise InvalidInputError("y0 and t_eval must be torch tensors")
+    y0 = validate.tensor(y0, "y0", shape="[batch, dim]")
+    t_eval = validate.tensor(t_eval, "t_eval", shape="[n_times]")
     if y0.ndim != 2 or y0.shape[0] == 0:
         raise InvalidInputError(f"y0 must have shape [batch, dim] with at least one trajectory, got {tuple(y0.shape)}")
     if y0.dtype not in (torch.float32, torch.float64):
@@ -389,7 +387,8 @@ def integrate(
     if t_eval.ndim != 1 or t_eval.numel() < 2:
         raise InvalidInputError("t_eval must be a 1-D tensor of at least 2 increasing times")
     atol_t = torch.as_tensor(atol, dtype=y0.dtype)
-    if not _finite_number(rtol) or rtol < 0 or not bool(torch.isfinite(atol_t).all()) or bool((atol_t < 0).any()):
+    rtol = validate.non_negative(rtol, "rtol", hint="a relative tolerance")
+    if not bool(torch.isfinite(atol_t).all()) or bool((atol_t < 0).any()):
         raise InvalidInputError(f"tolerances must be finite and non-negative, got rtol={rtol}, atol={atol}")
     if atol_t.ndim > 1 or atol_t.numel() not in (1, y0.shape[1]):
         raise InvalidInputError(f"atol must be a number or a [{y0.shape[1]}] tensor (one per coordinate), "
@@ -397,12 +396,12 @@ def integrate(
     if tab.adaptive and rtol == 0 and not bool((atol_t > 0).all()):
         raise InvalidInputError("rtol = 0 with atol = 0 (on some coordinate) asks for an exact step, which no step "
                                 "meets: give a positive rtol or atol")
-    if not tab.adaptive and (not _finite_number(dt) or dt <= 0):
-        raise InvalidInputError(f"fixed-step method {tab.name!r} needs a positive finite dt, got {dt!r}")
-    for name, value in (("steps_per_graph", steps_per_graph), ("max_outputs_per_step", max_outputs_per_step),
-                        ("check_every", check_every), ("max_steps", max_steps)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InvalidInputError(f"{name} must be a positive integer, got {value!r}")
+    if not tab.adaptive:
+        dt = validate.positive(dt, "dt", hint=f"the fixed-step method {tab.name!r} needs one")
+    steps_per_graph = validate.count(steps_per_graph, "steps_per_graph")
+    max_outputs_per_step = validate.count(max_outputs_per_step, "max_outputs_per_step")
+    check_every = validate.count(check_every, "check_every")
+    max_steps = validate.count(max_steps, "max_steps")
     t_eval = t_eval.to(dtype=y0.dtype, device=y0.device)
     if not bool(torch.isfinite(t_eval).all()):
         raise InvalidInputError("t_eval must hold finite times")

@@ -29,6 +29,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from chaosdata import validate
 from chaosdata.errors import InvalidInputError, InvalidTypeError
 from chaosdata.integrate.solution import Solution, Status, bound_limits, check_bound
 
@@ -241,11 +242,8 @@ DEFAULT_METHOD = {"additive": "sra1", "diagonal": "milstein"}
 
 def get_method(method: str, noise: str) -> SDEMethod:
     """The scheme named `method`, checked to support `noise` ('additive' or 'diagonal')."""
-    if noise not in NOISE_TYPES:
-        raise InvalidInputError(f"noise type must be one of {NOISE_TYPES}, got {noise!r}")
-    if not isinstance(method, str) or method.lower() not in METHODS:
-        raise InvalidInputError(f"unknown SDE method {method!r}; choose one of {sorted(METHODS)}")
-    m = METHODS[method.lower()]
+    noise = validate.choice(noise, "noise type", NOISE_TYPES)
+    m = METHODS[validate.choice(method, "method", sorted(METHODS), ignore_case=True, hint="an SDE method")]
     if noise not in m.strong_order:
         ok = sorted(k for k, v in METHODS.items() if noise in v.strong_order)
         raise InvalidInputError(f"SDE method {m.name!r} is for {sorted(m.strong_order)} noise, not {noise!r}; use one of {ok}")
@@ -261,11 +259,11 @@ def step_sizes(t_eval: Tensor, dt: float | None = None, steps_per_output: int | 
         raise InvalidInputError(f"give dt (the longest step) or steps_per_output (steps per output interval), not both; "
                                 f"got dt={dt!r}, steps_per_output={steps_per_output!r}")
     if steps_per_output is not None:
-        if isinstance(steps_per_output, bool) or not isinstance(steps_per_output, int) or steps_per_output < 1:
-            raise InvalidInputError(f"steps_per_output must be a positive integer, got {steps_per_output!r}")
+        steps_per_output = validate.count(steps_per_output, "steps_per_output")
         return torch.full_like(gaps, steps_per_output, dtype=torch.int64)
-    if dt is None or not (dt > 0 and math.isfinite(dt)):
-        raise InvalidInputError(f"dt must be a positive number (or give steps_per_output), got {dt!r}")
+    if dt is None:
+        raise InvalidInputError("dt must be a positive number (the longest step), or give steps_per_output")
+    dt = validate.positive(dt, "dt", hint="the longest step; or give steps_per_output")
     return torch.ceil(gaps / dt * (1.0 - 1e-9)).clamp_min(1).to(torch.int64)
 
 
@@ -303,8 +301,8 @@ def integrate_sde(
     than OK and NaN rows. `n_accepted` counts the steps taken; nothing is rejected.
     """
     scheme = get_method(method or DEFAULT_METHOD.get(noise, "euler"), noise)
-    if not isinstance(x0, Tensor) or not isinstance(t_eval, Tensor):
-        raise InvalidTypeError(f"x0 and t_eval must be torch.Tensors, got {type(x0).__name__} and {type(t_eval).__name__}")
+    x0 = validate.tensor(x0, "x0", shape="[batch, dim]")
+    t_eval = validate.tensor(t_eval, "t_eval", shape="[n_times]")
     if x0.ndim != 2:
         raise InvalidInputError(f"x0 must have shape [batch, dim], got {tuple(x0.shape)}")
     if not x0.is_floating_point():
@@ -312,20 +310,17 @@ def integrate_sde(
     if t_eval.ndim != 1 or t_eval.numel() < 2 or not bool(torch.isfinite(t_eval).all()) or not bool(
             (t_eval[1:] > t_eval[:-1]).all()):
         raise InvalidInputError("t_eval must be a 1-D tensor of at least 2 finite, strictly increasing times")
-    if isinstance(refine, bool) or not isinstance(refine, int) or refine < 1:
-        raise InvalidInputError(f"refine must be a positive integer, got {refine!r}")
+    refine = validate.count(refine, "refine")
     # the counters hash the seed's low 64 bits: a larger seed would repeat a smaller one's paths
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**64:
-        raise InvalidTypeError(f"seed must be an integer in [0, 2**64), got {seed!r}")
-    seed = int(seed)
+    seed = validate.seed(seed)
     check_bound(bound)
     started = time.perf_counter()
     B, d = x0.shape
     dtype, device = x0.dtype, x0.device
-    if keys is not None and (not isinstance(keys, Tensor) or keys.dtype.is_floating_point or keys.dtype.is_complex
-                             or keys.dtype == torch.bool):
-        raise InvalidTypeError(f"keys must be an integer tensor (one key per trajectory), got "
-                               f"{keys.dtype if isinstance(keys, Tensor) else type(keys).__name__}")
+    if keys is not None:
+        keys = validate.tensor(keys, "keys", shape="of integers, one key per trajectory")
+        if keys.dtype.is_floating_point or keys.dtype.is_complex or keys.dtype == torch.bool:
+            raise InvalidTypeError(f"keys must be an integer tensor (one key per trajectory), got {keys.dtype}")
     keys = torch.arange(B, dtype=torch.int64, device=device) if keys is None else keys.to(device=device, dtype=torch.int64)
     if keys.shape != (B,) or bool((keys < 0).any()):
         raise InvalidInputError(f"keys must be {B} non-negative integers, one per trajectory, got shape {tuple(keys.shape)}")

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import enum
 import math
-import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor
 
+from chaosdata import validate
 from chaosdata.errors import InvalidInputError
 
 VectorField = Callable[[Tensor, Tensor], Tensor]  # f(t: [B], y: [B, d]) -> [B, d]
@@ -62,10 +63,9 @@ class Solution:
 def check_bound(bound: float | None) -> float | None:
     """`bound` if it is None (no bound) or a positive number (inf: none either), else an
     `InvalidInputError` (a negative bound would stop every trajectory, a NaN none)."""
-    if bound is not None and (isinstance(bound, bool) or not isinstance(bound, numbers.Real) or not bound > 0):
-        raise InvalidInputError(f"bound must be a positive number (the largest |x| a trajectory may reach) or None "
-                                f"for no bound, got {bound!r}")
-    return bound
+    if bound is None or (isinstance(bound, (float, np.floating)) and bound == math.inf):
+        return bound
+    return validate.positive(bound, "bound", hint="the largest |x| a trajectory may reach; inf or None for no bound")
 
 
 def bound_limits(bound: float | None, bounded: Tensor | None, d: int, dtype: torch.dtype,

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import torch
 from torch import Tensor
 
+from chaosdata import validate
 from chaosdata.errors import InvalidInputError
 
 GRAIN_PER_THREAD = 2**17  # elements of [batch, dim] state per thread (about 4 ATen grains)
@@ -43,8 +44,7 @@ def torch_threads(threads: int | None, like: Tensor) -> Iterator[int]:
         yield torch.get_num_threads()
         return
     before = torch.get_num_threads()
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise InvalidInputError(f"threads must be a positive integer or None, got {threads!r}")
+    threads = None if threads is None else validate.count(threads, "threads", hint="or None: chosen by size")
     n = threads if threads is not None else threads_for(like.numel(), before)
     if n != before:
         torch.set_num_threads(n)
