@@ -364,9 +364,10 @@ class LastValue:
 
 
 def test_a_users_own_model_plugs_in_by_name_and_runs_in_the_benchmark(tmp_path):
+    from test_benchmark import TINY
+
     from chaosdata.baselines import register_predictor
     from chaosdata.benchmark import run_benchmark
-    from test_benchmark import TINY
 
     register_predictor("last-value-test", LastValue())
     x = torch.randn(2, 30, 3, dtype=torch.float64)
