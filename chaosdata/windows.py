@@ -205,6 +205,8 @@ class WindowDataset(Dataset):
         self._view: tuple[np.ndarray, np.ndarray] | None = None  # (block, its windows), see _one_block_windows
         # numpy has no bfloat16: its blocks are cached as float32 and rounded when items are made
         self._np_dtype = np.dtype(np.float32) if dtype == torch.bfloat16 else torch.empty(0, dtype=dtype).numpy().dtype
+        self._fits_in_cache = 2 * sum(len(s.rows) * s.length * s.dim * self._np_dtype.itemsize
+                                      for s in self.series) <= cache_bytes
         self._noise_scale = []  # per series: noise std per stored coordinate, in output units
         for s in self.series:
             sd = np.asarray(scale[s.system], dtype=np.float64) * noise
@@ -288,17 +290,22 @@ class WindowDataset(Dataset):
 
     def _geometry(self, k: int) -> tuple[int, int, int]:
         """How series `k` is cut into cached blocks: `(origin, length, rows)`, block `(g, b)` holding
-        stored rows `g*rows:(g+1)*rows` and time indices `origin + b*length` onwards. A stored
-        shard per block where it holds at most `SHARD_BLOCK_BYTES` (zarr reads a whole shard in
-        one request, a part of one chunk by chunk); else whole trajectories, as many rows as fit
-        in `BLOCK_BYTES`, when one fits; else one row and whole store chunks."""
+        stored rows `g*rows:(g+1)*rows` and time indices `origin + b*length` onwards. When the
+        whole dataset fits in half the cache (each block is then read once): a stored shard per
+        block where it holds at most `SHARD_BLOCK_BYTES` (zarr reads a whole shard in one
+        request, a part of one chunk by chunk), else as many whole trajectories as fit in
+        `BLOCK_BYTES`. Otherwise (blocks get evicted: a miss should cost little) one trajectory,
+        whole if it fits in `BLOCK_BYTES`, else in runs of whole store chunks."""
         s = self.series[k]
-        shards = getattr(self._array(k), "shards", None)
-        if shards is not None and shards[0] * shards[1] * s.dim * 8 <= SHARD_BLOCK_BYTES:
-            return 0, shards[1], shards[0]
         row_bytes = s.length * s.dim * 8
+        if self._fits_in_cache:
+            shards = getattr(self._array(k), "shards", None)
+            if shards is not None and shards[0] * shards[1] * s.dim * 8 <= SHARD_BLOCK_BYTES:
+                return 0, shards[1], shards[0]
+            if row_bytes <= BLOCK_BYTES:
+                return s.time.start, s.length, max(1, BLOCK_BYTES // row_bytes)
         if row_bytes <= BLOCK_BYTES:
-            return s.time.start, s.length, max(1, BLOCK_BYTES // row_bytes)
+            return s.time.start, s.length, 1
         return 0, s.block * max(1, BLOCK_BYTES // (s.block * s.dim * 8)), 1
 
     def _block_geometry(self, k: np.ndarray) -> np.ndarray:

@@ -233,7 +233,7 @@ def two_systems(storage: str, temporal: bool = False) -> list[Series]:
     """System A (2 coordinates, 3 trajectories) and B (4 coordinates, rows 0, 2 and 3 valid); with
     "one system" in `storage`, A alone (then one cached block holds all its windows)."""
     a, b = ramp(), ramp(n=4, t=50, d=4, offset=0.5)
-    if storage == "zarr shards":
+    if storage.startswith("zarr shards") and "one system" not in storage:
         a, b = sharded(a, 7, (2, 14)), sharded(b, 5, (4, 50))
     if storage == "zarr shards, one system":
         a = sharded(a, 8, (3, 40))  # one shard: every window of A in one cached block
@@ -281,12 +281,14 @@ def expected_window(ds: WindowDataset, data: dict[str, np.ndarray], index: int) 
     return torch.from_numpy(x.astype(np.float32 if ds.dtype == torch.bfloat16 else ds._np_dtype)).to(ds.dtype)
 
 
-@pytest.mark.parametrize("storage", ["numpy", "numpy, windows straddle blocks", "zarr shards", "zarr shards, one system"])
+@pytest.mark.parametrize("storage", ["numpy", "numpy, windows straddle blocks", "zarr shards", "zarr shards, one system",
+                                     "zarr shards, a cache smaller than the data"])
 @pytest.mark.parametrize("option", BATCH_OPTIONS)
 def test_a_batch_holds_byte_identical_items_to_one_at_a_time(option, storage, monkeypatch):
     if "straddle" in storage:
         monkeypatch.setattr("chaosdata.windows.BLOCK_BYTES", 1)  # blocks of one 5- or 7-point chunk
-    ds, data = batch_dataset(storage, BATCH_OPTIONS[option])
+    options = {**BATCH_OPTIONS[option], **({"cache_bytes": 256} if "smaller" in storage else {})}
+    ds, data = batch_dataset(storage, options)
     indices = [int(i) for i in np.random.default_rng(0).permutation(len(ds))] + [0, 0, -1, len(ds) - 1]
     batch = ds.__getitems__(indices)
     assert len(batch) == len(indices)
@@ -322,6 +324,14 @@ def test_a_batch_reads_each_stored_shard_once():
     assert counted.reads == 1 and len(batch) == len(ds)
     ds.__getitems__(list(range(len(ds))))
     assert counted.reads == 1  # the next epoch reads from the block cache
+
+
+def test_a_dataset_larger_than_its_cache_reads_trajectories_not_shards():
+    """Evicted blocks are read again: a whole shard per missed window would cost 4 trajectories."""
+    counted = CountedReads(sharded(ramp(n=4, t=60), 10, (4, 60)))
+    ds = dataset([Series("A", lambda: counted, 4, 60, 2, 0.0, 0.5, block=10)], stride=1, cache_bytes=2000)
+    ds.__getitems__(list(range(len(ds))))
+    assert counted.reads == 4  # 1,920 bytes of data: one block per trajectory, all kept
 
 
 def test_workers_read_batches_from_a_sharded_store_on_disk(tmp_path):
