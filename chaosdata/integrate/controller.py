@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from chaosdata import validate
 from chaosdata.errors import InvalidInputError
 
 
@@ -35,6 +36,9 @@ class Controller:
     icoeff: float = 1.0
 
     def __post_init__(self) -> None:
+        for name in ("safety", "min_factor", "max_factor", "icoeff"):  # numbers as Python floats (to_dict)
+            object.__setattr__(self, name, validate.positive(getattr(self, name), f"Controller {name}"))
+        object.__setattr__(self, "pcoeff", validate.non_negative(self.pcoeff, "Controller pcoeff"))
         if not 0 < self.safety <= 1:
             raise InvalidInputError(f"Controller safety must be in (0, 1], got {self.safety!r}")
         if not 0 < self.min_factor < 1 < self.max_factor:
