@@ -57,7 +57,7 @@ def windows_view(data: np.ndarray, width: int) -> np.ndarray:
 def as_items(windows: np.ndarray) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """`(context, target)` items of a batch of windows `[B, width, dim]`, as `__getitems__` returns them."""
     w = torch.from_numpy(windows)
-    return list(zip(w[:, :CONTEXT].unbind(0), w[:, CONTEXT:].unbind(0)))
+    return list(zip(w[:, :CONTEXT].unbind(0), w[:, CONTEXT:].unbind(0), strict=True))
 
 
 class InMemory(Dataset):
@@ -180,8 +180,8 @@ def main() -> None:
     parquet = FromParquet(hf, ds.normalizer.mean["Lorenz"], ds.normalizer.std["Lorenz"], memory.data.shape[1], ds.stride)
     probe = list(np.random.default_rng(0).permutation(len(ds))[: args.batch])
     for other in (memory, parquet):  # the three ways give the same windows
-        assert len(other) == len(ds) and all(torch.equal(a, b) for x, y in zip(ds.__getitems__(probe), other.__getitems__(probe))
-                                             for a, b in zip(x, y))
+        pairs = zip(ds.__getitems__(probe), other.__getitems__(probe), strict=True)
+        assert len(other) == len(ds) and all(torch.equal(a, b) for x, y in pairs for a, b in zip(x, y, strict=True))
     print(f"{len(ds)} windows of {CONTEXT} + {HORIZON} points, stored chunks {chunks}, batch {args.batch}; "
           f"first batch {first_total:.2f} s after calling load_dataset")
 

@@ -12,14 +12,7 @@ import zarr
 from torch.utils.data import DataLoader
 
 from chaosdata.errors import InvalidInputError
-from chaosdata.windows import (
-    Normalizer,
-    Series,
-    WindowDataset,
-    check_window,
-    collate_padded,
-    fit_statistics,
-)
+from chaosdata.windows import Normalizer, Series, WindowDataset, check_window, collate_padded, fit_statistics
 
 
 def series(name: str, data: np.ndarray, **kw) -> Series:
@@ -143,7 +136,8 @@ def test_info_items_batch_with_the_default_collate():
     assert info["trajectory"].dtype == torch.int64 and info["start_time"].dtype == torch.float64
     for b in range(4):
         where = ds.info(b)
-        assert (info["trajectory"][b].item(), info["start"][b].item(), info["index"][b].item()) == (where.trajectory, where.start, b)
+        got = (info["trajectory"][b].item(), info["start"][b].item(), info["index"][b].item())
+        assert got == (where.trajectory, where.start, b)
         assert info["start_time"][b].item() == where.start_time and info["dt"][b].item() == 0.5
         # the values say where they came from (ramp): row * 1000 + time index
         assert context[b, 0, 0].item() == 1000 * where.trajectory + where.start
@@ -292,10 +286,10 @@ def test_a_batch_holds_byte_identical_items_to_one_at_a_time(option, storage, mo
     indices = [int(i) for i in np.random.default_rng(0).permutation(len(ds))] + [0, 0, -1, len(ds) - 1]
     batch = ds.__getitems__(indices)
     assert len(batch) == len(indices)
-    for i, got in zip(indices, batch):
+    for i, got in zip(indices, batch, strict=True):
         one = ds[i]
         assert len(got) == len(one) == (3 if ds.return_info else 2)
-        for a, b in zip(got[:2], one[:2]):
+        for a, b in zip(got[:2], one[:2], strict=True):
             assert a.dtype == b.dtype == ds.dtype and a.shape == b.shape and a.is_contiguous()
             assert a.view(torch.uint8).numpy().tobytes() == b.view(torch.uint8).numpy().tobytes()
         if ds.return_info:
@@ -310,7 +304,7 @@ def test_the_dataloader_fetches_batches_that_collate_like_single_items():
     loader = DataLoader(ds, batch_size=16, sampler=order, collate_fn=collate_padded)
     for b, got in enumerate(loader):
         want = collate_padded([ds[i] for i in order[16 * b: 16 * (b + 1)]])
-        for x, y in zip(got[:3], want[:3]):
+        for x, y in zip(got[:3], want[:3], strict=True):
             assert torch.equal(x, y)
         assert got[3] == want[3] if not isinstance(got[3], dict) else all(
             (torch.equal(v, want[3][k]) if isinstance(v, torch.Tensor) else v == want[3][k]) for k, v in got[3].items())
@@ -343,9 +337,9 @@ def test_workers_read_batches_from_a_sharded_store_on_disk(tmp_path):
     ds = dataset([Series("A", opener, 4, 60, 2, 0.0, 0.5, block=10)], noise=0.1)
     expected = [ds[i] for i in range(len(ds))]  # the parent reads first, as a script peeking at ds[0] does
     loader = DataLoader(ds, batch_size=8, num_workers=2, timeout=60)
-    got = [x for context, target in loader for x in zip(context, target)]
+    got = [x for context, target in loader for x in zip(context, target, strict=True)]
     assert len(got) == len(expected)
-    assert all(torch.equal(a, c) and torch.equal(b, d) for (a, b), (c, d) in zip(got, expected))
+    assert all(torch.equal(a, c) and torch.equal(b, d) for (a, b), (c, d) in zip(got, expected, strict=True))
 
 
 def test_window_indices_must_be_integers():
@@ -387,5 +381,5 @@ def test_forked_workers_do_not_share_the_parents_open_zip(tmp_path, monkeypatch)
     expected = ds.__getitems__(list(range(len(ds))))  # the parent reads first, as a script peeking at ds[0] does
     ds._cache = None  # ...and the workers read again
     got = [x for context, target in DataLoader(ds, batch_size=64, num_workers=2, timeout=120)
-           for x in zip(context, target)]
-    assert all(torch.equal(a, c) and torch.equal(b, d) for (a, b), (c, d) in zip(got, expected))
+           for x in zip(context, target, strict=True)]
+    assert all(torch.equal(a, c) and torch.equal(b, d) for (a, b), (c, d) in zip(got, expected, strict=True))
