@@ -302,12 +302,16 @@ def test_repo_card_shows_the_overall_leaderboard_when_given(store, tmp_path):
 
     (tmp_path / "results.csv").write_text(RESULTS)
     names = store.select(None)
-    ctx = repo_context(store, {n: store.attrs(n) for n in names}, [], "a/b", False)
+    attrs = {n: store.attrs(n) for n in names}
     template = environment().get_template("README.md.j2")
-    assert "## Baseline leaderboard" not in template.render(**ctx)
-    text = template.render(**ctx, leaderboard=V.overall_leaderboard(tmp_path))
+    assert "## Baseline leaderboard" not in template.render(**repo_context(store, attrs, [], "a/b", False))
+    text = template.render(**repo_context(store, attrs, [], "a/b", False, results=tmp_path / "results.csv"))
     assert "## Baseline leaderboard" in text and "never pooled" in text
     assert "| short | 0 | nvar | defaults | 2 | 30 [20, 40] | 3 [2, 4] |" in text
+    # and through render_cards, as `chaosdata card --results` and publish call it (the repo card
+    # had no leaderboard: render_cards passed the results to the system pages only)
+    render_cards(store, tmp_path / "out", results=tmp_path / "results.csv", systems=["Lorenz"])
+    assert "| short | 0 | nvar | defaults |" in (tmp_path / "out" / "README.md").read_text()
 
 
 @pytest.mark.parametrize("kwargs, message", [({"workers": 0}, "workers must be a positive integer"),

@@ -164,8 +164,10 @@ def _granularity_text(g: Any) -> str:
 
 
 def repo_context(store: Store, attrs: dict[str, dict[str, Any]], configs: Sequence[Any], repo_id: str,
-                 store_staged: bool, dataset_info: bool = False) -> dict[str, Any]:
-    """Everything the repo card's template needs, from the store and the export's configs."""
+                 store_staged: bool, dataset_info: bool = False, results: str | os.PathLike | None = None
+                 ) -> dict[str, Any]:
+    """Everything the repo card's template needs, from the store, the export's configs and the
+    benchmark's results (the overall leaderboard, when `results` is given)."""
     cfg = store.config
     names = list(attrs)
     manifest_entries = store.manifest["systems"]
@@ -213,6 +215,7 @@ def repo_context(store: Store, attrs: dict[str, dict[str, Any]], configs: Sequen
                     "dim": ex_shape[2], "n_time": ex_shape[1]},
         "default_config": default or config_name(ex_system, ex_gran),
         "granularities": granularities,
+        "leaderboard": V.overall_leaderboard(results),
         "splits": [{"hf": HF_SPLIT[s], "store": s, "n": cfg.splits[s]} for s in SPLITS],
         "seed": cfg.seed,
         "length": V.num(cfg.length), "transient": V.num(cfg.transient),
@@ -434,7 +437,7 @@ def render_cards(store: Store | str | os.PathLike, out: str | os.PathLike, *, co
     write_metadata(store, attrs, ledger)
     env = environment()
     write_file(ledger, README, env.get_template("README.md.j2").render(
-        **repo_context(store, attrs, configs, repo_id, store_staged, dataset_info)))
+        **repo_context(store, attrs, configs, repo_id, store_staged, dataset_info, results)))
     page = env.get_template("system.md.j2")
     for n in names:
         write_file(ledger, system_page(n), page.render(**system_context(store, n, attrs[n], configs, repo_id,
