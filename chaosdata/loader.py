@@ -15,16 +15,16 @@ With no source, the store `chaosdata generate` builds by default (`./data`, or `
 from __future__ import annotations
 
 import hashlib
-import numbers
 import os
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from chaosdata import validate
 from chaosdata.errors import InvalidInputError, suggest
 from chaosdata.store import ReleaseConfig, Store, build, load_preset, open_store, provenance
 from chaosdata.store.config import PRESETS, SPLITS, check_budget, parse_config
@@ -79,20 +79,9 @@ def regenerate_key(config: ReleaseConfig, device: str) -> str:
 def _system_names(systems: str | Sequence[str], available: Sequence[str] | None = None) -> list[str]:
     """Catalogue names of `systems`: 'all', one name, or an iterable of names (a set is sorted,
     so the windows' order does not change with the hash seed)."""
-    if isinstance(systems, str):
-        if systems == "all":
-            return list(available) if available is not None else list_systems()
-        systems = [systems]
-    elif isinstance(systems, (set, frozenset)):
-        systems = sorted(systems, key=str)
-    elif systems is None or not isinstance(systems, Iterable):
-        raise InvalidInputError(f"systems must be a system name, a list of names or 'all', got {systems!r}")
-    systems = list(systems)
-    if not systems:
-        raise InvalidInputError("systems is empty: name at least one system, or pass 'all'")
-    for s in systems:
-        if not isinstance(s, str):
-            raise InvalidInputError(f"systems must be a system name, a list of names or 'all'; {s!r} is not a name")
+    if isinstance(systems, str) and systems == "all":
+        return list(available) if available is not None else list_systems()
+    systems = validate.names(systems, "systems", hint="a system name, a list of names or 'all'")
     return [_catalogue_name(s) for s in systems]  # unknown names raise with suggestions
 
 
@@ -255,20 +244,13 @@ def load_dataset(
         raise InvalidInputError(f"normalize must be one of {NORMALIZATIONS} or None, got {normalize!r}")
     noise = check_noise(noise)
     check_dtype(dtype)
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise InvalidInputError(f"seed must be an integer (it seeds the observation noise), got {seed!r}")
-    seed = int(seed)
-    if isinstance(cache_bytes, bool) or not isinstance(cache_bytes, numbers.Integral) or cache_bytes < 0:
-        raise InvalidInputError(f"cache_bytes must be a non-negative integer (bytes of decoded blocks kept per "
-                                f"process), got {cache_bytes!r}")
-    if not isinstance(granularity, str):
-        raise InvalidInputError(f"granularity must be the name of one of the store's granularities (e.g. 'fine' or "
-                                f"'coarse'), got {granularity!r}")
-    if not isinstance(verify, bool):
-        raise InvalidInputError(f"verify must be True (check the store's checksums first) or False, got {verify!r}")
-    if not isinstance(temporal, bool):
-        raise InvalidInputError(f"temporal must be True (the dysts-style split of each training trajectory) or "
-                                f"False, got {temporal!r}")
+    seed = validate.seed(seed, hint="it seeds the observation noise")
+    cache_bytes = validate.count(cache_bytes, "cache_bytes", minimum=0,
+                                 hint="bytes of decoded blocks kept per process")
+    granularity = validate.text(granularity, "granularity",
+                                hint="the name of one of the store's granularities, e.g. 'fine' or 'coarse'")
+    verify = validate.flag(verify, "verify", hint="True: check the store's checksums first")
+    temporal = validate.flag(temporal, "temporal", hint="True: the dysts-style split of each training trajectory")
     splits = (("train", "val") if temporal else SPLITS) if split is None else (split,)
     for s in splits:
         if s not in SPLITS:
@@ -288,9 +270,8 @@ def load_dataset(
 
     channels = None
     if univariate is not False:
-        channels = 0 if univariate is True else univariate
-        if isinstance(channels, bool) or not isinstance(channels, int) or channels < 0:
-            raise InvalidInputError(f"univariate must be a bool or a coordinate index, got {univariate!r}")
+        channels = 0 if univariate is True else validate.count(univariate, "univariate", minimum=0,
+                                                               hint="True, False or a coordinate index")
 
     train = [_series(store, n, granularity, "train", temporal) for n in names]
     # the build stored each system's train statistics; the dysts-style temporal split trains on

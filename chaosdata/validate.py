@@ -149,18 +149,36 @@ def text(value: Any, name: str, *, hint: str = "") -> str:
     return value
 
 
+def names(value: Any, name: str, *, hint: str = "") -> list[str]:
+    """`value` (one name, or an iterable of names: a set is sorted, so that the order does not
+    follow the hash seed) as a non-empty list of non-empty strings."""
+    if isinstance(value, str):
+        value = [value]
+    elif isinstance(value, (set, frozenset)):
+        value = sorted(value, key=str)
+    elif value is None or not isinstance(value, Iterable):
+        raise InvalidTypeError(f"{name} must be a name or a list of names, got {value!r}{_hint(hint)}")
+    result = [text(v, name, hint=hint) for v in value]
+    if not result:
+        raise InvalidInputError(f"{name} is empty: name at least one{_hint(hint)}")
+    return result
+
+
 FLOAT_DTYPES = (torch.float32, torch.float64)
 
 
-def dtype(value: Any, name: str = "dtype", options: Iterable[torch.dtype] = FLOAT_DTYPES) -> torch.dtype:
-    """`value` (a `torch.dtype`, or its name: 'float32', 'torch.float64') as one of `options`."""
+def dtype(value: Any, name: str = "dtype", options: Iterable[torch.dtype] = FLOAT_DTYPES, *,
+          by_name: bool = True) -> torch.dtype:
+    """`value` (a `torch.dtype`, or where `by_name` its name: 'float32', 'torch.float64') as one
+    of `options`."""
     allowed = {str(d).removeprefix("torch."): d for d in options}
     if isinstance(value, torch.dtype) and value in allowed.values():
         return value
-    if isinstance(value, str) and value.removeprefix("torch.") in allowed:
+    if by_name and isinstance(value, str) and value.removeprefix("torch.") in allowed:
         return allowed[value.removeprefix("torch.")]
-    if not isinstance(value, (str, torch.dtype)):
-        raise InvalidTypeError(f"{name} must be one of {sorted(allowed)} (a torch.dtype or its name), got {value!r}")
+    if not isinstance(value, torch.dtype) and not (by_name and isinstance(value, str)):
+        kind = "a torch.dtype or its name" if by_name else "a torch.dtype"
+        raise InvalidTypeError(f"{name} must be one of {sorted(allowed)} ({kind}), got {value!r}")
     raise InvalidInputError(f"{name} must be one of {sorted(allowed)}, got {value!r}")
 
 

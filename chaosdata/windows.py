@@ -26,6 +26,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset, default_collate
 
+from chaosdata import validate
 from chaosdata.errors import InvalidInputError, suggest
 
 NORMALIZATIONS = ("standard", "none")
@@ -168,10 +169,10 @@ class WindowDataset(Dataset):
         granularity: str | None = None,
         return_info: bool = False,
     ):
-        if not isinstance(return_info, bool):
-            raise InvalidInputError(f"return_info must be True or False, got {return_info!r}")
-        check_noise(noise)
+        return_info = validate.flag(return_info, "return_info")
+        noise = check_noise(noise)
         check_dtype(dtype)
+        seed = validate.seed(seed, hint="it seeds the observation noise")
         self.series = list(series)
         self.context_length, self.horizon, self.stride = context_length, horizon, stride
         self.normalizer, self.scale = normalizer, scale
@@ -521,29 +522,19 @@ def collate_padded(batch: Sequence[tuple]) -> tuple:
 
 def check_noise(noise: float) -> float:
     """Validate an observation-noise level: a finite non-negative number (not a bool)."""
-    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise < math.inf:
-        raise InvalidInputError(f"noise must be a finite non-negative fraction of each coordinate's std, "
-                                f"got {noise!r}; use 0 for none")
-    return float(noise)
+    return validate.non_negative(noise, "noise", hint="a fraction of each coordinate's std; 0 for none")
 
 
 def check_dtype(dtype: torch.dtype) -> torch.dtype:
     """Validate an item dtype: a floating torch dtype (integers would truncate the values)."""
-    if dtype not in ITEM_DTYPES:
-        raise InvalidInputError(f"dtype must be a floating-point torch dtype (torch.float32, torch.float64, "
-                                f"torch.float16 or torch.bfloat16), got {dtype!r}")
-    return dtype
+    return validate.dtype(dtype, "dtype", ITEM_DTYPES, by_name=False)
 
 
 def check_window(context_length: int, horizon: int, stride: int | None) -> int:
     """Validate window sizes; the default stride is the horizon (targets tile the trajectory)."""
-    for name, value in (("context_length", context_length), ("horizon", horizon)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InvalidInputError(f"{name} must be a positive integer, got {value!r}")
-    stride = horizon if stride is None else stride
-    if isinstance(stride, bool) or not isinstance(stride, int) or stride < 1:
-        raise InvalidInputError(f"stride must be a positive integer, got {stride!r}")
-    return stride
+    validate.count(context_length, "context_length")
+    horizon = validate.count(horizon, "horizon")
+    return horizon if stride is None else validate.count(stride, "stride")
 
 
 def temporal_cut(n_time: int, fraction: float = 5 / 6) -> int:

@@ -138,3 +138,8 @@ def test_path_and_folder(tmp_path):
 def test_count_too_large_for_an_int64_names_the_range():
     with pytest.raises(InvalidInputError, match=r"n must be an integer in \[1, 9223372036854775807\], got 9223372036854775808"):
         validate.count(2**63, "n")
+
+
+def test_dtype_by_object_only_where_names_are_not_taken():
+    with pytest.raises(InvalidTypeError, match=r"dtype must be one of \['float32', 'float64'\] \(a torch.dtype\)"):
+        validate.dtype("float32", by_name=False)

@@ -11,7 +11,7 @@ import torch
 import zarr
 from torch.utils.data import DataLoader
 
-from chaosdata.errors import InvalidInputError
+from chaosdata.errors import InvalidInputError, InvalidTypeError
 from chaosdata.windows import Normalizer, Series, WindowDataset, check_window, collate_padded, fit_statistics
 
 
@@ -153,14 +153,15 @@ def test_info_items_of_mixed_dimensions_pad_and_keep_their_info():
 
 
 def test_return_info_must_be_a_bool():
-    with pytest.raises(InvalidInputError, match="return_info"):
+    with pytest.raises(InvalidTypeError, match="return_info must be True or False"):
         dataset([series("A", ramp())], return_info="yes")
 
 
-@pytest.mark.parametrize("noise", [float("nan"), float("inf"), -0.1, True])
-def test_noise_must_be_a_finite_non_negative_number(noise):
+@pytest.mark.parametrize("noise, error", [(float("nan"), InvalidInputError), (float("inf"), InvalidInputError),
+                                          (-0.1, InvalidInputError), (True, InvalidTypeError)])
+def test_noise_must_be_a_finite_non_negative_number(noise, error):
     """noise=nan used to mean no noise, silently (nan > 0 is False)."""
-    with pytest.raises(InvalidInputError, match="noise"):
+    with pytest.raises(error, match="noise must be a non-negative finite number"):
         dataset([series("A", ramp())], noise=noise)
 
 
