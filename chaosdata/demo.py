@@ -6,7 +6,7 @@ import time
 
 import torch
 
-from chaosdata.errors import InvalidInputError
+from chaosdata import validate
 from chaosdata.integrate.trajectories import make_trajectories
 from chaosdata.systems import get_system, list_systems
 
@@ -14,9 +14,8 @@ from chaosdata.systems import get_system, list_systems
 def run_demo(n_points: int = 200, n_ics: int = 4, systems: str | None = None) -> int:
     """Print kind, dimension, valid trajectories, steps per period and time for each system."""
     names = [get_system(n).name for n in systems.split(",")] if systems else list_systems()
-    for name, value, least in (("n_points", n_points, 2), ("n_ics", n_ics, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < least:
-            raise InvalidInputError(f"{name} must be an integer of at least {least}, got {value!r}")
+    n_points = validate.count(n_points, "n_points", minimum=2)
+    n_ics = validate.count(n_ics, "n_ics")
     header = f"{'system':<24} {'kind':<5} {'dim':>3} {'valid':>5} {'steps/period':>12} {'std':>9} {'seconds':>8}"
     started, n_failed = time.perf_counter(), 0
     for i, name in enumerate(names):

@@ -75,7 +75,7 @@ def real(value: Any, name: str, *, what: str = "a finite number", hint: str = ""
         if _tensor_scalar(value, name, what).is_complex():
             raise InvalidTypeError(f"{name} must be {what}, got a complex tensor{_hint(hint)}")
     elif not isinstance(value, (int, float, np.integer, np.floating)):
-        raise InvalidTypeError(f"{name} must be {what}, got {value!r} ({type(value).__name__}){_hint(hint)}")
+        raise InvalidTypeError(f"{name} must be {what}, got {value!r}{_hint(hint)}")
     try:
         number = float(value)
     except OverflowError:

@@ -4,7 +4,7 @@ import pytest
 
 from chaosdata.cli import main as cli
 from chaosdata.demo import run_demo
-from chaosdata.errors import InvalidInputError
+from chaosdata.errors import InvalidInputError, InvalidTypeError
 
 
 def test_demo_prints_one_line_per_system_and_the_totals(capsys):
@@ -16,9 +16,14 @@ def test_demo_prints_one_line_per_system_and_the_totals(capsys):
     assert lines[-1].startswith("2 systems, 0 failed trajectories")
 
 
-@pytest.mark.parametrize("kw", [dict(n_points=1), dict(n_points=0), dict(n_ics=0), dict(n_points=2.5)])
-def test_bad_sizes_are_refused_before_the_table_starts(kw, capsys):
-    with pytest.raises(InvalidInputError, match="must be an integer of at least"):
+@pytest.mark.parametrize("kw, error, match", [
+    (dict(n_points=1), InvalidInputError, "n_points must be an integer >= 2"),
+    (dict(n_points=0), InvalidInputError, "n_points must be an integer >= 2"),
+    (dict(n_ics=0), InvalidInputError, "n_ics must be a positive integer"),
+    (dict(n_points=2.5), InvalidTypeError, "n_points must be an integer >= 2"),
+])
+def test_bad_sizes_are_refused_before_the_table_starts(kw, error, match, capsys):
+    with pytest.raises(error, match=match):
         run_demo(systems="Lorenz", **kw)
     assert capsys.readouterr().out == ""
 
@@ -26,7 +31,7 @@ def test_bad_sizes_are_refused_before_the_table_starts(kw, capsys):
 def test_the_cli_reports_a_bad_size_in_one_line(capsys):
     assert cli(["demo", "--n-points", "1", "--systems", "Lorenz"]) == 2
     out = capsys.readouterr()
-    assert out.out == "" and out.err.strip() == "chaosdata: error: n_points must be an integer of at least 2, got 1"
+    assert out.out == "" and out.err.strip() == "chaosdata: error: n_points must be an integer >= 2, got 1"
 
 
 def test_an_absurd_n_points_is_refused_at_once_before_any_output(capsys):

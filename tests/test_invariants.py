@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import chaosdata
-from chaosdata.errors import InvalidInputError
+from chaosdata.errors import InvalidInputError, InvalidTypeError
 from chaosdata.invariants import (
     Invariants, Settings, compute, correlation_dimension, dominant_period, kaplan_yorke_dimension,
     lyapunov_time, pesin_entropy,
@@ -266,11 +266,14 @@ def test_rosenstein_takes_any_real_dt_and_gives_the_float_result(dt):
     assert max_lyapunov_rosenstein(x, dt).value == max_lyapunov_rosenstein(x, float(dt)).value
 
 
-@pytest.mark.parametrize("bad", [dict(dt=0.0), dict(dt=float("nan")), dict(dt=True), dict(dt="0.1"),
-                                 dict(dt=0.1, horizon=0), dict(dt=0.1, horizon=1), dict(dt=0.1, horizon=5.5)])
-def test_rosenstein_refuses_a_bad_dt_or_horizon_by_name(bad):
+@pytest.mark.parametrize("bad, error", [
+    (dict(dt=0.0), InvalidInputError), (dict(dt=float("nan")), InvalidInputError), (dict(dt=True), InvalidTypeError),
+    (dict(dt="0.1"), InvalidTypeError), (dict(dt=0.1, horizon=0), InvalidInputError),
+    (dict(dt=0.1, horizon=1), InvalidInputError), (dict(dt=0.1, horizon=5.5), InvalidTypeError),
+])
+def test_rosenstein_refuses_a_bad_dt_or_horizon_by_name(bad, error):
     from chaosdata.invariants.series import max_lyapunov_rosenstein
 
     x = torch.randn(300, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64).cumsum(0)
-    with pytest.raises(InvalidInputError, match="horizon" if "horizon" in bad else "dt must be"):
+    with pytest.raises(error, match="horizon must be" if "horizon" in bad else "dt must be"):
         max_lyapunov_rosenstein(x, **bad)

@@ -9,12 +9,12 @@ Lyapunov exponent by the nearest-neighbour divergence method of Rosenstein, Coll
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
+from chaosdata import validate
 from chaosdata.errors import InvalidInputError
 
 
@@ -118,18 +118,12 @@ def max_lyapunov_rosenstein(points: Tensor, dt: float, *, horizon: int | None = 
     """
     if points.ndim != 2:
         raise InvalidInputError(f"points must have shape [n, D] (one trajectory), got {tuple(points.shape)}")
-    if isinstance(dt, Tensor) and dt.numel() == 1:
-        dt = dt.item()
-    if isinstance(dt, bool) or not isinstance(dt, numbers.Real) or not (math.isfinite(dt) and dt > 0):
-        raise InvalidInputError(f"dt must be a finite real number > 0 (the sampling interval), got {dt!r}")
-    dt = float(dt)
+    dt = validate.positive(dt, "dt", hint="the sampling interval")
     points = points.to(torch.float64)
     n = points.shape[0]
     if horizon is None:
         horizon = max(8, n // 4)
-    if isinstance(horizon, bool) or not isinstance(horizon, numbers.Integral) or horizon < 2:
-        raise InvalidInputError(f"horizon must be an integer of at least 2 steps (the fit needs two), got {horizon!r}")
-    horizon = int(horizon)
+    horizon = validate.count(horizon, "horizon", minimum=2, hint="steps; the fit needs two")
     if theiler is None:
         period = mean_period_samples(points)
         theiler = int(min(round(period), n // 10)) if math.isfinite(period) else n // 10
