@@ -90,7 +90,7 @@ def combined_section(store_path: Path, out: Path) -> None:
 
 def release_series_bytes() -> tuple[int, int]:
     """(float32 series bytes, files) of the release preset, from its planned shapes."""
-    from chaosdata.export.parquet import planned_paths
+    from chaosdata.export.layout import parquet_plan
     from chaosdata.store import load_preset
     from chaosdata.systems import get_system, list_systems
 
@@ -113,7 +113,7 @@ def release_series_bytes() -> tuple[int, int]:
             for gran, n_time in grans:
                 total += n * n_time * meta.dim * 4
                 shapes.append((name, gran, split, (n, n_time, meta.dim)))
-    return total, len(planned_paths(shapes))
+    return total, len(parquet_plan(shapes).paths)
 
 
 def read_section(read_store: Path, out: Path, trajectories: int) -> dict[str, float]:

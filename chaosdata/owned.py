@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -32,22 +31,10 @@ from typing import Any
 
 from chaosdata.atomic import TMP_MARK, replacing, write_text
 from chaosdata.errors import InvalidInputError
+from chaosdata.files import file_entry, sha256_file
 
 RECORD = ".chaosdata-written.json"  # the record of a standalone export or card folder
 MAX_NAMED = 5  # files named in one message
-
-
-def sha256_file(path: Path) -> str:
-    """SHA-256 of a file, read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def file_entry(path: Path) -> dict[str, Any]:
-    return {"size": path.stat().st_size, "sha256": sha256_file(path)}
 
 
 def refuse_overlap(out: Path, source: Path, option: str = "the output folder") -> None:
@@ -228,4 +215,4 @@ class Ledger:
         return record
 
 
-__all__ = ["RECORD", "Ledger", "file_entry", "refuse_overlap", "sha256_file"]
+__all__ = ["RECORD", "Ledger", "append_journal", "refuse_overlap"]

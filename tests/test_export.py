@@ -21,7 +21,7 @@ from chaosdata.cli import main as cli
 from chaosdata.errors import InvalidInputError
 from chaosdata.export import (HF_SPLITS, check_hdf5, check_parquet, config_name, export_hdf5, export_parquet,
                               features_yaml, hdf5_path, row_features)
-from chaosdata.export.parquet import folder_entries, planned_paths, shard_ranges
+from chaosdata.export.layout import folder_entries, parquet_plan, shard_ranges
 from chaosdata.store import build, load_preset, open_store
 from chaosdata.store.config import parse_config
 from chaosdata.store.errors import ChecksumError
@@ -288,7 +288,7 @@ def test_export_refuses_unknown_systems_and_bad_sizes(store, tmp_path):
 def test_the_plan_names_exactly_the_exported_files(store, staged):
     shapes = [(s, a.split("/")[0], a.split("/")[1], store.array(s, *a.split("/")).shape)
               for s in store.systems for a in store.arrays(s)]
-    assert sorted(planned_paths(shapes)) == sorted(f.path for f in staged[1].files)
+    assert sorted(parquet_plan(shapes).paths) == sorted(f.path for f in staged[1].files)
 
 
 def test_folders_stay_under_the_hub_limit_at_the_full_release():
@@ -304,7 +304,7 @@ def test_folders_stay_under_the_hub_limit_at_the_full_release():
                 continue
             for g in release.granularities:
                 shapes.append((name, g.name, split, (n, int(release.length * g.points), meta.dim)))
-    paths = planned_paths(shapes)
+    paths = parquet_plan(shapes).paths
     entries = folder_entries(paths)
     assert len(list_systems()) == 158 and entries["data"] == 158
     assert max(entries.values()) < 10_000, max(entries.items(), key=lambda kv: kv[1])
@@ -382,16 +382,30 @@ def test_combined_check_finds_reordered_rows(store, staged, combined, tmp_path):
     ([(1, 100)], 10, [[(0, 0, 1)]]),  # a row larger than the limit still gets a shard
 ])
 def test_combined_shards_pack_rows_in_order_under_the_limit(pieces, limit, expected):
-    from chaosdata.export.combined import pack
+    from chaosdata.export.layout import pack
 
     assert pack(pieces, limit) == expected
 
 
 def test_a_granularity_of_many_lengths_is_left_out_with_the_reason():
-    from chaosdata.export.combined import why_not_combined
+    from chaosdata.export.layout import why_not_combined
 
     assert why_not_combined({"Lorenz": 500, "Rossler": 500}) is None
     assert "differ in length (300..500 points over 2 systems)" in why_not_combined({"Lorenz": 500, "Rossler": 300})
+
+
+def test_a_user_file_at_a_combined_path_is_refused_before_anything_is_written(store, tmp_path, tree):
+    # every format claims its whole plan first (export.base.run); the combined export used to
+    # claim file by file, so the configs planned before the user's file were written, then it stopped
+    from chaosdata.export import export_combined
+
+    mine = tmp_path / "combined/lyapunov/test-00000-of-00001.parquet"  # the last file of the plan
+    mine.parent.mkdir(parents=True)
+    mine.write_bytes(b"mine")
+    before = tree(tmp_path)
+    with pytest.raises(InvalidInputError, match="would be overwritten"):
+        export_combined(store, tmp_path)
+    assert tree(tmp_path) == before
 
 
 # ------------------------------------------------------------------ flagged trajectories

@@ -25,7 +25,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from chaosdata.atomic import replacing  # noqa: E402
 from chaosdata.store.archive import array_at, group_at, read  # noqa: E402
-from chaosdata.store.layout import SERIES  # noqa: E402
+from chaosdata.store.layout import SERIES, split_path  # noqa: E402
 from chaosdata.store.reader import Store  # noqa: E402
 
 PREFERRED_GRANULARITY = ("fine", "lyapunov", "coarse")  # the finest sampling first; maps have `iteration`
@@ -68,7 +68,7 @@ def plot_data(store: Store, name: str) -> PlotData:
     meta, inv = attrs["system"], attrs.get("invariants") or {}
     grans = store.granularities(name)
     gran = next((g for g in PREFERRED_GRANULARITY if g in grans), grans[0])
-    group = group_at(store.group(name), f"{gran}/train")
+    group = group_at(store.group(name), split_path(gran, "train"))
     z = array_at(group, SERIES)
     valid = np.flatnonzero(read(array_at(group, "valid")).astype(bool))[:MAX_TRAJECTORIES]
     series = np.asarray(z.get_orthogonal_selection((valid, slice(None), slice(None))), dtype=np.float64) \

@@ -23,7 +23,6 @@ top-level `cards/`); the numbers come from the store (`chaosdata.cards.values`).
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import multiprocessing
 import os
@@ -40,9 +39,10 @@ import yaml
 from chaosdata.cards import values as V
 from chaosdata.cards.recipe import config_toml
 from chaosdata.errors import InvalidInputError
+from chaosdata.files import sha256_file
 from chaosdata.owned import RECORD, Ledger, append_journal
 from chaosdata.store.config import SPLITS
-from chaosdata.store.layout import MANIFEST, system_file
+from chaosdata.store.layout import MANIFEST, split_path, system_file
 from chaosdata.store.reader import Store, open_store
 
 README = "README.md"
@@ -182,7 +182,7 @@ def repo_context(store: Store, attrs: dict[str, dict[str, Any]], configs: Sequen
     else:
         ex_system = next((n for n in names if "fine" in store.granularities(n)), names[0])
         ex_gran = store.granularities(ex_system)[0] if "fine" not in store.granularities(ex_system) else "fine"
-    ex_shape = manifest_entries[ex_system]["splits"][f"{ex_gran}/train"]
+    ex_shape = manifest_entries[ex_system]["splits"][split_path(ex_gran, "train")]
     from chaosdata.export import config_name  # the export's naming, one source of truth
 
     granularities = [{"name": g.name, "text": _granularity_text(g), "applies": "flows and delay equations"}
@@ -226,7 +226,7 @@ def repo_context(store: Store, attrs: dict[str, dict[str, Any]], configs: Sequen
         "integrator": integrator,
         "format": store.manifest["format"],
         "storage_dtype": cfg.storage.dtype,
-        "manifest_sha256": hashlib.sha256((store.path / MANIFEST).read_bytes()).hexdigest(),
+        "manifest_sha256": sha256_file(store.path / MANIFEST),
         "comparison": {"n_compared": len(compared), "n_differs": sum(bool(c["differs"]) for c in compared),
                        "tolerance_pct": 20, "rows": compared},
         "flagged": [{"name": n, "n": manifest_entries[n]["n_invalid"]} for n in names

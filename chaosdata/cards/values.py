@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from chaosdata.errors import UnknownSystemError
-from chaosdata.store.archive import array_at, read
 from chaosdata.store.config import SPLITS
 from chaosdata.store.layout import split_path
 from chaosdata.store.reader import Store
@@ -156,7 +155,6 @@ def granularity_rows(store: Store, name: str) -> list[dict[str, Any]]:
     """Per granularity: the time step, points per trajectory, trajectories and flagged ones per split."""
     rows = []
     shapes = store.manifest["systems"][name]["splits"]  # "fine/train" -> series shape
-    group = store.group(name)
     for gran in store.granularities(name):
         grid = store.time(name, gran)
         splits = {}
@@ -164,7 +162,7 @@ def granularity_rows(store: Store, name: str) -> list[dict[str, Any]]:
             shape = shapes.get(split_path(gran, split))
             if shape is None:
                 continue
-            valid = read(array_at(group, f"{split_path(gran, split)}/valid"))  # only this variable: one read
+            valid = store.variables(name, gran, split, ["valid"])["valid"]  # only this variable: one read
             splits[split] = {"n": int(shape[0]), "invalid": int((~valid.astype(bool)).sum())}
         rows.append({"granularity": gran, "dt": num(grid["dt"], 6), "n_time": grid["n"], "splits": splits,
                      "dim": shapes.get(split_path(gran, "train"), [0, 0, 0])[2]})

@@ -10,6 +10,8 @@ export_hdf5("data", "staged")                        # staged/hdf5/<System>/<gra
 check_parquet(open_store("data"), "staged")          # [] when the files equal the store's checksums
 report, skipped = export_combined("data", "staged")  # staged/combined/<granularity>/...: configs all_coarse, all_fine, ...
 ```
+Where each export puts its files, and which files it writes, is `chaosdata.export.layout`; every
+format runs the one loop of `chaosdata.export.base` (plan, write each file, check).
 One config per (system, granularity), named `config_name(system, granularity)` (`Lorenz_fine`,
 `Henon_iteration`); split names are Hugging Face's (train, validation, test). The row schema
 is declared once, in `features.row_features` (and `features.combined_features` for the optional
@@ -27,8 +29,9 @@ from chaosdata.export.features import (
                                        features_yaml,
                                        row_features,
 )
-from chaosdata.export.hdf5 import export_hdf5, hdf5_path
-from chaosdata.export.parquet import export_parquet, parquet_path
+from chaosdata.export.hdf5 import export_hdf5
+from chaosdata.export.layout import hdf5_path, parquet_path
+from chaosdata.export.parquet import export_parquet
 from chaosdata.export.report import ConfigEntry, ExportedFile, ExportReport
 
 __all__ = ["HF_SPLITS", "STORE_SPLITS", "ConfigEntry", "ExportReport", "ExportedFile", "check_combined", "check_hdf5",

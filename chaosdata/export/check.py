@@ -21,9 +21,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from chaosdata.export.features import HF_SPLITS, parameters_json, scalar_invariants
+from chaosdata.export.layout import COMBINED_DIR, DATA_DIR, HDF5_DIR, combined_granularities, hdf5_path, split_shapes
 from chaosdata.export.report import ExportReport
 from chaosdata.export.source import SplitSource, row_parameters, system_sources, variant_parameters
 from chaosdata.store import Store
+from chaosdata.store.corpus import Variants
 from chaosdata.store.errors import ChecksumError
 from chaosdata.store.layout import TRAJECTORY_VARIABLES
 from chaosdata.store.manifest import data_sha256
@@ -131,8 +133,6 @@ def compare_corpus_hdf5(source: SplitSource, columns: dict[str, Any], where: str
         problems.append(Problem(source.system, f"{where} [corpus]", "the store's `corpus` attribute",
                                 "none" if "corpus" not in columns else "another one"))
     elif not problems:  # the file's own mapping: each row's values are its variant's parameters
-        from chaosdata.store.corpus import Variants
-
         variants = columns["corpus"]["variants"]
         position = {v["id"]: i for i, v in enumerate(variants)}
         table = Variants([v["parameters"] for v in variants], []).table([position[int(v)] for v in columns["variant"]])
@@ -180,8 +180,6 @@ def check_parquet(store: Store, root: str | Path | ExportReport, systems: Sequen
     Every (granularity, split) of each system must be there. Returns the problems found
     (empty: the export equals the store); `strict` raises `ChecksumError` naming the first.
     """
-    from chaosdata.export.parquet import DATA_DIR
-
     root, names, problems = _systems(store, root, systems, DATA_DIR)
     for system in names:
         for source in system_sources(store, system):
@@ -229,8 +227,6 @@ def hdf5_columns(path: Path) -> dict[str, np.ndarray]:
 def check_hdf5(store: Store, root: str | Path | ExportReport, systems: Sequence[str] | None = None, *,
                strict: bool = False) -> list[Problem]:
     """Compare the HDF5 files under `root` (`hdf5/<System>/<granularity>/<split>.h5`) with `store`."""
-    from chaosdata.export.hdf5 import HDF5_DIR, hdf5_path
-
     root, names, problems = _systems(store, root, systems, HDF5_DIR)
     for system in names:
         for source in system_sources(store, system):
@@ -259,15 +255,16 @@ def check_combined(store: Store, root: str | Path | ExportReport, systems: Seque
     Each file is read alone and each system's rows hashed in pieces (a split of the release does
     not fit in memory at once); rows must follow the store's order (systems by name, then
     trajectories)."""
-    from chaosdata.export.combined import COMBINED_DIR, plan
-
     root = root.root if isinstance(root, ExportReport) else Path(root)
     names = store.select(systems)
-    kept, _ = plan(store, names)
+    kept, _ = combined_granularities(split_shapes(store, names))
+    opened = {(s.system, s.granularity, s.split): s for name in dict.fromkeys(n for splits in kept.values()
+                                                                             for n, _, _, _ in splits)
+              for s in system_sources(store, name)}
     problems: list[Problem] = []
-    for gran, sources in kept.items():
+    for gran, splits in kept.items():
         for split, hf in HF_SPLITS.items():
-            part = {s.system: s for s in sources if s.split == split}
+            part = {n: opened[n, gran, s] for n, _, s, _ in splits if s == split}
             where = f"{COMBINED_DIR}/{gran}/{hf}-*.parquet"
             digests = {n: {v: hashlib.sha256() for v in COLUMNS} for n in part}
             rows = dict.fromkeys(part, 0)

@@ -32,38 +32,27 @@ At the full release this is 158 folders under `hdf5/`, <= 3 per system, 3 files 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import os
 import re
-import time
 from collections.abc import Sequence
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from chaosdata.errors import InvalidInputError
+from chaosdata import validate
+from chaosdata.export.base import Exporter, Sources, run
+from chaosdata.export.check import check_hdf5
 from chaosdata.export.features import HF_SPLITS, SERIES_DTYPE
-from chaosdata.export.parquet import export_ledger
-from chaosdata.export.report import ExportedFile, ExportReport
-from chaosdata.export.source import SplitSource, system_sources
+from chaosdata.export.layout import Plan, PlannedFile, SplitShape, hdf5_plan
+from chaosdata.export.report import ExportReport
+from chaosdata.export.source import SplitSource
 from chaosdata.owned import Ledger
 from chaosdata.store import Store, open_store
 from chaosdata.store.layout import SERIES, TRAJECTORY_VARIABLES
 
-HDF5_DIR = "hdf5"
 GZIP_LEVEL = 4
-
-
-def hdf5_path(system: str, granularity: str, split: str) -> str:
-    """Relative path of one split's file, `split` a Hugging Face name: `hdf5/Lorenz/fine/train.h5`."""
-    return f"{HDF5_DIR}/{system}/{granularity}/{split}.h5"
-
-
-def hdf5_paths(store: Store, names: Sequence[str]) -> list[str]:
-    """The files `export_hdf5` writes for the systems `names` of `store`."""
-    return [hdf5_path(n, gran, HF_SPLITS[split]) for n in names for gran, split in (a.split("/") for a in store.arrays(n))]
 
 
 def _json(value: object) -> str:
@@ -128,6 +117,29 @@ def fill_split(h5: Any, source: SplitSource, values: np.ndarray, chunk_time: int
         h5.attrs["corpus"] = _json(source.attrs["corpus"])
 
 
+@dataclass(frozen=True)
+class Hdf5Export(Exporter):
+    """One file per split (`layout.hdf5_plan`); `identity` holds the store's `config_hash` and `code_hash`."""
+
+    chunk_time: int
+    identity: dict[str, str]
+    format = "hdf5"
+
+    def __post_init__(self) -> None:
+        validate.count(self.chunk_time, "chunk_time", hint="points per chunk")
+
+    def plan(self, shapes: Sequence[SplitShape], *, every_system: bool) -> Plan:
+        return hdf5_plan(shapes)
+
+    def write(self, planned: PlannedFile, sources: Sources, ledger: Ledger) -> None:
+        (part,) = planned.parts
+        write_split(sources[part.system, part.granularity, part.split], ledger, planned.path, self.chunk_time,
+                    self.identity)
+
+    def check(self, store: Store, report: ExportReport, names: Sequence[str]) -> None:
+        check_hdf5(store, report, strict=True)
+
+
 def export_hdf5(store: Store | str | os.PathLike, out: str | os.PathLike,
                 systems: Sequence[str] | str | None = None, *, chunk_time: int | None = None,
                 check: bool = True, ledger: Ledger | None = None) -> ExportReport:
@@ -138,35 +150,7 @@ def export_hdf5(store: Store | str | os.PathLike, out: str | os.PathLike,
     too). With `check` (the default) every file is read back with h5py and compared with the
     manifest checksums; a mismatch raises `ChecksumError`.
     """
-    from chaosdata.export.check import check_hdf5
-
     store = store if isinstance(store, Store) else open_store(store)
-    out = Path(out)
     chunk_time = store.config.storage.chunk_time if chunk_time is None else chunk_time
-    if not isinstance(chunk_time, int) or chunk_time < 1:
-        raise InvalidInputError(f"chunk_time must be a positive integer (points per chunk), got {chunk_time!r}")
-    ledger, commit = export_ledger(store, out, ledger)
-    names = store.select(systems)
-    ledger.claim(*hdf5_paths(store, names))  # before anything is written
-    started = time.perf_counter()
-    files: list[ExportedFile] = []
-    removed: list[str] = []
-    series_bytes = 0
     identity = {"config_hash": store.manifest["config_hash"], "code_hash": store.manifest["code_hash"]}
-    for system in names:
-        for source in system_sources(store, system):
-            hf = HF_SPLITS[source.split]
-            rel = hdf5_path(system, source.granularity, hf)
-            rows = write_split(source, ledger, rel, chunk_time, identity)
-            series_bytes += int(np.prod(source.series.shape)) * np.dtype(SERIES_DTYPE).itemsize
-            entry = ledger.written[rel]
-            files.append(ExportedFile(rel, system, source.granularity, hf, rows, entry["size"], entry["sha256"]))
-        removed += ledger.prune(f"{HDF5_DIR}/{system}")
-    report = ExportReport("hdf5", out, tuple(files), (), tuple(removed), time.perf_counter() - started, series_bytes)
-    if check:
-        started = time.perf_counter()
-        check_hdf5(store, report, strict=True)
-        report = dataclasses.replace(report, check_seconds=time.perf_counter() - started)
-    if commit:
-        ledger.commit()
-    return dataclasses.replace(report, left=tuple(ledger.left))
+    return run(Hdf5Export(chunk_time, identity), store, out, systems, check=check, ledger=ledger)

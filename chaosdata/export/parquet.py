@@ -21,12 +21,9 @@ order, fixed row-group sizes, no timestamps; for a given pyarrow version, which 
 
 from __future__ import annotations
 
-import dataclasses
-import math
 import os
-import time
-from collections.abc import Iterable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import datasets
@@ -34,7 +31,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from chaosdata.errors import InvalidInputError
+from chaosdata import validate
+from chaosdata.export.base import Exporter, Sources, run
+from chaosdata.export.check import check_parquet
 from chaosdata.export.features import (
     HF_SPLITS,
     SERIES_DTYPE,
@@ -44,65 +43,17 @@ from chaosdata.export.features import (
     scalar_invariants,
     schema_metadata,
 )
-from chaosdata.export.report import ConfigEntry, ExportedFile, ExportReport
-from chaosdata.export.source import SplitSource, row_parameters, system_sources
-from chaosdata.owned import RECORD, Ledger
-from chaosdata.store import Store, open_store
+from chaosdata.export.layout import ROW_GROUP_BYTES, SHARD_BYTES, Plan, PlannedFile, SplitShape, parquet_plan
+from chaosdata.export.report import ExportReport
+from chaosdata.export.source import SplitSource, row_parameters
+from chaosdata.owned import Ledger
+from chaosdata.store import Store
 
-DATA_DIR = "data"
-SHARD_BYTES = 256 << 20  # uncompressed series bytes per file (the Hub wants files under 500 MB)
-ROW_GROUP_BYTES = 32 << 20  # uncompressed series bytes per row group (the viewer wants well under 300 MB)
 COMPRESSION = "zstd"
 COMPRESSION_LEVEL = 3
 # the float32 values of the series are written byte-stream-split (bytes of equal rank together)
 # and never dictionary encoded: on 100-period Lorenz trajectories the file holds 0.77 bytes per
 # series byte; with pyarrow's defaults (a dictionary for every column) it held 1.25.
-
-
-def shard_name(split: str, shard: int, n_shards: int) -> str:
-    """`train-00000-of-00002.parquet`: the Hub's shard naming, `split` a Hugging Face name."""
-    return f"{split}-{shard:05d}-of-{n_shards:05d}.parquet"
-
-
-def parquet_path(system: str, granularity: str, split: str, shard: int = 0, n_shards: int = 1) -> str:
-    """Relative path of one shard, e.g. `data/Lorenz/fine/validation-00000-of-00001.parquet`."""
-    return f"{DATA_DIR}/{system}/{granularity}/{shard_name(split, shard, n_shards)}"
-
-
-def rows_per(limit_bytes: int, row_bytes: int) -> int:
-    """How many whole rows of `row_bytes` fit in `limit_bytes` (at least one)."""
-    return max(1, limit_bytes // max(1, row_bytes))
-
-
-def shard_ranges(n_traj: int, n_time: int, dim: int, shard_bytes: int = SHARD_BYTES) -> list[tuple[int, int]]:
-    """Row ranges `[lo, hi)` of the shards of a split `[n_traj, n_time, dim]`: whole trajectories,
-    at most `shard_bytes` of float32 series each (at least one row, at least one shard)."""
-    per_shard = rows_per(shard_bytes, n_time * dim * np.dtype(SERIES_DTYPE).itemsize)
-    n_shards = max(1, math.ceil(n_traj / per_shard))
-    return [(k * per_shard, min(n_traj, (k + 1) * per_shard)) for k in range(n_shards)]
-
-
-def planned_paths(shapes: Iterable[tuple[str, str, str, Sequence[int]]], shard_bytes: int = SHARD_BYTES) -> list[str]:
-    """The files `export_parquet` writes for splits `(system, granularity, store split, shape)`:
-    what a release will hold before it is built (shapes from its config) or after."""
-    return [parquet_path(system, gran, HF_SPLITS[split], k, len(ranges))
-            for system, gran, split, (n_traj, n_time, dim) in shapes
-            for ranges in [shard_ranges(n_traj, n_time, dim, shard_bytes=shard_bytes)] for k in range(len(ranges))]
-
-
-def store_shapes(store: Store, names: Sequence[str]) -> list[tuple[str, str, str, Sequence[int]]]:
-    """`(system, granularity, store split, series shape)` of every split of `names`."""
-    return [(n, *a.split("/"), store.array(n, *a.split("/")).shape) for n in names for a in store.arrays(n)]
-
-
-def folder_entries(paths: Iterable[str]) -> dict[str, int]:
-    """Entries (files and sub-folders) per folder of a tree of relative paths; the Hub allows 10k."""
-    children: dict[str, set[str]] = {}
-    for path in paths:
-        parts = path.split("/")
-        for depth in range(len(parts)):
-            children.setdefault("/".join(parts[:depth]), set()).add(parts[depth])
-    return {folder: len(names) for folder, names in sorted(children.items())}
 
 
 def series_array(values: np.ndarray, feature: datasets.Array2D) -> pa.ExtensionArray:
@@ -162,12 +113,31 @@ def write_parquet(table: pa.Table, ledger: Ledger, rel: str, row_group_size: int
     return ledger.written[rel]
 
 
-def export_ledger(store: Store, out: Path, ledger: Ledger | None) -> tuple[Ledger, bool]:
-    """The ledger an export writes through: the caller's (a staging, which commits it), or the
-    folder's own record (`owned.RECORD`), committed by the export; True when the export owns it."""
-    if ledger is not None:
-        return ledger, False
-    return Ledger(out, RECORD, source=store.path), True
+@dataclass(frozen=True)
+class ParquetExport(Exporter):
+    """One row per trajectory, one config per (system, granularity): `layout.parquet_plan`."""
+
+    shard_bytes: int = SHARD_BYTES
+    row_group_bytes: int = ROW_GROUP_BYTES
+    format = "parquet"
+
+    def __post_init__(self) -> None:
+        validate.count(self.shard_bytes, "shard_bytes", hint="uncompressed series bytes per file")
+        validate.count(self.row_group_bytes, "row_group_bytes", hint="uncompressed series bytes per row group")
+
+    def plan(self, shapes: Sequence[SplitShape], *, every_system: bool) -> Plan:
+        return parquet_plan(shapes, self.shard_bytes, self.row_group_bytes)
+
+    def write(self, planned: PlannedFile, sources: Sources, ledger: Ledger) -> None:
+        (part,) = planned.parts
+        table = split_table(sources[part.system, part.granularity, part.split], part.lo, part.hi)
+        write_parquet(table, ledger, planned.path, planned.row_group_rows)
+
+    def config(self, planned: PlannedFile) -> tuple[str, datasets.Features]:
+        return config_name(planned.system, planned.granularity), row_features(planned.parts[0].shape[2])
+
+    def check(self, store: Store, report: ExportReport, names: Sequence[str]) -> None:
+        check_parquet(store, report, strict=True)
 
 
 def export_parquet(store: Store | str | os.PathLike, out: str | os.PathLike,
@@ -186,51 +156,4 @@ def export_parquet(store: Store | str | os.PathLike, out: str | os.PathLike,
     raises `ChecksumError`. `ledger`: a staging's, which then records the files (and commits);
     by default the folder's own record is written last.
     """
-    from chaosdata.export.check import check_parquet  # check imports this module's path helpers
-
-    store = store if isinstance(store, Store) else open_store(store)
-    out = Path(out)
-    if shard_bytes < 1 or row_group_bytes < 1:
-        raise InvalidInputError(f"shard_bytes and row_group_bytes must be positive, got {shard_bytes}, {row_group_bytes}")
-    ledger, commit = export_ledger(store, out, ledger)
-    names = store.select(systems)
-    ledger.claim(*planned_paths(store_shapes(store, names), shard_bytes))  # before anything is written
-    started = time.perf_counter()
-    files: list[ExportedFile] = []
-    configs: list[ConfigEntry] = []
-    removed: list[str] = []
-    series_bytes = 0
-    for system in names:
-        by_granularity: dict[str, list[SplitSource]] = {}
-        for source in system_sources(store, system):
-            by_granularity.setdefault(source.granularity, []).append(source)
-        for gran, sources in by_granularity.items():
-            meta = sources[0].attrs["system"]
-            data_files, examples, nbytes = {}, {}, {}
-            for source in sources:
-                n_traj, n_time, dim = source.series.shape
-                row_bytes = n_time * dim * np.dtype(SERIES_DTYPE).itemsize
-                ranges = shard_ranges(n_traj, n_time, dim, shard_bytes)
-                hf = HF_SPLITS[source.split]
-                paths = []
-                for shard, (lo, hi) in enumerate(ranges):
-                    rel = parquet_path(system, gran, hf, shard, len(ranges))
-                    entry = write_parquet(split_table(source, lo, hi), ledger, rel, rows_per(row_group_bytes, row_bytes))
-                    files.append(ExportedFile(rel, system, gran, hf, hi - lo, entry["size"], entry["sha256"]))
-                    paths.append(rel)
-                series_bytes += n_traj * row_bytes
-                data_files[hf] = tuple(paths)
-                examples[hf] = n_traj
-                nbytes[hf] = sum(f.bytes for f in files if f.path in paths)
-            configs.append(ConfigEntry(config_name(system, gran), system, gran, data_files,
-                                       row_features(meta["dim"]), examples, nbytes))
-        removed += ledger.prune(f"{DATA_DIR}/{system}")
-    report = ExportReport("parquet", out, tuple(files), tuple(configs), tuple(removed),
-                          time.perf_counter() - started, series_bytes)
-    if check:
-        started = time.perf_counter()
-        check_parquet(store, report, strict=True)
-        report = dataclasses.replace(report, check_seconds=time.perf_counter() - started)
-    if commit:
-        ledger.commit()
-    return dataclasses.replace(report, left=tuple(ledger.left))
+    return run(ParquetExport(shard_bytes, row_group_bytes), store, out, systems, check=check, ledger=ledger)

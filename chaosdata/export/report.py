@@ -62,9 +62,9 @@ class ConfigEntry:
 
 @dataclass(frozen=True)
 class ExportReport:
-    """The result of `export_parquet` or `export_hdf5` on one output folder."""
+    """The result of one export (`export_parquet`, `export_hdf5`, `export_combined`) on one output folder."""
 
-    format: str  # "parquet" or "hdf5"
+    format: str  # "parquet", "hdf5" or "parquet-combined"
     root: Path
     files: tuple[ExportedFile, ...]
     configs: tuple[ConfigEntry, ...] = ()
@@ -73,6 +73,7 @@ class ExportReport:
     store_bytes: int = field(default=0)  # decoded float32 bytes of the exported series
     check_seconds: float = 0.0  # reading back and comparing with the manifest (0: not checked)
     left: tuple[str, ...] = ()  # files in the export's folders that chaosdata did not write (or changed since): kept
+    skipped: dict[str, str] = field(default_factory=dict)  # granularities left out (combined configs), with the reason
 
     @property
     def rows(self) -> int:

@@ -9,8 +9,10 @@ from typing import Any
 import numpy as np
 import zarr
 
+from chaosdata.export.features import parameters_json
 from chaosdata.store import Store
 from chaosdata.store.archive import array_at, attributes, group_at, read
+from chaosdata.store.config import SPLITS
 from chaosdata.store.layout import SERIES, TRAJECTORY_VARIABLES, split_path
 
 
@@ -39,8 +41,6 @@ class SplitSource:
 
 def system_sources(store: Store, system: str) -> list[SplitSource]:
     """Every split of `system` (granularities sorted, splits train, val, test), opened once."""
-    from chaosdata.store.config import SPLITS
-
     group = store.group(system)
     attrs = attributes(group)
     arrays = store.array_entries(system)  # shape, dtype, sha256 of every array, from the system's file
@@ -62,8 +62,6 @@ def system_sources(store: Store, system: str) -> list[SplitSource]:
 def row_parameters(source: SplitSource, variables: dict[str, np.ndarray]) -> list[str]:
     """Each row's parameters as JSON: the system's, or in a corpus group the row's own variant's
     (`variant` ids index the group's `corpus` attribute)."""
-    from chaosdata.export.features import parameters_json
-
     n = len(variables["trajectory"])
     if "corpus" not in source.attrs:
         return [parameters_json(source.attrs["system"]["parameters"])] * n
@@ -73,6 +71,4 @@ def row_parameters(source: SplitSource, variables: dict[str, np.ndarray]) -> lis
 
 def variant_parameters(corpus: dict) -> dict[int, str]:
     """Variant id -> its parameters as JSON, from a system group's `corpus` attribute."""
-    from chaosdata.export.features import parameters_json
-
     return {v["id"]: parameters_json(v["parameters"]) for v in corpus["variants"]}

@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from chaosdata.errors import InvalidInputError
+from chaosdata.files import file_entry
 from chaosdata.publish.errors import PublishError
-from chaosdata.publish.stage import STAGED_INDEX, StageReport, sha256_file, stage, staged_index
+from chaosdata.publish.stage import STAGED_INDEX, StageReport, stage, staged_index
 from chaosdata.publish.verify import unstaged_files, verify_staged
 from chaosdata.store.reader import Store, open_store
 from chaosdata.version import __version__
@@ -218,7 +219,7 @@ def publish(store: Store | str | os.PathLike, repo_id: str, *, revision: str | N
     url = _hub_call("create_repo", secret, api.create_repo, repo_id, repo_type=REPO_TYPE, private=private,
                     exist_ok=True, token=secret)
     files = dict(staged_index(folder)["files"])
-    files[STAGED_INDEX] = {"size": (folder / STAGED_INDEX).stat().st_size, "sha256": sha256_file(folder / STAGED_INDEX)}
+    files[STAGED_INDEX] = file_entry(folder / STAGED_INDEX)
     todo = _hub_call("listing the repo's files", secret, missing_files, api, repo_id, folder, files,
                      revision=revision, token=secret)
     if todo:

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from chaosdata.errors import InvalidInputError
-from chaosdata.owned import Ledger, sha256_file
+from chaosdata.owned import Ledger
 from chaosdata.publish.errors import PublishError
 from chaosdata.store.layout import BUILD_LOG, MANIFEST, system_file
 from chaosdata.store.reader import Store, open_store
@@ -94,8 +94,7 @@ def stage(store: Store | str | os.PathLike, out: str | os.PathLike, *, repo_id: 
     from chaosdata.cards import render_cards
     from chaosdata.cards.render import card_files, check_results
     from chaosdata.export import export_hdf5, export_parquet
-    from chaosdata.export.hdf5 import hdf5_paths
-    from chaosdata.export.parquet import planned_paths, store_shapes
+    from chaosdata.export.layout import hdf5_plan, parquet_plan, split_shapes
 
     log = log or (lambda msg: None)
     store = store if isinstance(store, Store) else open_store(store)
@@ -117,7 +116,8 @@ def stage(store: Store | str | os.PathLike, out: str | os.PathLike, *, repo_id: 
     seconds["verify_store"] = time.perf_counter() - t
     # a file of the user's at a path to write is refused before anything is written (store copies
     # are checked as they go: a file with the store's own bytes is taken as it is)
-    ledger.claim(*planned_paths(store_shapes(store, names)), *(hdf5_paths(store, names) if hdf5 else ()),
+    shapes = split_shapes(store, names)
+    ledger.claim(*parquet_plan(shapes).paths, *(hdf5_plan(shapes).paths if hdf5 else ()),
                  *card_files(names, {n: store.attrs(n) for n in names}))
 
     t = time.perf_counter()
@@ -161,4 +161,4 @@ def staged_index(root: str | os.PathLike) -> dict[str, Any]:
     return Ledger(root, STAGED_INDEX).previous
 
 
-__all__ = ["MAX_FOLDER_ENTRIES", "STAGED_INDEX", "StageReport", "sha256_file", "stage", "staged_index", "store_files"]
+__all__ = ["MAX_FOLDER_ENTRIES", "STAGED_INDEX", "StageReport", "stage", "staged_index", "store_files"]

@@ -19,7 +19,8 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from chaosdata.publish.stage import MAX_FOLDER_ENTRIES, STAGED_INDEX, sha256_file, staged_index
+from chaosdata.files import sha256_file
+from chaosdata.publish.stage import MAX_FOLDER_ENTRIES, STAGED_INDEX, staged_index
 
 LINK = re.compile(r"!?\[[^\]\n]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 
@@ -96,7 +97,7 @@ def verify_staged(root: str | os.PathLike, *, data: bool = True, secrets: Iterab
     import pyarrow as pa
 
     from chaosdata.export import check_hdf5, check_parquet
-    from chaosdata.export.hdf5 import HDF5_DIR
+    from chaosdata.export.layout import HDF5_DIR
     from chaosdata.store.reader import open_store
 
     root = Path(root)

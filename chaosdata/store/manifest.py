@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from chaosdata.atomic import TMP_MARK, replacing
+from chaosdata.files import sha256_file as file_sha256  # noqa: F401 - the one file hash, by the name the writer imports
 from chaosdata.store.config import ReleaseConfig
 from chaosdata.store.errors import StoreError
 from chaosdata.store.layout import BUILD_LOG, FORMAT, FORMAT_SUMMARY, MANIFEST, OLD_FORMATS
@@ -47,14 +48,6 @@ def data_sha256(values: np.ndarray) -> str:
         return hashlib.sha256(b"".join(str(v).encode() + b"\0" for v in values.ravel())).hexdigest()
     little = np.ascontiguousarray(values, dtype=values.dtype.newbyteorder("<"))
     return hashlib.sha256(little.tobytes()).hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def new_manifest(config: ReleaseConfig, code: dict[str, Any], code_hash: str) -> dict[str, Any]:

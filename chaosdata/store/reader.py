@@ -33,11 +33,12 @@ import numpy as np
 import zarr
 
 from chaosdata.errors import InvalidInputError, UnknownSystemError, suggest
+from chaosdata.files import sha256_file
 from chaosdata.store.archive import array_at, attributes, damaged_reads, group_at, is_checksum_error, open_system, walk_arrays
 from chaosdata.store.config import SPLITS, ReleaseConfig
 from chaosdata.store.errors import ChecksumError, StoreError
 from chaosdata.store.layout import MAP_GRANULARITY, SERIES, TRAJECTORY_VARIABLES, split_path, system_file
-from chaosdata.store.manifest import data_sha256, file_sha256, read_manifest
+from chaosdata.store.manifest import data_sha256, read_manifest
 from chaosdata.systems import get_system
 
 
@@ -291,7 +292,7 @@ class Store:
 def _verify_system(file: Path, name: str, entry: dict[str, Any], data: bool) -> list[Problem]:
     if not file.is_file():
         return [Problem(name, "", f"its file {file.name}", "nothing (missing system)")]
-    got = file_sha256(file)
+    got = sha256_file(file)
     if got != entry["sha256"]:
         return [Problem(name, file.name, f"sha256 {entry['sha256']}", f"sha256 {got}")]
     if not data:
