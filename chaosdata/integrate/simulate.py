@@ -199,17 +199,30 @@ def time_unit(system: System, timescale: str) -> float:
     return float(system.period)
 
 
-def state_bound(system: System) -> float:
-    """The bound past which a trajectory is flagged as diverged: 1e4 times the size of the
-    catalogue's initial condition (plus one)."""
-    return 1e4 * (1.0 + max(abs(v) for v in system.initial_conditions))
+@dataclass(frozen=True)
+class Bound:
+    """When a trajectory has diverged: the one rule of every integrator, the ensemble runner and
+    the invariants. A state is out of bounds once a coordinate's absolute value passes `value`
+    (1e4 times the size of the catalogue's initial condition, plus one); the `unbounded`
+    coordinates (angles, time phases, which grow by design) are exempt."""
 
+    value: float
+    unbounded: tuple[int, ...] = ()
 
-def bounded_mask(system: System) -> Tensor:
-    """`[dim]` bool: the coordinates the bound applies to (not angles, not time phases)."""
-    mask = torch.ones(system.dim, dtype=torch.bool)
-    mask[list(system.unbounded_indices)] = False
-    return mask
+    @classmethod
+    def of(cls, system: System) -> Bound:
+        """The bound of `system`, built from its catalogue entry."""
+        return cls(1e4 * (1.0 + max(abs(v) for v in system.initial_conditions)), tuple(system.unbounded_indices))
+
+    def mask(self, d: int) -> Tensor:
+        """`[d]` bool: the coordinates the bound applies to."""
+        mask = torch.ones(d, dtype=torch.bool)
+        mask[list(self.unbounded)] = False
+        return mask
+
+    def limits(self, d: int, dtype: torch.dtype, device: torch.device | str) -> Tensor:
+        """`[d]`: the largest `|x_k|` allowed, inf on the exempt coordinates."""
+        return torch.where(self.mask(d), self.value, math.inf).to(dtype=dtype, device=device)
 
 
 def _check_solve_input(system: System, x0: Any, t_eval: Any) -> Tensor:
@@ -285,9 +298,9 @@ def simulate(system: System, x0: Tensor, t_eval: Tensor, settings: SolverSetting
         if value is not None and not (_is_real(value) and math.isfinite(value) and (name == "t_start" or value > 0)):
             what = "a finite time" if name == "t_start" else "a positive finite number of time units"
             raise InvalidInputError(f"{name} must be {what} (or None), got {value!r}")
-    bound = state_bound(system)
+    bound = Bound.of(system)
     if system.kind == "map":
-        return iterate(lambda x: system.equations(x, **params), x0, t_eval.numel(), bound=bound)
+        return iterate(lambda x: system.equations(x, **params), x0, t_eval.numel(), bound=bound.value)
     if system.kind != "map" and system.period is None and (system.kind == "delay" or unit is None):
         need = ("its RK4 step is period / dde_steps_per_period" if system.kind == "delay" else
                 "pass unit= (the time unit of the step budget max_steps_per_unit)")
@@ -303,14 +316,14 @@ def simulate(system: System, x0: Tensor, t_eval: Tensor, settings: SolverSetting
             lambda t, y, yd: system.equations(y, yd, t, **params), x0, tau, t_eval,
             lags=lags, steps_per_tau=max(2, math.ceil(tau / h_target)),
             t_start=float(t_eval[0]) - tau if t_start is None else t_start,
-            bound=bound,
+            bound=bound.value,
         )
     unit = float(system.period) if unit is None else unit
     span = float(t_eval[-1] - t_eval[0]) / unit
     return integrate(
         lambda t, y: system.equations(y, t, **params), x0, t_eval,
         method=settings.method, rtol=settings.rtol, atol=settings.atol, dt=settings.fixed_step,
-        bound=bound, bounded=bounded_mask(system).to(x0.device),
+        bound=bound.value, bounded=bound.mask(system.dim).to(x0.device),
         max_steps=math.ceil(settings.max_steps_per_unit * span) + 1000, compile=settings.compile,
         max_outputs_per_step=settings.max_outputs_per_step, controller=settings.controller,
         threads=settings.threads,

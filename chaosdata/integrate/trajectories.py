@@ -22,7 +22,7 @@ from chaosdata.devices import usable_device
 from chaosdata.errors import InvalidInputError, InvalidTypeError
 from chaosdata.integrate.ode import get_tableau
 from chaosdata.integrate.sde import NoiseSpec, noise_step, parse_noise, solve_noisy
-from chaosdata.integrate.simulate import RESAMPLE, SolverSettings, check_params, check_state_dtype, simulate, time_unit
+from chaosdata.integrate.simulate import RESAMPLE, Bound, SolverSettings, check_params, check_state_dtype, simulate, time_unit
 from chaosdata.integrate.solution import Solution, Status
 from chaosdata.systems import System, get_system
 
@@ -120,10 +120,6 @@ def _solver_settings(system: System, method: str | None, rtol: float | None, ato
     return settings.method, settings.rtol, settings.atol, settings.fixed_step
 
 
-def _bound(system: System) -> float:
-    return 1e4 * (1.0 + max(abs(v) for v in system.initial_conditions))
-
-
 def _rows_of(system: System, params: Mapping[str, Any], rows: Tensor, n: int) -> dict[str, Any]:
     """Parameters for a subset `rows` of a batch of `n`: a tensor parameter whose last batch
     axis has length `n` (a sweep, one value per trajectory) is indexed; others broadcast as is."""
@@ -134,12 +130,6 @@ def _rows_of(system: System, params: Mapping[str, Any], rows: Tensor, n: int) ->
             value = value.index_select(axis, rows.to(value.device))
         out[key] = value
     return out
-
-
-def _bounded_mask(system: System, dim: int) -> Tensor:
-    mask = torch.ones(dim, dtype=torch.bool)
-    mask[list(system.unbounded_indices)] = False
-    return mask
 
 
 def _solve(system: System, x0: Tensor, t_eval: Tensor, params: Mapping[str, Any], cfg: dict,
@@ -378,7 +368,7 @@ def make_trajectories(
         else:  # failed transients start from zeros, like the clean path, and stay flagged
             keys = torch.arange(x0.shape[0], device=device) if keys is None else keys
             sol = solve_noisy(system, x0, t_eval.to(dtype=dtype, device=device), cast, noise_spec, noise_seed,
-                              keys, bound=_bound(system), bounded=_bounded_mask(system, system.dim))
+                              keys, bound=Bound.of(system).value, bounded=Bound.of(system).mask(system.dim))
         sol.status = torch.where(status != 0, status, sol.status)
         return sol, x0
 

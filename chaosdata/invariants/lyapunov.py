@@ -31,6 +31,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from chaosdata.integrate.simulate import Bound
 from chaosdata.invariants.tangent import (
     delay_step,
     delay_tangent_step,
@@ -46,7 +47,6 @@ STEP_CONTROL = 0.3  # the alignment halves the step until the mismatch is below 
 MIN_ALIVE = 0.9  # fewer surviving members than this during the alignment halves the step and restarts
 SPREAD_HIGH = 16.0  # e-folds between strongest and weakest tangent before the block halves
 SPREAD_LOW = 4.0  # e-folds below which the block doubles
-BOUND = 1e4  # a member whose state grows past BOUND * (1 + |initial condition|) has diverged
 
 
 @dataclass
@@ -93,15 +93,6 @@ class _Blocks:
             self.every = min(self.cap, self.every * 2)
 
 
-def _bound(system: System, x0: Tensor) -> Tensor:
-    """Per-coordinate bound; coordinates that grow without bound by design are exempt."""
-    limit = torch.full((x0.shape[-1],), BOUND, dtype=x0.dtype, device=x0.device)
-    limit = limit * (1.0 + x0.abs().max(0).values)
-    if system.unbounded_indices:
-        limit[list(system.unbounded_indices)] = math.inf
-    return limit
-
-
 def clock_coordinates(system: System, params: Mapping[str, Any], states: Tensor) -> list[int]:
     """Coordinates of a flow whose derivative depends on no coordinate (forcing phases, clocks).
 
@@ -144,7 +135,7 @@ def flow_lyapunov(system: System, x0: Tensor, params: Mapping[str, Any], *, h: f
     h_t = torch.tensor(h, dtype=dtype, device=device)
     plain = flow_rk4_step(system, params)
     step, traced = record(plain, t, x0, V0, h_t) if trace else (plain, False)
-    limit = _bound(system, x0)
+    limit = Bound.of(system).limits(d, dtype, device)  # a member past it has diverged
     period = float(system.period)
     state = {"t": t, "x": x0.clone(), "V": V0.clone(), "alive": torch.ones(B, dtype=torch.bool, device=device)}
     blocks = _Blocks(8, cap=512)
@@ -244,7 +235,7 @@ def map_lyapunov(system: System, x0: Tensor, params: Mapping[str, Any], *, n_ali
     dtype, device = x0.dtype, x0.device
     V0 = torch.eye(d, dtype=dtype, device=device).expand(B, d, d).clone()
     step, traced = record(map_tangent_step(system, params), x0, V0) if trace else (map_tangent_step(system, params), False)
-    limit = _bound(system, x0)
+    limit = Bound.of(system).limits(d, dtype, device)  # a member past it has diverged
     x, V = x0.clone(), V0.clone()
     alive = torch.ones(B, dtype=torch.bool, device=device)
     logs = torch.zeros(B, d, dtype=dtype, device=device)
@@ -326,7 +317,7 @@ def delay_lyapunov(system: System, x0: Tensor, params: Mapping[str, Any], *, h_t
     Y0, F0, Q0 = Y.clone(), F.clone(), Q.clone()
     lag_index = [m - j * (m // n_lags) for j in range(n_lags + 1)] if n_lags > 0 else [m]
     sample_every = max(1, round(sample_spacing / h))
-    limit = BOUND * (1.0 + x0.abs().max())
+    limit = Bound.of(system).value  # a member past it has diverged (every coordinate of a delay state)
     alive = torch.ones(B, dtype=torch.bool, device=device)
     logs = torch.zeros(B, k, dtype=dtype, device=device)
     samples: list[Tensor] = []
