@@ -198,7 +198,8 @@ def tensor(value: Any, name: str, *, shape: str = "") -> Tensor:
     """`value` itself if it is a torch.Tensor (`shape`: the layout expected, for the message)."""
     if not isinstance(value, Tensor):
         layout = f" {shape}" if shape else ""
-        raise InvalidTypeError(f"{name} must be a torch.Tensor{layout}, got {type(value).__name__}")
+        raise InvalidTypeError(f"{name} must be a torch.Tensor{layout}, got {type(value).__name__}; "
+                               "convert it with torch.as_tensor(...)")
     return value
 
 

@@ -27,6 +27,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
+from chaosdata import validate
 from chaosdata.errors import InvalidInputError, InvalidTypeError, suggest
 
 Kind = Literal["flow", "delay", "map"]
@@ -125,11 +126,7 @@ class System:
         }
 
     def _check_state(self, x: Any, what: str, dim: int) -> None:
-        if not isinstance(x, Tensor):
-            raise InvalidTypeError(
-                f"{self.name}: {what} must be a torch.Tensor of shape [..., {dim}], "
-                f"got {type(x).__name__}; wrap it with torch.as_tensor(...)"
-            )
+        validate.tensor(x, f"{self.name}: {what}", shape=f"of shape [..., {dim}]")
         if x.ndim == 0 or x.shape[-1] != dim:
             raise InvalidInputError(
                 f"{self.name}: {what} must have last dimension {dim}, got shape {tuple(x.shape)}"
