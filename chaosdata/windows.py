@@ -27,7 +27,7 @@ from torch import Tensor
 from torch.utils.data import Dataset, default_collate
 
 from chaosdata import validate
-from chaosdata.errors import InvalidInputError, suggest
+from chaosdata.errors import InvalidInputError, InvalidTypeError, suggest
 
 NORMALIZATIONS = ("standard", "none")
 ITEM_DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
@@ -271,7 +271,7 @@ class WindowDataset(Dataset):
         """`(index mod len, series, stored row, first time index)` of each window, as int64 arrays."""
         idx = np.asarray(indices)
         if idx.ndim != 1 or (idx.size and idx.dtype.kind not in "iu"):
-            raise TypeError(f"window indices must be integers, got {indices!r}")
+            raise InvalidTypeError(f"window indices must be integers (one, or a list for a batch), got {indices!r}")
         idx = idx.astype(np.int64, copy=False)
         n = self._offsets[-1]
         low, high = (int(idx.min()), int(idx.max())) if idx.size else (0, 0)

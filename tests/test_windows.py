@@ -345,7 +345,7 @@ def test_workers_read_batches_from_a_sharded_store_on_disk(tmp_path):
 
 def test_window_indices_must_be_integers():
     ds = dataset([series("A", ramp())])
-    with pytest.raises(TypeError, match="integers"):
+    with pytest.raises(InvalidTypeError, match="integers"):
         ds.__getitems__([0.5])
     with pytest.raises(IndexError, match="out of range"):
         ds.__getitems__([0, len(ds)])
