@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from chaosdata import validate
 from chaosdata.errors import ChaosdataError, InvalidInputError, suggest
 from chaosdata.systems import KINDS, get_system, list_systems
 from chaosdata.tables import table
@@ -248,8 +249,9 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
 
     from chaosdata.benchmark import run_benchmark, write_plots, write_reports
 
-    if args.threads < 1:
-        raise InvalidInputError(f"--threads must be a positive integer, got {args.threads}")
+    validate.count(args.threads, "--threads")
+    if args.seed is not None:
+        validate.seed(args.seed, "--seed", hint="the base seed of the data")
     run_options = {"--protocol": args.protocol, "--systems": args.systems, "--models": args.models,
                    "--seed": args.seed, "--params": args.params, "--device": args.device,
                    "--executor": args.executor, "--scheduler": args.scheduler, "--workers": args.workers}

@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+import chaosdata.metrics as M
 from chaosdata import validate
-from chaosdata.errors import InvalidInputError, InvalidTypeError
+from chaosdata.cli import main as cli
+from chaosdata.demo import run_demo
+from chaosdata.errors import ChaosdataError, InvalidInputError, InvalidTypeError
+from chaosdata.integrate.controller import Controller
+from chaosdata.integrate.delay import integrate_delay
+from chaosdata.integrate.fixed import integrate_fixed_grid
+from chaosdata.integrate.maps import iterate
+from chaosdata.integrate.ode import get_tableau, integrate
+from chaosdata.integrate.sde import integrate_sde
+from chaosdata.invariants.series import max_lyapunov_rosenstein
+from chaosdata.loader import load_dataset
+from chaosdata.windows import check_window
 
 
 @pytest.mark.parametrize("value", [3, np.int64(3), np.uint8(3), torch.tensor(3)])
@@ -81,7 +94,8 @@ def test_seed_refuses(value, error):
 
 def test_seed_narrower_limit_says_so():
     assert validate.seed(2**63 - 1, limit=2**63) == 2**63 - 1
-    with pytest.raises(InvalidInputError, match=r"seed must be an integer in \[0, 2\*\*63\), got 9223372036854775808 \(redraws add"):
+    with pytest.raises(InvalidInputError,
+                       match=r"seed must be an integer in \[0, 2\*\*63\), got 9223372036854775808 \(redraws add"):
         validate.seed(2**63, limit=2**63, hint="redraws add to it")
 
 
@@ -143,3 +157,178 @@ def test_count_too_large_for_an_int64_names_the_range():
 def test_dtype_by_object_only_where_names_are_not_taken():
     with pytest.raises(InvalidTypeError, match=r"dtype must be one of \['float32', 'float64'\] \(a torch.dtype\)"):
         validate.dtype("float32", by_name=False)
+
+
+# ---------------------------------------------------------------------- every entry point, the same bad values
+# One table: (entry point, argument, kind, call taking the argument's value). Each call is cheap; the
+# same bad values go to every row of a kind, and numpy scalars where a number is valid must pass.
+
+META = torch.tensor(1.0, device="meta")
+BAD = {
+    "count": [True, np.bool_(True), 2.5, np.float64(3.0), "3", -1, 2**70, math.nan, META, torch.ones(2)],
+    "positive": [True, "1", math.nan, math.inf, -1.0, 0, 10**400, 1j, META, torch.ones(2), None],
+    "non_negative": [True, "1", math.nan, math.inf, -1.0, 10**400, META, None],
+    "real": [True, "1", math.nan, math.inf, 10**400, META],
+    "bound": [True, "1", math.nan, -math.inf, -1.0, 0, 10**400, META],  # inf and None: no bound
+    "seed": [True, -1, 2**64, 1.5, "1", math.nan, torch.tensor(1), None],
+    "flag": [1, 0, "yes", None, np.int64(1)],
+}
+GOOD = {"count": np.int64, "positive": np.float64, "non_negative": np.float32, "real": np.float64,
+        "bound": np.float64, "seed": np.uint64, "flag": np.bool_}
+#: (entry point, argument) whose None means a default, not a bad value
+OPTIONAL = {("valid_prediction_steps", "threshold"), ("check_window", "stride"), ("forecast_max_lyapunov", "horizon"),
+            ("power_spectrum_distance", "max_frequency_bins"), ("integrate_delay", "t_start"),
+            ("max_lyapunov_rosenstein", "horizon"), ("integrate_sde", "dt"), ("integrate_sde", "steps_per_output"),
+            ("load_dataset", "stride")}
+
+_X = np.random.default_rng(0).standard_normal((2, 64, 3))
+_Y = _X + 0.01
+_T = torch.linspace(0.0, 1.0, 5, dtype=torch.float64)
+_Y0 = torch.ones(2, 3, dtype=torch.float64)
+_SERIES = torch.randn(300, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64).cumsum(0)
+
+
+def _decay(t, y):
+    return -y
+
+
+def _lagged(t, y, yd):
+    return -yd
+
+
+def _noise(t, x):
+    return torch.full_like(x, 0.3)
+
+
+def _load(**kw):
+    """load_dataset on a source that does not exist: every argument check comes before the source opens."""
+    return load_dataset("Lorenz", source="/nonexistent/chaosdata-store", **{"context_length": 8, "horizon": 4, **kw})
+
+
+ENTRY_POINTS = [
+    # metrics
+    ("state_space_divergence", "n_bins", "count", 5, lambda v: M.state_space_divergence(_X, _Y, n_bins=v)),
+    ("state_space_divergence", "smoothing", "positive", 1e-5, lambda v: M.state_space_divergence(_X, _Y, smoothing=v)),
+    ("state_space_divergence", "margin", "non_negative", 0.1, lambda v: M.state_space_divergence(_X, _Y, margin=v)),
+    ("state_space_divergence", "gmm_min_dim", "count", 6, lambda v: M.state_space_divergence(_X, _Y, gmm_min_dim=v)),
+    ("state_space_divergence", "seed", "seed", 0, lambda v: M.state_space_divergence(_X, _Y, gmm_min_dim=2, seed=v,
+                                                                                       n_samples=50)),
+    ("gmm_kl_divergence", "n_samples", "count", 50, lambda v: M.gmm_kl_divergence(_X, _Y, n_samples=v)),
+    ("gmm_kl_divergence", "variance", "positive", 1.0, lambda v: M.gmm_kl_divergence(_X, _Y, variance=v, n_samples=50)),
+    ("gmm_kl_divergence", "standardize", "flag", True, lambda v: M.gmm_kl_divergence(_X, _Y, standardize=v,
+                                                                                     n_samples=50)),
+    ("gmm_kl_divergence", "seed", "seed", 3, lambda v: M.gmm_kl_divergence(_X, _Y, seed=v, n_samples=50)),
+    ("hellinger_distance", "n_bins", "count", 20, lambda v: M.hellinger_distance(_X, _Y, n_bins=v)),
+    ("power_spectrum_distance", "sigma", "positive", 2.0, lambda v: M.power_spectrum_distance(_X, _Y, sigma=v)),
+    ("power_spectrum_distance", "max_frequency_bins", "count", 8,
+     lambda v: M.power_spectrum_distance(_X, _Y, max_frequency_bins=v)),
+    ("forecast_max_lyapunov", "dt", "positive", 0.1, lambda v: M.forecast_max_lyapunov(_X, dt=v)),
+    ("forecast_max_lyapunov", "horizon", "count", 8, lambda v: M.forecast_max_lyapunov(_X, dt=0.1, horizon=v)),
+    ("valid_prediction_time", "dt", "positive", 0.1, lambda v: M.valid_prediction_time(_X, _Y, dt=v, lyapunov_time=1)),
+    ("valid_prediction_time", "lyapunov_time", "positive", 1.0,
+     lambda v: M.valid_prediction_time(_X, _Y, dt=0.1, lyapunov_time=v)),
+    ("valid_prediction_steps", "threshold", "positive", 30.0, lambda v: M.valid_prediction_steps(_X, _Y, threshold=v)),
+    ("valid_prediction_steps", "cumulative", "flag", False, lambda v: M.valid_prediction_steps(_X, _Y, cumulative=v)),
+    ("prediction_error", "n", "count", 5, lambda v: M.prediction_error(_X, _Y, n=v)),
+    ("mutual_information", "k", "count", 3, lambda v: M.mutual_information(_X, _Y, k=v)),
+    # integrators
+    ("integrate", "rtol", "non_negative", 1e-6, lambda v: integrate(_decay, _Y0, _T, rtol=v)),
+    ("integrate", "max_steps", "count", 1000, lambda v: integrate(_decay, _Y0, _T, max_steps=v)),
+    ("integrate", "check_every", "count", 4, lambda v: integrate(_decay, _Y0, _T, check_every=v)),
+    ("integrate", "max_outputs_per_step", "count", 4, lambda v: integrate(_decay, _Y0, _T, max_outputs_per_step=v)),
+    ("integrate", "steps_per_graph", "count", 2, lambda v: integrate(_decay, _Y0, _T, steps_per_graph=v)),
+    ("integrate", "bound", "bound", 100.0, lambda v: integrate(_decay, _Y0, _T, bound=v)),
+    ("iterate", "bound", "bound", 100.0, lambda v: iterate(lambda x: 0.5 * x, _Y0, 4, bound=v)),
+    ("integrate", "dt", "positive", 0.05, lambda v: integrate(_decay, _Y0, _T, method="rk4", dt=v)),
+    ("integrate_fixed_grid", "dt", "positive", 0.05,
+     lambda v: integrate_fixed_grid(_decay, _Y0, _T, get_tableau("rk4"), v)),
+    ("integrate_fixed_grid", "steps_per_graph", "count", 2,
+     lambda v: integrate_fixed_grid(_decay, _Y0, _T, get_tableau("rk4"), 0.05, steps_per_graph=v)),
+    ("integrate_delay", "tau", "positive", 1.0, lambda v: integrate_delay(_lagged, _Y0, v, _T)),
+    ("integrate_delay", "steps_per_tau", "count", 8, lambda v: integrate_delay(_lagged, _Y0, 1.0, _T, steps_per_tau=v)),
+    ("integrate_delay", "t_start", "real", -1.0, lambda v: integrate_delay(_lagged, _Y0, 1.0, _T, t_start=v)),
+    ("iterate", "n_points", "count", 4, lambda v: iterate(lambda x: 0.5 * x, _Y0, v)),
+    ("integrate_sde", "dt", "positive", 0.1, lambda v: integrate_sde(_decay, _noise, _Y0, _T, dt=v)),
+    ("integrate_sde", "steps_per_output", "count", 2,
+     lambda v: integrate_sde(_decay, _noise, _Y0, _T, steps_per_output=v)),
+    ("integrate_sde", "refine", "count", 2, lambda v: integrate_sde(_decay, _noise, _Y0, _T, dt=0.1, refine=v)),
+    ("integrate_sde", "seed", "seed", 7, lambda v: integrate_sde(_decay, _noise, _Y0, _T, dt=0.1, seed=v)),
+    ("Controller", "Controller safety", "positive", 0.9, lambda v: Controller(safety=v)),
+    ("Controller", "Controller pcoeff", "non_negative", 0.4, lambda v: Controller(pcoeff=v)),
+    # invariants
+    ("max_lyapunov_rosenstein", "dt", "positive", 0.1, lambda v: max_lyapunov_rosenstein(_SERIES, v)),
+    ("max_lyapunov_rosenstein", "horizon", "count", 20, lambda v: max_lyapunov_rosenstein(_SERIES, 0.1, horizon=v)),
+    # windows and the loader
+    ("check_window", "context_length", "count", 8, lambda v: check_window(v, 4, None)),
+    ("check_window", "horizon", "count", 4, lambda v: check_window(8, v, None)),
+    ("check_window", "stride", "count", 2, lambda v: check_window(8, 4, v)),
+    ("run_demo", "n_points", "count", 20, lambda v: run_demo(n_points=v, n_ics=1, systems="Henon")),
+    ("run_demo", "n_ics", "count", 1, lambda v: run_demo(n_points=20, n_ics=v, systems="Henon")),
+]
+LOADER_ARGS = [("seed", "seed", 3), ("cache_bytes", "count", 1024), ("noise", "non_negative", 0.1),
+               ("verify", "flag", False), ("temporal", "flag", False), ("context_length", "count", 8),
+               ("stride", "count", 2)]
+
+
+def _bad_cases():
+    for entry, arg, kind, _, call in ENTRY_POINTS:
+        for i, value in enumerate(BAD[kind]):
+            if value is None and (entry, arg) in OPTIONAL:
+                continue
+            yield pytest.param(call, arg, value, id=f"{entry}-{arg}-{i}")
+    for arg, kind, _ in LOADER_ARGS:
+        for i, value in enumerate(BAD[kind]):
+            if value is None and ("load_dataset", arg) in OPTIONAL:
+                continue
+            yield pytest.param(lambda v, a=arg: _load(**{a: v}), arg, value, id=f"load_dataset-{arg}-{i}")
+
+
+@pytest.mark.parametrize("call, arg, value", list(_bad_cases()))
+def test_every_entry_point_refuses_a_bad_value_naming_the_argument(call, arg, value):
+    with pytest.raises((InvalidInputError, InvalidTypeError), match=re.escape(arg)):
+        call(value)
+
+
+def _good_cases():
+    for entry, arg, kind, good, call in ENTRY_POINTS:
+        yield pytest.param(call, GOOD[kind](good), id=f"{entry}-{arg}")
+
+
+@pytest.mark.parametrize("call, value", list(_good_cases()))
+def test_every_entry_point_takes_a_numpy_scalar_where_a_number_is_valid(call, value, capsys):
+    call(value)
+
+
+@pytest.mark.parametrize("arg, kind, good", LOADER_ARGS)
+def test_load_dataset_takes_numpy_scalars_up_to_opening_the_source(arg, kind, good):
+    with pytest.raises(ChaosdataError) as caught:  # the missing source, named after every check passed
+        _load(**{arg: GOOD[kind](good)})
+    assert "/nonexistent/chaosdata-store" in str(caught.value) and f"{arg} must" not in str(caught.value)
+
+
+CLI_CASES = [
+    (["demo", "--systems", "Henon", "--n-points"], "n_points", ["1", "0", "-1", "2.5", "nan", "1e400"]),
+    (["demo", "--systems", "Henon", "--n-ics"], "n_ics", ["0", "-1", "2.5", "nan"]),
+    (["benchmark", "--systems", "Lorenz", "--models", "naive", "--threads"], "--threads", ["0", "-1", "2.5"]),
+    (["benchmark", "--systems", "Lorenz", "--models", "naive", "--seed"], "--seed",
+     ["-1", str(2**64), "1.5", "nan"]),
+]
+
+
+def _cli_cases():
+    for prefix, arg, values in CLI_CASES:
+        for value in values:
+            yield pytest.param(prefix, arg, value, id=f"{prefix[0]}-{arg}-{value}")
+
+
+@pytest.mark.parametrize("prefix, arg, value", list(_cli_cases()))
+def test_every_cli_command_refuses_a_bad_number_in_one_line_naming_the_option(prefix, arg, value, tmp_path, capsys):
+    argv = [*prefix, value] + (["--out", str(tmp_path / "b")] if prefix[0] == "benchmark" else [])
+    try:
+        rc = cli(argv)
+    except SystemExit as exit_:  # argparse: a value that is not an integer at all
+        rc = exit_.code
+    err = capsys.readouterr().err
+    option = "--" + arg.lstrip("-").replace("_", "-")
+    assert rc == 2 and (arg in err or option in err), err
+    assert not (tmp_path / "b").exists()

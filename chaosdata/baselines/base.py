@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import torch
 from torch import Tensor
 
+from chaosdata import validate
 from chaosdata.errors import ChaosdataError, InvalidInputError, InvalidTypeError, suggest
 
 F = TypeVar("F", bound="Forecaster")
@@ -115,8 +116,8 @@ def as_series_list(series: Sequence[Tensor] | Tensor, dtype: torch.dtype = torch
         if not items:
             raise InvalidInputError("series is an empty list; give at least one [time, dim] tensor")
         for i, s in enumerate(items):
-            if not isinstance(s, Tensor) or s.ndim not in (1, 2):
-                raise InvalidInputError(f"series[{i}] must be a [time, dim] tensor, got {getattr(s, 'shape', type(s))}")
+            if validate.tensor(s, f"series[{i}]", shape="[time, dim]").ndim not in (1, 2):
+                raise InvalidInputError(f"series[{i}] must be a [time, dim] tensor, got shape {tuple(s.shape)}")
         items = [s[:, None] if s.ndim == 1 else s for s in items]
     else:
         raise InvalidTypeError(f"series must be a tensor or a list of tensors, got {type(series).__name__}")
@@ -132,14 +133,12 @@ def as_series_list(series: Sequence[Tensor] | Tensor, dtype: torch.dtype = torch
 
 def check_context(context: Tensor, horizon: int) -> Tensor:
     """Validate `context` `[batch, context_len, dim]` (a `[context_len, dim]` gets a batch of 1)."""
-    if not isinstance(context, Tensor):
-        raise InvalidTypeError(f"context must be a tensor [batch, context_len, dim], got {type(context).__name__}")
+    context = validate.tensor(context, "context", shape="[batch, context_len, dim]")
     if context.ndim == 2:
         context = context[None]
     if context.ndim != 3 or context.shape[1] < 1:
         raise InvalidInputError(f"context must be [batch, context_len, dim] with context_len >= 1; got {tuple(context.shape)}")
-    if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
-        raise InvalidInputError(f"horizon must be a positive integer number of steps, got {horizon!r}")
+    validate.count(horizon, "horizon", hint="forecast steps")
     return context
 
 

@@ -31,9 +31,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from chaosdata import validate
 from chaosdata.baselines.base import Forecaster, register, register_family
 from chaosdata.baselines.darts_models import MissingDependencyError
-from chaosdata.baselines.neural import positive_int
 from chaosdata.baselines.zeroshot import ZeroShotForecaster
 from chaosdata.errors import ChaosdataError, InvalidInputError
 
@@ -110,8 +110,8 @@ class ChronosPredictor:
 
     def predict(self, context: Tensor, horizon: int) -> Tensor:
         """`context` `[batch, T, dim]` -> `[batch, horizon, dim]` float64, on the CPU."""
-        positive_int("num_samples", self.num_samples)
-        positive_int("batch_size", self.batch_size)
+        validate.count(self.num_samples, "num_samples")
+        validate.count(self.batch_size, "batch_size")
         pipeline = load_pipeline(self.checkpoint, str(self.device), self.dtype)
         sampling = type(pipeline).__name__ == "ChronosPipeline"
         b, t, d = context.shape

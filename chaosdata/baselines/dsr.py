@@ -32,8 +32,9 @@ import math
 import torch
 from torch import Tensor, nn
 
+from chaosdata import validate
 from chaosdata.baselines.base import register
-from chaosdata.baselines.neural import NeuralForecaster, positive_int
+from chaosdata.baselines.neural import NeuralForecaster
 from chaosdata.errors import InvalidInputError
 
 
@@ -95,11 +96,11 @@ class ShPLRNN(NeuralForecaster):
 
     def check_hyperparams(self) -> None:
         super().check_hyperparams()
-        positive_int("hidden", self.hidden)
-        positive_int("seq_len", self.seq_len, minimum=2)
-        positive_int("warmup", self.warmup)
+        validate.count(self.hidden, "hidden")
+        validate.count(self.seq_len, "seq_len", minimum=2)
+        validate.count(self.warmup, "warmup")
         if self.latent is not None:
-            positive_int("latent", self.latent)
+            validate.count(self.latent, "latent")
         if not 0.0 <= self.alpha <= 1.0:
             raise InvalidInputError(f"alpha must be in [0, 1] (1 = teacher forcing), got {self.alpha!r}")
 

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from chaosdata import validate
 from chaosdata.baselines.base import Forecaster, check_context, register
 from chaosdata.baselines.linear import clamp, context_standardizer, finite_contexts, ridge, standardizer
 from chaosdata.errors import InvalidInputError
@@ -83,8 +84,7 @@ class EchoStateNetwork(Forecaster):
         return torch.cat([torch.ones_like(u[..., :1]), u, r], dim=-1)
 
     def _fit(self, series: list[Tensor], *, dt: float | None, system: Any) -> None:
-        if not isinstance(self.size, int) or self.size < 1:
-            raise InvalidInputError(f"size must be a positive integer, got {self.size!r}")
+        validate.count(self.size, "size")
         dim = series[0].shape[-1]
         w, w_in, b = reservoir(self.size, dim, float(self.degree), float(self.spectral_radius),
                                float(self.input_scaling), float(self.bias_scaling), int(self.seed))

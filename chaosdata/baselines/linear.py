@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from chaosdata import validate
 from chaosdata.baselines.base import Forecaster, check_context, register
 from chaosdata.errors import InvalidInputError
 
@@ -191,8 +192,7 @@ class LinearAR(DelayRidge):
         self.clip = clip
 
     def taps(self) -> tuple[int, int]:
-        if not isinstance(self.lags, int) or self.lags < 1:
-            raise InvalidInputError(f"lags must be a positive integer, got {self.lags!r}")
+        validate.count(self.lags, "lags")
         return self.lags, 1
 
     def features(self, d: Tensor) -> Tensor:

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from chaosdata import validate
 from chaosdata.baselines.base import Forecaster, register
 from chaosdata.errors import InvalidInputError
 
@@ -34,13 +35,6 @@ def parse_dtype(dtype: str) -> torch.dtype:
         return DTYPES[dtype]
     except (KeyError, TypeError):
         raise InvalidInputError(f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}") from None
-
-
-def positive_int(name: str, value: Any, minimum: int = 1) -> int:
-    """`value` as an int >= `minimum`, else an InvalidInputError naming the hyperparameter."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidInputError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return value
 
 
 def window_starts(lengths: list[int], window: int, stride: int) -> Tensor:
@@ -103,7 +97,7 @@ class NeuralForecaster(Forecaster):
     def check_hyperparams(self) -> None:
         """Validate the shared hyperparameters (subclasses extend it for their own)."""
         for name in ("steps", "batch_size", "stride"):
-            positive_int(name, getattr(self, name))
+            validate.count(getattr(self, name), name)
         if not self.lr > 0:
             raise InvalidInputError(f"lr must be positive, got {self.lr!r}")
         parse_dtype(self.dtype)
@@ -221,8 +215,8 @@ class WindowForecaster(NeuralForecaster):
 
     def check_hyperparams(self) -> None:
         super().check_hyperparams()
-        positive_int("lookback", self.lookback)
-        positive_int("out_steps", self.out_steps)
+        validate.count(self.lookback, "lookback")
+        validate.count(self.out_steps, "out_steps")
 
     def loss(self, net: nn.Module, batch: Tensor) -> Tensor:
         pred = net(batch[:, : self.lookback])
@@ -397,8 +391,8 @@ class PatchTSTForecaster(WindowForecaster):
 
     def check_hyperparams(self) -> None:
         super().check_hyperparams()
-        positive_int("patch", self.patch)
-        positive_int("patch_stride", self.patch_stride)
+        validate.count(self.patch, "patch")
+        validate.count(self.patch_stride, "patch_stride")
         if self.patch > self.lookback:
             raise InvalidInputError(f"patch ({self.patch}) must not exceed lookback ({self.lookback})")
         if self.d_model % self.heads:
@@ -449,7 +443,7 @@ class GRUForecaster(NeuralForecaster):
 
     def check_hyperparams(self) -> None:
         super().check_hyperparams()
-        positive_int("seq_len", self.seq_len)
+        validate.count(self.seq_len, "seq_len")
         if not 0 <= self.burn_in < self.seq_len:
             raise InvalidInputError(f"burn_in must be in [0, seq_len={self.seq_len}), got {self.burn_in!r}")
 

@@ -22,8 +22,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from chaosdata import validate
 from chaosdata.baselines.base import register
-from chaosdata.baselines.neural import NeuralForecaster, mlp, parse_dtype, positive_int
+from chaosdata.baselines.neural import NeuralForecaster, mlp, parse_dtype
 from chaosdata.errors import InvalidInputError
 from chaosdata.integrate import TABLEAUX, Tableau, integrate
 
@@ -109,8 +110,8 @@ class NeuralODE(NeuralForecaster):
 
     def check_hyperparams(self) -> None:
         super().check_hyperparams()
-        positive_int("rollout", self.rollout)
-        positive_int("substeps", self.substeps)
+        validate.count(self.rollout, "rollout")
+        validate.count(self.substeps, "substeps")
         fixed_step_tableau(self.method)
         if self.activation not in ACTIVATIONS:
             raise InvalidInputError(f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}")

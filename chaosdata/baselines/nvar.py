@@ -17,9 +17,9 @@ from functools import lru_cache
 import torch
 from torch import Tensor
 
+from chaosdata import validate
 from chaosdata.baselines.base import register
 from chaosdata.baselines.linear import DelayRidge
-from chaosdata.errors import InvalidInputError
 
 
 @lru_cache(maxsize=64)
@@ -59,9 +59,7 @@ class NVAR(DelayRidge):
 
     def taps(self) -> tuple[int, int]:
         for name in ("k", "s", "order"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidInputError(f"{name} must be a positive integer, got {value!r}")
+            validate.count(getattr(self, name), name)
         return self.k, self.s
 
     def features(self, d: Tensor) -> Tensor:

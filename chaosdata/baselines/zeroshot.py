@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import torch
 from torch import Tensor
 
+from chaosdata import validate
 from chaosdata.baselines.base import Forecaster, as_series_list, check_context, register
 from chaosdata.errors import InvalidInputError, InvalidTypeError
 
@@ -58,8 +59,7 @@ class ZeroShotForecaster(Forecaster):
                                     f"{self.dim_}; fit it on series of this dimension")
         n = self.context_length
         if n is not None:
-            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-                raise InvalidInputError(f"{self.name}: context_length must be a positive integer or None, got {n!r}")
+            n = validate.count(n, f"{self.name}: context_length", hint="or None: the whole context")
             if n > context.shape[1]:
                 raise InvalidInputError(f"{self.name}: context_length {n} is longer than the context given "
                                         f"({context.shape[1]} points); set context_length <= {context.shape[1]} "

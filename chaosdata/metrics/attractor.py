@@ -44,6 +44,8 @@ def gmm_kl_divergence(pred: Tensor, true: Tensor, *, n_samples: int = 1000, vari
     """
     n_samples = validate.count(n_samples, "n_samples")
     variance = validate.positive(variance, "variance")
+    standardize = validate.flag(standardize, "standardize")
+    seed = validate.seed(seed)
     p, t = pair(pred, true)
     if standardize:
         mu = t.mean(dim=1, keepdim=True)
@@ -53,7 +55,7 @@ def gmm_kl_divergence(pred: Tensor, true: Tensor, *, n_samples: int = 1000, vari
     batch, n, d = t.shape
     # every batch element draws from a generator seeded alike, so its value does not depend on
     # its place in the batch (the draws pick components by index and add unit normals)
-    gen = torch.Generator().manual_seed(int(seed))
+    gen = torch.Generator().manual_seed(seed)
     pick = torch.randint(n, (n_samples,), generator=gen).to(t.device)
     noise = torch.randn(n_samples, d, generator=gen, dtype=torch.float64).to(t.device)
     out = t.new_empty(batch)

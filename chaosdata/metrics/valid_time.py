@@ -46,8 +46,8 @@ def error_curve(pred: Tensor, true: Tensor, *, definition: str = "smape", cumula
 
 def _curve(p: Tensor, t: Tensor, definition: str, cumulative: bool, scale: Tensor | float | None) -> Tensor:
     """`error_curve` of a checked float64 pair."""
-    if definition not in DEFINITIONS:
-        raise InvalidInputError(f"definition must be one of {sorted(DEFINITIONS)}, got {definition!r}")
+    definition = validate.choice(definition, "definition", sorted(DEFINITIONS))
+    cumulative = validate.flag(cumulative, "cumulative")
     if definition == "smape":
         step = 200 * ((p - t).abs() / (p.abs() + t.abs() + EPS)).mean(dim=2)
         if not cumulative:
