@@ -12,6 +12,7 @@ import torch
 
 import chaosdata.metrics as M
 from chaosdata import validate
+from chaosdata.benchmark import run_benchmark
 from chaosdata.cli import main as cli
 from chaosdata.demo import run_demo
 from chaosdata.errors import ChaosdataError, InvalidInputError, InvalidTypeError
@@ -265,6 +266,13 @@ ENTRY_POINTS = [
     ("run_demo", "n_points", "count", 20, lambda v: run_demo(n_points=v, n_ics=1, systems="Henon")),
     ("run_demo", "n_ics", "count", 1, lambda v: run_demo(n_points=20, n_ics=v, systems="Henon")),
 ]
+#: entry points whose numpy-scalar run is too long for this table: bad values only
+BAD_ONLY = [
+    ("run_benchmark", "workers", "count", lambda v: run_benchmark("zero-shot", ["Lorenz"], ["naive"], "/nonexistent/b",
+                                                                  workers=v, progress=False)),
+    ("run_benchmark", "seed", "seed", lambda v: run_benchmark("zero-shot", ["Lorenz"], ["naive"], "/nonexistent/b",
+                                                              seed=v, progress=False)),
+]
 LOADER_ARGS = [("seed", "seed", 3), ("cache_bytes", "count", 1024), ("noise", "non_negative", 0.1),
                ("verify", "flag", False), ("temporal", "flag", False), ("context_length", "count", 8),
                ("stride", "count", 2)]
@@ -275,6 +283,9 @@ def _bad_cases():
         for i, value in enumerate(BAD[kind]):
             if value is None and (entry, arg) in OPTIONAL:
                 continue
+            yield pytest.param(call, arg, value, id=f"{entry}-{arg}-{i}")
+    for entry, arg, kind, call in BAD_ONLY:
+        for i, value in enumerate(BAD[kind]):
             yield pytest.param(call, arg, value, id=f"{entry}-{arg}-{i}")
     for arg, kind, _ in LOADER_ARGS:
         for i, value in enumerate(BAD[kind]):

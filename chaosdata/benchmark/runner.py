@@ -33,6 +33,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from chaosdata import validate
 from chaosdata.atomic import replacing
 from chaosdata.baselines import forecaster_class, get_forecaster
 from chaosdata.benchmark.protocols import Protocol, SkipSystem, Task, get_protocol, make_task
@@ -372,15 +373,14 @@ def run_benchmark(protocol: str | Protocol, systems: Iterable[str] | str | None,
     `workers` processes; the workers must see `out`, where they cache the data, and a system's
     data may be made by more than one of them on a first run); this process writes the files.
     """
-    from chaosdata.devices import usable_device
     from chaosdata.store import executors
 
     if executor not in executors.EXECUTORS:
         raise InvalidInputError(f"executor must be one of {executors.EXECUTORS}, got {executor!r}")
     if scheduler is not None and executor != "dask":
         raise InvalidInputError("scheduler is the address of a Dask scheduler; it needs executor='dask'")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise InvalidInputError(f"workers must be a positive integer, got {workers!r}")
+    workers = validate.count(workers, "workers")
+    seed = validate.seed(seed, hint="the protocol's base seed")
     proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
     names = resolve_systems(systems)
     model_names = resolve_models(models)
@@ -388,7 +388,7 @@ def run_benchmark(protocol: str | Protocol, systems: Iterable[str] | str | None,
         raise InvalidInputError("models is empty; give at least one forecaster name (see list_forecasters())")
     params = _model_params(model_params, model_names)
     metric_names = resolve_metrics(metrics)
-    usable_device(device)
+    validate.device(device)
     settings = {m: model_settings(m, params.get(m, {}), proto) for m in model_names}
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

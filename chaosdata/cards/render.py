@@ -36,6 +36,7 @@ from typing import Any
 import jinja2
 import yaml
 
+from chaosdata import validate
 from chaosdata.cards import values as V
 from chaosdata.cards.recipe import config_toml
 from chaosdata.errors import InvalidInputError
@@ -421,8 +422,7 @@ def render_cards(store: Store | str | os.PathLike, out: str | os.PathLike, *, co
     if not names:
         raise InvalidInputError(f"the store at {store.path} has no committed system to write a card for; "
                                 "build one with `chaosdata generate`")
-    if not isinstance(workers, int) or workers < 1:
-        raise InvalidInputError(f"workers must be a positive integer, got {workers!r}")
+    workers = validate.count(workers, "workers", hint="processes drawing the pictures")
     results = check_results(results)
     own = ledger is None
     ledger = Ledger(out, RECORD, source=store.path) if ledger is None else ledger

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chaosdata import validate
 from chaosdata.errors import InvalidInputError
 from chaosdata.owned import Ledger
 from chaosdata.publish.errors import PublishError
@@ -98,8 +99,7 @@ def stage(store: Store | str | os.PathLike, out: str | os.PathLike, *, repo_id: 
 
     log = log or (lambda msg: None)
     store = store if isinstance(store, Store) else open_store(store)
-    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
-        raise InvalidInputError(f"workers (processes drawing the pictures) must be a positive integer, got {workers!r}")
+    workers = validate.count(workers, "workers", hint="processes drawing the pictures")
     check_results(results)
     ledger = Ledger(out, STAGED_INDEX, source=store.path, option="the staging folder")
     _check_target(ledger)
