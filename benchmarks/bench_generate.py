@@ -15,9 +15,9 @@ reported beside wall seconds: on a shared machine they are what an idle one woul
 
 `--staging N` generates N systems once, then times what the build does with each after the
 integration, interleaved over `--repeats` so that both see the same machine load: the path of
-store layout 3 as first landed (68f2f47, frozen here: one synchronous Zarr call per array into
-a directory in `.staging`, its files packed into the zip, the directory removed) against the
-current one (`writer.write_system`: concurrent, into memory, `archive.pack` from memory); both
+store layout 3 as first landed (68f2f47, frozen here: Zarr writes a directory in `.staging`,
+its files are packed into the zip, the directory removed) against the current one
+(`writer.write_system` into memory, `archive.pack` from memory); both
 then fsync and read the zip back (`describe_system`), as the build does. Reported as sums over
 the systems, best of the repeats; the same zip bytes either way.
 """
@@ -40,9 +40,9 @@ import torch
 
 from chaosdata import list_systems
 from chaosdata.store import build, load_preset, open_store
-from chaosdata.store.layout import BUILD_LOG
 from chaosdata.store.archive import EPOCH, pack
 from chaosdata.store.generate import generate_system
+from chaosdata.store.layout import BUILD_LOG
 from chaosdata.store.report import size
 from chaosdata.store.writer import describe_system, write_system
 
@@ -115,8 +115,8 @@ def estimate(result: dict, workers: int) -> dict:
 
 
 def write_directory_68f2f47(data, config, directory: Path) -> None:
-    """The writer of 68f2f47, frozen here as the baseline: one synchronous zarr call per group,
-    array and write, into a directory (the library now writes concurrently, into memory)."""
+    """The writer of 68f2f47, frozen here as the baseline: Zarr writes the group into a
+    directory (the library now writes it into memory)."""
     import warnings
 
     import numpy as np

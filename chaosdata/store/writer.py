@@ -20,7 +20,6 @@ build, except `builds.json` (creation times, wall times), which no checksum cove
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import json
@@ -36,10 +35,8 @@ from typing import Any
 import numpy as np
 import torch
 import zarr
-import zarr.api.asynchronous
 from tqdm.auto import tqdm
 from zarr.abc.buffer import Buffer
-from zarr.core.sync import sync
 from zarr.storage import MemoryStore, StoreLike
 
 from chaosdata.devices import usable_device
@@ -49,7 +46,7 @@ from chaosdata.store.archive import attributes, damaged_reads, open_system, pack
 from chaosdata.store.config import ReleaseConfig
 from chaosdata.store.corpus import system_of
 from chaosdata.store.errors import StoreError
-from chaosdata.store.generate import ArrayData, SystemData, generate_system
+from chaosdata.store.generate import SystemData, generate_system
 from chaosdata.store.layout import (
     ARCHIVE_SUFFIX,
     BUILD_LOG,
@@ -119,19 +116,10 @@ def write_system(data: SystemData, config: ReleaseConfig, store: StoreLike) -> N
     `MemoryStore` whose members `archive.pack` makes one durable file: the chunks are compressed
     already, and a staging directory of a few hundred small files cost more to create, fsync and
     remove than the encoding itself (bench_generate.py --staging)."""
-    sync(_write_system(data, config, store))
-
-
-async def _write_system(data: SystemData, config: ReleaseConfig, store: StoreLike) -> None:
-    """`write_system` in one call into zarr's event loop: each synchronous zarr call is a round
-    trip to its loop thread, which on a loaded machine waits for a time slice (about 200 calls a
-    system took 2.4 s, all but 0.1 s waiting); the arrays are written concurrently (each key
-    once, so the bytes do not depend on the order)."""
-    group = await zarr.api.asynchronous.open_group(store=store, mode="w-", attributes=data.attrs)
+    group = zarr.open_group(store, mode="w-", attributes=data.attrs)
     for path in sorted(data.groups, key=lambda p: p.count("/")):  # parents first
-        await group.create_group(path, attributes=data.groups[path])
-
-    async def one(path: str, arr: ArrayData) -> None:
+        group.create_group(path, attributes=data.groups[path])
+    for path, arr in data.arrays.items():
         values = arr.values
         if arr.dims == SERIES_DIMS:
             chunks = chunk_shape(values.shape, config.storage.chunk_time)
@@ -142,15 +130,13 @@ async def _write_system(data: SystemData, config: ReleaseConfig, store: StoreLik
         else:  # small per-trajectory variables and coordinates: one chunk each
             layout = dict(chunks=values.shape, compressors=small_compressors(),
                           fill_value=_FILL.get(values.dtype.kind, 0))
-        z = await group.create_array(path, shape=values.shape, dtype=values.dtype, dimension_names=arr.dims,
-                                     attributes={**arr.attrs, "sha256": data_sha256(values)}, **layout)
-        await z.setitem(..., values)
-
-    await asyncio.gather(*(one(path, arr) for path, arr in data.arrays.items()))
+        z = group.create_array(path, shape=values.shape, dtype=values.dtype, dimension_names=arr.dims,
+                               attributes={**arr.attrs, "sha256": data_sha256(values)}, **layout)
+        z[...] = values
     with warnings.catch_warnings():  # "not part of the Zarr v3 spec": xarray and zarr-python read it
         warnings.filterwarnings("ignore", "Consolidated metadata", UserWarning)
         # the root's alone: zarr opens a split (`group="fine/train"`) from the root's document
-        await zarr.api.asynchronous.consolidate_metadata(store)
+        zarr.consolidate_metadata(store)
 
 
 _FILL = {"f": np.nan, "b": False, "T": "", "U": ""}
