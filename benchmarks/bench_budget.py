@@ -3,6 +3,7 @@ and the cost of `check_budget` on the presets. Run: python benchmarks/bench_budg
 import copy
 import time
 
+from chaosdata import Sampling
 from chaosdata.errors import InvalidInputError
 from chaosdata.integrate.trajectories import make_trajectories
 from chaosdata.store.config import check_budget, load_preset, parse_config
@@ -20,8 +21,8 @@ def main() -> None:
         "config fine.points=1e12": lambda: parse_config(cfg(lambda d: d["granularities"]["fine"].update(points=1e12))),
         "config corpus.variants=10**9": lambda: parse_config(cfg(lambda d: d.update(corpus={"variants": 10**9}))),
         "make_trajectories pts_per_period=1e-9": lambda: make_trajectories("Lorenz", 100, pts_per_period=1e-9),
-        "make_trajectories transient=1e12": lambda: make_trajectories("Lorenz", 100, transient=1e12),
-        "make_trajectories n_ics=10**9": lambda: make_trajectories("Lorenz", 100, n_ics=10**9),
+        "make_trajectories transient=1e12": lambda: make_trajectories("Lorenz", 100, sampling=Sampling(transient=1e12)),
+        "make_trajectories n_ics=10**9": lambda: make_trajectories("Lorenz", 100, sampling=Sampling(n_ics=10**9)),
         "make_trajectories n_points=10**11": lambda: make_trajectories("Lorenz", 10**11),
     }
     for name, call in cases.items():

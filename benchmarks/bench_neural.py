@@ -24,6 +24,7 @@ import time
 import torch
 
 import chaosdata
+from chaosdata import Sampling
 from chaosdata.baselines import forecaster_class, get_forecaster, list_forecasters
 from chaosdata.metrics import smape, valid_prediction_steps
 
@@ -50,8 +51,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     common = dict(timescale="lyapunov", pts_per_period=PTS_PER_LYAPUNOV)
-    train = chaosdata.make_trajectories("Lorenz", args.train_length, n_ics=args.n_train, seed=0, **common)
-    test = chaosdata.make_trajectories("Lorenz", args.context + args.horizon, n_ics=args.n_test, seed=1, **common)
+    train = chaosdata.make_trajectories("Lorenz", args.train_length, **common, sampling=Sampling(n_ics=args.n_train, seed=0))
+    test = chaosdata.make_trajectories("Lorenz", args.context + args.horizon, **common, sampling=Sampling(n_ics=args.n_test, seed=1))
     dt = float(train.t[1] - train.t[0])
     context, truth = test.x[:, : args.context], test.x[:, args.context :]
     print(f"Lorenz, dt = {dt:.5f} ({PTS_PER_LYAPUNOV} points per Lyapunov time); train {tuple(train.x.shape)}, "

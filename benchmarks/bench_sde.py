@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 import chaosdata
+from chaosdata import Sampling
 from chaosdata.integrate.sde import coarsen, integrate_sde
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,7 +78,7 @@ def sweep(out: Path, level: float, periods: int, n_ics: int, reverse: bool = Fal
         if name in done:  # re-read each time: a second process may sweep from the other end
             continue
         start, cpu = time.perf_counter(), time.process_time()
-        tr = chaosdata.make_trajectories(name, periods * 100 + 1, n_ics=n_ics, noise={"level": level, "scale": scale})
+        tr = chaosdata.make_trajectories(name, periods * 100 + 1, noise={"level": level, "scale": scale}, sampling=Sampling(n_ics=n_ics))
         record = {"system": name, "level": level, "scale": scale, "periods": periods, "n_ics": n_ics,
                   "valid": int(tr.valid.sum()), "failures": {str(k): v for k, v in tr.stats["failures"].items()},
                   "steps_per_period": tr.stats["steps_per_period"], "wall_s": time.perf_counter() - start,
@@ -91,7 +92,7 @@ def speed() -> None:
     for noise in (None, 0.01, {"level": 0.01, "kind": "multiplicative"}):
         for n_ics in (1, 32):
             start, cpu = time.perf_counter(), time.process_time()
-            tr = chaosdata.make_trajectories("Lorenz", 10_001, n_ics=n_ics, noise=noise)
+            tr = chaosdata.make_trajectories("Lorenz", 10_001, noise=noise, sampling=Sampling(n_ics=n_ics))
             print(f"noise={noise} n_ics={n_ics}: {time.perf_counter() - start:.1f} s wall, "
                   f"{time.process_time() - cpu:.1f} CPU-s, "
                   f"{tr.stats['steps_per_period']:.0f} steps per period, valid {int(tr.valid.sum())}")
@@ -140,7 +141,7 @@ def step_error(names: tuple[str, ...] = ("Lorenz", "Rossler"), level: float = 0.
 
     for name in names:
         system = chaosdata.get_system(name)
-        x0 = chaosdata.make_trajectories(name, 2, n_ics=16, transient=5).start_states
+        x0 = chaosdata.make_trajectories(name, 2, sampling=Sampling(n_ics=16, transient=5)).start_states
         t_eval = torch.arange(101, dtype=torch.float64) * system.period / 100
         sigma = noise_amplitude(NoiseSpec(level), system, x0)
         size = torch.tensor(system.invariants["std"], dtype=torch.float64)

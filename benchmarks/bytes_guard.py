@@ -35,7 +35,11 @@ RECORD = ROOT / "benchmarks" / "bytes_guard.json"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from chaosdata import make_trajectories  # noqa: E402
+from chaosdata import (
+    Sampling,
+    SolverSettings,
+    make_trajectories,  # noqa: E402
+)
 from chaosdata.integrate.trajectories import union_grid  # noqa: E402
 from chaosdata.invariants.compute import compute  # noqa: E402
 from chaosdata.store import provenance  # noqa: E402
@@ -78,33 +82,26 @@ def trajectory_cases() -> dict[str, Any]:
     sweep = torch.tensor([1.4, 1.4, 2.5, 1.4, 1.3], dtype=torch.float64)
     beta = torch.tensor([8 / 3, 8 / 3, -50.0, 2.0], dtype=torch.float64)
     return {
-        "adaptive_flow": lambda: make_trajectories("Lorenz", 300, n_ics=4, seed=3, transient=2),
-        "fixed_step_catalogue": lambda: make_trajectories("StickSlipOscillator", 60, n_ics=3, seed=1,
-                                                                 transient=0.5),
-        "non_autonomous": lambda: make_trajectories("Duffing", 80, n_ics=3, seed=2, transient=0.5),
-        "non_autonomous_raw": lambda: make_trajectories("Duffing", 120, n_ics=2, postprocess=False, transient=1),
-        "delay": lambda: make_trajectories("MackeyGlass", 120, n_ics=3, seed=5, transient=3,
-                                           dde_steps_per_period=60),
+        "adaptive_flow": lambda: make_trajectories("Lorenz", 300, sampling=Sampling(n_ics=4, seed=3, transient=2)),
+        "fixed_step_catalogue": lambda: make_trajectories("StickSlipOscillator", 60, sampling=Sampling(n_ics=3, seed=1, transient=0.5)),
+        "non_autonomous": lambda: make_trajectories("Duffing", 80, sampling=Sampling(n_ics=3, seed=2, transient=0.5)),
+        "non_autonomous_raw": lambda: make_trajectories("Duffing", 120, postprocess=False, sampling=Sampling(n_ics=2, transient=1)),
+        "delay": lambda: make_trajectories("MackeyGlass", 120, sampling=Sampling(n_ics=3, seed=5, transient=3), solver=SolverSettings(dde_steps_per_period=60)),
         "delay_given": lambda: make_trajectories("MackeyGlass", 80, initial_conditions=torch.tensor([1.1, 0.9]
-                                                 ).double()[:, None], dde_steps_per_period=50),
-        "map": lambda: make_trajectories("Henon", 200, n_ics=5, seed=4),
-        "map_sweep_resample": lambda: make_trajectories("Henon", 60, n_ics=5, seed=9, resample_failed=True, a=sweep),
-        "flow_sweep_resample": lambda: make_trajectories("Lorenz", 30, n_ics=4, seed=11, resample_failed=True,
-                                                         transient=0.5, beta=beta),
-        "sde_noise": lambda: make_trajectories("Lorenz", 100, n_ics=3, seed=6, noise=0.02, transient=1),
-        "sde_noise_spec": lambda: make_trajectories("Rossler", 80, n_ics=2, seed=6, transient=2, noise={
-            "level": 0.01, "kind": "multiplicative", "steps_per_period": 400, "seed": 77}),
-        "sde_noise_resample": lambda: make_trajectories("Lorenz", 40, n_ics=4, seed=13, noise=0.05, transient=1,
-                                                        resample_failed=True, max_steps_per_period=300),
-        "float32": lambda: make_trajectories("Lorenz", 200, n_ics=3, seed=7, dtype=torch.float32),
-        "lyapunov_timescale": lambda: make_trajectories("Lorenz", 150, n_ics=2, timescale="lyapunov", transient=1,
-                                                        pts_per_period=30),
-        "explicit_times": lambda: make_trajectories("Lorenz", times=times, n_ics=3, seed=8, transient=1),
+                                                 ).double()[:, None], solver=SolverSettings(dde_steps_per_period=50)),
+        "map": lambda: make_trajectories("Henon", 200, sampling=Sampling(n_ics=5, seed=4)),
+        "map_sweep_resample": lambda: make_trajectories("Henon", 60, a=sweep, sampling=Sampling(n_ics=5, seed=9, resample_failed=True)),
+        "flow_sweep_resample": lambda: make_trajectories("Lorenz", 30, beta=beta, sampling=Sampling(n_ics=4, seed=11, resample_failed=True, transient=0.5)),
+        "sde_noise": lambda: make_trajectories("Lorenz", 100, noise=0.02, sampling=Sampling(n_ics=3, seed=6, transient=1)),
+        "sde_noise_spec": lambda: make_trajectories("Rossler", 80, noise={
+            "level": 0.01, "kind": "multiplicative", "steps_per_period": 400, "seed": 77}, sampling=Sampling(n_ics=2, seed=6, transient=2)),
+        "sde_noise_resample": lambda: make_trajectories("Lorenz", 40, noise=0.05, sampling=Sampling(n_ics=4, seed=13, transient=1, resample_failed=True), solver=SolverSettings(max_steps_per_unit=300)),
+        "float32": lambda: make_trajectories("Lorenz", 200, dtype=torch.float32, sampling=Sampling(n_ics=3, seed=7)),
+        "lyapunov_timescale": lambda: make_trajectories("Lorenz", 150, timescale="lyapunov", pts_per_period=30, sampling=Sampling(n_ics=2, transient=1)),
+        "explicit_times": lambda: make_trajectories("Lorenz", times=times, sampling=Sampling(n_ics=3, seed=8, transient=1)),
         "given_ics": lambda: make_trajectories("Lorenz", 100, initial_conditions=lorenz_ics, pts_per_period=50),
-        "fixed_rk4": lambda: make_trajectories("Rossler", 100, n_ics=2, method="rk4", dt=0.05, compile=False,
-                                               transient=2),
-        "dopri5_tolerances": lambda: make_trajectories("Rossler", 100, n_ics=2, method="dopri5", rtol=1e-8,
-                                                       atol=1e-9, pts_per_period=20, transient=1),
+        "fixed_rk4": lambda: make_trajectories("Rossler", 100, sampling=Sampling(n_ics=2, transient=2), solver=SolverSettings(method="rk4", fixed_step=0.05, compile=False)),
+        "dopri5_tolerances": lambda: make_trajectories("Rossler", 100, pts_per_period=20, sampling=Sampling(n_ics=2, transient=1), solver=SolverSettings(method="dopri5", rtol=1e-8, atol=1e-9)),
     }
 
 

@@ -13,6 +13,7 @@ import time
 import torch
 
 import chaosdata
+from chaosdata import Sampling
 from chaosdata.integrate.trajectories import sample_initial_conditions
 
 
@@ -21,8 +22,7 @@ def kick() -> None:
     system = chaosdata.get_system("SprottQ")
     for scale, n, periods, seed in ((0.01, 64, 50, 0), (0.005, 128, 110, 1), (0.003, 128, 110, 1)):
         ics = sample_initial_conditions(system, n, seed, scale)
-        tr = chaosdata.make_trajectories(system, periods * 10 + 1, initial_conditions=ics, pts_per_period=10,
-                                         transient=0, postprocess=False)
+        tr = chaosdata.make_trajectories(system, periods * 10 + 1, initial_conditions=ics, pts_per_period=10, postprocess=False, sampling=Sampling(transient=0))
         print(f"kick {scale:.3f}: {n - int(tr.valid.sum())} of {n} starts lost over {periods} periods "
               f"(seed {seed}; {sorted(set(tr.stats['failures'].values())) or 'none'})")
 
@@ -49,7 +49,7 @@ def overhead(repeats: int = 4) -> None:
 
     def run() -> float:
         start = time.perf_counter()
-        chaosdata.make_trajectories(system, 51, n_ics=16, pts_per_period=10, postprocess=False, transient=1)
+        chaosdata.make_trajectories(system, 51, pts_per_period=10, postprocess=False, sampling=Sampling(n_ics=16, transient=1))
         return time.perf_counter() - start
 
     run()  # warm-up

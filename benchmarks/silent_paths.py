@@ -25,7 +25,7 @@ import time
 import numpy as np
 import torch
 
-from chaosdata import get_system, make_trajectories
+from chaosdata import Sampling, get_system, make_trajectories
 from chaosdata.errors import InvalidInputError
 from chaosdata.integrate.simulate import SolverSettings, simulate
 from chaosdata.integrate.tolerances import tolerance_floor
@@ -40,7 +40,7 @@ def tolerance(systems: list[str]) -> None:
     print(f"{'system':10} {'rtol':>7} {'valid':>6} {'steps/period':>12} {'err@1P':>8} {'err@2P':>8}")
     for name in systems:
         system = get_system(name)
-        ref = make_trajectories(system, 1001, n_ics=16, pts_per_period=100, transient=10, seed=1)
+        ref = make_trajectories(system, 1001, pts_per_period=100, sampling=Sampling(n_ics=16, transient=10, seed=1))
         starts = ref.start_states
         for rtol in RTOLS:
             settings = SolverSettings(method="dop853", rtol=rtol, atol=rtol)

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 import chaosdata
+from chaosdata import Sampling, SolverSettings
 from chaosdata.integrate.ode import get_tableau
 
 
@@ -85,9 +86,7 @@ def survey(name: str, n_ics: int, periods: float, pts_per_period: int, tol: floa
     system = chaosdata.get_system(name)
     compile = compile and system.kind == "flow"  # the delay solver has no compiled step
     start = time.perf_counter()
-    tr = chaosdata.make_trajectories(system, int(periods * pts_per_period) + 1, n_ics=n_ics,
-                                     pts_per_period=pts_per_period, postprocess=False, rtol=tol, atol=tol,
-                                     compile=compile)
+    tr = chaosdata.make_trajectories(system, int(periods * pts_per_period) + 1, pts_per_period=pts_per_period, postprocess=False, sampling=Sampling(n_ics=n_ics), solver=SolverSettings(rtol=tol, atol=tol, compile=compile))
     wall = time.perf_counter() - start
     stability = stability_bound(system, tr)
     acc, rej = tr.stats["n_accepted"].double(), tr.stats["n_rejected"].double()
@@ -111,7 +110,7 @@ def backfill_stability(path: Path) -> None:
     for r in rows:
         if "stability_steps_per_period" not in r:
             system = chaosdata.get_system(r["system"])
-            tr = chaosdata.make_trajectories(system, 51, n_ics=2, pts_per_period=10, postprocess=False)
+            tr = chaosdata.make_trajectories(system, 51, pts_per_period=10, postprocess=False, sampling=Sampling(n_ics=2))
             r["stability_steps_per_period"] = stability_bound(system, tr)
     tmp = path.with_suffix(".tmp")
     tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))

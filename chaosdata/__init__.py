@@ -1,6 +1,7 @@
 """chaosdata: datasets of chaotic dynamical systems, GPU-native and one call from training code."""
 
 from chaosdata.errors import ChaosdataError, UnknownSystemError
+from chaosdata.integrate import NoiseSpec, OutputGrid, Sampling, SolverSettings
 from chaosdata.integrate.trajectories import Trajectories, make_trajectories
 from chaosdata.loader import load_dataset
 from chaosdata.systems import System, get_system, list_systems
@@ -9,6 +10,10 @@ from chaosdata.windows import WindowDataset, collate_padded
 
 __all__ = [
     "ChaosdataError",
+    "NoiseSpec",
+    "OutputGrid",
+    "Sampling",
+    "SolverSettings",
     "System",
     "Trajectories",
     "UnknownSystemError",

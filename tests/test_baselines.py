@@ -12,6 +12,7 @@ import pytest
 import torch
 
 import chaosdata
+from chaosdata import Sampling, SolverSettings
 from chaosdata.baselines import Forecaster, NotFittedError, forecaster_class, get_forecaster, list_forecasters
 from chaosdata.baselines.linear import delay_vectors
 from chaosdata.baselines.nvar import n_features, polynomial_features
@@ -34,8 +35,7 @@ def periodic(n: int = 240, period: int = 20) -> torch.Tensor:
 
 @pytest.fixture(scope="module")
 def lorenz_short() -> torch.Tensor:
-    return chaosdata.make_trajectories("Lorenz", times=torch.arange(300) * LORENZ_DT, n_ics=2, seed=3,
-                                       rtol=1e-10, atol=1e-10).x
+    return chaosdata.make_trajectories("Lorenz", times=torch.arange(300) * LORENZ_DT, sampling=Sampling(n_ics=2, seed=3), solver=SolverSettings(rtol=1e-10, atol=1e-10)).x
 
 
 def quick(name: str) -> Forecaster:
@@ -179,7 +179,7 @@ def test_oracle_vpt_grows_logarithmically_as_its_perturbation_shrinks():
     lt = chaosdata.get_system("Lorenz").invariants["lyapunov_time"]
     dt = lt / 10  # 10 points per Lyapunov time, 15 Lyapunov times of horizon
     tol = {"rtol": 1e-10, "atol": 1e-10}  # far below the smallest kick
-    x = chaosdata.make_trajectories("Lorenz", times=torch.arange(180) * dt, n_ics=4, seed=11, **tol).x
+    x = chaosdata.make_trajectories("Lorenz", times=torch.arange(180) * dt, **tol, sampling=Sampling(n_ics=4, seed=11)).x
     # kicks above ~1e-6: the reference's own interpolation error (see test_oracle_reproduces_its_system)
     eps = [1e-1, 1e-3, 1e-5]
     vpt = []
@@ -212,7 +212,7 @@ def test_fit_predict_each_equals_one_fit_per_context(name, lorenz_short):
 def lorenz_series(n_ics=2, n=160):
     from chaosdata.integrate.trajectories import make_trajectories
 
-    return make_trajectories("Lorenz", n, n_ics=n_ics, seed=0, pts_per_period=20).x
+    return make_trajectories("Lorenz", n, pts_per_period=20, sampling=Sampling(n_ics=n_ics, seed=0)).x
 
 
 @pytest.mark.parametrize("name, kw", [

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 import torch
 import xarray as xr
+from test_store import quiet, raw_tiny
 
-from chaosdata import get_system, load_dataset, make_trajectories
+from chaosdata import Sampling, SolverSettings, get_system, load_dataset, make_trajectories
 from chaosdata.errors import InvalidInputError
 from chaosdata.invariants.screen import screen
 from chaosdata.store import build, open_store
 from chaosdata.store.config import parse_config
 from chaosdata.systems.derived import perturbed_parameters, skew_pairs, skew_product, stack_parameters
-from test_store import quiet, raw_tiny
 
 CORPUS = {"variants": 3, "scale": 0.1, "skew_products": 1, "screen_ics": 3, "screen_periods": 5}
 
@@ -127,8 +127,7 @@ def test_each_variant_is_integrated_with_its_own_parameters(corpus_store):
     row = int(np.argmax(ds.variant.values != 0)) if (ds.variant.values != 0).any() else 0
     params = dict(zip(ds.parameter.values.tolist(), ds.parameters.values[row]))
     used = store.attrs("Lorenz")["generation"]["integrator"]["used"]
-    again = make_trajectories("Lorenz", times=ds.time.values, initial_conditions=torch.from_numpy(v["start_state"][row]),
-                              transient=0, rtol=used["rtol"], atol=used["atol"], **params)
+    again = make_trajectories("Lorenz", times=ds.time.values, initial_conditions=torch.from_numpy(v["start_state"][row]), **params, sampling=Sampling(transient=0), solver=SolverSettings(rtol=used["rtol"], atol=used["atol"]))
     np.testing.assert_allclose(again.x[0].numpy().astype(np.float32), ds.series.values[row], rtol=1e-4, atol=1e-4)
 
 

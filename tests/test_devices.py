@@ -4,6 +4,7 @@ import pytest
 import torch
 
 import chaosdata
+from chaosdata import Sampling
 from chaosdata.devices import usable_device
 from chaosdata.errors import InvalidInputError
 
@@ -17,7 +18,7 @@ def test_none_is_the_cpu_and_a_usable_device_comes_back_as_a_torch_device():
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks a machine without CUDA")
 @pytest.mark.parametrize("call", [
     lambda d: usable_device(d),
-    lambda d: chaosdata.make_trajectories("Lorenz", 10, n_ics=1, device=d),  # was torch's AssertionError
+    lambda d: chaosdata.make_trajectories("Lorenz", 10, device=d, sampling=Sampling(n_ics=1)),  # was torch's AssertionError
 ])
 def test_cuda_where_there_is_none_is_named(call):
     with pytest.raises(InvalidInputError, match="device 'cuda' is not usable here"):

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import chaosdata
+from chaosdata import Sampling, SolverSettings
 from chaosdata.integrate import integrate
 from chaosdata.invariants import compute
 
@@ -41,15 +42,15 @@ def test_flows_on_cuda_follow_the_cpu_for_two_lyapunov_times(name):
 
 
 def test_cuda_runs_are_bitwise_reproducible():
-    a = chaosdata.make_trajectories("Lorenz", 501, n_ics=256, seed=7, device="cuda")
-    b = chaosdata.make_trajectories("Lorenz", 501, n_ics=256, seed=7, device="cuda")
+    a = chaosdata.make_trajectories("Lorenz", 501, device="cuda", sampling=Sampling(n_ics=256, seed=7))
+    b = chaosdata.make_trajectories("Lorenz", 501, device="cuda", sampling=Sampling(n_ics=256, seed=7))
     assert torch.equal(a.x, b.x)
 
 
 @pytest.mark.parametrize("name", ["MackeyGlass", "Henon", "Logistic"])
 def test_delay_equations_and_maps_on_cuda(name):
-    cpu = chaosdata.make_trajectories(name, 200, n_ics=32, seed=2)
-    gpu = chaosdata.make_trajectories(name, 200, n_ics=32, seed=2, device="cuda")
+    cpu = chaosdata.make_trajectories(name, 200, sampling=Sampling(n_ics=32, seed=2))
+    gpu = chaosdata.make_trajectories(name, 200, device="cuda", sampling=Sampling(n_ics=32, seed=2))
     assert bool(gpu.valid.all())
     # maps amplify rounding by e^(lambda n) (lambda ~ 0.5 per iterate, 10 transient iterates):
     # compare the first 10 iterates, where it has grown to ~e^10 times 1e-16
@@ -73,8 +74,7 @@ def test_compiled_step_on_cuda_matches_eager():
 
 
 def test_float32_rk4_on_cuda_stays_on_the_attractor():
-    tr = chaosdata.make_trajectories("Lorenz", 1001, n_ics=4096, method="rk4", dt=0.002, dtype=torch.float32,
-                                     device="cuda")
+    tr = chaosdata.make_trajectories("Lorenz", 1001, dtype=torch.float32, device="cuda", sampling=Sampling(n_ics=4096), solver=SolverSettings(method="rk4", fixed_step=0.002))
     assert tr.x.dtype == torch.float32 and bool(tr.valid.all())
     assert float(tr.x[..., 2].mean()) == pytest.approx(23.5, abs=1.0)  # Lorenz <z> ~ 23.5 at rho = 28
 

@@ -8,14 +8,15 @@ import math
 import numpy as np
 import pytest
 import torch
+from reference import dysts_entry
 from scipy.integrate import solve_ivp
 
-from chaosdata import get_system, list_systems, make_trajectories
+from chaosdata import Sampling, get_system, list_systems, make_trajectories
 from chaosdata.errors import InvalidInputError, InvalidTypeError
 from chaosdata.integrate import TABLEAUX, Controller, SolverSettings, Status, Tableau, integrate, simulate
 from chaosdata.integrate.delay import integrate_delay
 from chaosdata.integrate.trajectories import union_grid
-from reference import dysts_entry
+
 
 # y' = y^2, y(0) = 1 has y = 1 / (1 - t): blows up at t = 1.
 def riccati(t, y):
@@ -180,7 +181,7 @@ def test_dde_solver_is_fourth_order():
 def test_delay_embedding_columns_are_lagged_copies():
     system = get_system("MackeyGlass")
     tau = system.parameters["tau"]
-    tr = make_trajectories(system, 400, n_ics=3, pts_per_period=9 * system.period / tau * 4)
+    tr = make_trajectories(system, 400, pts_per_period=9 * system.period / tau * 4, sampling=Sampling(n_ics=3))
     assert tr.x.shape == (3, 400, 10) and tr.valid.all()
     # column j is column 0 delayed by j * tau / 9, i.e. by 4 j grid steps here
     for j in (1, 5, 9):
@@ -190,16 +191,16 @@ def test_delay_embedding_columns_are_lagged_copies():
 # ----------------------------------------------------------------------------- maps
 def test_map_orbits_follow_the_map_exactly():
     system = get_system("Henon")
-    tr = make_trajectories(system, 100, n_ics=4)
+    tr = make_trajectories(system, 100, sampling=Sampling(n_ics=4))
     assert tr.x.shape == (4, 100, 2) and tr.valid.all()
     assert torch.equal(system.step(tr.x[:, :-1]), tr.x[:, 1:])
 
 
 # ----------------------------------------------------------------------------- public API
 def test_same_seed_same_bits_other_seed_other_trajectories():
-    a = make_trajectories("Lorenz", 64, n_ics=3, seed=5, pts_per_period=20, transient=2)
-    b = make_trajectories("Lorenz", 64, n_ics=3, seed=5, pts_per_period=20, transient=2)
-    c = make_trajectories("Lorenz", 64, n_ics=3, seed=6, pts_per_period=20, transient=2)
+    a = make_trajectories("Lorenz", 64, pts_per_period=20, sampling=Sampling(n_ics=3, seed=5, transient=2))
+    b = make_trajectories("Lorenz", 64, pts_per_period=20, sampling=Sampling(n_ics=3, seed=5, transient=2))
+    c = make_trajectories("Lorenz", 64, pts_per_period=20, sampling=Sampling(n_ics=3, seed=6, transient=2))
     assert torch.equal(a.x, b.x)
     assert not torch.allclose(a.x, c.x)
     assert a.x.shape == (3, 64, 3) and a.t.shape == (64,)
@@ -207,8 +208,7 @@ def test_same_seed_same_bits_other_seed_other_trajectories():
 
 
 def test_float32_runs_and_parameter_overrides_apply():
-    tr = make_trajectories("Lorenz", 32, n_ics=2, dtype=torch.float32, rtol=1e-6, atol=1e-6, rho=35.0,
-                           transient=1)
+    tr = make_trajectories("Lorenz", 32, dtype=torch.float32, rho=35.0, sampling=Sampling(n_ics=2, transient=1), solver=SolverSettings(rtol=1e-6, atol=1e-6))
     assert tr.x.dtype == torch.float32 and tr.valid.all()
     assert tr.parameters["rho"] == 35.0
 
@@ -250,15 +250,15 @@ def test_step_compiles_with_torch_compile():
 
 def test_system_solver_defaults_apply_unless_overridden():
     stick = get_system("StickSlipOscillator")  # discontinuous: fixed-step RK4 by default
-    tr = make_trajectories(stick, 11, pts_per_period=10, transient=0)
+    tr = make_trajectories(stick, 11, pts_per_period=10, sampling=Sampling(transient=0))
     assert tr.stats["method"] == "rk4" and tr.valid.all()
     assert tr.stats["steps_per_period"] == pytest.approx(stick.solver["steps_per_period"])
-    tr = make_trajectories(stick, 3, pts_per_period=10, transient=0, method="dopri5", rtol=1e-6, atol=1e-6)
+    tr = make_trajectories(stick, 3, pts_per_period=10, sampling=Sampling(transient=0), solver=SolverSettings(method="dopri5", rtol=1e-6, atol=1e-6))
     assert tr.stats["method"] == "dopri5"
 
 
 def test_a_step_budget_stops_a_trajectory_that_needs_too_many_steps():
-    tr = make_trajectories("Lorenz", 201, n_ics=2, pts_per_period=10, transient=0, max_steps_per_period=1.0)
+    tr = make_trajectories("Lorenz", 201, pts_per_period=10, sampling=Sampling(n_ics=2, transient=0), solver=SolverSettings(max_steps_per_unit=1.0))
     assert not tr.valid.any()
     assert set(tr.stats["failures"].values()) == {Status.MAX_STEPS.reason}
 
@@ -303,7 +303,7 @@ def test_explicit_times_are_for_flows():
 
 def test_sampled_initial_conditions_stay_in_the_declared_domain():
     """CellCycle's fractions sit 0.011 below a pole at 1 + K: a 1% kick must not cross it."""
-    from chaosdata.integrate.trajectories import sample_initial_conditions
+    from chaosdata.integrate.ensemble import sample_initial_conditions
 
     system = get_system("CellCycle")
     x = sample_initial_conditions(system, 4096, seed=3)
@@ -323,7 +323,7 @@ def test_a_domain_must_hold_the_initial_condition():
 
 
 def test_sampled_kick_size_is_the_systems_perturbation():
-    from chaosdata.integrate.trajectories import sample_initial_conditions
+    from chaosdata.integrate.ensemble import sample_initial_conditions
 
     lorenz, sprott_q = get_system("Lorenz"), get_system("SprottQ")
     assert lorenz.perturbation == 0.01 and sprott_q.perturbation < 0.01
@@ -335,7 +335,7 @@ def test_sampled_kick_size_is_the_systems_perturbation():
 
 def test_sprott_q_sampled_starts_stay_on_its_thin_basin():
     """At a 1% kick, 1 in 8 SprottQ starts escaped to infinity; its own smaller kick keeps all."""
-    tr = make_trajectories("SprottQ", 301, n_ics=16, pts_per_period=10, resample_failed=False)
+    tr = make_trajectories("SprottQ", 301, pts_per_period=10, sampling=Sampling(n_ics=16, resample_failed=False))
     assert tr.stats["failures"] == {} and bool(tr.valid.all())
 
 
@@ -469,7 +469,7 @@ def test_make_trajectories_is_a_thin_caller_of_simulate(name):
     from chaosdata.integrate.simulate import SolverSettings, simulate
 
     system = get_system(name)
-    tr = make_trajectories(system, 12, n_ics=2, pts_per_period=40, transient=0, postprocess=False)
+    tr = make_trajectories(system, 12, pts_per_period=40, postprocess=False, sampling=Sampling(n_ics=2, transient=0))
     t = tr.t if system.kind != "map" else torch.arange(12, dtype=torch.float64)
     sol = simulate(system, tr.initial_conditions, t, SolverSettings.for_system(system, rtol=None))
     assert torch.equal(sol.y, tr.x)
@@ -501,10 +501,9 @@ def test_time_unit_is_public_and_names_the_fix():
 
 
 def test_one_resample_policy_one_seed_scheme():
-    from chaosdata.integrate import trajectories
     from chaosdata.integrate.simulate import RESAMPLE, ResamplePolicy
 
-    assert trajectories.MAX_RESAMPLES == RESAMPLE.max_resamples == 4
+    assert RESAMPLE.max_resamples == 4
     assert [RESAMPLE.seed(7, a) for a in range(3)] == [7, 7 + 1_000_003, 7 + 2_000_006]
     assert list(RESAMPLE.attempts()) == [1, 2, 3, 4]
     with pytest.raises(ValueError, match="attempt"):
@@ -697,7 +696,7 @@ T = torch.linspace(0.0, 1.0, 6, dtype=D)
 def test_make_trajectories_refuses_a_dtype_it_cannot_solve_in(dtype):
     # float16 used to return every trajectory NaN ("step size underflowed"), int64 a torch.finfo TypeError
     with pytest.raises(InvalidInputError, match="dtype must be torch.float32 or torch.float64"):
-        make_trajectories("Lorenz", 10, dtype=dtype, transient=0)
+        make_trajectories("Lorenz", 10, dtype=dtype, sampling=Sampling(transient=0))
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
@@ -775,22 +774,21 @@ def test_simulate_params_must_bind_every_parameter(params, match):
 def test_a_sweep_with_one_value_per_trajectory_of_another_batch_is_refused():
     rho = torch.tensor([20.0, 28.0], dtype=D)
     with pytest.raises(InvalidInputError, match="'rho' has 2 values on its batch axis .* for 3 trajectories"):
-        make_trajectories("Lorenz", 10, n_ics=3, rho=rho)  # was a RuntimeError from broadcasting
+        make_trajectories("Lorenz", 10, rho=rho, sampling=Sampling(n_ics=3))  # was a RuntimeError from broadcasting
     with pytest.raises(InvalidInputError, match="'rho' has 2 values"):
         simulate(LORENZ, torch.ones(3, 3, dtype=D), T, params=LORENZ.bind({"rho": rho}))
 
 
 def test_a_sweep_is_checked_on_the_noisy_path_without_a_transient_too():
     with pytest.raises(InvalidInputError, match="'rho' has 2 values"):
-        make_trajectories("Lorenz", 10, n_ics=3, transient=0, noise=0.01, rho=torch.tensor([20.0, 28.0], dtype=D))
+        make_trajectories("Lorenz", 10, noise=0.01, rho=torch.tensor([20.0, 28.0], dtype=D), sampling=Sampling(n_ics=3, transient=0))
 
 
 def test_a_sweep_of_one_value_or_one_per_trajectory_still_runs():
-    one = make_trajectories("Lorenz", 10, n_ics=3, seed=2, transient=1, rho=torch.tensor([28.0], dtype=D))
-    scalar = make_trajectories("Lorenz", 10, n_ics=3, seed=2, transient=1, rho=28.0)
+    one = make_trajectories("Lorenz", 10, rho=torch.tensor([28.0], dtype=D), sampling=Sampling(n_ics=3, seed=2, transient=1))
+    scalar = make_trajectories("Lorenz", 10, rho=28.0, sampling=Sampling(n_ics=3, seed=2, transient=1))
     assert torch.equal(one.x, scalar.x)
-    each = make_trajectories("Lorenz", 10, n_ics=3, seed=2, transient=1,
-                             rho=torch.tensor([28.0, 28.0, 28.0], dtype=D))
+    each = make_trajectories("Lorenz", 10, rho=torch.tensor([28.0, 28.0, 28.0], dtype=D), sampling=Sampling(n_ics=3, seed=2, transient=1))
     assert torch.equal(each.x, scalar.x)
 
 
@@ -828,13 +826,13 @@ def test_solver_settings_still_take_what_they_took():
 def test_seed_must_be_an_integer_torch_takes(seed):
     # 1.5 / "a" / True were RuntimeErrors of torch.manual_seed, 2**70 an OverflowError
     with pytest.raises(InvalidInputError, match=r"seed must be an integer in \[-2\*\*63, 2\*\*63\)"):
-        make_trajectories("Lorenz", 10, seed=seed, transient=0)
+        make_trajectories("Lorenz", 10, sampling=Sampling(seed=seed, transient=0))
 
 
 def test_numpy_integers_are_integers_with_the_same_bytes():
     # np.int64 n_points was refused as 'not a positive integer', an np.int64 seed a TypeError
-    a = make_trajectories("Lorenz", np.int64(20), n_ics=np.int64(2), seed=np.int64(3), transient=1)
-    b = make_trajectories("Lorenz", 20, n_ics=2, seed=3, transient=1)
+    a = make_trajectories("Lorenz", np.int64(20), sampling=Sampling(n_ics=np.int64(2), seed=np.int64(3), transient=1))
+    b = make_trajectories("Lorenz", 20, sampling=Sampling(n_ics=2, seed=3, transient=1))
     assert torch.equal(a.x, b.x) and a.stats["seed"] == 3 and type(a.stats["seed"]) is int
 
 
@@ -842,7 +840,7 @@ def test_numpy_integers_are_integers_with_the_same_bytes():
 def test_flags_must_be_booleans(flag):
     # the string "no" is truthy: compile="no" compiled, postprocess="no" postprocessed
     with pytest.raises(InvalidTypeError, match=f"{flag} must be True or False"):
-        make_trajectories("Lorenz", 10, transient=0, **{flag: "no"})
+        make_trajectories("Lorenz", 10, **{flag: "no"}, sampling=Sampling(transient=0))
 
 
 @pytest.mark.parametrize("kwargs, match", [({"n_ics": 5}, "n_ics=5 applies only to sampled starts"),
@@ -860,7 +858,7 @@ def test_an_empty_batch_of_initial_conditions_is_refused():
 
 def test_a_negative_seed_with_noise_names_the_noise():
     with pytest.raises(InvalidInputError, match="with noise, seed seeds the Brownian paths"):
-        make_trajectories("Lorenz", 10, seed=-1, transient=0, noise=0.01)
+        make_trajectories("Lorenz", 10, noise=0.01, sampling=Sampling(seed=-1, transient=0))
 
 
 # ----------------------------------------------------------------------------- integrate_sde
@@ -982,20 +980,20 @@ def test_iterate_checks_its_input(x0, n, kwargs, error, match):
 def test_pts_per_period_with_explicit_times_is_refused():
     # times set their own spacing: pts_per_period=5 was silently ignored
     with pytest.raises(InvalidInputError, match="leave pts_per_period out"):
-        make_trajectories("Lorenz", times=[0.0, 0.1, 0.2], pts_per_period=5, transient=0)
+        make_trajectories("Lorenz", times=[0.0, 0.1, 0.2], pts_per_period=5, sampling=Sampling(transient=0))
 
 
 def test_a_positive_transient_with_given_initial_conditions_is_refused():
     # transient=50 with given starts discarded nothing and said nothing
     with pytest.raises(InvalidInputError, match="transient=50 applies to sampled starts"):
-        make_trajectories("Lorenz", 10, initial_conditions=X0, transient=50)
+        make_trajectories("Lorenz", 10, initial_conditions=X0, sampling=Sampling(transient=50))
 
 
 def test_defaults_left_out_and_given_explicitly_give_the_same_bytes():
-    a = make_trajectories("Lorenz", 20, n_ics=2, seed=4)  # the defaults: 100 points per period, 10 periods
-    b = make_trajectories("Lorenz", 20, n_ics=2, seed=4, pts_per_period=100, transient=10.0)
+    a = make_trajectories("Lorenz", 20, sampling=Sampling(n_ics=2, seed=4))  # the defaults: 100 points per period, 10 periods
+    b = make_trajectories("Lorenz", 20, pts_per_period=100, sampling=Sampling(n_ics=2, seed=4, transient=10.0))
     assert torch.equal(a.x, b.x) and a.stats["pts_per_period"] == 100
-    given = make_trajectories("Lorenz", 20, initial_conditions=X0, transient=0)  # no transient: as before
+    given = make_trajectories("Lorenz", 20, initial_conditions=X0, sampling=Sampling(transient=0))  # no transient: as before
     assert torch.equal(given.x, make_trajectories("Lorenz", 20, initial_conditions=X0).x)
 
 
@@ -1014,8 +1012,8 @@ def test_a_numpy_noise_level_is_the_number_it_holds():
     # np.float32(0.01) was 'noise must be a number ..., got float32'; NoiseSpec(np.float32) refused it
     level = np.float32(0.5)
     assert NoiseSpec(level).to_dict()["level"] == 0.5 and type(NoiseSpec(level).level) is float
-    a = make_trajectories("Lorenz", 10, transient=0, noise=np.float32(0.01))
-    b = make_trajectories("Lorenz", 10, transient=0, noise=float(np.float32(0.01)))
+    a = make_trajectories("Lorenz", 10, noise=np.float32(0.01), sampling=Sampling(transient=0))
+    b = make_trajectories("Lorenz", 10, noise=float(np.float32(0.01)), sampling=Sampling(transient=0))
     assert torch.equal(a.x, b.x)
 
 
@@ -1061,7 +1059,7 @@ def test_sde_refuses_dt_and_steps_per_output_together():
     ({"seed": 0.5}, "seed must be an integer"),  # a torch RuntimeError
 ])
 def test_sample_initial_conditions_checks_its_arguments(kwargs, match):
-    from chaosdata.integrate.trajectories import sample_initial_conditions
+    from chaosdata.integrate.ensemble import sample_initial_conditions
 
     args = {"n_ics": 2, "seed": 0, **kwargs}
     with pytest.raises(InvalidInputError, match=match):
@@ -1106,10 +1104,10 @@ def test_parameter_sweep_with_resampling_redraws_failed_rows_with_their_own_para
     """One row of the sweep diverges; the redraw must run that row with its own rho (it used to
     run the failed subset with the whole parameter tensor and crash on shapes)."""
     rho = torch.tensor([28.0, 28.0, 28.0, 1e9], dtype=torch.float64)
-    swept = make_trajectories("Lorenz", 20, n_ics=4, transient=1, rho=rho, resample_failed=True, method=method)
+    swept = make_trajectories("Lorenz", 20, rho=rho, sampling=Sampling(n_ics=4, transient=1, resample_failed=True), solver=SolverSettings(method=method))
     assert swept.valid.tolist() == [True, True, True, False]
     assert list(swept.stats["failures"]) == [3]
-    plain = make_trajectories("Lorenz", 20, n_ics=4, transient=1, method=method)
+    plain = make_trajectories("Lorenz", 20, sampling=Sampling(n_ics=4, transient=1), solver=SolverSettings(method=method))
     torch.testing.assert_close(swept.x[:3], plain.x[:3], rtol=0, atol=0)  # same draws, same rho
 
 
@@ -1117,9 +1115,9 @@ def test_parameter_sweep_with_resampling_redraws_failed_rows_with_their_own_para
 def test_parameter_sweep_redraw_recovers_a_row_whose_first_draw_failed(monkeypatch, method):
     """Force the first draw of row 1 out of bounds: the redraw of that row alone must use its
     own rho (here 1e9 on row 1 would fail again; row 1 has an ordinary rho and recovers)."""
-    from chaosdata.integrate import trajectories
+    from chaosdata.integrate import ensemble
 
-    real = trajectories.sample_initial_conditions
+    real = ensemble.sample_initial_conditions
     calls = []
 
     def first_draw_bad(system, n, seed, scale=None):
@@ -1129,12 +1127,12 @@ def test_parameter_sweep_redraw_recovers_a_row_whose_first_draw_failed(monkeypat
             x[1] = 1e12  # outside the bound: row 1 fails on its first draw
         return x
 
-    monkeypatch.setattr(trajectories, "sample_initial_conditions", first_draw_bad)
+    monkeypatch.setattr(ensemble, "sample_initial_conditions", first_draw_bad)
     rho = torch.tensor([1e9, 35.0, 1e9], dtype=torch.float64)
-    tr = make_trajectories("Lorenz", 20, n_ics=3, transient=1, rho=rho, resample_failed=True, method=method)
+    tr = make_trajectories("Lorenz", 20, rho=rho, sampling=Sampling(n_ics=3, transient=1, resample_failed=True), solver=SolverSettings(method=method))
     assert tr.valid.tolist() == [False, True, False]
     assert calls[1] == 3  # the first redraw covers the three failed rows, each with its own rho
-    ref = make_trajectories("Lorenz", 20, initial_conditions=tr.start_states[1], rho=35.0, method=method)
+    ref = make_trajectories("Lorenz", 20, initial_conditions=tr.start_states[1], rho=35.0, solver=SolverSettings(method=method))
     torch.testing.assert_close(tr.x[1], ref.x[0], rtol=0, atol=1e-9)
 
 
@@ -1142,7 +1140,7 @@ def test_parameter_sweep_redraw_recovers_a_row_whose_first_draw_failed(monkeypat
 @pytest.mark.parametrize("value", [math.nan, math.inf, -1.0, True, "10"], ids=repr)
 def test_transient_must_be_a_finite_non_negative_number(value):
     with pytest.raises(InvalidInputError, match="transient"):
-        make_trajectories("Lorenz", 10, transient=value)
+        make_trajectories("Lorenz", 10, sampling=Sampling(transient=value))
 
 
 @pytest.mark.parametrize("argument", ["rtol", "atol", "dt"])
@@ -1150,13 +1148,13 @@ def test_transient_must_be_a_finite_non_negative_number(value):
 def test_solver_numbers_must_be_finite_and_positive(argument, value):
     method = {"dt": "rk4"}.get(argument)
     with pytest.raises(InvalidInputError, match=argument):
-        make_trajectories("Lorenz", 10, method=method, **{argument: value})
+        make_trajectories("Lorenz", 10, **{argument: value}, solver=SolverSettings(method=method))
 
 
 @pytest.mark.parametrize("value", [0, -3, math.nan, 2.5])
 def test_dde_steps_per_period_must_be_a_positive_integer(value):
     with pytest.raises(InvalidInputError, match="dde_steps_per_period"):
-        make_trajectories("MackeyGlass", 10, dde_steps_per_period=value)
+        make_trajectories("MackeyGlass", 10, solver=SolverSettings(dde_steps_per_period=value))
 
 
 @pytest.mark.parametrize("name", list_systems("map"))

@@ -10,10 +10,17 @@ import pytest
 import torch
 
 import chaosdata
+from chaosdata import Sampling, SolverSettings
 from chaosdata.errors import InvalidInputError, InvalidTypeError
 from chaosdata.invariants import (
-    Invariants, Settings, compute, correlation_dimension, dominant_period, kaplan_yorke_dimension,
-    lyapunov_time, pesin_entropy,
+    Invariants,
+    Settings,
+    compute,
+    correlation_dimension,
+    dominant_period,
+    kaplan_yorke_dimension,
+    lyapunov_time,
+    pesin_entropy,
 )
 from chaosdata.invariants.dimension import correlation_sum
 from chaosdata.invariants.lyapunov import clock_coordinates, delay_lyapunov
@@ -80,8 +87,7 @@ def test_rossler_largest_exponent():
 
 @pytest.mark.slow
 def test_lorenz_correlation_dimension_many_points():
-    traj = chaosdata.make_trajectories("Lorenz", 2000, pts_per_period=10, n_ics=16, transient=20,
-                                       method="dopri5", rtol=1e-9, atol=1e-9, **LORENZ)
+    traj = chaosdata.make_trajectories("Lorenz", 2000, pts_per_period=10, **LORENZ, sampling=Sampling(n_ics=16, transient=20), solver=SolverSettings(method="dopri5", rtol=1e-9, atol=1e-9))
     cd = correlation_dimension(traj.x, theiler=10)
     assert abs(cd.value - 2.05) <= 0.05
 
@@ -243,7 +249,7 @@ def test_make_trajectories_per_lyapunov_time(monkeypatch):
     monkeypatch.setattr(base, "_stored_invariants", lambda: {"Lorenz": {"lyapunov_time": 1.104}})
     system = chaosdata.get_system("Lorenz")
     t_lyap = system.invariants["lyapunov_time"]
-    traj = chaosdata.make_trajectories(system, 21, pts_per_period=10, timescale="lyapunov", transient=1)
+    traj = chaosdata.make_trajectories(system, 21, pts_per_period=10, timescale="lyapunov", sampling=Sampling(transient=1))
     assert float(traj.t[1] - traj.t[0]) == pytest.approx(t_lyap / 10)
     assert traj.stats["timescale"] == "lyapunov"
 

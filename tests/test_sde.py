@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import torch
 
-from chaosdata import get_system, list_systems, make_trajectories
+from chaosdata import Sampling, get_system, list_systems, make_trajectories
 from chaosdata.errors import InvalidInputError, InvalidTypeError
 from chaosdata.integrate.sde import (
     METHODS,
@@ -342,7 +342,7 @@ def test_noise_amplitude_scales():
 
 
 def test_multiplicative_noise_runs_milstein():
-    tr = make_trajectories("Lorenz", 40, n_ics=2, noise={"level": 0.02, "kind": "multiplicative"})
+    tr = make_trajectories("Lorenz", 40, noise={"level": 0.02, "kind": "multiplicative"}, sampling=Sampling(n_ics=2))
     assert bool(tr.valid.all()) and tr.stats["noise"]["method"] == "milstein"
 
 
@@ -361,14 +361,14 @@ BAD_NOISE = [
 @pytest.mark.parametrize("system,noise,error,match", BAD_NOISE)
 def test_bad_noise_is_refused(system, noise, error, match):
     with pytest.raises(error, match=match):
-        make_trajectories(system, 20, n_ics=1, noise=noise)
+        make_trajectories(system, 20, noise=noise, sampling=Sampling(n_ics=1))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list_systems("flow"))
 def test_every_flow_takes_dysts_noise(name):
     """Every flow, 1% dysts noise over 5 periods with the default step: finite and valid."""
-    tr = make_trajectories(name, 500, n_ics=2, noise=0.01)
+    tr = make_trajectories(name, 500, noise=0.01, sampling=Sampling(n_ics=2))
     assert bool(tr.valid.all()), tr.stats["failures"]
 
 
@@ -380,7 +380,7 @@ def test_cuda_matches_cpu():
     ga, gb = standard_normals(1, keys.cuda(), 0, 100, 3)
     torch.testing.assert_close(ga.cpu(), a, rtol=1e-14, atol=1e-14)
     torch.testing.assert_close(gb.cpu(), b, rtol=1e-14, atol=1e-14)
-    cpu = make_trajectories("Lorenz", 100, n_ics=8, noise=0.01)
-    gpu = make_trajectories("Lorenz", 100, n_ics=8, noise=0.01, device="cuda")
+    cpu = make_trajectories("Lorenz", 100, noise=0.01, sampling=Sampling(n_ics=8))
+    gpu = make_trajectories("Lorenz", 100, noise=0.01, device="cuda", sampling=Sampling(n_ics=8))
     # same draws: the paths part only by rounding, grown over 1 period at most ~e^1-fold
     torch.testing.assert_close(gpu.x[:, :20].cpu(), cpu.x[:, :20], rtol=1e-8, atol=1e-8)

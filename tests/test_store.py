@@ -20,12 +20,11 @@ import pytest
 import torch
 import zarr
 
-from chaosdata import make_trajectories
-from chaosdata.integrate.trajectories import union_grid
+from chaosdata import SolverSettings, make_trajectories
 from chaosdata.cli import main as cli
 from chaosdata.errors import InvalidInputError, UnknownSystemError
-from chaosdata.store import (ChecksumError, StoreError, build, load_config, load_preset, open_store, provenance,
-                             split_seed)
+from chaosdata.integrate.trajectories import union_grid
+from chaosdata.store import ChecksumError, StoreError, build, load_config, load_preset, open_store, provenance, split_seed
 from chaosdata.store.config import parse_config
 from chaosdata.store.layout import BUILD_LOG, LOCK, MANIFEST, STAGING
 from chaosdata.store.reader import open_array
@@ -263,8 +262,7 @@ def test_arrays_are_reproduced_by_their_recipe(built):
     starts = torch.cat([torch.from_numpy(store.variables("Lorenz", "fine", split)["start_state"])
                         for split in ("train", "val", "test")])
     times, index = union_grid({name: tuple(grid) for name, grid in recipe["grids"].items()})
-    tr = make_trajectories("Lorenz", times=times, initial_conditions=starts, postprocess=False,
-                           method=used["method"], rtol=used["rtol"], atol=used["atol"])
+    tr = make_trajectories("Lorenz", times=times, initial_conditions=starts, postprocess=False, solver=SolverSettings(method=used["method"], rtol=used["rtol"], atol=used["atol"]))
     for name in recipe["grids"]:
         x = tr.x[:, index[name]].numpy().astype(np.float32)
         np.testing.assert_array_equal(x[:2], store.array("Lorenz", name, "train")[...])

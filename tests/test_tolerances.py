@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from chaosdata import get_system, make_trajectories
+from chaosdata import Sampling, get_system, make_trajectories
 from chaosdata.errors import InvalidInputError
 from chaosdata.integrate.simulate import SolverSettings, simulate
 from chaosdata.integrate.tableaux import TABLEAUX
@@ -19,7 +19,7 @@ FLOATS = (torch.float32, torch.float64)
 
 def _lorenz_starts(n: int = 4) -> tuple:
     """Float64 states on the Lorenz attractor and a 3-period grid of 60 points."""
-    tr = make_trajectories("Lorenz", 60, n_ics=n, pts_per_period=20, transient=5, seed=7)
+    tr = make_trajectories("Lorenz", 60, pts_per_period=20, sampling=Sampling(n_ics=n, transient=5, seed=7))
     return get_system("Lorenz"), tr.start_states, tr.t
 
 
@@ -46,8 +46,7 @@ def test_simulate_without_settings_in_float32_follows_the_dtype():
 def test_simulate_and_make_trajectories_share_one_rule_in_float32(method):
     """Same start states, default tolerances, float32: the same bytes from both entry points."""
     system, x0, t = _lorenz_starts(3)
-    tr = make_trajectories(system, t.numel(), pts_per_period=20, initial_conditions=x0, method=method,
-                           dtype=torch.float32, postprocess=False)
+    tr = make_trajectories(system, t.numel(), pts_per_period=20, initial_conditions=x0, dtype=torch.float32, postprocess=False, solver=SolverSettings(method=method))
     sol = simulate(system, x0.float(), t.float(), SolverSettings(method=method))
     assert torch.equal(sol.y, tr.x)
     assert tr.stats["rtol"] == SolverSettings(method=method).resolve(system, torch.float32).rtol
@@ -99,7 +98,7 @@ def test_solver_settings_tolerances_must_be_positive_or_none():
 @pytest.mark.parametrize("dtype", FLOATS, ids=str)
 def test_default_tolerances_follow_the_dtype(method, dtype):
     """float32 at the default 1e-13 used to flag every trajectory 'step size underflowed'."""
-    tr = make_trajectories("Lorenz", 30, n_ics=3, transient=1, method=method, dtype=dtype)
+    tr = make_trajectories("Lorenz", 30, dtype=dtype, sampling=Sampling(n_ics=3, transient=1), solver=SolverSettings(method=method))
     assert bool(tr.valid.all()), tr.stats["failures"]
     assert tr.x.dtype == dtype
     floor = tolerance_floor(dtype)
@@ -109,9 +108,9 @@ def test_default_tolerances_follow_the_dtype(method, dtype):
 @pytest.mark.parametrize("method", ADAPTIVE)
 def test_explicit_tolerance_below_what_the_dtype_resolves_is_an_error(method):
     with pytest.raises(InvalidInputError, match=r"rtol=1e-13 .*float32.*dtype=torch\.float64"):
-        make_trajectories("Lorenz", 30, method=method, rtol=1e-13, atol=1e-13, dtype=torch.float32)
+        make_trajectories("Lorenz", 30, dtype=torch.float32, solver=SolverSettings(method=method, rtol=1e-13, atol=1e-13))
     with pytest.raises(InvalidInputError, match="rtol"):
-        make_trajectories("Lorenz", 30, method=method, rtol=1e-17, dtype=torch.float64)
+        make_trajectories("Lorenz", 30, dtype=torch.float64, solver=SolverSettings(method=method, rtol=1e-17))
 
 
 def test_tolerance_floor_is_a_few_rounding_units():
@@ -123,5 +122,5 @@ def test_tolerance_floor_is_a_few_rounding_units():
 @pytest.mark.parametrize("method", ADAPTIVE)
 def test_explicit_tolerance_between_one_and_ten_rounding_units_is_honoured(method):
     eps = torch.finfo(torch.float32).eps
-    tr = make_trajectories("Lorenz", 30, n_ics=2, transient=1, method=method, rtol=2 * eps, dtype=torch.float32)
+    tr = make_trajectories("Lorenz", 30, dtype=torch.float32, sampling=Sampling(n_ics=2, transient=1), solver=SolverSettings(method=method, rtol=2 * eps))
     assert bool(tr.valid.all()) and tr.stats["rtol"] == 2 * eps

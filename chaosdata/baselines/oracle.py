@@ -18,6 +18,7 @@ from torch import Tensor
 
 from chaosdata.baselines.base import Forecaster, register
 from chaosdata.errors import InvalidInputError
+from chaosdata.integrate import SolverSettings
 from chaosdata.integrate.trajectories import make_trajectories
 from chaosdata.systems import System, get_system
 
@@ -66,11 +67,8 @@ class Oracle(Forecaster):
         # one relative kick for every row, so a row's forecast does not depend on the batch
         noise = torch.randn(last.shape[-1], generator=gen, dtype=torch.float64).to(last.device)
         x0 = last * (1 + float(self.eps) * noise)
-        kw: dict[str, Any] = {"initial_conditions": x0, "postprocess": self.postprocess, "device": last.device}
-        if self.rtol is not None:
-            kw["rtol"] = self.rtol
-        if self.atol is not None:
-            kw["atol"] = self.atol
+        kw: dict[str, Any] = {"initial_conditions": x0, "postprocess": self.postprocess, "device": last.device,
+                              "solver": SolverSettings(rtol=self.rtol, atol=self.atol)}
         if sys_.kind == "flow":
             tr = make_trajectories(sys_, times=torch.arange(horizon + 1, dtype=torch.float64) * self.dt_, **kw)
         else:

@@ -33,6 +33,7 @@ import torch
 from torch import Tensor
 
 from chaosdata.errors import InvalidInputError, suggest
+from chaosdata.integrate import Sampling, SolverSettings
 from chaosdata.integrate.trajectories import make_trajectories
 from chaosdata.systems import System, get_system
 
@@ -192,8 +193,9 @@ def make_task(protocol: Protocol, system: str | System, base_seed: int = 0) -> T
     seed = system_seed(base_seed, protocol.name, sys_.name)
     n_train = 1 if protocol.train_points else 0
     n_points = max(protocol.n_points, protocol.train_points)
-    kw: dict[str, Any] = dict(n_ics=protocol.n_ics + n_train, seed=seed, transient=protocol.transient, rtol=protocol.rtol,
-                              atol=protocol.atol, postprocess=False, resample_failed=True)
+    kw: dict[str, Any] = dict(sampling=Sampling(n_ics=protocol.n_ics + n_train, seed=seed, transient=protocol.transient,
+                                                resample_failed=True),
+                              solver=SolverSettings(rtol=protocol.rtol, atol=protocol.atol), postprocess=False)
     if protocol.timescale == "lyapunov" and sys_.kind == "flow":
         # explicit times keep the transient in periods (the catalogue's unit): weakly chaotic
         # flows have Lyapunov times of many periods (ArnoldWeb: 319 time units, period 67)

@@ -2,14 +2,17 @@
 
 Layers, lowest first: `integrate` (a vector field `f(t, y)`, a batch, an output grid) with
 its `Controller` and dense-output writer; `simulate` (a catalogue system and `SolverSettings`);
-`make_trajectories` (sampling, transient, resampling, postprocessing).
+`run_ensemble` (sampling, transient, integration, redraws: `ensemble`) and its front door
+`make_trajectories` (postprocessing and stats).
 """
 
 from chaosdata.integrate.controller import Controller
+from chaosdata.integrate.ensemble import OutputGrid, Sampling, run_ensemble
 from chaosdata.integrate.ode import integrate
-from chaosdata.integrate.simulate import RESAMPLE, ResamplePolicy, SolverSettings, simulate, time_unit
+from chaosdata.integrate.sde import NoiseSpec
+from chaosdata.integrate.simulate import RESAMPLE, Bound, ResamplePolicy, SolverSettings, simulate, time_unit
 from chaosdata.integrate.solution import Solution, Status
 from chaosdata.integrate.tableaux import TABLEAUX, Tableau
 
-__all__ = ["Controller", "RESAMPLE", "ResamplePolicy", "Solution", "SolverSettings", "Status", "TABLEAUX", "Tableau",
-           "integrate", "simulate", "time_unit"]
+__all__ = ["RESAMPLE", "TABLEAUX", "Bound", "Controller", "NoiseSpec", "OutputGrid", "ResamplePolicy", "Sampling",
+           "Solution", "SolverSettings", "Status", "Tableau", "integrate", "run_ensemble", "simulate", "time_unit"]

@@ -66,7 +66,9 @@ def check_state_dtype(dtype: Any, what: str = "dtype") -> None:
 class SolverSettings:
     """How a system is integrated; everything that decides the bytes of a solve but the start.
 
-    `method`: a tableau name; `rtol`, `atol`: tolerances of adaptive methods, None for the
+    One value for every layer: the release config's `[integrator]` table is parsed into it,
+    `make_trajectories(solver=...)`, `simulate` and the ensemble runner take it. `method`: a
+    tableau name, None for the system's own (`for_system`); `rtol`, `atol`: tolerances of adaptive methods, None for the
     default that follows the state's dtype (`resolve`: the system's own, else 1e-13, at least
     `tolerance_floor(dtype)`, so 1e-13 in float64 and 1.2e-6 in float32); `fixed_step`:
     the step of a fixed-step method (time units); `controller`: step-size control (integral
@@ -77,7 +79,7 @@ class SolverSettings:
     step through `torch.compile`; `threads`: torch CPU threads (None: by work size).
     """
 
-    method: str = DEFAULT_METHOD
+    method: str | None = None
     rtol: float | None = None
     atol: float | None = None
     fixed_step: float | None = None
@@ -89,12 +91,11 @@ class SolverSettings:
     threads: int | None = None
 
     def __post_init__(self) -> None:
-        tab = get_tableau(self.method)  # raises on an unknown method, listing them
+        if self.method is not None:  # a name (any case) as the tableau's: raises on an unknown one, listing them
+            object.__setattr__(self, "method", get_tableau(self.method).name)
         if not all(v is None or (_is_real(v) and 0 < v < math.inf) for v in (self.rtol, self.atol)):
             raise InvalidInputError(f"tolerances must be positive finite numbers (or None for the default), "
                                     f"got rtol={self.rtol!r}, atol={self.atol!r}")
-        if not tab.adaptive and self.fixed_step is None:
-            raise InvalidInputError(f"method {self.method!r} takes fixed steps: pass a positive fixed_step (dt)")
         if self.fixed_step is not None and not (_is_real(self.fixed_step) and 0 < self.fixed_step < math.inf):
             raise InvalidInputError(f"fixed_step must be a positive finite step (or None), got {self.fixed_step!r}")
         if not (_is_real(self.max_steps_per_unit) and 0 < self.max_steps_per_unit < math.inf):
@@ -116,30 +117,33 @@ class SolverSettings:
             if isinstance(value, (np.bool_, np.integer)):
                 object.__setattr__(self, name, value.item())
 
-    @classmethod
-    def for_system(cls, system: System, *, method: str | None = None, rtol: float | None = None,
-                   atol: float | None = None, fixed_step: float | None = None, **rest: Any) -> SolverSettings:
-        """Explicit arguments, else the system's own `solver` method and step, else DOP853.
-
-        Tolerances left out stay None: `resolve` (run by `simulate`) takes the system's own,
-        else 1e-13, raised to the floor of the state's dtype. A system's `steps_per_period`
-        sets the fixed step only with the system's own method."""
+    def for_system(self, system: System) -> SolverSettings:
+        """These settings with the method and step a solve of `system` uses: the method given,
+        else the system's own `solver` method, else DOP853; the fixed step given, else the
+        system's `steps_per_period` when the method is its own. Tolerances left out stay None:
+        `resolve` (run by `simulate`) follows the state's dtype. Raises when a fixed-step method
+        is left without a step."""
         own = system.solver
-        method = get_tableau(method if method is not None else own.get("method", DEFAULT_METHOD)).name
+        method = self.method if self.method is not None else get_tableau(own.get("method", DEFAULT_METHOD)).name
+        fixed_step = self.fixed_step
         if fixed_step is None and "steps_per_period" in own and method == own.get("method"):
             fixed_step = float(system.period) / own["steps_per_period"]
-        return cls(method=method, rtol=rtol, atol=atol, fixed_step=fixed_step, **rest)
+        if not get_tableau(method).adaptive and fixed_step is None:
+            raise InvalidInputError(f"method {method!r} takes fixed steps: pass a positive fixed_step "
+                                    f"(SolverSettings(fixed_step=...), integrator.dt in a release config)")
+        return replace(self, method=method, fixed_step=fixed_step)
 
     def replace(self, **changes: Any) -> SolverSettings:
         return replace(self, **changes)
 
     def resolve(self, system: System, dtype: torch.dtype) -> SolverSettings:
-        """These settings with the tolerances a solve of `system` in `dtype` uses
-        (`chaosdata.integrate.tolerances.resolve_tolerances`, the rule `make_trajectories`
-        follows): None becomes the default raised to `tolerance_floor(dtype)`; an explicit
-        rtol below one rounding unit of `dtype` raises, naming the fixes."""
-        rtol, atol = resolve_tolerances(system, self.method, self.rtol, self.atol, dtype)
-        return replace(self, rtol=rtol, atol=atol)
+        """These settings as a solve of `system` in `dtype` runs them: method and step by
+        `for_system`, tolerances by `chaosdata.integrate.tolerances.resolve_tolerances` (None
+        becomes the default raised to `tolerance_floor(dtype)`; an explicit rtol below one
+        rounding unit of `dtype` raises, naming the fixes)."""
+        settings = self.for_system(system)
+        rtol, atol = resolve_tolerances(system, settings.method, self.rtol, self.atol, dtype)
+        return replace(settings, rtol=rtol, atol=atol)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -291,7 +295,7 @@ def simulate(system: System, x0: Tensor, t_eval: Tensor, settings: SolverSetting
     if settings is not None and not isinstance(settings, SolverSettings):
         raise InvalidTypeError(f"settings must be a SolverSettings (e.g. SolverSettings.for_system(system, ...)), "
                                f"got {type(settings).__name__}")
-    settings = (settings if settings is not None else SolverSettings.for_system(system)).resolve(system, x0.dtype)
+    settings = (settings if settings is not None else SolverSettings()).resolve(system, x0.dtype)
     params = system.bind() if params is None else params
     check_params(system, params, x0.shape[0])
     for name, value in (("t_start", t_start), ("unit", unit)):

@@ -19,7 +19,9 @@ from torch import Tensor
 
 from chaosdata.devices import usable_device
 from chaosdata.errors import InvalidInputError
-from chaosdata.integrate.trajectories import make_trajectories, sample_initial_conditions
+from chaosdata.integrate import Sampling, SolverSettings
+from chaosdata.integrate.ensemble import sample_initial_conditions
+from chaosdata.integrate.trajectories import make_trajectories
 from chaosdata.invariants.checks import run_checks
 from chaosdata.invariants.dimension import correlation_dimension, kaplan_yorke_dimension
 from chaosdata.invariants.lyapunov import LyapunovRun, clock_coordinates, delay_lyapunov, flow_lyapunov, map_lyapunov
@@ -162,14 +164,13 @@ def _pilot(system: System, params: dict[str, Any], cfg: Settings, device: torch.
     n_periods = cfg.pick_periods
     own = dict(system.solver)
     if "steps_per_period" in own:  # a system that must be stepped with a fixed step (discontinuous field)
-        kwargs: dict[str, Any] = {"method": own["method"], "dt": system.period / own["steps_per_period"]}
+        pilot = SolverSettings(method=own["method"], fixed_step=system.period / own["steps_per_period"])
     else:
-        kwargs = {"method": "dopri5", "rtol": cfg.pilot_tol, "atol": cfg.pilot_tol}
+        pilot = SolverSettings(method="dopri5", rtol=cfg.pilot_tol, atol=cfg.pilot_tol)
     for cap in (cfg.pilot_max_steps_per_period, 20 * cfg.pilot_max_steps_per_period):
-        traj = make_trajectories(
-            system, round(n_periods * 10) + 1, pts_per_period=10, n_ics=cfg.n_ics, transient=cfg.transient, seed=cfg.seed,
-            postprocess=False, max_steps_per_period=cap, device=device, **kwargs, **params,
-        )
+        traj = make_trajectories(system, round(n_periods * 10) + 1, pts_per_period=10, postprocess=False, device=device,
+                                 sampling=Sampling(n_ics=cfg.n_ics, transient=cfg.transient, seed=cfg.seed),
+                                 solver=pilot.replace(max_steps_per_unit=cap), **params)
         if bool(traj.valid.any()):
             break
     else:
@@ -182,7 +183,7 @@ def _pilot(system: System, params: dict[str, Any], cfg: Settings, device: torch.
     else:
         spp = traj.stats["n_accepted"][traj.valid.cpu()].double().mean().item() / n_periods
         h = system.period / (cfg.step_safety * spp)
-    info = {"pilot_method": kwargs["method"], "pilot_failures": len(traj.stats["failures"]),
+    info = {"pilot_method": pilot.method, "pilot_failures": len(traj.stats["failures"]),
             "pilot_max_steps_per_period": cap,
             "pilot_wall_time": traj.stats["wall_time"]}
     return states, h, info
@@ -199,8 +200,8 @@ def _run_flow(system: System, params: dict, cfg: Settings, device: torch.device)
 
 
 def _run_map(system: System, params: dict, cfg: Settings, device: torch.device) -> tuple[LyapunovRun, dict]:
-    traj = make_trajectories(system, 2, n_ics=cfg.n_ics, transient=cfg.map_transient, seed=cfg.seed,
-                             postprocess=False, resample_failed=True, device=device, **params)
+    traj = make_trajectories(system, 2, postprocess=False, device=device, sampling=Sampling(
+        n_ics=cfg.n_ics, transient=cfg.map_transient, seed=cfg.seed, resample_failed=True), **params)
     states = traj.x[:, -1][traj.valid]
     if states.shape[0] == 0:
         raise InvalidInputError(f"{system.name}: every orbit failed during the transient")

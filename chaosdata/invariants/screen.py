@@ -27,6 +27,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from chaosdata.integrate import Sampling, SolverSettings
 from chaosdata.integrate.trajectories import make_trajectories
 from chaosdata.invariants.lyapunov import flow_lyapunov
 from chaosdata.systems import System
@@ -56,9 +57,7 @@ def screen(system: System, params: dict[str, Tensor], n_variants: int, n_ics: in
     """Verdicts for `n_variants` parameter sets of `system`; `params` are per-row tensors of
     `n_variants * n_ics` rows (each variant's `n_ics` members consecutive)."""
     B = n_variants * n_ics
-    tr = make_trajectories(system, max(4, round(periods * pts_per_period)), n_ics=B, seed=seed,
-                           pts_per_period=pts_per_period, rtol=rtol, atol=rtol, device=device, postprocess=False,
-                           **{k: v.to(device) for k, v in params.items()})
+    tr = make_trajectories(system, max(4, round(periods * pts_per_period)), pts_per_period=pts_per_period, device=device, postprocess=False, **{k: v.to(device) for k, v in params.items()}, sampling=Sampling(n_ics=B, seed=seed), solver=SolverSettings(rtol=rtol, atol=rtol))
     x = tr.x.cpu()
     alive = tr.valid.cpu().clone()
     half = x[:, x.shape[1] // 2:]

@@ -26,6 +26,7 @@ from typing import Any
 
 from chaosdata import budget
 from chaosdata.errors import InvalidInputError, UnknownSystemError, suggest
+from chaosdata.integrate.simulate import SolverSettings
 from chaosdata.seeds import seed_of
 from chaosdata.systems import get_system, list_systems
 
@@ -44,22 +45,20 @@ class Granularity:
     points: float
 
 
-@dataclass(frozen=True)
-class Integrator:
-    """Settings passed to `make_trajectories`; None keeps the system's own default.
+# the [integrator] table's keys, as SolverSettings names them (the table keeps its TOML names)
+INTEGRATOR_KEYS = {"method": "method", "rtol": "rtol", "atol": "atol", "dt": "fixed_step",
+                   "dde_steps_per_period": "dde_steps_per_period", "max_steps_per_period": "max_steps_per_unit",
+                   "compile": "compile"}
 
-    With `method` None each system uses its catalogue `solver` (e.g. fixed-step RK4 across a
-    discontinuity), else DOP853. Delay equations always use RK4 (`dde_steps_per_period`).
-    `compile` runs the step through `torch.compile` (a fixed cost, then faster long runs).
-    """
 
-    method: str | None = None
-    rtol: float | None = None
-    atol: float | None = None
-    dt: float | None = None
-    dde_steps_per_period: int = 400
-    max_steps_per_period: float = 5_000
-    compile: bool = False
+def integrator_table(settings: SolverSettings) -> dict[str, Any]:
+    """The `[integrator]` table of `settings` (TOML names: `dt` the fixed step, `max_steps_per_period`
+    the step budget); settings no table key names (controller, threads, ...) only where they
+    differ from the defaults, so the hash of every config written as TOML stays as it was."""
+    table = {key: getattr(settings, name) for key, name in INTEGRATOR_KEYS.items()}
+    default, full = SolverSettings().to_dict(), settings.to_dict()
+    table.update({k: v for k, v in full.items() if k not in INTEGRATOR_KEYS.values() and v != default[k]})
+    return table
 
 
 @dataclass(frozen=True)
@@ -115,7 +114,7 @@ class ReleaseConfig:
     map_transient: int
     seed: int = 0
     systems: tuple[str, ...] | None = None  # None: every system of the catalogue
-    integrator: Integrator = field(default_factory=Integrator)
+    integrator: SolverSettings = field(default_factory=SolverSettings)
     storage: Storage = field(default_factory=Storage)
     description: str = ""
     corpus: Corpus | None = None
@@ -136,6 +135,7 @@ class ReleaseConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON (the shape of the TOML file): what the manifest records."""
         d = asdict(self)
+        d["integrator"] = integrator_table(self.integrator)
         d["systems"] = "all" if self.systems is None else list(self.systems)
         d["granularities"] = {g.name: {"timescale": g.timescale, "points": g.points} for g in self.granularities}
         for optional in ("corpus", "noise"):  # configs without them keep the hash they had before
@@ -316,7 +316,7 @@ def parse_config(raw: dict[str, Any], source: str = "config", *, building: bool 
             raise InvalidInputError(f"{src}: granularities.{gname} needs `points` (samples per {timescale})")
         grans.append(Granularity(gname, timescale, _number(src, f"granularities.{gname}.points", g["points"])))
 
-    integ = _table(src, "integrator", raw.get("integrator", {}), set(Integrator.__dataclass_fields__))
+    integ = _table(src, "integrator", raw.get("integrator", {}), set(INTEGRATOR_KEYS))
 
     def optional(key: str) -> float | None:
         return None if integ.get(key) is None else _number(src, f"integrator.{key}", integ[key])
@@ -332,12 +332,13 @@ def parse_config(raw: dict[str, Any], source: str = "config", *, building: bool 
     compile_ = integ.get("compile", False)
     if not isinstance(compile_, bool):
         raise InvalidInputError(f"{src}: integrator.compile must be true or false, got {compile_!r}")
-    integrator = Integrator(
-        method=method, rtol=optional("rtol"), atol=optional("atol"), dt=optional("dt"),
+    defaults = SolverSettings()
+    integrator = SolverSettings(
+        method=method, rtol=optional("rtol"), atol=optional("atol"), fixed_step=optional("dt"),
         dde_steps_per_period=_number(src, "integrator.dde_steps_per_period",
-                                     integ.get("dde_steps_per_period", Integrator.dde_steps_per_period), integer=True),
-        max_steps_per_period=_number(src, "integrator.max_steps_per_period",
-                                     integ.get("max_steps_per_period", Integrator.max_steps_per_period)),
+                                     integ.get("dde_steps_per_period", defaults.dde_steps_per_period), integer=True),
+        max_steps_per_unit=_number(src, "integrator.max_steps_per_period",
+                                   integ.get("max_steps_per_period", defaults.max_steps_per_unit)),
         compile=compile_,
     )
 
@@ -429,8 +430,6 @@ def check_system_budget(system: Any, config: ReleaseConfig, src: str = "config",
     A build holds one system at a time (every split and granularity in one batch, see
     `chaosdata.store.generate`), so memory and steps are per system; the refusal names the keys
     that set them."""
-    from chaosdata.integrate.simulate import SolverSettings
-
     n = sum(config.splits.values())
     trajectories = " + ".join(f"splits.{s} = {config.splits[s]}" for s in SPLITS) + " trajectories"
     if config.corpus is not None:
@@ -447,9 +446,9 @@ def check_system_budget(system: Any, config: ReleaseConfig, src: str = "config",
         steps, why = config.map_length + config.map_transient, (
             f"map_transient = {config.map_transient} + map_length = {config.map_length} iterations")
     else:
-        dt = SolverSettings.for_system(system, method=config.integrator.method, fixed_step=config.integrator.dt)
-        per_period = budget.steps_per_period(float(system.period), kind=system.kind, dt=dt.fixed_step,
-                                             dde_steps_per_period=config.integrator.dde_steps_per_period)
+        settings = config.integrator.for_system(system)
+        per_period = budget.steps_per_period(float(system.period), kind=system.kind, dt=settings.fixed_step,
+                                             dde_steps_per_period=settings.dde_steps_per_period)
         passes = len(config.granularities) if system.kind == "delay" else 1
         steps = passes * (config.length + config.transient) * per_period
         why = (f"transient = {config.transient:g} + length = {config.length:g} periods x ~{per_period:.3g} steps "

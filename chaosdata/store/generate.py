@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -38,11 +38,20 @@ from torch import Tensor
 
 from chaosdata.errors import InvalidInputError
 from chaosdata.integrate import RESAMPLE, time_unit
+from chaosdata.integrate.ensemble import redraw_failures, sample_initial_conditions
 from chaosdata.integrate.sde import NoiseSpec
-from chaosdata.integrate.trajectories import Trajectories, make_trajectories, sample_initial_conditions, union_grid
+from chaosdata.integrate.trajectories import Trajectories, make_trajectories, union_grid
 from chaosdata.seeds import seed_of
 from chaosdata.store import provenance
-from chaosdata.store.config import MIN_POINTS, SPLITS, ReleaseConfig, check_system_budget, noise_suffix, split_seed
+from chaosdata.store.config import (
+    MIN_POINTS,
+    SPLITS,
+    ReleaseConfig,
+    check_system_budget,
+    integrator_table,
+    noise_suffix,
+    split_seed,
+)
 from chaosdata.store.corpus import Variants, plan_variants, system_of
 from chaosdata.store.layout import FORMAT, MAP_GRANULARITY, SERIES, SERIES_DIMS, TRAJECTORY_VARIABLES, split_path
 from chaosdata.systems import System
@@ -173,11 +182,6 @@ def _divides(coarse: float, fine: float) -> bool:
     """Whether the grid of `coarse` points per unit lies on the grid of `fine` points per unit."""
     ratio = fine / coarse
     return coarse == int(coarse) and fine == int(fine) and ratio == int(ratio)
-
-
-def _draws(system: System, n: int, seed: int) -> Tensor:
-    """`n` initial conditions from `seed`, exactly as `make_trajectories` draws them (no integration)."""
-    return sample_initial_conditions(system, n, seed)
 
 
 def _transient(system: System, config: ReleaseConfig, draws: Tensor, kw: dict[str, Any]) -> Trajectories | None:
@@ -392,10 +396,7 @@ def generate_system(name: str, config: ReleaseConfig, *, device: str = "cpu",
     check_system_budget(system, config, f"config {config.name!r}")
     started = time.perf_counter()
     fp = fingerprint or provenance.fingerprint(device)
-    integ = config.integrator
-    kw = dict(method=integ.method, rtol=integ.rtol, atol=integ.atol, dt=integ.dt,
-              dde_steps_per_period=integ.dde_steps_per_period, max_steps_per_period=integ.max_steps_per_period,
-              compile=integ.compile, device=device, dtype=torch.float64)
+    kw = dict(solver=config.integrator, device=device, dtype=torch.float64)
     passes, skipped = _plan(system, config)
     # a corpus group holds its accepted variants: `per_variant[s]` trajectories of each, per split
     variants = plan_variants(system, config, device) if config.corpus is not None else None
@@ -418,7 +419,7 @@ def generate_system(name: str, config: ReleaseConfig, *, device: str = "cpu",
             progress(n_total)
 
     def draw(attempt: int, counts: list[int]) -> Tensor:
-        return torch.cat([_draws(system, k, RESAMPLE.seed(seeds[s], attempt))
+        return torch.cat([sample_initial_conditions(system, k, RESAMPLE.seed(seeds[s], attempt))
                           for s, k in zip(SPLITS, counts, strict=True) if k])
 
     def starts_of(draws: Tensor, rows: Tensor | None = None) -> tuple[Tensor, Trajectories | None]:
@@ -447,20 +448,16 @@ def generate_system(name: str, config: ReleaseConfig, *, device: str = "cpu",
     def valid() -> Tensor:
         return torch.stack([r.valid for r in every]).all(0) if every else torch.ones(n_total, dtype=torch.bool)
 
-    resampled: dict[int, int] = {}
-    for attempt in RESAMPLE.attempts():
-        bad = (~valid()).nonzero().flatten()
-        if bad.numel() == 0:
-            break
+    def redo(attempt: int, bad: Tensor) -> None:
         fresh = draw(attempt, [int(((bad >= bounds[j]) & (bad < bounds[j + 1])).sum()) for j in range(len(SPLITS))])
         fresh_starts, tr = starts_of(fresh, bad)
         draws[bad], starts[bad] = fresh, fresh_starts
         if warm is not None:
             warm.patch(bad, tr)
-        for r in bad.tolist():
-            resampled[r] = attempt
         for p, r in zip(passes, rows, strict=True):
             r.patch(bad, _integrate(system, p, fresh_starts, kw_for(bad)))
+
+    resampled = redraw_failures(valid, redo)
     ok = valid()
 
     dtype = np.dtype(config.storage.dtype)
@@ -531,7 +528,7 @@ def generate_system(name: str, config: ReleaseConfig, *, device: str = "cpu",
                  else {"periods": config.length, "time": config.length * float(system.period)}),
         "transient": ({"iterations": config.map_transient} if system.kind == "map"
                       else {"periods": config.transient}),
-        "integrator": {"config": asdict(integ), "used": rows[0].used if rows else None},
+        "integrator": {"config": integrator_table(config.integrator), "used": rows[0].used if rows else None},
         "storage_dtype": config.storage.dtype,
         "initial_conditions": "each split's own seeded draws around the catalogue's initial condition",
         "noise": noise_record,

@@ -1,0 +1,338 @@
+"""The ensemble runner: sample -> transient -> integrate -> redraw failures, written once.
+
+A solve is described by small values, each checked once where it is made (diffrax's
+`diffeqsolve(..., saveat, stepsize_controller)` in spirit):
+
+- `OutputGrid`: what to save, `n_points` outputs `unit / pts_per_period` apart (`unit`: the
+  period or the Lyapunov time) or explicit `times`; never the solver's step;
+- `Sampling`: how starts are drawn, `n_ics` seeded kicks of the catalogue's initial condition
+  carried through `transient` units, failures redrawn when `resample_failed`;
+- `SolverSettings` (`chaosdata.integrate.simulate`) and `NoiseSpec` (`chaosdata.integrate.sde`).
+
+`run_ensemble` executes the pipeline for `make_trajectories` (which only adds postprocessing
+and the stats); `redraw_failures` is the one redraw loop, shared with the store's builder,
+whose passes over several grids are `solve_on` calls from the same start states.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from chaosdata import budget, validate
+from chaosdata.devices import usable_device
+from chaosdata.errors import InvalidInputError, InvalidTypeError
+from chaosdata.integrate.sde import NoiseSpec, noise_step, parse_noise, solve_noisy
+from chaosdata.integrate.simulate import RESAMPLE, Bound, SolverSettings, check_params, check_state_dtype, simulate, time_unit
+from chaosdata.integrate.solution import Solution
+from chaosdata.systems import System
+
+DEFAULT_PTS_PER_PERIOD = 100
+DEFAULT_TRANSIENT = 10.0  # in units of the timescale (periods, or Lyapunov times); iterations for maps
+SEED_LIMIT = 2**63  # the redraws' seeds (`RESAMPLE.seed`, a few million more) stay below torch's 2**64
+
+
+@dataclass(frozen=True)
+class OutputGrid:
+    """What to save: `n_points` outputs from t = 0, `unit / pts_per_period` apart (`unit` per
+    `timescale`: a period, or a Lyapunov time; maps: one iteration, and neither applies), or
+    explicit increasing `times` (flows only; `n_points` and `pts_per_period` left out)."""
+
+    n_points: int | None = None
+    pts_per_period: float | None = None
+    timescale: str = "period"
+    times: Tensor | None = None
+
+    def __post_init__(self) -> None:
+        if self.times is not None:
+            if self.n_points is not None:
+                raise InvalidInputError("give n_points (a uniform grid) or times (explicit output times), not both")
+            if self.pts_per_period is not None:
+                raise InvalidInputError("pts_per_period sets the spacing of a uniform grid; explicit times set "
+                                        "their own: leave pts_per_period out")
+            t = torch.as_tensor(self.times, dtype=torch.float64).cpu()
+            if t.ndim != 1 or t.numel() < 2 or not bool(torch.isfinite(t).all()) or not bool((t[1:] > t[:-1]).all()):
+                raise InvalidInputError("times must be a 1-D sequence of at least 2 finite, strictly increasing times")
+            object.__setattr__(self, "times", t)
+        elif self.n_points is None:
+            raise InvalidInputError("n_points is required (or explicit times, for a flow)")
+        else:
+            object.__setattr__(self, "n_points", validate.count(self.n_points, "n_points", minimum=2))
+        if self.pts_per_period is not None:  # checked, kept as given (the stats record it)
+            validate.positive(self.pts_per_period, "pts_per_period")
+
+    @property
+    def size(self) -> int:
+        return self.times.numel() if self.times is not None else int(self.n_points or 0)
+
+    def resolve(self, system: System) -> tuple[float, float | None, float]:
+        """`(unit, spacing, span)` for `system`: the time unit of the step budget, the uniform
+        spacing (None for explicit times) and the time the outputs span; nothing allocated."""
+        if self.times is not None and system.kind != "flow":
+            raise InvalidInputError(f"{system.name} is a {system.kind}: explicit times are for flows; use n_points")
+        if system.kind == "map":
+            if self.timescale != "period":  # one sampling: a point per iteration (pts_per_period does not apply)
+                raise InvalidInputError(f"{system.name} is a map, sampled once per iteration: "
+                                        f"timescale={self.timescale!r} does not apply; leave timescale out")
+            unit, spacing = 1.0, 1.0
+        else:
+            unit = time_unit(system, self.timescale)
+            spacing = unit / (DEFAULT_PTS_PER_PERIOD if self.pts_per_period is None else self.pts_per_period)
+        if self.times is not None:
+            return unit, None, float(self.times[-1] - self.times[0])
+        return unit, spacing, (self.size - 1) * spacing
+
+    def times_of(self, spacing: float | None) -> Tensor:
+        """The output times (float64, CPU) at the `spacing` `resolve` gave."""
+        if self.times is not None:
+            return self.times
+        return torch.arange(self.size, dtype=torch.float64) * spacing
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How starts are drawn: `n_ics` seeded kicks of the catalogue's initial condition
+    (`sample_initial_conditions`), carried through `transient` units of the grid's timescale
+    (iterations for maps) ending at the first output; with `resample_failed`, a trajectory
+    that fails is drawn again (`RESAMPLE`), else it stays flagged."""
+
+    n_ics: int = 1
+    seed: int = 0
+    transient: float = DEFAULT_TRANSIENT
+    resample_failed: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "n_ics", validate.count(self.n_ics, "n_ics"))
+        seed = self.seed
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not -SEED_LIMIT <= seed < SEED_LIMIT:
+            raise InvalidInputError(f"seed must be an integer in [-2**63, 2**63), got {seed!r}")
+        object.__setattr__(self, "seed", int(seed))
+        object.__setattr__(self, "transient", validate.non_negative(
+            self.transient, "transient", hint="a number of periods (iterations for maps)"))
+        object.__setattr__(self, "resample_failed", validate.flag(self.resample_failed, "resample_failed"))
+
+
+def sample_initial_conditions(system: System, n_ics: int, seed: int, scale: float | None = None) -> Tensor:
+    """Seeded perturbations of the default initial condition (float64, CPU): each coordinate
+    kicked by `scale * (|x| + 0.1)` times a standard normal (`scale`: the system's
+    `perturbation` unless given), then kept inside the system's `domain` if it declares one.
+
+    The draws depend on `n_ics` as well as `seed`: torch's normal sampler takes another path
+    from 16 numbers on, so a larger draw does not start with a smaller one's rows (a bigger
+    split is a new set of starts, not an extension of the old one)."""
+    n_ics = validate.count(n_ics, "n_ics")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not -(2**63) <= seed < 2**64:
+        raise InvalidInputError(f"seed must be an integer in [-2**63, 2**64), got {seed!r}")
+    scale = system.perturbation if scale is None else validate.non_negative(
+        scale, "scale", hint="a relative kick, or None for the system's perturbation")
+    dim = system.state_dim or system.dim
+    ic = torch.tensor(system.initial_conditions[:dim], dtype=torch.float64)
+    gen = torch.Generator().manual_seed(int(seed))
+    kick = torch.randn(n_ics, dim, generator=gen, dtype=torch.float64)
+    x = ic + scale * (ic.abs() + 0.1) * kick
+    if system.domain is not None:  # keep the draws where the state makes sense
+        lo = torch.tensor([-math.inf if b[0] is None else b[0] for b in system.domain], dtype=torch.float64)
+        hi = torch.tensor([math.inf if b[1] is None else b[1] for b in system.domain], dtype=torch.float64)
+        x = torch.minimum(torch.maximum(x, lo), hi)
+    return x
+
+
+def redraw_failures(valid: Callable[[], Tensor], redo: Callable[[int, Tensor], None]) -> dict[int, int]:
+    """The one redraw loop: while rows fail (`valid()` False), redo them with attempt
+    1 .. `RESAMPLE.max_resamples` (`redo(attempt, rows)` draws from `RESAMPLE.seed(base, attempt)`
+    and patches the rows). Returns each redrawn row's last attempt."""
+    resampled: dict[int, int] = {}
+    for attempt in RESAMPLE.attempts():
+        bad = (~valid()).nonzero().flatten()
+        if bad.numel() == 0:
+            break
+        redo(attempt, bad)
+        resampled.update(dict.fromkeys(bad.tolist(), attempt))
+    return resampled
+
+
+def rows_of(system: System, params: Mapping[str, Any], rows: Tensor, n: int) -> dict[str, Any]:
+    """Parameters for a subset `rows` of a batch of `n`: a tensor parameter whose last batch
+    axis has length `n` (a sweep, one value per trajectory) is indexed; others broadcast as is."""
+    out = {}
+    for key, value in params.items():
+        axis = value.ndim - np.ndim(system.parameters[key]) - 1 if isinstance(value, Tensor) else -1
+        if axis >= 0 and n > 1 and value.shape[axis] == n:
+            value = value.index_select(axis, rows.to(value.device))
+        out[key] = value
+    return out
+
+
+@dataclass
+class Ensemble:
+    """What `run_ensemble` returns: the recorded solution on `t_eval`, the draws (or given
+    states) and the states at the first output, and the settings it resolved."""
+
+    solution: Solution
+    t_eval: Tensor
+    unit: float
+    spacing: float | None
+    draws: Tensor
+    starts: Tensor
+    params: dict[str, Any]
+    settings: SolverSettings
+    noise: NoiseSpec | None
+    noise_seed: int | None
+
+
+@dataclass
+class _Pipeline:
+    """The stages of one request: transient from the draws, then the recorded part."""
+
+    system: System
+    t_eval: Tensor
+    unit: float
+    transient: float
+    settings: SolverSettings
+    noise: NoiseSpec | None
+    noise_seed: int
+    device: torch.device
+    dtype: torch.dtype
+
+    def solve(self, x0: Tensor, t_eval: Tensor, params: Mapping[str, Any], t_start: float | None = None) -> Solution:
+        return simulate(self.system, x0, t_eval.to(dtype=self.dtype, device=self.device), self.settings,
+                        params=params, t_start=t_start, unit=self.unit)
+
+    def run(self, x0: Tensor, params: Mapping[str, Any], sample: bool, keys: Tensor | None = None
+            ) -> tuple[Solution, Tensor]:
+        """Transient (when sampling), then the recorded part; returns it and its start states."""
+        system, transient = self.system, self.transient if sample else 0.0
+        x0 = x0.to(dtype=self.dtype, device=self.device)
+        status = torch.zeros(x0.shape[0], dtype=torch.int8, device=self.device)
+        if transient > 0 and system.kind == "delay":  # one continuous solution from a history before t = 0
+            sol = self.solve(x0, self.t_eval, params,
+                             t_start=-transient * self.unit - float(params[system.delay_parameter]))
+            return sol, sol.y[:, 0, :system.state_dim or system.dim]
+        if transient > 0:
+            if system.kind == "map":
+                n_tr = math.ceil(transient) + 1
+                t_tr = torch.arange(n_tr, dtype=torch.float64) - (n_tr - 1)
+            else:  # only the end state is kept: a two-point grid leaves the steps to the tolerance
+                t_tr = torch.tensor([-transient * self.unit, 0.0], dtype=torch.float64)
+            warm = self.solve(x0, t_tr, params)
+            status = warm.status
+            x0 = torch.where((status != 0)[:, None], torch.zeros_like(x0), warm.y[:, -1])
+        if self.noise is None:
+            sol = self.solve(x0, self.t_eval, params)
+        else:  # failed transients start from zeros, like the clean path, and stay flagged
+            keys = torch.arange(x0.shape[0], device=self.device) if keys is None else keys
+            bound = Bound.of(system)
+            sol = solve_noisy(system, x0, self.t_eval.to(dtype=self.dtype, device=self.device), params, self.noise,
+                              self.noise_seed, keys, bound=bound.value, bounded=bound.mask(system.dim))
+        sol.status = torch.where(status != 0, status, sol.status)
+        return sol, x0
+
+
+def _noise_of(system: System, noise: Any, seed: int) -> tuple[NoiseSpec | None, int]:
+    spec = parse_noise(noise)
+    if spec is not None and system.kind != "flow":
+        raise InvalidInputError(f"{system.name} is a {system.kind}: noise is implemented for flows only; leave noise out")
+    noise_seed = seed if spec is None or spec.seed is None else spec.seed
+    if spec is not None and noise_seed < 0:
+        raise InvalidInputError(f"with noise, seed seeds the Brownian paths and must be non-negative, got {seed}; "
+                                "pass a seed >= 0 (or the noise's own seed)")
+    return spec, noise_seed
+
+
+def _given_starts(system: System, starts: Any) -> Tensor:
+    dim = system.state_dim or system.dim
+    if not isinstance(starts, Tensor):
+        raise InvalidTypeError("initial_conditions must be a torch.Tensor of shape [B, dim] or [dim]")
+    ics = starts.reshape(1, -1) if starts.ndim == 1 else starts
+    if ics.ndim != 2 or ics.shape[-1] != dim or ics.shape[0] == 0:
+        raise InvalidInputError(f"{system.name}: initial_conditions must have shape [B, {dim}] (B >= 1) or [{dim}], "
+                                f"got {tuple(starts.shape)}")
+    return ics
+
+
+def run_ensemble(system: System, grid: OutputGrid, *, sampling: Sampling | None = None, starts: Tensor | None = None,
+                 solver: SolverSettings | None = None, noise: Any = None, params: Mapping[str, Any] | None = None,
+                 device: str | torch.device | None = None, dtype: torch.dtype = torch.float64) -> Ensemble:
+    """Run the pipeline: draw `sampling.n_ics` starts (or take the given `starts`, the states at
+    the first output: no transient, no redraw), carry them through the transient, integrate
+    onto `grid` (as an Itô SDE with `noise`), redraw failures if asked. `params` override the
+    system's parameters (a sweep has one value per trajectory on its batch axis)."""
+    if sampling is not None and starts is not None:
+        raise InvalidInputError("initial_conditions are used as the states at the first output: the sampling "
+                                "(n_ics, seed, transient, resample_failed) applies to drawn starts only; leave one out")
+    sampling = Sampling() if sampling is None else sampling
+    check_state_dtype(dtype)
+    unit, spacing, span = grid.resolve(system)
+    settings = (SolverSettings() if solver is None else solver).resolve(system, dtype)
+    spec, noise_seed = _noise_of(system, noise, sampling.seed)
+    device = usable_device(device)
+    bound_params = system.bind(dict(params or {}))
+    cast = {k: v.to(dtype=dtype, device=device) if isinstance(v, Tensor) else v for k, v in bound_params.items()}
+    given = None if starts is None else _given_starts(system, starts)
+    _check_budget(system, grid, span, unit, 0.0 if given is not None else sampling.transient,
+                  sampling.n_ics if given is None else given.shape[0], settings, spec, dtype, device)
+    t_eval = grid.times_of(spacing)
+    pipe = _Pipeline(system, t_eval, unit, sampling.transient, settings, spec, noise_seed, device, dtype)
+    if given is not None:
+        draws = given.to(dtype=dtype, device=device)
+        check_params(system, cast, draws.shape[0])
+        sol, first = pipe.run(draws, cast, sample=False)
+    else:
+        draws = sample_initial_conditions(system, sampling.n_ics, sampling.seed).to(dtype=dtype, device=device)
+        check_params(system, cast, sampling.n_ics)
+        sol, first = pipe.run(draws, cast, sample=True)
+
+        def redo(attempt: int, failed: Tensor) -> None:
+            fresh = sample_initial_conditions(system, failed.numel(), RESAMPLE.seed(sampling.seed, attempt))
+            again, again_first = pipe.run(fresh, rows_of(system, cast, failed, draws.shape[0]), sample=True,
+                                          keys=failed.to(device) + (attempt << 32))
+            for name in ("y", "status", "n_accepted", "n_rejected"):
+                getattr(sol, name)[failed] = getattr(again, name)
+            first[failed] = again_first
+            draws[failed] = fresh.to(dtype=dtype, device=device)
+
+        if sampling.resample_failed:
+            redraw_failures(lambda: sol.status == 0, redo)
+    return Ensemble(sol, t_eval, unit, spacing, draws, first, bound_params, settings, spec,
+                    noise_seed if spec is not None else None)
+
+
+def _check_budget(system: System, grid: OutputGrid, span: float, unit: float, transient: float, n: int,
+                  settings: SolverSettings, noise: NoiseSpec | None, dtype: torch.dtype, device: torch.device) -> None:
+    """Refuse, before integrating, a request whose output or steps cannot fit (`chaosdata.budget`):
+    `n` trajectories on `grid`, after `transient` units (0 for given initial conditions)."""
+    where = f"make_trajectories({system.name!r})"
+    n_points, dim = grid.size, system.dim
+    itemsize = torch.empty((), dtype=dtype).element_size()
+    what = f"times ({n_points} of them)" if grid.times is not None else f"n_points = {n_points}"
+    budget.check_memory(where, 2.0 * n * n_points * dim * itemsize,  # the solution and its postprocessed copy
+                        f"n_ics = {n} trajectories x {what} x {dim} coordinates x {itemsize} bytes x 2 copies",
+                        device=device)
+    if system.kind == "map":
+        steps = n_points + (math.ceil(transient) + 1 if transient > 0 else 0)
+        detail = f"transient = {transient:g} + n_points = {n_points} iterations"
+    else:
+        period = float(system.period) if system.period else unit
+        per_period = budget.steps_per_period(period, kind=system.kind, dt=settings.fixed_step,
+                                             dde_steps_per_period=settings.dde_steps_per_period)
+        recorded = span / noise_step(system, noise) if noise is not None else span / period * per_period
+        steps = recorded + transient * unit / period * per_period
+        ppp = DEFAULT_PTS_PER_PERIOD if grid.pts_per_period is None else grid.pts_per_period
+        spacing = "" if grid.times is not None else f" at pts_per_period = {ppp:g}"
+        detail = (f"transient = {transient:g} + {what}{spacing}: {transient * unit / period + span / period:.3g} "
+                  f"periods x ~{per_period:.3g} steps per period")
+    budget.check_work(where, steps, n, detail)
+
+
+def solve_on(system: System, starts: Tensor, grid: OutputGrid, solver: SolverSettings, *,
+             params: Mapping[str, Any] | None = None, noise: NoiseSpec | None = None,
+             device: str | torch.device | None = None) -> Ensemble:
+    """One pass of a multi-grid build: `run_ensemble` from given float64 states (no transient,
+    no redraw; the caller redraws with `redraw_failures`)."""
+    return run_ensemble(system, grid, starts=starts, solver=solver, noise=noise, params=params, device=device)
