@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 
 import numpy as np
 import pytest
@@ -220,16 +221,16 @@ def test_float32_runs_and_parameter_overrides_apply():
         ({"pts_per_period": 0}, "pts_per_period"),
         ({"pts_per_period": -3.0}, "pts_per_period"),
         ({"initial_conditions": torch.zeros(2, 4, dtype=torch.float64)}, r"\[B, 3\]"),
-        ({"method": "euler7"}, "unknown method"),
-        ({"rtol": -1e-9}, "tolerances"),
+        ({"solver": lambda: SolverSettings(method="euler7")}, "unknown method"),
+        ({"solver": lambda: SolverSettings(rtol=-1e-9)}, "tolerances"),
         ({"timescale": "fourier"}, "timescale"),
         ({"sigmaa": 3.0}, "sigma"),
     ],
 )
 def test_bad_input_is_a_clear_value_error(kwargs, match):
     kwargs = {"n_points": 10, **kwargs}
-    with pytest.raises(ValueError, match=match):
-        make_trajectories("Lorenz", **kwargs)
+    with pytest.raises(ValueError, match=match):  # the settings are made inside: their errors are the checks
+        make_trajectories("Lorenz", **{k: v() if callable(v) else v for k, v in kwargs.items()})
 
 
 def test_step_compiles_with_torch_compile():
@@ -471,7 +472,7 @@ def test_make_trajectories_is_a_thin_caller_of_simulate(name):
     system = get_system(name)
     tr = make_trajectories(system, 12, pts_per_period=40, postprocess=False, sampling=Sampling(n_ics=2, transient=0))
     t = tr.t if system.kind != "map" else torch.arange(12, dtype=torch.float64)
-    sol = simulate(system, tr.initial_conditions, t, SolverSettings.for_system(system, rtol=None))
+    sol = simulate(system, tr.initial_conditions, t, SolverSettings().for_system(system))
     assert torch.equal(sol.y, tr.x)
 
 
@@ -479,14 +480,14 @@ def test_solver_settings_resolve_system_defaults_and_validate():
     from chaosdata.integrate.simulate import SolverSettings
 
     stick = get_system("StickSlipOscillator")  # fixed-step RK4 by its own solver defaults
-    own = SolverSettings.for_system(stick)
+    own = SolverSettings().for_system(stick)
     assert own.method == "rk4" and own.fixed_step == pytest.approx(stick.period / stick.solver["steps_per_period"])
-    assert SolverSettings.for_system(stick, method="dopri5", rtol=1e-6, atol=1e-6).fixed_step is None
-    assert SolverSettings.for_system(get_system("Lorenz")).to_dict()["controller"]["icoeff"] == 1.0
+    assert SolverSettings(method="dopri5", rtol=1e-6, atol=1e-6).for_system(stick).fixed_step is None
+    assert SolverSettings().for_system(get_system("Lorenz")).to_dict()["controller"]["icoeff"] == 1.0
     for kwargs, match in (({"method": "rk4"}, "fixed_step"), ({"rtol": 0.0}, "tolerances"),
                           ({"method": "euler7"}, "unknown method")):
-        with pytest.raises(ValueError, match=match):
-            SolverSettings(**kwargs)
+        with pytest.raises(ValueError, match=match):  # rk4 without a step: refused where the method is resolved
+            SolverSettings(**kwargs).for_system(get_system("Lorenz"))
 
 
 def test_time_unit_is_public_and_names_the_fix():
@@ -840,7 +841,12 @@ def test_numpy_integers_are_integers_with_the_same_bytes():
 def test_flags_must_be_booleans(flag):
     # the string "no" is truthy: compile="no" compiled, postprocess="no" postprocessed
     with pytest.raises(InvalidTypeError, match=f"{flag} must be True or False"):
-        make_trajectories("Lorenz", 10, **{flag: "no"}, sampling=Sampling(transient=0))
+        if flag == "postprocess":
+            make_trajectories("Lorenz", 10, postprocess="no", sampling=Sampling(transient=0))
+        elif flag == "resample_failed":
+            make_trajectories("Lorenz", 10, sampling=Sampling(transient=0, resample_failed="no"))
+        else:
+            make_trajectories("Lorenz", 10, sampling=Sampling(transient=0), solver=SolverSettings(compile="no"))
 
 
 @pytest.mark.parametrize("kwargs, match", [({"n_ics": 5}, "n_ics=5 applies only to sampled starts"),
@@ -848,7 +854,7 @@ def test_flags_must_be_booleans(flag):
 def test_given_initial_conditions_refuse_what_only_sampling_uses(kwargs, match):
     # n_ics=5 with two given starts gave two trajectories; resample_failed redrew nothing
     with pytest.raises(InvalidInputError, match=match):
-        make_trajectories("Lorenz", 10, initial_conditions=X0, **kwargs)
+        make_trajectories("Lorenz", 10, initial_conditions=X0, sampling=Sampling(transient=0, **kwargs))
 
 
 def test_an_empty_batch_of_initial_conditions_is_refused():
@@ -1053,8 +1059,8 @@ def test_sde_refuses_dt_and_steps_per_output_together():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"scale": float("nan")}, "scale must be a finite non-negative"),  # every draw NaN, every trajectory flagged
-    ({"scale": -0.1}, "scale must be a finite non-negative"),
+    ({"scale": float("nan")}, "scale must be a non-negative finite number"),  # every draw NaN, every one flagged
+    ({"scale": -0.1}, "scale must be a non-negative finite number"),
     ({"n_ics": 0}, "n_ics must be a positive integer"),  # an empty batch
     ({"seed": 0.5}, "seed must be an integer"),  # a torch RuntimeError
 ])
@@ -1069,8 +1075,8 @@ def test_sample_initial_conditions_checks_its_arguments(kwargs, match):
 # ============================================================ size and work checked first (chaosdata.budget)
 @pytest.mark.parametrize("kwargs, key, estimate", [
     (dict(n_points=100, pts_per_period=1e-9), "pts_per_period = 1e-09", "integration steps per trajectory"),
-    (dict(n_points=100, transient=1e12), "transient = 1e+12", "integration steps per trajectory"),
-    (dict(n_points=100, n_ics=10**9), "n_ics = 1000000000", "held at once"),
+    (dict(n_points=100, sampling=Sampling(transient=1e12)), "transient = 1e+12", "integration steps per trajectory"),
+    (dict(n_points=100, sampling=Sampling(n_ics=10**9)), "n_ics = 1000000000", "held at once"),
     (dict(n_points=10**11), "n_points = 100000000000", "held at once"),
 ])
 def test_make_trajectories_refuses_what_cannot_fit_at_once(kwargs, key, estimate):
@@ -1137,18 +1143,23 @@ def test_parameter_sweep_redraw_recovers_a_row_whose_first_draw_failed(monkeypat
 
 
 # ---------------------------------------------------------------------- numbers that are not numbers
-@pytest.mark.parametrize("value", [math.nan, math.inf, -1.0, True, "10"], ids=repr)
-def test_transient_must_be_a_finite_non_negative_number(value):
-    with pytest.raises(InvalidInputError, match="transient"):
+@pytest.mark.parametrize("value, error", [(math.nan, InvalidInputError), (math.inf, InvalidInputError),
+                                          (-1.0, InvalidInputError), (True, InvalidTypeError),
+                                          ("10", InvalidTypeError)], ids=repr)
+def test_transient_must_be_a_finite_non_negative_number(value, error):
+    # a bool or a string is the wrong kind (InvalidTypeError, as everywhere in chaosdata.validate)
+    with pytest.raises(error, match="transient must be a non-negative finite number"):
         make_trajectories("Lorenz", 10, sampling=Sampling(transient=value))
 
 
-@pytest.mark.parametrize("argument", ["rtol", "atol", "dt"])
+@pytest.mark.parametrize("argument", ["rtol", "atol", "fixed_step"])
 @pytest.mark.parametrize("value", [math.nan, math.inf, -1e-8, 0.0], ids=repr)
 def test_solver_numbers_must_be_finite_and_positive(argument, value):
-    method = {"dt": "rk4"}.get(argument)
-    with pytest.raises(InvalidInputError, match=argument):
-        make_trajectories("Lorenz", 10, **{argument: value}, solver=SolverSettings(method=method))
+    # the old keywords rtol/atol/dt of make_trajectories are these SolverSettings fields now
+    method = {"fixed_step": "rk4"}.get(argument)
+    match = "fixed_step must be a positive finite step" if argument == "fixed_step" else f"{argument}={value!r}"
+    with pytest.raises(InvalidInputError, match=re.escape(match)):
+        make_trajectories("Lorenz", 10, solver=SolverSettings(method=method, **{argument: value}))
 
 
 @pytest.mark.parametrize("value", [0, -3, math.nan, 2.5])

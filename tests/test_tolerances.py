@@ -82,14 +82,14 @@ def test_float64_default_is_still_1e_13_to_the_byte(method):
 def test_float32_without_adaptive_steps_takes_no_floor(name):
     """Fixed-step methods, maps and delay equations have no error estimate: no floor, no error."""
     system = get_system(name)
-    settings = SolverSettings.for_system(system, rtol=1e-13, atol=1e-13)
+    settings = SolverSettings(rtol=1e-13, atol=1e-13).for_system(system)
     assert settings.resolve(system, torch.float32).rtol == 1e-13
 
 
 def test_solver_settings_tolerances_must_be_positive_or_none():
     with pytest.raises(InvalidInputError, match="tolerances must be positive"):
         SolverSettings(rtol=-1.0)
-    assert SolverSettings.for_system(get_system("Lorenz")).rtol is None  # follows the dtype at solve time
+    assert SolverSettings().for_system(get_system("Lorenz")).rtol is None  # follows the dtype at solve time
 
 
 

@@ -256,16 +256,31 @@ def _given_starts(system: System, starts: Any) -> Tensor:
     return ics
 
 
+def _check_given_sampling(sampling: Sampling) -> None:
+    """With given starts only the seed applies (it seeds the noise): refuse a sampling that asks
+    for more draws, redraws or a transient, naming the field."""
+    if sampling.n_ics != 1 or sampling.resample_failed:
+        given = f"n_ics={sampling.n_ics}" if sampling.n_ics != 1 else "resample_failed=True"
+        raise InvalidInputError(
+            f"the sampling's {given} applies only to sampled starts, and initial_conditions are used as given (their "
+            "number is the batch; a failed one stays flagged in `valid`): leave one of them out")
+    if sampling.transient:
+        raise InvalidInputError(
+            f"the sampling's transient={sampling.transient:g} applies to sampled starts; initial_conditions are used "
+            "as the states at the first output time: pass Sampling(transient=0) (or no sampling), or carry them "
+            "through a transient first (a 2-point run)")
+
+
 def run_ensemble(system: System, grid: OutputGrid, *, sampling: Sampling | None = None, starts: Tensor | None = None,
                  solver: SolverSettings | None = None, noise: Any = None, params: Mapping[str, Any] | None = None,
                  device: str | torch.device | None = None, dtype: torch.dtype = torch.float64) -> Ensemble:
     """Run the pipeline: draw `sampling.n_ics` starts (or take the given `starts`, the states at
-    the first output: no transient, no redraw), carry them through the transient, integrate
-    onto `grid` (as an Itô SDE with `noise`), redraw failures if asked. `params` override the
-    system's parameters (a sweep has one value per trajectory on its batch axis)."""
-    if sampling is not None and starts is not None:
-        raise InvalidInputError("initial_conditions are used as the states at the first output: the sampling "
-                                "(n_ics, seed, transient, resample_failed) applies to drawn starts only; leave one out")
+    the first output: no transient, no redraw; of a sampling only the seed applies, the noise's),
+    carry them through the transient, integrate onto `grid` (as an Itô SDE with `noise`), redraw
+    failures if asked. `params` override the system's parameters (a sweep has one value per
+    trajectory on its batch axis)."""
+    if starts is not None and sampling is not None:
+        _check_given_sampling(sampling)
     sampling = Sampling() if sampling is None else sampling
     check_state_dtype(dtype)
     unit, spacing, span = grid.resolve(system)

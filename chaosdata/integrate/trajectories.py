@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from chaosdata import validate
 from chaosdata.errors import InvalidInputError
 from chaosdata.integrate.ensemble import DEFAULT_PTS_PER_PERIOD, Ensemble, OutputGrid, Sampling, run_ensemble
 from chaosdata.integrate.sde import NoiseSpec, noise_step
@@ -106,7 +107,8 @@ def make_trajectories(
     trajectory starts at `times[0]`. Starts: `sampling` (`Sampling(n_ics, seed, transient,
     resample_failed)`: one draw, seed 0, 10 units of transient by default), or given
     `initial_conditions` (`[B, dim]` or `[dim]`), the states at the first output (no
-    transient, no redraw; a failed one stays flagged in `valid`). `solver`: a `SolverSettings`
+    transient, no redraw; a failed one stays flagged in `valid`; a `sampling` with them may
+    set only the seed, which seeds the noise). `solver`: a `SolverSettings`
     (method, tolerances, fixed step, step limits, `compile`; left out, the system's own
     `solver` defaults, else DOP853 at 1e-13, tolerances raised to `tolerance_floor(dtype)`,
     the values used in `stats`). `noise` (flows only) makes the recorded part an Itô SDE
@@ -120,8 +122,7 @@ def make_trajectories(
     system = get_system(system)
     grid = OutputGrid(n_points=n_points, pts_per_period=pts_per_period, timescale=timescale,
                       times=None if times is None else torch.as_tensor(times, dtype=torch.float64))
-    if not isinstance(postprocess, (bool, np.bool_)):
-        raise InvalidInputError(f"postprocess must be True or False, got {postprocess!r}")
+    postprocess = validate.flag(postprocess, "postprocess")
     run = run_ensemble(system, grid, sampling=sampling,
                        starts=initial_conditions, solver=solver, noise=noise, params=params, device=device,
                        dtype=dtype)
