@@ -3,8 +3,9 @@
 A system is written into memory (a Zarr `MemoryStore`: no directory tree to create, fsync or
 remove), then packed into `<System>.zip`: members sorted by path, stored uncompressed (the
 chunks are compressed already, and a stored member is read by byte range over HTTP), fixed
-timestamps and permissions, so the same build gives the same bytes. zarr's `ZipStore`, xarray (`xr.open_zarr(ZipStore(path), group=...)`)
-and fsspec (`zip::hf://datasets/owner/name/Lorenz.zip`) read it as it is.
+timestamps and permissions, so the same build gives the same bytes. zarr's `ZipStore`, xarray
+(`xr.open_zarr(ZipStore(path), group=...)`) and fsspec (`zip::hf://datasets/owner/name/Lorenz.zip`)
+read it as it is.
 """
 
 from __future__ import annotations
