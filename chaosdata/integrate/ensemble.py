@@ -92,6 +92,8 @@ class OutputGrid:
         """The output times (float64, CPU) at the `spacing` `resolve` gave."""
         if self.times is not None:
             return self.times
+        if spacing is None:
+            raise InvalidInputError("a uniform grid needs the spacing OutputGrid.resolve gave, got None")
         return torch.arange(self.size, dtype=torch.float64) * spacing
 
 
@@ -212,7 +214,7 @@ class _Pipeline:
         status = torch.zeros(x0.shape[0], dtype=torch.int8, device=self.device)
         if transient > 0 and system.kind == "delay":  # one continuous solution from a history before t = 0
             sol = self.solve(x0, self.t_eval, params,
-                             t_start=-transient * self.unit - float(params[system.delay_parameter]))
+                             t_start=-transient * self.unit - float(params[str(system.delay_parameter)]))
             return sol, sol.y[:, 0, :system.state_dim or system.dim]
         if transient > 0:
             if system.kind == "map":
@@ -329,6 +331,7 @@ def _check_budget(system: System, grid: OutputGrid, span: float, unit: float, tr
     budget.check_memory(where, 2.0 * n * n_points * dim * itemsize,  # the solution and its postprocessed copy
                         f"n_ics = {n} trajectories x {what} x {dim} coordinates x {itemsize} bytes x 2 copies",
                         device=device)
+    steps: float
     if system.kind == "map":
         steps = n_points + (math.ceil(transient) + 1 if transient > 0 else 0)
         detail = f"transient = {transient:g} + n_points = {n_points} iterations"
