@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import stat
+import threading
 import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -48,10 +49,30 @@ def pack(members: Mapping[str, Buffer], target: Path) -> None:
         os.close(fd)
 
 
+class ProcessLocalZipStore(ZipStore):
+    """A read-only `ZipStore` whose open file belongs to one process. A forked child (a
+    `DataLoader` worker) inherits its parent's open zip, and the two share one file offset, so
+    their seeks and reads interleave (a `ChecksumError` on a sound file); the child reopens it."""
+
+    @property
+    def _zf(self) -> zipfile.ZipFile:
+        if self._owner != os.getpid():
+            self._lock = threading.RLock()
+            self._zf = zipfile.ZipFile(self.path, mode="r", allowZip64=self.allowZip64)
+        return self._zipfile
+
+    @_zf.setter
+    def _zf(self, zf: zipfile.ZipFile) -> None:
+        self._zipfile, self._owner = zf, os.getpid()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in super().__getstate__().items() if k not in ("_zipfile", "_owner")}
+
+
 def open_zip(path: Path) -> ZipStore:
     """A read-only `ZipStore` of a system's file; one that is not a zip raises `ChecksumError`."""
     with damaged_reads(path):
-        return ZipStore(path, mode="r", read_only=True)
+        return ProcessLocalZipStore(path, mode="r", read_only=True)
 
 
 def open_system(path: Path) -> zarr.Group:
