@@ -179,7 +179,8 @@ def test_oracle_vpt_grows_logarithmically_as_its_perturbation_shrinks():
     lt = chaosdata.get_system("Lorenz").invariants["lyapunov_time"]
     dt = lt / 10  # 10 points per Lyapunov time, 15 Lyapunov times of horizon
     tol = {"rtol": 1e-10, "atol": 1e-10}  # far below the smallest kick
-    x = chaosdata.make_trajectories("Lorenz", times=torch.arange(180) * dt, **tol, sampling=Sampling(n_ics=4, seed=11)).x
+    x = chaosdata.make_trajectories("Lorenz", times=torch.arange(180) * dt, sampling=Sampling(n_ics=4, seed=11),
+                                    solver=SolverSettings(**tol)).x
     # kicks above ~1e-6: the reference's own interpolation error (see test_oracle_reproduces_its_system)
     eps = [1e-1, 1e-3, 1e-5]
     vpt = []

@@ -61,7 +61,7 @@ def test_a_skew_product_drives_the_response_and_leaves_the_driver_alone():
     skew = skew_product("Rossler", "Lorenz", 0.5)
     assert skew.name == "Rossler__Lorenz" and skew.dim == 6 and skew.period == get_system("Lorenz").period
     x0 = torch.tensor(skew.initial_conditions, dtype=torch.float64)
-    tol = dict(transient=0, rtol=1e-11, atol=1e-11)
+    tol = dict(sampling=Sampling(transient=0), solver=SolverSettings(rtol=1e-11, atol=1e-11))
     both = make_trajectories(skew, 200, initial_conditions=x0, **tol)
     driver = make_trajectories("Rossler", initial_conditions=x0[:3], times=both.t.numpy(), **tol)
     torch.testing.assert_close(both.x[0, :, :3], driver.x[0], rtol=1e-6, atol=1e-6)

@@ -33,7 +33,7 @@ def test_flows_on_cuda_follow_the_cpu_for_two_lyapunov_times(name):
     system = chaosdata.get_system(name)
     horizon = 2 * system.invariants["lyapunov_time"] / system.period  # periods
     n = max(11, int(horizon * 50) + 1)
-    kw = {"n_ics": 64, "pts_per_period": 50, "seed": 1, "transient": 1.0}  # short: the CPU side is slow
+    kw = {"pts_per_period": 50, "sampling": Sampling(n_ics=64, seed=1, transient=1.0)}  # short: the CPU side is slow
     cpu = chaosdata.make_trajectories(system, n, **kw)
     gpu = chaosdata.make_trajectories(system, n, **kw, device="cuda")
     assert gpu.x.device.type == "cuda" and bool(gpu.valid.all())

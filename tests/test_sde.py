@@ -293,7 +293,7 @@ def test_failures_are_flagged():
 
 # ----------------------------------------------------------------------------- make_trajectories
 def test_make_trajectories_noise_zero_is_the_clean_path():
-    kw = dict(n_points=50, n_ics=2, transient=2)
+    kw = dict(n_points=50, sampling=Sampling(n_ics=2, transient=2))
     clean = make_trajectories("Lorenz", **kw)
     for zero in (0.0, NoiseSpec(level=0.0), {"level": 0.0, "kind": "multiplicative"}):
         assert torch.equal(make_trajectories("Lorenz", noise=zero, **kw).x, clean.x)

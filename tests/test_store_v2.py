@@ -74,7 +74,7 @@ def test_time_coordinate_is_in_the_systems_units(store):
 def test_initial_condition_is_the_draw_and_start_state_follows_the_transient(store):
     s = open_store(store)
     v = s.variables("Lorenz", "fine", "train")
-    from chaosdata.integrate.trajectories import sample_initial_conditions
+    from chaosdata.integrate.ensemble import sample_initial_conditions
     from chaosdata.store import split_seed
     from chaosdata.systems import get_system
 
