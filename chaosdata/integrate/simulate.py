@@ -293,7 +293,7 @@ def simulate(system: System, x0: Tensor, t_eval: Tensor, settings: SolverSetting
     """
     t_eval = _check_solve_input(system, x0, t_eval)
     if settings is not None and not isinstance(settings, SolverSettings):
-        raise InvalidTypeError(f"settings must be a SolverSettings (e.g. SolverSettings.for_system(system, ...)), "
+        raise InvalidTypeError(f"settings must be a SolverSettings (e.g. SolverSettings(method='rk4', fixed_step=0.01)), "
                                f"got {type(settings).__name__}")
     settings = (settings if settings is not None else SolverSettings()).resolve(system, x0.dtype)
     params = system.bind() if params is None else params
