@@ -365,15 +365,17 @@ class LastValue:
 
 
 def test_a_users_own_model_plugs_in_by_name_and_runs_in_the_benchmark(tmp_path):
-    from test_benchmark import TINY
-
     from chaosdata.baselines import register_predictor
     from chaosdata.benchmark import run_benchmark
+    from chaosdata.benchmark.protocols import Protocol
+
+    tiny = Protocol(name="tiny", description="test: 2 ICs, 30 points per Lyapunov time, context 60, horizon 30",
+                    n_ics=2, context=60, horizon=30, timescale="lyapunov", pts_per_step=30, transient=2.0)
 
     register_predictor("last-value-test", LastValue())
     x = torch.randn(2, 30, 3, dtype=torch.float64)
     assert torch.equal(get_forecaster("last-value-test").fit(x[0]).predict(x, 4), x[:, -1:].expand(-1, 4, -1))
-    run_benchmark(TINY, ["Lorenz"], ["last-value-test", "naive"], tmp_path, progress=False)
+    run_benchmark(tiny, ["Lorenz"], ["last-value-test", "naive"], tmp_path, progress=False)
     with open(tmp_path / "results.csv", newline="") as f:
         rows = {r["model"]: r for r in csv.DictReader(f) if r["ic"] == "0"}
     assert rows["last-value-test"]["smape"] == rows["naive"]["smape"]  # the same forecast as our naive model

@@ -25,7 +25,7 @@ from chaosdata.publish.verify import broken_links, markdown_links
 from chaosdata.store import build, load_preset, open_store
 from chaosdata.store.config import parse_config
 from chaosdata.systems import get_system, list_systems
-from test_store import raw_tiny
+from stores import raw_tiny
 
 # a flow, a delay equation and a map, one granularity (maps: iteration): the tiny store of
 # tests/test_store.py with its own name and seed

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 import xarray as xr
-from test_store import quiet, raw_tiny
+from stores import quiet, raw_tiny
 
 from chaosdata import Sampling, SolverSettings, get_system, load_dataset, make_trajectories
 from chaosdata.errors import InvalidInputError

@@ -15,7 +15,7 @@ from chaosdata.errors import InvalidInputError
 from chaosdata.store import build, open_store
 from chaosdata.store.config import parse_config
 from chaosdata.store.layout import STAGING
-from test_store import quiet, raw_tiny, tree
+from stores import quiet, raw_tiny, store_bytes
 
 distributed = pytest.importorskip("dask.distributed")
 
@@ -38,7 +38,7 @@ def test_a_dask_build_gives_the_bytes_of_a_local_build(local_build, cluster, tmp
     report = build(parse_config(raw_tiny()), tmp_path / "dask", executor="dask",
                    scheduler=cluster.scheduler_address, progress=False, log=messages.append)
     assert report.ok and sorted(r.status for r in report.results) == ["built"] * 3
-    assert tree(tmp_path / "dask") == tree(local_build)
+    assert store_bytes(tmp_path / "dask") == store_bytes(local_build)
     assert any("dashboard" in m for m in messages)
 
 
@@ -63,7 +63,7 @@ def test_a_worker_killed_mid_task_is_replaced_and_the_store_is_identical(local_b
     assert killed is not None, "no task was caught in progress"
     assert result["report"].ok and not (out / STAGING).exists()
     assert open_store(out).verify().ok
-    assert tree(out) == tree(local_build)
+    assert store_bytes(out) == store_bytes(local_build)
 
 
 def test_an_unreachable_scheduler_is_a_clear_error(tmp_path, monkeypatch):

@@ -440,7 +440,7 @@ PLAIN_ATTRS = ["system", "invariants", "generation", "provenance", "time", "norm
 @pytest.fixture(scope="module")
 def corpus_export(tmp_path_factory):
     """A tiny corpus store with both of its exports: (store, folder)."""
-    from test_store import raw_tiny
+    from stores import raw_tiny
 
     raw = raw_tiny(name="corpus-export", systems=list(CORPUS_SYSTEMS), granularities={"fine": {"points": 30}},
                    length=2, corpus={"variants": 3, "scale": 0.1, "skew_products": 0, "screen_ics": 3,

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx2
 import numpy as np
 import pytest
-from test_store import raw_tiny
+from stores import raw_tiny
 
 from chaosdata.errors import InvalidInputError
 from chaosdata.export import config_name

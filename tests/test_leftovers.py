@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from test_store import quiet, raw_tiny
+from stores import quiet, raw_tiny
 
 from chaosdata.loader import load_dataset
 from chaosdata.windows import temporal_cut

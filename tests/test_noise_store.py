@@ -9,7 +9,7 @@ from chaosdata import load_dataset
 from chaosdata.errors import InvalidInputError
 from chaosdata.store import build, open_store
 from chaosdata.store.config import parse_config
-from test_store import quiet, raw_tiny
+from stores import quiet, raw_tiny
 
 NOISE = {"levels": [0.01]}
 

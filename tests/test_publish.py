@@ -30,7 +30,7 @@ from chaosdata.publish.stage import STAGED_INDEX
 from chaosdata.publish.verify import folder_entries, unstaged_files
 from chaosdata.store import build, open_store
 from chaosdata.store.config import SPLITS, parse_config
-from test_store import raw_tiny
+from stores import raw_tiny
 
 # a flow, a delay equation and a map, one granularity (maps: iteration): the tiny store of
 # tests/test_store.py with its own name and seed

@@ -28,55 +28,7 @@ from chaosdata.store import ChecksumError, StoreError, build, load_config, load_
 from chaosdata.store.config import parse_config
 from chaosdata.store.layout import BUILD_LOG, LOCK, MANIFEST, STAGING
 from chaosdata.store.reader import open_array
-
-ROOT = Path(__file__).resolve().parents[1]
-TINY = """
-name = "tiny"
-systems = ["Lorenz", "Henon", "MackeyGlass"]
-seed = 7
-length = 2
-transient = 1
-map_length = 50
-map_transient = 10
-[splits]
-train = 2
-val = 1
-test = 1
-[granularities.coarse]
-timescale = "period"
-points = 15
-[granularities.fine]
-timescale = "period"
-points = 100
-[granularities.lyapunov]
-timescale = "lyapunov"
-points = 50
-[integrator]
-rtol = 1e-6
-atol = 1e-6
-dde_steps_per_period = 50
-[storage]
-chunk_time = 64
-"""
-
-
-def raw_tiny(**changes) -> dict:
-    import tomllib
-
-    raw = tomllib.loads(TINY)
-    raw.update(changes)
-    return raw
-
-
-def tree(path: Path) -> dict[str, bytes]:
-    """Every file of a store but the volatile ones (build log, lock), by relative path."""
-    return {p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*"))
-            if p.is_file() and p.name not in (BUILD_LOG, LOCK)}
-
-
-def quiet(msg: str) -> None:
-    pass
-
+from stores import ROOT, TINY, quiet, raw_tiny, store_bytes
 
 @pytest.fixture(scope="module", autouse=True)
 def fixed_commit():
@@ -387,7 +339,7 @@ def test_verify_reports_missing_systems(copy_of):
 def test_same_config_gives_identical_bytes(built, tmp_path):
     report = build(parse_config(raw_tiny()), tmp_path / "again", progress=False, log=quiet)
     assert report.ok and [r.status for r in report.results] == ["built"] * 3
-    assert tree(tmp_path / "again") == tree(built[0])
+    assert store_bytes(tmp_path / "again") == store_bytes(built[0])
 
 
 def test_second_run_skips_finished_systems(copy_of):
@@ -439,7 +391,7 @@ def test_kill_9_mid_build_then_resume_is_byte_identical(built, config_file, tmp_
     assert resumed.returncode == 0, stderr.decode()
     assert "done" in stdout.decode()
     assert not (out / STAGING).exists()
-    assert tree(out) == tree(built[0])
+    assert store_bytes(out) == store_bytes(built[0])
 
 
 def test_interrupted_states_are_recovered(tmp_path):
@@ -457,12 +409,12 @@ def test_interrupted_states_are_recovered(tmp_path):
     report = build(config, out, progress=False, log=messages.append)
     assert [r.status for r in report.results] == ["adopted"]
     assert any("Lorenz.12345" in m for m in messages)
-    assert tree(out) == tree(clean)
+    assert store_bytes(out) == store_bytes(clean)
 
     (out / "Henon.zip").unlink()  # a recorded system deleted by hand is rebuilt, and says so
     report = build(config, out, progress=False, log=messages.append)
     assert [r.status for r in report.results] == ["built"] and "missing" in messages[-1]
-    assert tree(out) == tree(clean)
+    assert store_bytes(out) == store_bytes(clean)
 
 
 def test_a_damaged_system_is_rebuilt_not_called_done(copy_of):
@@ -475,11 +427,11 @@ def test_a_damaged_system_is_rebuilt_not_called_done(copy_of):
 
 
 def test_a_different_config_is_refused_unless_overwrite(copy_of):
-    before = tree(copy_of)
+    before = store_bytes(copy_of)
     other = parse_config(raw_tiny(length=3, systems=["Henon"]))
     with pytest.raises(StoreError, match=r"differ in: .*length \(2.0 -> 3.0\).*--overwrite"):
         build(other, copy_of, progress=False, log=quiet)
-    assert tree(copy_of) == before
+    assert store_bytes(copy_of) == before
     removed: list[str] = []
     report = build(other, copy_of, overwrite=True, progress=False, log=removed.append)
     assert report.ok and any(m.endswith("Lorenz.zip") for m in removed)
@@ -534,7 +486,7 @@ def test_cli_generate_info_verify(built, capsys):
 def test_parallel_workers_give_the_same_bytes(built, tmp_path):
     report = build(parse_config(raw_tiny()), tmp_path / "parallel", workers=2, progress=False, log=quiet)
     assert report.ok and sorted(r.status for r in report.results) == ["built"] * 3
-    assert tree(tmp_path / "parallel") == tree(built[0])
+    assert store_bytes(tmp_path / "parallel") == store_bytes(built[0])
 
 
 def test_bad_build_arguments_fail_before_touching_disk(tmp_path):

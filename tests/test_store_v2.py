@@ -26,7 +26,7 @@ from chaosdata.store.config import parse_config
 from chaosdata.store.layout import MANIFEST, STAGING, TRAJECTORY_VARIABLES
 from chaosdata.store.manifest import OldFormatError, data_sha256, system_code_hash
 from chaosdata.windows import Series, fit_statistics
-from test_store import ROOT, quiet, raw_tiny, tree
+from stores import ROOT, quiet, raw_tiny, store_bytes
 
 
 @pytest.fixture(scope="module")
@@ -198,10 +198,10 @@ def test_a_resume_with_other_code_refuses_unless_mixed_code_is_allowed(tmp_path)
     out = tmp_path / "store"
     build(parse_config(raw_tiny()), out, systems=["Henon"], progress=False, log=quiet)
     _pretend_other_code(out)
-    before = tree(out)
+    before = store_bytes(out)
     with pytest.raises(StoreError, match=r"other code.*torch \('1.0.0' -> .*--allow-mixed-code"):
         build(parse_config(raw_tiny()), out, progress=False, log=quiet)
-    assert tree(out) == before
+    assert store_bytes(out) == before
     report = build(parse_config(raw_tiny()), out, allow_mixed_code=True, progress=False, log=quiet)
     assert sorted(r.status for r in report.results) == ["built", "built", "done"]
     manifest = open_store(out).manifest
