@@ -130,3 +130,16 @@ def full_disk(tmp_path, monkeypatch):
     disk = FullDisk(tmp_path / "full", monkeypatch)
     yield disk
     disk.close()
+
+
+@pytest.fixture(scope="session")
+def tiny_store(tmp_path_factory):
+    """The tiny store of `stores.TINY` (Lorenz, Henon, MackeyGlass; three granularities), built
+    once per test process; tests read it and never change it."""
+    from chaosdata.store import build
+    from chaosdata.store.config import parse_config
+    from stores import quiet, raw_tiny
+
+    out = tmp_path_factory.mktemp("tiny") / "store"
+    assert build(parse_config(raw_tiny()), out, progress=False, log=quiet).ok
+    return out
