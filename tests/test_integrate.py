@@ -995,6 +995,16 @@ def test_a_positive_transient_with_given_initial_conditions_is_refused():
         make_trajectories("Lorenz", 10, initial_conditions=X0, sampling=Sampling(transient=50))
 
 
+def test_given_initial_conditions_take_the_noise_seed_from_the_sampling():
+    # after 7ad5f25 any sampling with given starts was refused: the seed of their noise could not be set
+    from chaosdata.integrate.sde import NoiseSpec
+
+    seeded = make_trajectories("Lorenz", 10, initial_conditions=X0, noise=0.05, sampling=Sampling(seed=1, transient=0))
+    own = make_trajectories("Lorenz", 10, initial_conditions=X0, noise=NoiseSpec(level=0.05, seed=1))
+    default = make_trajectories("Lorenz", 10, initial_conditions=X0, noise=0.05)
+    assert torch.equal(seeded.x, own.x) and not torch.equal(seeded.x[:, 1:], default.x[:, 1:])
+
+
 def test_defaults_left_out_and_given_explicitly_give_the_same_bytes():
     a = make_trajectories("Lorenz", 20, sampling=Sampling(n_ics=2, seed=4))  # the defaults: 100 points per period, 10 periods
     b = make_trajectories("Lorenz", 20, pts_per_period=100, sampling=Sampling(n_ics=2, seed=4, transient=10.0))
