@@ -22,7 +22,8 @@ def run_demo(n_points: int = 200, n_ics: int = 4, systems: str | None = None) ->
     for i, name in enumerate(names):
         # make_trajectories refuses sizes past this machine's limits before integrating (chaosdata.budget):
         # the header follows the first system, so that such a refusal comes before any output
-        tr = make_trajectories(name, n_points, pts_per_period=20, sampling=Sampling(n_ics=n_ics, transient=5), solver=SolverSettings(rtol=1e-10, atol=1e-10))
+        tr = make_trajectories(name, n_points, pts_per_period=20, sampling=Sampling(n_ics=n_ics, transient=5),
+                               solver=SolverSettings(rtol=1e-10, atol=1e-10))
         if i == 0:
             print(header)
             print("-" * len(header))

@@ -33,7 +33,8 @@ def nvar_lorenz(n_seeds: int = 10, *, seed: int = 0, standardize: bool = True, r
     warm, train = round(g["warmup"] / dt), round(g["train"] / dt)
     test = round(g["lyapunov_time"] / dt)
     n = warm + train + 1 + test
-    x = make_trajectories("Lorenz", times=torch.arange(n, dtype=torch.float64) * dt, sampling=Sampling(n_ics=n_seeds, seed=seed), solver=SolverSettings(rtol=rtol, atol=rtol)).x
+    x = make_trajectories("Lorenz", times=torch.arange(n, dtype=torch.float64) * dt,
+                          sampling=Sampling(n_ics=n_seeds, seed=seed), solver=SolverSettings(rtol=rtol, atol=rtol)).x
     span = (g["k"] - 1) * g["s"]
     out = torch.empty(n_seeds, dtype=torch.float64)
     for i in range(n_seeds):

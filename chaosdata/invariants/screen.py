@@ -57,7 +57,9 @@ def screen(system: System, params: dict[str, Tensor], n_variants: int, n_ics: in
     """Verdicts for `n_variants` parameter sets of `system`; `params` are per-row tensors of
     `n_variants * n_ics` rows (each variant's `n_ics` members consecutive)."""
     B = n_variants * n_ics
-    tr = make_trajectories(system, max(4, round(periods * pts_per_period)), pts_per_period=pts_per_period, device=device, postprocess=False, **{k: v.to(device) for k, v in params.items()}, sampling=Sampling(n_ics=B, seed=seed), solver=SolverSettings(rtol=rtol, atol=rtol))
+    tr = make_trajectories(system, max(4, round(periods * pts_per_period)), pts_per_period=pts_per_period,
+                           device=device, postprocess=False, **{k: v.to(device) for k, v in params.items()},
+                           sampling=Sampling(n_ics=B, seed=seed), solver=SolverSettings(rtol=rtol, atol=rtol))
     x = tr.x.cpu()
     alive = tr.valid.cpu().clone()
     half = x[:, x.shape[1] // 2:]
