@@ -109,7 +109,7 @@ def invariant_cases() -> dict[str, Any]:
     return {"henon_invariants": lambda: compute("Henon", n_ics=8, periods=200)}
 
 
-_TINY = (ROOT / "tests" / "test_store.py").read_text().split('TINY = """', 1)[1].split('"""', 1)[0]
+_TINY = (ROOT / "tests" / "stores.py").read_text().split('TINY = """', 1)[1].split('"""', 1)[0]
 
 
 def store_configs() -> dict[str, Any]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from stores import ROOT, quiet, raw_tiny, store_bytes
+from stores import ROOT, TINY, quiet, raw_tiny, store_bytes
 
 from chaosdata import load_dataset
 from chaosdata.loader import regenerate_key
@@ -157,8 +157,7 @@ def test_a_waiting_build_blocks_on_the_lock_instead_of_failing(tmp_path):
 def test_ctrl_c_stops_a_parallel_build_quickly_and_it_resumes(tmp_path):
     config_file = tmp_path / "c.toml"
     names = ["Lorenz", "Rossler", "Henon", "Chua", "Duffing", "Ikeda", "Logistic", "Thomas"]
-    config_file.write_text((ROOT / "tests" / "test_store.py").read_text().split('TINY = """')[1].split('"""')[0]
-                           .replace('systems = ["Lorenz", "Henon", "MackeyGlass"]', f"systems = {json.dumps(names)}"))
+    config_file.write_text(TINY.replace('systems = ["Lorenz", "Henon", "MackeyGlass"]', f"systems = {json.dumps(names)}"))
     out = tmp_path / "store"
     env = {**os.environ, provenance.COMMIT_ENV: "test-commit", "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "chaosdata.cli", "generate", "--config", str(config_file),

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import csv
 import json
-import multiprocessing
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -305,20 +304,12 @@ def _plot_system(store_path: str, name: str, out: str, journal: str) -> tuple[st
 def _plot_in_processes(store: Store, names: Sequence[str], ledger: Ledger, workers: int) -> list[tuple[str, Any, Any]]:
     """`_plot_system` over `names` in `workers` processes. The workers leave Ctrl-C to this
     process, which then cancels what is queued and stops them at once (as `generate` does)."""
-    from chaosdata.store.executors import init_worker
+    from chaosdata.store.executors import init_worker, interruptible
 
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=init_worker)
-    try:
-        n = len(names)
+    n = len(names)
+    with interruptible(ProcessPoolExecutor(max_workers=workers, initializer=init_worker)) as pool:
         return list(pool.map(_plot_system, [str(store.path)] * n, names, [str(ledger.root)] * n, [ledger.journal] * n,
                              chunksize=max(1, n // (4 * workers))))
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        for child in multiprocessing.active_children():
-            child.terminate()
-        raise
-    finally:
-        pool.shutdown(wait=True)
 
 
 def draw_pictures(store: Store, names: Sequence[str], ledger: Ledger, workers: int = 1) -> dict[str, str]:

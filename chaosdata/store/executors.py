@@ -16,7 +16,7 @@ import ctypes
 import functools
 import multiprocessing
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
@@ -48,15 +48,13 @@ def init_worker() -> None:
         ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def run_in_processes(todo: Sequence[str], workers: int, stage: Stage, done: Done, log: Log) -> None:
-    """`workers` spawned processes on this machine. An interrupt (Ctrl-C) cancels the queued
-    systems and stops the workers at once: what was committed stays, the next run cleans staging."""
-    ctx = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=init_worker)
+@contextlib.contextmanager
+def interruptible(pool: ProcessPoolExecutor) -> Iterator[ProcessPoolExecutor]:
+    """Use `pool`, then shut it down; on any exception (Ctrl-C included) first cancel what is
+    queued and stop its workers at once instead of waiting for their tasks. The workers leave
+    Ctrl-C to this process (`init_worker`)."""
     try:
-        futures = {pool.submit(stage, n): n for n in todo}
-        for fut in as_completed(futures):
-            done(futures[fut], fut.result)
+        yield pool
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         for child in multiprocessing.active_children():
@@ -64,6 +62,16 @@ def run_in_processes(todo: Sequence[str], workers: int, stage: Stage, done: Done
         raise
     finally:
         pool.shutdown(wait=True)
+
+
+def run_in_processes(todo: Sequence[str], workers: int, stage: Stage, done: Done, log: Log) -> None:
+    """`workers` spawned processes on this machine. An interrupt (Ctrl-C) cancels the queued
+    systems and stops the workers at once: what was committed stays, the next run cleans staging."""
+    ctx = multiprocessing.get_context("spawn")
+    with interruptible(ProcessPoolExecutor(workers, mp_context=ctx, initializer=init_worker)) as pool:
+        futures = {pool.submit(stage, n): n for n in todo}
+        for fut in as_completed(futures):
+            done(futures[fut], fut.result)
 
 
 def run_on_dask(todo: Sequence[str], workers: int, stage: Stage, done: Done, log: Log,
