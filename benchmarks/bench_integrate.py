@@ -381,7 +381,7 @@ def contention(batch: int, n: int, repeat: int) -> dict:
     from chaosdata.integrate.simulate import SolverSettings, simulate
 
     def once(threads) -> float:
-        settings = SolverSettings.for_system(lorenz, threads=threads)
+        settings = SolverSettings(threads=threads).for_system(lorenz)
         start = time.perf_counter()
         simulate(lorenz, x0, t, settings)
         return time.perf_counter() - start

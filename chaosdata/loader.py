@@ -278,9 +278,9 @@ def load_dataset(
     # the first 5/6 of each trajectory only, so its statistics are computed from that part
     stats = {s.system: fit_statistics(s) if temporal else _stored_statistics(store, s.system, granularity)
              for s in train}
-    for s in train:
-        if channels is not None and channels >= s.dim:
-            raise InvalidInputError(f"{s.system} has {s.dim} coordinates; univariate={channels} is out of range")
+    for series in train:
+        if channels is not None and channels >= series.dim:
+            raise InvalidInputError(f"{series.system} has {series.dim} coordinates; univariate={channels} is out of range")
     normalizer = Normalizer({k: m for k, (m, _) in stats.items()}, {k: v for k, (_, v) in stats.items()}) \
         if normalize == "standard" else None
     scale = {k: v for k, (_, v) in stats.items()}

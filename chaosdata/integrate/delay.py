@@ -125,6 +125,7 @@ def integrate_delay(
             status = torch.where(bad & (status == 0), code, status)
             y = torch.where(bad[:, None], torch.zeros_like(y), y)
         k_last = f(torch.tensor(t, dtype=dtype, device=device), y, ring_y[(n_steps + 1) % (m + 1)])
+        assert f_prev is not None  # the loop ran: n_steps >= 1 (an internal invariant, not an input check)
         emit(n_steps, y_prev, f_prev, y, k_last)
     status = status.clone()
 
