@@ -18,7 +18,7 @@ import threading
 import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import zarr
@@ -26,6 +26,8 @@ from zarr.abc.buffer import Buffer
 from zarr.storage import ZipStore
 
 from chaosdata.store.errors import ChecksumError, StoreError
+
+N = TypeVar("N", zarr.Array, zarr.Group)
 
 EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold: no build time in the bytes
 _UNIX = 3  # `create_system`: the permission bits below are Unix mode bits
@@ -81,22 +83,24 @@ def open_system(path: Path) -> zarr.Group:
         return zarr.open_group(open_zip(path), mode="r")
 
 
-def array_at(group: zarr.Group, path: str) -> zarr.Array:
-    """The array at `path` under `group` (zarr types `group[path]` as array or group)."""
+def _node_at(group: zarr.Group, path: str, kind: type[N], wanted: str, found: str) -> N:
+    """The node at `path` under `group`, which the layout says is a `kind` (zarr types `group[path]`
+    as array or group); a node of the other kind is a damaged or foreign store."""
     node = group[path]
-    if not isinstance(node, zarr.Array):
-        raise StoreError(f"{group.store}: {group.path}/{path} is a group where the layout has an array; "
+    if not isinstance(node, kind):
+        raise StoreError(f"{group.store}: {group.path}/{path} is {found} where the layout has {wanted}; "
                          "the store is damaged or foreign: rebuild it")
     return node
+
+
+def array_at(group: zarr.Group, path: str) -> zarr.Array:
+    """The array at `path` under `group`."""
+    return _node_at(group, path, zarr.Array, "an array", "a group")
 
 
 def group_at(group: zarr.Group, path: str) -> zarr.Group:
-    """The group at `path` under `group` (zarr types `group[path]` as array or group)."""
-    node = group[path]
-    if not isinstance(node, zarr.Group):
-        raise StoreError(f"{group.store}: {group.path}/{path} is an array where the layout has a group; "
-                         "the store is damaged or foreign: rebuild it")
-    return node
+    """The group at `path` under `group`."""
+    return _node_at(group, path, zarr.Group, "a group", "an array")
 
 
 def read(array: zarr.Array) -> np.ndarray:
