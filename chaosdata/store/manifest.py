@@ -36,7 +36,6 @@ from typing import Any
 import numpy as np
 
 from chaosdata.atomic import TMP_MARK, replacing
-from chaosdata.files import sha256_file as file_sha256  # noqa: F401 - the one file hash, by the name the writer imports
 from chaosdata.store.config import ReleaseConfig
 from chaosdata.store.errors import StoreError
 from chaosdata.store.layout import BUILD_LOG, FORMAT, FORMAT_SUMMARY, MANIFEST, OLD_FORMATS

@@ -41,6 +41,7 @@ from zarr.storage import MemoryStore, StoreLike
 
 from chaosdata.devices import usable_device
 from chaosdata.errors import InvalidInputError
+from chaosdata.files import sha256_file
 from chaosdata.store import executors, provenance
 from chaosdata.store.archive import attributes, damaged_reads, open_system, pack, read, root_attributes, walk_arrays
 from chaosdata.store.config import ReleaseConfig
@@ -64,7 +65,6 @@ from chaosdata.store.layout import (
 )
 from chaosdata.store.manifest import (
     data_sha256,
-    file_sha256,
     new_manifest,
     read_manifest,
     record_build,
@@ -181,7 +181,7 @@ def describe_system(path: Path) -> dict[str, Any]:
         "code_hash": attrs["chaosdata"]["code_hash"],
         "splits": splits,
         "bytes": path.stat().st_size,
-        "sha256": file_sha256(path),
+        "sha256": sha256_file(path),
         "n_invalid": sum(worst.values()),
         "skipped": attrs["generation"]["skipped_granularities"],
         **({"variants": {k: attrs["corpus"][k] for k in ("n_variants", "n_accepted")}} if "corpus" in attrs else {}),
@@ -410,7 +410,7 @@ def _damage(path: Path, entry: dict[str, Any]) -> str | None:
     size = path.stat().st_size
     if size != entry["bytes"]:
         return f"{path} has {size} bytes, the manifest records {entry['bytes']} (damaged)"
-    got = file_sha256(path)
+    got = sha256_file(path)
     if got != entry["sha256"]:
         return f"{path} has sha256 {got}, the manifest records {entry['sha256']} (damaged)"
     return None
