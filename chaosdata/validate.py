@@ -194,12 +194,15 @@ def device(value: Any, name: str = "device") -> torch.device:
         raise InvalidInputError(f"{name}: {err}") from None
 
 
-def tensor(value: Any, name: str, *, shape: str = "") -> Tensor:
-    """`value` itself if it is a torch.Tensor (`shape`: the layout expected, for the message)."""
+def tensor(value: Any, name: str, *, shape: str = "", ndims: Iterable[int] | None = None) -> Tensor:
+    """`value` itself if it is a torch.Tensor (`shape`: the layout expected, for the message),
+    with a number of dimensions in `ndims` where given."""
+    layout = f" {shape}" if shape else ""
     if not isinstance(value, Tensor):
-        layout = f" {shape}" if shape else ""
         raise InvalidTypeError(f"{name} must be a torch.Tensor{layout}, got {type(value).__name__}; "
                                "convert it with torch.as_tensor(...)")
+    if ndims is not None and value.ndim not in tuple(ndims):
+        raise InvalidInputError(f"{name} must be a tensor{layout}, got shape {tuple(value.shape)}")
     return value
 
 

@@ -160,6 +160,12 @@ def test_dtype_by_object_only_where_names_are_not_taken():
         validate.dtype("float32", by_name=False)
 
 
+def test_tensor_of_the_wrong_number_of_dimensions_names_the_argument_and_the_layout():
+    assert validate.tensor(torch.zeros(2, 3), "series", ndims=(1, 2)).shape == (2, 3)
+    with pytest.raises(InvalidInputError, match=r"series must be a tensor \[time, dim\], got shape \(1, 2, 3, 4\)"):
+        validate.tensor(torch.zeros(1, 2, 3, 4), "series", shape="[time, dim]", ndims=(1, 2))
+
+
 # ---------------------------------------------------------------------- every entry point, the same bad values
 # One table: (entry point, argument, kind, call taking the argument's value). Each call is cheap; the
 # same bad values go to every row of a kind, and numpy scalars where a number is valid must pass.

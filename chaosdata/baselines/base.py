@@ -1,7 +1,8 @@
 """The one forecaster interface, and the registry that finds every forecaster by name.
 
 A forecaster follows the estimator convention: the constructor stores hyperparameters only
-(each one an attribute of the same name as its constructor argument), `fit(series)` learns
+(each one an attribute of the same name as its constructor argument; `@hyperparameters` makes
+that constructor from the class's declared fields), `fit(series)` learns
 and returns `self`, `predict(context, horizon)` forecasts and never refits. Learned state is
 held in attributes whose names end with an underscore (`weights_`, `mean_`), so settings
 (`hyperparams()`) and learned state (`state_dict()`) stay separate, and `save`/`load` round-trip
@@ -17,7 +18,8 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar, dataclass_transform
 
 import torch
 from torch import Tensor
@@ -62,6 +64,14 @@ def register_family(prefix: str, make: Callable[[str], type[Forecaster]]) -> Non
     _FAMILIES[prefix.lower()] = make
 
 
+@dataclass_transform(kw_only_default=True, eq_default=False)
+def hyperparameters(cls: type[F]) -> type[F]:
+    """Class decorator: the class's annotated fields (with their defaults) are its hyperparameters,
+    taken by keyword by a generated constructor that stores each as the attribute of its name
+    (inherited fields come first; redeclaring one changes its default)."""
+    return dataclass(eq=False, repr=False, kw_only=True)(cls)
+
+
 def list_forecasters() -> list[str]:
     """Registered forecaster names, sorted."""
     return sorted(_REGISTRY)
@@ -100,27 +110,15 @@ def as_series_list(series: Sequence[Tensor] | Tensor, dtype: torch.dtype = torch
     Accepts one `[time, dim]` tensor, a `[n, time, dim]` stack, or a list of `[time, dim]`
     tensors (lengths may differ, dimensions may not). A `[time]` tensor is one univariate series.
     """
-    if isinstance(series, Tensor):
-        if series.ndim == 1:
-            items = [series[:, None]]
-        elif series.ndim == 2:
-            items = [series]
-        elif series.ndim == 3:
-            items = list(series.unbind(0))
-        else:
-            raise InvalidInputError(
-                f"series must be [time, dim], [n, time, dim] or a list of [time, dim]; got shape {tuple(series.shape)}"
-            )
-    elif isinstance(series, (list, tuple)):
-        items = list(series)
-        if not items:
+    if isinstance(series, (list, tuple)):
+        if not series:
             raise InvalidInputError("series is an empty list; give at least one [time, dim] tensor")
-        for i, s in enumerate(items):
-            if validate.tensor(s, f"series[{i}]", shape="[time, dim]").ndim not in (1, 2):
-                raise InvalidInputError(f"series[{i}] must be a [time, dim] tensor, got shape {tuple(s.shape)}")
-        items = [s[:, None] if s.ndim == 1 else s for s in items]
+        items = [validate.tensor(s, f"series[{i}]", shape="[time, dim]", ndims=(1, 2)) for i, s in enumerate(series)]
     else:
-        raise InvalidTypeError(f"series must be a tensor or a list of tensors, got {type(series).__name__}")
+        series = validate.tensor(series, "series", shape="[time, dim], [n, time, dim] or a list of [time, dim]",
+                                 ndims=(1, 2, 3))
+        items = list(series.unbind(0)) if series.ndim == 3 else [series]
+    items = [s[:, None] if s.ndim == 1 else s for s in items]
     dims = {s.shape[-1] for s in items}
     if len(dims) != 1:
         raise InvalidInputError(f"all series must have the same dim; got dims {sorted(dims)}")
@@ -252,7 +250,8 @@ class Forecaster:
     def load(cls, path: str | os.PathLike, map_location: str | torch.device = "cpu") -> Forecaster:
         """Rebuild a saved forecaster: `Forecaster.load(p)` finds the class by its saved name."""
         payload = torch.load(os.fspath(path), map_location=map_location, weights_only=True)
-        if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:
+        saved_format = payload.get("format") if isinstance(payload, dict) else None
+        if saved_format != FORMAT_VERSION:
             raise InvalidInputError(f"{path} is not a chaosdata forecaster file (format {FORMAT_VERSION})")
         target = forecaster_class(payload["name"]) if cls is Forecaster else cls
         if target.name != payload["name"]:

@@ -32,14 +32,14 @@ import torch
 from torch import Tensor
 
 from chaosdata import validate
-from chaosdata.baselines.base import Forecaster, register, register_family
+from chaosdata.baselines.base import Forecaster, hyperparameters, register, register_family
 from chaosdata.baselines.darts_models import MissingDependencyError
 from chaosdata.baselines.zeroshot import ZeroShotForecaster
 from chaosdata.errors import ChaosdataError, InvalidInputError
 
 INSTALL = "pip install 'chaosdata[chronos]'"
 PIPELINES = ("ChronosPipeline", "ChronosBoltPipeline")  # what the config's chronos_pipeline_class may name
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+DTYPES = (torch.float32, torch.bfloat16)
 EXAMPLE = "amazon/chronos-bolt-small"
 _HUB_ID = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
 
@@ -87,10 +87,9 @@ def check_checkpoint(checkpoint: str) -> None:
 def load_pipeline(checkpoint: str, device: str, dtype: str) -> Any:
     """The pipeline of `checkpoint` on `device` in `dtype` (loaded once per process)."""
     chronos = _chronos()
-    if dtype not in DTYPES:
-        raise InvalidInputError(f"chronos:{checkpoint}: dtype must be one of {sorted(DTYPES)}, got {dtype!r}")
+    torch_dtype = validate.dtype(dtype, f"chronos:{checkpoint}: dtype", DTYPES)
     try:
-        return chronos.BaseChronosPipeline.from_pretrained(checkpoint, device_map=device, dtype=DTYPES[dtype])
+        return chronos.BaseChronosPipeline.from_pretrained(checkpoint, device_map=device, dtype=torch_dtype)
     except OSError as err:  # no such Hub repository, or no network and nothing in the cache
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ChaosdataError(f"chronos:{checkpoint}: could not load the checkpoint ({first}); download it where "
@@ -142,18 +141,17 @@ class _quiet:
         self.logger.setLevel(self.level)
 
 
+@hyperparameters
 class ChronosForecaster(ZeroShotForecaster):
     """Base of the `chronos:<checkpoint>` classes (`checkpoint` set on each)."""
 
     checkpoint = ""
 
-    def __init__(self, num_samples: int = 1, context_length: int | None = None, batch_size: int = 256,
-                 dtype: str = "float32", seed: int = 0) -> None:
-        self.num_samples = num_samples
-        self.context_length = context_length
-        self.batch_size = batch_size
-        self.dtype = dtype
-        self.seed = seed
+    num_samples: int = 1
+    context_length: int | None = None
+    batch_size: int = 256
+    dtype: str = "float32"
+    seed: int = 0
 
     def predictor(self) -> ChronosPredictor:
         return ChronosPredictor(self.checkpoint, self.device, self.num_samples, self.batch_size, self.dtype, self.seed)

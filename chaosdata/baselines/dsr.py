@@ -33,7 +33,7 @@ import torch
 from torch import Tensor, nn
 
 from chaosdata import validate
-from chaosdata.baselines.base import register
+from chaosdata.baselines.base import hyperparameters, register
 from chaosdata.baselines.neural import NeuralForecaster
 from chaosdata.errors import InvalidInputError
 
@@ -71,28 +71,18 @@ class _ShPLRNN(nn.Module):
 
 
 @register("plrnn")
+@hyperparameters
 class ShPLRNN(NeuralForecaster):
     """A shallow PLRNN with `latent` units (the data's dimension if None) and `hidden`
     piecewise-linear units, trained with generalized teacher forcing of strength `alpha` on
     windows of `seq_len` points; `clipped` selects the bounded variant."""
 
-    def __init__(self, latent: int | None = None, hidden: int = 64, alpha: float = 0.2, seq_len: int = 64,
-                 warmup: int = 32, clipped: bool = False, steps: int = 2000, batch_size: int = 64,
-                 lr: float = 1e-3, seed: int = 0, dtype: str = "float32", stride: int = 1,
-                 grad_clip: float = 1.0) -> None:
-        self.latent = latent
-        self.hidden = hidden
-        self.alpha = alpha
-        self.seq_len = seq_len
-        self.warmup = warmup
-        self.clipped = clipped
-        self.steps = steps
-        self.batch_size = batch_size
-        self.lr = lr
-        self.seed = seed
-        self.dtype = dtype
-        self.stride = stride
-        self.grad_clip = grad_clip
+    latent: int | None = None
+    hidden: int = 64
+    alpha: float = 0.2
+    seq_len: int = 64
+    warmup: int = 32
+    clipped: bool = False
 
     def check_hyperparams(self) -> None:
         super().check_hyperparams()

@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from chaosdata import validate
-from chaosdata.baselines.base import Forecaster, check_context, register
+from chaosdata.baselines.base import Forecaster, check_context, hyperparameters, register
 from chaosdata.baselines.linear import clamp, context_standardizer, finite_contexts, ridge, standardizer
 from chaosdata.errors import InvalidInputError
 
@@ -41,22 +41,20 @@ def reservoir(size: int, dim: int, degree: float, spectral_radius: float, input_
 
 
 @register("esn")
+@hyperparameters
 class EchoStateNetwork(Forecaster):
     """Leaky ESN with `size` units; `ridge` penalizes the readout on standardized data."""
 
-    def __init__(self, size: int = 300, spectral_radius: float = 0.9, degree: float = 6.0,
-                 input_scaling: float = 0.5, bias_scaling: float = 0.2, leak: float = 0.6,
-                 ridge: float = 1e-6, washout: int = 100, seed: int = 0, clip: float = 20.0) -> None:
-        self.size = size
-        self.spectral_radius = spectral_radius
-        self.degree = degree
-        self.input_scaling = input_scaling
-        self.bias_scaling = bias_scaling
-        self.leak = leak
-        self.ridge = ridge
-        self.washout = washout
-        self.seed = seed
-        self.clip = clip
+    size: int = 300
+    spectral_radius: float = 0.9
+    degree: float = 6.0
+    input_scaling: float = 0.5
+    bias_scaling: float = 0.2
+    leak: float = 0.6
+    ridge: float = 1e-6
+    washout: int = 100
+    seed: int = 0
+    clip: float = 20.0
 
     def _recurrent(self) -> Tensor:
         """`W` as a sparse CSR matrix: about `degree` nonzeros per row, so `W r` costs

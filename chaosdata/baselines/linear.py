@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from chaosdata import validate
-from chaosdata.baselines.base import Forecaster, check_context, register
+from chaosdata.baselines.base import Forecaster, check_context, hyperparameters, register
 from chaosdata.errors import InvalidInputError
 
 FeatureMap = Callable[[Tensor], Tensor]
@@ -179,17 +179,16 @@ class DelayRidge(Forecaster):
 
 
 @register("linear")
+@hyperparameters
 class LinearAR(DelayRidge):
     """Linear autoregression: the next state as an affine function of the last `lags` states,
     fitted by ridge regression (`ridge` is the penalty on standardized data)."""
 
-    def __init__(self, lags: int = 8, ridge: float = 1e-6, increment: bool = False,
-                 standardize: bool = True, clip: float = 20.0) -> None:
-        self.lags = lags
-        self.ridge = ridge
-        self.increment = increment
-        self.standardize = standardize
-        self.clip = clip
+    lags: int = 8
+    ridge: float = 1e-6
+    increment: bool = False
+    standardize: bool = True
+    clip: float = 20.0
 
     def taps(self) -> tuple[int, int]:
         validate.count(self.lags, "lags")

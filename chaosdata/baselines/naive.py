@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from chaosdata.baselines.base import Forecaster, check_context, register
+from chaosdata.baselines.base import Forecaster, check_context, hyperparameters, register
 
 
 @register("naive")
@@ -64,12 +64,12 @@ def dominant_period(series: list[Tensor], max_period: int | None = None) -> int:
 
 
 @register("seasonal")
+@hyperparameters
 class Seasonal(Forecaster):
     """Seasonal naive: repeat the last `period` context steps, `period` being the dominant
     period of the training series (in steps, found from its power spectrum) unless given."""
 
-    def __init__(self, period: int | None = None) -> None:
-        self.period = period
+    period: int | None = None
 
     def _fit(self, series: list[Tensor], *, dt: float | None, system: Any) -> None:
         self.period_ = int(self.period) if self.period else dominant_period(series)

@@ -23,18 +23,8 @@ import torch
 from torch import Tensor, nn
 
 from chaosdata import validate
-from chaosdata.baselines.base import Forecaster, register
+from chaosdata.baselines.base import Forecaster, hyperparameters, register
 from chaosdata.errors import InvalidInputError
-
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
-
-
-def parse_dtype(dtype: str) -> torch.dtype:
-    """The torch dtype named by the `dtype` hyperparameter ('float32' or 'float64')."""
-    try:
-        return DTYPES[dtype]
-    except (KeyError, TypeError):
-        raise InvalidInputError(f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}") from None
 
 
 def window_starts(lengths: list[int], window: int, stride: int) -> Tensor:
@@ -57,11 +47,12 @@ def mlp(n_in: int, width: int, depth: int, n_out: int, activation: type[nn.Modul
     return nn.Sequential(*layers)
 
 
+@hyperparameters
 class NeuralForecaster(Forecaster):
     """Shared fit/predict/state machinery of the torch forecasters.
 
-    A subclass sets the shared hyperparameters (`steps`, `batch_size`, `lr`, `seed`, `dtype`,
-    `stride`, `grad_clip`) in its constructor and implements:
+    The shared hyperparameters are declared here (a subclass redeclares one to change its
+    default); a subclass adds its own and implements:
       - `window_length()`: points per training window;
       - `min_context()`: the shortest context `predict` accepts;
       - `build(dim)`: a fresh `nn.Module` for `dim` coordinates;
@@ -71,13 +62,13 @@ class NeuralForecaster(Forecaster):
     training loss per step) and `weights_` (the module's parameters, made on `state_dict()`).
     """
 
-    steps: int
-    batch_size: int
-    lr: float
-    seed: int
-    dtype: str  # "float32" or "float64" (`parse_dtype`)
-    stride: int
-    grad_clip: float | None
+    steps: int = 2000
+    batch_size: int = 64
+    lr: float = 1e-3
+    seed: int = 0
+    dtype: str = "float32"  # or "float64" (`validate.dtype`)
+    stride: int = 1
+    grad_clip: float | None = 1.0
 
     def window_length(self) -> int:
         raise NotImplementedError
@@ -100,12 +91,12 @@ class NeuralForecaster(Forecaster):
             validate.count(getattr(self, name), name)
         if not self.lr > 0:
             raise InvalidInputError(f"lr must be positive, got {self.lr!r}")
-        parse_dtype(self.dtype)
+        validate.dtype(self.dtype)
 
     # --- learning -----------------------------------------------------------------------
     def _fit(self, series: list[Tensor], *, dt: float | None, system: Any) -> None:
         self.check_hyperparams()
-        device, dtype = self.device, parse_dtype(self.dtype)
+        device, dtype = self.device, validate.dtype(self.dtype)
         dim = series[0].shape[-1]
         flat = torch.cat(series)
         mean = flat.mean(0)
@@ -159,7 +150,7 @@ class NeuralForecaster(Forecaster):
                 f"context has {context.shape[1]} steps; {self.name} needs at least {need} "
                 "(its lookback); give a longer context or build the model with a smaller lookback"
             )
-        z = ((context - self.mean_) / self.std_).to(parse_dtype(self.dtype))
+        z = ((context - self.mean_) / self.std_).to(validate.dtype(self.dtype))
         with torch.no_grad():
             out = self.forecast(self._net, z, horizon)
         return out.to(torch.float64) * self.std_ + self.mean_
@@ -176,7 +167,7 @@ class NeuralForecaster(Forecaster):
         if weights is None:
             raise InvalidInputError(f"state for {self.name} has no 'weights_'; pass the output of state_dict()")
         super().load_state_dict(state)
-        net = self.build(self.dim_).to(self.device, parse_dtype(self.dtype))
+        net = self.build(self.dim_).to(self.device, validate.dtype(self.dtype))
         net.load_state_dict(weights)
         net.eval()
         self._net = net
@@ -241,25 +232,16 @@ class _MLPNet(nn.Module):
 
 
 @register("mlp")
+@hyperparameters
 class MLPForecaster(WindowForecaster):
     """A multilayer perceptron on the flattened last `lookback` points of all coordinates,
     predicting the next `out_steps` points as offsets from the last one (`depth` ReLU layers
     of `width` units)."""
 
-    def __init__(self, lookback: int = 32, out_steps: int = 8, width: int = 256, depth: int = 2,
-                 steps: int = 2000, batch_size: int = 64, lr: float = 1e-3, seed: int = 0,
-                 dtype: str = "float32", stride: int = 1, grad_clip: float = 1.0) -> None:
-        self.lookback = lookback
-        self.out_steps = out_steps
-        self.width = width
-        self.depth = depth
-        self.steps = steps
-        self.batch_size = batch_size
-        self.lr = lr
-        self.seed = seed
-        self.dtype = dtype
-        self.stride = stride
-        self.grad_clip = grad_clip
+    lookback: int = 32
+    out_steps: int = 8
+    width: int = 256
+    depth: int = 2
 
     def build(self, dim: int) -> nn.Module:
         return _MLPNet(dim, self.lookback, self.out_steps, self.width, self.depth)
@@ -303,26 +285,17 @@ class _NBeatsNet(nn.Module):
 
 
 @register("nbeats")
+@hyperparameters
 class NBeatsForecaster(WindowForecaster):
     """N-BEATS, generic architecture (Oreshkin, Carpov, Chapados & Bengio 2020, ICLR), applied
     to each coordinate separately with shared weights: `blocks` blocks of `layers` ReLU layers
     of `width` units, doubly residual, `lookback` -> `out_steps` points."""
 
-    def __init__(self, lookback: int = 64, out_steps: int = 16, width: int = 256, layers: int = 4,
-                 blocks: int = 3, steps: int = 2000, batch_size: int = 64, lr: float = 1e-3, seed: int = 0,
-                 dtype: str = "float32", stride: int = 1, grad_clip: float = 1.0) -> None:
-        self.lookback = lookback
-        self.out_steps = out_steps
-        self.width = width
-        self.layers = layers
-        self.blocks = blocks
-        self.steps = steps
-        self.batch_size = batch_size
-        self.lr = lr
-        self.seed = seed
-        self.dtype = dtype
-        self.stride = stride
-        self.grad_clip = grad_clip
+    lookback: int = 64
+    out_steps: int = 16
+    width: int = 256
+    layers: int = 4
+    blocks: int = 3
 
     def build(self, dim: int) -> nn.Module:
         return _NBeatsNet(self.lookback, self.out_steps, self.width, self.layers, self.blocks)
@@ -362,32 +335,22 @@ class _PatchTSTNet(nn.Module):
 
 
 @register("patchtst")
+@hyperparameters
 class PatchTSTForecaster(WindowForecaster):
     """A small PatchTST-like model (Nie, Nguyen, Sinthong & Kalagnanam 2023, ICLR): channel
     independence, instance normalization, patches of `patch` points every `patch_stride` as
     tokens, `layers` pre-norm Transformer encoder layers (`d_model`, `heads`, `ff`; LayerNorm
     where the paper uses BatchNorm), a flatten-linear head to `out_steps` points."""
 
-    def __init__(self, lookback: int = 128, out_steps: int = 32, patch: int = 16, patch_stride: int = 8,
-                 d_model: int = 64, heads: int = 4, layers: int = 2, ff: int = 128, dropout: float = 0.0,
-                 steps: int = 2000, batch_size: int = 64, lr: float = 1e-3, seed: int = 0,
-                 dtype: str = "float32", stride: int = 1, grad_clip: float = 1.0) -> None:
-        self.lookback = lookback
-        self.out_steps = out_steps
-        self.patch = patch
-        self.patch_stride = patch_stride
-        self.d_model = d_model
-        self.heads = heads
-        self.layers = layers
-        self.ff = ff
-        self.dropout = dropout
-        self.steps = steps
-        self.batch_size = batch_size
-        self.lr = lr
-        self.seed = seed
-        self.dtype = dtype
-        self.stride = stride
-        self.grad_clip = grad_clip
+    lookback: int = 128
+    out_steps: int = 32
+    patch: int = 16
+    patch_stride: int = 8
+    d_model: int = 64
+    heads: int = 4
+    layers: int = 2
+    ff: int = 128
+    dropout: float = 0.0
 
     def check_hyperparams(self) -> None:
         super().check_hyperparams()
@@ -419,27 +382,19 @@ class _GRUNet(nn.Module):
 
 
 @register("gru")
+@hyperparameters
 class GRUForecaster(NeuralForecaster):
     """A gated recurrent network that predicts the next state as the current one plus a
     learned increment. Trained with teacher forcing on windows of `seq_len + 1` points, the loss
     counted after `burn_in` steps; forecasts read the last `warmup` context points (all of them
     if None), then feed each prediction back."""
 
-    def __init__(self, hidden: int = 64, layers: int = 1, seq_len: int = 64, burn_in: int = 16,
-                 warmup: int | None = 128, steps: int = 2000, batch_size: int = 64, lr: float = 2e-3,
-                 seed: int = 0, dtype: str = "float32", stride: int = 1, grad_clip: float = 1.0) -> None:
-        self.hidden = hidden
-        self.layers = layers
-        self.seq_len = seq_len
-        self.burn_in = burn_in
-        self.warmup = warmup
-        self.steps = steps
-        self.batch_size = batch_size
-        self.lr = lr
-        self.seed = seed
-        self.dtype = dtype
-        self.stride = stride
-        self.grad_clip = grad_clip
+    hidden: int = 64
+    layers: int = 1
+    seq_len: int = 64
+    burn_in: int = 16
+    warmup: int | None = 128
+    lr: float = 2e-3
 
     def check_hyperparams(self) -> None:
         super().check_hyperparams()

@@ -23,8 +23,8 @@ import torch
 from torch import Tensor, nn
 
 from chaosdata import validate
-from chaosdata.baselines.base import register
-from chaosdata.baselines.neural import NeuralForecaster, mlp, parse_dtype
+from chaosdata.baselines.base import hyperparameters, register
+from chaosdata.baselines.neural import NeuralForecaster, mlp
 from chaosdata.errors import InvalidInputError
 from chaosdata.integrate import TABLEAUX, Tableau, integrate
 
@@ -84,29 +84,20 @@ class _Field(nn.Module):
 
 
 @register("neural_ode")
+@hyperparameters
 class NeuralODE(NeuralForecaster):
     """A neural ODE (Chen, Rubanova, Bettencourt & Duvenaud 2018): an MLP vector field of
     `depth` layers of `width` units (`activation`: tanh, silu or softplus), trained by
     backpropagating through `rollout` samples of `method` with `substeps` steps per sample;
     forecasts integrate the field from the last context state with `chaosdata.integrate`."""
 
-    def __init__(self, width: int = 64, depth: int = 2, activation: str = "tanh", rollout: int = 8,
-                 substeps: int = 2, method: str = "rk4", steps: int = 2000, batch_size: int = 64,
-                 lr: float = 3e-3, seed: int = 0, dtype: str = "float32", stride: int = 1,
-                 grad_clip: float = 1.0) -> None:
-        self.width = width
-        self.depth = depth
-        self.activation = activation
-        self.rollout = rollout
-        self.substeps = substeps
-        self.method = method
-        self.steps = steps
-        self.batch_size = batch_size
-        self.lr = lr
-        self.seed = seed
-        self.dtype = dtype
-        self.stride = stride
-        self.grad_clip = grad_clip
+    width: int = 64
+    depth: int = 2
+    activation: str = "tanh"
+    rollout: int = 8
+    substeps: int = 2
+    method: str = "rk4"
+    lr: float = 3e-3
 
     def check_hyperparams(self) -> None:
         super().check_hyperparams()
@@ -141,7 +132,7 @@ class NeuralODE(NeuralForecaster):
         shaped for `chaosdata.integrate.integrate`; time in the units of the `dt` given to fit
         (samples when none was given)."""
         self._check_fitted()
-        z = ((x - self.mean_) / self.std_).to(parse_dtype(self.dtype))
+        z = ((x - self.mean_) / self.std_).to(validate.dtype(self.dtype))
         with torch.no_grad():
             g = self._net(z)
         return g.to(x.dtype) * self.std_.to(x.dtype) / self.dt_

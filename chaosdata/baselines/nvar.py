@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from chaosdata import validate
-from chaosdata.baselines.base import register
+from chaosdata.baselines.base import hyperparameters, register
 from chaosdata.baselines.linear import DelayRidge
 
 
@@ -44,18 +44,17 @@ def n_features(dim: int, k: int, order: int) -> int:
 
 
 @register("nvar")
+@hyperparameters
 class NVAR(DelayRidge):
     """NG-RC: `k` taps `s` steps apart, polynomial features up to `order`, ridge `ridge`."""
 
-    def __init__(self, k: int = 2, s: int = 1, order: int = 2, ridge: float = 2.5e-6,
-                 increment: bool = True, standardize: bool = True, clip: float = 20.0) -> None:
-        self.k = k
-        self.s = s
-        self.order = order
-        self.ridge = ridge
-        self.increment = increment
-        self.standardize = standardize
-        self.clip = clip
+    k: int = 2
+    s: int = 1
+    order: int = 2
+    ridge: float = 2.5e-6
+    increment: bool = True
+    standardize: bool = True
+    clip: float = 20.0
 
     def taps(self) -> tuple[int, int]:
         for name in ("k", "s", "order"):

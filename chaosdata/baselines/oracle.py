@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from chaosdata.baselines.base import Forecaster, register
+from chaosdata.baselines.base import Forecaster, hyperparameters, register
 from chaosdata.errors import InvalidInputError
 from chaosdata.integrate import SolverSettings
 from chaosdata.integrate.trajectories import make_trajectories
@@ -24,6 +24,7 @@ from chaosdata.systems import System, get_system
 
 
 @register("oracle")
+@hyperparameters
 class Oracle(Forecaster):
     """Integrate `system` from `last_state * (1 + eps * n)`, `n` `[dim]` standard normal drawn
     from `seed` (the same relative kick for every context).
@@ -31,13 +32,11 @@ class Oracle(Forecaster):
 
     raw_state = True
 
-    def __init__(self, eps: float = 1e-6, seed: int = 0, rtol: float | None = None,
-                 atol: float | None = None, postprocess: bool = True) -> None:
-        self.eps = eps
-        self.seed = seed
-        self.rtol = rtol
-        self.atol = atol
-        self.postprocess = postprocess
+    eps: float = 1e-6
+    seed: int = 0
+    rtol: float | None = None
+    atol: float | None = None
+    postprocess: bool = True
 
     def fit(self, series: Any = None, *, dt: float | None = None, system: Any = None) -> Oracle:
         """Learns nothing from `series` (it may be None); records `system` and the step `dt`."""
