@@ -45,16 +45,16 @@ def reservoir(size: int, dim: int, degree: float, spectral_radius: float, input_
 class EchoStateNetwork(Forecaster):
     """Leaky ESN with `size` units; `ridge` penalizes the readout on standardized data."""
 
-    size: int = 300
-    spectral_radius: float = 0.9
-    degree: float = 6.0
-    input_scaling: float = 0.5
-    bias_scaling: float = 0.2
-    leak: float = 0.6
-    ridge: float = 1e-6
-    washout: int = 100
-    seed: int = 0
-    clip: float = 20.0
+    size: int = 300  # reservoir units
+    spectral_radius: float = 0.9  # of W
+    degree: float = 6.0  # about this many nonzeros per row of W
+    input_scaling: float = 0.5  # W_in uniform in [-input_scaling, input_scaling]
+    bias_scaling: float = 0.2  # b uniform in [-bias_scaling, bias_scaling]
+    leak: float = 0.6  # r' = (1 - leak) r + leak tanh(W r + W_in u + b)
+    ridge: float = 1e-6  # penalty of the readout's ridge regression
+    washout: int = 100  # steps of each series dropped before the fit
+    seed: int = 0  # draws W, W_in and b
+    clip: float = 20.0  # fed-back forecasts clamped to +-clip training stds
 
     def _recurrent(self) -> Tensor:
         """`W` as a sparse CSR matrix: about `degree` nonzeros per row, so `W r` costs

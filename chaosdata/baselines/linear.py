@@ -129,13 +129,16 @@ def with_constant(d: Tensor) -> Tensor:
     return torch.cat([torch.ones_like(d[..., :1]), d], dim=-1)
 
 
+@hyperparameters
 class DelayRidge(Forecaster):
-    """Shared fit/predict of ridge-on-delays models; subclasses set `taps`, `skip`, `features`."""
+    """Shared fit/predict of ridge-on-delays models; subclasses set `taps`, `skip`, `features`.
+    Shared hyperparameters: the ridge penalty (on standardized data when `standardize`), whether
+    the increments are regressed rather than the next state, and the forecast's clip (in stds)."""
 
-    ridge: float
-    standardize: bool
-    clip: float
-    increment: bool
+    ridge: float = 1e-6
+    increment: bool = False
+    standardize: bool = True
+    clip: float = 20.0
 
     def taps(self) -> tuple[int, int]:
         raise NotImplementedError
@@ -185,10 +188,6 @@ class LinearAR(DelayRidge):
     fitted by ridge regression (`ridge` is the penalty on standardized data)."""
 
     lags: int = 8
-    ridge: float = 1e-6
-    increment: bool = False
-    standardize: bool = True
-    clip: float = 20.0
 
     def taps(self) -> tuple[int, int]:
         validate.count(self.lags, "lags")

@@ -342,15 +342,15 @@ class PatchTSTForecaster(WindowForecaster):
     tokens, `layers` pre-norm Transformer encoder layers (`d_model`, `heads`, `ff`; LayerNorm
     where the paper uses BatchNorm), a flatten-linear head to `out_steps` points."""
 
-    lookback: int = 128
-    out_steps: int = 32
-    patch: int = 16
-    patch_stride: int = 8
-    d_model: int = 64
-    heads: int = 4
-    layers: int = 2
-    ff: int = 128
-    dropout: float = 0.0
+    lookback: int = 128  # context points the model reads
+    out_steps: int = 32  # points forecast per call
+    patch: int = 16  # points per token
+    patch_stride: int = 8  # points between the starts of two patches
+    d_model: int = 64  # token width
+    heads: int = 4  # attention heads
+    layers: int = 2  # encoder layers
+    ff: int = 128  # width of each layer's feed-forward block
+    dropout: float = 0.0  # in the encoder layers
 
     def check_hyperparams(self) -> None:
         super().check_hyperparams()

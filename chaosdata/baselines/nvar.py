@@ -53,8 +53,6 @@ class NVAR(DelayRidge):
     order: int = 2
     ridge: float = 2.5e-6
     increment: bool = True
-    standardize: bool = True
-    clip: float = 20.0
 
     def taps(self) -> tuple[int, int]:
         for name in ("k", "s", "order"):
