@@ -1,6 +1,6 @@
 """chaosdata: datasets of chaotic dynamical systems, GPU-native and one call from training code."""
 
-from chaosdata.errors import ChaosdataError, UnknownSystemError
+from chaosdata.errors import ChaosdataError, UnknownNameError
 from chaosdata.integrate import NoiseSpec, OutputGrid, Sampling, SolverSettings
 from chaosdata.integrate.trajectories import Trajectories, make_trajectories
 from chaosdata.loader import load_dataset
@@ -16,7 +16,7 @@ __all__ = [
     "SolverSettings",
     "System",
     "Trajectories",
-    "UnknownSystemError",
+    "UnknownNameError",
     "WindowDataset",
     "__version__",
     "collate_padded",

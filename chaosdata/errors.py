@@ -10,15 +10,15 @@ class ChaosdataError(Exception):
     """Base class of every error raised on purpose by chaosdata."""
 
 
-class UnknownSystemError(ChaosdataError, KeyError):
-    """A system name that is not in the catalogue."""
+class InvalidInputError(ChaosdataError, ValueError):
+    """A value of the right type but the wrong shape, range or name."""
+
+
+class UnknownNameError(InvalidInputError, KeyError):
+    """A name that is not in its registry (a system, tableau, forecaster, metric, protocol...)."""
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0]) if self.args else ""
-
-
-class InvalidInputError(ChaosdataError, ValueError):
-    """A value of the right type but the wrong shape, range or name."""
 
 
 class InvalidTypeError(ChaosdataError, TypeError):
@@ -26,10 +26,13 @@ class InvalidTypeError(ChaosdataError, TypeError):
 
 
 def suggest(name: str, choices: Iterable[str], n: int = 3) -> str:
-    """A ' Did you mean ...?' hint for a misspelt name ('' when nothing is close)."""
+    """A ' Did you mean ...?' hint for a misspelt name, else for a name it starts (a family
+    name such as 'vpt' for 'vpt_smape'); '' when neither finds one."""
     choices = list(choices)
     lowered = {c.lower(): c for c in choices}
     close = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.6)
+    if not close and name:
+        close = [c for c in lowered if c.startswith(name.lower())][:n]
     if not close:
         return ""
     return " Did you mean " + ", ".join(repr(lowered[c]) for c in close) + "?"

@@ -36,6 +36,18 @@ def rng():
     return torch.Generator().manual_seed(0)
 
 
+@pytest.fixture
+def restore_systems():
+    """The system registry as a test may extend it (user-registered systems), with what the
+    test added removed afterwards."""
+    from chaosdata.systems import SYSTEMS
+
+    before = set(SYSTEMS.names())
+    yield SYSTEMS
+    for name in set(SYSTEMS.names()) - before:
+        SYSTEMS.remove(name)
+
+
 @pytest.fixture(scope="session")
 def tiny_chronos(tmp_path_factory):
     """Folders of a tiny Chronos (T5) and a tiny Chronos-Bolt checkpoint with random weights,

@@ -13,7 +13,7 @@ import pytest
 
 import chaosdata.store
 from chaosdata.cli import main as cli_main
-from chaosdata.errors import InvalidInputError, UnknownSystemError
+from chaosdata.errors import InvalidInputError, UnknownNameError
 from chaosdata.store import open_store
 from chaosdata.store.config import ReleaseConfig, load_config, parse_config
 from chaosdata.store.generate import _plan
@@ -288,7 +288,7 @@ def test_a_config_path_that_is_a_directory_or_not_text_is_a_clear_error(tmp_path
 
 def test_an_unknown_system_in_the_config_names_the_file_and_key():
     # the error was the catalogue's alone: with --systems also given, nothing said which list was wrong
-    with pytest.raises(UnknownSystemError, match=r"^tiny.toml: systems: unknown system 'Lorenzz'.*Did you mean 'Lorenz'"):
+    with pytest.raises(UnknownNameError, match=r"^tiny.toml: systems: unknown system 'Lorenzz'.*Did you mean 'Lorenz'"):
         parse_config(raw_cli_config(systems=["Lorenzz"]), "tiny.toml")
 
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from chaosdata.errors import InvalidInputError, InvalidTypeError, UnknownSystemError
+from chaosdata.errors import InvalidInputError, InvalidTypeError, UnknownNameError
 from chaosdata.loader import load_dataset
 from chaosdata.store import build, load_preset
 from chaosdata.store.config import parse_config
@@ -119,7 +119,7 @@ def test_dataloader_with_workers(store):
 
 
 def test_bad_input_names_what_exists(store):
-    with pytest.raises(UnknownSystemError, match="Lorenz"):
+    with pytest.raises(UnknownNameError, match="Lorenz"):
         load_dataset("Lorentz", source=store)
     with pytest.raises(InvalidInputError, match="not in the store"):
         load_dataset("Rossler", source=store)

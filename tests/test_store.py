@@ -22,7 +22,7 @@ import zarr
 
 from chaosdata import SolverSettings, make_trajectories
 from chaosdata.cli import main as cli
-from chaosdata.errors import InvalidInputError, UnknownSystemError
+from chaosdata.errors import InvalidInputError, UnknownNameError
 from chaosdata.integrate.trajectories import union_grid
 from chaosdata.store import ChecksumError, StoreError, build, load_config, load_preset, open_store, provenance, split_seed
 from chaosdata.store.config import parse_config
@@ -91,7 +91,7 @@ def test_config_errors_name_the_key(change, message):
 
 
 def test_config_unknown_system_suggests_a_name():
-    with pytest.raises(UnknownSystemError, match="Lorenz"):
+    with pytest.raises(UnknownNameError, match="Lorenz"):
         parse_config(raw_tiny(systems=["Lorenzz"]))
 
 

@@ -25,13 +25,13 @@ import torch
 from torch import Tensor
 
 from chaosdata import validate
-from chaosdata.errors import ChaosdataError, InvalidInputError, InvalidTypeError, suggest
+from chaosdata.errors import ChaosdataError, InvalidInputError
+from chaosdata.registry import Registry
 
 F = TypeVar("F", bound="Forecaster")
 
-_REGISTRY: dict[str, type[Forecaster]] = {}
-# families of forecasters named `<prefix>:<name>` and made on first use (darts' models): prefix -> maker
-_FAMILIES: dict[str, Callable[[str], type[Forecaster]]] = {}
+# every forecaster by name, and the families named `<prefix>:<name>` made on first use (darts' models)
+FORECASTERS: Registry[type[Forecaster]] = Registry("forecaster")
 FORMAT_VERSION = 1
 
 
@@ -46,13 +46,8 @@ def register(name: str, *, keep_case: bool = False) -> Callable[[type[F]], type[
     still ignore case."""
 
     def decorate(cls: type[F]) -> type[F]:
-        key = name.lower()
-        if key in _REGISTRY and _REGISTRY[key] is not cls:
-            raise InvalidInputError(
-                f"forecaster name {name!r} is already registered by {_REGISTRY[key].__qualname__}; choose another name"
-            )
-        cls.name = name if keep_case else key
-        _REGISTRY[key] = cls
+        FORECASTERS.add(name, cls)
+        cls.name = name if keep_case else name.lower()
         return cls
 
     return decorate
@@ -61,7 +56,7 @@ def register(name: str, *, keep_case: bool = False) -> Callable[[type[F]], type[
 def register_family(prefix: str, make: Callable[[str], type[Forecaster]]) -> None:
     """Forecasters named `<prefix>:<name>`: `make(name)` builds the class (registered under the
     full name on first use) or raises an error naming the fix (unknown name, package missing)."""
-    _FAMILIES[prefix.lower()] = make
+    FORECASTERS.add_family(prefix, make)
 
 
 @dataclass_transform(kw_only_default=True, eq_default=False)
@@ -74,22 +69,12 @@ def hyperparameters(cls: type[F]) -> type[F]:
 
 def list_forecasters() -> list[str]:
     """Registered forecaster names, sorted."""
-    return sorted(_REGISTRY)
+    return sorted(FORECASTERS)
 
 
 def forecaster_class(name: str) -> type[Forecaster]:
-    """The class registered under `name` (case-insensitive)."""
-    if not isinstance(name, str):
-        raise InvalidTypeError(f"forecaster name must be a string, got {type(name).__name__}")
-    if name.lower() in _REGISTRY:
-        return _REGISTRY[name.lower()]
-    prefix, sep, rest = name.partition(":")
-    if sep and prefix.lower() in _FAMILIES:
-        return _FAMILIES[prefix.lower()](rest)
-    families = "".join(f", {p}:<model>" for p in _FAMILIES)
-    raise InvalidInputError(
-        f"unknown forecaster {name!r}; known: {', '.join(list_forecasters())}{families}.{suggest(name, _REGISTRY)}"
-    )
+    """The class registered under `name` (case-insensitive, see `FORECASTERS`)."""
+    return FORECASTERS.get(name)
 
 
 def get_forecaster(name: str, **hyperparams: Any) -> Forecaster:

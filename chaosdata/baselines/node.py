@@ -33,9 +33,9 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "silu": nn.SiLU, "so
 
 def fixed_step_tableau(method: str) -> Tableau:
     """The fixed-step tableau named `method` (the ones `integrate` steps with a given `dt`)."""
-    choices = sorted(k for k, t in TABLEAUX.items() if not t.adaptive)
-    tab = TABLEAUX.get(method) if isinstance(method, str) else None
-    if tab is None or tab.adaptive:
+    tab = TABLEAUX.get(method)
+    if tab.adaptive:
+        choices = sorted(k for k, t in TABLEAUX.items() if not t.adaptive)
         raise InvalidInputError(f"method must be a fixed-step tableau, one of {choices}; got {method!r}")
     return tab
 

@@ -32,9 +32,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from chaosdata.errors import InvalidInputError, suggest
 from chaosdata.integrate import Sampling, SolverSettings
 from chaosdata.integrate.trajectories import make_trajectories
+from chaosdata.registry import Registry
 from chaosdata.systems import System, get_system
 
 
@@ -78,9 +78,8 @@ class Protocol:
         return self.context + self.horizon
 
 
-PROTOCOLS: dict[str, Protocol] = {
-    p.name: p
-    for p in (
+PROTOCOLS: Registry[Protocol] = Registry("protocol")
+for _p in (
         Protocol(
             name="zero-shot",
             description="Zhang & Gilpin 2025: 20 initial conditions, 30 points per Lyapunov time, "
@@ -122,18 +121,13 @@ PROTOCOLS: dict[str, Protocol] = {
             n_ics=1, context=1000, horizon=5000, timescale="period", pts_per_step=100, train_points=1200,
             tune_horizon=200, kinds=("flow", "delay"),
         ),
-    )
-}
+):
+    PROTOCOLS.add(_p.name, _p)
 
 
 def get_protocol(name: str) -> Protocol:
-    """The protocol called `name` (see `PROTOCOLS`)."""
-    try:
-        return PROTOCOLS[name]
-    except KeyError:
-        raise InvalidInputError(
-            f"unknown protocol {name!r}; known: {', '.join(PROTOCOLS)}.{suggest(name, PROTOCOLS)}"
-        ) from None
+    """The protocol called `name` (case-insensitive, see `PROTOCOLS`)."""
+    return PROTOCOLS.get(name)
 
 
 def system_seed(base_seed: int, protocol: str, system: str) -> int:

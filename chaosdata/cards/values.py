@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from chaosdata.errors import UnknownSystemError
+from chaosdata.errors import UnknownNameError
 from chaosdata.store.config import SPLITS
 from chaosdata.store.layout import split_path
 from chaosdata.store.reader import Store
@@ -53,7 +53,7 @@ def equation_text(system: str) -> str | None:
     """
     try:
         doc = get_system(system).equations.__doc__
-    except UnknownSystemError:
+    except UnknownNameError:
         return None
     if not doc or not doc.strip():
         return None

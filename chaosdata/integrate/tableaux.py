@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from chaosdata.registry import Registry
+
 Row = tuple[float, ...]
 Terms = tuple[tuple[int, float], ...]  # (stage, weight) pairs, nonzero weights only
 
@@ -191,7 +193,9 @@ DOP853 = Tableau(
     dense=hermite_form_to_power(_hermite_rows(DOP853_B, 16, np.asarray(DOP853_D))),
 )
 
-TABLEAUX: dict[str, Tableau] = {t.name: t for t in (RK4, DOPRI5, DOP853)}
+TABLEAUX: Registry[Tableau] = Registry("method")  # the ODE methods by name (`method="dop853"`)
+for _tab in (RK4, DOPRI5, DOP853):
+    TABLEAUX.add(_tab.name, _tab)
 
 
 # ----------------------------------------------------------------------------- applying a row

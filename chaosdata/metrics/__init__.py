@@ -34,11 +34,12 @@ from chaosdata.metrics.pointwise import (
     smape,
     wape,
 )
-from chaosdata.metrics.registry import Context, Metric, compute_all, get_metric, list_metrics
+from chaosdata.metrics.registry import METRICS, Context, Metric, compute_all, get_metric, list_metrics
 from chaosdata.metrics.spectral import hellinger_distance, power_spectrum_distance
 from chaosdata.metrics.valid_time import error_curve, valid_prediction_steps, valid_prediction_time
 
 __all__ = [
+    "METRICS",
     "Context",
     "Metric",
     "coefficient_of_variation",

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from torch import Tensor
 
 from chaosdata import validate
-from chaosdata.errors import InvalidInputError, suggest
+from chaosdata.errors import InvalidInputError
 from chaosdata.metrics import attractor, correlation, invariants, pointwise, spectral, valid_time
+from chaosdata.registry import Registry
 from chaosdata.systems import get_system
 
 
@@ -123,7 +124,9 @@ _METRICS: tuple[Metric, ...] = (
            "min", 0.0, "relative error of the correlation dimension of a free run", standard=False,
            kind="attractor"),
 )
-_BY_NAME = {m.name: m for m in _METRICS}
+METRICS: Registry[Metric] = Registry("metric", listing="chaosdata.metrics.list_metrics()")
+for _m in _METRICS:
+    METRICS.add(_m.name, _m)
 
 
 KINDS = ("forecast", "attractor")
@@ -152,20 +155,13 @@ def list_metrics(*, standard: bool | None = None, kind: str | None = None) -> li
     "forecast" or the "attractor" metrics.
     """
     kind = _kind(kind)
-    return [m.name for m in _METRICS if (standard is None or m.standard == standard) and (kind is None or m.kind == kind)]
+    return [name for name, m in METRICS.items()
+            if (standard is None or m.standard == standard) and (kind is None or m.kind == kind)]
 
 
 def get_metric(name: str) -> Metric:
-    """The metric registered as `name` (exact, lower case); an error with suggestions otherwise."""
-    try:
-        return _BY_NAME[name]
-    except (KeyError, TypeError):
-        pass
-    hint = suggest(str(name), _BY_NAME)
-    starting = [n for n in _BY_NAME if isinstance(name, str) and name and n.startswith(name.lower())]
-    if not hint and starting:  # a family name such as "vpt" or "smape" is a prefix, not a misspelling
-        hint = " Did you mean " + ", ".join(repr(n) for n in starting) + "?"
-    raise InvalidInputError(f"unknown metric {name!r}.{hint} See chaosdata.metrics.list_metrics()")
+    """The metric registered as `name` (case-insensitive, see `METRICS`)."""
+    return METRICS.get(name)
 
 
 def _context(dt: float | None, lyapunov_time: float | None, lyapunov_time_steps: float | None, system: str | None,

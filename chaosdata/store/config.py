@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from chaosdata import budget
-from chaosdata.errors import InvalidInputError, UnknownSystemError, suggest
+from chaosdata.errors import InvalidInputError, UnknownNameError, suggest
 from chaosdata.integrate.simulate import SolverSettings
 from chaosdata.seeds import seed_of
 from chaosdata.systems import get_system, list_systems
@@ -289,8 +289,8 @@ def parse_config(raw: dict[str, Any], source: str = "config", *, building: bool 
     elif isinstance(systems, list) and systems and all(isinstance(s, str) for s in systems):
         try:
             systems = tuple(sorted({get_system(s).name for s in systems}))
-        except UnknownSystemError as err:  # name the file and key, keep the catalogue's suggestion
-            raise UnknownSystemError(f"{src}: systems: {err}") from None
+        except UnknownNameError as err:  # name the file and key, keep the catalogue's suggestion
+            raise UnknownNameError(f"{src}: systems: {err}") from None
     else:
         raise InvalidInputError(f"{src}: systems must be \"all\" or a non-empty list of names, got {systems!r}")
 
@@ -474,7 +474,7 @@ def _lyapunov_time(name: str) -> float | None:
 
     try:
         return time_unit(get_system(name), "lyapunov")
-    except (InvalidInputError, UnknownSystemError):  # none stored, or a corpus's skew product
+    except InvalidInputError:  # none stored, or a corpus's skew product (an UnknownNameError)
         return None
 
 

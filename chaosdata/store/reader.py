@@ -32,7 +32,7 @@ from zipfile import BadZipFile
 import numpy as np
 import zarr
 
-from chaosdata.errors import InvalidInputError, UnknownSystemError, suggest
+from chaosdata.errors import InvalidInputError, UnknownNameError, suggest
 from chaosdata.files import sha256_file
 from chaosdata.store.archive import array_at, attributes, damaged_reads, group_at, is_checksum_error, open_system, walk_arrays
 from chaosdata.store.config import SPLITS, ReleaseConfig
@@ -140,7 +140,7 @@ class Store:
             return system
         try:
             name = get_system(system).name
-        except UnknownSystemError:
+        except UnknownNameError:
             name = None
         if name is None or name not in known:
             raise InvalidInputError(f"system {system!r} is not in the store at {self.path}; it holds "

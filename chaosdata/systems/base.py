@@ -29,13 +29,13 @@ from torch import Tensor
 
 from chaosdata import validate
 from chaosdata.errors import InvalidInputError, InvalidTypeError, suggest
+from chaosdata.registry import Registry
 
 Kind = Literal["flow", "delay", "map"]
 KINDS: tuple[str, ...] = ("flow", "delay", "map")
 ParamValue = float | tuple  # a float, or nested tuples of floats for vector/matrix parameters
 
-_REGISTRY: dict[str, System] = {}
-_BY_LOWER: dict[str, str] = {}  # lower-case name -> name, kept by `_register` (user systems too)
+SYSTEMS: Registry[System] = Registry("system", listing="chaosdata.list_systems() (`chaosdata systems` in a shell)")
 
 
 @dataclass(frozen=True, eq=False)
@@ -252,9 +252,6 @@ def _check_signature(fn: Callable, params: Mapping[str, Any], n_positional: int)
 
 
 def _register(system: System) -> System:
-    if system.name.lower() in _BY_LOWER:  # names are looked up case-insensitively
-        raise ValueError(f"system {system.name!r} is registered twice (as "
-                         f"{_BY_LOWER[system.name.lower()]!r}; names are case-insensitive): choose another name")
     if system.kind not in KINDS:
         raise ValueError(f"{system.name}: kind must be one of {KINDS}")
     if any(not (0 <= i < system.dim) for i in system.unbounded_indices):
@@ -271,9 +268,7 @@ def _register(system: System) -> System:
         if len(system.domain) != n or not inside:
             raise ValueError(f"{system.name}: domain must give (low, high) for each of {n} coordinates "
                              "and contain the initial condition")
-    _REGISTRY[system.name] = system
-    _BY_LOWER[system.name.lower()] = system.name
-    return system
+    return SYSTEMS.add(system.name, system)
 
 
 def _decorator(kind: Kind, n_positional: int, name: str | None, meta: dict[str, Any]):
