@@ -341,11 +341,14 @@ class WindowDataset(Dataset):
         """Stored values `[..., dim]` to output values: normalized, channel-selected, output dtype."""
         s = self.series[k]
         pick = slice(None) if self.channels is None else slice(self.channels, self.channels + 1)
-        x = np.array(np.asarray(raw)[..., pick], dtype=np.float64)  # a copy: changed in place below
-        if self.normalizer is not None:  # point by point: the same values as (x - mean) / std
-            x -= self.normalizer.mean[s.system][pick]
-            x /= self.normalizer.std[s.system][pick]
-        return x.astype(self._np_dtype)
+        x = np.asarray(raw)[..., pick]
+        out = np.empty(x.shape, dtype=self._np_dtype)
+        if self.normalizer is None:
+            out[...] = x
+            return out
+        # point by point in float64, rounded once to the output dtype: the values of (x - mean) / std
+        centred = np.subtract(x, self.normalizer.mean[s.system][pick], dtype=np.float64)
+        return np.divide(centred, self.normalizer.std[s.system][pick], out=out, dtype=np.float64, casting="same_kind")
 
     def _block(self, k: int, g: int, b: int, noisy: bool) -> np.ndarray:
         """Cached block `(g, b)` of series `k` (see `_geometry`), `[rows, time, channels]` in

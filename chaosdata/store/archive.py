@@ -26,6 +26,7 @@ from zarr.abc.buffer import Buffer
 from zarr.storage import ZipStore
 
 from chaosdata.store.errors import ChecksumError, StoreError
+from chaosdata.store.shards import ChunkChecksumError
 
 N = TypeVar("N", zarr.Array, zarr.Group)
 
@@ -78,9 +79,11 @@ def open_zip(path: Path) -> ZipStore:
 
 
 def open_system(path: Path) -> zarr.Group:
-    """A system's root group, read-only, from its consolidated metadata."""
+    """A system's root group, read-only. Each node's metadata is read from its own document when
+    first used: on local disk the consolidated copy saves no I/O, and parsing every array's
+    metadata to open one (a DataLoader worker's first read) took 24-36 ms against 4-16 ms."""
     with damaged_reads(path):
-        return zarr.open_group(open_zip(path), mode="r")
+        return zarr.open_group(open_zip(path), mode="r", use_consolidated=False)
 
 
 def _node_at(group: zarr.Group, path: str, kind: type[N], wanted: str, found: str) -> N:
@@ -136,7 +139,7 @@ def root_attributes(path: Path) -> dict[str, Any] | None:
 def is_checksum_error(err: BaseException) -> bool:
     """Whether `err` is a failed integrity check of stored bytes: zarr's CRC32C codec (a chunk or a
     shard index) or the zip's own CRC-32 of a member read whole."""
-    if isinstance(err, zipfile.BadZipFile):
+    if isinstance(err, (zipfile.BadZipFile, ChunkChecksumError)):
         return True
     return isinstance(err, ValueError) and "checksum do not match" in str(err)
 
