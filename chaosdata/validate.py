@@ -101,19 +101,26 @@ def non_negative(value: Any, name: str, *, hint: str = "") -> float:
     return number
 
 
-def seed(value: Any, name: str = "seed", *, limit: int = SEED_LIMIT, hint: str = "") -> int:
-    """`value` as an int in [0, limit): the one rule for a seed (any integer torch's and numpy's
-    generators take). A caller that derives further seeds from it (seed + k) passes a smaller
-    `limit` so that those stay valid too, and says so in the error."""
-    bound = "2**64" if limit == SEED_LIMIT else f"2**{limit.bit_length() - 1}" if limit & (limit - 1) == 0 else str(limit)
-    what = f"an integer in [0, {bound})"
+def _power(n: int) -> str:
+    """`n` as written in a message: a power of two as `2**k` (signed), anything else in digits."""
+    m = abs(n)
+    text = f"2**{m.bit_length() - 1}" if m and m & (m - 1) == 0 else str(m)
+    return f"-{text}" if n < 0 else text
+
+
+def seed(value: Any, name: str = "seed", *, limit: int = SEED_LIMIT, minimum: int = 0, hint: str = "") -> int:
+    """`value` as an int in [minimum, limit): the one rule for a seed (any integer torch's and
+    numpy's generators take). A caller that derives further seeds from it (seed + k) passes a
+    smaller `limit` so that those stay valid too, and says so in the error; one that seeds only
+    torch may take its negative seeds too (`minimum=-2**63`)."""
+    what = f"an integer in [{_power(minimum)}, {_power(limit)})"
     if isinstance(value, (bool, np.bool_, Tensor)):
         raise InvalidTypeError(f"{name} must be {what}, got {value!r}{_hint(hint)}")
     try:
         number = operator.index(value)
     except TypeError:
         raise InvalidTypeError(f"{name} must be {what}, got {value!r}{_hint(hint)}") from None
-    if not 0 <= number < limit:
+    if not minimum <= number < limit:
         raise InvalidInputError(f"{name} must be {what}, got {value!r}{_hint(hint)}")
     return number
 

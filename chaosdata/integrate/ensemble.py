@@ -27,7 +27,7 @@ from torch import Tensor
 
 from chaosdata import budget, validate
 from chaosdata.devices import usable_device
-from chaosdata.errors import InvalidInputError, InvalidTypeError
+from chaosdata.errors import InvalidInputError
 from chaosdata.integrate.sde import NoiseSpec, noise_step, parse_noise, solve_noisy
 from chaosdata.integrate.simulate import RESAMPLE, Bound, SolverSettings, check_params, check_state_dtype, simulate, time_unit
 from chaosdata.integrate.solution import Solution
@@ -111,10 +111,8 @@ class Sampling:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "n_ics", validate.count(self.n_ics, "n_ics"))
-        seed = self.seed
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not -SEED_LIMIT <= seed < SEED_LIMIT:
-            raise InvalidInputError(f"seed must be an integer in [-2**63, 2**63), got {seed!r}")
-        object.__setattr__(self, "seed", int(seed))
+        object.__setattr__(self, "seed", validate.seed(self.seed, "seed", minimum=-SEED_LIMIT, limit=SEED_LIMIT,
+                                                       hint="redraws add to it"))
         object.__setattr__(self, "transient", validate.non_negative(
             self.transient, "transient", hint="a number of periods (iterations for maps)"))
         object.__setattr__(self, "resample_failed", validate.flag(self.resample_failed, "resample_failed"))
@@ -129,8 +127,7 @@ def sample_initial_conditions(system: System, n_ics: int, seed: int, scale: floa
     from 16 numbers on, so a larger draw does not start with a smaller one's rows (a bigger
     split is a new set of starts, not an extension of the old one)."""
     n_ics = validate.count(n_ics, "n_ics")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not -(2**63) <= seed < 2**64:
-        raise InvalidInputError(f"seed must be an integer in [-2**63, 2**64), got {seed!r}")
+    seed = validate.seed(seed, "seed", minimum=-(2**63))
     scale = system.perturbation if scale is None else validate.non_negative(
         scale, "scale", hint="a relative kick, or None for the system's perturbation")
     dim = system.state_dim or system.dim
@@ -249,8 +246,7 @@ def _noise_of(system: System, noise: Any, seed: int) -> tuple[NoiseSpec | None, 
 
 def _given_starts(system: System, starts: Any) -> Tensor:
     dim = system.state_dim or system.dim
-    if not isinstance(starts, Tensor):
-        raise InvalidTypeError("initial_conditions must be a torch.Tensor of shape [B, dim] or [dim]")
+    validate.tensor(starts, "initial_conditions", shape="of shape [B, dim] or [dim]")
     ics = starts.reshape(1, -1) if starts.ndim == 1 else starts
     if ics.ndim != 2 or ics.shape[-1] != dim or ics.shape[0] == 0:
         raise InvalidInputError(f"{system.name}: initial_conditions must have shape [B, {dim}] (B >= 1) or [{dim}], "

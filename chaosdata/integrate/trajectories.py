@@ -10,8 +10,6 @@ same seed and device give bitwise the same output.
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,11 +62,9 @@ def union_grid(grids: Mapping[str, tuple[float, int]]) -> tuple[np.ndarray, dict
         raise InvalidInputError("union_grid needs at least one grid")
     parts = []
     for name, (dt, n) in grids.items():
-        if (isinstance(dt, bool) or not isinstance(dt, numbers.Real) or not (dt > 0 and math.isfinite(dt))
-                or isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1):
-            raise InvalidInputError(f"grid {name!r}: dt must be a positive finite number and n an integer of at "
-                                    f"least 1, got ({dt!r}, {n!r})")
-        parts.append(np.arange(int(n), dtype=np.float64) * dt)
+        dt = validate.positive(dt, f"grid {name!r}: dt", hint="the spacing of the grid's times k * dt")
+        n = validate.count(n, f"grid {name!r}: n", hint="the number of times k * dt, k = 0 .. n - 1")
+        parts.append(np.arange(n, dtype=np.float64) * dt)
     every = np.concatenate(parts)
     order = np.argsort(every, kind="stable")
     ranked = every[order]
