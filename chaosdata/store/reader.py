@@ -34,6 +34,7 @@ import zarr
 
 from chaosdata.errors import InvalidInputError, UnknownNameError, suggest
 from chaosdata.files import sha256_file
+from chaosdata.store import shards
 from chaosdata.store.archive import array_at, attributes, damaged_reads, group_at, is_checksum_error, open_system, walk_arrays
 from chaosdata.store.config import SPLITS, ReleaseConfig
 from chaosdata.store.errors import ChecksumError, StoreError
@@ -82,7 +83,7 @@ class CheckedArray:
 
     def __getitem__(self, selection: Any) -> Any:
         with damaged_reads(self.file, self.array.path):
-            return self.array[selection]
+            return shards.read(self.array, selection)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.array, name)
