@@ -150,6 +150,17 @@ def test_oracle_refuses_delay_equations():
         get_forecaster("oracle").fit(None, dt=0.1, system="MackeyGlass")
 
 
+@pytest.mark.parametrize("series", [[], torch.zeros(0, 5, 3)], ids=["empty list", "stack of none"])
+def test_fitting_on_no_series_says_so(series):
+    with pytest.raises(InvalidInputError, match="series holds no series"):
+        get_forecaster("mean").fit(series)
+
+
+def test_a_series_of_four_dimensions_names_the_layouts_taken():
+    with pytest.raises(InvalidInputError, match=r"series must be a tensor \[time, dim\], \[n, time, dim\] or a list"):
+        get_forecaster("mean").fit(torch.zeros(2, 3, 4, 5))
+
+
 # --- published figures and scaling laws ------------------------------------------------------
 def test_nvar_feature_count_is_the_papers():
     assert n_features(3, 2, 2) == 28
@@ -250,7 +261,7 @@ def test_a_global_darts_model_forecasts_any_context_a_local_one_only_its_own():
 
 @pytest.mark.parametrize("name, match", [
     ("darts:NBEATS", r"unknown darts model 'NBEATS' \(in --models darts:NBEATS\)\. Did you mean .*'NBEATSModel'"),
-    ("darts:XGBModel", r"darts:XGBModel: The `XGBoost` module could not be imported; pip install 'darts\[notorch\]'"),
+    ("darts:XGBModel", r"darts:XGBModel: The `XGBoost` module could not be imported; pip install 'chaosdata\[darts\]'"),
 ])
 def test_bad_darts_names_are_one_line_errors(name, match):
     pytest.importorskip("darts")

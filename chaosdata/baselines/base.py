@@ -96,13 +96,13 @@ def as_series_list(series: Sequence[Tensor] | Tensor, dtype: torch.dtype = torch
     tensors (lengths may differ, dimensions may not). A `[time]` tensor is one univariate series.
     """
     if isinstance(series, (list, tuple)):
-        if not series:
-            raise InvalidInputError("series is an empty list; give at least one [time, dim] tensor")
         items = [validate.tensor(s, f"series[{i}]", shape="[time, dim]", ndims=(1, 2)) for i, s in enumerate(series)]
     else:
         series = validate.tensor(series, "series", shape="[time, dim], [n, time, dim] or a list of [time, dim]",
                                  ndims=(1, 2, 3))
         items = list(series.unbind(0)) if series.ndim == 3 else [series]
+    if not items:
+        raise InvalidInputError("series holds no series; give at least one [time, dim] tensor")
     items = [s[:, None] if s.ndim == 1 else s for s in items]
     dims = {s.shape[-1] for s in items}
     if len(dims) != 1:
