@@ -17,12 +17,11 @@ from chaosdata.errors import InvalidInputError
 from chaosdata.export import config_name
 from chaosdata.publish import stage
 from chaosdata.store import build, open_store
-from chaosdata.store.config import SPLITS, parse_config
+from chaosdata.store.config import HF_SPLITS, SPLITS, parse_config
 
 CONFIG = raw_tiny(name="hub-test", systems=["Lorenz", "Henon"], seed=11, length=3, map_length=60,
                   granularities={"fine": {"timescale": "period", "points": 60}})
 REPO = "owner/chaosdata-hub-test"
-HF_SPLIT = {"train": "train", "val": "validation", "test": "test"}
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +53,7 @@ def test_datasets_load_dataset_from_the_hub_equals_the_store(served, store, syst
 
     gran = store.granularities(system)[0]
     for split in SPLITS:
-        ds = datasets.load_dataset(REPO, config_name(system, gran), split=HF_SPLIT[split],
+        ds = datasets.load_dataset(REPO, config_name(system, gran), split=HF_SPLITS[split],
                                    cache_dir=str(tmp_path / "hf")).with_format("numpy")
         np.testing.assert_array_equal(ds[:]["series"], store.array(system, gran, split)[...])
     assert served.counts["resolve GET"] + served.counts["resolve HEAD"] < 30  # 18 measured for Lorenz

@@ -29,7 +29,7 @@ from chaosdata.publish.hub import git_blob_id
 from chaosdata.publish.stage import STAGED_INDEX
 from chaosdata.publish.verify import folder_entries, unstaged_files
 from chaosdata.store import build, open_store
-from chaosdata.store.config import SPLITS, parse_config
+from chaosdata.store.config import HF_SPLITS, SPLITS, parse_config
 from stores import raw_tiny
 
 # a flow, a delay equation and a map, one granularity (maps: iteration): the tiny store of
@@ -37,7 +37,6 @@ from stores import raw_tiny
 CONFIG = raw_tiny(name="publish-test", seed=5, length=3, map_length=60,
                   granularities={"fine": {"timescale": "period", "points": 60}})
 SYSTEMS = ("Lorenz", "Henon", "MackeyGlass")
-HF = {"train": "train", "val": "validation", "test": "test"}
 TOKEN = "hf_TestTokenThatMustNeverAppear0123456789"
 REPO = "someone/chaosdata-test"
 
@@ -109,7 +108,7 @@ def test_datasets_load_every_config_and_split_equal_to_the_store(staged, store, 
     mismatches = []
     for gran in store.granularities(system):
         for split in SPLITS:
-            ds = datasets.load_dataset(str(staged.root), config_name(system, gran), split=HF[split],
+            ds = datasets.load_dataset(str(staged.root), config_name(system, gran), split=HF_SPLITS[split],
                                        cache_dir=str(tmp_path / "hf")).with_format("numpy")
             assert isinstance(ds.features["series"], datasets.Array2D)  # from the schema embedded in the files
             got = ds[:]["series"]

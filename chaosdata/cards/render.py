@@ -41,7 +41,7 @@ from chaosdata.cards.recipe import config_toml
 from chaosdata.errors import InvalidInputError
 from chaosdata.files import sha256_file
 from chaosdata.owned import RECORD, Ledger, append_journal
-from chaosdata.store.config import SPLITS
+from chaosdata.store.config import HF_SPLITS, SPLITS
 from chaosdata.store.layout import MANIFEST, split_path, system_file
 from chaosdata.store.reader import Store, open_store
 
@@ -54,7 +54,6 @@ GALLERY = f"{IMG_DIR}/gallery.png"
 PICTURES = ("attractor", "series", "spectrum")
 PLACEHOLDER_REPO = "OWNER/NAME"
 PREFERRED_DEFAULT = ("Lorenz", "fine")  # the viewer's first config, when the release has it
-HF_SPLIT = {"train": "train", "val": "validation", "test": "test"}
 LICENSE = "mit"
 RESULTS_COLUMNS = ("protocol", "system", "model")  # what a benchmark's results.csv has, at least
 
@@ -216,7 +215,7 @@ def repo_context(store: Store, attrs: dict[str, dict[str, Any]], configs: Sequen
         "default_config": default or config_name(ex_system, ex_gran),
         "granularities": granularities,
         "leaderboard": V.overall_leaderboard(results),
-        "splits": [{"hf": HF_SPLIT[s], "store": s, "n": cfg.splits[s]} for s in SPLITS],
+        "splits": [{"hf": HF_SPLITS[s], "store": s, "n": cfg.splits[s]} for s in SPLITS],
         "seed": cfg.seed,
         "length": V.num(cfg.length), "transient": V.num(cfg.transient),
         "map_length": cfg.map_length, "map_transient": cfg.map_transient,

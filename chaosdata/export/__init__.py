@@ -20,20 +20,13 @@ configs holding every system of a granularity, `all_<granularity>`, series `[com
 
 from chaosdata.export.check import check_combined, check_hdf5, check_parquet
 from chaosdata.export.combined import export_combined
-from chaosdata.export.features import (
-                                       HF_SPLITS,
-                                       STORE_SPLITS,
-                                       combined_config_name,
-                                       combined_features,
-                                       config_name,
-                                       features_yaml,
-                                       row_features,
-)
+from chaosdata.export.features import combined_config_name, combined_features, config_name, features_yaml, row_features
 from chaosdata.export.hdf5 import export_hdf5
 from chaosdata.export.layout import hdf5_path, parquet_path
 from chaosdata.export.parquet import export_parquet
 from chaosdata.export.report import ConfigEntry, ExportedFile, ExportReport
+from chaosdata.store.config import HF_SPLITS
 
-__all__ = ["HF_SPLITS", "STORE_SPLITS", "ConfigEntry", "ExportReport", "ExportedFile", "check_combined", "check_hdf5",
+__all__ = ["HF_SPLITS", "ConfigEntry", "ExportReport", "ExportedFile", "check_combined", "check_hdf5",
            "check_parquet", "combined_config_name", "combined_features", "config_name", "export_combined", "export_hdf5",
            "export_parquet", "features_yaml", "hdf5_path", "parquet_path", "row_features"]

@@ -26,12 +26,12 @@ from typing import ClassVar
 
 import datasets
 
-from chaosdata.export.features import HF_SPLITS
 from chaosdata.export.layout import Plan, PlannedFile, SplitShape, split_shapes
 from chaosdata.export.report import ConfigEntry, ExportedFile, ExportReport
 from chaosdata.export.source import SplitSource, system_sources
 from chaosdata.owned import RECORD, Ledger
 from chaosdata.store import Store, open_store
+from chaosdata.store.config import HF_SPLITS
 
 # (system, granularity, store split) -> that split, opened
 Sources = Mapping[tuple[str, str, str], SplitSource]

@@ -20,11 +20,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from chaosdata.export.features import HF_SPLITS, parameters_json, scalar_invariants
+from chaosdata.export.features import parameters_json, scalar_invariants
 from chaosdata.export.layout import COMBINED_DIR, DATA_DIR, HDF5_DIR, combined_granularities, hdf5_path, split_shapes
 from chaosdata.export.report import ExportReport
 from chaosdata.export.source import SplitSource, row_parameters, system_sources, variant_parameters
 from chaosdata.store import Store
+from chaosdata.store.config import HF_SPLITS
 from chaosdata.store.corpus import Variants
 from chaosdata.store.errors import ChecksumError
 from chaosdata.store.layout import TRAJECTORY_VARIABLES

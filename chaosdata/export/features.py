@@ -36,10 +36,6 @@ from typing import Any
 
 import datasets
 
-# store split name -> Hugging Face split name
-HF_SPLITS = {"train": "train", "val": "validation", "test": "test"}
-STORE_SPLITS = {hf: store for store, hf in HF_SPLITS.items()}
-
 # scalar invariants copied into every row (names as in the system's `invariants` attribute)
 SCALAR_INVARIANTS = ("max_lyapunov", "max_lyapunov_stderr", "lyapunov_time", "kaplan_yorke_dimension",
                      "correlation_dimension", "period")

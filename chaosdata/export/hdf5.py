@@ -44,12 +44,13 @@ import numpy as np
 from chaosdata import validate
 from chaosdata.export.base import Exporter, Sources, run
 from chaosdata.export.check import check_hdf5
-from chaosdata.export.features import HF_SPLITS, SERIES_DTYPE
+from chaosdata.export.features import SERIES_DTYPE
 from chaosdata.export.layout import Plan, PlannedFile, SplitShape, hdf5_plan
 from chaosdata.export.report import ExportReport
 from chaosdata.export.source import SplitSource
 from chaosdata.owned import Ledger
 from chaosdata.store import Store, open_store
+from chaosdata.store.config import HF_SPLITS
 from chaosdata.store.layout import SERIES, TRAJECTORY_VARIABLES
 
 GZIP_LEVEL = 4

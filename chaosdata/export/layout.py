@@ -20,9 +20,9 @@ from itertools import groupby
 
 import numpy as np
 
-from chaosdata.export.features import HF_SPLITS, SERIES_DTYPE
+from chaosdata.export.features import SERIES_DTYPE
 from chaosdata.store import Store
-from chaosdata.store.config import SPLITS
+from chaosdata.store.config import HF_SPLITS, SPLITS
 from chaosdata.store.layout import series_path
 
 DATA_DIR = "data"

@@ -35,7 +35,6 @@ from chaosdata import validate
 from chaosdata.export.base import Exporter, Sources, run
 from chaosdata.export.check import check_parquet
 from chaosdata.export.features import (
-    HF_SPLITS,
     SERIES_DTYPE,
     combined_features,
     config_name,
@@ -48,6 +47,7 @@ from chaosdata.export.report import ExportReport
 from chaosdata.export.source import SplitSource, row_parameters
 from chaosdata.owned import Ledger
 from chaosdata.store import Store
+from chaosdata.store.config import HF_SPLITS
 
 COMPRESSION = "zstd"
 COMPRESSION_LEVEL = 3

@@ -31,6 +31,8 @@ from chaosdata.seeds import seed_of
 from chaosdata.systems import get_system, list_systems
 
 SPLITS = ("train", "val", "test")
+# each split's Hugging Face name (the Hub, `datasets` and the exports say "validation"): the one mapping
+HF_SPLITS = {"train": "train", "val": "validation", "test": "test"}
 TIMESCALES = ("period", "lyapunov")
 DTYPES = ("float32", "float64")
 PRESETS = ("quick", "release")
