@@ -113,10 +113,11 @@ class Ledger:
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise InvalidInputError(f"{path} is not chaosdata's record of the files it wrote ({err}); delete the "
                                     f"folder {self.root} (or this file) and run again, or give a new folder") from None
-        if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
-            raise InvalidInputError(f"{path} holds no `files` object; it is not chaosdata's record. Delete it "
-                                    f"or give a new folder")
-        return data
+        match data:
+            case {"files": dict()}:
+                return data
+        raise InvalidInputError(f"{path} holds no `files` object; it is not chaosdata's record. Delete it "
+                                f"or give a new folder")
 
     def _read_journal(self) -> dict[str, dict[str, Any]]:
         path = self.root / self.journal

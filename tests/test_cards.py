@@ -24,6 +24,7 @@ from chaosdata.errors import InvalidInputError
 from chaosdata.publish.verify import broken_links, markdown_links
 from chaosdata.store import build, load_preset, open_store
 from chaosdata.store.config import parse_config
+from chaosdata.store.errors import StoreError
 from chaosdata.systems import get_system, list_systems
 from stores import raw_tiny
 
@@ -231,6 +232,14 @@ def test_config_toml_reads_back_to_the_same_hash(preset):
     config = load_preset(preset)
     text = config_toml(config.to_dict())
     assert parse_config(tomllib.loads(text), "x.toml").config_hash == config.config_hash
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), {"a": 1}, None])
+def test_config_toml_refuses_a_value_toml_cannot_hold_naming_it(value):
+    config = load_preset("quick").to_dict()
+    config["splits"] = {**config["splits"], "odd": [1, value]}
+    with pytest.raises(StoreError, match=f"cannot write {type(value).__name__} value"):
+        config_toml(config)
 
 
 def test_metadata_toml_rebuilds_the_stores_config(cards, store):

@@ -76,6 +76,13 @@ def test_a_record_that_is_not_json_is_refused_by_name(tmp_path):
         Ledger(tmp_path)
 
 
+@pytest.mark.parametrize("text", ['["a list"]', '{"files": []}', '{"note": "x"}'])
+def test_a_record_without_a_files_object_is_refused_by_name(tmp_path, text):
+    (tmp_path / RECORD).write_text(text)
+    with pytest.raises(InvalidInputError, match=f"{RECORD} holds no `files` object"):
+        Ledger(tmp_path)
+
+
 @pytest.mark.parametrize("out, where", [("store", "is"), ("store/Lorenz", "lies inside"), (".", "contains")])
 def test_an_output_folder_overlapping_the_store_is_refused(tmp_path, out, where):
     (tmp_path / "store" / "Lorenz").mkdir(parents=True)

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from chaosdata.cli import main as cli
-from chaosdata.errors import InvalidInputError
+from chaosdata.errors import InvalidInputError, InvalidTypeError
 from chaosdata.export import config_name
 from chaosdata.publish import PublishError, default_tag, parse_repo_id, publish, stage, staged_index, verify_staged
 from chaosdata.publish.hub import git_blob_id
@@ -77,9 +77,15 @@ def test_valid_repo_ids(repo_id):
 
 
 @pytest.mark.parametrize("repo_id", ["name", "a/b/c", "bad repo/x", "own--er/x", "o/na..me", "o/name.git", "/x",
-                                     "o/", "-o/x", "o/" + "x" * 97, None, 3])
+                                     "o/", "-o/x", "o/" + "x" * 97])
 def test_malformed_repo_ids(repo_id):
     with pytest.raises(InvalidInputError, match="repo_id must be OWNER/NAME"):
+        parse_repo_id(repo_id)
+
+
+@pytest.mark.parametrize("repo_id", [None, 3])
+def test_a_repo_id_that_is_not_a_string_is_a_type_error(repo_id):
+    with pytest.raises(InvalidTypeError, match="repo_id must be a string"):
         parse_repo_id(repo_id)
 
 

@@ -18,19 +18,20 @@ from chaosdata.store.errors import StoreError
 
 
 def _value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if not math.isfinite(v):
-            raise StoreError(f"cannot write the non-finite number {v!r} into a release config")
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)  # a JSON string is a valid TOML basic string
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_value(x) for x in v) + "]"
-    raise StoreError(f"cannot write {type(v).__name__} value {v!r} into a release config")
+    """`v` as a TOML value: a bool, an int, a finite float, a string or a list of them."""
+    match v:
+        case bool():
+            return "true" if v else "false"
+        case int():
+            return str(v)
+        case float() if math.isfinite(v):
+            return repr(v)
+        case str():
+            return json.dumps(v, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+        case list() | tuple():
+            return "[" + ", ".join(_value(x) for x in v) + "]"
+    raise StoreError(f"cannot write {type(v).__name__} value {v!r} into a release config (TOML holds booleans, "
+                     "integers, finite numbers, strings and lists of them)")
 
 
 def _table(name: str, entries: Mapping[str, Any]) -> list[str]:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chaosdata import validate
 from chaosdata.errors import InvalidInputError
 from chaosdata.files import file_entry
 from chaosdata.publish.errors import PublishError
@@ -53,8 +54,8 @@ class PublishReport:
 
 def parse_repo_id(repo_id: Any) -> str:
     """`owner/name` as the Hub accepts it, or `InvalidInputError` saying what is wrong."""
-    if not isinstance(repo_id, str) or not REPO_ID.match(repo_id) or "--" in repo_id or ".." in repo_id \
-            or repo_id.endswith((".git", ".")):
+    repo_id = validate.text(repo_id, "repo_id", hint="OWNER/NAME, e.g. 'my-user/chaosdata-quick'")
+    if not REPO_ID.match(repo_id) or "--" in repo_id or ".." in repo_id or repo_id.endswith((".git", ".")):
         raise InvalidInputError(
             f"repo_id must be OWNER/NAME (letters, digits, '-', '_', '.'; no '--' or '..'; at most 96 "
             f"characters each), e.g. 'my-user/chaosdata-quick'; got {repo_id!r}")
@@ -75,8 +76,8 @@ def default_tag(store: Store) -> str:
 
 def check_tag(tag: str) -> str:
     """`tag` if git accepts it as a tag name, else an `InvalidInputError` naming the rule."""
-    if (not isinstance(tag, str) or not tag or _TAG_FORBIDDEN.search(tag) or tag.startswith(("-", "/", "."))
-            or tag.endswith((".", "/", ".lock")) or "/." in tag):
+    tag = validate.text(tag, "tag", hint="a git tag name")
+    if _TAG_FORBIDDEN.search(tag) or tag.startswith(("-", "/", ".")) or tag.endswith((".", "/", ".lock")) or "/." in tag:
         raise InvalidInputError(f"tag {tag!r} is not a valid git tag name (no spaces, control characters, "
                                 "'~^:?*[\\', '..', '@{' or '//'; not starting with '-', '.' or '/'; not ending "
                                 "with '.', '/' or '.lock'); choose another tag")

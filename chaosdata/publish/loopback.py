@@ -42,6 +42,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import yaml
 
+from chaosdata import validate
 from chaosdata.errors import InvalidInputError
 from chaosdata.publish.hub import git_blob_id
 
@@ -183,9 +184,10 @@ class LoopbackHub:
     def fault(self, pattern: str, action: str | int, *, after: int = 0, times: int | None = 1,
               retry_after: int = 1) -> Fault:
         """Add a `Fault` (see there); the first one that matches a request acts on it."""
-        if action not in ("drop", "hang", "no-range") and not (isinstance(action, int) and 400 <= action < 600):
-            raise InvalidInputError(f"fault action must be 'drop', 'hang', 'no-range' or an HTTP error status; "
-                                    f"got {action!r}")
+        if isinstance(action, str):
+            validate.choice(action, "fault action", ("drop", "hang", "no-range"), hint="or an HTTP error status")
+        else:
+            validate.count(action, "fault action", minimum=400, maximum=599, hint="an HTTP error status")
         with self._lock:
             self.faults.append(Fault(pattern, action, after, times, retry_after))
             return self.faults[-1]
