@@ -41,6 +41,7 @@ from zarr.abc.store import Store as ZarrStore
 from zarr.core.buffer import Buffer, BufferPrototype
 
 from chaosdata.atomic import replacing
+from chaosdata.store import shards
 from chaosdata.store.archive import is_checksum_error
 from chaosdata.store.errors import ChecksumError, StoreError
 from chaosdata.store.layout import MANIFEST, system_file
@@ -251,7 +252,7 @@ class RemoteArray(CheckedArray):
         for attempt in (1, 2):
             self.remote.used.clear()
             try:
-                return self.array[selection]
+                return shards.read(self.array, selection)
             except (ValueError, zipfile.BadZipFile) as err:
                 if not is_checksum_error(err):
                     raise
