@@ -65,7 +65,8 @@ class Series:
         self.time = slice(*(self.time or slice(None)).indices(self.n_time))
 
     @property
-    def length(self) -> int:
+    def n_points(self) -> int:
+        """Time points this split uses of each trajectory (`time`'s span)."""
         return len(range(self.time.start, self.time.stop))
 
 
@@ -182,13 +183,13 @@ class WindowDataset(Dataset):
         width = context_length + horizon
         self._per_row = []
         for s in self.series:
-            if s.length < width:
+            if s.n_points < width:
                 raise InvalidInputError(
                     f"{s.system}: context_length + horizon = {width} is longer than its trajectories "
-                    f"({s.length} points in this split); use shorter windows or regenerate longer "
+                    f"({s.n_points} points in this split); use shorter windows or regenerate longer "
                     "trajectories (source='regenerate')"
                 )
-            self._per_row.append((s.length - width) // stride + 1)
+            self._per_row.append((s.n_points - width) // stride + 1)
         counts = [len(s.rows) * n for s, n in zip(self.series, self._per_row, strict=True)]
         self._offsets = np.concatenate([[0], np.cumsum(counts)]).tolist()
         # per series, for addressing windows of a whole batch at once (`_locate_many`)
@@ -206,7 +207,7 @@ class WindowDataset(Dataset):
         self._view: tuple[np.ndarray, np.ndarray] | None = None  # (block, its windows), see _one_block_windows
         # numpy has no bfloat16: its blocks are cached as float32 and rounded when items are made
         self._np_dtype = np.dtype(np.float32) if dtype == torch.bfloat16 else torch.empty(0, dtype=dtype).numpy().dtype
-        self._fits_in_cache = 2 * sum(len(s.rows) * s.length * s.dim * self._np_dtype.itemsize
+        self._fits_in_cache = 2 * sum(len(s.rows) * s.n_points * s.dim * self._np_dtype.itemsize
                                       for s in self.series) <= cache_bytes
         self._noise_scale = []  # per series: noise std per stored coordinate, in output units
         for s in self.series:
@@ -298,15 +299,15 @@ class WindowDataset(Dataset):
         `BLOCK_BYTES`. Otherwise (blocks get evicted: a miss should cost little) one trajectory,
         whole if it fits in `BLOCK_BYTES`, else in runs of whole store chunks."""
         s = self.series[k]
-        row_bytes = s.length * s.dim * 8
+        row_bytes = s.n_points * s.dim * 8
         if self._fits_in_cache:
             shards = getattr(self._array(k), "shards", None)
             if shards is not None and shards[0] * shards[1] * s.dim * 8 <= SHARD_BLOCK_BYTES:
                 return 0, shards[1], shards[0]
             if row_bytes <= BLOCK_BYTES:
-                return s.time.start, s.length, max(1, BLOCK_BYTES // row_bytes)
+                return s.time.start, s.n_points, max(1, BLOCK_BYTES // row_bytes)
         if row_bytes <= BLOCK_BYTES:
-            return s.time.start, s.length, 1
+            return s.time.start, s.n_points, 1
         return 0, s.block * max(1, BLOCK_BYTES // (s.block * s.dim * 8)), 1
 
     def _block_geometry(self, k: np.ndarray) -> np.ndarray:

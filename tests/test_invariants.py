@@ -274,12 +274,12 @@ def test_rosenstein_takes_any_real_dt_and_gives_the_float_result(dt):
 
 @pytest.mark.parametrize("bad, error", [
     (dict(dt=0.0), InvalidInputError), (dict(dt=float("nan")), InvalidInputError), (dict(dt=True), InvalidTypeError),
-    (dict(dt="0.1"), InvalidTypeError), (dict(dt=0.1, horizon=0), InvalidInputError),
-    (dict(dt=0.1, horizon=1), InvalidInputError), (dict(dt=0.1, horizon=5.5), InvalidTypeError),
+    (dict(dt="0.1"), InvalidTypeError), (dict(dt=0.1, divergence_steps=0), InvalidInputError),
+    (dict(dt=0.1, divergence_steps=1), InvalidInputError), (dict(dt=0.1, divergence_steps=5.5), InvalidTypeError),
 ])
-def test_rosenstein_refuses_a_bad_dt_or_horizon_by_name(bad, error):
+def test_rosenstein_refuses_a_bad_dt_or_divergence_steps_by_name(bad, error):
     from chaosdata.invariants.series import max_lyapunov_rosenstein
 
     x = torch.randn(300, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64).cumsum(0)
-    with pytest.raises(error, match="horizon must be" if "horizon" in bad else "dt must be"):
+    with pytest.raises(error, match="divergence_steps must be" if "divergence_steps" in bad else "dt must be"):
         max_lyapunov_rosenstein(x, **bad)

@@ -727,12 +727,12 @@ def test_d_stsp_refuses_a_histogram_whose_cell_ids_overflow():
     assert math.isfinite(float(M.state_space_divergence(true + 0.1, true, gmm_min_dim=20, n_bins=4)[0]))  # 4^14 fits
 
 
-@pytest.mark.parametrize("horizon, error", [(0, InvalidInputError), (-5, InvalidInputError), (5.5, InvalidTypeError)])
-def test_forecast_max_lyapunov_explains_a_bad_horizon(horizon, error):
+@pytest.mark.parametrize("steps, error", [(0, InvalidInputError), (-5, InvalidInputError), (5.5, InvalidTypeError)])
+def test_forecast_max_lyapunov_explains_bad_divergence_steps(steps, error):
     # 0 and -5 raised a tensor size mismatch from the neighbour indexing, 5.5 a slice TypeError
     _, true = _pair()
-    with pytest.raises(error, match="horizon must be a positive integer"):
-        M.forecast_max_lyapunov(true, dt=0.1, horizon=horizon)
+    with pytest.raises(error, match="divergence_steps must be a positive integer"):
+        M.forecast_max_lyapunov(true, dt=0.1, divergence_steps=steps)
 
 
 def test_vpt_for_a_system_without_a_stored_lyapunov_time_says_so():

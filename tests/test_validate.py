@@ -183,9 +183,9 @@ BAD = {
 GOOD = {"count": np.int64, "positive": np.float64, "non_negative": np.float32, "real": np.float64,
         "bound": np.float64, "seed": np.uint64, "flag": np.bool_}
 #: (entry point, argument) whose None means a default, not a bad value
-OPTIONAL = {("valid_prediction_steps", "threshold"), ("check_window", "stride"), ("forecast_max_lyapunov", "horizon"),
+OPTIONAL = {("valid_prediction_steps", "threshold"), ("check_window", "stride"), ("forecast_max_lyapunov", "divergence_steps"),
             ("power_spectrum_distance", "max_frequency_bins"), ("integrate_delay", "t_start"),
-            ("max_lyapunov_rosenstein", "horizon"), ("integrate_sde", "dt"), ("integrate_sde", "steps_per_output"),
+            ("max_lyapunov_rosenstein", "divergence_steps"), ("integrate_sde", "dt"), ("integrate_sde", "steps_per_output"),
             ("load_dataset", "stride")}
 
 _X = np.random.default_rng(0).standard_normal((2, 64, 3))
@@ -230,7 +230,7 @@ ENTRY_POINTS = [
     ("power_spectrum_distance", "max_frequency_bins", "count", 8,
      lambda v: M.power_spectrum_distance(_X, _Y, max_frequency_bins=v)),
     ("forecast_max_lyapunov", "dt", "positive", 0.1, lambda v: M.forecast_max_lyapunov(_X, dt=v)),
-    ("forecast_max_lyapunov", "horizon", "count", 8, lambda v: M.forecast_max_lyapunov(_X, dt=0.1, horizon=v)),
+    ("forecast_max_lyapunov", "divergence_steps", "count", 8, lambda v: M.forecast_max_lyapunov(_X, dt=0.1, divergence_steps=v)),
     ("valid_prediction_time", "dt", "positive", 0.1, lambda v: M.valid_prediction_time(_X, _Y, dt=v, lyapunov_time=1)),
     ("valid_prediction_time", "lyapunov_time", "positive", 1.0,
      lambda v: M.valid_prediction_time(_X, _Y, dt=0.1, lyapunov_time=v)),
@@ -264,7 +264,8 @@ ENTRY_POINTS = [
     ("Controller", "Controller pcoeff", "non_negative", 0.4, lambda v: Controller(pcoeff=v)),
     # invariants
     ("max_lyapunov_rosenstein", "dt", "positive", 0.1, lambda v: max_lyapunov_rosenstein(_SERIES, v)),
-    ("max_lyapunov_rosenstein", "horizon", "count", 20, lambda v: max_lyapunov_rosenstein(_SERIES, 0.1, horizon=v)),
+    ("max_lyapunov_rosenstein", "divergence_steps", "count", 20,
+     lambda v: max_lyapunov_rosenstein(_SERIES, 0.1, divergence_steps=v)),
     # windows and the loader
     ("check_window", "context_length", "count", 8, lambda v: check_window(v, 4, None)),
     ("check_window", "horizon", "count", 4, lambda v: check_window(8, v, None)),

@@ -47,20 +47,21 @@ def mean_period_samples(points: Tensor) -> float:
     return 1.0 / mean_f if mean_f > 0 else math.inf
 
 
-def divergence_curve(points: Tensor, *, horizon: int, theiler: int, chunk: int = 1024) -> tuple[Tensor, int]:
-    """Mean log distance of initially nearest neighbours after k = 0..horizon-1 steps.
+def divergence_curve(points: Tensor, *, divergence_steps: int, theiler: int, chunk: int = 1024) -> tuple[Tensor, int]:
+    """Mean log distance of initially nearest neighbours after k = 0..divergence_steps-1 steps (the
+    Rosenstein divergence length; a forecast's length is its `horizon`).
 
-    `points` is one trajectory `[n, D]`. For each reference point i < n - horizon + 1 the
+    `points` is one trajectory `[n, D]`. For each reference point i < n - divergence_steps + 1 the
     nearest other such point j with |i - j| > `theiler` and a non-zero distance is its
     neighbour; the curve averages log |x_{i+k} - x_{j+k}| over all pairs, skipping zero or
-    non-finite distances. Returns the curve `[horizon]` and the number of pairs.
+    non-finite distances. Returns the curve `[divergence_steps]` and the number of pairs.
     """
     n = points.shape[0]
-    m = n - horizon + 1
+    m = n - divergence_steps + 1
     if m < 2 * theiler + 3:
         raise InvalidInputError(
-            f"a series of {n} points is too short for horizon={horizon} and theiler={theiler}; "
-            "use a longer series or a shorter horizon"
+            f"a series of {n} points is too short for divergence_steps={divergence_steps} and theiler={theiler}; "
+            "use a longer series or fewer divergence_steps"
         )
     ref = points[:m]
     idx = torch.arange(m, device=points.device)
@@ -71,10 +72,10 @@ def divergence_curve(points: Tensor, *, horizon: int, theiler: int, chunk: int =
         near_in_time = (idx[start:stop, None] - idx[None, :]).abs() <= theiler
         dist = dist.masked_fill(near_in_time | (dist == 0) | ~torch.isfinite(dist), math.inf)
         nearest[start:stop] = dist.argmin(dim=1)
-    steps = torch.arange(horizon, device=points.device)
+    steps = torch.arange(divergence_steps, device=points.device)
     a = points[idx[:, None] + steps[None, :]]
     b = points[nearest[:, None] + steps[None, :]]
-    d = (a - b).norm(dim=-1)  # [m, horizon]
+    d = (a - b).norm(dim=-1)  # [m, divergence_steps]
     logd = torch.where((d > 0) & torch.isfinite(d), d.log(), torch.full_like(d, math.nan))
     return logd.nanmean(dim=0), m
 
@@ -102,7 +103,7 @@ def _fit_window(curve: Tensor, low: float, high: float) -> tuple[int, int]:
     return start, stop
 
 
-def max_lyapunov_rosenstein(points: Tensor, dt: float, *, horizon: int | None = None, theiler: int | None = None,
+def max_lyapunov_rosenstein(points: Tensor, dt: float, *, divergence_steps: int | None = None, theiler: int | None = None,
                             fit: tuple[int, int] | None = None, fit_levels: tuple[float, float] = (0.1, 0.6)) -> DivergenceFit:
     """Largest Lyapunov exponent of the trajectory `points` (`[n, D]`, sampled every `dt`), per unit time.
 
@@ -112,7 +113,7 @@ def max_lyapunov_rosenstein(points: Tensor, dt: float, *, horizon: int | None = 
     least-squares slope of y against k * dt over `fit` = [start, stop) steps. By default the
     fit covers the steps where y has risen between `fit_levels` (10% and 60%) of the way from
     y(0) to its plateau, which skips the initial alignment along the unstable direction and the
-    saturation. `horizon` (default n // 4 steps) must reach the plateau. For a map, dt = 1.
+    saturation. `divergence_steps` (default n // 4 steps) must reach the plateau. For a map, dt = 1.
     The estimate has a bias of several per cent that depends on the sampling and the series
     length; use it to compare series estimated alike.
     """
@@ -121,16 +122,16 @@ def max_lyapunov_rosenstein(points: Tensor, dt: float, *, horizon: int | None = 
     dt = validate.positive(dt, "dt", hint="the sampling interval")
     points = points.to(torch.float64)
     n = points.shape[0]
-    if horizon is None:
-        horizon = max(8, n // 4)
-    horizon = validate.count(horizon, "horizon", minimum=2, hint="steps; the fit needs two")
+    if divergence_steps is None:
+        divergence_steps = max(8, n // 4)
+    divergence_steps = validate.count(divergence_steps, "divergence_steps", minimum=2, hint="steps; the fit needs two")
     if theiler is None:
         period = mean_period_samples(points)
         theiler = int(min(round(period), n // 10)) if math.isfinite(period) else n // 10
-    curve, pairs = divergence_curve(points, horizon=horizon, theiler=theiler)
+    curve, pairs = divergence_curve(points, divergence_steps=divergence_steps, theiler=theiler)
     start, stop = fit if fit is not None else _fit_window(curve, *fit_levels)
-    if not 0 <= start < stop <= horizon or stop - start < 2:
-        raise InvalidInputError(f"fit must be a range [start, stop) of at least 2 steps within [0, {horizon}), "
+    if not 0 <= start < stop <= divergence_steps or stop - start < 2:
+        raise InvalidInputError(f"fit must be a range [start, stop) of at least 2 steps within [0, {divergence_steps}), "
                                 f"got {(start, stop)}")
     k = torch.arange(start, stop, dtype=torch.float64, device=points.device) * dt
     y = curve[start:stop]

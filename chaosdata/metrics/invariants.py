@@ -77,20 +77,20 @@ def _theiler(x: Tensor) -> int:
     return int(min(round(period), cap)) if math.isfinite(period) else cap
 
 
-def forecast_max_lyapunov(pred: Tensor, *, dt: float, horizon: int | None = None) -> Tensor:
+def forecast_max_lyapunov(pred: Tensor, *, dt: float, divergence_steps: int | None = None) -> Tensor:
     """Largest Lyapunov exponent (per unit time) of each series by Rosenstein's method (`[batch]`).
 
     Non-finite series give NaN. See `max_lyapunov_rosenstein` for the estimator and its options.
     """
     dt = validate.positive(dt, "dt")
-    horizon = None if horizon is None else validate.count(horizon, "horizon")
+    divergence_steps = None if divergence_steps is None else validate.count(divergence_steps, "divergence_steps")
     x = as_series(pred, "pred")
     out = []
     for b in range(x.shape[0]):
         if not bool(torch.isfinite(x[b]).all()):
             out.append(math.nan)
             continue
-        out.append(max_lyapunov_rosenstein(x[b], dt, horizon=horizon).value)
+        out.append(max_lyapunov_rosenstein(x[b], dt, divergence_steps=divergence_steps).value)
     return torch.tensor(out, dtype=torch.float64, device=x.device)
 
 
