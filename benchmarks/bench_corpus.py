@@ -18,7 +18,6 @@ import collections
 import json
 import threading
 import time
-from pathlib import Path
 
 from dask.distributed import Client, LocalCluster
 

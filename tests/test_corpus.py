@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -141,6 +142,41 @@ def test_corpus_groups_load_like_systems(corpus_store):
     ds = load_dataset(["Lorenz", skew.lower()], source=corpus_store, context_length=8, horizon=4, return_info=True)
     assert ds.systems == ["Lorenz", skew] and len(ds) > 0
     assert ds[len(ds) - 1][2]["system"] == skew
+
+
+def test_skew_products_are_nested_by_driver_with_their_own_index(corpus_store):
+    from zarr.storage import ZipStore
+
+    from chaosdata.publish.stage import store_files
+    from chaosdata.store.layout import MANIFEST, index_file, system_file
+
+    store = open_store(corpus_store)
+    skew = next(n for n in store.systems if "__" in n)
+    driver = skew.split("__")[0]
+    assert store.file(skew) == corpus_store / driver / f"{skew}.zip" and not (corpus_store / f"{skew}.zip").exists()
+    root = json.loads((corpus_store / MANIFEST).read_text())
+    assert root["drivers"] == [driver] and skew not in root["systems"] and "Lorenz" in root["systems"]
+    assert list(json.loads((corpus_store / index_file(driver)).read_text())["systems"]) == [skew]
+    assert (corpus_store / driver / "builds.json").is_file()
+    assert {index_file(driver), system_file(skew)} <= set(store_files(store, [skew]))  # what a release stages
+    if store.arrays(skew):  # xarray opens it as a system at the root
+        ds = xr.open_zarr(ZipStore(store.file(skew), mode="r", read_only=True), group="fine/train")
+        np.testing.assert_array_equal(ds.series.values, store.array(skew, "fine", "train")[...])
+
+
+def test_a_skew_product_over_the_loopback_hub_reads_the_root_and_its_drivers_index(corpus_store, hub, tmp_path):
+    from chaosdata.store.remote import open_remote
+
+    hub.serve("owner/corpus", corpus_store)
+    local = open_store(corpus_store)
+    skew = next(n for n in local.systems if "__" in n)
+    remote = open_remote("owner/corpus", revision=None, cache=tmp_path)
+    assert remote.attrs(skew)["system"] == local.attrs(skew)["system"]
+    gets = sorted(path.split("/resolve/")[1].split("/", 1)[1] for method, path, _ in hub.log
+                  if method == "GET" and "/resolve/" in path)
+    driver = skew.split("__")[0]
+    assert set(gets) == {"manifest.json", f"{driver}/index.json", f"{driver}/{skew}.zip"}
+    assert remote.systems == local.systems  # listing reads every driver's index
 
 
 def test_a_flow_without_parameters_is_one_variant_with_no_parameter_columns():

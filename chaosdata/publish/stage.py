@@ -35,11 +35,11 @@ from chaosdata import validate
 from chaosdata.errors import InvalidInputError
 from chaosdata.owned import Ledger
 from chaosdata.publish.errors import PublishError
-from chaosdata.store.layout import BUILD_LOG, MANIFEST, system_file
+from chaosdata.store.layout import system_file
+from chaosdata.store.manifest import documents
 from chaosdata.store.reader import Store, open_store
 
 STAGED_INDEX = "metadata/staged.json"
-ROOT_STORE_FILES = (MANIFEST, BUILD_LOG)
 MAX_FOLDER_ENTRIES = 10_000  # the Hub's limit of files and folders in one folder
 
 
@@ -68,8 +68,9 @@ def _copy_store_file(ledger: Ledger, src: Path, rel: str) -> None:
 
 
 def store_files(store: Store, names: Sequence[str]) -> list[str]:
-    """The store's files to stage (relative paths): root metadata and one file per system."""
-    return [f for f in ROOT_STORE_FILES if (store.path / f).is_file()] + [system_file(name) for name in names]
+    """The store's files to stage (relative paths): the metadata documents (the root's, and a
+    corpus's driver indexes) and one file per system."""
+    return [f for f in documents(names) if (store.path / f).is_file()] + [system_file(name) for name in names]
 
 
 def _check_target(ledger: Ledger) -> None:

@@ -17,6 +17,10 @@
       initial_condition           [trajectory, state] float64, the seeded draw
       start_state                 [trajectory, state] float64, the state at time[0], after the transient
       n_accepted, n_rejected      [trajectory] integrator steps
+  <Driver>/                       a corpus's skew products `<Driver>__<Response>`, nested by driver:
+    index.json                    their manifest entries (the root manifest lists the drivers)
+    builds.json                   their volatile build facts
+    <Driver>__<Response>.zip      one file per skew product, as a system's above
   .staging/                       systems being written (only during a build)
   .lock                           held by the running build
 ```
@@ -26,7 +30,9 @@ CRC32C checksum (the sharded series: each inner chunk), so a damaged chunk is an
 read path, and each array's attributes hold the SHA-256 of its decoded values.
 One file per system keeps a release within the Hub's per-file request limits and needs no
 root document that grows with the tree: `zip::hf://datasets/owner/name/Lorenz.zip` opens one
-system over HTTP (range reads of its members).
+system over HTTP (range reads of its members). A corpus's skew products (up to the catalogue's
+flows squared, ~2x10^4) are nested by driver, so that no folder and no index document grows past
+the catalogue's size (the Hub pages listings and wants < 10k entries per folder).
 Flows and delay equations have one sub-group per granularity of the config (`coarse`, `fine`,
 `lyapunov`...); maps have one, `iteration`, since a map has a single natural sampling.
 """
@@ -38,10 +44,13 @@ import math
 import numpy as np
 from zarr.codecs import BloscCodec, Crc32cCodec, ZstdCodec
 
+from chaosdata.systems.derived import SKEW_SEPARATOR
+
 MANIFEST = "manifest.json"
 STAGING = ".staging"
 LOCK = ".lock"
 BUILD_LOG = "builds.json"  # volatile per-system facts, excluded from checksums and byte comparisons
+INDEX = "index.json"  # a driver folder's manifest entries (corpus skew products)
 ARCHIVE_SUFFIX = ".zip"
 MAP_GRANULARITY = "iteration"
 FORMAT = "chaosdata-store/3"
@@ -92,9 +101,22 @@ def shard_shape(shape: tuple[int, int, int], chunks: tuple[int, int, int], items
     return (max(1, min(n_traj, max_bytes // per_traj)), time_span, dim)
 
 
+def driver_of(system: str) -> str | None:
+    """The folder a group is nested in: a skew product's driver (`Lorenz` for `Lorenz__Rossler`);
+    None for a group named like a catalogue system, which lies at the store's root."""
+    return system.split(SKEW_SEPARATOR)[0] if SKEW_SEPARATOR in system else None
+
+
 def system_file(system: str) -> str:
-    """The file that holds a system's group, relative to the store root: `Lorenz.zip`."""
-    return f"{system}{ARCHIVE_SUFFIX}"
+    """The file that holds a system's group, relative to the store root: `Lorenz.zip`, and for a
+    skew product `Lorenz/Lorenz__Rossler.zip`."""
+    driver = driver_of(system)
+    return f"{driver}/{system}{ARCHIVE_SUFFIX}" if driver else f"{system}{ARCHIVE_SUFFIX}"
+
+
+def index_file(driver: str) -> str:
+    """A driver folder's index of manifest entries, relative to the store root: `Lorenz/index.json`."""
+    return f"{driver}/{INDEX}"
 
 
 def compressors(dtype: str, level: int) -> list[BloscCodec | Crc32cCodec]:

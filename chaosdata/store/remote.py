@@ -267,12 +267,32 @@ class RemoteArray(CheckedArray):
 
 class RemoteStore(Store):
     """A `Store` whose manifest is cached locally (`path`) and whose system files are read
-    remotely (`root` on `fs`, at a pinned revision) through the range cache under `path`."""
+    remotely (`root` on `fs`, at a pinned revision) through the range cache under `path`. A
+    driver's index (`<Driver>/index.json`, a corpus's skew products) is fetched when one of its
+    names is first asked for, and cached under `path` when the revision is a commit (`pinned`)."""
 
-    def __init__(self, path: Path, *, fs: Any, root: str, label: str):
+    def __init__(self, path: Path, *, fs: Any, root: str, label: str, pinned: bool = True):
         super().__init__(path)
-        self.fs, self.root, self.label = fs, root, label
+        self.fs, self.root, self.label, self.pinned = fs, root, label, pinned
         self._files: dict[str, RemoteFile] = {}
+        self.manifest["systems"].reader = self._metadata
+
+    def _metadata(self, path: str) -> bytes | None:
+        """A metadata document of the store by its path in it (None: the store has none there)."""
+        cached = self.path / path
+        if self.pinned and cached.is_file():
+            return cached.read_bytes()
+        try:
+            data = self.fs.cat_file(f"{self.root}/{path}")
+        except (FileNotFoundError, EntryNotFoundError):
+            return None
+        except TRANSFER_ERRORS as err:
+            raise StoreError(f"reading {self.label}/{path} failed ({type(err).__name__}: {_one_line(err)}); check "
+                             "the source and the network, and run again") from err
+        if self.pinned:
+            with replacing(cached) as tmp:
+                tmp.write_bytes(data)
+        return data
 
     def __getstate__(self) -> dict[str, Any]:
         return {**super().__getstate__(), "_files": {}}
@@ -394,7 +414,8 @@ def _open_url(url: str, revision: str | None, cache: Path) -> RemoteStore:
     if not (folder / MANIFEST).is_file():
         with replacing(folder / MANIFEST) as tmp:
             tmp.write_bytes(manifest)
-    return RemoteStore(folder, fs=fs, root=root.rstrip("/"), label=url.rstrip("/"))
+    # its revision is the root manifest's SHA-256, which a driver's index can change under: not pinned
+    return RemoteStore(folder, fs=fs, root=root.rstrip("/"), label=url.rstrip("/"), pinned=False)
 
 
 def _with_manifest(folder: Path, fs: Any, root: str, label: str) -> RemoteStore:

@@ -65,6 +65,7 @@ from chaosdata.store.layout import (
 )
 from chaosdata.store.manifest import (
     data_sha256,
+    folders,
     new_manifest,
     read_manifest,
     record_build,
@@ -211,8 +212,11 @@ def _commit(out: Path, staged: Path, name: str, entry: dict[str, Any], manifest:
     final = out / system_file(name)
     if final.exists():
         raise StoreError(f"{final} appeared during the build; is another process writing to {out}?")
+    final.parent.mkdir(exist_ok=True)  # a skew product's driver folder
     os.rename(staged, final)
-    fsync_dir(out)
+    fsync_dir(final.parent)
+    if final.parent != out:
+        fsync_dir(out)
     record_system(manifest, name, entry)
     write_manifest(out, manifest)
     record_build(out, name, info)
@@ -259,8 +263,9 @@ def _owned(out: Path, manifest: dict[str, Any]) -> tuple[list[Path], list[Path]]
     owned: list[Path] = []
     foreign: list[Path] = []
     recorded = {system_file(n) for n in manifest["systems"]}
+    drivers = folders(manifest)
     for p in sorted(out.iterdir()):
-        ours = (p.name in (MANIFEST, BUILD_LOG, LOCK, STAGING, OLD_ROOT) or ".json.tmp-" in p.name
+        ours = (p.name in (MANIFEST, BUILD_LOG, LOCK, STAGING, OLD_ROOT) or ".json.tmp-" in p.name or p.name in drivers
                 or p.name in manifest["systems"] or p.name in recorded or _system_config(p) == manifest["config_hash"])
         (owned if ours else foreign).append(p)
     return owned, foreign
@@ -325,9 +330,9 @@ def _prepare(out: Path, config: ReleaseConfig, overwrite: bool, log: Log, fp: di
                     removed.append(str(p))
             manifest = None
         else:
-            before = json.dumps(manifest, sort_keys=True)
+            before = json.dumps(manifest.get("other_code"), sort_keys=True)
             _check_code(out, manifest, fp, code, allow_mixed_code)
-            if json.dumps(manifest, sort_keys=True) != before:  # other code admitted: recorded
+            if json.dumps(manifest.get("other_code"), sort_keys=True) != before:  # other code admitted: recorded
                 write_manifest(out, manifest)
     else:
         _refuse_strangers(out)
