@@ -242,7 +242,7 @@ def load_dataset(
         normalize = "none"
     if normalize not in NORMALIZATIONS:
         raise InvalidInputError(f"normalize must be one of {NORMALIZATIONS} or None, got {normalize!r}")
-    noise = check_noise(noise)
+    noise = check_noise(noise, "noise")
     check_dtype(dtype)
     seed = validate.seed(seed, hint="it seeds the observation noise")
     cache_bytes = validate.count(cache_bytes, "cache_bytes", minimum=0,
@@ -289,7 +289,7 @@ def load_dataset(
     for s in splits:
         parts = train if s == "train" else [_series(store, n, granularity, s, temporal) for n in names]
         out[s] = WindowDataset(parts, context_length=context_length, horizon=horizon, stride=stride,
-                               normalizer=normalizer, scale=scale, channels=channels, noise=noise,
+                               normalizer=normalizer, scale=scale, channels=channels, observation_noise=noise,
                                dtype=dtype, seed=seed, cache_bytes=cache_bytes, split=s, granularity=granularity,
                                return_info=return_info)
     return out[split] if split is not None else out

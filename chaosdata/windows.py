@@ -146,7 +146,7 @@ class WindowDataset(Dataset):
     dimension; `collate_padded` batches mixed dimensions). With `return_info=True` items are
     `(context, target, info)`, `info` a dict of plain values that torch's default collate
     batches (see `item_info`): what valid prediction times and per-system scores need.
-    `channels` picks coordinates; `noise` adds Gaussian observation noise scaled by each
+    `channels` picks coordinates; `observation_noise` adds Gaussian noise scaled by each
     coordinate's std, one fixed draw per (split, system, trajectory, time index, coordinate)
     from `seed`, so overlapping windows agree where they overlap; `normalizer` (fitted on the
     training split) standardizes. `split` and `granularity` only label the dataset (repr, info).
@@ -162,7 +162,7 @@ class WindowDataset(Dataset):
         normalizer: Normalizer | None,
         scale: dict[str, np.ndarray],
         channels: int | None = None,
-        noise: float = 0.0,
+        observation_noise: float = 0.0,
         dtype: torch.dtype = torch.float32,
         seed: int = 0,
         cache_bytes: int = 64 << 20,
@@ -171,13 +171,13 @@ class WindowDataset(Dataset):
         return_info: bool = False,
     ):
         return_info = validate.flag(return_info, "return_info")
-        noise = check_noise(noise)
+        observation_noise = check_noise(observation_noise)
         check_dtype(dtype)
         seed = validate.seed(seed, hint="it seeds the observation noise")
         self.series = list(series)
         self.context_length, self.horizon, self.stride = context_length, horizon, stride
         self.normalizer, self.scale = normalizer, scale
-        self.channels, self.noise, self.dtype, self.seed = channels, noise, dtype, seed
+        self.channels, self.observation_noise, self.dtype, self.seed = channels, observation_noise, dtype, seed
         self.cache_bytes = cache_bytes
         self.split, self.granularity, self.return_info = split, granularity, return_info
         width = context_length + horizon
@@ -211,7 +211,7 @@ class WindowDataset(Dataset):
                                       for s in self.series) <= cache_bytes
         self._noise_scale = []  # per series: noise std per stored coordinate, in output units
         for s in self.series:
-            sd = np.asarray(scale[s.system], dtype=np.float64) * noise
+            sd = np.asarray(scale[s.system], dtype=np.float64) * observation_noise
             if normalizer is not None:
                 sd = sd / normalizer.std[s.system]
             self._noise_scale.append(torch.as_tensor(sd))
@@ -233,7 +233,7 @@ class WindowDataset(Dataset):
         names = self.systems
         shown = repr(names) if len(names) <= 4 else f"[{', '.join(map(repr, names[:3]))}, ... {len(names)} in all]"
         extra = (f", channels={self.channels!r}" if self.channels is not None else "") + \
-            (f", noise={self.noise!r}" if self.noise else "")
+            (f", observation_noise={self.observation_noise!r}" if self.observation_noise else "")
         return (f"WindowDataset(systems={shown}, split={self.split!r}, granularity={self.granularity!r}, "
                 f"windows={len(self)}, context_length={self.context_length}, horizon={self.horizon}, "
                 f"stride={self.stride}{extra})")
@@ -414,7 +414,7 @@ class WindowDataset(Dataset):
     def _one_block_windows(self, row: np.ndarray, start: np.ndarray) -> np.ndarray:
         """The windows of the only series when one cached block holds them all (`_in_one_block`);
         the block's strided view of windows is kept while that block is the cached one."""
-        noisy = self.noise > 0
+        noisy = self.observation_noise > 0
         origin, length, _ = self._blocks[:, 0].tolist()
         block = self._block(0, 0, (self.series[0].time.start - origin) // length, noisy)
         if self._view is None or self._view[0] is not block:
@@ -433,7 +433,7 @@ class WindowDataset(Dataset):
             g0 = int(row[sel[0]]) // rows0
             starts = start[sel]
             lo = int(starts.min())
-            seg = self._segment(k0, g0, lo, int(starts.max()) + width, self.noise > 0)
+            seg = self._segment(k0, g0, lo, int(starts.max()) + width, self.observation_noise > 0)
             yield sel, _windows_of(seg, width)[row[sel] - g0 * rows0, starts - lo]
 
     def _noise(self, k: int, row: int, start: int, stop: int) -> Tensor:
@@ -524,9 +524,9 @@ def collate_padded(batch: Sequence[tuple]) -> tuple:
     return out
 
 
-def check_noise(noise: float) -> float:
+def check_noise(level: float, name: str = "observation_noise") -> float:
     """Validate an observation-noise level: a finite non-negative number (not a bool)."""
-    return validate.non_negative(noise, "noise", hint="a fraction of each coordinate's std; 0 for none")
+    return validate.non_negative(level, name, hint="a fraction of each coordinate's std; 0 for none")
 
 
 def check_dtype(dtype: torch.dtype) -> torch.dtype:

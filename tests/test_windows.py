@@ -83,7 +83,7 @@ def test_normalization_uses_the_given_statistics_and_inverts():
 def test_noise_is_seeded_scaled_and_independent_of_read_order():
     data = ramp()
     scale = {"A": np.array([1.0, 10.0])}
-    noisy = dataset([series("A", data)], noise=0.1, scale=scale, dtype=torch.float64, seed=3)
+    noisy = dataset([series("A", data)], observation_noise=0.1, scale=scale, dtype=torch.float64, seed=3)
     clean = dataset([series("A", data)], dtype=torch.float64)
     a = [noisy[i][0] for i in (5, 0, 9)]
     b = [noisy[i][0] for i in (9, 5, 0)]
@@ -91,7 +91,7 @@ def test_noise_is_seeded_scaled_and_independent_of_read_order():
     diff = torch.cat([noisy[i][0] - clean[i][0] for i in range(len(noisy))])
     ratio = (diff[:, 1].std() / diff[:, 0].std()).item()
     assert 7 < ratio < 13  # noise follows each coordinate's scale
-    other = dataset([series("A", data)], noise=0.1, scale=scale, dtype=torch.float64, seed=4)
+    other = dataset([series("A", data)], observation_noise=0.1, scale=scale, dtype=torch.float64, seed=4)
     assert not torch.equal(other[5][0], a[0])
 
 
@@ -164,8 +164,8 @@ def test_return_info_must_be_a_bool():
                                           (-0.1, InvalidInputError), (True, InvalidTypeError)])
 def test_noise_must_be_a_finite_non_negative_number(noise, error):
     """noise=nan used to mean no noise, silently (nan > 0 is False)."""
-    with pytest.raises(error, match="noise must be a non-negative finite number"):
-        dataset([series("A", ramp())], noise=noise)
+    with pytest.raises(error, match="observation_noise must be a non-negative finite number"):
+        dataset([series("A", ramp())], observation_noise=noise)
 
 
 # ---------------------------------------------------------------------- noise per point, not per window
@@ -177,7 +177,7 @@ def _noise_of(noisy: WindowDataset, clean: WindowDataset, i: int) -> torch.Tenso
 def test_overlapping_windows_see_the_same_noise_at_the_same_time_point(monkeypatch, block):
     monkeypatch.setattr("chaosdata.windows.NOISE_BLOCK", block)
     data = ramp()
-    kw = {"noise": 0.1, "scale": {"A": np.array([1.0, 3.0])}, "dtype": torch.float64, "seed": 2, "stride": 1}
+    kw = {"observation_noise": 0.1, "scale": {"A": np.array([1.0, 3.0])}, "dtype": torch.float64, "seed": 2, "stride": 1}
     noisy, clean = dataset([series("A", data)], **kw), dataset([series("A", data)], stride=1, dtype=torch.float64)
     for i in range(len(noisy) - 1):
         a, b = noisy.info(i), noisy.info(i + 1)
@@ -202,8 +202,8 @@ def test_repr_says_what_the_dataset_holds():
     text = repr(ds)
     assert text == ("WindowDataset(systems=['A', 'B'], split='val', granularity='coarse', "
                     f"windows={len(ds)}, context_length=5, horizon=3, stride=2)")
-    many = dataset([series(f"S{i}", ramp(n=1)) for i in range(6)], noise=0.1)
-    assert "['S0', 'S1', 'S2', ... 6 in all]" in repr(many) and "noise=0.1" in repr(many)
+    many = dataset([series(f"S{i}", ramp(n=1)) for i in range(6)], observation_noise=0.1)
+    assert "['S0', 'S1', 'S2', ... 6 in all]" in repr(many) and "observation_noise=0.1" in repr(many)
 
 
 # ---------------------------------------------------------------------- windows in batches (__getitems__)
@@ -245,14 +245,14 @@ BATCH_OPTIONS = {
     "stride 3": {"stride": 3},
     "univariate": {"channels": 1},
     "return_info": {"return_info": True, "split": "val", "granularity": "fine"},
-    "noise": {"noise": 0.2, "seed": 4, "dtype": torch.float64},
+    "noise": {"observation_noise": 0.2, "seed": 4, "dtype": torch.float64},
     "normalized": {"normalized": True},
     "normalize=None": {"normalizer": None},
     "temporal split": {"temporal": True},
     "float64": {"dtype": torch.float64},
     "float16": {"dtype": torch.float16},
     "bfloat16": {"dtype": torch.bfloat16},
-    "all at once": {"noise": 0.1, "channels": 0, "normalized": True, "temporal": True, "dtype": torch.bfloat16,
+    "all at once": {"observation_noise": 0.1, "channels": 0, "normalized": True, "temporal": True, "dtype": torch.bfloat16,
                     "return_info": True, "stride": 3},
 }
 
@@ -298,12 +298,12 @@ def test_a_batch_holds_byte_identical_items_to_one_at_a_time(option, storage, mo
             assert a.view(torch.uint8).numpy().tobytes() == b.view(torch.uint8).numpy().tobytes()
         if ds.return_info:
             assert got[2] == one[2] == ds.item_info(i)
-        if ds.noise == 0:  # (noise per point: see the tests above)
+        if ds.observation_noise == 0:  # (noise per point: see the tests above)
             assert torch.equal(torch.cat(got[:2]), expected_window(ds, data, i))
 
 
 def test_the_dataloader_fetches_batches_that_collate_like_single_items():
-    ds, _ = batch_dataset("zarr shards", {"noise": 0.1, "return_info": True})
+    ds, _ = batch_dataset("zarr shards", {"observation_noise": 0.1, "return_info": True})
     order = torch.randperm(len(ds), generator=torch.Generator().manual_seed(1)).tolist()
     loader = DataLoader(ds, batch_size=16, sampler=order, collate_fn=collate_padded)
     for b, got in enumerate(loader):
@@ -338,7 +338,7 @@ def test_workers_read_batches_from_a_sharded_store_on_disk(tmp_path):
                               dtype=data.dtype)
     array[...] = data
     opener = functools.partial(zarr.open_array, str(tmp_path / "a"), mode="r")
-    ds = dataset([Series("A", opener, 4, 60, 2, 0.0, 0.5, block=10)], noise=0.1)
+    ds = dataset([Series("A", opener, 4, 60, 2, 0.0, 0.5, block=10)], observation_noise=0.1)
     expected = [ds[i] for i in range(len(ds))]  # the parent reads first, as a script peeking at ds[0] does
     loader = DataLoader(ds, batch_size=8, num_workers=2, timeout=60)
     got = [x for context, target in loader for x in zip(context, target, strict=True)]
