@@ -23,13 +23,14 @@ store.array("Lorenz", "fine", "train")[0, :512]   # a few ranged GETs; next time
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
 import threading
 import zipfile
 import zlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,11 @@ from chaosdata.store.errors import ChecksumError, StoreError
 from chaosdata.store.layout import MANIFEST, system_file
 from chaosdata.store.reader import CheckedArray, Store, verify_arrays, walk_arrays
 
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks (see `_exclusive`)
+    fcntl = None  # the module or None; every use checks which
+
 TAIL_BYTES = 64 << 10  # the first read of a zip: its last bytes, which hold the central directory
 # what a failed transfer raises: fsspec (OSError), huggingface_hub (HfHubHTTPError is an OSError;
 # EntryNotFoundError), httpx2 (a dropped connection once the back-off gives up)
@@ -58,10 +64,11 @@ class RangeNotSupportedError(StoreError):
 
 
 class RemoteFile:
-    """One file of a remote store, read by byte range through the on-disk cache `ranges`."""
+    """One file of a remote store, read by byte range through the on-disk cache `ranges`; a
+    process fetching a range holds its lock in `locks` (apart, so that `ranges` lists ranges only)."""
 
-    def __init__(self, fs: Any, path: str, label: str, size: int, ranges: Path):
-        self.fs, self.path, self.label, self.size, self.ranges = fs, path, label, size, ranges
+    def __init__(self, fs: Any, path: str, label: str, size: int, ranges: Path, locks: Path):
+        self.fs, self.path, self.label, self.size, self.ranges, self.locks = fs, path, label, size, ranges, locks
         self.used: list[Path] = []  # cache entries read since `used` was last cleared (see RemoteArray)
         self._handles: dict[int, Any] = {}  # per process id: a handle does not survive a fork
         self._lock = threading.Lock()
@@ -75,25 +82,33 @@ class RemoteFile:
     def read(self, offset: int, length: int, crc32: int | None = None, what: str = "") -> bytes:
         """Bytes `offset:offset + length`, from the cache or else from the server (then cached).
         With `crc32` (a whole zip member's CRC-32), cached bytes that fail it are evicted and
-        fetched again, and fetched bytes that fail it raise `ChecksumError`, never cached."""
+        fetched again, and fetched bytes that fail it raise `ChecksumError`, never cached. One
+        process fetches a range while the others that want it wait, then read it from the cache:
+        N DataLoader workers starting on the same shard make one request for it, not N."""
         entry = self.ranges / f"{offset}-{length}"
         with self._lock:
             self.used.append(entry)
-        try:
-            data = entry.read_bytes()
-            if len(data) == length and (crc32 is None or zlib.crc32(data) == crc32):
+        data = _cached(entry, length, crc32)
+        if data is not None:
+            return data
+        with self.fetching(entry):
+            data = _cached(entry, length, crc32)  # fetched meanwhile by the process that held the lock
+            if data is not None:
                 return data
-        except FileNotFoundError:
-            pass
-        data = self._fetch(offset, length)
-        if crc32 is not None and zlib.crc32(data) != crc32:
-            entry.unlink(missing_ok=True)
-            raise ChecksumError(f"{self.label} ({what}): the server sent bytes that fail their checksum (CRC-32 "
-                                f"{zlib.crc32(data):08x}, expected {crc32:08x}); nothing of them was kept in the cache. "
-                                "The file on the server is damaged: tell the repo's owner, or pick another revision")
-        with replacing(entry) as tmp:
-            tmp.write_bytes(data)
+            data = self._fetch(offset, length)
+            if crc32 is not None and zlib.crc32(data) != crc32:
+                entry.unlink(missing_ok=True)
+                raise ChecksumError(
+                    f"{self.label} ({what}): the server sent bytes that fail their checksum (CRC-32 "
+                    f"{zlib.crc32(data):08x}, expected {crc32:08x}); nothing of them was kept in the cache. "
+                    "The file on the server is damaged: tell the repo's owner, or pick another revision")
+            with replacing(entry) as tmp:
+                tmp.write_bytes(data)
         return data
+
+    def fetching(self, entry: Path) -> contextlib.AbstractContextManager[None]:
+        """The lock a process holds while it fetches the range of cache `entry`."""
+        return _exclusive(self.locks / entry.name)
 
     def evict(self, entries: Iterable[Path]) -> None:
         for entry in entries:
@@ -141,6 +156,26 @@ class RemoteFile:
                                  "(rebuild it with `chaosdata generate`)")
             spans[info.filename] = (end - info.compress_size, info.file_size, info.CRC)  # stored: data ends the entry
         return spans
+
+
+def _cached(entry: Path, length: int, crc32: int | None) -> bytes | None:
+    """A cache entry's bytes, if it holds `length` bytes (and matches `crc32` when given)."""
+    try:
+        data = entry.read_bytes()
+    except FileNotFoundError:
+        return None
+    return data if len(data) == length and (crc32 is None or zlib.crc32(data) == crc32) else None
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """Hold an advisory lock on the file `path` (made if missing) against other processes and
+    threads; where there is no `fcntl` (Windows), none: concurrent readers may then both fetch."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        if fcntl is not None:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
 
 
 class _TailReader(io.RawIOBase):
@@ -308,7 +343,8 @@ class RemoteStore(Store):
         if name not in self._files:
             file = system_file(name)
             self._files[name] = RemoteFile(self.fs, f"{self.root}/{file}", f"{self.label}/{file}",
-                                           int(self.manifest["systems"][name]["bytes"]), self.path / "ranges" / file)
+                                           int(self.manifest["systems"][name]["bytes"]), self.path / "ranges" / file,
+                                           self.path / "locks" / file)
         return self._files[name]
 
     def file(self, system: str) -> str:  # type: ignore[override]  # a URL, for messages

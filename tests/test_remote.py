@@ -1,0 +1,44 @@
+"""The remote store's range cache (chaosdata/store/remote.py), read here through a file:// URL;
+reads through the loopback Hub are in test_loader.py."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+
+from chaosdata.store import open_store
+from chaosdata.store.remote import open_remote
+
+
+def test_a_range_another_process_is_fetching_is_waited_for_then_read_from_the_cache(tiny_store, tmp_path):
+    """DataLoader workers starting on the same shard: the one holding the range's lock fetches it,
+    the others wait and read what it cached, so N workers make one request, not N."""
+    file = open_remote(tiny_store.as_uri(), revision=None, cache=tmp_path).remote_file("Lorenz")
+    entry = file.ranges / "100-50"
+    cached_by_the_other = bytes(range(50))  # not the file's bytes: a second fetch would return those
+    holding = threading.Event()
+
+    def other_reader() -> None:
+        with file.fetching(entry):
+            holding.set()
+            time.sleep(0.3)
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            entry.write_bytes(cached_by_the_other)
+
+    other = threading.Thread(target=other_reader)
+    other.start()
+    holding.wait()
+    try:
+        assert file.read(100, 50) == cached_by_the_other
+    finally:
+        other.join()
+    assert [p.name for p in entry.parent.iterdir()] == ["100-50"]  # the lock lies outside the ranges
+
+
+def test_ranges_read_over_a_url_equal_the_local_store(tiny_store, tmp_path):
+    remote = open_remote(tiny_store.as_uri(), revision=None, cache=tmp_path).array("Lorenz", "fine", "train")
+    local = open_store(tiny_store).array("Lorenz", "fine", "train")
+    np.testing.assert_array_equal(remote[...], local[...])  # whole shards: decoded in one call
+    np.testing.assert_array_equal(remote[0, 3:17], local[0, 3:17])  # part of one: zarr, chunk by chunk
