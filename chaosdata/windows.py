@@ -294,10 +294,11 @@ class WindowDataset(Dataset):
         """How series `k` is cut into cached blocks: `(origin, length, rows)`, block `(g, b)` holding
         stored rows `g*rows:(g+1)*rows` and time indices `origin + b*length` onwards. When the
         whole dataset fits in half the cache (each block is then read once): a stored shard per
-        block where it holds at most `SHARD_BLOCK_BYTES` (zarr reads a whole shard in one
-        request, a part of one chunk by chunk), else as many whole trajectories as fit in
-        `BLOCK_BYTES`. Otherwise (blocks get evicted: a miss should cost little) one trajectory,
-        whole if it fits in `BLOCK_BYTES`, else in runs of whole store chunks."""
+        block where it holds at most `SHARD_BLOCK_BYTES` (a whole shard is one request and one
+        decoding call, `chaosdata.store.shards`; a part of one is zarr's, chunk by chunk), else as
+        many whole trajectories as fit in `BLOCK_BYTES`. Otherwise (blocks get evicted: a miss
+        should cost little) one trajectory, whole if it fits in `BLOCK_BYTES`, else in runs of
+        whole store chunks."""
         s = self.series[k]
         row_bytes = s.n_points * s.dim * 8
         if self._fits_in_cache:
