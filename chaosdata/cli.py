@@ -11,7 +11,7 @@ from pathlib import Path
 
 from chaosdata import validate
 from chaosdata.errors import ChaosdataError, InvalidInputError, suggest
-from chaosdata.systems import KINDS, get_system, list_systems
+from chaosdata.systems import KINDS, SYSTEMS, get_system, list_systems
 from chaosdata.tables import table
 
 
@@ -38,7 +38,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         from chaosdata.store.layout import MANIFEST
         from chaosdata.store.report import format_store
 
-        if (path / MANIFEST).is_file() or args.name.lower() not in {n.lower() for n in list_systems()}:
+        if (path / MANIFEST).is_file() or args.name not in SYSTEMS:
             print(format_store(open_store(args.name)))
             return 0
     print(json.dumps(get_system(args.name).to_dict(), indent=2))
