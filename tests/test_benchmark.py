@@ -35,6 +35,7 @@ from chaosdata.benchmark.runner import model_settings
 from chaosdata.benchmark.tuning import GRIDS, grid_for, tune
 from chaosdata.cli import main
 from chaosdata.errors import InvalidInputError
+from chaosdata.systems import get_system
 
 TINY = Protocol(name="tiny", description="test: 2 ICs, 30 points per Lyapunov time, context 60, horizon 30",
                 n_ics=2, context=60, horizon=30, timescale="lyapunov", pts_per_step=30, transient=2.0)
@@ -151,6 +152,32 @@ def test_a_model_error_is_recorded_not_fatal_and_tried_again(tmp_path):
         (failure,) = read(tmp_path / "failures.csv")
         assert "k must be a positive integer" in failure["reason"] and failure["attempts"] == str(attempt)
     assert not (tmp_path / "skipped.csv").exists()
+
+
+def test_a_model_error_of_any_type_is_one_line_and_the_run_goes_on(tmp_path, capsys):
+    """A third-party model's own error type (here darts' TypeError on a mistyped hyperparameter)
+    stopped the run with a traceback; now it is recorded, its traceback kept in failures.log."""
+    pytest.importorskip("darts")
+    summary = run_benchmark(TINY, ["Lorenz"], ["darts:NaiveSeasonal", "naive"], tmp_path, progress=False,
+                            model_params={"darts:NaiveSeasonal": {"K": "3"}})
+    assert summary.failed == 1 and summary.written == 2  # naive, after the failure
+    (failure,) = read(tmp_path / "failures.csv")
+    assert failure["model"] == "darts:naiveseasonal" and failure["reason"].startswith("TypeError: ")
+    assert "Traceback" in (tmp_path / "failures.log").read_text()
+    err = capsys.readouterr().err
+    assert "failed: Lorenz / darts:naiveseasonal: TypeError" in err and "Traceback" not in err
+
+
+def test_seeded_subset_is_a_stated_draw_from_the_protocols_systems():
+    from chaosdata.benchmark.protocols import seeded_subset
+
+    gilpin = get_protocol("gilpin2023")
+    picked = seeded_subset(gilpin, 20, seed=2023)
+    assert picked == seeded_subset(gilpin, 20, seed=2023) == sorted(set(picked)) and len(picked) == 20
+    assert picked != seeded_subset(gilpin, 20, seed=2024)
+    assert all(get_system(s).kind in gilpin.kinds for s in picked)
+    with pytest.raises(InvalidInputError, match=r"n must be between 1 and 135 .* got 0"):
+        seeded_subset(gilpin, 0, seed=2023)
 
 
 def test_a_pair_that_failed_before_runs_and_its_failure_is_cleared(tmp_path):

@@ -32,6 +32,7 @@ INSTALL = "pip install 'chaosdata[darts]'"
 # settings of ours where darts has none or needs one: short windows, a seed, a quiet CPU trainer
 DEFAULTS: dict[str, Any] = {
     "input_chunk_length": 25, "output_chunk_length": 1, "lags": 10, "random_state": 0, "n_epochs": 20,
+    "season_length": 1,  # TBATS requires it: no seasonal period unless given (gilpin2023: 100 points per period)
     "pl_trainer_kwargs": {"accelerator": "cpu", "enable_progress_bar": False, "enable_model_summary": False,
                           "logger": False, "enable_checkpointing": False},
 }
@@ -65,8 +66,8 @@ def _darts_class(name: str) -> type:
     cls = getattr(models, exact)
     if isinstance(cls, NotImportedModule):
         reason = cls.error_message.split(".")[0]
-        raise MissingDependencyError(f"darts:{exact}: {reason}; pip install 'darts[notorch]' (XGBModel, AutoARIMA "
-                                     "and TBATS need darts' notorch extra)")
+        raise MissingDependencyError(f"darts:{exact}: {reason}; {INSTALL} (its darts extra brings statsforecast "
+                                     "for AutoARIMA and TBATS, xgboost-cpu for XGBModel)")
     return cls
 
 
@@ -104,11 +105,15 @@ class DartsForecaster(Forecaster):
         if hyperparams:
             raise InvalidInputError(f"darts:{self.darts_name} has no hyperparameter(s) {sorted(hyperparams)}")
 
-    def _new_model(self) -> Any:
+    def _new_model(self, values: np.ndarray | None = None) -> Any:
+        """A fresh darts model of these settings; given the `values` it will be fitted on, with
+        the seasonality those values allow (`_seasonality_for`)."""
         cls = _darts_class(self.darts_name)
         accepted = set(inspect.signature(cls.__init__).parameters)
         has_kwargs = any(p.kind == p.VAR_KEYWORD for p in inspect.signature(cls.__init__).parameters.values())
         settings = {k: v for k, v in self.hyperparams().items() if has_kwargs or k in accepted}
+        if values is not None:
+            settings = _seasonality_for(settings, values)
         return cls(**{k: v for k, v in settings.items() if v is not None or k in accepted})
 
     def _fit(self, series: list[Tensor], *, dt: float | None, system: Any) -> None:
@@ -123,8 +128,9 @@ class DartsForecaster(Forecaster):
         if per_channel:
             self.models_ = []
             for c in range(values[0].shape[1]):
-                model = probe if c == 0 else self._new_model()
-                model.fit(TimeSeries.from_values(values[0][:, c: c + 1]))
+                column = values[0][:, c: c + 1]
+                model = self._new_model(column)
+                model.fit(TimeSeries.from_values(column))
                 self.models_.append(model)
         else:
             ts = [TimeSeries.from_values(v) for v in values]
@@ -147,6 +153,20 @@ class DartsForecaster(Forecaster):
 
     def save(self, path: Any) -> None:
         raise InvalidInputError(f"darts:{self.darts_name} is saved with darts: forecaster.models_[0].save(path)")
+
+
+def _seasonality_for(settings: dict[str, Any], values: np.ndarray) -> dict[str, Any]:
+    """`settings` with additive seasonality in place of multiplicative where `values` are not all
+    positive. Multiplicative seasonality (darts' default for Theta and FourTheta) divides the series
+    by its seasonal component, which statsmodels refuses for values <= 0, as most coordinates of a
+    chaotic flow have; adding the component is what a user sets there (`season_mode=ADDITIVE`),
+    and matches darts' own fallback to an additive trend model on such series. Positive series,
+    and a mode the user set to additive or none, are left as they are."""
+    from darts.utils.utils import SeasonalityMode
+
+    if settings.get("season_mode") is SeasonalityMode.MULTIPLICATIVE and bool((values <= 0).any()):
+        return {**settings, "season_mode": SeasonalityMode.ADDITIVE}
+    return settings
 
 
 def _is_local(model: Any) -> bool:

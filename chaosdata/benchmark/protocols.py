@@ -32,6 +32,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from chaosdata.errors import InvalidInputError
 from chaosdata.integrate import Sampling, SolverSettings
 from chaosdata.integrate.trajectories import make_trajectories
 from chaosdata.registry import Registry
@@ -134,6 +135,22 @@ def system_seed(base_seed: int, protocol: str, system: str) -> int:
     """A 63-bit seed from (base seed, protocol, system) by SHA-256: independent per system, stable."""
     digest = hashlib.sha256(f"{base_seed}:{protocol}:{system}".encode()).digest()
     return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
+
+
+def seeded_subset(protocol: Protocol, n: int, seed: int) -> list[str]:
+    """`n` of the systems `protocol` covers (catalogue kinds in `protocol.kinds`), drawn without
+    replacement by `numpy.random.default_rng(seed)` from the sorted names, returned sorted: the
+    stated subset on which the costly models of a benchmark run."""
+    import numpy as np
+
+    from chaosdata.systems import list_systems
+
+    names = sorted(s for s in list_systems() if get_system(s).kind in protocol.kinds)
+    if not 1 <= n <= len(names):
+        raise InvalidInputError(f"n must be between 1 and {len(names)} (the systems protocol {protocol.name} "
+                                f"covers), got {n}")
+    picked = np.random.default_rng(seed).choice(len(names), size=n, replace=False)
+    return sorted(names[i] for i in picked)
 
 
 @dataclass(frozen=True)

@@ -58,8 +58,11 @@ from chaosdata.systems import list_systems
 HORIZON_STEPS = (1, 2, 5, 10, 20, 30, 50, 100, 150, 200, 300, 500, 1000, 1500, 2000, 3000, 5000)
 # horizons in Lyapunov times (lambda_max x dt x step) at which the cumulative sMAPE is recorded
 LYAPUNOV_HORIZONS = (0.1, 0.25, 0.5, 1, 1.5, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 40, 48)
-# errors a model may raise on data it cannot handle: recorded in failures.csv, tried again next run
-MODEL_ERRORS = (ChaosdataError, RuntimeError, ValueError, torch.linalg.LinAlgError)
+# a model's error on data it cannot handle is recorded in failures.csv (one line; the traceback,
+# for errors that are not chaosdata's, in failures.log) and tried again next run. Any Exception:
+# third-party models (darts, statsforecast, a user's own) raise types of their own, and one
+# model's failure must not stop the other pairs of a run.
+FAILURE_LOG = "failures.log"
 
 
 @dataclass(frozen=True)
@@ -287,10 +290,13 @@ class _Ledger:
         if self.failures.pop(key, None) is not None:
             rewrite(self.out / "failures.csv", list(self.failures.values()), FAILURE_FIELDS)
 
-    def failed(self, key: tuple[str, ...], reason: str) -> None:
+    def failed(self, key: tuple[str, ...], reason: str, trace: str = "") -> None:
         attempts = int(self.failures.get(key, {}).get("attempts", 0)) + 1
         self.failures[key] = {**dict(zip(PAIR_KEY, key, strict=True)), "attempts": str(attempts), "reason": reason}
         rewrite(self.out / "failures.csv", list(self.failures.values()), FAILURE_FIELDS)
+        if trace:
+            with (self.out / FAILURE_LOG).open("a") as log:
+                log.write(f"--- {' | '.join(key)} (attempt {attempts})\n{trace}\n")
 
     def skip(self, protocol: str, system: str, seed: int, reason: str) -> None:
         if (protocol, system, str(seed)) not in self.skips:
@@ -344,7 +350,7 @@ def run_pair(spec: RunSpec, system: str, model: str) -> PairOutcome:
     try:
         rows, seconds = evaluate(task, model, spec.settings[model], spec.protocol, spec.metrics, seed=spec.seed,
                                  grid=spec.grids[model], device=spec.device)
-    except MODEL_ERRORS as err:
+    except Exception as err:  # noqa: BLE001 - recorded with its traceback, retried next run (see FAILURE_LOG)
         return PairOutcome("failed", reason=f"{type(err).__name__}: {err}".replace("\n", " ")[:500],
                            trace="" if isinstance(err, ChaosdataError) else traceback.format_exc(),
                            data_seconds=t1 - t0, wall_seconds=time.perf_counter() - t1)
@@ -414,8 +420,9 @@ def run_benchmark(protocol: str | Protocol, systems: Iterable[str] | str | None,
             ledger.skip(proto.name, system, seed, outcome.reason)
             counts["skipped"] += 1
         elif outcome.status == "failed":
-            sys.stderr.write(outcome.trace)
-            ledger.failed(key, outcome.reason)
+            ledger.failed(key, outcome.reason, outcome.trace)
+            bar.write(f"failed: {system} / {model}: {outcome.reason[:200]}"
+                      + (f" (traceback in {out / FAILURE_LOG})" if outcome.trace else ""), file=sys.stderr)
             counts["failed"] += 1
         else:
             ledger.finished(key, outcome.rows, {

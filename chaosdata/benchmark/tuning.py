@@ -53,8 +53,9 @@ def grid_for(model: str, fixed: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]
     grid = GRIDS.get(cls.name, {})
     if cls.name.startswith("darts:"):
         names = cls.hyperparam_names()
-        if "input_chunk_length" in names:
-            grid = {"input_chunk_length": INPUT_LENGTHS, "output_chunk_length": (1,)}
+        if "input_chunk_length" in names:  # one output step, where the model has the setting (RNNModel has not)
+            grid = {"input_chunk_length": INPUT_LENGTHS,
+                    **({"output_chunk_length": (1,)} if "output_chunk_length" in names else {})}
         elif "lags" in names:
             grid = {"lags": LAGS}
     return {k: v for k, v in grid.items() if k not in fixed}

@@ -1,0 +1,39 @@
+"""darts models behind the forecaster interface: behaviour specific to the adapter
+(`chaosdata/baselines/darts_models.py`). Skipped where darts is absent."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from chaosdata.baselines import get_forecaster
+from chaosdata.integrate import Sampling
+from chaosdata.integrate.trajectories import make_trajectories
+
+pytest.importorskip("darts")
+
+
+@pytest.fixture(scope="module")
+def lorenz_1000():
+    """One Lorenz trajectory at 100 points per period, as the gilpin2023 protocol fits on:
+    x and y change sign, z stays positive."""
+    return make_trajectories("Lorenz", 1000, pts_per_period=100, sampling=Sampling(n_ics=1, seed=0)).x[0]
+
+
+@pytest.mark.parametrize("name", ["darts:Theta", "darts:FourTheta"])
+def test_theta_models_forecast_series_with_negative_values(name, lorenz_1000):
+    """Their default multiplicative seasonality raised ValueError on any coordinate <= 0."""
+    pred = get_forecaster(name).fit_predict_each(lorenz_1000[None], 50)
+    assert pred.shape == (1, 50, 3) and torch.isfinite(pred).all()
+
+
+@pytest.mark.parametrize("name", ["darts:Theta", "darts:FourTheta"])
+def test_seasonality_is_additive_only_where_a_coordinate_is_not_positive(name, lorenz_1000):
+    from darts.utils.utils import SeasonalityMode
+
+    assert (lorenz_1000[:, :2] <= 0).any() and (lorenz_1000[:, 2] > 0).all()
+    fitted = get_forecaster(name).fit(lorenz_1000)
+    modes = [m.season_mode for m in fitted.models_]
+    assert modes == [SeasonalityMode.ADDITIVE, SeasonalityMode.ADDITIVE, SeasonalityMode.MULTIPLICATIVE]
+    chosen = get_forecaster(name, season_mode=SeasonalityMode.NONE).fit(lorenz_1000)
+    assert [m.season_mode for m in chosen.models_] == [SeasonalityMode.NONE] * 3  # a user's choice stands
