@@ -213,6 +213,15 @@ def tensor(value: Any, name: str, *, shape: str = "", ndims: Iterable[int] | Non
     return value
 
 
+def instance(value: Any, name: str, kind: type | tuple[type, ...], *, hint: str = "") -> Any:
+    """`value` itself if it is an instance of `kind` (`hint`: how to make one), else an
+    `InvalidTypeError` naming the argument."""
+    if not isinstance(value, kind):
+        names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+        raise InvalidTypeError(f"{name} must be a {names}{_hint(hint)}, got {type(value).__name__}")
+    return value
+
+
 def path(value: Any, name: str, *, must_exist: bool = False) -> Path:
     """`value` (a str or os.PathLike) as a `Path`; `must_exist`: it must name something on disk."""
     if isinstance(value, (bool, bytes)) or not isinstance(value, (str, os.PathLike)):

@@ -8,7 +8,8 @@ import torch
 
 from chaosdata import get_system
 from chaosdata.errors import InvalidInputError, InvalidTypeError
-from chaosdata.integrate.ensemble import OutputGrid, Sampling, run_ensemble, sample_initial_conditions
+from chaosdata.integrate import RESAMPLE
+from chaosdata.integrate.ensemble import OutputGrid, Sampling, run_ensemble, run_passes, sample_initial_conditions
 
 
 @pytest.mark.parametrize("seed, error", [(1.5, InvalidTypeError), ("a", InvalidTypeError), (True, InvalidTypeError),
@@ -38,3 +39,27 @@ def test_given_starts_run_as_given():
     x0 = torch.tensor([[1.0, 2.0, 20.0]], dtype=torch.float64)
     run = run_ensemble(get_system("Lorenz"), OutputGrid(n_points=3), starts=x0)
     assert torch.equal(run.solution.y[:, 0], x0) and torch.equal(run.starts, x0)
+
+
+def test_blocks_of_a_sampling_draw_from_their_own_seeds():
+    lorenz = get_system("Lorenz")
+    (run,) = run_passes(lorenz, [OutputGrid(n_points=3)], sampling=[Sampling(n_ics=2, seed=5, transient=0),
+                                                                     Sampling(n_ics=1, seed=9, transient=0)])
+    expected = torch.cat([sample_initial_conditions(lorenz, 2, 5), sample_initial_conditions(lorenz, 1, 9)])
+    assert torch.equal(run.draws, expected)
+
+
+@pytest.mark.parametrize("second", [Sampling(transient=1.0), Sampling(transient=0, resample_failed=True)])
+def test_blocks_of_a_sampling_share_transient_and_redraws(second):
+    with pytest.raises(InvalidInputError, match="must share transient and resample_failed"):
+        run_passes(get_system("Lorenz"), [OutputGrid(n_points=3)], sampling=[Sampling(transient=0), second])
+
+
+def test_a_row_that_fails_is_redrawn_on_every_grid():
+    beta = torch.tensor([8 / 3, -50.0], dtype=torch.float64)  # the second diverges, every draw of it
+    grids = [OutputGrid(n_points=5), OutputGrid(n_points=9, pts_per_period=200)]
+    runs = run_passes(get_system("Lorenz"), grids, params={"beta": beta},
+                      sampling=Sampling(n_ics=2, seed=1, transient=0.5, resample_failed=True))
+    assert [r.solution.status.tolist()[0] for r in runs] == [0, 0]
+    assert all(r.solution.status[1] != 0 and r.resampled == {1: RESAMPLE.max_resamples} for r in runs)
+    assert runs[0].draws is runs[1].draws and torch.equal(runs[0].starts, runs[1].starts)

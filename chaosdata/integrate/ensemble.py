@@ -9,15 +9,15 @@ A solve is described by small values, each checked once where it is made (diffra
   carried through `transient` units, failures redrawn when `resample_failed`;
 - `SolverSettings` (`chaosdata.integrate.simulate`) and `NoiseSpec` (`chaosdata.integrate.sde`).
 
-`run_ensemble` executes the pipeline for `make_trajectories` (which only adds postprocessing
-and the stats); `redraw_failures` is the one redraw loop, shared with the store's builder,
-whose passes over several grids are `solve_on` calls from the same start states.
+`run_passes` executes the pipeline: for `make_trajectories` (`run_ensemble`, one grid; it only
+adds postprocessing and the stats), for the store's builder (several grids from the same
+starts, each split a block of the batch with its own seed) and for the invariants' pilots.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -170,8 +170,9 @@ def rows_of(system: System, params: Mapping[str, Any], rows: Tensor, n: int) -> 
 
 @dataclass
 class Ensemble:
-    """What `run_ensemble` returns: the recorded solution on `t_eval`, the draws (or given
-    states) and the states at the first output, and the settings it resolved."""
+    """What the runner returns for one grid: the recorded solution on `t_eval`, the draws (or
+    given states) and the states at the first output, the settings it resolved, and each
+    redrawn row's last attempt (`resampled`)."""
 
     solution: Solution
     t_eval: Tensor
@@ -183,15 +184,22 @@ class Ensemble:
     settings: SolverSettings
     noise: NoiseSpec | None
     noise_seed: int | None
+    resampled: dict[int, int]
+
+
+def method_used(system: System, settings: SolverSettings) -> str:
+    """The scheme that stepped `system`: 'rk4' for delay equations, 'iterate' for maps, else
+    the resolved method of `settings`."""
+    return "rk4" if system.kind == "delay" else ("iterate" if system.kind == "map" else str(settings.method))
 
 
 @dataclass
 class _Pipeline:
-    """The stages of one request: transient from the draws, then the recorded part."""
+    """The stages of one request: the transient from the draws (its clock from 0 to
+    `transient` units of the first grid), then the recorded part on each grid."""
 
     system: System
-    t_eval: Tensor
-    unit: float
+    grids: list[tuple[Tensor, float]]  # (t_eval, unit) per grid
     transient: float
     settings: SolverSettings
     noise: NoiseSpec | None
@@ -199,38 +207,52 @@ class _Pipeline:
     device: torch.device
     dtype: torch.dtype
 
-    def solve(self, x0: Tensor, t_eval: Tensor, params: Mapping[str, Any], t_start: float | None = None) -> Solution:
+    def solve(self, x0: Tensor, t_eval: Tensor, params: Mapping[str, Any], unit: float,
+              t_start: float | None = None) -> Solution:
         return simulate(self.system, x0, t_eval.to(dtype=self.dtype, device=self.device), self.settings,
-                        params=params, t_start=t_start, unit=self.unit)
+                        params=params, t_start=t_start, unit=unit)
+
+    def warm(self, x0: Tensor, params: Mapping[str, Any]) -> tuple[Tensor, Tensor]:
+        """Flows and maps: the states after the transient (zeros where it failed) and its status."""
+        status = torch.zeros(x0.shape[0], dtype=torch.int8, device=self.device)
+        if self.transient == 0 or self.system.kind == "delay":
+            return x0, status
+        unit = self.grids[0][1]
+        if self.system.kind == "map":
+            t_tr = torch.arange(math.ceil(self.transient) + 1, dtype=torch.float64)
+        else:  # only the end state is kept: a two-point grid leaves the steps to the tolerance
+            t_tr = torch.arange(2, dtype=torch.float64) * (unit / (1.0 / self.transient))  # the store's spelling
+        warm = self.solve(x0, t_tr, params, unit)
+        return torch.where((warm.status != 0)[:, None], torch.zeros_like(x0), warm.y[:, -1]), warm.status
+
+    def record(self, x0: Tensor, status: Tensor, params: Mapping[str, Any], keys: Tensor | None) -> list[Solution]:
+        """The recorded part on every grid from the states `x0` (`status`: the transient's)."""
+        system, out = self.system, []
+        for t_eval, unit in self.grids:
+            if self.noise is None:
+                sol = self.solve(x0, t_eval, params, unit)
+            else:  # failed transients start from zeros, like the clean path, and stay flagged
+                bound = Bound.of(system)
+                sol = solve_noisy(system, x0, t_eval.to(dtype=self.dtype, device=self.device), params, self.noise,
+                                  self.noise_seed, torch.arange(x0.shape[0], device=self.device) if keys is None
+                                  else keys, bound=bound.value, bounded=bound.mask(system.dim))
+            sol.status = torch.where(status != 0, status, sol.status)
+            out.append(sol)
+        return out
 
     def run(self, x0: Tensor, params: Mapping[str, Any], sample: bool, keys: Tensor | None = None
-            ) -> tuple[Solution, Tensor]:
+            ) -> tuple[list[Solution], Tensor]:
         """Transient (when sampling), then the recorded part; returns it and its start states."""
-        system, transient = self.system, self.transient if sample else 0.0
+        system = self.system
         x0 = x0.to(dtype=self.dtype, device=self.device)
-        status = torch.zeros(x0.shape[0], dtype=torch.int8, device=self.device)
-        if transient > 0 and system.kind == "delay":  # one continuous solution from a history before t = 0
-            sol = self.solve(x0, self.t_eval, params,
-                             t_start=-transient * self.unit - float(params[str(system.delay_parameter)]))
-            return sol, sol.y[:, 0, :system.state_dim or system.dim]
-        if transient > 0:
-            if system.kind == "map":
-                n_tr = math.ceil(transient) + 1
-                t_tr = torch.arange(n_tr, dtype=torch.float64) - (n_tr - 1)
-            else:  # only the end state is kept: a two-point grid leaves the steps to the tolerance
-                t_tr = torch.tensor([-transient * self.unit, 0.0], dtype=torch.float64)
-            warm = self.solve(x0, t_tr, params)
-            status = warm.status
-            x0 = torch.where((status != 0)[:, None], torch.zeros_like(x0), warm.y[:, -1])
-        if self.noise is None:
-            sol = self.solve(x0, self.t_eval, params)
-        else:  # failed transients start from zeros, like the clean path, and stay flagged
-            keys = torch.arange(x0.shape[0], device=self.device) if keys is None else keys
-            bound = Bound.of(system)
-            sol = solve_noisy(system, x0, self.t_eval.to(dtype=self.dtype, device=self.device), params, self.noise,
-                              self.noise_seed, keys, bound=bound.value, bounded=bound.mask(system.dim))
-        sol.status = torch.where(status != 0, status, sol.status)
-        return sol, x0
+        if sample and self.transient > 0 and system.kind == "delay":  # a continuous solution from a history before 0
+            sols = [self.solve(x0, t_eval, params, unit,
+                               t_start=-self.transient * unit - float(params[str(system.delay_parameter)]))
+                    for t_eval, unit in self.grids]
+            return sols, sols[0].y[:, 0, :system.state_dim or system.dim]
+        first, status = self.warm(x0, params) if sample else (x0, torch.zeros(x0.shape[0], dtype=torch.int8,
+                                                                                device=self.device))
+        return self.record(first, status, params, keys), first
 
 
 def _noise_of(system: System, noise: Any, seed: int) -> tuple[NoiseSpec | None, int]:
@@ -269,51 +291,85 @@ def _check_given_sampling(sampling: Sampling) -> None:
             "through a transient first (a 2-point run)")
 
 
-def run_ensemble(system: System, grid: OutputGrid, *, sampling: Sampling | None = None, starts: Tensor | None = None,
-                 solver: SolverSettings | None = None, noise: Any = None, params: Mapping[str, Any] | None = None,
-                 device: str | torch.device | None = None, dtype: torch.dtype = torch.float64) -> Ensemble:
-    """Run the pipeline: draw `sampling.n_ics` starts (or take the given `starts`, the states at
-    the first output: no transient, no redraw; of a sampling only the seed applies, the noise's),
-    carry them through the transient, integrate onto `grid` (as an Itô SDE with `noise`), redraw
-    failures if asked. `params` override the system's parameters (a sweep has one value per
-    trajectory on its batch axis)."""
-    if starts is not None and sampling is not None:
-        _check_given_sampling(sampling)
-    sampling = Sampling() if sampling is None else sampling
+def _blocks(sampling: Sampling | Sequence[Sampling] | None, starts: Tensor | None, noise: Any) -> tuple[Sampling, ...]:
+    """The sampling as blocks of one batch: one `Sampling`, or several (a store's splits: each
+    drawn and redrawn from its own seed) that share the transient and the redraw policy."""
+    if sampling is None or isinstance(sampling, Sampling):
+        if starts is not None and sampling is not None:
+            _check_given_sampling(sampling)
+        return (Sampling() if sampling is None else sampling,)
+    blocks = tuple(validate.instance(s, "sampling[]", Sampling, hint="Sampling(n_ics, seed, ...)") for s in sampling)
+    if not blocks:
+        raise InvalidInputError("sampling is an empty list: give one Sampling, or one per block of the batch")
+    first = blocks[0]
+    if any((b.transient, b.resample_failed) != (first.transient, first.resample_failed) for b in blocks):
+        raise InvalidInputError("the blocks of a sampling run in one batch and must share transient and "
+                                "resample_failed; give every Sampling the same two")
+    if len(blocks) > 1 and (starts is not None or noise is not None):
+        raise InvalidInputError("several samplings (blocks of draws) take neither initial_conditions nor noise: "
+                                "run those with one Sampling")
+    return blocks
+
+
+def _draw(system: System, blocks: tuple[Sampling, ...], counts: list[int], attempt: int) -> Tensor:
+    """`counts[j]` draws of block j, from attempt `attempt`'s seed of its own (0: the block's seed)."""
+    return torch.cat([sample_initial_conditions(system, k, RESAMPLE.seed(b.seed, attempt))
+                      for b, k in zip(blocks, counts, strict=True) if k])
+
+
+def run_ensemble(system: System, grid: OutputGrid, **kwargs: Any) -> Ensemble:
+    """`run_passes` on one grid (`make_trajectories`'s runner); the same keywords."""
+    return run_passes(system, (grid,), **kwargs)[0]
+
+
+def run_passes(system: System, grids: Sequence[OutputGrid], *, sampling: Sampling | Sequence[Sampling] | None = None,
+               starts: Tensor | None = None, solver: SolverSettings | None = None, noise: Any = None,
+               params: Mapping[str, Any] | None = None, device: str | torch.device | None = None,
+               dtype: torch.dtype = torch.float64) -> list[Ensemble]:
+    """The runner: draw the starts (`sampling`: one `Sampling`, or several run as blocks of one
+    batch), or take the given `starts` (the states at the first output: no transient, no
+    redraw; of a sampling only the seed applies, the noise's), carry them through the transient
+    (in units of the first grid's timescale), integrate onto each of `grids` (as an Itô SDE with
+    `noise`), and redraw a row that fails on any of them, on all of them, if asked. `params`
+    override the system's parameters (a sweep has one value per trajectory on its batch axis)."""
+    blocks = _blocks(sampling, starts, noise)
     check_state_dtype(dtype)
-    unit, spacing, span = grid.resolve(system)
+    resolved = [g.resolve(system) for g in grids]
     settings = (SolverSettings() if solver is None else solver).resolve(system, dtype)
-    spec, noise_seed = _noise_of(system, noise, sampling.seed)
+    spec, noise_seed = _noise_of(system, noise, blocks[0].seed)
     device = usable_device(device)
     bound_params = system.bind(dict(params or {}))
     cast = {k: v.to(dtype=dtype, device=device) if isinstance(v, Tensor) else v for k, v in bound_params.items()}
     given = None if starts is None else _given_starts(system, starts)
-    _check_budget(system, grid, span, unit, 0.0 if given is not None else sampling.transient,
-                  sampling.n_ics if given is None else given.shape[0], settings, spec, dtype, device)
-    t_eval = grid.times_of(spacing)
-    pipe = _Pipeline(system, t_eval, unit, sampling.transient, settings, spec, noise_seed, device, dtype)
-    if given is not None:
-        draws = given.to(dtype=dtype, device=device)
-        check_params(system, cast, draws.shape[0])
-        sol, first = pipe.run(draws, cast, sample=False)
-    else:
-        draws = sample_initial_conditions(system, sampling.n_ics, sampling.seed).to(dtype=dtype, device=device)
-        check_params(system, cast, sampling.n_ics)
-        sol, first = pipe.run(draws, cast, sample=True)
+    counts = [b.n_ics for b in blocks] if given is None else [given.shape[0]]
+    transient = 0.0 if given is not None else blocks[0].transient
+    for g, (unit, _, span) in zip(grids, resolved, strict=True):
+        _check_budget(system, g, span, unit, transient, sum(counts), settings, spec, dtype, device)
+    t_evals = [g.times_of(spacing) for g, (_, spacing, _) in zip(grids, resolved, strict=True)]
+    pipe = _Pipeline(system, [(t, u) for t, (u, _, _) in zip(t_evals, resolved, strict=True)], blocks[0].transient,
+                     settings, spec, noise_seed, device, dtype)
+    draws = (given if given is not None else _draw(system, blocks, counts, 0)).to(dtype=dtype, device=device)
+    check_params(system, cast, draws.shape[0])
+    sols, first = pipe.run(draws, cast, sample=given is None)
+    resampled: dict[int, int] = {}
+    if given is None and blocks[0].resample_failed:
+        edges = torch.tensor([0, *counts]).cumsum(0)
 
         def redo(attempt: int, failed: Tensor) -> None:
-            fresh = sample_initial_conditions(system, failed.numel(), RESAMPLE.seed(sampling.seed, attempt))
+            fresh = _draw(system, blocks, [int(((failed >= lo) & (failed < hi)).sum())
+                                           for lo, hi in zip(edges[:-1], edges[1:], strict=True)], attempt)
             again, again_first = pipe.run(fresh, rows_of(system, cast, failed, draws.shape[0]), sample=True,
                                           keys=failed.to(device) + (attempt << 32))
-            for name in ("y", "status", "n_accepted", "n_rejected"):
-                getattr(sol, name)[failed] = getattr(again, name)
+            for sol, new in zip(sols, again, strict=True):
+                for name in ("y", "status", "n_accepted", "n_rejected"):
+                    getattr(sol, name)[failed] = getattr(new, name)
             first[failed] = again_first
             draws[failed] = fresh.to(dtype=dtype, device=device)
 
-        if sampling.resample_failed:
-            redraw_failures(lambda: sol.status == 0, redo)
-    return Ensemble(sol, t_eval, unit, spacing, draws, first, bound_params, settings, spec,
-                    noise_seed if spec is not None else None)
+        resampled = redraw_failures(lambda: torch.stack([s.status == 0 for s in sols]).all(0), redo)
+    return [Ensemble(sol, t, unit, spacing, draws, first, bound_params, settings, spec,
+                     noise_seed if spec is not None else None, resampled)
+            for sol, t, (unit, spacing, _) in zip(sols, t_evals, resolved, strict=True)]
 
 
 def _check_budget(system: System, grid: OutputGrid, span: float, unit: float, transient: float, n: int,
@@ -343,10 +399,3 @@ def _check_budget(system: System, grid: OutputGrid, span: float, unit: float, tr
                   f"periods x ~{per_period:.3g} steps per period")
     budget.check_work(where, steps, n, detail)
 
-
-def solve_on(system: System, starts: Tensor, grid: OutputGrid, solver: SolverSettings, *,
-             params: Mapping[str, Any] | None = None, noise: NoiseSpec | None = None,
-             device: str | torch.device | None = None) -> Ensemble:
-    """One pass of a multi-grid build: `run_ensemble` from given float64 states (no transient,
-    no redraw; the caller redraws with `redraw_failures`)."""
-    return run_ensemble(system, grid, starts=starts, solver=solver, noise=noise, params=params, device=device)

@@ -20,7 +20,7 @@ from torch import Tensor
 
 from chaosdata import validate
 from chaosdata.errors import InvalidInputError
-from chaosdata.integrate.ensemble import DEFAULT_PTS_PER_PERIOD, Ensemble, OutputGrid, Sampling, run_ensemble
+from chaosdata.integrate.ensemble import DEFAULT_PTS_PER_PERIOD, Ensemble, OutputGrid, Sampling, method_used, run_ensemble
 from chaosdata.integrate.sde import NoiseSpec, noise_step
 from chaosdata.integrate.simulate import SolverSettings
 from chaosdata.integrate.solution import Status
@@ -144,7 +144,7 @@ def _stats(system: System, run: Ensemble, grid: OutputGrid, sampling: Sampling, 
         "steps_per_period": (sol.n_accepted.double().mean().item() / span) if span > 0 else float("nan"),
         "failures": {int(i): Status(int(sol.status[i])).reason for i in (sol.status != 0).nonzero().flatten()},
         "wall_time": sol.wall_time,
-        "method": "rk4" if system.kind == "delay" else ("iterate" if system.kind == "map" else run.settings.method),
+        "method": method_used(system, run.settings),
         "rtol": run.settings.rtol,
         "atol": run.settings.atol,
         "dt": run.spacing,  # the output spacing (None for explicit times), not the solver's step

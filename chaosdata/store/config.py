@@ -26,6 +26,7 @@ from typing import Any
 
 from chaosdata import budget
 from chaosdata.errors import InvalidInputError, UnknownNameError, suggest
+from chaosdata.integrate.sde import DEFAULT_STEPS_PER_PERIOD, NoiseSpec
 from chaosdata.integrate.simulate import SolverSettings
 from chaosdata.seeds import seed_of
 from chaosdata.systems import get_system, list_systems
@@ -90,20 +91,6 @@ class Corpus:
 
 
 @dataclass(frozen=True)
-class Noise:
-    """Noisy variants stored beside the clean data (flows): for each of `levels`, the same
-    trajectories from the same start states integrated as an Ito SDE (`chaosdata.integrate.sde`,
-    `NoiseSpec(level, kind, scale, method, steps_per_period)`), each split from its own seed,
-    as granularity groups `<granularity>_noise<level>` (e.g. `fine_noise0.01`)."""
-
-    levels: tuple[float, ...]
-    kind: str = "additive"
-    scale: str = "initial"
-    method: str | None = None
-    steps_per_period: float = 1000.0
-
-
-@dataclass(frozen=True)
 class ReleaseConfig:
     """What to build: systems, splits, granularities, lengths, seeds, integrator and storage."""
 
@@ -120,7 +107,9 @@ class ReleaseConfig:
     storage: Storage = field(default_factory=Storage)
     description: str = ""
     corpus: Corpus | None = None
-    noise: Noise | None = None
+    # noisy variants beside the clean data (flows): one spec per level, each split with its own seed (see
+    # `chaosdata.store.generate`), stored as granularity groups `<granularity>_noise<level>` (e.g. `fine_noise0.01`)
+    noise: tuple[NoiseSpec, ...] = ()
 
     def resolved_systems(self) -> list[str]:
         """Names of the systems (store groups) to build, sorted: catalogue names, and for a
@@ -140,11 +129,11 @@ class ReleaseConfig:
         d["integrator"] = integrator_table(self.integrator)
         d["systems"] = "all" if self.systems is None else list(self.systems)
         d["granularities"] = {g.name: {"timescale": g.timescale, "points": g.points} for g in self.granularities}
-        for optional in ("corpus", "noise"):  # configs without them keep the hash they had before
-            if d[optional] is None:
-                d.pop(optional)
-        if self.noise is not None:
-            d["noise"]["levels"] = list(self.noise.levels)
+        if d["corpus"] is None:  # configs without a corpus or noise keep the hash they had before
+            d.pop("corpus")
+        d.pop("noise")
+        if self.noise:
+            d["noise"] = noise_table(self.noise)
         return d
 
     @property
@@ -196,6 +185,7 @@ def load_config(path: str | Path) -> ReleaseConfig:
     return parse_config(raw, str(path))
 
 
+NOISE_SHARED = ("kind", "scale", "method", "steps_per_period")  # the [noise] keys besides levels, as NoiseSpec names them
 _TOP = {"name", "description", "systems", "seed", "length", "transient", "map_length", "map_transient", "corpus", "noise",
         "splits", "granularities", "integrator", "storage"}
 
@@ -237,27 +227,30 @@ def _corpus(src: str, raw: Any) -> Corpus:
     )
 
 
-def _noise(src: str, raw: Any) -> Noise:
-    n = _table(src, "noise", raw, set(Noise.__dataclass_fields__))
+def _noise(src: str, raw: Any) -> tuple[NoiseSpec, ...]:
+    """The `[noise]` table: `levels` (a list) and the `NoiseSpec` fields they share, one spec per level."""
+    n = _table(src, "noise", raw, {"levels", *NOISE_SHARED})
     levels = n.get("levels")
     if not isinstance(levels, list) or not levels:
         raise InvalidInputError(f"{src}: noise.levels must be a non-empty list of noise levels, got {levels!r}")
-    levels = tuple(sorted({_number(src, "noise.levels[]", v) for v in levels}))
+    levels = sorted({_number(src, "noise.levels[]", v) for v in levels})
     # each level writes groups named by its `:g` form: two levels must not write the same groups
     twice = next((a for a, b in zip(levels, levels[1:], strict=False) if noise_suffix(a) == noise_suffix(b)), None)
     if twice is not None:
         raise InvalidInputError(f"{src}: noise.levels {list(levels)} name the same groups "
                                 f"(*{noise_suffix(twice)}): levels must differ in their first 6 significant digits")
-    noise = Noise(levels=levels, kind=n.get("kind", Noise.kind), scale=n.get("scale", Noise.scale),
-                  method=n.get("method"), steps_per_period=_number(src, "noise.steps_per_period",
-                                                                   n.get("steps_per_period", Noise.steps_per_period)))
-    from chaosdata.integrate.sde import NoiseSpec  # the SDE layer checks kind, scale and method
-
-    try:
-        NoiseSpec(levels[0], noise.kind, noise.scale, noise.method, noise.steps_per_period)
+    shared = {k: n[k] for k in NOISE_SHARED if k in n}
+    shared["steps_per_period"] = _number(src, "noise.steps_per_period",  # a float, as the config hash has it
+                                         n.get("steps_per_period", DEFAULT_STEPS_PER_PERIOD))
+    try:  # the SDE layer checks kind, scale and method
+        return tuple(NoiseSpec(level, **shared) for level in levels)
     except InvalidInputError as err:
         raise InvalidInputError(f"{src}: [noise]: {err}") from None
-    return noise
+
+
+def noise_table(noise: tuple[NoiseSpec, ...]) -> dict[str, Any]:
+    """The `[noise]` table of `noise` (as the TOML file writes it): the levels and what they share."""
+    return {"levels": [spec.level for spec in noise], **{k: getattr(noise[0], k) for k in NOISE_SHARED}}
 
 
 def noise_suffix(level: float) -> str:
@@ -367,7 +360,7 @@ def parse_config(raw: dict[str, Any], source: str = "config", *, building: bool 
                 f"periods: {length * g.points:.3g} points, fewer than the 2 a trajectory needs (2 points would lie "
                 f"{1 / g.points:g} periods apart, beyond the length); raise granularities.{g.name}.points or length"
             )
-    noise = _noise(src, raw["noise"]) if "noise" in raw else None
+    noise = _noise(src, raw["noise"]) if "noise" in raw else ()
     if building:
         _check_group_names(src, [g.name for g in grans], noise)
 
@@ -398,14 +391,13 @@ def parse_config(raw: dict[str, Any], source: str = "config", *, building: bool 
     return config
 
 
-def _check_group_names(src: str, names: list[str], noise: Noise | None) -> None:
+def _check_group_names(src: str, names: list[str], noise: tuple[NoiseSpec, ...]) -> None:
     """Granularity groups (and their noisy copies) must be distinct directories everywhere:
     names that differ only in case are one directory on macOS and Windows, and a granularity
     named like another's noisy copy (`fine_noise1` beside `fine` at level 1) would overwrite it."""
     seen: dict[str, str] = {}
     groups = [(n, n) for n in names]
-    if noise is not None:
-        groups += [(f"{n}{noise_suffix(level)}", f"{n} at noise level {level:g}") for n in names for level in noise.levels]
+    groups += [(f"{n}{noise_suffix(spec.level)}", f"{n} at noise level {spec.level:g}") for n in names for spec in noise]
     for group, what in groups:
         other = seen.setdefault(group.lower(), what)
         if other != what:
@@ -438,7 +430,7 @@ def check_system_budget(system: Any, config: ReleaseConfig, src: str = "config",
         n *= config.corpus.variants
         trajectories += f" x corpus.variants = {config.corpus.variants}"
     itemsize = 4 if config.storage.dtype == "float32" else 8
-    copies = 1 + (len(config.noise.levels) if config.noise is not None else 0)
+    copies = 1 + len(config.noise)
     where, dim = f"{src}: building {system.name}", dim or system.dim
     points, stored, detail = _points(system, config)
     budget.check_memory(where, n * dim * (2 * 8 * points + copies * itemsize * stored),
@@ -455,9 +447,9 @@ def check_system_budget(system: Any, config: ReleaseConfig, src: str = "config",
         steps = passes * (config.length + config.transient) * per_period
         why = (f"transient = {config.transient:g} + length = {config.length:g} periods x ~{per_period:.3g} steps "
                f"per period{f' x {passes} passes' if passes > 1 else ''}")
-        if config.noise is not None and system.kind == "flow":
-            steps += len(config.noise.levels) * config.length * config.noise.steps_per_period
-            why += f", + length x noise.steps_per_period = {config.noise.steps_per_period:g} per noise level"
+        if config.noise and system.kind == "flow":
+            steps += len(config.noise) * config.length * config.noise[0].steps_per_period
+            why += f", + length x noise.steps_per_period = {config.noise[0].steps_per_period:g} per noise level"
     budget.check_work(where, steps, n, why)
     if config.corpus is not None:
         c = config.corpus

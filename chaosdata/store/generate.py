@@ -26,6 +26,7 @@ Each granularity group's `recipe` says how `make_trajectories` reproduces its ar
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -38,9 +39,9 @@ from torch import Tensor
 
 from chaosdata.errors import InvalidInputError
 from chaosdata.integrate import RESAMPLE, time_unit
-from chaosdata.integrate.ensemble import redraw_failures, sample_initial_conditions
-from chaosdata.integrate.sde import NoiseSpec
-from chaosdata.integrate.trajectories import Trajectories, make_trajectories, union_grid
+from chaosdata.integrate.ensemble import Ensemble, OutputGrid, Sampling, method_used, run_ensemble, run_passes
+from chaosdata.integrate.solution import Status
+from chaosdata.integrate.trajectories import union_grid
 from chaosdata.seeds import seed_of
 from chaosdata.store import provenance
 from chaosdata.store.config import (
@@ -184,58 +185,83 @@ def _divides(coarse: float, fine: float) -> bool:
     return coarse == int(coarse) and fine == int(fine) and ratio == int(ratio)
 
 
-def _transient(system: System, config: ReleaseConfig, draws: Tensor, kw: dict[str, Any]) -> Trajectories | None:
-    """Flows and maps: carry the draws through the transient (None when there is none or for DDEs)."""
-    if system.kind == "delay" or (config.map_transient if system.kind == "map" else config.transient) == 0:
-        return None
-    if system.kind == "map":
-        return make_trajectories(system, config.map_transient + 1, initial_conditions=draws, postprocess=False, **kw)
-    return make_trajectories(system, 2, pts_per_period=1.0 / config.transient, initial_conditions=draws,
-                             postprocess=False, **kw)
+@dataclass
+class _Batch:
+    """Every split of one system in one batch: rows `bounds[j]` to `bounds[j + 1]` are split j
+    (a corpus: each accepted variant's trajectories consecutive), `row_params` their parameters."""
+
+    seeds: dict[str, int]
+    bounds: np.ndarray
+    variants: Variants | None
+    per_variant: dict[str, int]
+    row_params: dict[str, Tensor]
+
+    @property
+    def n_total(self) -> int:
+        return int(self.bounds[-1])
+
+    def rows(self, j: int) -> tuple[int, int]:
+        return int(self.bounds[j]), int(self.bounds[j + 1])
 
 
-def _integrate(system: System, p: _Pass, starts: Tensor, kw: dict[str, Any]) -> Trajectories:
+def _batch(system: System, config: ReleaseConfig, device: str) -> tuple[_Batch, list[_Pass], dict[str, str]]:
+    """The batch, the passes that produce the granularities, and the granularities skipped (why)."""
+    passes, skipped = _plan(system, config)
+    # a corpus group holds its accepted variants: `per_variant[s]` trajectories of each, per split
+    variants = plan_variants(system, config, device) if config.corpus is not None else None
+    n_variants = len(variants.accepted) if variants is not None else 1
+    if n_variants == 0:
+        skipped = {g.name: f"no variant of {system.name} passed the corpus screen" for g in config.granularities}
+        passes = []
+    per_variant = dict(config.splits)
+    row_params = variants.row_parameters(per_variant) if variants is not None and n_variants else {}
+    bounds = np.cumsum([0, *(config.splits[s] * n_variants for s in SPLITS)])
+    seeds = {s: split_seed(config.seed, system.name, s) for s in SPLITS}
+    return _Batch(seeds, bounds, variants, per_variant, row_params), passes, skipped
+
+
+def _grid(p: _Pass) -> OutputGrid:
     if p.times is not None:
-        return make_trajectories(system, times=p.times, timescale=p.timescale, initial_conditions=starts,
-                                 postprocess=False, **kw)
-    return make_trajectories(system, p.n_points, pts_per_period=p.points, timescale=p.timescale,
-                             initial_conditions=starts, postprocess=False, **kw)
+        return OutputGrid(times=torch.as_tensor(p.times, dtype=torch.float64), timescale=p.timescale)
+    return OutputGrid(n_points=p.n_points, pts_per_period=p.points, timescale=p.timescale)
+
+
+def _run(system: System, config: ReleaseConfig, batch: _Batch, passes: list[_Pass], device: str) -> list[Ensemble]:
+    """Every split's draws (a block of the batch with the split's seed) through the transient
+    (flows and maps; delay equations discard theirs on each grid) onto every pass's grid, a
+    row that fails on any redrawn on all (`run_passes`)."""
+    transient = 0 if system.kind == "delay" else config.map_transient if system.kind == "map" else config.transient
+    blocks = [Sampling(n_ics=hi - lo, seed=batch.seeds[s], transient=transient, resample_failed=True)
+              for s, (lo, hi) in zip(SPLITS, map(batch.rows, range(len(SPLITS))), strict=True)]
+    return run_passes(system, [_grid(p) for p in passes], sampling=blocks, solver=config.integrator,
+                      params=batch.row_params, device=device, dtype=torch.float64)
 
 
 class _Rows:
-    """One pass's per-trajectory results for all splits stacked (train, val, test)."""
+    """One pass's per-trajectory results for all splits stacked (train, val, test), on the CPU."""
 
-    def __init__(self, tr: Trajectories):
-        self.x = tr.x.cpu()
-        self.valid = tr.valid.cpu().clone()
-        self.n_accepted = tr.stats["n_accepted"].clone()
-        self.n_rejected = tr.stats["n_rejected"].clone()
-        self.failures = dict(tr.stats["failures"])
-        self.used = {k: tr.stats[k] for k in ("method", "rtol", "atol")}  # system defaults resolved
+    def __init__(self, system: System, run: Ensemble):
+        sol = run.solution
+        self.x = sol.y.cpu()
+        self.valid = (sol.status == 0).cpu()
+        self.n_accepted = sol.n_accepted.cpu()
+        self.n_rejected = sol.n_rejected.cpu()
+        self.failures = {int(i): Status(int(sol.status[i])).reason for i in (sol.status != 0).nonzero().flatten()}
+        self.used = {"method": method_used(system, run.settings), "rtol": run.settings.rtol, "atol": run.settings.atol}
 
     @classmethod
-    def stacked(cls, parts: list[Trajectories]) -> _Rows:
+    def stacked(cls, system: System, parts: list[Ensemble]) -> _Rows:
         """The rows of several integrations, one after the other (failures re-indexed)."""
-        out = cls(parts[0])
-        offset = len(parts[0])
-        for tr in parts[1:]:
-            more = cls(tr)
+        out = cls(system, parts[0])
+        offset = parts[0].draws.shape[0]
+        for run in parts[1:]:
+            more = cls(system, run)
             out.x, out.valid = torch.cat([out.x, more.x]), torch.cat([out.valid, more.valid])
             out.n_accepted = torch.cat([out.n_accepted, more.n_accepted])
             out.n_rejected = torch.cat([out.n_rejected, more.n_rejected])
             out.failures.update({offset + i: why for i, why in more.failures.items()})
-            offset += len(tr)
+            offset += run.draws.shape[0]
         return out
-
-    def patch(self, rows: Tensor, tr: Trajectories) -> None:
-        self.x[rows] = tr.x.cpu()
-        self.valid[rows] = tr.valid.cpu()
-        self.n_accepted[rows] = tr.stats["n_accepted"]
-        self.n_rejected[rows] = tr.stats["n_rejected"]
-        for i, r in enumerate(rows.tolist()):
-            self.failures.pop(r, None)
-            if i in tr.stats["failures"]:
-                self.failures[r] = tr.stats["failures"][i]
 
 
 def _postprocess(system: System, x: Tensor) -> Tensor:
@@ -333,40 +359,84 @@ def noise_seed(base_seed: int, system: str, split: str, level: float) -> int:
     return seed_of(f"chaosdata/{base_seed}/{system}/{split}/noise/{level!r}")
 
 
-def _noisy(system: System, config: ReleaseConfig, passes: list[_Pass], starts: Tensor, ok: Tensor,
-           seeds: dict[str, int], bounds: np.ndarray, kw_for: Callable[..., dict[str, Any]],
-           emit: Callable[..., None], timings: dict[str, float]) -> dict[str, Any]:
+@dataclass
+class _Groups:
+    """The granularity groups of one system being filled: their attributes and arrays."""
+
+    system: System
+    config: ReleaseConfig
+    batch: _Batch
+    draws: Tensor
+    resampled: dict[int, int]
+    groups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    arrays: dict[str, ArrayData] = field(default_factory=dict)
+
+    def emit(self, gname: str, p: _Pass, m: _Member, r: _Rows, good: Tensor, sources: list[_Rows],
+             first: Tensor, extra_attrs: dict[str, Any]) -> None:
+        """One granularity group and its splits from pass `p`'s results `r`; `good` marks the
+        valid rows, `sources` hold their failure reasons."""
+        system, batch = self.system, self.batch
+        window = _postprocess(system, r.x[:, p.n_transient:])
+        x = window[:, torch.as_tensor(m.index)].numpy().astype(np.dtype(self.config.storage.dtype))
+        x[~good.numpy()] = np.nan
+        x[np.isnan(x)] = np.nan  # one NaN bit pattern, so checksums do not depend on how it arose
+        grid = {"t0": 0.0, "dt": m.unit / m.points, "n": m.n_time}
+        lo, hi = batch.rows(0)
+        self.groups[gname] = {
+            "granularity": gname, "timescale": m.timescale, "points_per_unit": m.points, "time_unit": m.unit,
+            "time": grid, "recipe": _recipe(system, self.config, p, m),
+            "normalization": normalization(system.name, x[lo:hi], good[lo:hi].numpy()), **extra_attrs,
+        }
+        times = (np.arange(m.n_time, dtype=np.int64) if system.kind == "map"
+                 else grid["t0"] + grid["dt"] * np.arange(m.n_time, dtype=np.float64))
+        for j, s in enumerate(SPLITS):
+            lo, hi = batch.rows(j)
+            reasons = [next((q.failures[i] for q in sources if i in q.failures), "failed") if not good[i] else ""
+                       for i in range(lo, hi)]
+            self.groups[split_path(gname, s)] = _split_attrs(system, gname, s, batch.seeds[s], m)
+            extra = {} if batch.variants is None else _variant_arrays(batch.variants, batch.per_variant[s])
+            for var, arr in {**_split_arrays(system, x[lo:hi], times, {
+                "trajectory": np.arange(hi - lo, dtype=np.int64),
+                "valid": good[lo:hi].numpy(),
+                "failure": np.array(reasons, dtype=np.dtypes.StringDType()),
+                "resampled": np.array([self.resampled.get(i, 0) for i in range(lo, hi)], dtype=np.int64),
+                "initial_condition": self.draws[lo:hi].numpy(),
+                "start_state": first[lo:hi].numpy(),
+                "n_accepted": r.n_accepted[lo:hi].numpy().astype(np.int64),
+                "n_rejected": r.n_rejected[lo:hi].numpy().astype(np.int64),
+            }), **extra}.items():
+                self.arrays[f"{split_path(gname, s)}/{var}"] = arr
+
+
+def _noisy(system: System, config: ReleaseConfig, p: _Pass, starts: Tensor, ok: Tensor, batch: _Batch,
+           out: _Groups, device: str, timings: dict[str, float]) -> dict[str, Any]:
     """The noisy variants of a flow's granularities (`config.noise`), emitted as groups
-    `<granularity>_noise<level>`: the clean pass's grid and start states, each split with its own
+    `<granularity>_noise<level>`: pass `p`'s grid and start states, each split with its own
     Brownian seed (trajectory i of a split uses key i), a trajectory valid only where its clean
-    one is. Other kinds get none, and the record says why."""
+    one is (`run_ensemble` from the given starts: no redraw)."""
     noise = config.noise
-    if system.kind != "flow" or not passes or not ok.numel():
-        return {"levels": [], "reason": "noisy variants are made for flows only" if system.kind != "flow"
-                else "nothing to add noise to"}
-    (p,) = passes  # a flow has one pass, on the union of its granularities' grids
     made = {}
-    for level in noise.levels:
+    for spec in noise:
         t0 = time.perf_counter()
         parts, split_seeds = [], {}
         for j, s in enumerate(SPLITS):
-            lo, hi = int(bounds[j]), int(bounds[j + 1])
-            split_seeds[s] = noise_seed(config.seed, system.name, s, level)
-            spec = NoiseSpec(level, noise.kind, noise.scale, noise.method, noise.steps_per_period, seed=split_seeds[s])
-            rows = torch.arange(lo, hi)
-            parts.append(make_trajectories(system, times=p.times, initial_conditions=starts[lo:hi], noise=spec,
-                                           postprocess=False, **kw_for(rows)))
-        r = _Rows.stacked(parts)
+            lo, hi = batch.rows(j)
+            split_seeds[s] = noise_seed(config.seed, system.name, s, spec.level)
+            parts.append(run_ensemble(system, _grid(p), starts=starts[lo:hi],
+                                      noise=dataclasses.replace(spec, seed=split_seeds[s]), solver=config.integrator,
+                                      params={k: v[lo:hi] for k, v in batch.row_params.items()}, device=device))
+        r = _Rows.stacked(system, parts)
         good = ok & r.valid
-        record = {"level": level, "kind": noise.kind, "scale": noise.scale, "method": parts[0].stats["noise"]["method"],
-                  "steps_per_period": noise.steps_per_period, "seeds": split_seeds,
+        record = {"level": spec.level, "kind": spec.kind, "scale": spec.scale, "method": spec.method_name,
+                  "steps_per_period": spec.steps_per_period, "seeds": split_seeds,
                   "keys": "trajectory i of a split draws its Brownian path with key i from the split's seed",
                   "start": "the clean granularity's start_state"}
         for gname, m in p.members.items():
-            emit(f"{gname}{noise_suffix(level)}", p, m, r, good, [r], starts, {"noise": jsonable(record), "clean": gname})
-        made[f"{level:g}"] = record
-        timings[f"noise{level:g}_s"] = time.perf_counter() - t0
-    return jsonable({"levels": list(noise.levels), "variants": made})
+            out.emit(f"{gname}{noise_suffix(spec.level)}", p, m, r, good, [r], starts,
+                     {"noise": jsonable(record), "clean": gname})
+        made[f"{spec.level:g}"] = record
+        timings[f"noise{spec.level:g}_s"] = time.perf_counter() - t0
+    return jsonable({"levels": [spec.level for spec in noise], "variants": made})
 
 
 def normalization(name: str, train: np.ndarray, valid: np.ndarray) -> dict[str, Any]:
@@ -396,133 +466,54 @@ def generate_system(name: str, config: ReleaseConfig, *, device: str = "cpu",
     check_system_budget(system, config, f"config {config.name!r}")
     started = time.perf_counter()
     fp = fingerprint or provenance.fingerprint(device)
-    kw = dict(solver=config.integrator, device=device, dtype=torch.float64)
-    passes, skipped = _plan(system, config)
-    # a corpus group holds its accepted variants: `per_variant[s]` trajectories of each, per split
-    variants = plan_variants(system, config, device) if config.corpus is not None else None
-    n_variants = len(variants.accepted) if variants is not None else 1
-    if n_variants == 0:
-        skipped = {g.name: f"no variant of {system.name} passed the corpus screen" for g in config.granularities}
-        passes = []
-    per_variant = dict(config.splits)
-    row_params = variants.row_parameters(per_variant) if variants is not None and n_variants else {}
-
-    def kw_for(rows: Tensor | None = None) -> dict[str, Any]:
-        """Integrator settings plus the parameters of `rows` (all rows when None)."""
-        return {**kw, **{k: v if rows is None else v[rows] for k, v in row_params.items()}}
-
-    bounds = np.cumsum([0, *(config.splits[s] * n_variants for s in SPLITS)])
-    seeds = {s: split_seed(config.seed, system.name, s) for s in SPLITS}
-    n_total = int(bounds[-1])
+    batch, passes, skipped = _batch(system, config, device)
     if progress:
         for _ in skipped:
-            progress(n_total)
-
-    def draw(attempt: int, counts: list[int]) -> Tensor:
-        return torch.cat([sample_initial_conditions(system, k, RESAMPLE.seed(seeds[s], attempt))
-                          for s, k in zip(SPLITS, counts, strict=True) if k])
-
-    def starts_of(draws: Tensor, rows: Tensor | None = None) -> tuple[Tensor, Trajectories | None]:
-        tr = _transient(system, config, draws, kw_for(rows))
-        return (draws if tr is None else tr.x[:, -1].cpu()), tr
-
+            progress(batch.n_total)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    if n_total:
-        draws = draw(0, [int(bounds[j + 1] - bounds[j]) for j in range(len(SPLITS))])
-        starts, tr = starts_of(draws)
-    else:  # a corpus group whose variants were all rejected: its attributes say why
-        draws = starts = torch.zeros(0, system.state_dim or system.dim, dtype=torch.float64)
-        tr = None
-    warm = _Rows(tr) if tr is not None else None
-    timings["transient_s"] = time.perf_counter() - t0
-    rows = []
-    for p in passes:
-        t0 = time.perf_counter()
-        rows.append(_Rows(_integrate(system, p, starts, kw_for())))
-        timings["+".join(p.members) + "_s"] = time.perf_counter() - t0
-        if progress:
-            progress(n_total * len(p.members))
-    every = rows + ([warm] if warm is not None else [])
-
-    def valid() -> Tensor:
-        return torch.stack([r.valid for r in every]).all(0) if every else torch.ones(n_total, dtype=torch.bool)
-
-    def redo(attempt: int, bad: Tensor) -> None:
-        fresh = draw(attempt, [int(((bad >= bounds[j]) & (bad < bounds[j + 1])).sum()) for j in range(len(SPLITS))])
-        fresh_starts, tr = starts_of(fresh, bad)
-        draws[bad], starts[bad] = fresh, fresh_starts
-        if warm is not None:
-            warm.patch(bad, tr)
-        for p, r in zip(passes, rows, strict=True):
-            r.patch(bad, _integrate(system, p, fresh_starts, kw_for(bad)))
-
-    resampled = redraw_failures(valid, redo)
-    ok = valid()
-
-    dtype = np.dtype(config.storage.dtype)
-    arrays: dict[str, ArrayData] = {}
-    groups: dict[str, dict[str, Any]] = {}
-    state_dim = system.state_dim or system.dim
-
-    def emit(gname: str, p: _Pass, m: _Member, r: _Rows, good: Tensor, sources: list[_Rows],
-             first: Tensor, extra_attrs: dict[str, Any]) -> None:
-        """One granularity group and its splits from pass `p`'s results `r`; `good` marks the
-        valid rows, `sources` hold their failure reasons."""
-        window = _postprocess(system, r.x[:, p.n_transient:])
-        x = window[:, torch.as_tensor(m.index)].numpy().astype(dtype)
-        x[~good.numpy()] = np.nan
-        x[np.isnan(x)] = np.nan  # one NaN bit pattern, so checksums do not depend on how it arose
-        grid = {"t0": 0.0, "dt": m.unit / m.points, "n": m.n_time}
-        lo, hi = int(bounds[0]), int(bounds[1])
-        groups[gname] = {
-            "granularity": gname, "timescale": m.timescale, "points_per_unit": m.points, "time_unit": m.unit,
-            "time": grid, "recipe": _recipe(system, config, p, m),
-            "normalization": normalization(system.name, x[lo:hi], good[lo:hi].numpy()), **extra_attrs,
-        }
-        times = (np.arange(m.n_time, dtype=np.int64) if system.kind == "map"
-                 else grid["t0"] + grid["dt"] * np.arange(m.n_time, dtype=np.float64))
-        for j, s in enumerate(SPLITS):
-            lo, hi = int(bounds[j]), int(bounds[j + 1])
-            reasons = [next((q.failures[i] for q in sources if i in q.failures), "failed") if not good[i] else ""
-                       for i in range(lo, hi)]
-            groups[split_path(gname, s)] = _split_attrs(system, gname, s, seeds[s], m)
-            extra = {} if variants is None else _variant_arrays(variants, per_variant[s])
-            for var, arr in {**_split_arrays(system, x[lo:hi], times, {
-                "trajectory": np.arange(hi - lo, dtype=np.int64),
-                "valid": good[lo:hi].numpy(),
-                "failure": np.array(reasons, dtype=np.dtypes.StringDType()),
-                "resampled": np.array([resampled.get(i, 0) for i in range(lo, hi)], dtype=np.int64),
-                "initial_condition": draws[lo:hi].numpy(),
-                "start_state": first[lo:hi].numpy(),
-                "n_accepted": r.n_accepted[lo:hi].numpy().astype(np.int64),
-                "n_rejected": r.n_rejected[lo:hi].numpy().astype(np.int64),
-            }), **extra}.items():
-                arrays[f"{split_path(gname, s)}/{var}"] = arr
-
-    for p, r in zip(passes, rows, strict=True):
+    runs = _run(system, config, batch, passes, device) if passes and batch.n_total else []
+    timings["+".join(g for p in passes for g in p.members) + "_s"] = time.perf_counter() - t0
+    if progress:
+        for p in passes:
+            progress(batch.n_total * len(p.members))
+    rows = [_Rows(system, run) for run in runs]
+    out = _Groups(system, config, batch, runs[0].draws.cpu() if runs else torch.zeros(0, system.state_dim or system.dim,
+                  dtype=torch.float64), runs[0].resampled if runs else {})
+    ok = torch.stack([r.valid for r in rows]).all(0) if rows else torch.ones(batch.n_total, dtype=torch.bool)
+    for p, run, r in zip(passes, runs, rows, strict=False):
         # delay equations: the state at the first output is the embedding's current column
-        first = starts if system.kind != "delay" else r.x[:, p.n_transient, :state_dim]
+        first = run.starts.cpu() if system.kind != "delay" else r.x[:, p.n_transient, :system.state_dim or system.dim]
         for gname, m in p.members.items():
-            emit(gname, p, m, r, ok, every, first, {})
+            out.emit(gname, p, m, r, ok, rows, first, {})
     noise_record = None
-    if config.noise is not None:
-        noise_record = _noisy(system, config, passes, starts, ok, seeds, bounds, kw_for, emit, timings)
+    if config.noise:
+        noise_record = (_noisy(system, config, passes[0], runs[0].starts.cpu(), ok, batch, out, device, timings)
+                        if system.kind == "flow" and runs else
+                        {"levels": [], "reason": "noisy variants are made for flows only" if system.kind != "flow"
+                         else "nothing to add noise to"})
+    attrs = _system_attrs(system, config, batch, out, skipped, rows, noise_record, fp)
+    timings["total_s"] = time.perf_counter() - started
+    return SystemData(system.name, attrs, out.groups, out.arrays, skipped, timings)
 
+
+def _system_attrs(system: System, config: ReleaseConfig, batch: _Batch, out: _Groups, skipped: dict[str, str],
+                  rows: list[_Rows], noise_record: dict[str, Any] | None, fp: dict[str, Any]) -> dict[str, Any]:
+    """The system group's attributes: identity, the system, its corpus and invariants, how it was generated."""
     attrs: dict[str, Any] = {
         "chaosdata": {"format": FORMAT, "config_name": config.name, "config_hash": config.config_hash,
                       "code_hash": provenance.code_hash(fp)},
         "system": system.to_dict(),
     }
-    if variants is not None:
-        attrs["corpus"] = jsonable(variants.attrs(config))
+    if batch.variants is not None:
+        attrs["corpus"] = jsonable(batch.variants.attrs(config))
     invariants = getattr(system, "invariants", None)
     if invariants is not None:
         attrs["invariants"] = jsonable(invariants)
     attrs["generation"] = jsonable({
-        "splits": {s: {"n_trajectories": config.splits[s], "seed": seeds[s]} for s in SPLITS},
+        "splits": {s: {"n_trajectories": config.splits[s], "seed": batch.seeds[s]} for s in SPLITS},
         "base_seed": config.seed,
-        "granularities": list(groups),
+        "granularities": list(out.groups),
         "skipped_granularities": skipped,
         "span": ({"iterations": config.map_length} if system.kind == "map"
                  else {"periods": config.length, "time": config.length * float(system.period)}),
@@ -536,5 +527,4 @@ def generate_system(name: str, config: ReleaseConfig, *, device: str = "cpu",
         "resample_seeds": "attempt a draws from RESAMPLE.seed(split seed, a) (chaosdata.integrate.RESAMPLE)",
     })
     attrs["provenance"] = provenance.stable(fp)
-    timings["total_s"] = time.perf_counter() - started
-    return SystemData(system.name, attrs, groups, arrays, skipped, timings)
+    return attrs
