@@ -295,6 +295,18 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     return 0
 
 
+def _store_parser(sub: argparse._SubParsersAction, name: str, summary: str, *,
+                  results: bool = False) -> argparse.ArgumentParser:
+    """A subcommand that reads a store (positional) and a subset of its systems (`--systems`);
+    `results`: it also renders the benchmark's leaderboards (`--results`)."""
+    p = sub.add_parser(name, help=summary)
+    p.add_argument("store", help="the store directory")
+    p.add_argument("--systems", default=None, help="comma-separated names (default: all of the store)")
+    if results:
+        p.add_argument("--results", default=None, help="the benchmark's results.csv (or its folder): leaderboards")
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chaosdata", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -337,32 +349,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="the whole stored entry, as JSON")
     p.set_defaults(func=cmd_invariants)
 
-    p = sub.add_parser("export", help="write a store as Parquet or HDF5 files that `datasets` loads natively")
-    p.add_argument("store", help="the store directory")
+    p = _store_parser(sub, "export", "write a store as Parquet or HDF5 files that `datasets` loads natively")
     p.add_argument("--format", choices=("parquet", "hdf5"), required=True)
     p.add_argument("--out", required=True, help="output folder (files go to data/... or hdf5/... inside)")
-    p.add_argument("--systems", default=None, help="comma-separated names (default: all of the store)")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("card", help="render a store's dataset card, system pages, pictures and metadata JSON")
-    p.add_argument("store", help="the store directory")
+    p = _store_parser(sub, "card", "render a store's dataset card, system pages, pictures and metadata JSON", results=True)
     p.add_argument("--out", required=True, help="output folder (README.md, cards/, metadata/ inside)")
     p.add_argument("--repo-id", default=None, help="OWNER/NAME shown in the loading examples")
-    p.add_argument("--results", default=None, help="the benchmark's results.csv (or its folder): leaderboards")
-    p.add_argument("--systems", default=None, help="comma-separated names (default: all of the store)")
     p.add_argument("--workers", type=int, default=1, help="processes drawing the pictures")
     p.set_defaults(func=cmd_card)
 
-    p = sub.add_parser("publish", help="stage (store + Parquet + cards), verify, upload to the Hub and tag")
-    p.add_argument("store", help="the store directory")
+    p = _store_parser(sub, "publish", "stage (store + Parquet + cards), verify, upload to the Hub and tag", results=True)
     p.add_argument("--repo-id", required=True, help="the dataset repo, OWNER/NAME")
     p.add_argument("--revision", default=None, help="branch to commit to (default: main)")
     p.add_argument("--tag", default=None, help="release tag (default: v<version>-<config>-<config hash[:12]>)")
     p.add_argument("--private", action="store_true", help="create the repo private")
     p.add_argument("--dry-run", metavar="DIR", default=None, help="stage into DIR and verify; upload nothing")
     p.add_argument("--staging", default=None, help="staging folder kept between runs (default: in the cache)")
-    p.add_argument("--systems", default=None, help="comma-separated names (default: all of the store)")
-    p.add_argument("--results", default=None, help="the benchmark's results.csv (or its folder): leaderboards")
     p.add_argument("--hdf5", action="store_true", help="also stage the HDF5 export")
     p.add_argument("--dataset-info", action="store_true",
                    help="also write `dataset_info:` (features per config) into the card's YAML; off by default: "

@@ -36,12 +36,15 @@ import jinja2
 import yaml
 
 from chaosdata import validate
+from chaosdata.cards import plots
 from chaosdata.cards import values as V
 from chaosdata.cards.recipe import config_toml
 from chaosdata.errors import InvalidInputError
+from chaosdata.export import config_name
 from chaosdata.files import sha256_file
 from chaosdata.owned import RECORD, Ledger, append_journal
 from chaosdata.store.config import HF_SPLITS, SPLITS
+from chaosdata.store.executors import init_worker, interruptible
 from chaosdata.store.layout import MANIFEST, split_path, system_file
 from chaosdata.store.reader import Store, open_store
 
@@ -182,8 +185,6 @@ def repo_context(store: Store, attrs: dict[str, dict[str, Any]], configs: Sequen
         ex_system = next((n for n in names if "fine" in store.granularities(n)), names[0])
         ex_gran = store.granularities(ex_system)[0] if "fine" not in store.granularities(ex_system) else "fine"
     ex_shape = manifest_entries[ex_system]["splits"][split_path(ex_gran, "train")]
-    from chaosdata.export import config_name  # the export's naming, one source of truth
-
     granularities = [{"name": g.name, "text": _granularity_text(g), "applies": "flows and delay equations"}
                      for g in cfg.granularities]
     if any(attrs[n]["system"]["kind"] == "map" for n in names):
@@ -242,8 +243,6 @@ def repo_context(store: Store, attrs: dict[str, dict[str, Any]], configs: Sequen
 def system_context(store: Store, name: str, attrs: dict[str, Any], configs: Sequence[Any], repo_id: str,
                    plot_granularity: str, results: str | Path | None, store_staged: bool) -> dict[str, Any]:
     """Everything a system page's template needs."""
-    from chaosdata.export import config_name
-
     meta, inv = attrs["system"], attrs.get("invariants") or {}
     by_gran = {c.granularity: c for c in configs if c.system == name}
     grans = []
@@ -287,8 +286,6 @@ def system_context(store: Store, name: str, attrs: dict[str, Any], configs: Sequ
 def _plot_system(store_path: str, name: str, out: str, journal: str) -> tuple[str, Any, dict[str, Any]]:
     """Draw one system's three pictures (in a worker process), each put in the run's `journal`
     as it is written; return the system's gallery data and the pictures' entries."""
-    from chaosdata.cards import plots
-
     store = open_store(store_path)
     data = plots.plot_data(store, name)
     entries = {}
@@ -303,8 +300,6 @@ def _plot_system(store_path: str, name: str, out: str, journal: str) -> tuple[st
 def _plot_in_processes(store: Store, names: Sequence[str], ledger: Ledger, workers: int) -> list[tuple[str, Any, Any]]:
     """`_plot_system` over `names` in `workers` processes. The workers leave Ctrl-C to this
     process, which then cancels what is queued and stops them at once (as `generate` does)."""
-    from chaosdata.store.executors import init_worker, interruptible
-
     n = len(names)
     with interruptible(ProcessPoolExecutor(max_workers=workers, initializer=init_worker)) as pool:
         return list(pool.map(_plot_system, [str(store.path)] * n, names, [str(ledger.root)] * n, [ledger.journal] * n,
@@ -313,8 +308,6 @@ def _plot_in_processes(store: Store, names: Sequence[str], ledger: Ledger, worke
 
 def draw_pictures(store: Store, names: Sequence[str], ledger: Ledger, workers: int = 1) -> dict[str, str]:
     """Every system's pictures and the gallery, recorded in `ledger`; returns {system: granularity drawn}."""
-    from chaosdata.cards import plots
-
     with ledger.guard(IMG_DIR):
         if workers > 1 and len(names) > 1:
             results = _plot_in_processes(store, names, ledger, workers)

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from chaosdata.benchmark import leaderboard as L
+from chaosdata.benchmark.results import read_csv
 from chaosdata.errors import UnknownNameError
 from chaosdata.store.config import SPLITS
 from chaosdata.store.layout import split_path
@@ -179,8 +181,6 @@ def _leaderboard_rows(results: str | Path | None) -> list[dict[str, str]]:
     its rows were on one seed and one setting."""
     if results is None:
         return []
-    from chaosdata.benchmark.results import read_csv
-
     path = Path(results)
     path = path / "results.csv" if path.is_dir() else path
     return read_csv(path) if path.is_file() else []
@@ -189,17 +189,13 @@ def _leaderboard_rows(results: str | Path | None) -> list[dict[str, str]]:
 def _entry_cells(rows: list[dict[str, str]], metrics: Iterable[str]) -> tuple[list[str], Any, Any]:
     """The metric columns to show (those of `metrics` with a number, else the benchmark's
     headline ones) and the benchmark's own per-system and label tables of `rows`."""
-    from chaosdata.benchmark import leaderboard as L
-
     wanted = L.metric_columns(rows, list(metrics)) or L.metric_columns(rows, L.HEADLINE + L.ATTRACTOR_HEADLINE)
     return wanted, L.per_system(rows, wanted), L.labels(rows)
 
 
 def _rank(table: list[dict[str, Any]], first: str | None) -> list[dict[str, Any]]:
     """`table` ordered by (protocol, data seed), then best first by `first` (missing last)."""
-    from chaosdata.benchmark.leaderboard import HIGHER_IS_BETTER
-
-    sign = -1 if first in HIGHER_IS_BETTER else 1
+    sign = -1 if first in L.HIGHER_IS_BETTER else 1
 
     def key(r: dict[str, Any]) -> tuple[Any, ...]:
         v = r["values"].get(first, math.nan) if first else math.nan
@@ -246,8 +242,6 @@ def overall_leaderboard(results: str | Path | None, metrics: Iterable[str] = LEA
     """The repo card's table: per (protocol, data seed, model, settings hash) the median over
     systems [interquartile range] of each system's median over initial conditions (the
     benchmark's own `leaderboard.summarize`), best first within each (protocol, data seed)."""
-    from chaosdata.benchmark.leaderboard import summarize
-
     rows = _leaderboard_rows(results)
     if not rows:
         return []
@@ -257,7 +251,7 @@ def overall_leaderboard(results: str | Path | None, metrics: Iterable[str] = LEA
                 "settings": settings[(s.model, s.params_hash)], "n": str(s.n_systems),
                 "values": {m: s.stats[m][0] for m in wanted},
                 "cells": [_median_iqr(s.stats[m]) for m in wanted], "metrics": wanted}
-               for s in summarize(rows, wanted)]
+               for s in L.summarize(rows, wanted)]
     return _rank(entries, wanted[0] if wanted else None)
 
 

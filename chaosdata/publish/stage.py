@@ -32,7 +32,11 @@ from pathlib import Path
 from typing import Any
 
 from chaosdata import validate
+from chaosdata.cards import render_cards
+from chaosdata.cards.render import card_files, check_results
 from chaosdata.errors import InvalidInputError
+from chaosdata.export import export_hdf5, export_parquet
+from chaosdata.export.layout import hdf5_plan, parquet_plan, split_shapes
 from chaosdata.owned import Ledger
 from chaosdata.publish.errors import PublishError
 from chaosdata.store.layout import system_file
@@ -93,11 +97,6 @@ def stage(store: Store | str | os.PathLike, out: str | os.PathLike, *, repo_id: 
     never replaced or deleted (`chaosdata.owned`). `systems` publishes a subset (the manifest
     still lists the whole store).
     """
-    from chaosdata.cards import render_cards
-    from chaosdata.cards.render import card_files, check_results
-    from chaosdata.export import export_hdf5, export_parquet
-    from chaosdata.export.layout import hdf5_plan, parquet_plan, split_shapes
-
     log = log or (lambda msg: None)
     store = store if isinstance(store, Store) else open_store(store)
     workers = validate.count(workers, "workers", hint="processes drawing the pictures")

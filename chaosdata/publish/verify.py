@@ -19,8 +19,11 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
+from chaosdata.export import check_hdf5, check_parquet
+from chaosdata.export.layout import HDF5_DIR
 from chaosdata.files import sha256_file
 from chaosdata.publish.stage import MAX_FOLDER_ENTRIES, STAGED_INDEX, staged_index
+from chaosdata.store.reader import open_store
 
 LINK = re.compile(r"!?\[[^\]\n]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 
@@ -95,10 +98,6 @@ def verify_staged(root: str | os.PathLike, *, data: bool = True, secrets: Iterab
     """Every problem of the staged files under `root`, as sentences naming the file (empty: ready).
     Files the staging did not write are not checked: they are not uploaded (`unstaged_files`)."""
     import pyarrow as pa
-
-    from chaosdata.export import check_hdf5, check_parquet
-    from chaosdata.export.layout import HDF5_DIR
-    from chaosdata.store.reader import open_store
 
     root = Path(root)
     index = staged_index(root)

@@ -29,7 +29,7 @@ from torch import Tensor
 
 from chaosdata.errors import InvalidInputError
 from chaosdata.seeds import seed_of
-from chaosdata.systems.base import System, freeze_params, per_coordinate
+from chaosdata.systems.base import SYSTEMS, System, freeze_params, per_coordinate
 
 SKEW_SEPARATOR = "__"  # a skew product's name: "<Driver>__<Response>"
 
@@ -83,9 +83,7 @@ def field_rms(system: System) -> float:
 def skew_product(driver_name: str, response_name: str, coupling: float) -> System:
     """The skew product of two catalogue flows (see the module docstring), named
     `<Driver>__<Response>`, with parameters `driver_*`, `response_*` and `coupling`."""
-    from chaosdata.systems import get_system
-
-    driver, response = get_system(driver_name), get_system(response_name)
+    driver, response = SYSTEMS.get(driver_name), SYSTEMS.get(response_name)
     for s in (driver, response):
         if s.kind != "flow" or s.nonautonomous or s.period is None:
             raise InvalidInputError(f"{s.name} cannot be part of a skew product: it needs an autonomous flow "
