@@ -121,7 +121,7 @@ def read_section(read_store: Path, out: Path, trajectories: int) -> dict[str, fl
     import torch
     from torch.utils.data import DataLoader
 
-    from chaosdata import load_dataset
+    from chaosdata import Observation, load_dataset
     from chaosdata.export import export_hdf5, export_parquet
     from chaosdata.store import StoreError, build, open_store
     from chaosdata.store.config import parse_config
@@ -149,7 +149,7 @@ def read_section(read_store: Path, out: Path, trajectories: int) -> dict[str, fl
 
     start = time.perf_counter()
     ds = load_dataset("Lorenz", source=read_store, split="train", granularity="fine", context_length=context,
-                      horizon=horizon, stride=stride, normalize=None)
+                      horizon=horizon, stride=stride, observation=Observation(normalize=None))
     ours = torch.cat([torch.cat([c, t], 1) for c, t in DataLoader(ds, batch_size=256)])
     t_ours = time.perf_counter() - start
 
@@ -159,7 +159,7 @@ def read_section(read_store: Path, out: Path, trajectories: int) -> dict[str, fl
 
     start = time.perf_counter()  # the same store read whole (`trajectories()`), windows cut in numpy
     bulk = cut(load_dataset("Lorenz", source=read_store, split="train", granularity="fine", context_length=context,
-                            horizon=horizon, stride=stride, normalize=None).trajectories().numpy())
+                            horizon=horizon, stride=stride, observation=Observation(normalize=None)).trajectories().numpy())
     t_bulk = time.perf_counter() - start
     assert torch.equal(bulk, ours), "whole-trajectory windows differ from the dataset's"
 

@@ -40,7 +40,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from chaosdata import load_dataset
+from chaosdata import Source, load_dataset
 from chaosdata.store import StoreError, build, load_preset, open_store
 from chaosdata.store.config import parse_config
 
@@ -226,7 +226,8 @@ def hub_mode(args: argparse.Namespace) -> None:
         hub.serve("bench/loader", args.store)
 
         def dataset(source: Path | str, cache: Path | None = None) -> Dataset:
-            return load_dataset("Lorenz", source=source, cache_dir=cache, context_length=CONTEXT, horizon=HORIZON)
+            return load_dataset("Lorenz", source=Source(source, cache_dir=cache), context_length=CONTEXT,
+                                horizon=HORIZON)
 
         for workers in (0, 2):
             runs: dict[str, list[list[float]]] = {"local": [], "cold": [], "warm": []}

@@ -37,8 +37,8 @@ def read(name: str, repo: str, system: str, granularity: str, cache: str) -> Non
     else:
         import chaosdata
 
-        chaosdata.load_dataset(system, source=repo, granularity=granularity, cache_dir=cache, context_length=16,
-                               horizon=4)
+        chaosdata.load_dataset(system, source=chaosdata.Source(repo, cache_dir=cache), granularity=granularity,
+                               context_length=16, horizon=4)
 
 
 def measure(staged: str, name: str, repo: str, system: str, granularity: str) -> dict:

@@ -3,7 +3,7 @@
 from chaosdata.errors import ChaosdataError, UnknownNameError
 from chaosdata.integrate import NoiseSpec, OutputGrid, Sampling, SolverSettings
 from chaosdata.integrate.trajectories import Trajectories, make_trajectories
-from chaosdata.loader import load_dataset
+from chaosdata.loader import Observation, Source, load_dataset
 from chaosdata.systems import System, get_system, list_systems
 from chaosdata.version import __version__
 from chaosdata.windows import WindowDataset, collate_padded
@@ -11,9 +11,11 @@ from chaosdata.windows import WindowDataset, collate_padded
 __all__ = [
     "ChaosdataError",
     "NoiseSpec",
+    "Observation",
     "OutputGrid",
     "Sampling",
     "SolverSettings",
+    "Source",
     "System",
     "Trajectories",
     "UnknownNameError",

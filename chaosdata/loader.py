@@ -10,6 +10,8 @@ Sources:
 - `"regenerate"`: the systems are integrated on demand from a release config (a preset name,
   a `ReleaseConfig`, or a dict of overrides on the `quick` preset) and cached as a store.
 With no source, the store `chaosdata generate` builds by default (`./data`, or `$CHAOSDATA_STORE`).
+A `Source` holds the location and how to fetch it; an `Observation`, how windows present the
+values. Importing this module imports `huggingface_hub`: set `HF_ENDPOINT` before importing chaosdata.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ import hashlib
 import os
 import shutil
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -32,6 +35,7 @@ from chaosdata.store.errors import StoreError
 from chaosdata.store.layout import MANIFEST
 from chaosdata.store.manifest import read_manifest
 from chaosdata.store.reader import CheckedArray
+from chaosdata.store.remote import is_url, open_remote
 from chaosdata.systems import get_system, list_systems
 from chaosdata.systems.derived import SKEW_SEPARATOR
 from chaosdata.windows import (
@@ -47,6 +51,81 @@ from chaosdata.windows import (
 )
 
 DEFAULT_STORE = "data"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the store comes from, checked once.
+
+    `location`: a local store path, a Hub dataset repo id `owner/name`, an fsspec URL of a store
+    folder, `"regenerate"`, or None for the store `chaosdata generate` builds by default
+    (`$CHAOSDATA_STORE`, else `./data`). `revision` picks a version of a Hub repo. `config` (a
+    preset name, a `ReleaseConfig`, or a dict of overrides on the `quick` preset; default `quick`)
+    shapes a regenerated store, integrated on `device`. `cache_dir` holds fetched chunks and
+    regenerated stores (`cache_root`). `verify` checks the store's checksums before use.
+    `load_dataset(source="owner/name")` is `Source("owner/name")`.
+    """
+
+    location: str | os.PathLike | None = None
+    revision: str | None = None
+    config: ReleaseConfig | str | dict[str, Any] | None = None
+    device: str = "cpu"
+    cache_dir: str | os.PathLike | None = None
+    verify: bool = False
+
+    def __post_init__(self) -> None:
+        if self.location is not None:
+            validate.path(self.location, "source")  # a str or os.PathLike, not empty
+            if not isinstance(self.location, str):
+                object.__setattr__(self, "location", os.fspath(self.location))
+        if self.cache_dir is not None:
+            validate.path(self.cache_dir, "cache_dir")
+        object.__setattr__(self, "verify", validate.flag(self.verify, "verify",
+                                                           hint="True: check the store's checksums first"))
+        hub = _is_repo_id(self.location) or str(self.location).startswith("hf://")
+        if self.revision is not None and not hub:
+            raise InvalidInputError(f"revision={self.revision!r} picks a version of a Hub dataset repo (source="
+                                    f"'owner/name' or 'hf://datasets/owner/name'); source={str(self.location)!r} is not one")
+        if self.revision is not None:
+            validate.text(self.revision, "revision", hint="a branch, tag or commit of the Hub repo")
+        if self.location == "regenerate":
+            object.__setattr__(self, "config", _regenerate_config(self.config))
+        elif self.config is not None:
+            raise InvalidInputError(f"config=... shapes a store integrated on demand; pass source='regenerate' to use "
+                                    f"it (source={str(self.location)!r} is read as it is, and would ignore the config)")
+
+
+@dataclass(frozen=True)
+class Observation:
+    """How windows present the stored values, checked once.
+
+    `univariate`: False keeps every coordinate, True the first, an integer that one.
+    `normalize`: "standard" (each system's train-split mean and std, `dataset.normalizer`) or
+    None / "none" (raw values). `noise`: seeded Gaussian observation noise, a fraction of each
+    coordinate's std, drawn from `seed`. `dtype`: the items' float dtype.
+    """
+
+    univariate: bool | int = False
+    normalize: str | None = "standard"
+    noise: float = 0.0
+    seed: int = 0
+    dtype: torch.dtype = torch.float32
+
+    def __post_init__(self) -> None:
+        if self.univariate is not True and self.univariate is not False:
+            object.__setattr__(self, "univariate", validate.count(self.univariate, "univariate", minimum=0,
+                                                                  hint="True, False or a coordinate index"))
+        normalize = "none" if self.normalize is None else self.normalize
+        object.__setattr__(self, "normalize", validate.choice(normalize, "normalize", NORMALIZATIONS,
+                                                              hint="or None for raw values"))
+        object.__setattr__(self, "noise", check_noise(self.noise, "noise"))
+        object.__setattr__(self, "seed", validate.seed(self.seed, hint="it seeds the observation noise"))
+        check_dtype(self.dtype)
+
+    @property
+    def channels(self) -> int | None:
+        """The one coordinate kept, or None for all of them."""
+        return None if self.univariate is False else 0 if self.univariate is True else int(self.univariate)
 
 
 class _ZarrArray:
@@ -106,40 +185,32 @@ def _regenerate_config(config: ReleaseConfig | str | dict[str, Any] | None) -> R
     raise InvalidInputError(f"config must be a preset name {PRESETS}, a ReleaseConfig or a dict, got {type(config).__name__}")
 
 
-def _open_source(source: str | os.PathLike | None, names: list[str] | None, *, config: Any,
-                 cache_dir: Any, revision: str | None, device: str) -> Store:
-    """Resolve `source` into an opened store holding (at least) `names` (a remote one reads lazily)."""
-    if config is not None and source != "regenerate":
-        raise InvalidInputError(f"config=... shapes a store integrated on demand; pass source='regenerate' to use it "
-                                f"(source={str(source)!r} is read as it is, and would ignore the config)")
-    if revision is not None and not (_is_repo_id(source) or str(source).startswith("hf://")):
-        raise InvalidInputError(f"revision={revision!r} picks a version of a Hub dataset repo (source='owner/name' "
-                                f"or 'hf://datasets/owner/name'); source={str(source)!r} is not one")
-    if source is None:
-        source = os.environ.get("CHAOSDATA_STORE", DEFAULT_STORE)
-        if not (Path(source) / MANIFEST).is_file():
+def _open_source(source: Source, names: list[str] | None) -> Store:
+    """Open the store `source` names, holding (at least) `names` (a remote one reads lazily)."""
+    location = source.location
+    if location is None:
+        location = os.environ.get("CHAOSDATA_STORE", DEFAULT_STORE)
+        if not (Path(location) / MANIFEST).is_file():
             raise StoreError(
-                f"no chaosdata store at {str(source)!r} (the default). Build one with "
+                f"no chaosdata store at {location!r} (the default). Build one with "
                 "`chaosdata generate --preset quick --out data` (or `make run`), pass a Hub repo id "
                 "as source=..., or use source='regenerate' to integrate on demand"
             )
-        return open_store(source)
-    if source == "regenerate":
-        cfg = _regenerate_config(config)
-        out = cache_root(cache_dir) / "regenerated" / regenerate_key(cfg, device)
-        wanted = names if names is not None else cfg.resolved_systems()
-        return _regenerate(cfg, out, wanted, device)
-    from chaosdata.store.remote import is_url, open_remote  # imports huggingface_hub: only when needed
-
-    if _is_repo_id(source) or is_url(source):
-        return open_remote(str(source), revision=revision, cache=cache_root(cache_dir) / "remote")
-    path = Path(source)
+        return open_store(location)
+    if location == "regenerate":
+        config = cast(ReleaseConfig, source.config)  # Source resolved it
+        out = cache_root(source.cache_dir) / "regenerated" / regenerate_key(config, source.device)
+        wanted = names if names is not None else config.resolved_systems()
+        return _regenerate(config, out, wanted, source.device)
+    if _is_repo_id(location) or is_url(location):
+        return open_remote(location, revision=source.revision, cache=cache_root(source.cache_dir) / "remote")
+    path = Path(location)
     if path.exists():
         if not (path / MANIFEST).is_file():
             raise StoreError(f"{path} exists but is not a chaosdata store (no {MANIFEST}); "
                              "build one with `chaosdata generate --out DIR`")
         return open_store(path)
-    raise InvalidInputError(f"source {str(source)!r} is neither a local store, a Hub repo id (owner/name), "
+    raise InvalidInputError(f"source {location!r} is neither a local store, a Hub repo id (owner/name), "
                             "an fsspec URL of a store (hf://, https://, s3://...) nor 'regenerate'")
 
 
@@ -201,36 +272,26 @@ def load_dataset(
     *,
     split: str | None = "train",
     granularity: str = "fine",
-    source: str | os.PathLike | None = None,
+    source: Source | str | os.PathLike | None = None,
     context_length: int = 512,
     horizon: int = 64,
     stride: int | None = None,
-    univariate: bool | int = False,
-    normalize: str | None = "standard",
-    noise: float = 0.0,
-    dtype: torch.dtype = torch.float32,
-    cache_dir: str | os.PathLike | None = None,
-    revision: str | None = None,
-    seed: int = 0,
     temporal: bool = False,
-    config: ReleaseConfig | str | dict[str, Any] | None = None,
-    verify: bool = False,
-    device: str = "cpu",
+    observation: Observation | None = None,
     cache_bytes: int = 64 << 20,
     return_info: bool = False,
 ) -> WindowDataset | dict[str, WindowDataset]:
     """Forecasting windows `(context [context_length, dim], target [horizon, dim])` of `systems`.
 
-    `split` is `train`, `val`, `test`, or None for a dict of all three. Windows start every
-    `stride` points (default: `horizon`). Normalization statistics come from the train split
-    only (`dataset.normalizer`, `dataset.denormalize`). `univariate=True` keeps the first
-    coordinate, an integer keeps that one. `noise` adds seeded Gaussian observation noise,
-    scaled by each coordinate's std. `temporal=True` is the dysts-style split: the first 5/6 of
-    each training trajectory for `train`, the rest for `val`. `config` shapes a regenerated
-    store (`source="regenerate"`), `revision` the version of a Hub repo; `verify` checks the
-    store's checksums before use. `device` is where a regenerated store is integrated: items are
-    CPU tensors of `dtype` (a float dtype) whatever the source, for the caller to move. A system
-    may be named once (in any spelling the catalogue knows).
+    `split` is `train`, `val`, `test`, or None for a dict of all three. `source` is a `Source`
+    (where the store comes from: a local path, a Hub repo, regeneration; with its revision,
+    config, cache and checks) or just its location. Windows start every `stride` points
+    (default: `horizon`). `temporal=True` is the dysts-style split: the first 5/6 of each
+    training trajectory for `train`, the rest for `val`. `observation` (an `Observation`) picks
+    the coordinates, normalization (statistics from the train split only: `dataset.normalizer`,
+    `dataset.denormalize`), observation noise and dtype; items are CPU tensors whatever the
+    source, for the caller to move. `cache_bytes` bounds the decoded blocks kept per process.
+    A system may be named once (in any spelling the catalogue knows).
     `return_info=True` makes items `(context, target, info)`, `info` saying where the window
     comes from (system, split, granularity, array_split, trajectory, start, start_time, dt),
     batched by the default collate: what per-system scores and valid prediction times need.
@@ -238,41 +299,26 @@ def load_dataset(
     "val" windows is "train" (see `WindowDataset.item_info`).
     """
     stride = check_window(context_length, horizon, stride)
-    if normalize is None:
-        normalize = "none"
-    if normalize not in NORMALIZATIONS:
-        raise InvalidInputError(f"normalize must be one of {NORMALIZATIONS} or None, got {normalize!r}")
-    noise = check_noise(noise, "noise")
-    check_dtype(dtype)
-    seed = validate.seed(seed, hint="it seeds the observation noise")
+    observed = Observation() if observation is None else validate.instance(
+        observation, "observation", Observation, hint="e.g. Observation(normalize=None, dtype=torch.float64)")
     cache_bytes = validate.count(cache_bytes, "cache_bytes", minimum=0,
                                  hint="bytes of decoded blocks kept per process")
     granularity = validate.text(granularity, "granularity",
                                 hint="the name of one of the store's granularities, e.g. 'fine' or 'coarse'")
-    verify = validate.flag(verify, "verify", hint="True: check the store's checksums first")
     temporal = validate.flag(temporal, "temporal", hint="True: the dysts-style split of each training trajectory")
-    splits = (("train", "val") if temporal else SPLITS) if split is None else (split,)
-    for s in splits:
-        if s not in SPLITS:
-            raise InvalidInputError(f"split must be one of {SPLITS} or None, got {s!r}.{suggest(str(s), SPLITS)}")
-        if temporal and s == "test":
-            raise InvalidInputError("temporal=True splits each training trajectory into train (first 5/6) "
-                                    "and val (the rest); it has no test split")
+    splits = _splits(split, temporal)
+    where = source if isinstance(source, Source) else Source(source)
     names = None if isinstance(systems, str) and systems == "all" else _system_names(systems)
-    store = _open_source(source, names, config=config, cache_dir=cache_dir, revision=revision, device=device)
+    store = _open_source(where, names)
     names = _system_names(systems, store.systems) if names is None else [store.resolve(n) for n in names]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise InvalidInputError(f"systems names {twice} more than once (each name adds the system's windows, so a "
                                 f"repeat would weight it twice, silently); name each system once")
-    if verify:
+    if where.verify:
         store.verify(names, strict=True)
 
-    channels = None
-    if univariate is not False:
-        channels = 0 if univariate is True else validate.count(univariate, "univariate", minimum=0,
-                                                               hint="True, False or a coordinate index")
-
+    channels = observed.channels
     train = [_series(store, n, granularity, "train", temporal) for n in names]
     # the build stored each system's train statistics; the dysts-style temporal split trains on
     # the first 5/6 of each trajectory only, so its statistics are computed from that part
@@ -282,14 +328,26 @@ def load_dataset(
         if channels is not None and channels >= series.dim:
             raise InvalidInputError(f"{series.system} has {series.dim} coordinates; univariate={channels} is out of range")
     normalizer = Normalizer({k: m for k, (m, _) in stats.items()}, {k: v for k, (_, v) in stats.items()}) \
-        if normalize == "standard" else None
+        if observed.normalize == "standard" else None
     scale = {k: v for k, (_, v) in stats.items()}
 
     out = {}
     for s in splits:
         parts = train if s == "train" else [_series(store, n, granularity, s, temporal) for n in names]
         out[s] = WindowDataset(parts, context_length=context_length, horizon=horizon, stride=stride,
-                               normalizer=normalizer, scale=scale, channels=channels, observation_noise=noise,
-                               dtype=dtype, seed=seed, cache_bytes=cache_bytes, split=s, granularity=granularity,
-                               return_info=return_info)
+                               normalizer=normalizer, scale=scale, channels=channels, observation_noise=observed.noise,
+                               dtype=observed.dtype, seed=observed.seed, cache_bytes=cache_bytes, split=s,
+                               granularity=granularity, return_info=return_info)
     return out[split] if split is not None else out
+
+
+def _splits(split: str | None, temporal: bool) -> tuple[str, ...]:
+    """The splits `split` asks for (None: all those the split scheme has), checked."""
+    splits = (("train", "val") if temporal else SPLITS) if split is None else (split,)
+    for s in splits:
+        if s not in SPLITS:
+            raise InvalidInputError(f"split must be one of {SPLITS} or None, got {s!r}.{suggest(str(s), SPLITS)}")
+        if temporal and s == "test":
+            raise InvalidInputError("temporal=True splits each training trajectory into train (first 5/6) "
+                                    "and val (the rest); it has no test split")
+    return splits

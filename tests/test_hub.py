@@ -91,7 +91,7 @@ def test_chaosdata_load_dataset_from_the_hub(served, store, tmp_path):
     import chaosdata
 
     kw = {"split": None, "context_length": 32, "horizon": 8}
-    got = chaosdata.load_dataset("Lorenz", source=REPO, cache_dir=tmp_path / "cache", **kw)
+    got = chaosdata.load_dataset("Lorenz", source=chaosdata.Source(REPO, cache_dir=tmp_path / "cache"), **kw)
     local = chaosdata.load_dataset("Lorenz", source=store.path, **kw)
     assert sorted(got) == sorted(local)
     for split in got:

@@ -13,7 +13,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from chaosdata.errors import InvalidInputError, InvalidTypeError, UnknownNameError
-from chaosdata.loader import load_dataset
+from chaosdata.loader import Observation, Source, load_dataset
 from chaosdata.store import build, load_preset
 from chaosdata.store.config import parse_config
 from chaosdata.store.errors import ChecksumError, StoreError
@@ -43,7 +43,8 @@ def store(tmp_path_factory) -> Path:
 
 
 def test_windows_match_the_stored_trajectories(store):
-    ds = load_dataset("Lorenz", source=store, context_length=64, horizon=16, normalize=None, dtype=torch.float64)
+    ds = load_dataset("Lorenz", source=store, context_length=64, horizon=16,
+                      observation=Observation(normalize=None, dtype=torch.float64))
     arr = open_array(store / "Lorenz.zip", "fine/train/series")[...]
     n, t, d = arr.shape
     assert len(ds) == n * ((t - 80) // 16 + 1)
@@ -57,7 +58,8 @@ def test_windows_match_the_stored_trajectories(store):
 
 
 def test_normalization_comes_from_train_and_is_exposed(store):
-    splits = load_dataset("Lorenz", split=None, source=store, context_length=32, horizon=8, dtype=torch.float64)
+    splits = load_dataset("Lorenz", split=None, source=store, context_length=32, horizon=8,
+                          observation=Observation(dtype=torch.float64))
     assert set(splits) == {"train", "val", "test"}
     train, test = splits["train"], splits["test"]
     raw = open_array(store / "Lorenz.zip", "fine/train/series")[...].reshape(-1, 3).astype(np.float64)
@@ -86,13 +88,17 @@ def test_several_systems_maps_and_padding(store):
 
 
 def test_univariate_noise_and_granularity(store):
-    uni = load_dataset("Lorenz", source=store, granularity="coarse", univariate=2, context_length=32, horizon=8)
+    uni = load_dataset("Lorenz", source=store, granularity="coarse", context_length=32, horizon=8,
+                       observation=Observation(univariate=2))
     assert uni[0][0].shape == (32, 1)
-    clean = load_dataset("Lorenz", source=store, context_length=32, horizon=8, dtype=torch.float64)
-    noisy = load_dataset("Lorenz", source=store, context_length=32, horizon=8, dtype=torch.float64, noise=0.05, seed=1)
+    clean = load_dataset("Lorenz", source=store, context_length=32, horizon=8,
+                         observation=Observation(dtype=torch.float64))
+    noisy = load_dataset("Lorenz", source=store, context_length=32, horizon=8,
+                         observation=Observation(noise=0.05, seed=1, dtype=torch.float64))
     diff = torch.cat([noisy[i][0] - clean[i][0] for i in range(20)])
     assert 0.035 < diff.std().item() < 0.065  # noise of 5% of each std, in normalized units
-    again = load_dataset("Lorenz", source=store, context_length=32, horizon=8, dtype=torch.float64, noise=0.05, seed=1)
+    again = load_dataset("Lorenz", source=store, context_length=32, horizon=8,
+                         observation=Observation(noise=0.05, seed=1, dtype=torch.float64))
     torch.testing.assert_close(again[5][0], noisy[5][0])
 
 
@@ -130,7 +136,29 @@ def test_bad_input_names_what_exists(store):
     with pytest.raises(InvalidInputError, match="longer than its trajectories"):
         load_dataset("Lorenz", source=store, context_length=5000, horizon=64)
     with pytest.raises(InvalidInputError, match="normalize"):
-        load_dataset("Lorenz", source=store, normalize="minmax")
+        load_dataset("Lorenz", source=store, observation=Observation(normalize="minmax"))
+
+
+def test_a_plain_source_is_a_source_of_that_location(store):
+    plain = load_dataset("Lorenz", source=str(store), context_length=32, horizon=8)
+    spec = load_dataset("Lorenz", source=Source(store), context_length=32, horizon=8)
+    torch.testing.assert_close(plain[5], spec[5], rtol=0, atol=0)
+
+
+def test_settings_are_checked_when_their_spec_is_made_before_any_store_opens(tmp_path):
+    with pytest.raises(InvalidInputError, match="normalize must be one of"):
+        Observation(normalize="minmax")
+    with pytest.raises(InvalidInputError, match="univariate must be a non-negative integer"):
+        Observation(univariate=-1)
+    with pytest.raises(InvalidInputError, match="unknown preset .no-such-preset."):
+        Source("regenerate", config="no-such-preset", cache_dir=tmp_path)
+    assert Source("regenerate", cache_dir=tmp_path).config.name == "quick"  # resolved once, when made
+    assert Observation(univariate=True).channels == 0 and Observation().channels is None
+
+
+def test_an_observation_of_the_wrong_type_is_refused_naming_it(store):
+    with pytest.raises(InvalidTypeError, match="observation must be a Observation"):
+        load_dataset("Lorenz", source=store, observation={"dtype": torch.float64})
 
 
 def test_without_a_store_the_error_says_how_to_get_one(tmp_path, monkeypatch):
@@ -148,7 +176,7 @@ def test_a_store_failing_verification_is_refused(store, tmp_path):
     data[len(data) // 2] ^= 0xFF
     shard.write_bytes(bytes(data))
     with pytest.raises(StoreError, match="Lorenz"):
-        load_dataset("Lorenz", source=copy, verify=True, context_length=32, horizon=8)
+        load_dataset("Lorenz", source=Source(copy, verify=True), context_length=32, horizon=8)
 
 
 # ---------------------------------------------------------------------- streaming from the loopback Hub
@@ -205,7 +233,7 @@ def cache_entries(cache_dir: Path, file: str) -> list[Path]:
 
 
 def test_hub_source_streams_only_the_ranges_it_reads_at_one_revision(served, store, tmp_path):
-    ds = load_dataset("Henon", source=REPO, cache_dir=tmp_path, **WINDOWS)
+    ds = load_dataset("Henon", source=Source(REPO, cache_dir=tmp_path), **WINDOWS)
     assert_same_windows(ds, load_dataset("Henon", source=store, **WINDOWS))
     gets = resolve_gets(served)
     assert {f for f, _ in gets} == {"manifest.json", "Henon.zip"}  # nothing of the other systems
@@ -219,11 +247,11 @@ def test_hub_source_streams_only_the_ranges_it_reads_at_one_revision(served, sto
 
 
 def test_hub_source_read_again_comes_from_the_cache(served, store, tmp_path):
-    first = load_dataset("Lorenz", source=REPO, cache_dir=tmp_path, split=None, **WINDOWS)
+    first = load_dataset("Lorenz", source=Source(REPO, cache_dir=tmp_path), split=None, **WINDOWS)
     for ds in first.values():
         ds.trajectories()
     served.log.clear()
-    again = load_dataset("Lorenz", source=REPO, cache_dir=tmp_path, split=None, **WINDOWS)
+    again = load_dataset("Lorenz", source=Source(REPO, cache_dir=tmp_path), split=None, **WINDOWS)
     for split, ds in again.items():
         assert torch.equal(ds.trajectories(), first[split].trajectories())
     assert resolve_gets(served) == [] and [m for m, _, _ in served.log] == ["GET"]  # the revision's sha only
@@ -241,7 +269,7 @@ def test_hub_all_systems_makes_requests_per_system_read_not_per_file(hub, store,
     for name, folder in (("o/plain", plain), ("o/crowded", crowded)):
         hub.serve(name, folder)
         hub.counts.clear()
-        ds = load_dataset("all", source=name, cache_dir=tmp_path / name, **WINDOWS)
+        ds = load_dataset("all", source=Source(name, cache_dir=tmp_path / name), **WINDOWS)
         for system in ds.systems:
             ds[next(i for i in range(len(ds)) if ds.info(i).system == system)]
         counts.append(dict(hub.counts))
@@ -252,14 +280,14 @@ def test_hub_all_systems_makes_requests_per_system_read_not_per_file(hub, store,
 
 def test_hub_source_waits_out_a_429(served, store, tmp_path):
     served.rate_limit(after=6, retry_after=1)
-    ds = load_dataset("Lorenz", source=REPO, cache_dir=tmp_path, **WINDOWS)
+    ds = load_dataset("Lorenz", source=Source(REPO, cache_dir=tmp_path), **WINDOWS)
     assert_same_windows(ds, load_dataset("Lorenz", source=store, **WINDOWS))
     statuses = [s for _, _, s in served.log]
     assert statuses.count(429) == 1 and statuses[statuses.index(429) + 1] in (200, 206)
 
 
 def test_hub_source_with_dataloader_workers(served, store, tmp_path):
-    ds = load_dataset("Lorenz", source=REPO, cache_dir=tmp_path, **WINDOWS)
+    ds = load_dataset("Lorenz", source=Source(REPO, cache_dir=tmp_path), **WINDOWS)
     local = load_dataset("Lorenz", source=store, **WINDOWS)
     torch.testing.assert_close(pickle.loads(pickle.dumps(ds))[3], local[3])  # what a spawned worker gets
     got = list(DataLoader(ds, batch_size=8, num_workers=2))
@@ -271,18 +299,18 @@ def test_hub_source_with_dataloader_workers(served, store, tmp_path):
 
 def test_hub_connection_dropped_mid_read_names_the_file_and_a_rerun_fetches_only_the_rest(
         served, store, tmp_path, backoff_waits):
-    load_dataset("Lorenz", source=REPO, cache_dir=tmp_path / "clean", **WINDOWS).trajectories()
+    load_dataset("Lorenz", source=Source(REPO, cache_dir=tmp_path / "clean"), **WINDOWS).trajectories()
     cold = [g for g in resolve_gets(served) if g[0] == "Lorenz.zip"]
     served.log.clear()
     served.fault(r"Lorenz\.zip$", "drop", after=2, times=None)
     with pytest.raises(StoreError, match=r"reading bytes \d+-\d+ of hf://datasets/chaosdata/dysts@\w+/Lorenz\.zip "
                                          r"failed: RemoteProtocolError.*run again"):
-        load_dataset("Lorenz", source=REPO, cache_dir=tmp_path, **WINDOWS).trajectories()
+        load_dataset("Lorenz", source=Source(REPO, cache_dir=tmp_path), **WINDOWS).trajectories()
     assert backoff_waits == [1, 2, 4, 8, 8]  # huggingface_hub's back-off, then the error
     assert not list((tmp_path / "remote").rglob("*.tmp-*"))  # nothing half-written
     served.faults.clear()
     served.log.clear()
-    ds = load_dataset("Lorenz", source=REPO, cache_dir=tmp_path, **WINDOWS)
+    ds = load_dataset("Lorenz", source=Source(REPO, cache_dir=tmp_path), **WINDOWS)
     assert torch.equal(ds.trajectories(), load_dataset("Lorenz", source=store, **WINDOWS).trajectories())
     assert len([g for g in resolve_gets(served) if g[0] == "Lorenz.zip"]) == len(cold) - 2
 
@@ -291,16 +319,16 @@ def test_hub_connection_dropped_mid_read_names_the_file_and_a_rerun_fetches_only
 def test_hub_error_answers_name_the_file(served, tmp_path, backoff_waits, status):
     served.fault(r"Lorenz\.zip$", status, times=None)
     with pytest.raises(StoreError, match=rf"Lorenz\.zip failed: .*{status}.*run again"):
-        load_dataset("Lorenz", source=REPO, cache_dir=tmp_path, **WINDOWS)[0]
+        load_dataset("Lorenz", source=Source(REPO, cache_dir=tmp_path), **WINDOWS)[0]
     assert len(backoff_waits) == (5 if status == 500 else 0)
     assert cache_entries(tmp_path, "Lorenz.zip") == []
 
 
 def test_hub_repo_or_revision_that_does_not_exist(served, tmp_path):
     with pytest.raises(StoreError, match=r"'chaosdata/nothing'.*RepositoryNotFoundError.*Check the repo id"):
-        load_dataset("Lorenz", source="chaosdata/nothing", cache_dir=tmp_path)
+        load_dataset("Lorenz", source=Source("chaosdata/nothing", cache_dir=tmp_path))
     with pytest.raises(StoreError, match=r"revision 'v9'.*RevisionNotFoundError"):
-        load_dataset("Lorenz", source=REPO, revision="v9", cache_dir=tmp_path)
+        load_dataset("Lorenz", source=Source(REPO, revision="v9", cache_dir=tmp_path))
 
 
 def test_hub_server_without_range_support_is_named(served, tmp_path):
@@ -309,11 +337,11 @@ def test_hub_server_without_range_support_is_named(served, tmp_path):
     served.fault(r"Lorenz\.zip$", "no-range", times=None)
     with pytest.raises(RangeNotSupportedError, match=r"Lorenz\.zip: the server sent \d+ bytes for a \d+-byte range .*"
                                                      r"does not answer HTTP Range requests"):
-        load_dataset("Lorenz", source=REPO, cache_dir=tmp_path, **WINDOWS)[0]
+        load_dataset("Lorenz", source=Source(REPO, cache_dir=tmp_path), **WINDOWS)[0]
 
 
 def test_hub_corrupt_cache_entry_is_evicted_and_fetched_again(served, store, tmp_path):
-    ds = load_dataset("Lorenz", source=REPO, cache_dir=tmp_path, **WINDOWS)
+    ds = load_dataset("Lorenz", source=Source(REPO, cache_dir=tmp_path), **WINDOWS)
     want = ds.trajectories()
     tail = max(cache_entries(tmp_path, "Lorenz.zip"), key=lambda p: int(p.name.split("-")[0]))
     entry = max((p for p in cache_entries(tmp_path, "Lorenz.zip") if p != tail), key=lambda p: p.stat().st_size)
@@ -321,7 +349,7 @@ def test_hub_corrupt_cache_entry_is_evicted_and_fetched_again(served, store, tmp
     data[len(data) // 2] ^= 0xFF
     entry.write_bytes(bytes(data))
     served.log.clear()
-    again = load_dataset("Lorenz", source=REPO, cache_dir=tmp_path, **WINDOWS)
+    again = load_dataset("Lorenz", source=Source(REPO, cache_dir=tmp_path), **WINDOWS)
     assert torch.equal(again.trajectories(), want)
     assert resolve_gets(served) == [("Lorenz.zip", 206)] and entry.read_bytes() != bytes(data)
 
@@ -344,7 +372,7 @@ def test_hub_corrupt_cached_chunk_range_is_evicted_and_fetched_again(served, sto
 
 
 def test_hub_source_verified(served, store, tmp_path):
-    ds = load_dataset("Lorenz", source=REPO, cache_dir=tmp_path, verify=True, **WINDOWS)
+    ds = load_dataset("Lorenz", source=Source(REPO, verify=True, cache_dir=tmp_path), **WINDOWS)
     assert_same_windows(ds, load_dataset("Lorenz", source=store, **WINDOWS))
 
 
@@ -357,7 +385,7 @@ def test_hub_corrupt_chunk_from_the_server_is_never_cached(hub, store, tmp_path)
     bad[offset + length // 2] ^= 0xFF
     (repo / "Lorenz.zip").write_bytes(bytes(bad))
     hub.serve(REPO, repo)
-    ds = load_dataset("Lorenz", source=REPO, cache_dir=tmp_path / "cache", **WINDOWS)
+    ds = load_dataset("Lorenz", source=Source(REPO, cache_dir=tmp_path / "cache"), **WINDOWS)
     with pytest.raises(ChecksumError, match=r"Lorenz\.zip \(fine/train/series/c/0/0/0\): the server sent bytes "
                                             r"that fail their checksum \(CRC-32"):
         ds.trajectories()  # the whole shard: checked against the zip's CRC-32
@@ -368,7 +396,7 @@ def test_hub_corrupt_chunk_from_the_server_is_never_cached(hub, store, tmp_path)
         series[0], series[1]  # one row: its chunks by range, each checked by zarr's CRC32C
     (repo / "Lorenz.zip").write_bytes(good)  # the server repaired (same revision)
     want = load_dataset("Lorenz", source=store, **WINDOWS).trajectories()
-    ds = load_dataset("Lorenz", source=REPO, cache_dir=tmp_path / "cache", **WINDOWS)
+    ds = load_dataset("Lorenz", source=Source(REPO, cache_dir=tmp_path / "cache"), **WINDOWS)
     assert torch.equal(ds.trajectories(), want)
     local = open_array(store / "Lorenz.zip", "fine/train/series")
     assert np.array_equal(series[0], local[0]) and np.array_equal(series[1], local[1])
@@ -377,33 +405,33 @@ def test_hub_corrupt_chunk_from_the_server_is_never_cached(hub, store, tmp_path)
 def test_hub_source_offline_once_read(served, store, tmp_path, monkeypatch):
     from huggingface_hub import constants
 
-    load_dataset("Lorenz", source=REPO, cache_dir=tmp_path, **WINDOWS)[0]
+    load_dataset("Lorenz", source=Source(REPO, cache_dir=tmp_path), **WINDOWS)[0]
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     served.log.clear()
-    ds = load_dataset("Lorenz", source=REPO, cache_dir=tmp_path, **WINDOWS)
+    ds = load_dataset("Lorenz", source=Source(REPO, cache_dir=tmp_path), **WINDOWS)
     assert_same_windows(ds, load_dataset("Lorenz", source=store, **WINDOWS))
     assert served.log == []
     with pytest.raises(StoreError, match="HF_HUB_OFFLINE is set"):
-        load_dataset("Lorenz", source="chaosdata/other", cache_dir=tmp_path)
+        load_dataset("Lorenz", source=Source("chaosdata/other", cache_dir=tmp_path))
 
 
 def test_any_fsspec_url_of_a_store(store, tmp_path):
-    ds = load_dataset("Henon", source=f"file://{store}", cache_dir=tmp_path, **WINDOWS)
+    ds = load_dataset("Henon", source=Source(f"file://{store}", cache_dir=tmp_path), **WINDOWS)
     assert_same_windows(ds, load_dataset("Henon", source=store, **WINDOWS))
     assert cache_entries(tmp_path, "Henon.zip")
     with pytest.raises(InvalidInputError, match="revision='v1' picks a version of a Hub dataset repo"):
-        load_dataset("Henon", source=f"file://{store}", revision="v1", cache_dir=tmp_path)
+        load_dataset("Henon", source=Source(f"file://{store}", revision="v1", cache_dir=tmp_path))
 
 
 def test_regenerate_integrates_on_demand_and_caches(tmp_path):
     config = dict(SMALL, systems=["Lorenz"], length=8, splits={"train": 1, "val": 1, "test": 1})
-    ds = load_dataset("Lorenz", source="regenerate", config=config, cache_dir=tmp_path, granularity="coarse",
+    ds = load_dataset("Lorenz", source=Source("regenerate", config=config, cache_dir=tmp_path), granularity="coarse",
                       context_length=16, horizon=4)
     assert ds.trajectories().shape == (1, 120, 3)
     stores = list((tmp_path / "regenerated").iterdir())
     assert len(stores) == 1
     stamp = (stores[0] / "manifest.json").stat().st_mtime_ns
-    load_dataset("Lorenz", source="regenerate", config=config, cache_dir=tmp_path, granularity="coarse",
+    load_dataset("Lorenz", source=Source("regenerate", config=config, cache_dir=tmp_path), granularity="coarse",
                  context_length=16, horizon=4)
     assert (stores[0] / "manifest.json").stat().st_mtime_ns == stamp  # served from the cache
 
@@ -420,7 +448,8 @@ def test_regenerate_raises_the_builds_own_error_and_leaves_no_empty_store(tmp_pa
     config = dict(SMALL, systems=["Lorenz"], length=8, splits={"train": 1, "val": 1, "test": 1})
     with pytest.raises(StoreError, match=r"building Lorenz into .* failed: MemoryError: cannot allocate 745 GB; "
                                          r"the empty cache store was removed"):
-        load_dataset("Lorenz", source="regenerate", config=config, cache_dir=tmp_path, context_length=16, horizon=4)
+        load_dataset("Lorenz", source=Source("regenerate", config=config, cache_dir=tmp_path), context_length=16,
+                     horizon=4)
     assert list((tmp_path / "regenerated").iterdir()) == []
 
 
@@ -436,7 +465,7 @@ def test_regenerate_refuses_an_absurd_span_at_once(tmp_path, config):
         config = dataclasses.replace(load_preset("quick"), transient=1e9)
     started = time.perf_counter()
     with pytest.raises(InvalidInputError, match=r"transient = 1e\+09 .* more than the limit"):
-        load_dataset("Lorenz", source="regenerate", config=config, cache_dir=tmp_path)
+        load_dataset("Lorenz", source=Source("regenerate", config=config, cache_dir=tmp_path))
     assert time.perf_counter() - started < 2.0
     assert list(tmp_path.iterdir()) == []
 
@@ -456,7 +485,7 @@ def small(store: Path, systems="Lorenz", **kw):
 def test_a_window_as_long_as_the_series_is_the_whole_trajectory(store):
     arr = stored(store)
     n, t, _ = arr.shape
-    ds = small(store, context_length=t - 8, normalize=None, dtype=torch.float64)
+    ds = small(store, context_length=t - 8, observation=Observation(normalize=None, dtype=torch.float64))
     assert len(ds) == n
     for i in range(n):
         context, target = ds[i]
@@ -480,13 +509,13 @@ def test_the_last_window_ends_inside_the_series_whatever_the_stride(store):
 def test_a_dtype_that_is_not_a_torch_float_is_refused(store, dtype, error):
     """dtype=torch.int32 used to truncate the standardized values to integers, silently."""
     with pytest.raises(error, match="dtype must be one of"):
-        small(store, dtype=dtype)
+        small(store, observation=Observation(dtype=dtype))
 
 
 def test_bfloat16_items(store):
     """dtype=torch.bfloat16 used to fail with numpy's 'Got unsupported ScalarType BFloat16'."""
-    ref = small(store, dtype=torch.float64, noise=0.1, seed=2)
-    ds = small(store, dtype=torch.bfloat16, noise=0.1, seed=2)
+    ref = small(store, observation=Observation(noise=0.1, seed=2, dtype=torch.float64))
+    ds = small(store, observation=Observation(noise=0.1, seed=2, dtype=torch.bfloat16))
     context, target = ds[5]
     assert context.dtype == target.dtype == torch.bfloat16 and ds.trajectories().dtype == torch.bfloat16
     torch.testing.assert_close(context, ref[5][0].to(torch.bfloat16), rtol=1e-2, atol=1e-2)
@@ -497,14 +526,14 @@ def test_bfloat16_items(store):
 def test_noise_true_is_refused_not_read_as_one_std(store):
     """noise=True became float(True) = 1.0 (noise of a whole std) before WindowDataset saw it."""
     with pytest.raises(InvalidTypeError, match="noise must be a non-negative finite number"):
-        small(store, noise=True)
+        small(store, observation=Observation(noise=True))
 
 
 @pytest.mark.parametrize("noise, error", [(float("nan"), InvalidInputError), (float("inf"), InvalidInputError),
                                           (-1, InvalidInputError), ("0.1", InvalidTypeError)])
 def test_noise_must_be_a_finite_non_negative_number(store, noise, error):
     with pytest.raises(error, match="noise must be a non-negative finite number"):
-        small(store, noise=noise)
+        small(store, observation=Observation(noise=noise))
 
 
 @pytest.mark.parametrize("systems", [["Lorenz", "Lorenz"], ["Lorenz", "lorenz"], ("Henon", "Lorenz", "henon")])
@@ -517,23 +546,24 @@ def test_a_system_named_twice_is_refused(store, systems):
 def test_config_without_regenerate_is_refused(store):
     """config=... shapes a regenerated store; with a local store it was ignored, silently."""
     with pytest.raises(InvalidInputError, match="source='regenerate'"):
-        small(store, config={"length": 500})
+        Source(store, config={"length": 500})
 
 
 def test_revision_without_a_hub_source_is_refused(store):
     with pytest.raises(InvalidInputError, match="revision"):
-        small(store, revision="v1")
+        Source(store, revision="v1")
 
 
 @pytest.mark.parametrize("seed", ["1", 1.5, True, None])
 def test_seed_must_be_an_integer(store, seed):
     """seed='1' and seed=1 drew the same noise; seed=True, 1.5 or None were accepted."""
     with pytest.raises(InvalidTypeError, match=r"seed must be an integer in \[0, 2\*\*64\)"):
-        small(store, seed=seed, noise=0.1)
+        small(store, observation=Observation(noise=0.1, seed=seed))
 
 
 def test_a_numpy_integer_seed_draws_the_noise_of_the_same_python_int(store):
-    a, b = small(store, seed=np.int64(4), noise=0.1), small(store, seed=4, noise=0.1)
+    a = small(store, observation=Observation(noise=0.1, seed=np.int64(4)))
+    b = small(store, observation=Observation(noise=0.1, seed=4))
     torch.testing.assert_close(a[3], b[3], rtol=0, atol=0)
 
 
@@ -553,7 +583,7 @@ def test_temporal_must_be_a_bool(store, temporal):
 # ---------------------------------------------------------------------- denormalize
 def test_denormalize_names_the_systems_it_knows(store):
     """An unknown name used to be a bare KeyError: 'lorenz'."""
-    ds = small(store, dtype=torch.float64)
+    ds = small(store, observation=Observation(dtype=torch.float64))
     context, _ = ds[0]
     with pytest.raises(InvalidInputError, match=r"'Henon' is not in this dataset; it holds \['Lorenz'\]"):
         ds.denormalize(context, "Henon")
@@ -567,7 +597,7 @@ def test_denormalize_works_on_the_device_of_its_input(store):
     """Model outputs on a GPU failed: the statistics were CPU tensors ('Tensor on device cpu is
     not on the expected device'). The meta device stands in for a GPU here."""
     for univariate in (False, 1):
-        ds = small(store, univariate=univariate)
+        ds = small(store, observation=Observation(univariate=univariate))
         context, _ = ds[0]
         on_meta = ds.denormalize(context.to("meta"), "Lorenz")
         assert on_meta.device.type == "meta" and on_meta.shape == context.shape
@@ -578,8 +608,8 @@ def test_denormalize_works_on_the_device_of_its_input(store):
 def test_repr_shows_the_first_coordinate_too(store):
     """univariate=True (coordinate 0) left `channels` out of the repr (0 is falsy), so the
     dataset read as multivariate; coordinate 1 was shown."""
-    assert "channels=0" in repr(small(store, univariate=True))
-    assert "channels=1" in repr(small(store, univariate=1))
+    assert "channels=0" in repr(small(store, observation=Observation(univariate=True)))
+    assert "channels=1" in repr(small(store, observation=Observation(univariate=1)))
     assert "channels" not in repr(small(store)) and "noise" not in repr(small(store))
 
 
@@ -608,14 +638,15 @@ def test_granularity_must_be_a_name(store, granularity):
 def test_verify_must_be_a_bool(store):
     """verify='no' was truthy: the store was verified (decoding every array) when asked not to."""
     with pytest.raises(InvalidTypeError, match="verify must be True or False"):
-        small(store, verify="no")
+        Source(store, verify="no")
 
 
 def test_a_relative_source_still_reads_after_a_chdir(store, tmp_path, monkeypatch):
     """Windows are read lazily; the store's path was kept relative, so after a chdir (Hydra
     runs jobs in their own directory) reads failed, or read another store at that path."""
     monkeypatch.chdir(store.parent)
-    ds = load_dataset("Lorenz", source=store.name, context_length=32, horizon=8, normalize=None, dtype=torch.float64)
+    ds = load_dataset("Lorenz", source=store.name, context_length=32, horizon=8,
+                      observation=Observation(normalize=None, dtype=torch.float64))
     monkeypatch.chdir(tmp_path)
     context, _ = ds[0]
     np.testing.assert_array_equal(context.numpy(), stored(store)[0, :32])

@@ -13,7 +13,7 @@ import xarray as xr
 import zarr
 from stores import quiet, raw_tiny
 
-from chaosdata import load_dataset
+from chaosdata import Observation, load_dataset
 from chaosdata.errors import InvalidInputError
 from chaosdata.store import build, load_preset, open_store
 from chaosdata.store.config import parse_config
@@ -182,4 +182,5 @@ def test_a_train_split_with_no_valid_trajectory_is_a_clear_error(tmp_path):
         s.normalization("Lorenz", "fine")
     for normalize in ("standard", None):
         with pytest.raises(InvalidInputError, match="Lorenz has no valid trajectory in its train split"):
-            load_dataset("Lorenz", source=tmp_path / "bad", context_length=16, horizon=4, normalize=normalize)
+            load_dataset("Lorenz", source=tmp_path / "bad", context_length=16, horizon=4,
+                         observation=Observation(normalize=normalize))

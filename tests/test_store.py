@@ -305,10 +305,10 @@ def test_a_flipped_chunk_byte_fails_every_read_path(copy_of, member):
     problems = {p.what: p for p in store.verify(data=True).problems}
     assert "Lorenz.zip" in problems
     if variable == "series":
-        from chaosdata import load_dataset
+        from chaosdata import Observation, load_dataset
 
         with pytest.raises(ChecksumError, match="Lorenz.zip"):
-            load_dataset("Lorenz", source=copy_of, normalize=None, context_length=8, horizon=4)[0]
+            load_dataset("Lorenz", source=copy_of, context_length=8, horizon=4, observation=Observation(normalize=None))[0]
 
 
 def test_the_chunk_checksum_does_not_depend_on_the_zip(copy_of, tmp_path):

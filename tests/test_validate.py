@@ -23,7 +23,7 @@ from chaosdata.integrate.maps import iterate
 from chaosdata.integrate.ode import get_tableau, integrate
 from chaosdata.integrate.sde import integrate_sde
 from chaosdata.invariants.series import max_lyapunov_rosenstein
-from chaosdata.loader import load_dataset
+from chaosdata.loader import Observation, Source, load_dataset
 from chaosdata.windows import check_window
 
 
@@ -208,8 +208,12 @@ def _noise(t, x):
 
 
 def _load(**kw):
-    """load_dataset on a source that does not exist: every argument check comes before the source opens."""
-    return load_dataset("Lorenz", source="/nonexistent/chaosdata-store", **{"context_length": 8, "horizon": 4, **kw})
+    """load_dataset on a source that does not exist: every argument check comes before the source opens.
+    Settings of a `Source` or an `Observation` go into one."""
+    source = {k: kw.pop(k) for k in ("verify", "revision", "cache_dir", "device") if k in kw}
+    observation = {k: kw.pop(k) for k in ("univariate", "normalize", "noise", "seed", "dtype") if k in kw}
+    return load_dataset("Lorenz", source=Source("/nonexistent/chaosdata-store", **source),
+                        observation=Observation(**observation), **{"context_length": 8, "horizon": 4, **kw})
 
 
 ENTRY_POINTS = [

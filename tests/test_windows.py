@@ -12,7 +12,7 @@ import zarr
 from torch.utils.data import DataLoader
 
 from chaosdata.errors import InvalidInputError, InvalidTypeError
-from chaosdata.loader import load_dataset
+from chaosdata.loader import Observation, load_dataset
 from chaosdata.windows import (Normalizer, Series, WindowDataset, check_window, collate_padded, fit_statistics,
                                temporal_cut)
 from stores import quiet, raw_tiny
@@ -422,8 +422,8 @@ def _stored_context(store, info: dict, length: int) -> torch.Tensor:
 def test_temporal_info_points_at_the_stored_window(temporal_store, system, split):
     """Temporal "val" windows used to say split="val" with a row of the *train* array."""
     path, store = temporal_store
-    ds = load_dataset(system, split=split, temporal=True, source=path, normalize=None, dtype=torch.float64,
-                      return_info=True, **TEMPORAL_WINDOW)
+    ds = load_dataset(system, split=split, temporal=True, source=path, return_info=True,
+                      observation=Observation(normalize=None, dtype=torch.float64), **TEMPORAL_WINDOW)
     n_time = store.array(system, "fine", "train").shape[1]
     assert len(ds) > 0
     for i in range(len(ds)):
@@ -437,7 +437,8 @@ def test_temporal_info_points_at_the_stored_window(temporal_store, system, split
 @pytest.mark.parametrize("system", TEMPORAL_SYSTEMS)
 def test_temporal_val_info_agrees_after_the_datasets_normalizer(temporal_store, system):
     path, store = temporal_store
-    ds = load_dataset(system, split="val", temporal=True, source=path, dtype=torch.float64, return_info=True, **TEMPORAL_WINDOW)
+    ds = load_dataset(system, split="val", temporal=True, source=path, return_info=True,
+                      observation=Observation(dtype=torch.float64), **TEMPORAL_WINDOW)
     for i in range(len(ds)):
         context, _, info = ds[i]
         raw = _stored_context(store, info, TEMPORAL_WINDOW["context_length"])
@@ -447,7 +448,8 @@ def test_temporal_val_info_agrees_after_the_datasets_normalizer(temporal_store, 
 @pytest.mark.parametrize("split", ["train", "val", "test"])
 def test_plain_splits_name_their_own_array(temporal_store, split):
     path, store = temporal_store
-    ds = load_dataset("Lorenz", split=split, source=path, normalize=None, dtype=torch.float64, return_info=True, **TEMPORAL_WINDOW)
+    ds = load_dataset("Lorenz", split=split, source=path, return_info=True,
+                      observation=Observation(normalize=None, dtype=torch.float64), **TEMPORAL_WINDOW)
     context, _, info = ds[len(ds) - 1]
     assert info["array_split"] == split == ds.info(len(ds) - 1).array_split
     assert torch.equal(context, _stored_context(store, info, TEMPORAL_WINDOW["context_length"]))

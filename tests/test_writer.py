@@ -16,7 +16,7 @@ import pytest
 import torch
 from stores import ROOT, TINY, quiet, raw_tiny, store_bytes
 
-from chaosdata import load_dataset
+from chaosdata import Source, load_dataset
 from chaosdata.loader import regenerate_key
 from chaosdata.store import StoreError, build, open_store, provenance
 from chaosdata.store.config import parse_config
@@ -112,9 +112,9 @@ def test_the_packed_system_is_fsynced_before_the_rename(tmp_path, monkeypatch):
 
 
 def _regenerate(cache: str, queue) -> None:  # a DDP rank: same call, same cache
-    ds = load_dataset("Lorenz", source="regenerate", cache_dir=cache, granularity="coarse", context_length=8,
-                      horizon=4, config={"systems": ["Lorenz"], "length": 4,
-                                         "splits": {"train": 2, "val": 1, "test": 1}})
+    config = {"systems": ["Lorenz"], "length": 4, "splits": {"train": 2, "val": 1, "test": 1}}
+    ds = load_dataset("Lorenz", source=Source("regenerate", config=config, cache_dir=cache), granularity="coarse",
+                      context_length=8, horizon=4)
     queue.put(data_sha256(ds.trajectories().numpy()))
 
 
