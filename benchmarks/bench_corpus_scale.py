@@ -2,6 +2,7 @@
 the fullest folder, and the time (and requests) to open one split, locally and over a loopback Hub.
 
     python benchmarks/bench_corpus_scale.py STORE --groups 200 2000 20000 [--system NAME] [--no-hub]
+    python benchmarks/bench_corpus_scale.py STORE --commits 2000   # a build's commits, one after another
 
 From STORE (any chaosdata store; by default its first group) it lays out corpus stores of N skew
 products `DriverDDD__ResponseNNNNN`, 150 per driver as ~135 flows give at the Panda scale (2x10^4):
@@ -12,7 +13,10 @@ Opening = in a fresh process (imports excluded, best of 3): `open_store` and 512
 split; over the loopback Hub (`chaosdata.publish.loopback`, an empty HF_HOME and cache each time)
 the same through `chaosdata.store.remote.open_remote`, and through zarr as a user of
 `zip::hf://datasets/owner/corpus/<Driver>/<Group>.zip` does. Metadata = every JSON document, every
-`zarr.json` member and each zip's headers and directory. Prints one JSON row per N.
+`zarr.json` member and each zip's headers and directory; `hub_repo_info_s` times the repo-info GET
+that both clients send (its `siblings` name every file of the repo). Prints one JSON row per N.
+`--commits N` records N groups one at a time into an empty folder, writing the manifest after each
+as a build does (fsync included): the seconds and the bytes written.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -129,6 +134,36 @@ def time_hub(server, script: str, args: list[str]) -> tuple[float, dict[str, int
     return best, counts
 
 
+def repo_info(server, repo: str) -> tuple[float, int]:
+    """Best of 3 plain GETs of the repo-info endpoint: seconds, and the answer's bytes."""
+    best, size = float("inf"), 0
+    for _ in range(3):
+        started = time.perf_counter()
+        with urllib.request.urlopen(f"{server.url}/api/datasets/{repo}") as answer:
+            size = len(answer.read())
+        best = min(best, time.perf_counter() - started)
+    return best, size
+
+
+def written_bytes() -> int:
+    """Bytes this process has passed to write() so far (Linux: `wchar` of /proc/self/io)."""
+    return int(dict(line.split(": ") for line in Path("/proc/self/io").read_text().splitlines())["wchar"])
+
+
+def commits(source: Path, system: str | None, n: int) -> dict:
+    """`n` groups recorded one at a time into an empty folder, the manifest written after each."""
+    store = open_store(source)
+    entry = store.manifest["systems"][system or store.systems[0]]
+    with tempfile.TemporaryDirectory() as tmp:
+        manifest = new_manifest(store.config, store.manifest["code"], store.manifest["code_hash"])
+        started, before = time.perf_counter(), written_bytes()
+        for i in range(n):
+            record_system(manifest, group_name(i), dict(entry))
+            write_manifest(tmp, manifest)
+        seconds, written = time.perf_counter() - started, written_bytes() - before
+    return {"commits": n, "seconds": round(seconds, 1), "bytes_written": written}
+
+
 def run(source: Path, groups: list[int], system: str | None, hub: bool) -> None:
     from chaosdata.publish.loopback import LoopbackHub
 
@@ -149,6 +184,8 @@ def run(source: Path, groups: list[int], system: str | None, hub: bool) -> None:
             if hub:
                 repo = server.serve(REPO, out)
                 server.entries(repo, "", True)  # the server's git blob ids, once (the Hub has them stored)
+                seconds, size = repo_info(server, REPO)
+                row.update(hub_repo_info_s=round(seconds, 3), hub_repo_info_bytes=size)
                 for label, script in (("chaosdata", OPEN_REMOTE), ("zarr", OPEN_ZARR)):
                     seconds, requests = time_hub(server, script, args)
                     row[f"hub_{label}_open_split_s"] = round(seconds, 3)
@@ -162,8 +199,12 @@ def main() -> None:
     ap.add_argument("--groups", type=int, nargs="+", default=[200, 2000, 20000])
     ap.add_argument("--system", help="the group to copy (default: the store's first)")
     ap.add_argument("--no-hub", action="store_true", help="time local opens only")
+    ap.add_argument("--commits", type=int, help="time this many commits instead")
     a = ap.parse_args()
-    run(a.store, a.groups, a.system, hub=not a.no_hub)
+    if a.commits:
+        print(json.dumps(commits(a.store, a.system, a.commits)))
+    else:
+        run(a.store, a.groups, a.system, hub=not a.no_hub)
 
 
 if __name__ == "__main__":
