@@ -339,6 +339,10 @@ def test_a_folder_that_is_not_a_chronos_model_is_a_one_line_error(tmp_path):
     (tmp_path / "t5" / "config.json").write_text('{"model_type": "t5"}')
     with pytest.raises(InvalidInputError, match=r"has no chronos_config, so it is not a Chronos model \(model_type 't5'\)"):
         forecaster_class(f"chronos:{tmp_path / 't5'}")
+    (tmp_path / "listed").mkdir()
+    (tmp_path / "listed" / "config.json").write_text('["chronos_config"]')
+    with pytest.raises(InvalidInputError, match=r"has no chronos_config, so it is not a Chronos model \(model_type 'unknown'\)"):
+        forecaster_class(f"chronos:{tmp_path / 'listed'}")
     with pytest.raises(InvalidInputError, match=r"no folder .*; give a folder written by save_pretrained or a Hub id"):
         forecaster_class(f"chronos:{tmp_path / 'absent'}")
 

@@ -73,11 +73,13 @@ def check_checkpoint(checkpoint: str) -> None:
         raise InvalidInputError(f"{where}: the folder has no config.json, so it is not a saved model; {fix}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise InvalidInputError(f"{where}: {config} is not JSON ({err}); {fix}") from None
-    if not isinstance(data, dict) or "chronos_config" not in data:
-        kind = data.get("model_type", "unknown") if isinstance(data, dict) else "unknown"
-        raise InvalidInputError(f"{where}: {config} has no chronos_config, so it is not a Chronos model "
-                                f"(model_type {kind!r}); {fix}")
-    pipeline = data.get("chronos_pipeline_class", "ChronosPipeline")
+    match data:
+        case {"chronos_config": _}:
+            pipeline = data.get("chronos_pipeline_class", "ChronosPipeline")
+        case _:
+            kind = data.get("model_type", "unknown") if isinstance(data, dict) else "unknown"
+            raise InvalidInputError(f"{where}: {config} has no chronos_config, so it is not a Chronos model "
+                                    f"(model_type {kind!r}); {fix}")
     if pipeline not in PIPELINES:
         raise InvalidInputError(f"{where}: its pipeline is {pipeline}; only {' and '.join(PIPELINES)} forecast one "
                                 f"coordinate at a time as the zero-shot protocol does; {fix}")
