@@ -171,6 +171,19 @@ def names(value: Any, name: str, *, hint: str = "") -> list[str]:
     return result
 
 
+def table(value: Any, name: str, keys: Iterable[str] | None = None) -> dict[str, Any]:
+    """`value` as a table (a dict: a TOML table, a JSON object) whose keys are among `keys`
+    (any, when None); an unknown key is refused with the closest names suggested."""
+    if not isinstance(value, dict):
+        raise InvalidTypeError(f"[{name}] must be a table, got {value!r}")
+    if keys is not None:
+        allowed = sorted(keys)
+        unknown = sorted(str(k) for k in set(value) - set(allowed))
+        if unknown:
+            raise InvalidInputError(f"unknown key {name}.{unknown[0]}; allowed: {allowed}.{suggest(unknown[0], allowed)}")
+    return value
+
+
 FLOAT_DTYPES = (torch.float32, torch.float64)
 
 

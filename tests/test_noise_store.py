@@ -29,7 +29,7 @@ def store(tmp_path_factory):
 
 @pytest.mark.parametrize("noise, message", [
     ({}, "noise.levels must be a non-empty list"),
-    ({"levels": [-0.1]}, r"noise.levels\[\] must be a number > 0"),
+    ({"levels": [-0.1]}, r"noise.levels\[\] must be a positive finite number, got -0.1"),
     ({"levels": [0.01], "kind": "pink"}, r"\[noise\]: noise kind must be one of"),
     ({"levels": [0.01], "colour": 1}, "unknown key noise.colour"),
 ])

@@ -69,27 +69,6 @@ def copy_of(built, tmp_path):
 
 
 # ---------------------------------------------------------------------- config
-@pytest.mark.parametrize("change, message", [
-    ({"colour": "red"}, "unknown key 'colour'"),
-    ({"splits": {"train": 2, "val": 1}}, "must give all of"),
-    ({"splits": {"train": 0, "val": 1, "test": 1}}, "splits.train must be an integer > 0"),
-    ({"length": -1}, "length must be a number > 0"),
-    ({"granularities": {"fine": {"timescale": "hours", "points": 100}}}, "timescale must be one of"),
-    ({"granularities": {"fine": {"timescale": "period"}}}, "needs `points`"),
-    ({"granularities": {"fine": {"timescale": "period", "points": 100, "pts": 3}}}, "unknown key granularities.fine.pts"),
-    ({"storage": {"dtype": "float16"}}, "storage.dtype must be one of"),
-    ({"integrator": {"method": "rk4"}}, "takes fixed steps"),
-    ({"integrator": {"method": "euler9"}}, "unknown method"),
-    ({"integrator": {"rtol": "small"}}, "integrator.rtol must be a number"),
-    ({"map_length": 1}, "map_length must be an integer > 1"),
-    ({"seed": -3}, "seed must be a non-negative integer"),
-    ({"systems": "some"}, "systems must be"),
-])
-def test_config_errors_name_the_key(change, message):
-    with pytest.raises(InvalidInputError, match=message):
-        parse_config(raw_tiny(**change), "tiny.toml")
-
-
 def test_config_unknown_system_suggests_a_name():
     with pytest.raises(UnknownNameError, match="Lorenz"):
         parse_config(raw_tiny(systems=["Lorenzz"]))

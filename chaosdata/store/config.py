@@ -17,19 +17,20 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import math
 import tomllib
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from chaosdata import budget
-from chaosdata.errors import InvalidInputError, UnknownNameError, suggest
+from chaosdata import budget, validate
+from chaosdata.errors import InvalidInputError, InvalidTypeError, UnknownNameError, suggest
+from chaosdata.integrate.ode import get_tableau
 from chaosdata.integrate.sde import DEFAULT_STEPS_PER_PERIOD, NoiseSpec
-from chaosdata.integrate.simulate import SolverSettings
+from chaosdata.integrate.simulate import SolverSettings, time_unit
 from chaosdata.seeds import seed_of
 from chaosdata.systems import get_system, list_systems
+from chaosdata.systems.derived import SKEW_SEPARATOR, skew_pairs
 
 SPLITS = ("train", "val", "test")
 # each split's Hugging Face name (the Hub, `datasets` and the exports say "validation"): the one mapping
@@ -117,8 +118,6 @@ class ReleaseConfig:
         names = sorted(self.systems) if self.systems is not None else list_systems()
         if self.corpus is None:
             return names
-        from chaosdata.systems.derived import SKEW_SEPARATOR, skew_pairs
-
         flows = [n for n in names if get_system(n).kind == "flow"]
         pairs = skew_pairs(flows, self.corpus.skew_products, self.seed) if self.corpus.skew_products else []
         return sorted(flows + [f"{a}{SKEW_SEPARATOR}{b}" for a, b in pairs])
@@ -190,62 +189,38 @@ _TOP = {"name", "description", "systems", "seed", "length", "transient", "map_le
         "splits", "granularities", "integrator", "storage"}
 
 
-def _number(src: str, key: str, value: Any, *, integer: bool = False, minimum: float = 0.0,
-            strict: bool = True) -> Any:
-    ok = isinstance(value, int if integer else (int, float)) and not isinstance(value, bool)
-    if ok:
-        ok = math.isfinite(value) and (value > minimum if strict else value >= minimum)
-    if not ok:
-        what = "an integer" if integer else "a number"
-        bound = f"> {minimum:g}" if strict else f">= {minimum:g}"
-        raise InvalidInputError(f"{src}: {key} must be {what} {bound}, got {value!r}")
-    return value if integer else float(value)
-
-
-def _table(src: str, key: str, value: Any, allowed: set[str]) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise InvalidInputError(f"{src}: [{key}] must be a table, got {value!r}")
-    unknown = sorted(set(value) - allowed)
-    if unknown:
-        raise InvalidInputError(
-            f"{src}: unknown key {key}.{unknown[0]}; allowed: {sorted(allowed)}.{suggest(unknown[0], allowed)}"
-        )
-    return value
-
-
-def _corpus(src: str, raw: Any) -> Corpus:
-    c = _table(src, "corpus", raw, set(Corpus.__dataclass_fields__))
-    d = Corpus()
+def _corpus(raw: Any) -> Corpus:
+    c, d = validate.table(raw, "corpus", Corpus.__dataclass_fields__), Corpus()
     return Corpus(
-        variants=_number(src, "corpus.variants", c.get("variants", d.variants), integer=True),
-        scale=_number(src, "corpus.scale", c.get("scale", d.scale), strict=False),
-        skew_products=_number(src, "corpus.skew_products", c.get("skew_products", d.skew_products), integer=True,
-                              strict=False),
-        coupling=_number(src, "corpus.coupling", c.get("coupling", d.coupling)),
-        screen_ics=_number(src, "corpus.screen_ics", c.get("screen_ics", d.screen_ics), integer=True),
-        screen_periods=_number(src, "corpus.screen_periods", c.get("screen_periods", d.screen_periods)),
+        variants=validate.count(c.get("variants", d.variants), "corpus.variants"),
+        scale=validate.non_negative(c.get("scale", d.scale), "corpus.scale"),
+        skew_products=validate.count(c.get("skew_products", d.skew_products), "corpus.skew_products", minimum=0),
+        coupling=validate.positive(c.get("coupling", d.coupling), "corpus.coupling"),
+        screen_ics=validate.count(c.get("screen_ics", d.screen_ics), "corpus.screen_ics"),
+        screen_periods=validate.positive(c.get("screen_periods", d.screen_periods), "corpus.screen_periods"),
     )
 
 
-def _noise(src: str, raw: Any) -> tuple[NoiseSpec, ...]:
+def _noise(raw: Any) -> tuple[NoiseSpec, ...]:
     """The `[noise]` table: `levels` (a list) and the `NoiseSpec` fields they share, one spec per level."""
-    n = _table(src, "noise", raw, {"levels", *NOISE_SHARED})
+    n = validate.table(raw, "noise", ("levels", *NOISE_SHARED))
     levels = n.get("levels")
-    if not isinstance(levels, list) or not levels:
-        raise InvalidInputError(f"{src}: noise.levels must be a non-empty list of noise levels, got {levels!r}")
-    levels = sorted({_number(src, "noise.levels[]", v) for v in levels})
+    if not levels:
+        raise InvalidInputError(f"noise.levels must be a non-empty list of noise levels, got {levels!r}")
+    validate.instance(levels, "noise.levels", list, hint="of noise levels")
+    levels = sorted({validate.positive(v, "noise.levels[]") for v in levels})
     # each level writes groups named by its `:g` form: two levels must not write the same groups
     twice = next((a for a, b in zip(levels, levels[1:], strict=False) if noise_suffix(a) == noise_suffix(b)), None)
     if twice is not None:
-        raise InvalidInputError(f"{src}: noise.levels {list(levels)} name the same groups "
+        raise InvalidInputError(f"noise.levels {list(levels)} name the same groups "
                                 f"(*{noise_suffix(twice)}): levels must differ in their first 6 significant digits")
     shared = {k: n[k] for k in NOISE_SHARED if k in n}
-    shared["steps_per_period"] = _number(src, "noise.steps_per_period",  # a float, as the config hash has it
-                                         n.get("steps_per_period", DEFAULT_STEPS_PER_PERIOD))
+    shared["steps_per_period"] = validate.positive(  # a float, as the config hash has it
+        n.get("steps_per_period", DEFAULT_STEPS_PER_PERIOD), "noise.steps_per_period")
     try:  # the SDE layer checks kind, scale and method
         return tuple(NoiseSpec(level, **shared) for level in levels)
     except InvalidInputError as err:
-        raise InvalidInputError(f"{src}: [noise]: {err}") from None
+        raise InvalidInputError(f"[noise]: {err}") from None
 
 
 def noise_table(noise: tuple[NoiseSpec, ...]) -> dict[str, Any]:
@@ -262,136 +237,132 @@ MIN_POINTS = 1.5  # a granularity's points over the span round to at least 2
 
 
 def parse_config(raw: dict[str, Any], source: str = "config", *, building: bool = True) -> ReleaseConfig:
-    """Validate a config given as a dict (the parsed TOML); errors name the key and the fix.
+    """Validate a config given as a dict (the parsed TOML); errors name `source`, the key and the fix.
 
     `building` False (`ReleaseConfig.from_dict`, reading a store's manifest) skips the rules
-    that guard new builds: at least 2 points per granularity over `length`, and distinct group
-    names. A store written before them opens as it was written."""
-    src = source
-    unknown = sorted(set(raw) - _TOP)
-    if unknown:
-        raise InvalidInputError(f"{src}: unknown key {unknown[0]!r}; allowed: {sorted(_TOP)}.{suggest(unknown[0], _TOP)}")
-    missing = [k for k in ("name", "splits", "granularities", "length", "transient", "map_length") if k not in raw]
-    if missing:
-        raise InvalidInputError(f"{src}: missing required key {missing[0]!r}")
-    name = raw["name"]
-    if not isinstance(name, str) or not name:
-        raise InvalidInputError(f"{src}: name must be a non-empty string, got {name!r}")
-
-    systems = raw.get("systems", "all")
-    if systems == "all":
-        systems = None
-    elif isinstance(systems, list) and systems and all(isinstance(s, str) for s in systems):
-        try:
-            systems = tuple(sorted({get_system(s).name for s in systems}))
-        except UnknownNameError as err:  # name the file and key, keep the catalogue's suggestion
-            raise UnknownNameError(f"{src}: systems: {err}") from None
-    else:
-        raise InvalidInputError(f"{src}: systems must be \"all\" or a non-empty list of names, got {systems!r}")
-
-    splits = _table(src, "splits", raw["splits"], set(SPLITS))
-    if set(splits) != set(SPLITS):
-        raise InvalidInputError(f"{src}: [splits] must give all of {SPLITS}, got {sorted(splits)}")
-    splits = {s: _number(src, f"splits.{s}", splits[s], integer=True) for s in SPLITS}
-
-    grans_raw = raw["granularities"]
-    if not isinstance(grans_raw, dict) or not grans_raw:
-        raise InvalidInputError(f"{src}: [granularities] must be a non-empty table of tables")
-    grans = []
-    for gname, g in grans_raw.items():
-        if not gname.isidentifier() or gname == "iteration":
-            raise InvalidInputError(f"{src}: granularity name {gname!r} must be an identifier other than 'iteration'")
-        g = _table(src, f"granularities.{gname}", g, {"timescale", "points"})
-        timescale = g.get("timescale", "period")
-        if timescale not in TIMESCALES:
-            raise InvalidInputError(
-                f"{src}: granularities.{gname}.timescale must be one of {TIMESCALES}, got {timescale!r}"
-            )
-        if "points" not in g:
-            raise InvalidInputError(f"{src}: granularities.{gname} needs `points` (samples per {timescale})")
-        grans.append(Granularity(gname, timescale, _number(src, f"granularities.{gname}.points", g["points"])))
-
-    integ = _table(src, "integrator", raw.get("integrator", {}), set(INTEGRATOR_KEYS))
-
-    def optional(key: str) -> float | None:
-        return None if integ.get(key) is None else _number(src, f"integrator.{key}", integ[key])
-
-    method = integ.get("method")
-    if method is not None:
-        from chaosdata.integrate.ode import get_tableau  # raises on an unknown method, listing them
-
-        if not isinstance(method, str):
-            raise InvalidInputError(f"{src}: integrator.method must be a string, got {method!r}")
-        if not get_tableau(method).adaptive and integ.get("dt") is None:
-            raise InvalidInputError(f"{src}: integrator.method {method!r} takes fixed steps: set integrator.dt")
-    compile_ = integ.get("compile", False)
-    if not isinstance(compile_, bool):
-        raise InvalidInputError(f"{src}: integrator.compile must be true or false, got {compile_!r}")
-    defaults = SolverSettings()
-    integrator = SolverSettings(
-        method=method, rtol=optional("rtol"), atol=optional("atol"), fixed_step=optional("dt"),
-        dde_steps_per_period=_number(src, "integrator.dde_steps_per_period",
-                                     integ.get("dde_steps_per_period", defaults.dde_steps_per_period), integer=True),
-        max_steps_per_unit=_number(src, "integrator.max_steps_per_period",
-                                   integ.get("max_steps_per_period", defaults.max_steps_per_unit)),
-        compile=compile_,
-    )
-
-    stor = _table(src, "storage", raw.get("storage", {}), set(Storage.__dataclass_fields__))
-    dtype = stor.get("dtype", Storage.dtype)
-    if dtype not in DTYPES:
-        raise InvalidInputError(f"{src}: storage.dtype must be one of {DTYPES}, got {dtype!r}")
-    level = stor.get("compression_level", Storage.compression_level)
-    if not isinstance(level, int) or isinstance(level, bool) or not 0 <= level <= 9:
-        raise InvalidInputError(f"{src}: storage.compression_level must be an integer 0..9, got {level!r}")
-    storage = Storage(
-        dtype=dtype,
-        chunk_time=_number(src, "storage.chunk_time", stor.get("chunk_time", Storage.chunk_time), integer=True),
-        compression_level=level,
-        shard_mib=_number(src, "storage.shard_mib", stor.get("shard_mib", Storage.shard_mib), integer=True),
-    )
-
-    length = _number(src, "length", raw["length"])
-    only_maps = systems is not None and all(get_system(s).kind == "map" for s in systems)  # maps ignore length
-    for g in grans if building and not only_maps else ():
-        if g.timescale == "period" and length * g.points < MIN_POINTS:
-            raise InvalidInputError(
-                f"{src}: granularities.{g.name} samples {g.points:g} points per period over length = {length:g} "
-                f"periods: {length * g.points:.3g} points, fewer than the 2 a trajectory needs (2 points would lie "
-                f"{1 / g.points:g} periods apart, beyond the length); raise granularities.{g.name}.points or length"
-            )
-    noise = _noise(src, raw["noise"]) if "noise" in raw else ()
+    that guard new builds: at least 2 points per granularity over `length`, distinct group
+    names, the size and work budget. A store written before them opens as it was written."""
+    try:
+        config = _parse(raw, building)
+    except (InvalidInputError, InvalidTypeError) as err:  # the same error, naming the file
+        raise type(err)(f"{source}: {err}") from None
     if building:
-        _check_group_names(src, [g.name for g in grans], noise)
-
-    seed = raw.get("seed", 0)
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise InvalidInputError(f"{src}: seed must be a non-negative integer, got {seed!r}")
-    description = raw.get("description", "")
-    if not isinstance(description, str):
-        raise InvalidInputError(f"{src}: description must be a string")
-    config = ReleaseConfig(
-        name=name,
-        description=description,
-        systems=systems,
-        seed=seed,
-        splits=splits,
-        granularities=tuple(grans),
-        length=length,
-        transient=_number(src, "transient", raw["transient"], strict=False),
-        map_length=_number(src, "map_length", raw["map_length"], integer=True, minimum=1),
-        map_transient=_number(src, "map_transient", raw.get("map_transient", 100), integer=True, strict=False),
-        integrator=integrator,
-        storage=storage,
-        corpus=_corpus(src, raw["corpus"]) if "corpus" in raw else None,
-        noise=noise,
-    )
-    if building:
-        check_budget(config, src)
+        check_budget(config, source)
     return config
 
 
-def _check_group_names(src: str, names: list[str], noise: tuple[NoiseSpec, ...]) -> None:
+def _parse(raw: dict[str, Any], building: bool) -> ReleaseConfig:
+    """`parse_config` section by section, each through `chaosdata.validate`."""
+    unknown = sorted(set(raw) - _TOP)
+    if unknown:
+        raise InvalidInputError(f"unknown key {unknown[0]!r}; allowed: {sorted(_TOP)}.{suggest(unknown[0], _TOP)}")
+    missing = [k for k in ("name", "splits", "granularities", "length", "transient", "map_length") if k not in raw]
+    if missing:
+        raise InvalidInputError(f"missing required key {missing[0]!r}")
+    systems = _systems(raw.get("systems", "all"))
+    grans = _granularities(raw["granularities"])
+    length = validate.positive(raw["length"], "length", hint="periods")
+    if building and not (systems is not None and all(get_system(s).kind == "map" for s in systems)):  # maps ignore it
+        _check_points(grans, length)
+    noise = _noise(raw["noise"]) if "noise" in raw else ()
+    if building:
+        _check_group_names([g.name for g in grans], noise)
+    return ReleaseConfig(
+        name=validate.text(raw["name"], "name"),
+        description=validate.instance(raw.get("description", ""), "description", str),
+        systems=systems,
+        seed=validate.seed(raw.get("seed", 0), "seed"),
+        splits=_splits(raw["splits"]),
+        granularities=grans,
+        length=length,
+        transient=validate.non_negative(raw["transient"], "transient", hint="periods"),
+        map_length=validate.count(raw["map_length"], "map_length", minimum=2, hint="iterations"),
+        map_transient=validate.count(raw.get("map_transient", 100), "map_transient", minimum=0, hint="iterations"),
+        integrator=_integrator(raw.get("integrator", {})),
+        storage=_storage(raw.get("storage", {})),
+        corpus=_corpus(raw["corpus"]) if "corpus" in raw else None,
+        noise=noise,
+    )
+
+
+def _systems(value: Any) -> tuple[str, ...] | None:
+    """`systems`: "all" (None) or catalogue names, as the catalogue spells them, sorted."""
+    if value == "all":
+        return None
+    names = validate.names(value, "systems", hint='"all" or a non-empty list of names')
+    try:
+        return tuple(sorted({get_system(s).name for s in names}))
+    except UnknownNameError as err:  # name the key, keep the catalogue's suggestion
+        raise UnknownNameError(f"systems: {err}") from None
+
+
+def _splits(value: Any) -> dict[str, int]:
+    splits = validate.table(value, "splits", SPLITS)
+    if set(splits) != set(SPLITS):
+        raise InvalidInputError(f"[splits] must give all of {SPLITS}, got {sorted(splits)}")
+    return {s: validate.count(splits[s], f"splits.{s}", hint="trajectories") for s in SPLITS}
+
+
+def _granularities(value: Any) -> tuple[Granularity, ...]:
+    table = validate.table(value, "granularities", None)
+    if not table:
+        raise InvalidInputError("[granularities] must be a non-empty table of tables")
+    grans = []
+    for gname, g in table.items():
+        if not gname.isidentifier() or gname == "iteration":
+            raise InvalidInputError(f"granularity name {gname!r} must be an identifier other than 'iteration'")
+        g = validate.table(g, f"granularities.{gname}", ("timescale", "points"))
+        timescale = validate.choice(g.get("timescale", "period"), f"granularities.{gname}.timescale", TIMESCALES)
+        if "points" not in g:
+            raise InvalidInputError(f"granularities.{gname} needs `points` (samples per {timescale})")
+        grans.append(Granularity(gname, timescale, validate.positive(g["points"], f"granularities.{gname}.points")))
+    return tuple(grans)
+
+
+def _check_points(grans: tuple[Granularity, ...], length: float) -> None:
+    """A `period` granularity must give a trajectory at least 2 points over `length`."""
+    for g in grans:
+        if g.timescale == "period" and length * g.points < MIN_POINTS:
+            raise InvalidInputError(
+                f"granularities.{g.name} samples {g.points:g} points per period over length = {length:g} "
+                f"periods: {length * g.points:.3g} points, fewer than the 2 a trajectory needs (2 points would lie "
+                f"{1 / g.points:g} periods apart, beyond the length); raise granularities.{g.name}.points or length"
+            )
+
+
+def _integrator(value: Any) -> SolverSettings:
+    """The `[integrator]` table (TOML names, `INTEGRATOR_KEYS`) as `SolverSettings`."""
+    integ, defaults = validate.table(value, "integrator", INTEGRATOR_KEYS), SolverSettings()
+
+    def optional(key: str) -> float | None:
+        return None if integ.get(key) is None else validate.positive(integ[key], f"integrator.{key}")
+
+    method = integ.get("method")
+    if method is not None and not get_tableau(validate.text(method, "integrator.method")).adaptive \
+            and integ.get("dt") is None:  # get_tableau raises on an unknown method, listing them
+        raise InvalidInputError(f"integrator.method {method!r} takes fixed steps: set integrator.dt")
+    return SolverSettings(
+        method=method, rtol=optional("rtol"), atol=optional("atol"), fixed_step=optional("dt"),
+        dde_steps_per_period=validate.count(integ.get("dde_steps_per_period", defaults.dde_steps_per_period),
+                                            "integrator.dde_steps_per_period"),
+        max_steps_per_unit=validate.positive(integ.get("max_steps_per_period", defaults.max_steps_per_unit),
+                                             "integrator.max_steps_per_period"),
+        compile=validate.flag(integ.get("compile", False), "integrator.compile"),
+    )
+
+
+def _storage(value: Any) -> Storage:
+    stor = validate.table(value, "storage", Storage.__dataclass_fields__)
+    return Storage(
+        dtype=validate.choice(stor.get("dtype", Storage.dtype), "storage.dtype", DTYPES),
+        chunk_time=validate.count(stor.get("chunk_time", Storage.chunk_time), "storage.chunk_time"),
+        compression_level=validate.count(stor.get("compression_level", Storage.compression_level),
+                                         "storage.compression_level", minimum=0, maximum=9),
+        shard_mib=validate.count(stor.get("shard_mib", Storage.shard_mib), "storage.shard_mib"),
+    )
+
+
+def _check_group_names(names: list[str], noise: tuple[NoiseSpec, ...]) -> None:
     """Granularity groups (and their noisy copies) must be distinct directories everywhere:
     names that differ only in case are one directory on macOS and Windows, and a granularity
     named like another's noisy copy (`fine_noise1` beside `fine` at level 1) would overwrite it."""
@@ -401,7 +372,7 @@ def _check_group_names(src: str, names: list[str], noise: tuple[NoiseSpec, ...])
     for group, what in groups:
         other = seen.setdefault(group.lower(), what)
         if other != what:
-            raise InvalidInputError(f"{src}: granularity {what!r} and {other!r} write the same group "
+            raise InvalidInputError(f"granularity {what!r} and {other!r} write the same group "
                                     f"{group!r} (group names ignore case on some file systems); rename one")
 
 
@@ -464,8 +435,6 @@ def check_system_budget(system: Any, config: ReleaseConfig, src: str = "config",
 def _lyapunov_time(name: str) -> float | None:
     """A catalogue system's Lyapunov time, None where it has none (read once: a copy of the
     invariants costs ~1 ms)."""
-    from chaosdata.integrate.simulate import time_unit
-
     try:
         return time_unit(get_system(name), "lyapunov")
     except InvalidInputError:  # none stored, or a corpus's skew product (an UnknownNameError)
