@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -79,6 +79,21 @@ class Protocol:
         return self.context + self.horizon
 
 
+_DYSTS2021 = Protocol(
+    name="dysts2021",
+    description="Gilpin 2021: first coordinate, 12 periods at 100 points per period, "
+                "first 5/6 to fit, last 1/6 to forecast",
+    n_ics=1, context=1000, horizon=200, timescale="period", pts_per_step=100, univariate=True,
+)
+_GILPIN2023 = Protocol(
+    name="gilpin2023",
+    description="Gilpin 2023, fixed task: flows at 100 points per period, multivariate; models tuned "
+                "per system on a 12-period training trajectory (fit 1000 points, score the last 200), "
+                "then fitted on the first 1000 points of a test trajectory from another initial "
+                "condition and scored on the next 200",
+    n_ics=1, context=1000, horizon=200, timescale="period", pts_per_step=100, train_points=1200,
+    tune_horizon=200, kinds=("flow", "delay"),
+)
 PROTOCOLS: Registry[Protocol] = Registry("protocol")
 for _p in (
         Protocol(
@@ -87,18 +102,10 @@ for _p in (
                         "context 512, horizon 300; trained models fit on each context alone",
             n_ics=20, context=512, horizon=300, timescale="lyapunov", pts_per_step=30,
         ),
-        Protocol(
-            name="dysts2021",
-            description="Gilpin 2021: first coordinate, 12 periods at 100 points per period, "
-                        "first 5/6 to fit, last 1/6 to forecast",
-            n_ics=1, context=1000, horizon=200, timescale="period", pts_per_step=100, univariate=True,
-        ),
-        Protocol(
-            name="dysts2021-coarse",
-            description="Gilpin 2021 at 15 points per period: first coordinate, 12 periods (180 points), "
-                        "first 5/6 to fit, last 1/6 to forecast",
-            n_ics=1, context=150, horizon=30, timescale="period", pts_per_step=15, univariate=True,
-        ),
+        _DYSTS2021,
+        replace(_DYSTS2021, name="dysts2021-coarse", context=150, horizon=30, pts_per_step=15,
+                description="Gilpin 2021 at 15 points per period: first coordinate, 12 periods (180 points), "
+                            "first 5/6 to fit, last 1/6 to forecast"),
         Protocol(
             name="attractor",
             description="free-running generation: 20 initial conditions, 30 points per Lyapunov time, "
@@ -106,22 +113,10 @@ for _p in (
                         "true orbit by state-space and spectral divergences and the moments",
             n_ics=20, context=512, horizon=1500, timescale="lyapunov", pts_per_step=30, free_run=True,
         ),
-        Protocol(
-            name="gilpin2023",
-            description="Gilpin 2023, fixed task: flows at 100 points per period, multivariate; models tuned "
-                        "per system on a 12-period training trajectory (fit 1000 points, score the last 200), "
-                        "then fitted on the first 1000 points of a test trajectory from another initial "
-                        "condition and scored on the next 200",
-            n_ics=1, context=1000, horizon=200, timescale="period", pts_per_step=100, train_points=1200,
-            tune_horizon=200, kinds=("flow", "delay"),
-        ),
-        Protocol(
-            name="gilpin2023-long",
-            description="Gilpin 2023, long task: as gilpin2023, but a 60-period test trajectory: fit on its "
-                        "first 1000 points, forecast the next 5000",
-            n_ics=1, context=1000, horizon=5000, timescale="period", pts_per_step=100, train_points=1200,
-            tune_horizon=200, kinds=("flow", "delay"),
-        ),
+        _GILPIN2023,
+        replace(_GILPIN2023, name="gilpin2023-long", horizon=5000,
+                description="Gilpin 2023, long task: as gilpin2023, but a 60-period test trajectory: fit on "
+                            "its first 1000 points, forecast the next 5000"),
 ):
     PROTOCOLS.add(_p.name, _p)
 
