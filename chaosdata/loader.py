@@ -101,13 +101,13 @@ class Observation:
 
     `univariate`: False keeps every coordinate, True the first, an integer that one.
     `normalize`: "standard" (each system's train-split mean and std, `dataset.normalizer`) or
-    None / "none" (raw values). `noise`: seeded Gaussian observation noise, a fraction of each
+    None / "none" (raw values). `observation_noise`: seeded Gaussian noise, a fraction of each
     coordinate's std, drawn from `seed`. `dtype`: the items' float dtype.
     """
 
     univariate: bool | int = False
     normalize: str | None = "standard"
-    noise: float = 0.0
+    observation_noise: float = 0.0
     seed: int = 0
     dtype: torch.dtype = torch.float32
 
@@ -118,7 +118,7 @@ class Observation:
         normalize = "none" if self.normalize is None else self.normalize
         object.__setattr__(self, "normalize", validate.choice(normalize, "normalize", NORMALIZATIONS,
                                                               hint="or None for raw values"))
-        object.__setattr__(self, "noise", check_noise(self.noise, "noise"))
+        object.__setattr__(self, "observation_noise", check_noise(self.observation_noise))
         object.__setattr__(self, "seed", validate.seed(self.seed, hint="it seeds the observation noise"))
         check_dtype(self.dtype)
 
@@ -335,8 +335,9 @@ def load_dataset(
     for s in splits:
         parts = train if s == "train" else [_series(store, n, granularity, s, temporal) for n in names]
         out[s] = WindowDataset(parts, context_length=context_length, horizon=horizon, stride=stride,
-                               normalizer=normalizer, scale=scale, channels=channels, observation_noise=observed.noise,
-                               dtype=observed.dtype, seed=observed.seed, cache_bytes=cache_bytes, split=s,
+                               normalizer=normalizer, scale=scale, channels=channels,
+                               observation_noise=observed.observation_noise, dtype=observed.dtype, seed=observed.seed,
+                               cache_bytes=cache_bytes, split=s,
                                granularity=granularity, return_info=return_info)
     return out[split] if split is not None else out
 

@@ -525,9 +525,10 @@ def collate_padded(batch: Sequence[tuple]) -> tuple:
     return out
 
 
-def check_noise(level: float, name: str = "observation_noise") -> float:
+def check_noise(observation_noise: float) -> float:
     """Validate an observation-noise level: a finite non-negative number (not a bool)."""
-    return validate.non_negative(level, name, hint="a fraction of each coordinate's std; 0 for none")
+    return validate.non_negative(observation_noise, "observation_noise",
+                                 hint="a fraction of each coordinate's std; 0 for none")
 
 
 def check_dtype(dtype: torch.dtype) -> torch.dtype:

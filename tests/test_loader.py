@@ -94,11 +94,11 @@ def test_univariate_noise_and_granularity(store):
     clean = load_dataset("Lorenz", source=store, context_length=32, horizon=8,
                          observation=Observation(dtype=torch.float64))
     noisy = load_dataset("Lorenz", source=store, context_length=32, horizon=8,
-                         observation=Observation(noise=0.05, seed=1, dtype=torch.float64))
+                         observation=Observation(observation_noise=0.05, seed=1, dtype=torch.float64))
     diff = torch.cat([noisy[i][0] - clean[i][0] for i in range(20)])
     assert 0.035 < diff.std().item() < 0.065  # noise of 5% of each std, in normalized units
     again = load_dataset("Lorenz", source=store, context_length=32, horizon=8,
-                         observation=Observation(noise=0.05, seed=1, dtype=torch.float64))
+                         observation=Observation(observation_noise=0.05, seed=1, dtype=torch.float64))
     torch.testing.assert_close(again[5][0], noisy[5][0])
 
 
@@ -514,8 +514,8 @@ def test_a_dtype_that_is_not_a_torch_float_is_refused(store, dtype, error):
 
 def test_bfloat16_items(store):
     """dtype=torch.bfloat16 used to fail with numpy's 'Got unsupported ScalarType BFloat16'."""
-    ref = small(store, observation=Observation(noise=0.1, seed=2, dtype=torch.float64))
-    ds = small(store, observation=Observation(noise=0.1, seed=2, dtype=torch.bfloat16))
+    ref = small(store, observation=Observation(observation_noise=0.1, seed=2, dtype=torch.float64))
+    ds = small(store, observation=Observation(observation_noise=0.1, seed=2, dtype=torch.bfloat16))
     context, target = ds[5]
     assert context.dtype == target.dtype == torch.bfloat16 and ds.trajectories().dtype == torch.bfloat16
     torch.testing.assert_close(context, ref[5][0].to(torch.bfloat16), rtol=1e-2, atol=1e-2)
@@ -525,15 +525,15 @@ def test_bfloat16_items(store):
 # ---------------------------------------------------------------------- arguments accepted silently
 def test_noise_true_is_refused_not_read_as_one_std(store):
     """noise=True became float(True) = 1.0 (noise of a whole std) before WindowDataset saw it."""
-    with pytest.raises(InvalidTypeError, match="noise must be a non-negative finite number"):
-        small(store, observation=Observation(noise=True))
+    with pytest.raises(InvalidTypeError, match="observation_noise must be a non-negative finite number"):
+        small(store, observation=Observation(observation_noise=True))
 
 
 @pytest.mark.parametrize("noise, error", [(float("nan"), InvalidInputError), (float("inf"), InvalidInputError),
                                           (-1, InvalidInputError), ("0.1", InvalidTypeError)])
 def test_noise_must_be_a_finite_non_negative_number(store, noise, error):
-    with pytest.raises(error, match="noise must be a non-negative finite number"):
-        small(store, observation=Observation(noise=noise))
+    with pytest.raises(error, match="observation_noise must be a non-negative finite number"):
+        small(store, observation=Observation(observation_noise=noise))
 
 
 @pytest.mark.parametrize("systems", [["Lorenz", "Lorenz"], ["Lorenz", "lorenz"], ("Henon", "Lorenz", "henon")])
@@ -558,12 +558,12 @@ def test_revision_without_a_hub_source_is_refused(store):
 def test_seed_must_be_an_integer(store, seed):
     """seed='1' and seed=1 drew the same noise; seed=True, 1.5 or None were accepted."""
     with pytest.raises(InvalidTypeError, match=r"seed must be an integer in \[0, 2\*\*64\)"):
-        small(store, observation=Observation(noise=0.1, seed=seed))
+        small(store, observation=Observation(observation_noise=0.1, seed=seed))
 
 
 def test_a_numpy_integer_seed_draws_the_noise_of_the_same_python_int(store):
-    a = small(store, observation=Observation(noise=0.1, seed=np.int64(4)))
-    b = small(store, observation=Observation(noise=0.1, seed=4))
+    a = small(store, observation=Observation(observation_noise=0.1, seed=np.int64(4)))
+    b = small(store, observation=Observation(observation_noise=0.1, seed=4))
     torch.testing.assert_close(a[3], b[3], rtol=0, atol=0)
 
 
@@ -610,7 +610,7 @@ def test_repr_shows_the_first_coordinate_too(store):
     dataset read as multivariate; coordinate 1 was shown."""
     assert "channels=0" in repr(small(store, observation=Observation(univariate=True)))
     assert "channels=1" in repr(small(store, observation=Observation(univariate=1)))
-    assert "channels" not in repr(small(store)) and "noise" not in repr(small(store))
+    assert "channels" not in repr(small(store)) and "observation_noise" not in repr(small(store))
 
 
 def test_systems_as_a_numpy_array_or_a_set(store):

@@ -211,7 +211,7 @@ def _load(**kw):
     """load_dataset on a source that does not exist: every argument check comes before the source opens.
     Settings of a `Source` or an `Observation` go into one."""
     source = {k: kw.pop(k) for k in ("verify", "revision", "cache_dir", "device") if k in kw}
-    observation = {k: kw.pop(k) for k in ("univariate", "normalize", "noise", "seed", "dtype") if k in kw}
+    observation = {k: kw.pop(k) for k in ("univariate", "normalize", "observation_noise", "seed", "dtype") if k in kw}
     return load_dataset("Lorenz", source=Source("/nonexistent/chaosdata-store", **source),
                         observation=Observation(**observation), **{"context_length": 8, "horizon": 4, **kw})
 
@@ -284,7 +284,7 @@ BAD_ONLY = [
     ("run_benchmark", "seed", "seed", lambda v: run_benchmark("zero-shot", ["Lorenz"], ["naive"], "/nonexistent/b",
                                                               seed=v, progress=False)),
 ]
-LOADER_ARGS = [("seed", "seed", 3), ("cache_bytes", "count", 1024), ("noise", "non_negative", 0.1),
+LOADER_ARGS = [("seed", "seed", 3), ("cache_bytes", "count", 1024), ("observation_noise", "non_negative", 0.1),
                ("verify", "flag", False), ("temporal", "flag", False), ("context_length", "count", 8),
                ("stride", "count", 2)]
 
