@@ -179,6 +179,26 @@ def test_a_skew_product_over_the_loopback_hub_reads_the_root_and_its_drivers_ind
     assert remote.systems == local.systems  # listing reads every driver's index
 
 
+def test_a_damaged_driver_index_is_named_and_a_rerun_adopts_its_skew_products_again(corpus_store, tmp_path):
+    import shutil
+
+    from chaosdata.store import StoreError
+    from chaosdata.store.layout import index_file
+
+    out = tmp_path / "store"
+    shutil.copytree(corpus_store, out)
+    skew = next(n for n in open_store(out).systems if "__" in n)
+    index = out / index_file(skew.split("__")[0])
+    written = index.read_bytes()
+    index.write_text("{")  # killed mid-write would leave the old one (atomic replace): this is damage
+    with pytest.raises(StoreError, match=f"{index_file(skew.split('__')[0])}: not valid JSON.*remove it"):
+        open_store(out).systems
+    index.unlink()
+    report = build(corpus_config(), out, progress=False, log=quiet)
+    assert {r.name: r.status for r in report.results}[skew] == "adopted" and report.ok
+    assert index.read_bytes() == written and open_store(out).verify([skew]).ok
+
+
 def test_a_flow_without_parameters_is_one_variant_with_no_parameter_columns():
     from chaosdata.invariants.screen import Verdict
     from chaosdata.store.corpus import Variants
