@@ -76,7 +76,7 @@ def items() -> None:
             best = max(best, n / (time.perf_counter() - start))
         return best
 
-    print(f"windows/s: plain {rate():,.0f}; noise=0.05 {rate(noise=0.05):,.0f}; "
+    print(f"windows/s: plain {rate():,.0f}; observation_noise=0.05 {rate(observation_noise=0.05):,.0f}; "
           f"return_info {rate(return_info=True):,.0f}")
 
 
