@@ -19,9 +19,9 @@ from torch import Tensor
 
 from chaosdata.devices import usable_device
 from chaosdata.errors import InvalidInputError
-from chaosdata.integrate import Sampling, SolverSettings
-from chaosdata.integrate.ensemble import sample_initial_conditions
-from chaosdata.integrate.trajectories import make_trajectories
+from chaosdata.integrate import SolverSettings
+from chaosdata.integrate.ensemble import OutputGrid, Sampling, run_ensemble, sample_initial_conditions
+from chaosdata.integrate.solution import Solution, Status
 from chaosdata.invariants.checks import run_checks
 from chaosdata.invariants.dimension import correlation_dimension, kaplan_yorke_dimension
 from chaosdata.invariants.lyapunov import LyapunovRun, clock_coordinates, delay_lyapunov, flow_lyapunov, map_lyapunov
@@ -167,26 +167,33 @@ def _pilot(system: System, params: dict[str, Any], cfg: Settings, device: torch.
         pilot = SolverSettings(method=own["method"], fixed_step=system.period / own["steps_per_period"])
     else:
         pilot = SolverSettings(method="dopri5", rtol=cfg.pilot_tol, atol=cfg.pilot_tol)
+    sampling = Sampling(n_ics=cfg.n_ics, transient=cfg.transient, seed=cfg.seed)
+    grid = OutputGrid(n_points=round(n_periods * 10) + 1, pts_per_period=10)
     for cap in (cfg.pilot_max_steps_per_period, 20 * cfg.pilot_max_steps_per_period):
-        traj = make_trajectories(system, round(n_periods * 10) + 1, pts_per_period=10, postprocess=False, device=device,
-                                 sampling=Sampling(n_ics=cfg.n_ics, transient=cfg.transient, seed=cfg.seed),
-                                 solver=pilot.replace(max_steps_per_unit=cap), **params)
-        if bool(traj.valid.any()):
+        run = run_ensemble(system, grid, sampling=sampling, solver=pilot.replace(max_steps_per_unit=cap),
+                           params=params, device=device)
+        sol, valid = run.solution, run.solution.status == 0
+        if bool(valid.any()):
             break
     else:
-        raise InvalidInputError(f"{system.name}: every pilot trajectory failed ({traj.stats['failures']})")
+        raise InvalidInputError(f"{system.name}: every pilot trajectory failed ({_failures(sol)})")
     gen = torch.Generator().manual_seed(cfg.seed + 1)
-    pick = torch.randint(0, traj.x.shape[1], (traj.x.shape[0],), generator=gen).to(traj.x.device)
-    states = traj.x[torch.arange(traj.x.shape[0], device=traj.x.device), pick][traj.valid]
+    pick = torch.randint(0, sol.y.shape[1], (sol.y.shape[0],), generator=gen).to(sol.y.device)
+    states = sol.y[torch.arange(sol.y.shape[0], device=sol.y.device), pick][valid]
     if "steps_per_period" in own:
         h = system.period / own["steps_per_period"]
     else:
-        spp = traj.stats["n_accepted"][traj.valid.cpu()].double().mean().item() / n_periods
+        spp = sol.n_accepted.cpu()[valid.cpu()].double().mean().item() / n_periods
         h = system.period / (cfg.step_safety * spp)
-    info = {"pilot_method": pilot.method, "pilot_failures": len(traj.stats["failures"]),
+    info = {"pilot_method": pilot.method, "pilot_failures": len(_failures(sol)),
             "pilot_max_steps_per_period": cap,
-            "pilot_wall_time": traj.stats["wall_time"]}
+            "pilot_wall_time": sol.wall_time}
     return states, h, info
+
+
+def _failures(sol: Solution) -> dict[int, str]:
+    """Why each failed member failed, by index."""
+    return {int(i): Status(int(sol.status[i])).reason for i in (sol.status != 0).nonzero().flatten()}
 
 
 def _run_flow(system: System, params: dict, cfg: Settings, device: torch.device) -> tuple[LyapunovRun, dict]:
@@ -200,14 +207,14 @@ def _run_flow(system: System, params: dict, cfg: Settings, device: torch.device)
 
 
 def _run_map(system: System, params: dict, cfg: Settings, device: torch.device) -> tuple[LyapunovRun, dict]:
-    traj = make_trajectories(system, 2, postprocess=False, device=device, sampling=Sampling(
-        n_ics=cfg.n_ics, transient=cfg.map_transient, seed=cfg.seed, resample_failed=True), **params)
-    states = traj.x[:, -1][traj.valid]
+    sol = run_ensemble(system, OutputGrid(n_points=2), params=params, device=device, sampling=Sampling(
+        n_ics=cfg.n_ics, transient=cfg.map_transient, seed=cfg.seed, resample_failed=True)).solution
+    states = sol.y[:, -1][sol.status == 0]
     if states.shape[0] == 0:
         raise InvalidInputError(f"{system.name}: every orbit failed during the transient")
     bound = {k: v.to(device) if isinstance(v, Tensor) else v for k, v in system.bind(params).items()}
     run = map_lyapunov(system, states, bound, n_align=cfg.map_align, n_measure=cfg.map_iterations)
-    return run, {"pilot_failures": len(traj.stats["failures"])}
+    return run, {"pilot_failures": len(_failures(sol))}
 
 
 def _run_delay(system: System, params: dict, cfg: Settings, device: torch.device) -> tuple[LyapunovRun, dict]:
@@ -228,6 +235,70 @@ def _sem(x: Tensor) -> Tensor:
     return x.std(0) / math.sqrt(x.shape[0]) if x.shape[0] > 1 else torch.full_like(x[0], math.nan)
 
 
+def _config(system: System, settings: Settings | None, n_ics: int | None, periods: float | None, seed: int) -> Settings:
+    """`settings` with `n_ics`, `periods` and `seed` put into the fields they mean for `system`'s kind."""
+    overrides: dict[str, Any] = {"seed": seed}
+    if n_ics is not None:
+        overrides["n_ics" if system.kind != "delay" else "delay_n_ics"] = int(n_ics)
+    if periods is not None:
+        key = {"flow": "periods", "map": "map_iterations", "delay": "delay_periods"}[system.kind]
+        overrides[key] = int(periods) if system.kind == "map" else float(periods)
+    return Settings(**{**(settings or Settings()).to_dict(), **overrides})
+
+
+@dataclass
+class _Spectrum:
+    """The exponents over the members (`exps`, `[members, k]`) and what they give."""
+
+    exps: Tensor
+    mean: Tensor
+    spread: Tensor
+    sem: Tensor
+    chaotic: bool
+    positive: Tensor
+    ky_members: Tensor
+
+    @classmethod
+    def of(cls, system: System, run: LyapunovRun, partial: bool) -> _Spectrum:
+        exps = run.exponents[run.valid].cpu()
+        if exps.shape[0] == 0:
+            raise InvalidInputError(f"{system.name}: every ensemble member diverged")
+        mean, sem = exps.mean(0), _sem(exps)
+        spread = exps.std(0) if exps.shape[0] > 1 else torch.zeros(exps.shape[1])
+        lam1, se1 = float(mean[0]), float(sem[0])
+        chaotic = bool(lam1 > SIGNIFICANCE * se1 and lam1 > 1e-4 * float(mean.abs().sum()))
+        if system.kind == "flow" and not run.settings.get("clock_coordinates", []) and int(mean.abs().argmin()) == 0:
+            chaotic = False  # lambda_1 is the exponent along the flow: no exponent above it
+        ky = [kaplan_yorke_dimension(row.tolist(), partial=partial) for row in exps]
+        return cls(exps, mean, spread, sem, chaotic, (mean > SIGNIFICANCE * sem) & (mean > 0),
+                   torch.tensor([v for v in ky if v is not None], dtype=torch.float64))
+
+
+def _sample_statistics(system: System, run: LyapunovRun, bound: dict[str, Any], cfg: Settings,
+                       clock: list[int]) -> tuple[Any, list[float], list[float], Any]:
+    """Period, mean, std and correlation dimension of the sampled states, in the form the data
+    takes (postprocessed coordinates)."""
+    data = run.samples[run.valid].cpu()
+    if system.postprocess is not None and system.kind != "delay":
+        data = system.postprocess(data, **bound)
+    period = dominant_period(data, run.sample_spacing, exclude=clock) if data.shape[1] >= 8 else None
+    mu, sd = moments(data)
+    # correlation dimension: every member, thinned in time (independent members beat long series)
+    stride = max(1, math.ceil(data.shape[0] * data.shape[1] / cfg.corr_points))
+    cd_points = data[:, ::stride][:, : max(2, cfg.corr_points // data.shape[0])]
+    theiler = 0 if system.kind == "map" else max(1, round(cfg.theiler * system.period / (run.sample_spacing * stride)))
+    return period, mu, sd, correlation_dimension(cd_points, theiler=theiler)
+
+
+def _separation(system: System, cfg: Settings) -> tuple[float, float]:
+    """How long the members ran apart before measuring, and the relative kick they started from."""
+    if system.kind == "map":
+        return cfg.map_transient + cfg.map_align, system.perturbation
+    if system.kind == "delay":
+        return (cfg.delay_transient + cfg.align) * system.period, cfg.delay_kick
+    return (cfg.transient + cfg.align) * system.period, system.perturbation
+
+
 def compute(system: str | System, *, n_ics: int | None = None, periods: float | None = None,
             settings: Settings | None = None, device: str | torch.device | None = None, seed: int = 0,
             dtype: torch.dtype = torch.float64, **params: Any) -> Invariants:
@@ -239,14 +310,7 @@ def compute(system: str | System, *, n_ics: int | None = None, periods: float | 
     """
     started, cpu_started = time.perf_counter(), time.process_time()
     system = get_system(system)
-    cfg = settings or Settings()
-    overrides: dict[str, Any] = {"seed": seed}
-    if n_ics is not None:
-        overrides["n_ics" if system.kind != "delay" else "delay_n_ics"] = int(n_ics)
-    if periods is not None:
-        key = {"flow": "periods", "map": "map_iterations", "delay": "delay_periods"}[system.kind]
-        overrides[key] = int(periods) if system.kind == "map" else float(periods)
-    cfg = Settings(**{**cfg.to_dict(), **overrides})
+    cfg = _config(system, settings, n_ics, periods, seed)
     if dtype != torch.float64:
         raise InvalidInputError("invariants are computed in float64 only")
     if system.kind != "map" and system.period is None:
@@ -256,62 +320,33 @@ def compute(system: str | System, *, n_ics: int | None = None, periods: float | 
 
     runner = {"flow": _run_flow, "map": _run_map, "delay": _run_delay}[system.kind]
     run, info = runner(system, params, cfg, device)
-    exps = run.exponents[run.valid].cpu()
-    if exps.shape[0] == 0:
-        raise InvalidInputError(f"{system.name}: every ensemble member diverged")
-    mean, spread, sem = exps.mean(0), exps.std(0) if exps.shape[0] > 1 else torch.zeros(exps.shape[1]), _sem(exps)
-
-    lam1, se1 = float(mean[0]), float(sem[0])
-    scale = float(mean.abs().sum())
-    chaotic = bool(lam1 > SIGNIFICANCE * se1 and lam1 > 1e-4 * scale)
-    clock = run.settings.get("clock_coordinates", [])
-    if system.kind == "flow" and not clock and int(mean.abs().argmin()) == 0:
-        chaotic = False  # lambda_1 is the exponent along the flow: no exponent above it
     partial = system.kind == "delay"
-    positive = (mean > SIGNIFICANCE * sem) & (mean > 0)
-    ky_members = [kaplan_yorke_dimension(row.tolist(), partial=partial) for row in exps]
-    ky_members_f = torch.tensor([v for v in ky_members if v is not None], dtype=torch.float64)
-
-    # samples in the form the data takes (postprocessed coordinates), for statistics
-    samples = run.samples[run.valid].cpu()
-    data = samples
-    if system.postprocess is not None and system.kind != "delay":
-        data = system.postprocess(samples, **bound)
-    period = dominant_period(data, run.sample_spacing, exclude=clock) if data.shape[1] >= 8 else None
-    mu, sd = moments(data)
-    # correlation dimension: every member, thinned in time (independent members beat long series)
-    stride = max(1, math.ceil(data.shape[0] * data.shape[1] / cfg.corr_points))
-    cd_points = data[:, ::stride][:, : max(2, cfg.corr_points // data.shape[0])]
-    theiler = 0 if system.kind == "map" else max(1, round(cfg.theiler * system.period / (run.sample_spacing * stride)))
-    cd = correlation_dimension(cd_points, theiler=theiler)
-
-    if system.kind == "map":
-        separation, kick = cfg.map_transient + cfg.map_align, system.perturbation
-    elif system.kind == "delay":
-        separation, kick = (cfg.delay_transient + cfg.align) * system.period, cfg.delay_kick
-    else:
-        separation, kick = (cfg.transient + cfg.align) * system.period, system.perturbation
-    checks = run_checks(system, run, mean, sem, clock=clock, chaotic=chaotic, lam1=lam1,
+    sp = _Spectrum.of(system, run, partial)
+    lam1, se1 = float(sp.mean[0]), float(sp.sem[0])
+    clock = run.settings.get("clock_coordinates", [])
+    period, mu, sd, cd = _sample_statistics(system, run, bound, cfg, clock)
+    separation, kick = _separation(system, cfg)
+    checks = run_checks(system, run, sp.mean, sp.sem, clock=clock, chaotic=sp.chaotic, lam1=lam1,
                         separation_time=separation, kick=kick, cd=cd,
                         n_requested=cfg.delay_n_ics if system.kind == "delay" else cfg.n_ics)
     notes = []
     if clock:
         notes.append(f"coordinates {clock} are clocks (forcing phases): each adds an exact zero exponent")
     if partial:
-        notes.append(f"leading {exps.shape[1]} exponents of the discretized delay equation only")
-    settings = {"config": cfg.to_dict(), "pilot": info, "lyapunov": run.settings, "device": str(device),
+        notes.append(f"leading {sp.exps.shape[1]} exponents of the discretized delay equation only")
+    recorded = {"config": cfg.to_dict(), "pilot": info, "lyapunov": run.settings, "device": str(device),
                 "sample_spacing": run.sample_spacing,
                 "parameters": {k: v.tolist() if isinstance(v, Tensor) else v for k, v in bound.items()}}
     return Invariants(
         system=system.name, kind=system.kind, units="iteration" if system.kind == "map" else "time",
-        lyapunov_spectrum=mean.tolist(), lyapunov_spectrum_spread=spread.tolist(), lyapunov_spectrum_stderr=sem.tolist(),
-        max_lyapunov=lam1, max_lyapunov_stderr=se1, chaotic=chaotic,
-        lyapunov_time=1.0 / lam1 if chaotic else None,
-        kaplan_yorke_dimension=kaplan_yorke_dimension(mean.tolist(), partial=partial),
-        kaplan_yorke_dimension_stderr=(_finite_or_none(float(_sem(ky_members_f[:, None])[0]))
-                                       if ky_members_f.numel() > 1 else None),
-        pesin_entropy=float(mean[positive].sum()),
-        pesin_entropy_stderr=_finite_or_none(float(_sem(exps[:, positive].sum(1, keepdim=True))[0])),
+        lyapunov_spectrum=sp.mean.tolist(), lyapunov_spectrum_spread=sp.spread.tolist(),
+        lyapunov_spectrum_stderr=sp.sem.tolist(), max_lyapunov=lam1, max_lyapunov_stderr=se1, chaotic=sp.chaotic,
+        lyapunov_time=1.0 / lam1 if sp.chaotic else None,
+        kaplan_yorke_dimension=kaplan_yorke_dimension(sp.mean.tolist(), partial=partial),
+        kaplan_yorke_dimension_stderr=(_finite_or_none(float(_sem(sp.ky_members[:, None])[0]))
+                                       if sp.ky_members.numel() > 1 else None),
+        pesin_entropy=float(sp.mean[sp.positive].sum()),
+        pesin_entropy_stderr=_finite_or_none(float(_sem(sp.exps[:, sp.positive].sum(1, keepdim=True))[0])),
         correlation_dimension=_finite_or_none(cd.value), correlation_dimension_spread=_finite_or_none(cd.spread),
         correlation_fit=cd.to_dict(),
         period=_finite_or_none(period.value) if period else None,
@@ -319,8 +354,8 @@ def compute(system: str | System, *, n_ics: int | None = None, periods: float | 
         period_peak_fraction=_finite_or_none(period.peak_fraction) if period else None,
         period_by_coordinate=list(period.by_coordinate) if period else [],
         mean=mu, std=sd, clock_coordinates=list(clock), partial_spectrum=partial,
-        integration_length=run.measured, n_members=int(exps.shape[0]),
+        integration_length=run.measured, n_members=int(sp.exps.shape[0]),
         checks=checks, passed=all(c["ok"] for c in checks.values() if c.get("applies", True)),
-        settings=settings, wall_time=time.perf_counter() - started, cpu_time=time.process_time() - cpu_started,
+        settings=recorded, wall_time=time.perf_counter() - started, cpu_time=time.process_time() - cpu_started,
         notes=notes,
     )
