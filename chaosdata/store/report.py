@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from chaosdata.store.config import SPLITS
 from chaosdata.store.reader import Store, VerifyReport
 from chaosdata.store.writer import BuildReport
 from chaosdata.tables import table
@@ -22,7 +23,7 @@ def _shapes(arrays: dict[str, list[int]]) -> tuple[str, str]:
     """('2/1/1' trajectories per split, 'coarse 150, fine 1000' time points per granularity)."""
     n = {p.split("/")[1]: shape[0] for p, shape in arrays.items()}
     t = {p.split("/")[0]: shape[1] for p, shape in arrays.items()}
-    per_split = "/".join(str(n[s]) for s in ("train", "val", "test") if s in n)
+    per_split = "/".join(str(n[s]) for s in SPLITS if s in n)
     return per_split, ", ".join(f"{g} {t[g]}" for g in sorted(t))
 
 
