@@ -226,6 +226,30 @@ def tensor(value: Any, name: str, *, shape: str = "", ndims: Iterable[int] | Non
     return value
 
 
+def states(value: Any, name: str) -> Tensor:
+    """`value` as a batch of start states: a floating-point torch.Tensor `[batch, dim]`."""
+    value = tensor(value, name, shape="[batch, dim]")
+    if value.ndim != 2:
+        raise InvalidInputError(f"{name} must have shape [batch, dim], got {tuple(value.shape)}; "
+                                f"a single state x is x[None]")
+    if not value.is_floating_point():
+        raise InvalidTypeError(f"{name} must be a floating-point tensor (failed rows read as NaN), got {value.dtype}; "
+                               f"e.g. {name}.double()")
+    return value
+
+
+def times(value: Any, name: str, *, minimum: int = 2, increasing: bool = True) -> Tensor:
+    """`value` as output times: a 1-D torch.Tensor of at least `minimum` finite times,
+    strictly increasing where `increasing`."""
+    value = tensor(value, name, shape="[n_times]")
+    ordered = not increasing or value.ndim != 1 or bool((value[1:] > value[:-1]).all())
+    if value.ndim != 1 or value.numel() < minimum or not bool(torch.isfinite(value).all()) or not ordered:
+        order = ", strictly increasing" if increasing else ""
+        raise InvalidInputError(f"{name} must be a 1-D tensor of at least {minimum} finite{order} times, "
+                                f"got shape {tuple(value.shape)}; e.g. torch.linspace(0.0, 10.0, 101)")
+    return value
+
+
 def instance(value: Any, name: str, kind: type | tuple[type, ...], *, hint: str = "") -> Any:
     """`value` itself if it is an instance of `kind` (`hint`: how to make one), else an
     `InvalidTypeError` naming the argument."""

@@ -947,6 +947,26 @@ def test_delay_takes_a_zero_dimensional_tensor_delay_as_its_value():
     assert torch.equal(a.y, integrate_delay(_lagged, history, 1.0, T).y)
 
 
+def test_the_delay_step_is_the_fixed_step_solvers_step():
+    """RK4 is written once (`fixed.rk_step`): with a field that ignores the delayed state, the
+    method of steps steps as the fixed-step ODE solver does, to the last bit."""
+    from chaosdata.integrate.delay import delay_step
+    from chaosdata.integrate.fixed import fixed_step
+    from chaosdata.integrate.tableaux import RK4
+
+    lorenz = get_system("Lorenz")
+
+    def f(t, y):
+        return lorenz.equations(y, t, **lorenz.parameters)
+
+    step = delay_step(lambda t, y, yd: f(t, y), 0.01)
+    y0 = torch.tensor([[1.0, 2.0, 20.0], [-3.0, 1.0, 30.0]], dtype=D)
+    y = y0
+    for n in range(300):
+        y, _ = step(torch.tensor(0.01 * n, dtype=D), y, y, y, y, y)  # the delayed arguments go unused
+    assert torch.equal(y, fixed_step(f, RK4, 0.01, 300)(y0, torch.zeros((), dtype=D))[-1])
+
+
 def test_a_delay_solution_leaving_the_bound_is_out_of_bounds_not_non_finite():
     from chaosdata.integrate.delay import integrate_delay
     from chaosdata.integrate.solution import Status

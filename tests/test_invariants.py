@@ -162,12 +162,30 @@ def test_recorded_step_equals_eager_step():
     params = system.bind()
     x = torch.tensor([[1.0, 2.0, 20.0], [-3.0, 1.0, 30.0]], dtype=torch.float64)
     V = torch.eye(3, dtype=torch.float64).expand(2, 3, 3).clone()
-    t, h = torch.zeros(2, dtype=torch.float64), torch.tensor(0.01, dtype=torch.float64)
-    eager = flow_rk4_step(system, params)
-    graph, traced = record(eager, t, x, V, h)
+    t = torch.zeros(2, dtype=torch.float64)
+    eager = flow_rk4_step(system, params, 0.01)
+    graph, traced = record(eager, t, x, V)
     assert traced
-    for a, b in zip(graph(t, x, V, h), eager(t, x, V, h)):
+    for a, b in zip(graph(t, x, V), eager(t, x, V), strict=True):
         assert torch.equal(a, b)
+
+
+def test_the_tangent_step_moves_the_state_as_the_fixed_step_solver_does():
+    """RK4 is written once (`fixed.rk_step`): the state columns of the tangent step are the
+    fixed-step solver's steps to the last bit, over many steps of a chaotic flow."""
+    from chaosdata.integrate.fixed import fixed_step
+    from chaosdata.integrate.tableaux import RK4
+
+    system = chaosdata.get_system("Lorenz")
+    params = system.bind()
+    x = torch.tensor([[1.0, 2.0, 20.0], [-3.0, 1.0, 30.0]], dtype=torch.float64)
+    V = torch.eye(3, dtype=torch.float64).expand(2, 3, 3).clone()
+    tangent = flow_rk4_step(system, params, 0.01)
+    solver = fixed_step(lambda t, y: system.equations(y, t, **params), RK4, 0.01, 200)
+    t, y = torch.zeros(2, dtype=torch.float64), x
+    for _ in range(200):
+        t, y, V, _ = tangent(t, y, V)
+    assert torch.equal(y, solver(x, torch.zeros((), dtype=torch.float64))[-1])
 
 
 def test_clock_coordinates():

@@ -42,7 +42,7 @@ from torch import Tensor
 from chaosdata import validate
 from chaosdata.errors import InvalidInputError
 from chaosdata.integrate.compiled import recompile_room, uses_cuda_graphs
-from chaosdata.integrate.solution import Solution, Status, VectorField, bound_limits
+from chaosdata.integrate.solution import Solution, Status, VectorField, bound_limits, classify
 from chaosdata.integrate.tableaux import Tableau, Terms, combine, nonzero_terms
 
 ALIGN_ULPS = 4  # an output may sit this many rounding units (of the grid's dtype, at its largest |t|) off the steps
@@ -72,6 +72,23 @@ def steps_per_output(t_eval: Tensor, dt: float) -> int | None:
     return m if float((times - expected).abs().max()) <= tol else None
 
 
+StageField = Callable[[int, Tensor], Tensor]  # field(i, y_i) -> stage i's derivative at y_i
+
+
+def rk_step(field: StageField, y: Tensor, a: tuple[Terms, ...], b: Terms) -> tuple[Tensor, list[Tensor]]:
+    """One explicit Runge-Kutta step, the one written for every fixed-step scheme (the ODE
+    fixed grid, delay equations, tangent dynamics): stage `i` is `k_i = field(i, y_i)` at
+    `y_i = y + sum_j a[i] k_j`; returns `y + sum_i b_i k_i` and the stages.
+
+    `a` and `b` are a tableau's rows as `nonzero_terms`, scaled by the step `h` when it is a
+    Python float (then `field` gives the plain derivative), or unscaled when `h` is a tensor
+    (then `field` gives `h` times it); the caller knows stage `i`'s time, `t + c_i h`."""
+    k: list[Tensor] = []
+    for i, terms in enumerate(a):
+        k.append(field(i, combine(y, terms, k)))
+    return combine(y, b, k), k
+
+
 @dataclass(frozen=True)
 class FixedStep:
     """`n_steps` steps of one explicit tableau, unrolled: `step(y, t_start)` (`y`: `[B, d]`,
@@ -95,14 +112,14 @@ class FixedStep:
         stage_t = (t_start + self.offsets).to(y.dtype)  # [n_steps, stages]
         kept = []
         for j, row in enumerate(stage_t.unbind(0)):
-            times = row.unbind(0)
-            k: list[Tensor] = []
-            for i, terms in enumerate(self.a):
-                k.append(self.f(times[i].expand(B), combine(y, terms, k)))
-            y = combine(y, self.b, k)
+            y, _ = rk_step(self._at(row.unbind(0), B), y, self.a, self.b)
             if (j + 1) % self.every == 0:
                 kept.append(y)
         return torch.stack(kept)
+
+    def _at(self, times: tuple[Tensor, ...], B: int) -> StageField:
+        """`f` at the stage times of one step (0-d each), expanded over the batch."""
+        return lambda i, y: self.f(times[i].expand(B), y)
 
 
 def fixed_step(f: VectorField, tab: Tableau, dt: float, n_steps: int, every: int | None = None,
@@ -189,50 +206,10 @@ def integrate_fixed_grid(
     def advance(n_steps: int, every: int) -> Advance:
         return make_advance(f, tab, dt, n_steps, every, device=device, compile=compile, mode=mode)
 
-    # the calls, in order: (first step, advance, first output it writes or None); `advance`
-    # returns the states it keeps, which go to consecutive outputs
-    if m > steps_per_graph:  # several calls per output
-        full, rest = divmod(m, steps_per_graph)
-        main = advance(steps_per_graph, steps_per_graph)
-        parts = [(c * steps_per_graph, main) for c in range(full)]
-        if rest:
-            parts.append((full * steps_per_graph, advance(rest, rest)))
-
-        def calls() -> Iterator[tuple[int, Advance, int | None]]:
-            for i in range(1, n_out):
-                for c, (first, adv) in enumerate(parts):
-                    yield (i - 1) * m + first, adv, (i if c == len(parts) - 1 else None)
-    else:  # several outputs per call: q of them (q m <= steps_per_graph steps), then those left
-        q = steps_per_graph // m
-        full, rest = divmod(n_out - 1, q)
-        main = advance(q * m, m)
-        tail = advance(rest * m, m) if rest else None
-
-        def calls() -> Iterator[tuple[int, Advance, int | None]]:
-            for c in range(full):
-                yield c * q * m, main, 1 + c * q
-            if rest:
-                yield full * q * m, tail, 1 + full * q
-    t0 = float(t_eval[0])
-    t_start = torch.zeros((), dtype=torch.float64, device=device)  # one buffer, filled before each call
-
+    calls = _schedule(m, n_out, steps_per_graph, advance)
     out = torch.empty(B, n_out, d, dtype=dtype, device=device)
     out[:, 0] = y0
-    with recompile_room(compile), torch.inference_mode():
-        # made here, so that every call gets an inference tensor: a compiled graph guards on the
-        # kind, and an ordinary first input would compile it a second time at the second call
-        y = y0.clone()
-        for first, adv, i in calls():
-            t_start.fill_(t0 + first * dt)  # t0 + k dt, k a whole number of steps
-            if cudagraphs:
-                torch.compiler.cudagraph_mark_step_begin()
-            states = adv(y, t_start)  # [kept, B, d]
-            if i is not None:  # copied out before the next call (a CUDA graph's replay overwrites it)
-                out[:, i:i + states.shape[0]] = states.transpose(0, 1)
-            if cudagraphs:
-                y.copy_(states[-1])
-            else:
-                y = states[-1]
+    _run(calls(), y0, out, float(t_eval[0]), dt, compile=compile, cudagraphs=cudagraphs)
     with torch.no_grad():  # ordinary tensors (not inference ones), which callers may update in place
         status, first_bad = _failures(out, bound, bounded)
         failed = status != Status.OK
@@ -243,6 +220,62 @@ def integrate_fixed_grid(
         t=t_eval, y=out, status=status, n_accepted=n_acc, n_rejected=torch.zeros_like(n_acc),
         n_evaluations=(n_out - 1) * m * len(tab.b), wall_time=time.perf_counter() - started,
     )
+
+
+Call = tuple[int, Advance, int | None]  # (first step, advance, first output it writes or None)
+
+
+def _run(calls: Iterator[Call], y0: Tensor, out: Tensor, t0: float, dt: float, *, compile: bool,
+         cudagraphs: bool) -> None:
+    """Make the calls in turn from `y0`, each from step `first` at `t0 + first dt`, the states
+    they keep copied into `out` (`[B, n, d]`) from their first output on."""
+    t_start = torch.zeros((), dtype=torch.float64, device=out.device)  # one buffer, filled before each call
+    with recompile_room(compile), torch.inference_mode():
+        # made here, so that every call gets an inference tensor: a compiled graph guards on the
+        # kind, and an ordinary first input would compile it a second time at the second call
+        y = y0.clone()
+        for first, adv, i in calls:
+            t_start.fill_(t0 + first * dt)  # t0 + k dt, k a whole number of steps
+            if cudagraphs:
+                torch.compiler.cudagraph_mark_step_begin()
+            states = adv(y, t_start)  # [kept, B, d]
+            if i is not None:  # copied out before the next call (a CUDA graph's replay overwrites it)
+                out[:, i:i + states.shape[0]] = states.transpose(0, 1)
+            if cudagraphs:
+                y.copy_(states[-1])
+            else:
+                y = states[-1]
+
+
+def _schedule(m: int, n_out: int, steps_per_graph: int,
+              advance: Callable[[int, int], Advance]) -> Callable[[], Iterator[Call]]:
+    """The calls of `integrate_fixed_grid`, in order, for outputs `m` steps apart; each
+    `advance(n_steps, every)` graph is made here, once, and the calls' states go to
+    consecutive outputs. For `m > steps_per_graph`, several calls per output; else `q` outputs
+    per call (`q m <= steps_per_graph` steps), then one call for those left."""
+    if m > steps_per_graph:
+        full, rest = divmod(m, steps_per_graph)
+        main = advance(steps_per_graph, steps_per_graph)
+        parts = [(c * steps_per_graph, main) for c in range(full)]
+        if rest:
+            parts.append((full * steps_per_graph, advance(rest, rest)))
+
+        def per_output() -> Iterator[Call]:
+            for i in range(1, n_out):
+                for c, (first, adv) in enumerate(parts):
+                    yield (i - 1) * m + first, adv, (i if c == len(parts) - 1 else None)
+        return per_output
+    q = steps_per_graph // m
+    full, rest = divmod(n_out - 1, q)
+    main = advance(q * m, m)
+    tail = advance(rest * m, m) if rest else None
+
+    def per_call() -> Iterator[Call]:
+        for c in range(full):
+            yield c * q * m, main, 1 + c * q
+        if tail is not None:
+            yield full * q * m, tail, 1 + full * q
+    return per_call
 
 
 def _failures(out: Tensor, bound: float | None, bounded: Tensor | None,
@@ -266,15 +299,10 @@ def _failures(out: Tensor, bound: float | None, bounded: Tensor | None,
     limit = bound_limits(bound, bounded, d, out.dtype, out.device)
     step = max(1, chunk_elements // max(1, B * d))
     for start in range(0, n, step):
-        part = out[:, start:start + step]
-        outside = (part.abs() > limit).any(-1) if limit is not None else None  # NaN compares false
-        bad = ~torch.isfinite(part).all(-1)
-        if outside is not None:
-            bad |= outside  # inf on a bounded coordinate is outside
+        codes = classify(out[:, start:start + step], limit)  # [B, outputs in the slice]
+        bad = codes != Status.OK
         hit = bad.any(-1) & (code == Status.OK)  # rows whose first failure is in this slice
         at = bad.to(torch.int8).argmax(-1)  # the first True
-        was_outside = outside.gather(-1, at[:, None])[:, 0] if outside is not None else torch.zeros_like(hit)
         first = torch.where(hit, start + at, first)
-        new_code = torch.where(was_outside, int(Status.OUT_OF_BOUNDS), int(Status.NONFINITE)).to(code.dtype)
-        code = torch.where(hit, new_code, code)
+        code = torch.where(hit, codes.gather(-1, at[:, None])[:, 0], code)
     return code, first

@@ -11,7 +11,7 @@ from torch import Tensor
 
 from chaosdata import validate
 from chaosdata.errors import InvalidInputError, InvalidTypeError
-from chaosdata.integrate.solution import Solution, Status, check_bound
+from chaosdata.integrate.solution import Solution, Status, check_bound, classify
 
 
 def iterate(step: Callable[[Tensor], Tensor], x0: Tensor, n_points: int, *,
@@ -28,19 +28,14 @@ def iterate(step: Callable[[Tensor], Tensor], x0: Tensor, n_points: int, *,
     started = time.perf_counter()
     B, d = x0.shape
     out = torch.empty(B, n_points, d, dtype=x0.dtype, device=x0.device)
-    status = torch.zeros(B, dtype=torch.int8, device=x0.device)
     x = x0
     with torch.inference_mode():  # less dispatch overhead per operation; `out` stays ordinary
         for i in range(n_points):
             out[:, i] = x
             if i + 1 < n_points:
                 x = step(x)
-    bad_nonfinite = ~torch.isfinite(out).all(-1).all(-1)
-    status = torch.where(bad_nonfinite, torch.full_like(status, Status.NONFINITE), status)
-    if bound is not None:
-        outside = (out.abs() > bound).any(-1).any(-1) & ~bad_nonfinite
-        status = torch.where(outside, torch.full_like(status, Status.OUT_OF_BOUNDS), status)
-    out = torch.where((status != 0)[:, None, None], torch.full_like(out, math.nan), out)
+    status = classify(out, bound, axes=2)  # the whole orbit: non-finite anywhere, else outside anywhere
+    out = torch.where((status != Status.OK)[:, None, None], torch.full_like(out, math.nan), out)
     steps = torch.full((B,), n_points - 1, dtype=torch.long, device=x0.device)
     return Solution(
         t=torch.arange(n_points, dtype=x0.dtype, device=x0.device), y=out, status=status,

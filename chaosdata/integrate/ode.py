@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
@@ -33,7 +33,7 @@ from chaosdata.integrate.compiled import recompile_room, uses_cuda_graphs
 from chaosdata.integrate.controller import INTEGRAL, Controller
 from chaosdata.integrate.fixed import integrate_fixed_grid
 from chaosdata.integrate.output import DenseWriter, stacks_batches
-from chaosdata.integrate.solution import Solution, Status, VectorField, bound_limits
+from chaosdata.integrate.solution import Solution, Status, VectorField, bound_limits, status_code
 from chaosdata.integrate.tableaux import TABLEAUX, Tableau, combine, nonzero_terms
 from chaosdata.integrate.threads import torch_threads
 
@@ -290,10 +290,7 @@ class _Step:
             status, active, ended = s.status, s.active, False
         else:
             ended = True if self.lazy_failures else None
-            code = torch.where(finite, int(Status.STEP_UNDERFLOW), int(Status.NONFINITE)).to(s.status.dtype)
-            if outside is not None:
-                code = torch.where(outside, int(Status.OUT_OF_BOUNDS), code).to(s.status.dtype)
-            status = torch.where(failed, code, s.status)
+            status = torch.where(failed, status_code(~finite, outside, tiny), s.status)
             active = s.active & ~stopped
         # positional: t, y, fy, h, next_idx, status, active, n_acc, n_att, prev_norm
         state = _State(t, y, fy, h_next, s.next_idx + count, status, active, s.n_acc + accept, s.n_att + s.active,
@@ -318,26 +315,11 @@ def flush_steps(B: int, d: int, n_stages: int, itemsize: int, device: torch.devi
 
 
 def integrate(
-    f: VectorField,
-    y0: Tensor,
-    t_eval: Tensor,
-    *,
-    method: str | Tableau = "dop853",
-    rtol: float = 1e-10,
-    atol: float | Tensor = 1e-10,
-    dt: float | None = None,
-    max_outputs_per_step: int = 16,
-    max_steps: int = 10_000_000,
-    bound: float | None = None,
-    bounded: Tensor | None = None,
-    check_every: int = 16,
-    compile: bool = False,
-    steps_per_graph: int = 4,
-    fixed_grid: bool = True,
-    controller: Controller | None = None,
-    threads: int | None = None,
-    bucket: bool = False,
-    compact: bool = True,
+    f: VectorField, y0: Tensor, t_eval: Tensor, *, method: str | Tableau = "dop853", rtol: float = 1e-10,
+    atol: float | Tensor = 1e-10, dt: float | None = None, max_outputs_per_step: int = 16, max_steps: int = 10_000_000,
+    bound: float | None = None, bounded: Tensor | None = None, check_every: int = 16, compile: bool = False,
+    steps_per_graph: int = 4, fixed_grid: bool = True, controller: Controller | None = None,
+    threads: int | None = None, bucket: bool = False, compact: bool = True,
 ) -> Solution:
     """Integrate `dy/dt = f(t, y)` for a batch `y0` (`[B, d]`) and return `y` on `t_eval`.
 
@@ -373,36 +355,13 @@ def integrate(
     `fixed_grid=False` keeps it on this generic path.
     """
     tab = get_tableau(method)
-    y0 = validate.tensor(y0, "y0", shape="[batch, dim]")
-    t_eval = validate.tensor(t_eval, "t_eval", shape="[n_times]")
-    if y0.ndim != 2 or y0.shape[0] == 0:
-        raise InvalidInputError(f"y0 must have shape [batch, dim] with at least one trajectory, got {tuple(y0.shape)}")
-    if y0.dtype not in (torch.float32, torch.float64):
-        raise InvalidInputError(f"y0 must be float32 or float64 (the solver's error control needs one of them), got "
-                                f"{y0.dtype}: convert it with y0.double()")
-    if t_eval.ndim != 1 or t_eval.numel() < 2:
-        raise InvalidInputError("t_eval must be a 1-D tensor of at least 2 increasing times")
-    atol_t = torch.as_tensor(atol, dtype=y0.dtype)
-    rtol = validate.non_negative(rtol, "rtol", hint="a relative tolerance")
-    if not bool(torch.isfinite(atol_t).all()) or bool((atol_t < 0).any()):
-        raise InvalidInputError(f"tolerances must be finite and non-negative, got rtol={rtol}, atol={atol}")
-    if atol_t.ndim > 1 or atol_t.numel() not in (1, y0.shape[1]):
-        raise InvalidInputError(f"atol must be a number or a [{y0.shape[1]}] tensor (one per coordinate), "
-                                f"got shape {tuple(atol_t.shape)}")
-    if tab.adaptive and rtol == 0 and not bool((atol_t > 0).all()):
-        raise InvalidInputError("rtol = 0 with atol = 0 (on some coordinate) asks for an exact step, which no step "
-                                "meets: give a positive rtol or atol")
+    y0, t_eval, rtol = _checked_problem(tab, y0, t_eval, rtol, atol)
     if not tab.adaptive:
         dt = validate.positive(dt, "dt", hint=f"the fixed-step method {tab.name!r} needs one")
     steps_per_graph = validate.count(steps_per_graph, "steps_per_graph")
     max_outputs_per_step = validate.count(max_outputs_per_step, "max_outputs_per_step")
     check_every = validate.count(check_every, "check_every")
     max_steps = validate.count(max_steps, "max_steps")
-    t_eval = t_eval.to(dtype=y0.dtype, device=y0.device)
-    if not bool(torch.isfinite(t_eval).all()):
-        raise InvalidInputError("t_eval must hold finite times")
-    if not bool((t_eval[1:] > t_eval[:-1]).all()):
-        raise InvalidInputError("t_eval must be strictly increasing")
     started = time.perf_counter()
     if fixed_grid and not tab.adaptive:
         with torch_threads(threads, y0):
@@ -426,110 +385,65 @@ def integrate(
     return sol
 
 
+def _checked_problem(tab: Tableau, y0: Any, t_eval: Any, rtol: Any, atol: Any) -> tuple[Tensor, Tensor, float]:
+    """`integrate`'s start states, output times (in `y0`'s dtype and device) and `rtol`,
+    checked, with `atol` (a number or one per coordinate) checked against them."""
+    y0 = validate.tensor(y0, "y0", shape="[batch, dim]")
+    t_eval = validate.tensor(t_eval, "t_eval", shape="[n_times]")
+    if y0.ndim != 2 or y0.shape[0] == 0:
+        raise InvalidInputError(f"y0 must have shape [batch, dim] with at least one trajectory, got {tuple(y0.shape)}")
+    if y0.dtype not in (torch.float32, torch.float64):
+        raise InvalidInputError(f"y0 must be float32 or float64 (the solver's error control needs one of them), got "
+                                f"{y0.dtype}: convert it with y0.double()")
+    if t_eval.ndim != 1 or t_eval.numel() < 2:
+        raise InvalidInputError("t_eval must be a 1-D tensor of at least 2 increasing times")
+    atol_t = torch.as_tensor(atol, dtype=y0.dtype)
+    rtol = validate.non_negative(rtol, "rtol", hint="a relative tolerance")
+    if not bool(torch.isfinite(atol_t).all()) or bool((atol_t < 0).any()):
+        raise InvalidInputError(f"tolerances must be finite and non-negative, got rtol={rtol}, atol={atol}")
+    if atol_t.ndim > 1 or atol_t.numel() not in (1, y0.shape[1]):
+        raise InvalidInputError(f"atol must be a number or a [{y0.shape[1]}] tensor (one per coordinate), "
+                                f"got shape {tuple(atol_t.shape)}")
+    if tab.adaptive and rtol == 0 and not bool((atol_t > 0).all()):
+        raise InvalidInputError("rtol = 0 with atol = 0 (on some coordinate) asks for an exact step, which no step "
+                                "meets: give a positive rtol or atol")
+    t_eval = t_eval.to(dtype=y0.dtype, device=y0.device)
+    if not bool(torch.isfinite(t_eval).all()):
+        raise InvalidInputError("t_eval must hold finite times")
+    if not bool((t_eval[1:] > t_eval[:-1]).all()):
+        raise InvalidInputError("t_eval must be strictly increasing")
+    return y0, t_eval, rtol
+
+
 def _integrate(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, *, rtol: float, atol: float | Tensor,
                dt: float | None, max_outputs_per_step: int, max_steps: int, bound: float | None,
                bounded: Tensor | None, check_every: int, compile: bool, steps_per_graph: int, controller: Controller,
                n_live: int, compact: bool = True) -> Solution:
+    """The generic path of `integrate`: masked per-trajectory steps, outputs by the writer."""
     dtype, device = y0.dtype, y0.device
     B, d = y0.shape
     n_out = t_eval.numel()
     co = _Coefficients(tab, dtype, device)
     atol_t = torch.as_tensor(atol, dtype=dtype, device=device)
-    # the shortest span of max_outputs_per_step + 1 consecutive outputs: a step no longer than it
-    # covers at most max_outputs_per_step of them, wherever it starts
-    m = max_outputs_per_step
-    window = (t_eval[m:] - t_eval[:-m]).min() if n_out > m else t_eval[-1] - t_eval[0]
-    h_max = window.expand(B).clone()
-
+    state, window = _initial_state(f, y0, t_eval, tab, rtol=rtol, atol=atol_t, dt=dt,
+                                   max_outputs_per_step=max_outputs_per_step, n_live=n_live)
     # output buffer with one spare row per trajectory that swallows masked writes
     out = torch.zeros(B * (n_out + 1), d, dtype=dtype, device=device)
     out.view(B, n_out + 1, d)[:, 0] = y0
-    t = t_eval[0].expand(B).clone()
-    fy = f(t, y0)
-    start_ok = torch.isfinite(y0).all(-1) & torch.isfinite(fy).all(-1)
-    live = torch.arange(B, device=device) < n_live  # rows past n_live pad a bucket and never step
-    if tab.adaptive:
-        h = initial_step(f, t, y0, fy, tab.order, rtol, atol_t, h_max)
-        h = torch.where(torch.isfinite(h), h, h_max)
-    else:
-        h = torch.full((B,), float(dt), dtype=dtype, device=device).minimum(h_max)
-    col = torch.zeros(B, 1, dtype=torch.long, device=device)
-    state = _State(
-        t=t[:, None].clone(), y=y0.clone(), fy=fy, h=h[:, None].clone(), next_idx=col + 1,
-        status=torch.where(start_ok, 0, int(Status.NONFINITE)).to(torch.int8)[:, None],
-        active=(start_ok & live)[:, None].clone(), n_acc=col.clone(), n_att=col.clone(),
-        prev_norm=torch.ones(B, 1, dtype=dtype, device=device),
-    )
-    bound_t = bound_limits(bound, bounded, d, dtype, device)
-    sync = device.type == "cpu"
     step = _Step(f=f, co=co, controller=controller, error_order=tab.error_order, rtol=rtol, atol=atol_t,
                  t_eval=t_eval, h_max=window.reshape(()),
                  h_min=torch.tensor(4 * torch.finfo(dtype).eps * max(1.0, abs(float(t_eval[0])), abs(float(t_eval[-1]))),
                                     dtype=dtype, device=device),
-                 bound=bound_t, lazy_failures=sync and not compile)
+                 bound=bound_limits(bound, bounded, d, dtype, device), lazy_failures=device.type == "cpu" and not compile)
     batched = bool(co.a_extra) and stacks_batches(f, t_eval, y0)  # only extra stages call f at a flush
     writer = DenseWriter(f, out, t_eval, dense_t=co.dense_t, a_extra=co.a_extra, c_extra=co.c_extra,
                          n_main=co.n_main, batched=batched)
-    n_slots = flush_steps(B, d, co.n_stages, y0.element_size(), device)
-    rows = torch.arange(B, device=device) * (n_out + 1)
-    graphs = compile and uses_cuda_graphs(device)  # CUDA graphs replay the compiled steps
-    if compile:
-        per_call = max(1, min(steps_per_graph, check_every))
-        run = torch.compile(lambda s: _steps(step, per_call, s), dynamic=False, fullgraph=True,
-                            mode="reduce-overhead" if graphs else None)
-        if graphs:  # a replay overwrites the last one's outputs: flush them before the next
-            n_slots = per_call
-        buf = None
-    else:
-        per_call = 1
-        buf = _Buffers(co, n_slots, B, d, dtype, device)
-
-    # rows of finished trajectories are dropped from the working batch (compaction) once they
-    # are more than half of it: their final counters wait here, `index` maps working rows back
-    index = torch.arange(B, device=device)
-    final = _State(*(x.clone() for x in state))
-    n_steps = 0
     with recompile_room(compile), torch.inference_mode():  # inference mode: a third less overhead per operation on CPU
-        if compile:  # the graph's outputs are inference tensors: so are its first inputs, or it compiles twice
-            state = _State(*(x.clone() for x in state))
-        done = False
-        while n_steps < max_steps and not done:  # blocks of check_every steps
-            for _ in range(0, check_every, per_call):
-                if buf is not None:
-                    state, record, ended = step(state, buf, buf.slots[len(writer)])
-                    records = (record,)
-                else:
-                    if graphs:  # the state enters the graph's static inputs as a copy
-                        state = _State(*(x.clone() for x in state))
-                        torch.compiler.cudagraph_mark_step_begin()
-                    state, records = run(state)
-                    ended = None
-                for record in records:
-                    writer.record(record)
-                    if len(writer) == n_slots:
-                        writer.flush(rows, buf.k if buf is not None else None)
-                if ended:  # read on the host: some trajectory finished or failed in this step
-                    n_active = int(state.active.sum())
-                    if n_active == 0:
-                        done = True
-                        break
-                    if (compact and buf is not None and 2 * n_active <= index.numel()
-                            and (index.numel() - n_active) * d >= COMPACT_MIN_ELEMENTS):  # compact
-                        writer.flush(rows, buf.k[: len(writer)])
-                        keep = state.active[:, 0].nonzero()[:, 0]
-                        final = _State(*(full.index_copy(0, index, x) for full, x in zip(final, state, strict=True)))
-                        state, index, rows = _State(*(x[keep] for x in state)), index[keep], rows[keep]
-                        n_slots = flush_steps(n_active, d, co.n_stages, y0.element_size(), device)
-                        buf = _Buffers(co, n_slots, n_active, d, dtype, device)
-            n_steps += check_every if per_call == 1 else per_call * math.ceil(check_every / per_call)
-            if ended is None and not bool(state.active.any()):
-                break
-        writer.flush(rows, buf.k[: len(writer)] if buf is not None else None)
-    # back to ordinary tensors, which callers may update in place
-    state = _State(*(full.index_copy(0, index, x).clone() for full, x in zip(final, state, strict=True)))
+        state = _march(step, state, writer, torch.arange(B, device=device) * (n_out + 1), compile=compile,
+                       steps_per_graph=steps_per_graph, check_every=check_every, max_steps=max_steps, compact=compact)
+    state = _State(*(x.clone() for x in state))  # back to ordinary tensors, which callers may update in place
     status = torch.where(state.active, torch.full_like(state.status, Status.MAX_STEPS), state.status)[:, 0]
     n_acc, n_att = state.n_acc[:, 0], state.n_att[:, 0]
-
     y_out = out.view(B, n_out + 1, d)[:, :n_out]
     y_out = torch.where((status != Status.OK)[:, None, None], torch.full_like(y_out, math.nan), y_out)
     return Solution(
@@ -537,3 +451,95 @@ def _integrate(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, *, rtol
         n_evaluations=int(n_att.max()) * (co.n_main - 1) + (writer.n_extra_evaluations // max(B, 1)) + 2,
         wall_time=0.0,
     )
+
+
+def _initial_state(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, *, rtol: float, atol: Tensor,
+                   dt: float | None, max_outputs_per_step: int, n_live: int) -> tuple[_State, Tensor]:
+    """Every trajectory at `t_eval[0]` with its first step, and the longest step allowed (0-d):
+    the shortest span of `max_outputs_per_step + 1` consecutive outputs, so that a step no
+    longer than it covers at most `max_outputs_per_step` of them, wherever it starts. Rows from
+    `n_live` on pad a bucket and never step; a row whose start is not finite is NONFINITE."""
+    B, device = y0.shape[0], y0.device
+    n_out, m = t_eval.numel(), max_outputs_per_step
+    window = (t_eval[m:] - t_eval[:-m]).min() if n_out > m else t_eval[-1] - t_eval[0]
+    h_max = window.expand(B).clone()
+    t = t_eval[0].expand(B).clone()
+    fy = f(t, y0)
+    start_ok = torch.isfinite(y0).all(-1) & torch.isfinite(fy).all(-1)
+    live = torch.arange(B, device=device) < n_live
+    if tab.adaptive:
+        h = initial_step(f, t, y0, fy, tab.order, rtol, atol, h_max)
+        h = torch.where(torch.isfinite(h), h, h_max)
+    else:
+        h = torch.full((B,), float(dt), dtype=y0.dtype, device=device).minimum(h_max)
+    col = torch.zeros(B, 1, dtype=torch.long, device=device)
+    state = _State(
+        t=t[:, None].clone(), y=y0.clone(), fy=fy, h=h[:, None].clone(), next_idx=col + 1,
+        status=torch.where(start_ok, 0, int(Status.NONFINITE)).to(torch.int8)[:, None],
+        active=(start_ok & live)[:, None].clone(), n_acc=col.clone(), n_att=col.clone(),
+        prev_norm=torch.ones(B, 1, dtype=y0.dtype, device=device),
+    )
+    return state, window
+
+
+def _march(step: _Step, state: _State, writer: DenseWriter, rows: Tensor, *, compile: bool, steps_per_graph: int,
+           check_every: int, max_steps: int, compact: bool) -> _State:
+    """Step every trajectory until all have stopped or `max_steps` steps have passed, the
+    writer fed and flushed; returns the final state of every row, as ordinary tensors.
+
+    Eager: one step at a time into stage buffers. Compiled: `steps_per_graph` steps per graph
+    call (replayed as a CUDA graph on CUDA). Rows of finished trajectories are dropped from the
+    working batch (compaction) once they are more than half of it: their final counters wait in
+    `final`, `index` maps working rows back."""
+    co, B, d = step.co, state.y.shape[0], state.y.shape[1]
+    dtype, device = state.y.dtype, state.y.device
+    n_slots = flush_steps(B, d, co.n_stages, state.y.element_size(), device)
+    graphs = compile and uses_cuda_graphs(device)  # CUDA graphs replay the compiled steps
+    buf: _Buffers | None = None
+    if compile:
+        per_call = max(1, min(steps_per_graph, check_every))
+        run = torch.compile(lambda s: _steps(step, per_call, s), dynamic=False, fullgraph=True,
+                            mode="reduce-overhead" if graphs else None)
+        if graphs:  # a replay overwrites the last one's outputs: flush them before the next
+            n_slots = per_call
+        # the graph's outputs are inference tensors: so are its first inputs, or it compiles twice
+        state = _State(*(x.clone() for x in state))
+    else:
+        per_call = 1
+        buf = _Buffers(co, n_slots, B, d, dtype, device)
+    index = torch.arange(B, device=device)
+    final = _State(*(x.clone() for x in state))
+    n_steps, done = 0, False
+    while n_steps < max_steps and not done:  # blocks of check_every steps
+        for _ in range(0, check_every, per_call):
+            if buf is not None:
+                state, record, ended = step(state, buf, buf.slots[len(writer)])
+                records: tuple[_Record, ...] = (record,)
+            else:
+                if graphs:  # the state enters the graph's static inputs as a copy
+                    state = _State(*(x.clone() for x in state))
+                    torch.compiler.cudagraph_mark_step_begin()
+                state, records = run(state)
+                ended = None
+            for record in records:
+                writer.record(record)
+                if len(writer) == n_slots:
+                    writer.flush(rows, buf.k if buf is not None else None)
+            if ended:  # read on the host: some trajectory finished or failed in this step
+                n_active = int(state.active.sum())
+                if n_active == 0:
+                    done = True
+                    break
+                if (compact and buf is not None and 2 * n_active <= index.numel()
+                        and (index.numel() - n_active) * d >= COMPACT_MIN_ELEMENTS):  # compact
+                    writer.flush(rows, buf.k[: len(writer)])
+                    keep = state.active[:, 0].nonzero()[:, 0]
+                    final = _State(*(full.index_copy(0, index, x) for full, x in zip(final, state, strict=True)))
+                    state, index, rows = _State(*(x[keep] for x in state)), index[keep], rows[keep]
+                    n_slots = flush_steps(n_active, d, co.n_stages, state.y.element_size(), device)
+                    buf = _Buffers(co, n_slots, n_active, d, dtype, device)
+        n_steps += check_every if per_call == 1 else per_call * math.ceil(check_every / per_call)
+        if ended is None and not bool(state.active.any()):
+            break
+    writer.flush(rows, buf.k[: len(writer)] if buf is not None else None)
+    return _State(*(full.index_copy(0, index, x) for full, x in zip(final, state, strict=True)))

@@ -31,7 +31,7 @@ from torch import Tensor
 
 from chaosdata import validate
 from chaosdata.errors import InvalidInputError, InvalidTypeError
-from chaosdata.integrate.solution import Solution, Status, bound_limits, check_bound
+from chaosdata.integrate.solution import Solution, Status, bound_limits, check_bound, classify
 
 Field = Callable[[Tensor, Tensor], Tensor]  # (t [B], x [B, d]) -> [B, d]
 NOISE_TYPES = ("additive", "diagonal")
@@ -301,79 +301,101 @@ def integrate_sde(
     than OK and NaN rows. `n_accepted` counts the steps taken; nothing is rejected.
     """
     scheme = get_method(method or DEFAULT_METHOD.get(noise, "euler"), noise)
-    x0 = validate.tensor(x0, "x0", shape="[batch, dim]")
-    t_eval = validate.tensor(t_eval, "t_eval", shape="[n_times]")
-    if x0.ndim != 2:
-        raise InvalidInputError(f"x0 must have shape [batch, dim], got {tuple(x0.shape)}")
-    if not x0.is_floating_point():
-        raise InvalidTypeError(f"x0 must be a floating-point tensor, got {x0.dtype}; e.g. x0.double()")
-    if t_eval.ndim != 1 or t_eval.numel() < 2 or not bool(torch.isfinite(t_eval).all()) or not bool(
-            (t_eval[1:] > t_eval[:-1]).all()):
-        raise InvalidInputError("t_eval must be a 1-D tensor of at least 2 finite, strictly increasing times")
+    x0 = validate.states(x0, "x0")
+    t_eval = validate.times(t_eval, "t_eval")
     refine = validate.count(refine, "refine")
     # the counters hash the seed's low 64 bits: a larger seed would repeat a smaller one's paths
     seed = validate.seed(seed)
     check_bound(bound)
     started = time.perf_counter()
     B, d = x0.shape
-    dtype, device = x0.dtype, x0.device
-    if keys is not None:
-        keys = validate.tensor(keys, "keys", shape="of integers, one key per trajectory")
-        if keys.dtype.is_floating_point or keys.dtype.is_complex or keys.dtype == torch.bool:
-            raise InvalidTypeError(f"keys must be an integer tensor (one key per trajectory), got {keys.dtype}")
-    keys = torch.arange(B, dtype=torch.int64, device=device) if keys is None else keys.to(device=device, dtype=torch.int64)
-    if keys.shape != (B,) or bool((keys < 0).any()):
-        raise InvalidInputError(f"keys must be {B} non-negative integers, one per trajectory, got shape {tuple(keys.shape)}")
-    counts = step_sizes(t_eval, dt, steps_per_output)
-    t_cpu = t_eval.double().cpu()
-    h_all = ((t_cpu[1:] - t_cpu[:-1]) / counts).repeat_interleave(counts)  # [N] float64
-    n_total = int(counts.sum())
-    ends = torch.cumsum(counts, 0).tolist()  # step count after which output i + 1 is due
-    interval = torch.arange(counts.numel()).repeat_interleave(counts).tolist()
-    within = (torch.arange(n_total) - (torch.cumsum(counts, 0) - counts).repeat_interleave(counts)).tolist()
-    h_list = h_all.tolist()
-    t_list = t_cpu.tolist()
-    limits = bound_limits(bound, bounded, d, dtype, device)
+    keys = _trajectory_keys(keys, B, x0.device)
+    plan = _StepPlan.of(t_eval, dt, steps_per_output)
+    if increments is None:
+        def increments(first: int, h: Tensor) -> tuple[Tensor, Tensor | None]:
+            return draw_increments(seed, keys, first, h, d, refine, with_area=scheme.needs_area)
     block = max(1, block_bytes // max(1, 8 * B * d * (4 if scheme.needs_area else 2) * refine))  # B = 0: one block
-
-    out = torch.empty(B, t_eval.numel(), d, dtype=dtype, device=device)
-    status = torch.zeros(B, dtype=torch.int8, device=device)
+    out = torch.empty(B, t_eval.numel(), d, dtype=x0.dtype, device=x0.device)
     with torch.inference_mode():
-        x = x0.clone()
-        out[:, 0] = x
-        ones = torch.ones(B, dtype=dtype, device=device)
-        next_out = 0
-        for first in range(0, n_total, block):
-            n = min(block, n_total - first)
-            h_block = h_all[first:first + n].to(device)
-            dW, dZ = (increments(first, h_block) if increments is not None else
-                      draw_increments(seed, keys, first, h_block, d, refine, with_area=scheme.needs_area))
-            dW = dW.to(dtype)
-            dZ = dZ.to(dtype) if dZ is not None else None
-            for j in range(n):
-                step = first + j
-                h = h_list[step]
-                i = interval[step]
-                t = ones * (t_list[i] + within[step] * h)
-                x = scheme.step(drift, diffusion, t, h, x, dW[j], dZ[j] if dZ is not None else None)
-                if step + 1 == ends[next_out]:
-                    next_out += 1
-                    out[:, next_out] = x
-                    bad = ~torch.isfinite(x).all(-1)
-                    fresh = (status == 0) & bad
-                    status = torch.where(fresh, torch.full_like(status, Status.NONFINITE), status)
-                    if limits is not None:
-                        outside = (status == 0) & (x.abs() > limits).any(-1)
-                        status = torch.where(outside, torch.full_like(status, Status.OUT_OF_BOUNDS), status)
-        out = out.clone()
-        status = status.clone()
+        status = _march(scheme, drift, diffusion, x0, plan, increments, block, out,
+                        bound_limits(bound, bounded, d, x0.dtype, x0.device))
+        out, status = out.clone(), status.clone()
     out = torch.where((status != Status.OK)[:, None, None], torch.full_like(out, math.nan), out)
     return Solution(
-        t=t_eval.to(dtype=dtype, device=device), y=out, status=status,
-        n_accepted=torch.full((B,), n_total, dtype=torch.long, device=device),
-        n_rejected=torch.zeros(B, dtype=torch.long, device=device),
-        n_evaluations=n_total * scheme.stages, wall_time=time.perf_counter() - started,
+        t=t_eval.to(dtype=x0.dtype, device=x0.device), y=out, status=status,
+        n_accepted=torch.full((B,), plan.n_total, dtype=torch.long, device=x0.device),
+        n_rejected=torch.zeros(B, dtype=torch.long, device=x0.device),
+        n_evaluations=plan.n_total * scheme.stages, wall_time=time.perf_counter() - started,
     )
+
+
+def _trajectory_keys(keys: Tensor | None, B: int, device: torch.device) -> Tensor:
+    """`keys` (one non-negative integer per trajectory; `arange(B)` when None) as int64 on `device`."""
+    if keys is None:
+        return torch.arange(B, dtype=torch.int64, device=device)
+    keys = validate.tensor(keys, "keys", shape="of integers, one key per trajectory")
+    if keys.dtype.is_floating_point or keys.dtype.is_complex or keys.dtype == torch.bool:
+        raise InvalidTypeError(f"keys must be an integer tensor (one key per trajectory), got {keys.dtype}")
+    keys = keys.to(device=device, dtype=torch.int64)
+    if keys.shape != (B,) or bool((keys < 0).any()):
+        raise InvalidInputError(f"keys must be {B} non-negative integers, one per trajectory, got shape {tuple(keys.shape)}")
+    return keys
+
+
+@dataclass(frozen=True)
+class _StepPlan:
+    """The steps of `integrate_sde` on the host: each one's size (`h`, float64 `[N]`, and as
+    floats), the output interval it is in, its index within it, and the step count after which
+    each output is due (`ends`)."""
+
+    h: Tensor
+    h_list: list[float]
+    interval: list[int]
+    within: list[int]
+    ends: list[int]
+    t_list: list[float]
+
+    @property
+    def n_total(self) -> int:
+        return len(self.h_list)
+
+    @classmethod
+    def of(cls, t_eval: Tensor, dt: float | None, steps_per_output: int | None) -> _StepPlan:
+        counts = step_sizes(t_eval, dt, steps_per_output)
+        t_cpu = t_eval.double().cpu()
+        h_all = ((t_cpu[1:] - t_cpu[:-1]) / counts).repeat_interleave(counts)  # [N] float64
+        n_total = int(counts.sum())
+        interval = torch.arange(counts.numel()).repeat_interleave(counts).tolist()
+        within = (torch.arange(n_total) - (torch.cumsum(counts, 0) - counts).repeat_interleave(counts)).tolist()
+        return cls(h_all, h_all.tolist(), interval, within, torch.cumsum(counts, 0).tolist(), t_cpu.tolist())
+
+
+def _march(scheme: SDEMethod, drift: Field, diffusion: Field, x0: Tensor, plan: _StepPlan,
+           increments: Callable[[int, Tensor], tuple[Tensor, Tensor | None]], block: int, out: Tensor,
+           limits: Tensor | None) -> Tensor:
+    """Every step of `plan` from `x0`, the increments drawn `block` steps at a time; the states at
+    the outputs go to `out` (`[B, n, d]`) and are classified there. Returns each row's `Status`."""
+    B, dtype, device = x0.shape[0], x0.dtype, x0.device
+    status = torch.zeros(B, dtype=torch.int8, device=device)
+    x = x0.clone()
+    out[:, 0] = x
+    ones = torch.ones(B, dtype=dtype, device=device)
+    next_out = 0
+    for first in range(0, plan.n_total, block):
+        n = min(block, plan.n_total - first)
+        dW, dZ = increments(first, plan.h[first:first + n].to(device))
+        dW = dW.to(dtype)
+        dZ = dZ.to(dtype) if dZ is not None else None
+        for j in range(n):
+            step = first + j
+            h = plan.h_list[step]
+            t = ones * (plan.t_list[plan.interval[step]] + plan.within[step] * h)
+            x = scheme.step(drift, diffusion, t, h, x, dW[j], dZ[j] if dZ is not None else None)
+            if step + 1 == plan.ends[next_out]:
+                next_out += 1
+                out[:, next_out] = x
+                status = torch.where(status == Status.OK, classify(x, limits), status)
+    return status
 
 
 # ----------------------------------------------------------------------------- make_trajectories(noise=...)
@@ -405,22 +427,20 @@ class NoiseSpec:
     seed: int | None = None
 
     def __post_init__(self) -> None:
-        if isinstance(self.level, bool) or not isinstance(self.level, numbers.Real) or not (
-                math.isfinite(self.level) and self.level >= 0):
-            raise InvalidInputError(f"noise level must be a non-negative number, got {self.level!r}")
+        level = validate.non_negative(self.level, "noise level")
         if not isinstance(self.level, (int, float)):  # a numpy scalar: its value as a Python float (JSON, to_dict)
-            object.__setattr__(self, "level", float(self.level))
+            object.__setattr__(self, "level", level)
         if self.kind not in NOISE_KINDS:
             raise InvalidInputError(f"noise kind must be one of {NOISE_KINDS}, got {self.kind!r}")
         if self.scale not in NOISE_SCALES:
             raise InvalidInputError(f"noise scale must be one of {NOISE_SCALES}, got {self.scale!r}")
         if self.method is not None:
             get_method(self.method, self.noise_type)
-        if isinstance(self.steps_per_period, bool) or not isinstance(self.steps_per_period, (int, float)) or not (
-                math.isfinite(self.steps_per_period) and self.steps_per_period > 0):
-            raise InvalidInputError(f"noise steps_per_period must be a positive number, got {self.steps_per_period!r}")
-        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0):
-            raise InvalidInputError(f"noise seed must be a non-negative integer or None, got {self.seed!r}")
+        steps = validate.positive(self.steps_per_period, "noise steps_per_period")
+        if not isinstance(self.steps_per_period, (int, float)):  # a numpy scalar, as for the level
+            object.__setattr__(self, "steps_per_period", steps)
+        if self.seed is not None:
+            object.__setattr__(self, "seed", validate.seed(self.seed, "noise seed", hint="or None"))
 
     @property
     def noise_type(self) -> str:

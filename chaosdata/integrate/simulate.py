@@ -29,7 +29,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from chaosdata.errors import InvalidInputError, InvalidTypeError
+from chaosdata import validate
+from chaosdata.errors import InvalidInputError
 from chaosdata.integrate.controller import Controller
 from chaosdata.integrate.delay import integrate_delay
 from chaosdata.integrate.maps import iterate
@@ -106,11 +107,8 @@ class SolverSettings:
                 raise InvalidInputError(f"{name} must be a positive integer, got {value!r}")
         if self.threads is not None and not (_is_count(self.threads) and self.threads >= 1):
             raise InvalidInputError(f"threads must be a positive integer or None, got {self.threads!r}")
-        if not isinstance(self.controller, Controller):
-            raise InvalidTypeError(f"controller must be a Controller (Controller() or Controller.pi()), "
-                                   f"got {self.controller!r}")
-        if not isinstance(self.compile, (bool, np.bool_)):
-            raise InvalidTypeError(f"compile must be True or False, got {self.compile!r}")
+        validate.instance(self.controller, "controller", Controller, hint="Controller() or Controller.pi()")
+        validate.flag(self.compile, "compile")
         # numpy scalars as the Python values they hold, so that to_dict() is plain JSON
         for name in ("compile", "max_outputs_per_step", "dde_steps_per_period", "threads"):
             value = getattr(self, name)
@@ -163,8 +161,7 @@ class ResamplePolicy:
     stride: int = 1_000_003
 
     def __post_init__(self) -> None:
-        if isinstance(self.max_resamples, bool) or not isinstance(self.max_resamples, int) or self.max_resamples < 0:
-            raise InvalidInputError(f"max_resamples must be a non-negative integer, got {self.max_resamples!r}")
+        object.__setattr__(self, "max_resamples", validate.count(self.max_resamples, "max_resamples", minimum=0))
 
     def seed(self, base: int, attempt: int) -> int:
         """The seed of draw `attempt` (0: the first draw) for a base seed."""
@@ -234,11 +231,8 @@ def _check_solve_input(system: System, x0: Any, t_eval: Any) -> Tensor:
     `t_eval` a 1-D tensor of finite times (flows and delay equations: at least 2, increasing;
     maps: at least 1, only their number counts); returns `t_eval`."""
     dim = system.state_dim or system.dim
-    if not isinstance(x0, Tensor) or not isinstance(t_eval, Tensor):
-        bad = "x0" if not isinstance(x0, Tensor) else "t_eval"
-        got = type(x0 if bad == 'x0' else t_eval).__name__
-        raise InvalidTypeError(f"{system.name}: {bad} must be a torch.Tensor, got {got}; "
-                               "wrap it with torch.as_tensor(..., dtype=torch.float64)")
+    x0 = validate.tensor(x0, f"{system.name}: x0", shape=f"[batch, {dim}]")
+    t_eval = validate.tensor(t_eval, f"{system.name}: t_eval", shape="[n_times]")
     check_state_dtype(x0.dtype, "x0's dtype")
     if x0.ndim != 2 or x0.shape[-1] != dim:
         what = f" (a delay equation starts from its {dim}-dimensional state, not the delay embedding)" if (
@@ -256,8 +250,7 @@ def _check_solve_input(system: System, x0: Any, t_eval: Any) -> Tensor:
 def check_params(system: System, params: Mapping[str, Any], batch: int) -> None:
     """Raise unless `params` binds every parameter of `system` (as `system.bind(...)` gives
     them) and each per-trajectory tensor (a sweep) has 1 or `batch` values on its batch axis."""
-    if not isinstance(params, Mapping):
-        raise InvalidTypeError(f"{system.name}: params must be a mapping (system.bind(...)), got {type(params).__name__}")
+    validate.instance(params, f"{system.name}: params", Mapping, hint="system.bind(...)")
     unknown = sorted(set(params) - set(system.parameters))
     missing = sorted(set(system.parameters) - set(params))
     if unknown or missing:
@@ -292,9 +285,8 @@ def simulate(system: System, x0: Tensor, t_eval: Tensor, settings: SolverSetting
     step budget `settings.max_steps_per_unit` (default: the period).
     """
     t_eval = _check_solve_input(system, x0, t_eval)
-    if settings is not None and not isinstance(settings, SolverSettings):
-        raise InvalidTypeError(f"settings must be a SolverSettings (e.g. SolverSettings(method='rk4', fixed_step=0.01)), "
-                               f"got {type(settings).__name__}")
+    if settings is not None:
+        validate.instance(settings, "settings", SolverSettings, hint="e.g. SolverSettings(method='rk4', fixed_step=0.01)")
     settings = (settings if settings is not None else SolverSettings()).resolve(system, x0.dtype)
     params = system.bind() if params is None else params
     check_params(system, params, x0.shape[0])
@@ -310,10 +302,8 @@ def simulate(system: System, x0: Tensor, t_eval: Tensor, settings: SolverSetting
                 "pass unit= (the time unit of the step budget max_steps_per_unit)")
         raise InvalidInputError(f"{system.name} has no period: {need}")
     if system.kind == "delay":
-        tau = params[system.delay_parameter]
-        if isinstance(tau, Tensor) and tau.numel() != 1:
-            raise InvalidInputError(f"{system.name}: the delay {system.delay_parameter!r} must be one number")
-        tau = float(tau)
+        tau = validate.real(params[system.delay_parameter], f"{system.name}: the delay {system.delay_parameter!r}",
+                            what="one finite number")
         h_target = system.period / settings.dde_steps_per_period
         lags = np.linspace(0.0, tau, system.dim).tolist()
         return integrate_delay(

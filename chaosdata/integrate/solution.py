@@ -60,6 +60,28 @@ class Solution:
         return self.status == Status.OK
 
 
+def status_code(nonfinite: Tensor, outside: Tensor | None = None, underflow: Tensor | None = None) -> Tensor:
+    """The `Status` (int8) of each element of the failure masks, in one order of precedence for
+    every integrator: NONFINITE, else OUT_OF_BOUNDS, else STEP_UNDERFLOW, else OK (an inf on a
+    bounded coordinate is NONFINITE; masks left None are all False)."""
+    code = torch.zeros(nonfinite.shape, dtype=torch.int8, device=nonfinite.device)
+    for mask, status in ((underflow, Status.STEP_UNDERFLOW), (outside, Status.OUT_OF_BOUNDS),
+                         (nonfinite, Status.NONFINITE)):  # the weakest first: a stronger one overwrites it
+        if mask is not None:
+            code = code.masked_fill(mask, int(status))
+    return code
+
+
+def classify(y: Tensor, limits: Tensor | float | None, axes: int = 1) -> Tensor:
+    """Whether states have diverged, the one rule (`status_code`): the `Status` (int8) of `y`
+    over its last `axes` axes (`[B, d]` -> `[B]` with `axes=1`; `[B, n, d]` -> `[B]` with
+    `axes=2`): NONFINITE where an element is NaN or inf, else OUT_OF_BOUNDS where `|y|` passes
+    `limits` (`bound_limits`' `[d]`, or one number for every coordinate; None: no bound)."""
+    nonfinite = ~torch.isfinite(y).flatten(-axes).all(-1)
+    outside = None if limits is None else (y.abs() > limits).flatten(-axes).any(-1)
+    return status_code(nonfinite, outside)
+
+
 def check_bound(bound: float | None) -> float | None:
     """`bound` if it is None (no bound) or a positive number (inf: none either), else an
     `InvalidInputError` (a negative bound would stop every trajectory, a NaN none)."""

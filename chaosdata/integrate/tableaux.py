@@ -168,30 +168,11 @@ RK4 = Tableau(
     dense=hermite_form_to_power(_hermite_rows((1 / 6, 1 / 3, 1 / 3, 1 / 6), 5)),
 )
 
-DOPRI5 = Tableau(
-    name="dopri5",
-    order=5,
-    error_order=4,
-    c=DOPRI5_C,
-    a=DOPRI5_A,
-    b=DOPRI5_B,
-    e=DOPRI5_E,
-    dense=DOPRI5_P,
-)
-
-DOP853 = Tableau(
-    name="dop853",
-    order=8,
-    error_order=7,
-    c=DOP853_C,
-    a=DOP853_A,
-    b=DOP853_B,
-    e=DOP853_E5,
-    e_low=DOP853_E3,
-    c_extra=DOP853_C_EXTRA,
-    a_extra=DOP853_A_EXTRA,
-    dense=hermite_form_to_power(_hermite_rows(DOP853_B, 16, np.asarray(DOP853_D))),
-)
+# the adaptive methods: one line of coefficients each (their numbers are above)
+DOPRI5 = Tableau("dopri5", order=5, error_order=4, c=DOPRI5_C, a=DOPRI5_A, b=DOPRI5_B, e=DOPRI5_E, dense=DOPRI5_P)
+DOP853 = Tableau("dop853", order=8, error_order=7, c=DOP853_C, a=DOP853_A, b=DOP853_B, e=DOP853_E5, e_low=DOP853_E3,
+                 c_extra=DOP853_C_EXTRA, a_extra=DOP853_A_EXTRA,
+                 dense=hermite_form_to_power(_hermite_rows(DOP853_B, 16, np.asarray(DOP853_D))))
 
 TABLEAUX: Registry[Tableau] = Registry("method")  # the ODE methods by name (`method="dop853"`)
 for _tab in (RK4, DOPRI5, DOP853):

@@ -13,11 +13,11 @@ than e^4 (to save QR calls).
 Flows are stepped with fixed-step RK4 on the state and its variational equation together
 (see `tangent.flow_rk4_step`), not with the adaptive solver: the exponents need the tangent
 map of a long trajectory, not an accurate pointwise solution, and a fixed step lets the whole
-step be recorded once as one graph and reused (`tangent.record`), about eight times cheaper
+step be recorded once per step size as one graph and reused (`tangent.record`), about eight times cheaper
 per step than the adaptive solver's eager loop. The step starts from an adaptive pilot's mean
 step (see `compute`) and is halved until the exponents' sum matches the divergence, the one
 accuracy test a spectrum carries with it. Delay equations are treated as the map of their
-discretized history (see `tangent.delay_step`); only the leading `k` exponents are computed.
+discretized history (see `tangent.history_step`); only the leading `k` exponents are computed.
 """
 
 from __future__ import annotations
@@ -32,11 +32,12 @@ import torch
 from torch import Tensor
 
 from chaosdata.integrate.simulate import Bound
+from chaosdata.integrate.solution import Status, classify
 from chaosdata.invariants.tangent import (
-    delay_step,
-    delay_tangent_step,
     flow_rk4_step,
     flow_tangent_field,
+    history_step,
+    history_tangent_step,
     map_tangent_step,
     record,
 )
@@ -107,6 +108,99 @@ def clock_coordinates(system: System, params: Mapping[str, Any], states: Tensor)
     return [i for i in range(d) if bool(rows_zero[i])]
 
 
+def _survivors(alive: Tensor, x: Tensor, limit: Tensor | float, axes: int, *tangents: Tensor) -> Tensor:
+    """`alive` less the members that have diverged: a state that `classify` does not find OK
+    (non-finite, or past the system's `Bound`), or a non-finite tangent quantity."""
+    ok = classify(x, limit, axes) == Status.OK
+    for v in tangents:
+        ok = ok & torch.isfinite(v).reshape(v.shape[0], -1).all(-1)
+    return alive & ok
+
+
+class _FlowTangents:
+    """A flow's tangent run: every member's time, state and tangents, who is alive, the step
+    (recorded once per step size) and the QR blocks."""
+
+    def __init__(self, system: System, params: Mapping[str, Any], x0: Tensor, V0: Tensor, h: float, trace: bool):
+        self.system, self.params, self.trace = system, params, trace
+        self.x0, self.V0 = x0, V0
+        self.limit = Bound.of(system).limits(x0.shape[1], x0.dtype, x0.device)  # a member past it has diverged
+        self.blocks = _Blocks(8, cap=512)
+        self.n_qr = 0
+        self.set_step(h)
+        self.restart()
+
+    def set_step(self, h: float) -> None:
+        """Steps of size `h` from now on (the step recorded again)."""
+        self.h = h
+        plain = flow_rk4_step(self.system, self.params, h)
+        t = torch.zeros(self.x0.shape[0], dtype=self.x0.dtype, device=self.x0.device)
+        self.step, self.traced = record(plain, t, self.x0, self.V0) if self.trace else (plain, False)
+
+    def restart(self) -> None:
+        """Every member from its start again, alive."""
+        self.t = torch.zeros(self.x0.shape[0], dtype=self.x0.dtype, device=self.x0.device)
+        self.x, self.V = self.x0.clone(), self.V0.clone()
+        self.alive = torch.ones(self.x0.shape[0], dtype=torch.bool, device=self.x0.device)
+
+    def advance(self, n_steps: int, sample_every: int = 0) -> tuple[Tensor, Tensor, list[Tensor]]:
+        """`n_steps` steps in QR blocks; per-member log stretches [B, k], divergence integral, samples."""
+        B, k = self.V.shape[0], self.V.shape[-1]
+        logs = torch.zeros(B, k, dtype=self.x0.dtype, device=self.x0.device)
+        div = torch.zeros(B, dtype=self.x0.dtype, device=self.x0.device)
+        samples: list[Tensor] = []
+        done = 0
+        t, x, V, alive = self.t, self.x, self.V, self.alive
+        while done < n_steps:
+            n = min(self.blocks.every, n_steps - done)
+            block_div = torch.zeros(B, dtype=x.dtype, device=x.device)
+            for i in range(n):
+                if sample_every and (done + i) % sample_every == 0:
+                    samples.append(x)
+                t, x, V, dv = self.step(t, x, V)
+                block_div = block_div + dv
+            alive = _survivors(alive, x, self.limit, 1, V, block_div)
+            x = torch.where(alive[:, None], x, self.x0)
+            V, log_r = qr_step(torch.where(alive[:, None, None], V, self.V0))
+            self.n_qr += 1
+            logs = logs + torch.where(alive[:, None], log_r, 0.0)
+            div = div + torch.where(alive, block_div, 0.0)
+            done += n
+            self.blocks.update(log_r, alive)
+        self.t, self.x, self.V, self.alive = t, x, V, alive
+        return logs, div, samples
+
+
+def _align(run: _FlowTangents, period: float, align: float, budget: int, max_halvings: int) -> dict[str, Any]:
+    """The alignment of `flow_lyapunov`, with its step control: a check every period, until
+    `align` periods have passed and the last check held at the current step (all within
+    `budget` steps). Returns what it saw: halvings, steps, mismatch, lambda_1."""
+    aligned, halvings, steps, mismatch, verified, lam1_seen = 0.0, 0, 0, math.nan, False, math.nan
+    while (aligned < align or not verified) and steps < budget:
+        n = max(1, min(math.ceil(period / run.h), budget - steps))
+        logs, div, _ = run.advance(n)
+        steps += n
+        aligned += n * run.h / period
+        alive = run.alive
+        if halvings < max_halvings and float(alive.double().mean()) < MIN_ALIVE:
+            # members blew up: most likely the step is beyond RK4's stability; start them again
+            run.set_step(run.h / 2)
+            run.restart()
+            halvings, aligned, verified = halvings + 1, 0.0, False
+            continue
+        if not bool(alive.any()):
+            break
+        mismatch = float(((logs.sum(-1) - div).abs())[alive].max() / logs.abs().sum(-1)[alive].mean().clamp_min(1e-300))
+        if logs.shape[-1]:  # no free coordinates (a pure clock, e.g. Torus): nothing to see
+            lam1_seen = float(logs[alive].max(-1).values.mean()) / (n * run.h)
+        verified = mismatch <= STEP_CONTROL * SUM_TOLERANCE or halvings >= max_halvings
+        if not verified:
+            run.set_step(run.h / 2)
+            halvings += 1
+    return {"step_halvings": halvings, "align_steps": steps, "alignment_mismatch": mismatch,
+            "alignment_lambda_1": lam1_seen}
+
+
 def flow_lyapunov(system: System, x0: Tensor, params: Mapping[str, Any], *, h: float, align: float,
                   periods: float, pts_per_period: float, lyapunov_times: float = 0.0, clock: Sequence[int] = (),
                   max_steps: int = 20_000, max_halvings: int = 4, trace: bool = True) -> LyapunovRun:
@@ -128,91 +222,30 @@ def flow_lyapunov(system: System, x0: Tensor, params: Mapping[str, Any], *, h: f
     B, d = x0.shape
     free = [i for i in range(d) if i not in set(clock)]
     k = len(free)
-    dtype, device = x0.dtype, x0.device
-    V0 = torch.zeros(B, d, k, dtype=dtype, device=device)
+    V0 = torch.zeros(B, d, k, dtype=x0.dtype, device=x0.device)
     V0[:, free, torch.arange(k)] = 1.0
-    t = torch.zeros(B, dtype=dtype, device=device)
-    h_t = torch.tensor(h, dtype=dtype, device=device)
-    plain = flow_rk4_step(system, params)
-    step, traced = record(plain, t, x0, V0, h_t) if trace else (plain, False)
-    limit = Bound.of(system).limits(d, dtype, device)  # a member past it has diverged
+    run = _FlowTangents(system, params, x0, V0, h, trace)
     period = float(system.period)
-    state = {"t": t, "x": x0.clone(), "V": V0.clone(), "alive": torch.ones(B, dtype=torch.bool, device=device)}
-    blocks = _Blocks(8, cap=512)
-    n_qr = 0
-
-    def advance(n_steps: int, sample_every: int = 0) -> tuple[Tensor, Tensor, list[Tensor]]:
-        """`n_steps` steps in QR blocks; per-member log stretches [B, k], divergence integral, samples."""
-        nonlocal n_qr
-        logs = torch.zeros(B, k, dtype=dtype, device=device)
-        div = torch.zeros(B, dtype=dtype, device=device)
-        samples: list[Tensor] = []
-        done = 0
-        t, x, V, alive = state["t"], state["x"], state["V"], state["alive"]
-        while done < n_steps:
-            n = min(blocks.every, n_steps - done)
-            block_div = torch.zeros(B, dtype=dtype, device=device)
-            for i in range(n):
-                if sample_every and (done + i) % sample_every == 0:
-                    samples.append(x)
-                t, x, V, dv = step(t, x, V, h_t)
-                block_div = block_div + dv
-            ok = torch.isfinite(x).all(-1) & torch.isfinite(V).flatten(1).all(-1) & (x.abs() <= limit).all(-1)
-            alive = alive & ok & torch.isfinite(block_div)
-            x = torch.where(alive[:, None], x, x0)
-            V = torch.where(alive[:, None, None], V, V0)
-            V, log_r = qr_step(V)
-            n_qr += 1
-            logs = logs + torch.where(alive[:, None], log_r, 0.0)
-            div = div + torch.where(alive, block_div, 0.0)
-            done += n
-            blocks.update(log_r, alive)
-        state.update(t=t, x=x, V=V, alive=alive)
-        return logs, div, samples
-
-    # alignment, with step control: a check every period, until `align` periods have passed
-    # and the last check held at the current step (all within max_steps / 4 steps)
-    aligned, halvings, align_steps, mismatch, verified, lam1_seen = 0.0, 0, 0, math.nan, False, math.nan
-    budget = max(1, max_steps // 4)
-    while (aligned < align or not verified) and align_steps < budget:
-        n = max(1, min(math.ceil(period / h), budget - align_steps))
-        logs, div, _ = advance(n)
-        align_steps += n
-        aligned += n * h / period
-        alive = state["alive"]
-        if halvings < max_halvings and float(alive.double().mean()) < MIN_ALIVE:
-            # members blew up: most likely the step is beyond RK4's stability; start them again
-            h, halvings, aligned, verified = h / 2, halvings + 1, 0.0, False
-            h_t = torch.tensor(h, dtype=dtype, device=device)
-            state.update(t=torch.zeros_like(t), x=x0.clone(), V=V0.clone(), alive=torch.ones_like(alive))
-            continue
-        if not bool(alive.any()):
-            break
-        mismatch = float(((logs.sum(-1) - div).abs())[alive].max() / logs.abs().sum(-1)[alive].mean().clamp_min(1e-300))
-        if logs.shape[-1]:  # no free coordinates (a pure clock, e.g. Torus): nothing to see
-            lam1_seen = float(logs[alive].max(-1).values.mean()) / (n * h)
-        verified = mismatch <= STEP_CONTROL * SUM_TOLERANCE or halvings >= max_halvings
-        if not verified:
-            h, halvings = h / 2, halvings + 1
-            h_t = torch.tensor(h, dtype=dtype, device=device)
+    seen = _align(run, period, align, max(1, max_steps // 4), max_halvings)
+    h, lam1_seen = run.h, seen["alignment_lambda_1"]
 
     # measurement
     T_target = periods * period
     if lyapunov_times > 0 and lam1_seen > 0:
         T_target = max(T_target, lyapunov_times / lam1_seen)
-    n_measure = max(1, min(math.ceil(T_target / h), max_steps - align_steps))
+    n_measure = max(1, min(math.ceil(T_target / h), max_steps - seen["align_steps"]))
     sample_every = max(1, round(period / (pts_per_period * h)))
-    logs, div, samples = advance(n_measure, sample_every)
-    alive = state["alive"]
+    logs, div, samples = run.advance(n_measure, sample_every)
+    alive = run.alive
     T = n_measure * h
     exps = torch.where(alive[:, None], logs / T, math.nan)
     return LyapunovRun(
         exponents=_insert_zeros(exps, free, d), divergence=torch.where(alive, div / T, math.nan),
         valid=alive, measured=T, samples=torch.stack(samples, 1), sample_spacing=sample_every * h,
-        settings={"method": "rk4 on state + variational equation", "h": h, "step_halvings": halvings,
-                  "alignment_mismatch": mismatch, "alignment_lambda_1": lam1_seen, "align_steps": align_steps,
-                  "measure_steps": n_measure,
-                  "measured_periods": T / period, "qr_count": n_qr, "traced": traced,
+        settings={"method": "rk4 on state + variational equation", "h": h, "step_halvings": seen["step_halvings"],
+                  "alignment_mismatch": seen["alignment_mismatch"], "alignment_lambda_1": lam1_seen,
+                  "align_steps": seen["align_steps"], "measure_steps": n_measure,
+                  "measured_periods": T / period, "qr_count": run.n_qr, "traced": run.traced,
                   "clock_coordinates": list(clock), "wall_time": time.perf_counter() - started},
     )
 
@@ -252,8 +285,7 @@ def map_lyapunov(system: System, x0: Tensor, params: Mapping[str, Any], *, n_ali
             samples.append(x)
             x, V, ld = step(x, V)
             block_det = block_det + ld
-        ok = torch.isfinite(x).all(-1) & torch.isfinite(V).flatten(1).all(-1) & (x.abs() <= limit).all(-1)
-        alive = alive & ok
+        alive = _survivors(alive, x, limit, 1, V)
         x = torch.where(alive[:, None], x, x0)
         V = torch.where(alive[:, None, None], V, V0)
         V, log_r = qr_step(V)
@@ -273,6 +305,38 @@ def map_lyapunov(system: System, x0: Tensor, params: Mapping[str, Any], *, n_ali
     )
 
 
+class _HistoryTangents:
+    """The tangent vectors of a delay equation's discretized history (`tangent.history_step`):
+    `k` columns of `Q` (`[B, N, k]`, N = (2m + 1) s) split into the window's `dY`, `dF` and back."""
+
+    def __init__(self, B: int, m: int, s: int, k: int):
+        self.B, self.m, self.s, self.k = B, m, s, k
+
+    def split(self, Q: Tensor) -> tuple[Tensor, Tensor]:
+        B, m, s, k = self.B, self.m, self.s, self.k
+        return (Q[:, : (m + 1) * s].transpose(1, 2).reshape(B, k, m + 1, s),
+                Q[:, (m + 1) * s:].transpose(1, 2).reshape(B, k, m, s))
+
+    def join(self, dY: Tensor, dF: Tensor) -> Tensor:
+        return torch.cat([dY.reshape(self.B, self.k, -1), dF.reshape(self.B, self.k, -1)], -1).transpose(1, 2)
+
+
+def _delay_start(system: System, x0: Tensor, params: Mapping[str, Any], m: int, h: float, n_transient: int,
+                 trace: bool) -> tuple[Tensor, Tensor, Tensor, bool]:
+    """The windows `Y`, `F` (`m` steps per delay of size `h`) after `n_transient` steps from the
+    constant histories `x0`, their time, and whether the plain step could be recorded."""
+    B, s = x0.shape
+    t = torch.zeros(B, dtype=x0.dtype, device=x0.device)
+    Y = x0[:, None, :].expand(B, m + 1, s).clone()
+    F = torch.zeros(B, m, s, dtype=x0.dtype, device=x0.device)
+    plain, traced = record(history_step(system, params, h), t, Y, F) if trace else (history_step(system, params, h), False)
+    h_t = torch.tensor(h, dtype=x0.dtype, device=x0.device)
+    for _ in range(n_transient):
+        Y, F = plain(t, Y, F)
+        t = t + h_t
+    return Y, F, t, traced
+
+
 def delay_lyapunov(system: System, x0: Tensor, params: Mapping[str, Any], *, h_target: float, n_exponents: int,
                    n_transient: int, n_align: int, n_measure: int, sample_spacing: float, seed: int = 0,
                    trace: bool = True) -> LyapunovRun:
@@ -289,31 +353,16 @@ def delay_lyapunov(system: System, x0: Tensor, params: Mapping[str, Any], *, h_t
     n_lags = system.dim // s - 1
     m = max(2, n_lags * math.ceil(tau / (n_lags * h_target)))
     h = tau / m
-    h_t = torch.tensor(h, dtype=dtype, device=device)
-    t = torch.zeros(B, dtype=dtype, device=device)
-    Y = x0[:, None, :].expand(B, m + 1, s).clone()
-    F = torch.zeros(B, m, s, dtype=dtype, device=device)
-    plain, traced_plain = record(delay_step(system, params), t, Y, F, h_t) if trace else (delay_step(system, params), False)
-    for _ in range(n_transient):
-        Y, F = plain(t, Y, F, h_t)
-        t = t + h_t
-
+    Y, F, t, traced_plain = _delay_start(system, x0, params, m, h, n_transient, trace)
     N = (2 * m + 1) * s
     k = min(n_exponents, N)
     gen = torch.Generator().manual_seed(seed)
     Q, _ = torch.linalg.qr(torch.randn(B, N, k, generator=gen, dtype=torch.float64).to(dtype=dtype, device=device))
-
-    def split(Q: Tensor) -> tuple[Tensor, Tensor]:
-        dY = Q[:, : (m + 1) * s].transpose(1, 2).reshape(B, k, m + 1, s)
-        dF = Q[:, (m + 1) * s:].transpose(1, 2).reshape(B, k, m, s)
-        return dY, dF
-
-    def join(dY: Tensor, dF: Tensor) -> Tensor:
-        return torch.cat([dY.reshape(B, k, -1), dF.reshape(B, k, -1)], -1).transpose(1, 2)
-
-    dY, dF = split(Q)
-    tangent, traced = (record(delay_tangent_step(system, params), t, Y, F, dY, dF, h_t) if trace
-                       else (delay_tangent_step(system, params), False))
+    window = _HistoryTangents(B, m, s, k)
+    dY, dF = window.split(Q)
+    tangent, traced = (record(history_tangent_step(system, params, h), t, Y, F, dY, dF) if trace
+                       else (history_tangent_step(system, params, h), False))
+    h_t = torch.tensor(h, dtype=dtype, device=device)
     Y0, F0, Q0 = Y.clone(), F.clone(), Q.clone()
     lag_index = [m - j * (m // n_lags) for j in range(n_lags + 1)] if n_lags > 0 else [m]
     sample_every = max(1, round(sample_spacing / h))
@@ -330,15 +379,14 @@ def delay_lyapunov(system: System, x0: Tensor, params: Mapping[str, Any], *, h_t
         for i in range(n):
             if (done + i) % sample_every == 0:
                 samples.append(Y[:, lag_index].reshape(B, -1))
-            Y, F, dY, dF = tangent(t, Y, F, dY, dF, h_t)
+            Y, F, dY, dF = tangent(t, Y, F, dY, dF)
             t = t + h_t
-        Q = join(dY, dF)
-        ok = torch.isfinite(Y).flatten(1).all(-1) & torch.isfinite(Q).flatten(1).all(-1) & (Y.abs() <= limit).flatten(1).all(-1)
-        alive = alive & ok
+        Q = window.join(dY, dF)
+        alive = _survivors(alive, Y, limit, 2, Q)
         Y = torch.where(alive[:, None, None], Y, Y0)
         F = torch.where(alive[:, None, None], F, F0)
         Q, log_r = qr_step(torch.where(alive[:, None, None], Q, Q0))
-        dY, dF = split(Q)
+        dY, dF = window.split(Q)
         n_qr += 1
         if done >= n_align:
             logs = logs + torch.where(alive[:, None], log_r, 0.0)

@@ -6,7 +6,8 @@ finite differences). Tangents are folded into the batch dimension, so one call o
 equations carries all of them. `record` then traces that function once into a graph of
 plain tensor operations (`make_fx`): forward-mode AD costs about twenty times a plain call
 per operation in eager mode, the recorded graph about the same as a plain call, and it runs
-on any device. Shapes are fixed at recording time; step sizes are tensors, not baked in.
+on any device. Shapes and the step size are fixed at recording time (a new step size is
+recorded again).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ import torch
 from torch import Tensor
 from torch.func import jvp
 
-from chaosdata.integrate.delay import hermite
+from chaosdata.integrate.delay import DelayStep, delay_step
+from chaosdata.integrate.fixed import rk_step
+from chaosdata.integrate.tableaux import RK4, Tableau, nonzero_terms
 from chaosdata.systems import System
 
 
@@ -67,25 +70,32 @@ def flow_tangent_field(system: System, params: Mapping[str, Any]) -> Callable[..
     return field
 
 
-def flow_rk4_step(system: System, params: Mapping[str, Any]) -> Callable[..., tuple[Tensor, ...]]:
-    """`(t, x, V, h) -> (t + h, x', V', integral of trace J over the step)`, classical RK4.
+def flow_rk4_step(system: System, params: Mapping[str, Any], h: float,
+                  tab: Tableau = RK4) -> Callable[..., tuple[Tensor, ...]]:
+    """`(t, x, V) -> (t + h, x', V', integral of trace J over the step)`: `tab`'s step of size
+    `h` (`fixed.rk_step`, classical RK4 by default) on the state, its variational equation
+    `V' = J V` and the divergence's integral together, as the columns of one state `[x, V, 0]`.
 
-    RK4 applied to the state and its variational equation V' = J V together is the exact
-    derivative of the RK4 step of the state, so the tangents are those of the discrete flow
-    that is actually computed.
+    The step of the state and its variational equation together is the exact derivative of
+    the step of the state, so the tangents are those of the discrete flow that is actually
+    computed; the state's columns are the fixed-step solver's own step (`fixed.FixedStep`),
+    to the last bit. `h` is a Python float (the tableau's rows scaled by it, as constants of a
+    recorded graph): a new step size is a new step function.
     """
     field = flow_tangent_field(system, params)
+    h = float(h)
+    a, b = tuple(nonzero_terms(row, h) for row in tab.a), nonzero_terms(tab.b, h)
+    offsets = tuple(float(c) * h for c in tab.c)
 
-    def step(t: Tensor, x: Tensor, V: Tensor, h: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        half = h / 2
-        f1, g1, d1 = field(t, x, V)
-        f2, g2, d2 = field(t + half, x + half * f1, V + half * g1)
-        f3, g3, d3 = field(t + half, x + half * f2, V + half * g2)
-        f4, g4, d4 = field(t + h, x + h * f3, V + h * g3)
-        sixth = h / 6
-        x_new = x + sixth * (f1 + 2 * f2 + 2 * f3 + f4)
-        V_new = V + sixth * (g1 + 2 * g2 + 2 * g3 + g4)
-        return t + h, x_new, V_new, sixth * (d1 + 2 * d2 + 2 * d3 + d4)
+    def step(t: Tensor, x: Tensor, V: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        B, d, k = V.shape
+
+        def stage(i: int, z: Tensor) -> Tensor:  # z: [B, d, 1 + k + 1], the columns x, V, the integral
+            f, JV, div = field(t + offsets[i], z[:, :, 0], z[:, :, 1:k + 1])
+            return torch.cat([f[:, :, None], JV, div[:, None, None].expand(B, d, 1)], -1)
+
+        z, _ = rk_step(stage, torch.cat([x[:, :, None], V, torch.zeros_like(x[:, :, None])], -1), a, b)
+        return t + h, z[:, :, 0], z[:, :, 1:k + 1], z[:, 0, -1]
 
     return step
 
@@ -107,60 +117,44 @@ def map_tangent_step(system: System, params: Mapping[str, Any]) -> Callable[...,
     return step
 
 
-def _delay_stages(system: System, params: Mapping[str, Any]) -> Callable[..., tuple[Tensor, Tensor]]:
-    """`(t, y, old, next_old, f_old, f_next, h) -> (y_new, k1)`: one RK4 method-of-steps step.
-
-    `old`, `next_old` are the solution one delay and one delay minus h back, `f_old`, `f_next`
-    their derivatives. This is the scheme of `integrate_delay`: the delayed value at the half
-    step comes from the cubic Hermite interpolant between the two.
-    """
-
-    def stages(t: Tensor, y: Tensor, old: Tensor, next_old: Tensor, f_old: Tensor, f_next: Tensor,
-               h: Tensor) -> tuple[Tensor, Tensor]:
-        half = h / 2
-        k1 = system.equations(y, old, t, **params)
-        delayed_half = hermite(old, f_old, next_old, f_next, h, torch.full_like(h, 0.5))
-        k2 = system.equations(y + half * k1, delayed_half, t + half, **params)
-        k3 = system.equations(y + half * k2, delayed_half, t + half, **params)
-        k4 = system.equations(y + h * k3, next_old, t + h, **params)
-        return y + (h / 6) * (k1 + 2 * k2 + 2 * k3 + k4), k1
-
-    return stages
+def _history_step_of(system: System, params: Mapping[str, Any], h: float) -> DelayStep:
+    """The method-of-steps step of `integrate_delay` (`delay.delay_step`) for `system`."""
+    return delay_step(lambda t, y, yd: system.equations(y, yd, t, **params), h)
 
 
-def delay_step(system: System, params: Mapping[str, Any]) -> Callable[..., tuple[Tensor, Tensor]]:
-    """`(t, Y, F, h) -> (Y', F')`: one step on the discretized history of a delay equation.
+def history_step(system: System, params: Mapping[str, Any], h: float) -> Callable[..., tuple[Tensor, Tensor]]:
+    """`(t, Y, F) -> (Y', F')`: one step of size `h` on the discretized history of a delay equation.
 
     The state is the window of the last m + 1 solution points `Y [B, m + 1, s]` (oldest
     first, `Y[:, -1]` the current point) and the derivatives at the first m of them
-    `F [B, m, s]`, with m = tau / h; a step appends the new point and drops the oldest. The
-    discretized system is a map on (2m + 1) s numbers whose leading exponents approximate
-    those of the delay equation as h -> 0.
+    `F [B, m, s]`, with m = tau / h; a step (the scheme of `integrate_delay`) appends the new
+    point and drops the oldest. The discretized system is a map on (2m + 1) s numbers whose
+    leading exponents approximate those of the delay equation as h -> 0.
     """
-    stages = _delay_stages(system, params)
+    advance = _history_step_of(system, params, h)
 
-    def step(t: Tensor, Y: Tensor, F: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
-        y_new, k1 = stages(t, Y[:, -1], Y[:, 0], Y[:, 1], F[:, 0], F[:, 1], h)
+    def step(t: Tensor, Y: Tensor, F: Tensor) -> tuple[Tensor, Tensor]:
+        y_new, k1 = advance(t, Y[:, -1], Y[:, 0], F[:, 0], Y[:, 1], F[:, 1])
         return torch.cat([Y[:, 1:], y_new.unsqueeze(1)], 1), torch.cat([F[:, 1:], k1.unsqueeze(1)], 1)
 
     return step
 
 
-def delay_tangent_step(system: System, params: Mapping[str, Any]) -> Callable[..., tuple[Tensor, ...]]:
-    """`(t, Y, F, dY [B, k, m+1, s], dF [B, k, m, s], h) -> (Y', F', dY', dF')`.
+def history_tangent_step(system: System, params: Mapping[str, Any], h: float) -> Callable[..., tuple[Tensor, ...]]:
+    """`(t, Y, F, dY [B, k, m+1, s], dF [B, k, m, s]) -> (Y', F', dY', dF')`.
 
-    The derivative of `delay_step` along k tangent windows: jvp through the RK4 stages (the
-    only nonlinear part), with the tangents folded into the batch; the window shift is linear
-    and moves the tangents as it moves the state.
+    The derivative of `history_step` along k tangent windows: jvp through the step's stages
+    (the only nonlinear part), with the tangents folded into the batch; the window shift is
+    linear and moves the tangents as it moves the state.
     """
-    stages = _delay_stages(system, params)
+    advance = _history_step_of(system, params, h)
 
-    def step(t: Tensor, Y: Tensor, F: Tensor, dY: Tensor, dF: Tensor, h: Tensor) -> tuple[Tensor, ...]:
+    def step(t: Tensor, Y: Tensor, F: Tensor, dY: Tensor, dF: Tensor) -> tuple[Tensor, ...]:
         B, k, s = dY.shape[0], dY.shape[1], Y.shape[-1]
         tt = t.unsqueeze(1).expand(B, k).reshape(B * k)
-        primals = tuple(_fold(v, k) for v in (Y[:, -1], Y[:, 0], Y[:, 1], F[:, 0], F[:, 1]))
-        tangents = tuple(v.reshape(B * k, s) for v in (dY[:, :, -1], dY[:, :, 0], dY[:, :, 1], dF[:, :, 0], dF[:, :, 1]))
-        (y_new, k1), (dy_new, dk1), *_ = jvp(lambda *a: stages(tt, *a, h), primals, tangents)
+        primals = tuple(_fold(v, k) for v in (Y[:, -1], Y[:, 0], F[:, 0], Y[:, 1], F[:, 1]))
+        tangents = tuple(v.reshape(B * k, s) for v in (dY[:, :, -1], dY[:, :, 0], dF[:, :, 0], dY[:, :, 1], dF[:, :, 1]))
+        (y_new, k1), (dy_new, dk1), *_ = jvp(lambda *a: advance(tt, *a), primals, tangents)
         y_new, k1 = y_new.view(B, k, s)[:, 0], k1.view(B, k, s)[:, 0]
         return (torch.cat([Y[:, 1:], y_new.unsqueeze(1)], 1), torch.cat([F[:, 1:], k1.unsqueeze(1)], 1),
                 torch.cat([dY[:, :, 1:], dy_new.view(B, k, 1, s)], 2), torch.cat([dF[:, :, 1:], dk1.view(B, k, 1, s)], 2))
