@@ -30,7 +30,7 @@ from chaosdata.devices import usable_device
 from chaosdata.errors import InvalidInputError
 from chaosdata.integrate.sde import NoiseSpec, noise_step, parse_noise, solve_noisy
 from chaosdata.integrate.simulate import RESAMPLE, Bound, SolverSettings, check_params, check_state_dtype, simulate, time_unit
-from chaosdata.integrate.solution import Solution
+from chaosdata.integrate.solution import Solution, Status
 from chaosdata.systems import System
 
 DEFAULT_PTS_PER_PERIOD = 100
@@ -185,6 +185,11 @@ class Ensemble:
     noise: NoiseSpec | None
     noise_seed: int | None
     resampled: dict[int, int]
+
+
+def failure_reasons(solution: Solution) -> dict[int, str]:
+    """Why each failed trajectory of `solution` failed, by its row."""
+    return {int(i): Status(int(solution.status[i])).reason for i in (solution.status != 0).nonzero().flatten()}
 
 
 def method_used(system: System, settings: SolverSettings) -> str:

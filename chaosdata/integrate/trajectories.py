@@ -20,10 +20,17 @@ from torch import Tensor
 
 from chaosdata import validate
 from chaosdata.errors import InvalidInputError
-from chaosdata.integrate.ensemble import DEFAULT_PTS_PER_PERIOD, Ensemble, OutputGrid, Sampling, method_used, run_ensemble
+from chaosdata.integrate.ensemble import (
+    DEFAULT_PTS_PER_PERIOD,
+    Ensemble,
+    OutputGrid,
+    Sampling,
+    failure_reasons,
+    method_used,
+    run_ensemble,
+)
 from chaosdata.integrate.sde import NoiseSpec, noise_step
 from chaosdata.integrate.simulate import SolverSettings
-from chaosdata.integrate.solution import Status
 from chaosdata.systems import System, get_system
 
 
@@ -142,7 +149,7 @@ def _stats(system: System, run: Ensemble, grid: OutputGrid, sampling: Sampling, 
         "n_accepted": sol.n_accepted.cpu(),
         "n_rejected": sol.n_rejected.cpu(),
         "steps_per_period": (sol.n_accepted.double().mean().item() / span) if span > 0 else float("nan"),
-        "failures": {int(i): Status(int(sol.status[i])).reason for i in (sol.status != 0).nonzero().flatten()},
+        "failures": failure_reasons(sol),
         "wall_time": sol.wall_time,
         "method": method_used(system, run.settings),
         "rtol": run.settings.rtol,

@@ -20,8 +20,7 @@ from torch import Tensor
 from chaosdata.devices import usable_device
 from chaosdata.errors import InvalidInputError
 from chaosdata.integrate import SolverSettings
-from chaosdata.integrate.ensemble import OutputGrid, Sampling, run_ensemble, sample_initial_conditions
-from chaosdata.integrate.solution import Solution, Status
+from chaosdata.integrate.ensemble import OutputGrid, Sampling, failure_reasons, run_ensemble, sample_initial_conditions
 from chaosdata.invariants.checks import run_checks
 from chaosdata.invariants.dimension import correlation_dimension, kaplan_yorke_dimension
 from chaosdata.invariants.lyapunov import LyapunovRun, clock_coordinates, delay_lyapunov, flow_lyapunov, map_lyapunov
@@ -176,7 +175,7 @@ def _pilot(system: System, params: dict[str, Any], cfg: Settings, device: torch.
         if bool(valid.any()):
             break
     else:
-        raise InvalidInputError(f"{system.name}: every pilot trajectory failed ({_failures(sol)})")
+        raise InvalidInputError(f"{system.name}: every pilot trajectory failed ({failure_reasons(sol)})")
     gen = torch.Generator().manual_seed(cfg.seed + 1)
     pick = torch.randint(0, sol.y.shape[1], (sol.y.shape[0],), generator=gen).to(sol.y.device)
     states = sol.y[torch.arange(sol.y.shape[0], device=sol.y.device), pick][valid]
@@ -185,15 +184,10 @@ def _pilot(system: System, params: dict[str, Any], cfg: Settings, device: torch.
     else:
         spp = sol.n_accepted.cpu()[valid.cpu()].double().mean().item() / n_periods
         h = system.period / (cfg.step_safety * spp)
-    info = {"pilot_method": pilot.method, "pilot_failures": len(_failures(sol)),
+    info = {"pilot_method": pilot.method, "pilot_failures": len(failure_reasons(sol)),
             "pilot_max_steps_per_period": cap,
             "pilot_wall_time": sol.wall_time}
     return states, h, info
-
-
-def _failures(sol: Solution) -> dict[int, str]:
-    """Why each failed member failed, by index."""
-    return {int(i): Status(int(sol.status[i])).reason for i in (sol.status != 0).nonzero().flatten()}
 
 
 def _run_flow(system: System, params: dict, cfg: Settings, device: torch.device) -> tuple[LyapunovRun, dict]:
@@ -214,7 +208,7 @@ def _run_map(system: System, params: dict, cfg: Settings, device: torch.device) 
         raise InvalidInputError(f"{system.name}: every orbit failed during the transient")
     bound = {k: v.to(device) if isinstance(v, Tensor) else v for k, v in system.bind(params).items()}
     run = map_lyapunov(system, states, bound, n_align=cfg.map_align, n_measure=cfg.map_iterations)
-    return run, {"pilot_failures": len(_failures(sol))}
+    return run, {"pilot_failures": len(failure_reasons(sol))}
 
 
 def _run_delay(system: System, params: dict, cfg: Settings, device: torch.device) -> tuple[LyapunovRun, dict]:

@@ -39,8 +39,7 @@ from torch import Tensor
 
 from chaosdata.errors import InvalidInputError
 from chaosdata.integrate import RESAMPLE, time_unit
-from chaosdata.integrate.ensemble import Ensemble, OutputGrid, Sampling, method_used, run_ensemble, run_passes
-from chaosdata.integrate.solution import Status
+from chaosdata.integrate.ensemble import Ensemble, OutputGrid, Sampling, failure_reasons, method_used, run_ensemble, run_passes
 from chaosdata.integrate.trajectories import union_grid
 from chaosdata.seeds import seed_of
 from chaosdata.store import provenance
@@ -246,7 +245,7 @@ class _Rows:
         self.valid = (sol.status == 0).cpu()
         self.n_accepted = sol.n_accepted.cpu()
         self.n_rejected = sol.n_rejected.cpu()
-        self.failures = {int(i): Status(int(sol.status[i])).reason for i in (sol.status != 0).nonzero().flatten()}
+        self.failures = failure_reasons(sol)
         self.used = {"method": method_used(system, run.settings), "rtol": run.settings.rtol, "atol": run.settings.atol}
 
     @classmethod
