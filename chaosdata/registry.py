@@ -35,10 +35,14 @@ class Registry(Generic[T]):
     def add(self, name: str, item: T) -> T:
         """Register `item` as `name` and return it; the same object again is a no-op, another
         object under a taken name (any case) is refused."""
-        if not isinstance(name, str) or not name:
-            raise InvalidTypeError(f"a {self.kind} name must be a non-empty string, got {name!r}")
+        if not isinstance(name, str):
+            raise InvalidTypeError(f"a {self.kind} name must be a string, got {type(name).__name__}")
+        if not name:
+            raise InvalidInputError(f"a {self.kind} name must not be empty")
         key = name.lower()
-        if key in self._items and self._items[key] is not item:
+        if key in self._items:
+            if self._items[key] is item:
+                return item
             raise InvalidInputError(f"{self.kind} name {name!r} is taken (by {self._names[key]!r}; names ignore "
                                     "case): choose another name")
         self._items[key] = item

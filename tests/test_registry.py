@@ -57,14 +57,16 @@ def test_a_second_object_under_a_taken_name_is_refused_in_any_case():
     reg = _colours()
     with pytest.raises(InvalidInputError, match=r"colour name 'RED' is taken \(by 'Red'"):
         reg.add("RED", 7)
-    assert reg.add("Red", 0) == 0  # the same object again is no change
-    assert reg.get("red") == 0
+    assert reg.add("RED", 0) == 0  # the same object again is no change, its spelling included
+    assert reg.get("red") == 0 and reg.canonical("red") == "Red"
 
 
 def test_a_name_that_is_not_a_string_is_a_type_error():
     with pytest.raises(InvalidTypeError, match="colour name must be a string, got int"):
         _colours().get(3)  # type: ignore[arg-type]
-    with pytest.raises(InvalidTypeError, match="non-empty string"):
+    with pytest.raises(InvalidTypeError, match="colour name must be a string, got NoneType"):
+        _colours().add(None, 4)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="colour name must not be empty"):
         _colours().add("", 4)
 
 
