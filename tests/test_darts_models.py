@@ -37,3 +37,25 @@ def test_seasonality_is_additive_only_where_a_coordinate_is_not_positive(name, l
     assert modes == [SeasonalityMode.ADDITIVE, SeasonalityMode.ADDITIVE, SeasonalityMode.MULTIPLICATIVE]
     chosen = get_forecaster(name, season_mode=SeasonalityMode.NONE).fit(lorenz_1000)
     assert [m.season_mode for m in chosen.models_] == [SeasonalityMode.NONE] * 3  # a user's choice stands
+
+
+def test_a_darts_model_whose_package_is_missing_names_the_extra(monkeypatch):
+    """As where statsforecast is absent (darts then exports TBATS as a NotImportedModule): the
+    test in test_baselines.py that checks this on XGBModel skips where xgboost is installed."""
+    import darts.models
+    from darts.utils.utils import NotImportedModule
+
+    from chaosdata.errors import ChaosdataError
+
+    monkeypatch.setattr(darts.models, "TBATS", NotImportedModule("StatsForecast", warn=False))
+    with pytest.raises(ChaosdataError, match=r"darts:TBATS: The `StatsForecast` module could not be imported; "
+                                             r"pip install 'chaosdata\[darts\]' \(its darts extra brings statsforecast"):
+        get_forecaster("darts:TBATS")
+
+
+def test_tbats_runs_by_name_without_a_season_length():
+    """darts requires `season_length`; by name it failed with a TypeError at fit time."""
+    pytest.importorskip("statsforecast")
+    x = make_trajectories("Lorenz", 120, pts_per_period=20, sampling=Sampling(n_ics=1, seed=0)).x
+    pred = get_forecaster("darts:TBATS").fit_predict_each(x[:, :100], 5)
+    assert pred.shape == (1, 5, 3) and torch.isfinite(pred).all()

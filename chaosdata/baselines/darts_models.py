@@ -82,6 +82,9 @@ def _hyperparameters(darts_cls: type) -> list[inspect.Parameter]:
         TorchForecastingModel = None
     if TorchForecastingModel is not None and issubclass(darts_cls, TorchForecastingModel):
         sources.append(TorchForecastingModel)
+    wrapped = _statsforecast_class(darts_cls)
+    if wrapped is not None:
+        sources.append(wrapped)
     params: dict[str, inspect.Parameter] = {}
     for source in sources:
         for p in inspect.signature(source.__init__).parameters.values():
@@ -92,6 +95,18 @@ def _hyperparameters(darts_cls: type) -> list[inspect.Parameter]:
                 default = None
             params[p.name] = inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=default)
     return list(params.values())
+
+
+def _statsforecast_class(darts_cls: type) -> type | None:
+    """The statsforecast model a darts wrapper (`darts.models.forecasting.sf_*`: TBATS,
+    AutoARIMA, ...) passes its `*args, **kwargs` to, where it has the same name: its arguments
+    (TBATS's `season_length`) are then hyperparameters here too."""
+    if not darts_cls.__module__.startswith("darts.models.forecasting.sf_"):
+        return None
+    import statsforecast.models
+
+    wrapped = getattr(statsforecast.models, darts_cls.__name__, None)
+    return wrapped if isinstance(wrapped, type) else None
 
 
 class DartsForecaster(Forecaster):
