@@ -192,7 +192,7 @@ def test_a_damaged_driver_index_is_named_and_a_rerun_adopts_its_skew_products_ag
     written = index.read_bytes()
     index.write_text("{")  # killed mid-write would leave the old one (atomic replace): this is damage
     with pytest.raises(StoreError, match=f"{index_file(skew.split('__')[0])}: not valid JSON.*remove it"):
-        open_store(out).systems
+        _ = open_store(out).systems
     index.unlink()
     report = build(corpus_config(), out, progress=False, log=quiet)
     assert {r.name: r.status for r in report.results}[skew] == "adopted" and report.ok

@@ -14,14 +14,7 @@ from stores import raw_tiny
 from chaosdata.store import StoreError
 from chaosdata.store.config import parse_config
 from chaosdata.store.layout import MANIFEST, index_file, system_file
-from chaosdata.store.manifest import (
-    OldFormatError,
-    documents,
-    new_manifest,
-    read_manifest,
-    record_system,
-    write_manifest,
-)
+from chaosdata.store.manifest import OldFormatError, documents, new_manifest, read_manifest, record_system, write_manifest
 
 CONFIG = parse_config(raw_tiny(systems=["Lorenz", "Rossler"], granularities={"fine": {"points": 30}},
                                corpus={"variants": 3}))  # no skew products of its own
