@@ -236,6 +236,64 @@ def load_baseline(rev: str):
     return module
 
 
+def stage_buffer(batch: int, repeat: int, tol: float = 1e-13) -> dict:
+    """The per-step question of issue 22: the eager solver with Lorenz's `stack` writing the
+    field's value straight into the stage buffer (`torch.stack(..., out=)`, then the scaling by
+    h in place) against `stack` allocating it, same problem as `--per-step`. Both sides call
+    the field through the same wrapper (it knows the stage, so the write target), which differs
+    only in whether it hands `stack` the buffer; the FSAL stage is left out (its value must
+    survive the scaling). Microseconds per step, best of `repeat`, sides alternating."""
+    from chaosdata.integrate import ode
+    from chaosdata.systems import base, lorenz_family
+
+    slot: list = [None]
+
+    def stack_into(*components, like):
+        out, slot[0] = slot[0], None  # one-shot: only the first matching stack of a call writes there
+        if out is not None and out.shape == like.shape:
+            try:
+                return torch.stack(components, dim=-1, out=out)
+            except (TypeError, RuntimeError):  # a float component, shapes that only broadcast
+                pass
+        return base.stack(*components, like=like)
+
+    plain_stages = ode._stages
+
+    def staged(into: bool):
+        def stages(f, co, buf, v, t, y, fy, h):
+            stage = iter(range(1, co.n_main))
+
+            def field(tt, yy):
+                j = next(stage)
+                slot[0] = v.rows[j] if into and j < co.n_main - 1 else None
+                try:
+                    return f(tt, yy)
+                finally:
+                    slot[0] = None
+            return plain_stages(field, co, buf, v, t, y, fy, h)
+        return stages
+
+    lorenz, f = lorenz_field()
+    gen = torch.Generator().manual_seed(0)
+    y0 = torch.tensor(lorenz.initial_conditions, dtype=torch.float64) + 0.01 * torch.randn(batch, 3, generator=gen,
+                                                                                           dtype=torch.float64)
+    t = torch.arange(668, dtype=torch.float64) * (lorenz.period / 100)
+    best, ends = {"allocating": math.inf, "into the buffer": math.inf}, {}
+    lorenz_family.stack = stack_into
+    try:
+        for _ in range(repeat):
+            for label in best:
+                ode._stages = staged(label == "into the buffer")
+                start = time.perf_counter()
+                sol = integrate(f, y0, t, rtol=tol, atol=tol)
+                steps = int((sol.n_accepted + sol.n_rejected).max())
+                best[label] = min(best[label], (time.perf_counter() - start) / steps * 1e6)
+                ends[label] = sol.y
+    finally:
+        ode._stages, lorenz_family.stack = plain_stages, base.stack
+    return {**best, "same_bytes": torch.equal(*ends.values()), "steps": steps}
+
+
 def lorenz_field():
     lorenz = chaosdata.get_system("Lorenz")
     params = lorenz.parameters
@@ -431,6 +489,8 @@ def main() -> None:
                         help="throughput: fixed-grid steps per call (default: fixed.STEPS_PER_GRAPH, 16)")
     parser.add_argument("--spread", action="store_true", help="10 flows spread over the steps-per-period table")
     parser.add_argument("--per-step", action="store_true", help="ops and us per step against --baseline")
+    parser.add_argument("--stage-buffer", action="store_true",
+                        help="us per step with Lorenz's stack writing into the stage buffer (issue 22)")
     parser.add_argument("--baseline", default=BASELINE, help="git revision of the solver to compare with")
     parser.add_argument("--peers", action="store_true", help="torchdiffeq and torchode on Lorenz")
     parser.add_argument("--contention", action="store_true", help="default settings beside a busy process")
@@ -444,6 +504,15 @@ def main() -> None:
         return
     load = os.getloadavg()[0]
     print(f"load average {load:.1f} on {os.cpu_count()} CPUs (timings on a loaded machine are noisy; ops are not)")
+    if args.stage_buffer:
+        torch.set_num_threads(1)
+        for batch in (16, 256, 1024):
+            row = stage_buffer(batch, args.repeat)
+            print(f"stage buffer: Lorenz, batch {batch}, DOP853 1e-13, 1 thread, best of {args.repeat}: us/step "
+                  f"allocating {row['allocating']:.1f}, into the buffer {row['into the buffer']:.1f} "
+                  f"({row['allocating'] / row['into the buffer']:.3f}x); same bytes {row['same_bytes']}; "
+                  f"steps {row['steps']}", flush=True)
+        return
     if args.per_step:
         torch.set_num_threads(1)
         batch = 16
