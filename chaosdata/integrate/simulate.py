@@ -35,7 +35,7 @@ from chaosdata.integrate.controller import Controller
 from chaosdata.integrate.delay import integrate_delay
 from chaosdata.integrate.maps import iterate
 from chaosdata.integrate.ode import get_tableau, integrate
-from chaosdata.integrate.solution import Solution
+from chaosdata.integrate.solution import Solution, bound_limits
 from chaosdata.integrate.tolerances import resolve_tolerances
 from chaosdata.systems import System
 
@@ -223,7 +223,7 @@ class Bound:
 
     def limits(self, d: int, dtype: torch.dtype, device: torch.device | str) -> Tensor:
         """`[d]`: the largest `|x_k|` allowed, inf on the exempt coordinates."""
-        return torch.where(self.mask(d), self.value, math.inf).to(dtype=dtype, device=device)
+        return bound_limits(self.value, self.mask(d), d, dtype, torch.device(device))
 
 
 def _check_solve_input(system: System, x0: Any, t_eval: Any) -> Tensor:
