@@ -32,6 +32,7 @@ from torch import Tensor
 from chaosdata import validate
 from chaosdata.errors import InvalidInputError, InvalidTypeError
 from chaosdata.integrate.solution import Solution, Status, bound_limits, check_bound, classify
+from chaosdata.registry import Registry
 
 Field = Callable[[Tensor, Tensor], Tensor]  # (t [B], x [B, d]) -> [B, d]
 NOISE_TYPES = ("additive", "diagonal")
@@ -231,19 +232,20 @@ class SDEMethod:
     step: Callable[..., Tensor]
 
 
-METHODS: dict[str, SDEMethod] = {
-    "euler": SDEMethod("euler", {"additive": 1.0, "diagonal": 0.5}, 1.0, False, 1, _euler_step),
-    "milstein": SDEMethod("milstein", {"additive": 1.0, "diagonal": 1.0}, 1.0, False, 2, _milstein_step),
-    "sra1": SDEMethod("sra1", {"additive": 1.5}, 2.0, True, 2,
-                      lambda f, g, t, h, x, dW, dZ: _sra_step(SRA1, f, g, t, h, x, dW, dZ)),
-}
+METHODS: Registry[SDEMethod] = Registry("SDE method")  # the SDE methods by name (`method="milstein"`)
+for _method in (
+    SDEMethod("euler", {"additive": 1.0, "diagonal": 0.5}, 1.0, False, 1, _euler_step),
+    SDEMethod("milstein", {"additive": 1.0, "diagonal": 1.0}, 1.0, False, 2, _milstein_step),
+    SDEMethod("sra1", {"additive": 1.5}, 2.0, True, 2, lambda f, g, t, h, x, dW, dZ: _sra_step(SRA1, f, g, t, h, x, dW, dZ)),
+):
+    METHODS.add(_method.name, _method)
 DEFAULT_METHOD = {"additive": "sra1", "diagonal": "milstein"}
 
 
 def get_method(method: str, noise: str) -> SDEMethod:
     """The scheme named `method`, checked to support `noise` ('additive' or 'diagonal')."""
     noise = validate.choice(noise, "noise type", NOISE_TYPES)
-    m = METHODS[validate.choice(method, "method", sorted(METHODS), ignore_case=True, hint="an SDE method")]
+    m = METHODS.get(method)
     if noise not in m.strong_order:
         ok = sorted(k for k, v in METHODS.items() if noise in v.strong_order)
         raise InvalidInputError(f"SDE method {m.name!r} is for {sorted(m.strong_order)} noise, not {noise!r}; use one of {ok}")
