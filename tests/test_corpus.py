@@ -176,6 +176,8 @@ def test_a_skew_product_over_the_loopback_hub_reads_the_root_and_its_drivers_ind
                   if method == "GET" and "/resolve/" in path)
     driver = skew.split("__")[0]
     assert set(gets) == {"manifest.json", f"{driver}/index.json", f"{driver}/{skew}.zip"}
+    infos = [path for method, path, _ in hub.log if path.split("?")[0] == "/api/datasets/owner/corpus"]
+    assert any("expand=sha" in path for path in infos)  # the revision's sha asked for alone: no list of every file
     assert remote.systems == local.systems  # listing reads every driver's index
 
 

@@ -276,12 +276,16 @@ class Call:
 
 # ---------------------------------------------------------------------- endpoints: (status, headers, body)
 def _info(c: Call) -> tuple:
-    files = [e["path"] for e in c.hub.entries(c.repo, "", True) if e["type"] == "file"]
+    # `expand` asks for some properties only, as the Hub answers them (`sha` alone needs no listing)
+    expand = c.query.get("expand") or c.query.get("expand[]")
     readme = c.repo.root / "README.md"
     card = _card_data(readme.read_text(encoding="utf-8")) if readme.is_file() else {}
-    return 200, {}, {"id": c.repo_id, "author": c.repo_id.split("/")[0], "sha": c.sha, "lastModified": c.repo.modified,
-                     "private": c.repo.private, "gated": False, "disabled": False, "downloads": 0, "likes": 0,
-                     "tags": list(card.get("tags") or []), "cardData": card, "siblings": [{"rfilename": f} for f in files]}
+    info = {"id": c.repo_id, "author": c.repo_id.split("/")[0], "sha": c.sha, "lastModified": c.repo.modified,
+            "private": c.repo.private, "gated": False, "disabled": False, "downloads": 0, "likes": 0,
+            "tags": list(card.get("tags") or []), "cardData": card}
+    if not expand or "siblings" in expand:
+        info["siblings"] = [{"rfilename": e["path"]} for e in c.hub.entries(c.repo, "", True) if e["type"] == "file"]
+    return 200, {}, info if not expand else {"id": c.repo_id, **{k: info[k] for k in expand if k in info}}
 
 
 def _tree(c: Call) -> tuple:

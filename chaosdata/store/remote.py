@@ -422,7 +422,7 @@ def _hub_sha(repo_id: str, revision: str | None, folder: Path) -> str:
                              "read it once online first (the cache is then used offline)")
         return ref.read_text().strip()
     try:
-        sha = HfApi().dataset_info(repo_id, revision=revision).sha
+        sha = HfApi().dataset_info(repo_id, revision=revision, expand=["sha"]).sha  # not every file's name
     except (RepositoryNotFoundError, RevisionNotFoundError) as err:
         raise StoreError(f"source {repo_id!r} (revision {revision or 'main'!r}): {type(err).__name__}: "
                          f"{str(err).splitlines()[0]}. Check the repo id and revision (and HF_TOKEN for a private "
