@@ -134,12 +134,12 @@ def time_hub(server, script: str, args: list[str]) -> tuple[float, dict[str, int
     return best, counts
 
 
-def repo_info(server, repo: str) -> tuple[float, int]:
-    """Best of 3 plain GETs of the repo-info endpoint: seconds, and the answer's bytes."""
+def repo_info(server, repo: str, query: str = "") -> tuple[float, int]:
+    """Best of 3 plain GETs of the repo-info endpoint (`query`: e.g. `?expand=sha`): seconds, and the answer's bytes."""
     best, size = float("inf"), 0
     for _ in range(3):
         started = time.perf_counter()
-        with urllib.request.urlopen(f"{server.url}/api/datasets/{repo}") as answer:
+        with urllib.request.urlopen(f"{server.url}/api/datasets/{repo}{query}") as answer:
             size = len(answer.read())
         best = min(best, time.perf_counter() - started)
     return best, size
@@ -186,6 +186,8 @@ def run(source: Path, groups: list[int], system: str | None, hub: bool) -> None:
                 server.entries(repo, "", True)  # the server's git blob ids, once (the Hub has them stored)
                 seconds, size = repo_info(server, REPO)
                 row.update(hub_repo_info_s=round(seconds, 3), hub_repo_info_bytes=size)
+                seconds, size = repo_info(server, REPO, "?expand=sha")  # what chaosdata asks for its revision
+                row.update(hub_repo_sha_s=round(seconds, 3), hub_repo_sha_bytes=size)
                 for label, script in (("chaosdata", OPEN_REMOTE), ("zarr", OPEN_ZARR)):
                     seconds, requests = time_hub(server, script, args)
                     row[f"hub_{label}_open_split_s"] = round(seconds, 3)
