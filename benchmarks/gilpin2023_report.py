@@ -20,7 +20,17 @@ import argparse
 import re
 from pathlib import Path
 
-from chaosdata.benchmark.leaderboard import markdown, wall_times
+import numpy as np
+
+from chaosdata.benchmark.leaderboard import (
+    SMAPE_THRESHOLD,
+    error_curve,
+    lyapunov_columns,
+    markdown,
+    summarize,
+    valid_horizon,
+    wall_times,
+)
 from chaosdata.benchmark.protocols import get_protocol, seeded_subset
 from chaosdata.benchmark.results import ROW_KEY, read_csv, rewrite
 
@@ -41,6 +51,25 @@ def trimmed(row: dict[str, str]) -> dict[str, str]:
             except ValueError:
                 pass
     return out
+
+
+def condensed(rows: list[dict[str, str]], timings: list[dict[str, str]]) -> str:
+    """One Markdown row per entry, by median sMAPE: systems, sMAPE median [IQR], VPT median, the
+    horizon with median sMAPE < SMAPE_THRESHOLD, median wall seconds per system (RESULTS.md)."""
+    cols = lyapunov_columns(rows)
+    summaries = summarize(rows, ["smape", "vpt_smape"] + [c for _, c in cols])
+    summaries.sort(key=lambda s: s.stats["smape"][0])
+    secs: dict[tuple[str, str, str], list[float]] = {}
+    for t in timings:
+        secs.setdefault((t["protocol"], t["model"], t["params_hash"]), []).append(float(t["wall_seconds"]))
+    lines = [f"| model | systems | sMAPE median [IQR] | VPT (Lyapunov times) | sMAPE < {SMAPE_THRESHOLD:g} up to "
+             "(Lyapunov times) | s per system |", "|---|---:|---:|---:|---:|---:|"]
+    for s in summaries:
+        med, lo, hi = s.stats["smape"]
+        wall = secs.get((s.protocol, s.model, s.params_hash), [])
+        lines.append(f"| {s.label} | {s.n_systems} | {med:.3g} [{lo:.3g}, {hi:.3g}] | {s.stats['vpt_smape'][0]:.2g} | "
+                     f"{valid_horizon(error_curve(s, cols))} | {np.median(wall) if wall else float('nan'):.3g} |")
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -69,6 +98,9 @@ def main() -> None:
         wall_times(timings, every),
     ]
     (out / "leaderboard.md").write_text("\n".join(text))
+    for name, part in (("fixed, every system run", rows["fixed"]), ("fixed, seeded subset", on_subset),
+                       ("long", rows["long"])):
+        print(f"\n{name}:\n" + condensed(part, timings))
     print(out / "results.csv", out / "leaderboard.md", sep="\n")
 
 

@@ -50,3 +50,21 @@ def test_the_shipped_sweep_covers_every_flow_and_delay_equation_over_100_periods
 
 def test_the_stability_polynomial_of_rk4_is_its_taylor_series(steps):
     assert steps.stability_polynomial("rk4") == pytest.approx([1, 1, 1 / 2, 1 / 6, 1 / 24])
+
+
+def test_the_gilpin2023_report_trims_results_and_ranks_each_part(tmp_path, monkeypatch, capsys):
+    from chaosdata.benchmark import Protocol, run_benchmark
+    from chaosdata.benchmark.results import read_csv
+
+    report = _load("gilpin2023_report")
+    tiny = Protocol(name="tiny", description="test", n_ics=2, context=60, horizon=30, timescale="lyapunov",
+                    pts_per_step=30, transient=2.0)
+    run_benchmark(tiny, ["Lorenz"], ["naive", "mean"], tmp_path / "runs" / "fixed", progress=False)
+    monkeypatch.setattr("sys.argv", ["gilpin2023_report.py", "--runs", str(tmp_path / "runs"),
+                                     "--out", str(tmp_path / "out")])
+    report.main()
+    rows = read_csv(tmp_path / "out" / "results.csv")
+    assert len(rows) == 4 and "mse" not in rows[0] and {"smape", "vpt_smape", "smape_lt_0.5"} <= set(rows[0])
+    board = (tmp_path / "out" / "leaderboard.md").read_text()
+    assert "every system run (1 of the 135 flows)" in board and "| naive | 1 |" in board
+    assert "| mean | 1 |" in capsys.readouterr().out  # the condensed table, by median sMAPE
