@@ -3,10 +3,10 @@
 from chaosdata.errors import ChaosdataError, UnknownNameError
 from chaosdata.integrate import NoiseSpec, OutputGrid, Sampling, SolverSettings
 from chaosdata.integrate.trajectories import Trajectories, make_trajectories
-from chaosdata.loader import Observation, Source, load_dataset
+from chaosdata.loader import Source, load_dataset
 from chaosdata.systems import System, get_system, list_systems
 from chaosdata.version import __version__
-from chaosdata.windows import WindowDataset, collate_padded
+from chaosdata.windows import Observation, WindowDataset, collate_padded
 
 __all__ = [
     "ChaosdataError",

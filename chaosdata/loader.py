@@ -10,8 +10,8 @@ Sources:
 - `"regenerate"`: the systems are integrated on demand from a release config (a preset name,
   a `ReleaseConfig`, or a dict of overrides on the `quick` preset) and cached as a store.
 With no source, the store `chaosdata generate` builds by default (`./data`, or `$CHAOSDATA_STORE`).
-A `Source` holds the location and how to fetch it; an `Observation`, how windows present the
-values. Importing this module imports `huggingface_hub`: set `HF_ENDPOINT` before importing chaosdata.
+A `Source` holds the location and how to fetch it; an `Observation` (`chaosdata.windows`), how
+windows present the values. Importing this module imports `huggingface_hub`: set `HF_ENDPOINT` before importing chaosdata.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
-import torch
 
 from chaosdata import validate
 from chaosdata.errors import InvalidInputError, suggest
@@ -38,17 +37,7 @@ from chaosdata.store.reader import CheckedArray
 from chaosdata.store.remote import is_url, open_remote
 from chaosdata.systems import get_system, list_systems
 from chaosdata.systems.derived import SKEW_SEPARATOR
-from chaosdata.windows import (
-    NORMALIZATIONS,
-    Normalizer,
-    Series,
-    WindowDataset,
-    check_dtype,
-    check_noise,
-    check_window,
-    fit_statistics,
-    temporal_cut,
-)
+from chaosdata.windows import Normalizer, Observation, Series, WindowDataset, check_window, fit_statistics, temporal_cut
 
 DEFAULT_STORE = "data"
 
@@ -93,39 +82,6 @@ class Source:
         elif self.config is not None:
             raise InvalidInputError(f"config=... shapes a store integrated on demand; pass source='regenerate' to use "
                                     f"it (source={str(self.location)!r} is read as it is, and would ignore the config)")
-
-
-@dataclass(frozen=True)
-class Observation:
-    """How windows present the stored values, checked once.
-
-    `univariate`: False keeps every coordinate, True the first, an integer that one.
-    `normalize`: "standard" (each system's train-split mean and std, `dataset.normalizer`) or
-    None / "none" (raw values). `observation_noise`: seeded Gaussian noise, a fraction of each
-    coordinate's std, drawn from `seed`. `dtype`: the items' float dtype.
-    """
-
-    univariate: bool | int = False
-    normalize: str | None = "standard"
-    observation_noise: float = 0.0
-    seed: int = 0
-    dtype: torch.dtype = torch.float32
-
-    def __post_init__(self) -> None:
-        if self.univariate is not True and self.univariate is not False:
-            object.__setattr__(self, "univariate", validate.count(self.univariate, "univariate", minimum=0,
-                                                                  hint="True, False or a coordinate index"))
-        normalize = "none" if self.normalize is None else self.normalize
-        object.__setattr__(self, "normalize", validate.choice(normalize, "normalize", NORMALIZATIONS,
-                                                              hint="or None for raw values"))
-        object.__setattr__(self, "observation_noise", check_noise(self.observation_noise))
-        object.__setattr__(self, "seed", validate.seed(self.seed, hint="it seeds the observation noise"))
-        check_dtype(self.dtype)
-
-    @property
-    def channels(self) -> int | None:
-        """The one coordinate kept, or None for all of them."""
-        return None if self.univariate is False else 0 if self.univariate is True else int(self.univariate)
 
 
 class _ZarrArray:
@@ -334,10 +290,8 @@ def load_dataset(
     out = {}
     for s in splits:
         parts = train if s == "train" else [_series(store, n, granularity, s, temporal) for n in names]
-        out[s] = WindowDataset(parts, context_length=context_length, horizon=horizon, stride=stride,
-                               normalizer=normalizer, scale=scale, channels=channels,
-                               observation_noise=observed.observation_noise, dtype=observed.dtype, seed=observed.seed,
-                               cache_bytes=cache_bytes, split=s,
+        out[s] = WindowDataset(parts, context_length=context_length, horizon=horizon, stride=stride, scale=scale,
+                               observation=observed, normalizer=normalizer, cache_bytes=cache_bytes, split=s,
                                granularity=granularity, return_info=return_info)
     return out[split] if split is not None else out
 

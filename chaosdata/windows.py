@@ -97,6 +97,39 @@ class Normalizer:
         return x * _like(self.std[system], x) + _like(self.mean[system], x)
 
 
+@dataclass(frozen=True)
+class Observation:
+    """How windows present the stored values, checked once.
+
+    `univariate`: False keeps every coordinate, True the first, an integer that one.
+    `normalize`: "standard" (each system's train-split mean and std, `dataset.normalizer`) or
+    None / "none" (raw values). `observation_noise`: seeded Gaussian noise, a fraction of each
+    coordinate's std, drawn from `seed`. `dtype`: the items' float dtype.
+    """
+
+    univariate: bool | int = False
+    normalize: str | None = "standard"
+    observation_noise: float = 0.0
+    seed: int = 0
+    dtype: torch.dtype = torch.float32
+
+    def __post_init__(self) -> None:
+        if self.univariate is not True and self.univariate is not False:
+            object.__setattr__(self, "univariate", validate.count(self.univariate, "univariate", minimum=0,
+                                                                  hint="True, False or a coordinate index"))
+        normalize = "none" if self.normalize is None else self.normalize
+        object.__setattr__(self, "normalize", validate.choice(normalize, "normalize", NORMALIZATIONS,
+                                                              hint="or None for raw values"))
+        object.__setattr__(self, "observation_noise", check_noise(self.observation_noise))
+        object.__setattr__(self, "seed", validate.seed(self.seed, hint="it seeds the observation noise"))
+        check_dtype(self.dtype)
+
+    @property
+    def channels(self) -> int | None:
+        """The one coordinate kept, or None for all of them."""
+        return None if self.univariate is False else 0 if self.univariate is True else int(self.univariate)
+
+
 def _like(values: np.ndarray, x: Tensor) -> Tensor:
     """Statistics as a tensor of `x`'s dtype on `x`'s device."""
     return torch.as_tensor(values, dtype=x.dtype, device=x.device)
@@ -146,10 +179,11 @@ class WindowDataset(Dataset):
     dimension; `collate_padded` batches mixed dimensions). With `return_info=True` items are
     `(context, target, info)`, `info` a dict of plain values that torch's default collate
     batches (see `item_info`): what valid prediction times and per-system scores need.
-    `channels` picks coordinates; `observation_noise` adds Gaussian noise scaled by each
-    coordinate's std, one fixed draw per (split, system, trajectory, time index, coordinate)
-    from `seed`, so overlapping windows agree where they overlap; `normalizer` (fitted on the
-    training split) standardizes. `split` and `granularity` only label the dataset (repr, info).
+    `observation` (an `Observation`) picks coordinates, the dtype, and the Gaussian noise scaled
+    by `scale` (each coordinate's std), one fixed draw per (split, system, trajectory, time
+    index, coordinate) from its seed, so overlapping windows agree where they overlap;
+    `normalizer` (fitted on the training split) standardizes, given exactly when
+    `observation.normalize` is "standard". `split` and `granularity` only label the dataset.
     """
 
     def __init__(
@@ -159,25 +193,25 @@ class WindowDataset(Dataset):
         context_length: int,
         horizon: int,
         stride: int,
-        normalizer: Normalizer | None,
         scale: dict[str, np.ndarray],
-        channels: int | None = None,
-        observation_noise: float = 0.0,
-        dtype: torch.dtype = torch.float32,
-        seed: int = 0,
+        observation: Observation,
+        normalizer: Normalizer | None = None,
         cache_bytes: int = 64 << 20,
         split: str | None = None,
         granularity: str | None = None,
         return_info: bool = False,
     ):
         return_info = validate.flag(return_info, "return_info")
-        observation_noise = check_noise(observation_noise)
-        check_dtype(dtype)
-        seed = validate.seed(seed, hint="it seeds the observation noise")
+        observation = validate.instance(observation, "observation", Observation,
+                                        hint="e.g. Observation(normalize=None, dtype=torch.float64)")
+        if (observation.normalize == "standard") != (normalizer is not None):
+            raise InvalidInputError(
+                f"observation.normalize={observation.normalize!r} with normalizer="
+                f"{'None' if normalizer is None else 'a Normalizer'}: give a normalizer (fit_statistics on the "
+                "train split) exactly when normalize is 'standard', or Observation(normalize=None) for raw values")
         self.series = list(series)
         self.context_length, self.horizon, self.stride = context_length, horizon, stride
-        self.normalizer, self.scale = normalizer, scale
-        self.channels, self.observation_noise, self.dtype, self.seed = channels, observation_noise, dtype, seed
+        self.normalizer, self.scale, self.observation = normalizer, scale, observation
         self.cache_bytes = cache_bytes
         self.split, self.granularity, self.return_info = split, granularity, return_info
         width = context_length + horizon
@@ -206,12 +240,13 @@ class WindowDataset(Dataset):
         self._cache: _BlockCache | None = None
         self._view: tuple[np.ndarray, np.ndarray] | None = None  # (block, its windows), see _one_block_windows
         # numpy has no bfloat16: its blocks are cached as float32 and rounded when items are made
+        dtype = observation.dtype
         self._np_dtype = np.dtype(np.float32) if dtype == torch.bfloat16 else torch.empty(0, dtype=dtype).numpy().dtype
         self._fits_in_cache = 2 * sum(len(s.rows) * s.n_points * s.dim * self._np_dtype.itemsize
                                       for s in self.series) <= cache_bytes
         self._noise_scale = []  # per series: noise std per stored coordinate, in output units
         for s in self.series:
-            sd = np.asarray(scale[s.system], dtype=np.float64) * observation_noise
+            sd = np.asarray(scale[s.system], dtype=np.float64) * observation.observation_noise
             if normalizer is not None:
                 sd = sd / normalizer.std[s.system]
             self._noise_scale.append(torch.as_tensor(sd))
@@ -232,8 +267,9 @@ class WindowDataset(Dataset):
     def __repr__(self) -> str:
         names = self.systems
         shown = repr(names) if len(names) <= 4 else f"[{', '.join(map(repr, names[:3]))}, ... {len(names)} in all]"
-        extra = (f", channels={self.channels!r}" if self.channels is not None else "") + \
-            (f", observation_noise={self.observation_noise!r}" if self.observation_noise else "")
+        obs = self.observation
+        extra = (f", channels={obs.channels!r}" if obs.channels is not None else "") + \
+            (f", observation_noise={obs.observation_noise!r}" if obs.observation_noise else "")
         return (f"WindowDataset(systems={shown}, split={self.split!r}, granularity={self.granularity!r}, "
                 f"windows={len(self)}, context_length={self.context_length}, horizon={self.horizon}, "
                 f"stride={self.stride}{extra})")
@@ -342,7 +378,8 @@ class WindowDataset(Dataset):
     def _transform(self, k: int, raw: Any) -> np.ndarray:
         """Stored values `[..., dim]` to output values: normalized, channel-selected, output dtype."""
         s = self.series[k]
-        pick = slice(None) if self.channels is None else slice(self.channels, self.channels + 1)
+        c = self.observation.channels
+        pick = slice(None) if c is None else slice(c, c + 1)
         x = np.asarray(raw)[..., pick]
         out = np.empty(x.shape, dtype=self._np_dtype)
         if self.normalizer is None:
@@ -408,14 +445,14 @@ class WindowDataset(Dataset):
     def _items(self, windows: np.ndarray) -> list[tuple[Tensor, Tensor]]:
         """`(context, target)` tensors of each of `windows [n, width, channels]`, in the item dtype."""
         x = torch.from_numpy(windows)
-        if self.dtype == torch.bfloat16:  # numpy has no bfloat16: rounded from float32 here
-            x = x.to(self.dtype)
+        if self.observation.dtype == torch.bfloat16:  # numpy has no bfloat16: rounded from float32 here
+            x = x.to(self.observation.dtype)
         return list(zip(x[:, : self.context_length].unbind(0), x[:, self.context_length:].unbind(0), strict=True))
 
     def _one_block_windows(self, row: np.ndarray, start: np.ndarray) -> np.ndarray:
         """The windows of the only series when one cached block holds them all (`_in_one_block`);
         the block's strided view of windows is kept while that block is the cached one."""
-        noisy = self.observation_noise > 0
+        noisy = self.observation.observation_noise > 0
         origin, length, _ = self._blocks[:, 0].tolist()
         block = self._block(0, 0, (self.series[0].time.start - origin) // length, noisy)
         if self._view is None or self._view[0] is not block:
@@ -434,7 +471,7 @@ class WindowDataset(Dataset):
             g0 = int(row[sel[0]]) // rows0
             starts = start[sel]
             lo = int(starts.min())
-            seg = self._segment(k0, g0, lo, int(starts.max()) + width, self.observation_noise > 0)
+            seg = self._segment(k0, g0, lo, int(starts.max()) + width, self.observation.observation_noise > 0)
             yield sel, _windows_of(seg, width)[row[sel] - g0 * rows0, starts - lo]
 
     def _noise(self, k: int, row: int, start: int, stop: int) -> Tensor:
@@ -446,12 +483,13 @@ class WindowDataset(Dataset):
         s = self.series[k]
         parts = []
         for b in range(start // NOISE_BLOCK, (stop - 1) // NOISE_BLOCK + 1):
-            gen = torch.Generator().manual_seed(_noise_seed(self.seed, self.split, s.system, row, b))
+            gen = torch.Generator().manual_seed(_noise_seed(self.observation.seed, self.split, s.system, row, b))
             z = torch.randn(NOISE_BLOCK, s.dim, generator=gen, dtype=torch.float64) * self._noise_scale[k]
             b0 = b * NOISE_BLOCK
             parts.append(z[max(start - b0, 0): stop - b0])
         z = parts[0] if len(parts) == 1 else torch.cat(parts)
-        return z if self.channels is None else z[:, self.channels: self.channels + 1]
+        c = self.observation.channels
+        return z if c is None else z[:, c: c + 1]
 
     def _system_index(self, system: str | None) -> int:
         """Position of `system` in `self.series` (exact name, else any letter case); None: the only one."""
@@ -476,15 +514,15 @@ class WindowDataset(Dataset):
         s = self.series[k]
         rows = int(self._block_geometry(np.array([k]))[2, 0])
         whole = [self._segment(k, row // rows, s.time.start, s.time.stop, False)[row % rows] for row in s.rows]
-        return torch.from_numpy(np.stack(whole)).to(self.dtype)
+        return torch.from_numpy(np.stack(whole)).to(self.observation.dtype)
 
     def denormalize(self, x: Tensor, system: str) -> Tensor:
         """Map normalized values back to `system`'s units (identity without normalization)."""
         system = self.systems[self._system_index(system)]
         if self.normalizer is None:
             return x
-        if self.channels is not None:
-            c = self.channels
+        if self.observation.channels is not None:
+            c = self.observation.channels
             return x * _like(self.normalizer.std[system][c], x) + _like(self.normalizer.mean[system][c], x)
         return self.normalizer.denormalize(x, system)
 

@@ -13,13 +13,13 @@ import torch
 from torch.utils.data import DataLoader
 
 from chaosdata.errors import InvalidInputError, InvalidTypeError, UnknownNameError
-from chaosdata.loader import Observation, Source, load_dataset
+from chaosdata.loader import Source, load_dataset
 from chaosdata.store import build, load_preset
 from chaosdata.store.config import parse_config
 from chaosdata.store.errors import ChecksumError, StoreError
 from chaosdata.store.reader import open_array
 from chaosdata.store.remote import open_remote
-from chaosdata.windows import collate_padded
+from chaosdata.windows import Observation, collate_padded
 
 SMALL = {"name": "small", "systems": ["Lorenz", "Henon", "HyperRossler"], "length": 12, "transient": 2,
          "map_length": 400, "map_transient": 20, "splits": {"train": 2, "val": 1, "test": 1},

@@ -23,8 +23,8 @@ from chaosdata.integrate.maps import iterate
 from chaosdata.integrate.ode import get_tableau, integrate
 from chaosdata.integrate.sde import integrate_sde
 from chaosdata.invariants.series import max_lyapunov_rosenstein
-from chaosdata.loader import Observation, Source, load_dataset
-from chaosdata.windows import check_window
+from chaosdata.loader import Source, load_dataset
+from chaosdata.windows import Observation, check_window
 
 
 @pytest.mark.parametrize("value", [3, np.int64(3), np.uint8(3), torch.tensor(3)])

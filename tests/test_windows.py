@@ -9,13 +9,21 @@ import numpy as np
 import pytest
 import torch
 import zarr
+from stores import quiet, raw_tiny
 from torch.utils.data import DataLoader
 
 from chaosdata.errors import InvalidInputError, InvalidTypeError
-from chaosdata.loader import Observation, load_dataset
-from chaosdata.windows import (Normalizer, Series, WindowDataset, check_window, collate_padded, fit_statistics,
-                               temporal_cut)
-from stores import quiet, raw_tiny
+from chaosdata.loader import load_dataset
+from chaosdata.windows import (
+    Normalizer,
+    Observation,
+    Series,
+    WindowDataset,
+    check_window,
+    collate_padded,
+    fit_statistics,
+    temporal_cut,
+)
 
 
 def series(name: str, data: np.ndarray, **kw) -> Series:
@@ -23,8 +31,13 @@ def series(name: str, data: np.ndarray, **kw) -> Series:
     return Series(system=name, open=lambda: data, n_trajectories=n, n_time=t, dim=d, t0=0.0, dt=0.5, **kw)
 
 
+def raw(**kw) -> Observation:
+    """Raw values (no normalization), with `kw`'s channel, noise, seed and dtype."""
+    return Observation(normalize=None, **kw)
+
+
 def dataset(parts, **kw) -> WindowDataset:
-    kw.setdefault("normalizer", None)
+    kw.setdefault("observation", raw())
     kw.setdefault("scale", {s.system: np.ones(s.dim) for s in parts})
     return WindowDataset(parts, **{"context_length": 5, "horizon": 3, "stride": 2, **kw})
 
@@ -73,7 +86,8 @@ def test_normalization_uses_the_given_statistics_and_inverts():
     flat = data.reshape(-1, 2).astype(np.float64)
     np.testing.assert_allclose(mean, flat.mean(0), rtol=1e-12)
     np.testing.assert_allclose(std, flat.std(0), rtol=1e-9)
-    ds = dataset([series("A", data)], normalizer=Normalizer({"A": mean}, {"A": std}), dtype=torch.float64)
+    ds = dataset([series("A", data)], normalizer=Normalizer({"A": mean}, {"A": std}),
+                 observation=Observation(dtype=torch.float64))
     context, _ = ds[4]
     info = ds.info(4)
     raw = torch.from_numpy(data[info.trajectory, info.start: info.start + 5].astype(np.float64))
@@ -83,21 +97,21 @@ def test_normalization_uses_the_given_statistics_and_inverts():
 def test_noise_is_seeded_scaled_and_independent_of_read_order():
     data = ramp()
     scale = {"A": np.array([1.0, 10.0])}
-    noisy = dataset([series("A", data)], observation_noise=0.1, scale=scale, dtype=torch.float64, seed=3)
-    clean = dataset([series("A", data)], dtype=torch.float64)
+    noisy = dataset([series("A", data)], scale=scale, observation=raw(observation_noise=0.1, dtype=torch.float64, seed=3))
+    clean = dataset([series("A", data)], observation=raw(dtype=torch.float64))
     a = [noisy[i][0] for i in (5, 0, 9)]
     b = [noisy[i][0] for i in (9, 5, 0)]
     torch.testing.assert_close(a[0], b[1])
     diff = torch.cat([noisy[i][0] - clean[i][0] for i in range(len(noisy))])
     ratio = (diff[:, 1].std() / diff[:, 0].std()).item()
     assert 7 < ratio < 13  # noise follows each coordinate's scale
-    other = dataset([series("A", data)], observation_noise=0.1, scale=scale, dtype=torch.float64, seed=4)
+    other = dataset([series("A", data)], scale=scale, observation=raw(observation_noise=0.1, dtype=torch.float64, seed=4))
     assert not torch.equal(other[5][0], a[0])
 
 
 def test_univariate_channel_and_whole_trajectories():
     data = ramp()
-    ds = dataset([series("A", data)], channels=1, dtype=torch.float64)
+    ds = dataset([series("A", data)], observation=raw(univariate=1, dtype=torch.float64))
     context, target = ds[0]
     assert context.shape == (5, 1)
     torch.testing.assert_close(context[:, 0], torch.from_numpy(data[0, :5, 1].astype(np.float64)))
@@ -132,7 +146,8 @@ def test_bad_windows_are_clear_errors():
 # ---------------------------------------------------------------------- items that say where they come from
 def test_info_items_batch_with_the_default_collate():
     data = ramp()
-    ds = dataset([series("A", data)], return_info=True, split="test", granularity="fine", dtype=torch.float64)
+    ds = dataset([series("A", data)], return_info=True, split="test", granularity="fine",
+                 observation=raw(dtype=torch.float64))
     context, target, info = next(iter(DataLoader(ds, batch_size=4, shuffle=False)))
     assert context.shape == (4, 5, 2) and target.shape == (4, 3, 2)
     assert info["system"] == ["A"] * 4 and info["split"] == ["test"] * 4 and info["granularity"] == ["fine"] * 4
@@ -160,12 +175,24 @@ def test_return_info_must_be_a_bool():
         dataset([series("A", ramp())], return_info="yes")
 
 
+@pytest.mark.parametrize("normalize, normalizer", [("standard", None), (None, Normalizer({"A": 0.0}, {"A": 1.0}))],
+                         ids=["standard without a normalizer", "raw with a normalizer"])
+def test_a_normalizer_is_given_exactly_when_the_observation_normalizes(normalize, normalizer):
+    with pytest.raises(InvalidInputError, match="give a normalizer .* exactly when normalize is 'standard'"):
+        dataset([series("A", ramp())], observation=Observation(normalize=normalize), normalizer=normalizer)
+
+
+def test_the_observation_must_be_an_observation():
+    with pytest.raises(InvalidTypeError, match="observation must be a Observation"):
+        dataset([series("A", ramp())], observation={"normalize": None})
+
+
 @pytest.mark.parametrize("noise, error", [(float("nan"), InvalidInputError), (float("inf"), InvalidInputError),
                                           (-0.1, InvalidInputError), (True, InvalidTypeError)])
 def test_noise_must_be_a_finite_non_negative_number(noise, error):
     """noise=nan used to mean no noise, silently (nan > 0 is False)."""
     with pytest.raises(error, match="observation_noise must be a non-negative finite number"):
-        dataset([series("A", ramp())], observation_noise=noise)
+        raw(observation_noise=noise)
 
 
 # ---------------------------------------------------------------------- noise per point, not per window
@@ -177,16 +204,18 @@ def _noise_of(noisy: WindowDataset, clean: WindowDataset, i: int) -> torch.Tenso
 def test_overlapping_windows_see_the_same_noise_at_the_same_time_point(monkeypatch, block):
     monkeypatch.setattr("chaosdata.windows.NOISE_BLOCK", block)
     data = ramp()
-    kw = {"observation_noise": 0.1, "scale": {"A": np.array([1.0, 3.0])}, "dtype": torch.float64, "seed": 2, "stride": 1}
-    noisy, clean = dataset([series("A", data)], **kw), dataset([series("A", data)], stride=1, dtype=torch.float64)
+    noise = {"observation_noise": 0.1, "dtype": torch.float64, "seed": 2}
+    kw = {"observation": raw(**noise), "scale": {"A": np.array([1.0, 3.0])}, "stride": 1}
+    noisy = dataset([series("A", data)], **kw)
+    clean = dataset([series("A", data)], stride=1, observation=raw(dtype=torch.float64))
     for i in range(len(noisy) - 1):
         a, b = noisy.info(i), noisy.info(i + 1)
         if a.trajectory == b.trajectory:  # b starts one point later: 7 shared points
             torch.testing.assert_close(_noise_of(noisy, clean, i)[1:], _noise_of(noisy, clean, i + 1)[:-1], rtol=0, atol=0)
     # another window length and a single channel see the same noise at the same (trajectory, time)
     longer = dataset([series("A", data)], context_length=9, **kw)
-    univariate = dataset([series("A", data)], channels=1, **kw)
-    clean_uni = dataset([series("A", data)], channels=1, stride=1, dtype=torch.float64)
+    univariate = dataset([series("A", data)], **{**kw, "observation": raw(univariate=1, **noise)})
+    clean_uni = dataset([series("A", data)], stride=1, observation=raw(univariate=1, dtype=torch.float64))
     j = 12  # trajectory 0, start 12 in every dataset with stride 1
     assert longer.info(j)[:3] == noisy.info(j)[:3] == univariate.info(j)[:3] == ("A", 0, 12)
     long_noise = torch.cat(longer[j][:2]) - torch.from_numpy(data[0, 12:24].astype(np.float64))
@@ -202,7 +231,7 @@ def test_repr_says_what_the_dataset_holds():
     text = repr(ds)
     assert text == ("WindowDataset(systems=['A', 'B'], split='val', granularity='coarse', "
                     f"windows={len(ds)}, context_length=5, horizon=3, stride=2)")
-    many = dataset([series(f"S{i}", ramp(n=1)) for i in range(6)], observation_noise=0.1)
+    many = dataset([series(f"S{i}", ramp(n=1)) for i in range(6)], observation=raw(observation_noise=0.1))
     assert "['S0', 'S1', 'S2', ... 6 in all]" in repr(many) and "observation_noise=0.1" in repr(many)
 
 
@@ -243,16 +272,15 @@ def two_systems(storage: str, temporal: bool = False) -> list[Series]:
 BATCH_OPTIONS = {
     "defaults": {},
     "stride 3": {"stride": 3},
-    "univariate": {"channels": 1},
+    "univariate": {"univariate": 1},
     "return_info": {"return_info": True, "split": "val", "granularity": "fine"},
     "noise": {"observation_noise": 0.2, "seed": 4, "dtype": torch.float64},
     "normalized": {"normalized": True},
-    "normalize=None": {"normalizer": None},
     "temporal split": {"temporal": True},
     "float64": {"dtype": torch.float64},
     "float16": {"dtype": torch.float16},
     "bfloat16": {"dtype": torch.bfloat16},
-    "all at once": {"observation_noise": 0.1, "channels": 0, "normalized": True, "temporal": True, "dtype": torch.bfloat16,
+    "all at once": {"observation_noise": 0.1, "univariate": 0, "normalized": True, "temporal": True, "dtype": torch.bfloat16,
                     "return_info": True, "stride": 3},
 }
 
@@ -261,7 +289,10 @@ def batch_dataset(storage: str, options: dict) -> tuple[WindowDataset, dict[str,
     options = dict(options)
     parts = two_systems(storage, options.pop("temporal", False))
     data = {s.system: np.asarray(s.open()[...]) for s in parts}
+    observed = {k: options.pop(k) for k in ("univariate", "observation_noise", "seed", "dtype") if k in options}
+    options["observation"] = raw(**observed)
     if options.pop("normalized", False):
+        options["observation"] = Observation(**observed)
         options["normalizer"] = Normalizer({k: v.reshape(-1, v.shape[-1]).mean(0) for k, v in data.items()},
                                            {k: v.reshape(-1, v.shape[-1]).std(0) + 0.5 for k, v in data.items()})
     scale = {k: np.arange(1.0, v.shape[-1] + 1) for k, v in data.items()}
@@ -274,9 +305,10 @@ def expected_window(ds: WindowDataset, data: dict[str, np.ndarray], index: int) 
     x = data[where.system][where.trajectory, where.start: where.start + ds.context_length + ds.horizon].astype(np.float64)
     if ds.normalizer is not None:
         x = (x - ds.normalizer.mean[where.system]) / ds.normalizer.std[where.system]
-    if ds.channels is not None:
-        x = x[:, ds.channels: ds.channels + 1]
-    return torch.from_numpy(x.astype(np.float32 if ds.dtype == torch.bfloat16 else ds._np_dtype)).to(ds.dtype)
+    c, dtype = ds.observation.channels, ds.observation.dtype
+    if c is not None:
+        x = x[:, c: c + 1]
+    return torch.from_numpy(x.astype(np.float32 if dtype == torch.bfloat16 else ds._np_dtype)).to(dtype)
 
 
 @pytest.mark.parametrize("storage", ["numpy", "numpy, windows straddle blocks", "zarr shards", "zarr shards, one system",
@@ -294,11 +326,11 @@ def test_a_batch_holds_byte_identical_items_to_one_at_a_time(option, storage, mo
         one = ds[i]
         assert len(got) == len(one) == (3 if ds.return_info else 2)
         for a, b in zip(got[:2], one[:2], strict=True):
-            assert a.dtype == b.dtype == ds.dtype and a.shape == b.shape and a.is_contiguous()
+            assert a.dtype == b.dtype == ds.observation.dtype and a.shape == b.shape and a.is_contiguous()
             assert a.view(torch.uint8).numpy().tobytes() == b.view(torch.uint8).numpy().tobytes()
         if ds.return_info:
             assert got[2] == one[2] == ds.item_info(i)
-        if ds.observation_noise == 0:  # (noise per point: see the tests above)
+        if ds.observation.observation_noise == 0:  # (noise per point: see the tests above)
             assert torch.equal(torch.cat(got[:2]), expected_window(ds, data, i))
 
 
@@ -338,7 +370,7 @@ def test_workers_read_batches_from_a_sharded_store_on_disk(tmp_path):
                               dtype=data.dtype)
     array[...] = data
     opener = functools.partial(zarr.open_array, str(tmp_path / "a"), mode="r")
-    ds = dataset([Series("A", opener, 4, 60, 2, 0.0, 0.5, block=10)], observation_noise=0.1)
+    ds = dataset([Series("A", opener, 4, 60, 2, 0.0, 0.5, block=10)], observation=raw(observation_noise=0.1))
     expected = [ds[i] for i in range(len(ds))]  # the parent reads first, as a script peeking at ds[0] does
     loader = DataLoader(ds, batch_size=8, num_workers=2, timeout=60)
     got = [x for context, target in loader for x in zip(context, target, strict=True)]
