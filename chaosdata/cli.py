@@ -190,7 +190,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
     if missing := _publish_extra_missing():
         print(f"chaosdata: error: publishing needs {missing}: pip install 'chaosdata[publish]'", file=sys.stderr)
         return 2
-    from chaosdata.publish import publish
+    from chaosdata.publish import Contents, publish
 
     for option, folder in (("--dry-run", args.dry_run), ("--staging", args.staging)):
         if folder is not None:
@@ -202,11 +202,11 @@ def cmd_publish(args: argparse.Namespace) -> int:
         if ignored:
             raise InvalidInputError(f"--no-restage uploads the staging folder as it was staged, so {', '.join(ignored)} "
                                     "would be ignored; drop them, or drop --no-restage to stage again with them")
-    report = publish(args.store, args.repo_id, revision=args.revision, tag=args.tag, private=args.private,
-                     dry_run=args.dry_run, staging=args.staging, systems=_systems_arg(args.systems),
-                     results=args.results, hdf5=args.hdf5, workers=1 if args.workers is None else args.workers,
-                     restage=not args.no_restage,
-                     dataset_info=args.dataset_info, log=print)
+    contents = Contents(systems=_systems_arg(args.systems), results=args.results, hdf5=args.hdf5,
+                        workers=1 if args.workers is None else args.workers, dataset_info=args.dataset_info)
+    report = publish(args.store, args.repo_id, contents=contents, revision=args.revision, tag=args.tag,
+                     private=args.private, dry_run=args.dry_run, staging=args.staging, restage=not args.no_restage,
+                     log=print)
     staged = report.stage
     if staged is not None:
         phases = ", ".join(f"{k} {v:.1f} s" for k, v in staged.seconds.items())

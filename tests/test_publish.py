@@ -20,17 +20,17 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from stores import raw_tiny
 
 from chaosdata.cli import main as cli
 from chaosdata.errors import InvalidInputError, InvalidTypeError
 from chaosdata.export import config_name
-from chaosdata.publish import PublishError, default_tag, parse_repo_id, publish, stage, staged_index, verify_staged
+from chaosdata.publish import Contents, PublishError, default_tag, parse_repo_id, publish, stage, staged_index, verify_staged
 from chaosdata.publish.hub import git_blob_id
 from chaosdata.publish.stage import STAGED_INDEX
 from chaosdata.publish.verify import folder_entries, unstaged_files
 from chaosdata.store import build, open_store
 from chaosdata.store.config import HF_SPLITS, SPLITS, parse_config
-from stores import raw_tiny
 
 # a flow, a delay equation and a map, one granularity (maps: iteration): the tiny store of
 # tests/test_store.py with its own name and seed
@@ -154,12 +154,29 @@ def test_dataset_info_on_request_declares_the_features(staged, store):
 
 def test_restaging_is_idempotent(staged, store, staged_copy):
     before = {p: hashlib.sha256((staged_copy / p).read_bytes()).hexdigest() for p in staged_index(staged_copy)["files"]}
-    stage(store, staged_copy, repo_id=REPO, systems=["Henon"])  # a subset: the other systems' files go
+    stage(store, staged_copy, repo_id=REPO, contents=Contents(systems=["Henon"]))  # a subset: the other systems' files go
     index = staged_index(staged_copy)
     assert index["systems"] == ["Henon"]
     assert not (staged_copy / "Lorenz.zip").exists() and not (staged_copy / "data" / "Lorenz").exists()
     assert all(before[p] == e["sha256"] for p, e in index["files"].items() if p.startswith(("Henon.zip", "data/Henon/")))
     assert verify_staged(staged_copy) == []
+
+
+@pytest.mark.parametrize("option, value, error", [("hdf5", "yes", InvalidTypeError), ("dataset_info", 1, InvalidTypeError),
+                                                   ("workers", 0, InvalidInputError), ("systems", [], InvalidInputError),
+                                                   ("systems", 3, InvalidTypeError)])
+def test_contents_are_checked_once_naming_the_setting(option, value, error):
+    with pytest.raises(error, match=option):
+        Contents(**{option: value})
+
+
+def test_contents_take_one_system_name_or_a_list():
+    assert Contents(systems="Henon").systems == ("Henon",) == Contents(systems=["Henon"]).systems
+
+
+def test_stage_takes_contents_not_a_dict(store, tmp_path):
+    with pytest.raises(InvalidTypeError, match="contents must be a Contents"):
+        stage(store, tmp_path, repo_id=REPO, contents={"hdf5": True})
 
 
 def test_stage_refuses_a_folder_that_is_not_a_staging(store, tmp_path):
@@ -370,7 +387,7 @@ def test_no_restage_refuses_another_release(hub, store, staged, token_env, tmp_p
 def test_stage_with_hdf5(store, tmp_path):
     import h5py
 
-    report = stage(store, tmp_path / "h5", repo_id=REPO, systems=["Henon"], hdf5=True)
+    report = stage(store, tmp_path / "h5", repo_id=REPO, contents=Contents(systems=["Henon"], hdf5=True))
     h5 = [p for p in report.files if p.startswith("hdf5/")]
     assert sorted(h5) == [f"hdf5/Henon/iteration/{s}.h5" for s in ("test", "train", "validation")]
     with h5py.File(tmp_path / "h5" / "hdf5/Henon/iteration/train.h5") as f:

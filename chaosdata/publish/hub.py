@@ -28,7 +28,7 @@ from chaosdata import validate
 from chaosdata.errors import InvalidInputError
 from chaosdata.files import file_entry
 from chaosdata.publish.errors import PublishError
-from chaosdata.publish.stage import STAGED_INDEX, StageReport, stage, staged_index
+from chaosdata.publish.stage import STAGED_INDEX, Contents, StageReport, stage, staged_index
 from chaosdata.publish.verify import unstaged_files, verify_staged
 from chaosdata.store.reader import Store, open_store
 from chaosdata.version import __version__
@@ -169,13 +169,12 @@ def default_staging(repo_id: str) -> Path:
     return cache / "publish" / repo_id.replace("/", "--")
 
 
-def publish(store: Store | str | os.PathLike, repo_id: str, *, revision: str | None = None, tag: str | None = None,
-            private: bool = False, dry_run: str | os.PathLike | None = None,
-            staging: str | os.PathLike | None = None, systems: list[str] | None = None,
-            results: str | os.PathLike | None = None, hdf5: bool = False, workers: int = 1,
-            restage: bool = True, dataset_info: bool = False, token: str | None = None, api: Any = None,
-            log: Any = None) -> PublishReport:
-    """Stage, verify, and (unless `dry_run`) upload `store` to the dataset repo `repo_id`.
+def publish(store: Store | str | os.PathLike, repo_id: str, *, contents: Contents | None = None,
+            revision: str | None = None, tag: str | None = None, private: bool = False,
+            dry_run: str | os.PathLike | None = None, staging: str | os.PathLike | None = None,
+            restage: bool = True, token: str | None = None, api: Any = None, log: Any = None) -> PublishReport:
+    """Stage `contents` of `store` (a `Contents`: systems, results, HDF5, dataset_info, workers;
+    default every system), verify, and (unless `dry_run`) upload them to the dataset repo `repo_id`.
 
     `dry_run`: stage into this folder, verify, and stop (no token, no network). Otherwise the
     folder is `staging` (default `default_staging(repo_id)`), kept between runs so that a rerun
@@ -193,8 +192,7 @@ def publish(store: Store | str | os.PathLike, repo_id: str, *, revision: str | N
     secret = None if dry_run is not None else resolve_token(token)
     folder = Path(dry_run if dry_run is not None else (staging or default_staging(repo_id)))
     if restage:
-        report = stage(store, folder, repo_id=repo_id, systems=systems, results=results, hdf5=hdf5,
-                       workers=workers, dataset_info=dataset_info, log=log)
+        report = stage(store, folder, repo_id=repo_id, contents=contents, log=log)
     else:
         index = staged_index(folder)
         if index["config_hash"] != store.manifest["config_hash"]:

@@ -5,7 +5,7 @@
   README.md                        the repo card (YAML header: configs; dataset_info if asked)
   manifest.json  builds.json  <System>.zip      the store, as built (chaosdata.load_dataset, zarr/xarray)
   data/<System>/<granularity>/<split>-NNNNN-of-NNNNN.parquet   one config per (system, granularity)
-  hdf5/<System>/<granularity>/<split>.h5                       only with `hdf5=True`
+  hdf5/<System>/<granularity>/<split>.h5                       only with `Contents(hdf5=True)`
   cards/<System>.md  cards/img/*.png                           per-system pages and pictures
   metadata/{catalogue,invariants,config}.json  config.toml  manifest.json
   metadata/staged.json             every other staged file with its size and SHA-256
@@ -85,25 +85,48 @@ def _check_target(ledger: Ledger) -> None:
                                 f"({STAGED_INDEX}); give an empty or new folder")
 
 
-def stage(store: Store | str | os.PathLike, out: str | os.PathLike, *, repo_id: str | None = None,
-          systems: Sequence[str] | None = None, results: str | os.PathLike | None = None, hdf5: bool = False,
-          workers: int = 1, dataset_info: bool = False, log: Any = None) -> StageReport:
-    """Stage the repo folder of `store` in `out` (created; an earlier staging is updated in place).
+@dataclass(frozen=True)
+class Contents:
+    """What a staging holds, checked once: `systems` (a subset, or None for all; the manifest
+    still lists the whole store), the benchmark `results` the cards quote (a results.csv or its
+    folder), the HDF5 export (`hdf5`), the cards' `dataset_info` YAML, and `workers`, the
+    processes drawing the pictures."""
 
-    Checks the arguments and verifies the store against its manifest first (`PublishError`
-    naming the first mismatch; then nothing is written), copies the store, exports Parquet (and
-    HDF5 with `hdf5`), renders the cards, deletes the files an earlier staging wrote that are no
-    longer part of it, and writes `metadata/staged.json` last. Files chaosdata did not write are
-    never replaced or deleted (`chaosdata.owned`). `systems` publishes a subset (the manifest
-    still lists the whole store).
+    systems: Sequence[str] | None = None
+    results: str | os.PathLike | None = None
+    hdf5: bool = False
+    workers: int = 1
+    dataset_info: bool = False
+
+    def __post_init__(self) -> None:
+        if self.systems is not None:
+            object.__setattr__(self, "systems", tuple(validate.names(self.systems, "systems",
+                                                                     hint="the store's system names, or None for all")))
+        check_results(self.results)
+        object.__setattr__(self, "hdf5", validate.flag(self.hdf5, "hdf5", hint="True: export HDF5 too"))
+        object.__setattr__(self, "workers", validate.count(self.workers, "workers", hint="processes drawing the pictures"))
+        object.__setattr__(self, "dataset_info", validate.flag(self.dataset_info, "dataset_info",
+                                                               hint="True: the card's YAML holds dataset_info"))
+
+
+def stage(store: Store | str | os.PathLike, out: str | os.PathLike, *, repo_id: str | None = None,
+          contents: Contents | None = None, log: Any = None) -> StageReport:
+    """Stage the repo folder of `store` in `out` (created; an earlier staging is updated in place),
+    holding `contents` (a `Contents`; default `Contents()`: every system, Parquet, the cards).
+
+    Verifies the store against its manifest first (`PublishError` naming the first mismatch;
+    then nothing is written), copies the store, exports Parquet (and HDF5 with `contents.hdf5`),
+    renders the cards, deletes the files an earlier staging wrote that are no longer part of it,
+    and writes `metadata/staged.json` last. Files chaosdata did not write are never replaced or
+    deleted (`chaosdata.owned`).
     """
     log = log or (lambda msg: None)
     store = store if isinstance(store, Store) else open_store(store)
-    workers = validate.count(workers, "workers", hint="processes drawing the pictures")
-    check_results(results)
+    contents = Contents() if contents is None else validate.instance(
+        contents, "contents", Contents, hint="e.g. Contents(systems=['Lorenz'], hdf5=True)")
     ledger = Ledger(out, STAGED_INDEX, source=store.path, option="the staging folder")
     _check_target(ledger)
-    names = store.select(systems)
+    names = store.select(contents.systems)
     seconds: dict[str, float] = {}
 
     t = time.perf_counter()
@@ -117,7 +140,7 @@ def stage(store: Store | str | os.PathLike, out: str | os.PathLike, *, repo_id: 
     # a file of the user's at a path to write is refused before anything is written (store copies
     # are checked as they go: a file with the store's own bytes is taken as it is)
     shapes = split_shapes(store, names)
-    ledger.claim(*parquet_plan(shapes).paths, *(hdf5_plan(shapes).paths if hdf5 else ()),
+    ledger.claim(*parquet_plan(shapes).paths, *(hdf5_plan(shapes).paths if contents.hdf5 else ()),
                  *card_files(names, {n: store.attrs(n) for n in names}))
 
     t = time.perf_counter()
@@ -129,7 +152,7 @@ def stage(store: Store | str | os.PathLike, out: str | os.PathLike, *, repo_id: 
     log("exporting Parquet (read back and checked against the manifest)")
     parquet = export_parquet(store, ledger.root, names, ledger=ledger)
     seconds["export_parquet"] = time.perf_counter() - t
-    if hdf5:
+    if contents.hdf5:
         t = time.perf_counter()
         log("exporting HDF5")
         export_hdf5(store, ledger.root, names, ledger=ledger)
@@ -137,8 +160,8 @@ def stage(store: Store | str | os.PathLike, out: str | os.PathLike, *, repo_id: 
 
     t = time.perf_counter()
     log("rendering the cards and pictures")
-    render_cards(store, ledger.root, configs=parquet.configs, repo_id=repo_id, results=results, systems=names,
-                 workers=workers, store_staged=True, dataset_info=dataset_info, ledger=ledger)
+    render_cards(store, ledger.root, configs=parquet.configs, repo_id=repo_id, results=contents.results, systems=names,
+                 workers=contents.workers, store_staged=True, dataset_info=contents.dataset_info, ledger=ledger)
     seconds["cards"] = time.perf_counter() - t
 
     t = time.perf_counter()
