@@ -238,10 +238,12 @@ def _params_arg(value: str | None) -> dict[str, dict[str, object]] | None:
         params = json.loads(value)
     except json.JSONDecodeError as err:
         raise InvalidInputError(f"--params is not valid JSON ({err}); give an object such as {example}") from None
-    if not isinstance(params, dict) or not all(isinstance(v, dict) for v in params.values()):
-        raise InvalidInputError(f"--params must map forecaster names to objects of hyperparameters, such as "
-                                f"{example}; got {value}")
-    return params
+    match params:  # data read from the option's text: its shape is matched, not asserted
+        case dict() if all(isinstance(v, dict) for v in params.values()):
+            return params
+        case _:
+            raise InvalidInputError(f"--params must map forecaster names to objects of hyperparameters, such as "
+                                    f"{example}; got {value}")
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
@@ -307,18 +309,19 @@ def _store_parser(sub: argparse._SubParsersAction, name: str, summary: str, *,
     return p
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="chaosdata", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _systems_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("systems", help="list the catalogue (name, kind, dimension, flags)")
     p.add_argument("--kind", choices=KINDS, default=None)
     p.set_defaults(func=cmd_systems)
 
+
+def _info_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("info", help="all metadata of one system as JSON, or a summary of a store directory")
     p.add_argument("name", help="a system name, or the directory of a store")
     p.set_defaults(func=cmd_info)
 
+
+def _generate_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("generate", help="build (or resume) a release store: sharded Zarr plus a manifest")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--preset", choices=("quick", "release"), default="quick")
@@ -338,28 +341,38 @@ def build_parser() -> argparse.ArgumentParser:
                    help="resume a store built by other code (versions, source, device); each system records its code")
     p.set_defaults(func=cmd_generate)
 
+
+def _verify_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("verify", help="check a store's files and data against its manifest checksums")
     p.add_argument("dir")
     p.add_argument("--systems", default=None, help="comma-separated names (default: all)")
     p.add_argument("--files-only", action="store_true", help="compare file checksums only, do not decode")
     p.set_defaults(func=cmd_verify)
 
+
+def _invariants_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("invariants", help="a system's stored invariants, beside dysts's values")
     p.add_argument("name")
     p.add_argument("--json", action="store_true", help="the whole stored entry, as JSON")
     p.set_defaults(func=cmd_invariants)
 
+
+def _export_parser(sub: argparse._SubParsersAction) -> None:
     p = _store_parser(sub, "export", "write a store as Parquet or HDF5 files that `datasets` loads natively")
     p.add_argument("--format", choices=("parquet", "hdf5"), required=True)
     p.add_argument("--out", required=True, help="output folder (files go to data/... or hdf5/... inside)")
     p.set_defaults(func=cmd_export)
 
+
+def _card_parser(sub: argparse._SubParsersAction) -> None:
     p = _store_parser(sub, "card", "render a store's dataset card, system pages, pictures and metadata JSON", results=True)
     p.add_argument("--out", required=True, help="output folder (README.md, cards/, metadata/ inside)")
     p.add_argument("--repo-id", default=None, help="OWNER/NAME shown in the loading examples")
     p.add_argument("--workers", type=int, default=1, help="processes drawing the pictures")
     p.set_defaults(func=cmd_card)
 
+
+def _publish_parser(sub: argparse._SubParsersAction) -> None:
     p = _store_parser(sub, "publish", "stage (store + Parquet + cards), verify, upload to the Hub and tag", results=True)
     p.add_argument("--repo-id", required=True, help="the dataset repo, OWNER/NAME")
     p.add_argument("--revision", default=None, help="branch to commit to (default: main)")
@@ -376,6 +389,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None, help="processes drawing the pictures (default 1)")
     p.set_defaults(func=cmd_publish)
 
+
+def _benchmark_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("benchmark", help="run forecasters on systems under a protocol; results.csv, leaderboard, plots")
     # the options of a run default to None, so that --report-only can refuse them instead of ignoring them
     p.add_argument("--protocol", default=None,
@@ -399,11 +414,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_benchmark)
 
+
+def _demo_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="integrate every system briefly and print a table")
     p.add_argument("--n-points", type=int, default=100)
     p.add_argument("--n-ics", type=int, default=4)
     p.add_argument("--systems", default=None, help="comma-separated names (default: all)")
     p.set_defaults(func=cmd_demo)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `chaosdata` parser: one subcommand per `_<command>_parser`, each setting its `cmd_` function."""
+    parser = argparse.ArgumentParser(prog="chaosdata", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_systems_parser, _info_parser, _generate_parser, _verify_parser, _invariants_parser, _export_parser,
+                _card_parser, _publish_parser, _benchmark_parser, _demo_parser):
+        add(sub)
     return parser
 
 

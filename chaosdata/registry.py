@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
-from chaosdata.errors import InvalidInputError, InvalidTypeError, UnknownNameError, suggest
+from chaosdata import validate
+from chaosdata.errors import InvalidInputError, UnknownNameError, suggest
 
 T = TypeVar("T")
 
@@ -35,11 +36,7 @@ class Registry(Generic[T]):
     def add(self, name: str, item: T) -> T:
         """Register `item` as `name` and return it; the same object again is a no-op, another
         object under a taken name (any case) is refused."""
-        if not isinstance(name, str):
-            raise InvalidTypeError(f"a {self.kind} name must be a string, got {type(name).__name__}")
-        if not name:
-            raise InvalidInputError(f"a {self.kind} name must not be empty")
-        key = name.lower()
+        key = validate.text(name, f"a {self.kind} name").lower()
         if key in self._items:
             if self._items[key] is item:
                 return item
@@ -63,9 +60,7 @@ class Registry(Generic[T]):
     def get(self, name: str) -> T:
         """The object registered as `name` (any case), or made by its family; `UnknownNameError`
         with the known names and the closest ones otherwise."""
-        if not isinstance(name, str):
-            raise InvalidTypeError(f"a {self.kind} name must be a string, got {type(name).__name__}")
-        key = name.lower()
+        key = validate.instance(name, f"a {self.kind} name", str).lower()
         if key in self._items:
             return self._items[key]
         prefix, sep, rest = name.partition(":")

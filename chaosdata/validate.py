@@ -171,6 +171,14 @@ def names(value: Any, name: str, *, hint: str = "") -> list[str]:
     return result
 
 
+def listed_names(value: Any, name: str, *, hint: str = "") -> list[str]:
+    """`value` (a list of names, or one string of comma-separated names as a CLI option gives
+    them) as a non-empty list of names; `names` checks each."""
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    return names(value, name, hint=hint)
+
+
 def table(value: Any, name: str, keys: Iterable[str] | None = None) -> dict[str, Any]:
     """`value` as a table (a dict: a TOML table, a JSON object) whose keys are among `keys`
     (any, when None); an unknown key is refused with the closest names suggested."""

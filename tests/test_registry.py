@@ -62,11 +62,11 @@ def test_a_second_object_under_a_taken_name_is_refused_in_any_case():
 
 
 def test_a_name_that_is_not_a_string_is_a_type_error():
-    with pytest.raises(InvalidTypeError, match="colour name must be a string, got int"):
+    with pytest.raises(InvalidTypeError, match="colour name must be a str, got int"):
         _colours().get(3)  # type: ignore[arg-type]
-    with pytest.raises(InvalidTypeError, match="colour name must be a string, got NoneType"):
+    with pytest.raises(InvalidTypeError, match="colour name must be a string, got None"):
         _colours().add(None, 4)  # type: ignore[arg-type]
-    with pytest.raises(InvalidInputError, match="colour name must not be empty"):
+    with pytest.raises(InvalidInputError, match="colour name must be a non-empty string"):
         _colours().add("", 4)
 
 

@@ -430,7 +430,7 @@ def test_systems_may_be_one_comma_separated_string(tmp_path):
     config = parse_config(raw_tiny(systems=["Henon", "Logistic"]))
     report = build(config, tmp_path / "s", systems="henon", progress=False, log=quiet)
     assert [r.name for r in report.results] == ["Henon"]
-    with pytest.raises(InvalidInputError, match="systems names nothing"):
+    with pytest.raises(InvalidInputError, match="systems is empty"):
         build(config, tmp_path / "t", systems=" , ", progress=False, log=quiet)
 
 

@@ -89,11 +89,12 @@ def open_system(path: Path) -> zarr.Group:
 def _node_at(group: zarr.Group, path: str, kind: type[N], wanted: str, found: str) -> N:
     """The node at `path` under `group`, which the layout says is a `kind` (zarr types `group[path]`
     as array or group); a node of the other kind is a damaged or foreign store."""
-    node = group[path]
-    if not isinstance(node, kind):
-        raise StoreError(f"{group.store}: {group.path}/{path} is {found} where the layout has {wanted}; "
-                         "the store is damaged or foreign: rebuild it")
-    return node
+    match group[path]:  # what the file holds there, not an argument
+        case kind() as node:
+            return node
+        case _:
+            raise StoreError(f"{group.store}: {group.path}/{path} is {found} where the layout has {wanted}; "
+                             "the store is damaged or foreign: rebuild it")
 
 
 def array_at(group: zarr.Group, path: str) -> zarr.Array:
@@ -138,8 +139,8 @@ def root_attributes(path: Path) -> dict[str, Any] | None:
 
 def is_checksum_error(err: BaseException) -> bool:
     """Whether `err` is a failed integrity check of stored bytes: zarr's CRC32C codec (a chunk or a
-    shard index) or the zip's own CRC-32 of a member read whole."""
-    if isinstance(err, (zipfile.BadZipFile, ChunkChecksumError)):
+    shard index), the zip's own CRC-32 of a member read whole, or our `ChecksumError` saying so."""
+    if isinstance(err, (zipfile.BadZipFile, ChunkChecksumError, ChecksumError)):
         return True
     return isinstance(err, ValueError) and "checksum do not match" in str(err)
 

@@ -32,6 +32,7 @@ from zipfile import BadZipFile
 import numpy as np
 import zarr
 
+from chaosdata import validate
 from chaosdata.errors import InvalidInputError, UnknownNameError, suggest
 from chaosdata.files import sha256_file
 from chaosdata.store import shards
@@ -154,11 +155,8 @@ class Store:
         empty selection."""
         if systems is None:
             return self.systems
-        if isinstance(systems, str):
-            systems = [s for s in systems.split(",") if s]
-        if not systems:
-            raise InvalidInputError("systems is empty: name at least one system of the store, or pass None for all")
-        return sorted({self.resolve(s) for s in systems})
+        names = validate.listed_names(systems, "systems", hint="names of the store's systems, or None for all")
+        return sorted({self.resolve(s) for s in names})
 
     def _entry(self, system: str) -> tuple[str, dict[str, Any]]:
         name = self.resolve(system)
@@ -313,7 +311,7 @@ def verify_arrays(name: str, arrays: Iterable[tuple[str, Any]]) -> list[Problem]
         try:
             values = z[...]
         except (ValueError, BadZipFile, ChecksumError) as err:  # a chunk's CRC32C (or the member's CRC-32) failed
-            if not isinstance(err, ChecksumError) and not is_checksum_error(err):
+            if not is_checksum_error(err):
                 raise
             problems.append(Problem(name, path, "chunks that pass their checksum", f"{type(err).__name__}: {err}"))
             continue

@@ -39,6 +39,7 @@ from tqdm.auto import tqdm
 from zarr.abc.buffer import Buffer
 from zarr.storage import MemoryStore, StoreLike
 
+from chaosdata import validate
 from chaosdata.devices import usable_device
 from chaosdata.errors import InvalidInputError
 from chaosdata.files import sha256_file
@@ -365,12 +366,9 @@ def _targets(config: ReleaseConfig, requested: Sequence[str] | str | None) -> li
     """The config's systems, or those of them that `requested` names (a list, or one string
     of comma-separated names)."""
     names = config.resolved_systems()
-    if isinstance(requested, str):
-        requested = [s.strip() for s in requested.split(",") if s.strip()]
-        if not requested:
-            raise InvalidInputError("systems names nothing: give system names, or None for all of the config's")
-    if not requested:
+    if requested is None or (not isinstance(requested, str) and len(requested) == 0):
         return names
+    requested = validate.listed_names(requested, "systems", hint="system names, or None for all of the config's")
     wanted = [s if s in names else get_system(s).name for s in requested]
     outside = [s for s in wanted if s not in names]
     if outside:
@@ -465,8 +463,7 @@ def build(config: ReleaseConfig, out: str | Path, *, systems: Sequence[str] | st
     same bytes as a local build. A store written by other code (`provenance.fingerprint`) is
     refused unless `allow_mixed_code`; `wait` waits for another build of `out` instead of refusing.
     """
-    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
-        raise InvalidInputError(f"workers must be a positive integer, got {workers!r}")
+    workers = validate.count(workers, "workers", hint="systems built in parallel processes")
     if executor not in executors.EXECUTORS:
         raise InvalidInputError(f"executor must be one of {executors.EXECUTORS}, got {executor!r}")
     usable_device(device)
