@@ -46,7 +46,7 @@ from chaosdata.store import shards
 from chaosdata.store.archive import is_checksum_error
 from chaosdata.store.errors import ChecksumError, StoreError
 from chaosdata.store.layout import MANIFEST, system_file
-from chaosdata.store.reader import CheckedArray, Store, verify_arrays, walk_arrays
+from chaosdata.store.reader import CheckedArray, Store, VerifyReport, verify_arrays, walk_arrays
 
 try:
     import fcntl
@@ -357,12 +357,10 @@ class RemoteStore(Store):
         name = self.resolve(system)
         return RemoteArray(self.group(name)[path], self.remote_file(name))
 
-    def verify(self, systems: Iterable[str] | None = None, *, data: bool = True, strict: bool = False) -> Any:
+    def verify(self, systems: Iterable[str] | None = None, *, data: bool = True, strict: bool = False) -> VerifyReport:
         """Decode every array of `systems` (all by default) and check it against the SHA-256 written
         with it: the whole of each system is read (and cached). The files' own SHA-256 are not
         computed (that needs the whole file); `data=False` checks nothing."""
-        from chaosdata.store.reader import VerifyReport
-
         names = sorted(self.manifest["systems"]) if systems is None else [self.resolve(s) for s in systems]
         report = VerifyReport()
         for name in names:
