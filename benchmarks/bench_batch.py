@@ -18,6 +18,7 @@ import torch
 
 import chaosdata
 from chaosdata.integrate.ode import integrate
+from chaosdata.integrate.settings import SolverSettings
 
 
 def main() -> None:
@@ -41,9 +42,10 @@ def main() -> None:
     t = torch.arange(args.points, dtype=torch.float64) * (system.period / args.points_per_period)
     if args.compile:
         start = time.perf_counter()
-        integrate(f, y0, t, rtol=1e-12, atol=1e-12, compile=True)
+        integrate(f, y0, t, SolverSettings(rtol=1e-12, atol=1e-12, compile=True))
         print(f"first call {time.perf_counter() - start:.1f} s, ", end="")
-    best = min(integrate(f, y0, t, rtol=1e-12, atol=1e-12, compile=args.compile).wall_time for _ in range(args.repeat))
+    settings = SolverSettings(rtol=1e-12, atol=1e-12, compile=args.compile)
+    best = min(integrate(f, y0, t, settings).wall_time for _ in range(args.repeat))
     print(f"{best:.3f}")
 
 

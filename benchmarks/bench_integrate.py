@@ -48,7 +48,7 @@ from scipy.integrate import solve_ivp
 
 import chaosdata
 from chaosdata import SolverSettings
-from chaosdata.integrate import integrate
+from chaosdata.integrate import Execution, integrate
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = "647e544"  # the last commit before integrator v2
@@ -128,15 +128,12 @@ def throughput(device: str, n_traj: int, n_steps: int, sizes: list[int], steps_p
     DOP853 on `n_traj // 16` through the generic path. Every compiled variant is compiled on
     its own shapes (a short run) before it is timed. `threads`: torch CPU threads for every
     variant (None: the solver's policy, `threads.threads_for`)."""
-    import inspect
 
     from chaosdata.integrate.fixed import STEPS_PER_GRAPH, integrate_fixed_grid
     from chaosdata.integrate.tableaux import RK4
     from chaosdata.integrate.threads import torch_threads
 
     lorenz = chaosdata.get_system("Lorenz")
-    # once the lead wires the fast path into integrate, `fixed_grid=False` keeps the generic one
-    generic_kw = {"fixed_grid": False} if "fixed_grid" in inspect.signature(integrate).parameters else {}
     dt = 0.005
 
     def f(t, y):
@@ -166,11 +163,11 @@ def throughput(device: str, n_traj: int, n_steps: int, sizes: list[int], steps_p
         n = 2**k
         y0 = starts(n, torch.float32)
         rates, valid, ends = {}, {}, {}
-        kw = {"method": "rk4", "dt": dt, "check_every": 64, "max_outputs_per_step": 1, "compile": True,
-              "bucket": True, "threads": threads, **generic_kw}
+        settings = SolverSettings(method="rk4", fixed_step=dt, max_outputs_per_step=1, compile=True, threads=threads)
+        run = Execution(check_every=64, bucket=True, fixed_grid=False)
         # each path as it finishes (a run cut short by its time limit keeps what it measured)
-        warm_s, _ = timed(lambda: integrate(f, y0, t_eval * 0.01, **kw))  # compile on the timed shapes
-        elapsed, sol = timed(lambda: integrate(f, y0, t_eval, **kw))
+        warm_s, _ = timed(lambda: integrate(f, y0, t_eval * 0.01, settings, execution=run))  # compile on the timed shapes
+        elapsed, sol = timed(lambda: integrate(f, y0, t_eval, settings, execution=run))
         rates["generic"], valid["generic"] = float((sol.n_accepted + sol.n_rejected).sum()) / elapsed, sol.valid
         ends["generic"] = sol.y[:, -1]
         print(f"  {n:>9d} generic         {rates['generic']:.3e}  ({elapsed:.2f} s; warm-up {warm_s:.1f} s)", flush=True)
@@ -202,10 +199,11 @@ def throughput(device: str, n_traj: int, n_steps: int, sizes: list[int], steps_p
               f"median end gap to fixed eager / std: {gaps})", flush=True)
     n = n_traj // 16
     y0 = starts(n, torch.float64)
-    kw = {"method": "dop853", "rtol": 1e-10, "atol": 1e-10, "check_every": 64, "max_outputs_per_step": 1,
-          "compile": True, "bucket": True, "threads": threads}
-    integrate(f, y0, t_eval.double() * 0.01, **kw)
-    elapsed, sol = timed(lambda: integrate(f, y0, t_eval.double(), **kw))
+    settings = SolverSettings(method="dop853", rtol=1e-10, atol=1e-10, max_outputs_per_step=1, compile=True,
+                              threads=threads)
+    run = Execution(check_every=64, bucket=True)
+    integrate(f, y0, t_eval.double() * 0.01, settings, execution=run)
+    elapsed, sol = timed(lambda: integrate(f, y0, t_eval.double(), settings, execution=run))
     steps = float((sol.n_accepted + sol.n_rejected).sum())
     print(f"dop853 float64   {n:>9d} trajectories  {steps / elapsed:.3e} trajectory-steps/s  "
           f"({elapsed:.2f} s, valid {int(sol.valid.sum())}/{n})", flush=True)
@@ -285,7 +283,7 @@ def stage_buffer(batch: int, repeat: int, tol: float = 1e-13) -> dict:
             for label in best:
                 ode._stages = staged(label == "into the buffer")
                 start = time.perf_counter()
-                sol = integrate(f, y0, t, rtol=tol, atol=tol)
+                sol = integrate(f, y0, t, SolverSettings(rtol=tol, atol=tol))
                 steps = int((sol.n_accepted + sol.n_rejected).max())
                 best[label] = min(best[label], (time.perf_counter() - start) / steps * 1e6)
                 ends[label] = sol.y
@@ -303,6 +301,17 @@ def lorenz_field():
     return lorenz, f
 
 
+def integrate_kw(f, y0: torch.Tensor, t: torch.Tensor, **kw):
+    """Today's `integrate` called with the keywords of the older revisions `--per-step` compares
+    it with (their `integrate` took every setting as a keyword): the same solve, today's specs."""
+    settings = {k: kw.pop(k) for k in ("method", "rtol", "atol", "controller", "compile", "threads",
+                                       "max_outputs_per_step") if k in kw}
+    if "dt" in kw:
+        settings["fixed_step"] = kw.pop("dt")
+    run = {k: kw.pop(k) for k in ("check_every", "steps_per_graph", "bucket", "compact", "fixed_grid") if k in kw}
+    return integrate(f, y0, t, SolverSettings(**settings), execution=Execution(**run), **kw)
+
+
 def per_step(rev: str, batch: int, repeat: int, tol: float) -> dict:
     """Ops and best-of-`repeat` microseconds per DOP853 step, the two sides of each row
     alternating: eager baseline against today's for two fields, then compiled (the baseline's
@@ -317,12 +326,12 @@ def per_step(rev: str, batch: int, repeat: int, tol: float) -> dict:
     a = torch.tensor([[0.0, 1.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 0.0, -0.1]], dtype=torch.float64)
     tols = {"rtol": tol, "atol": tol}
     rows = {  # label -> field, (before, its kwargs), (after, its kwargs), count ops
-        "lorenz": (f, (old.integrate, tols), (integrate, tols), True),
-        "linear (1 op)": (lambda t, y: y @ a, (old.integrate, tols), (integrate, tols), True),
+        "lorenz": (f, (old.integrate, tols), (integrate_kw, tols), True),
+        "linear (1 op)": (lambda t, y: y @ a, (old.integrate, tols), (integrate_kw, tols), True),
         "lorenz compiled": (f, (old.integrate, {**tols, "compile": True}),
-                            (integrate, {**tols, "compile": True, "steps_per_graph": 4}), False),
-        "compiled 1 -> 4": (f, (integrate, {**tols, "compile": True, "steps_per_graph": 1}),
-                            (integrate, {**tols, "compile": True, "steps_per_graph": 4}), False),
+                            (integrate_kw, {**tols, "compile": True, "steps_per_graph": 4}), False),
+        "compiled 1 -> 4": (f, (integrate_kw, {**tols, "compile": True, "steps_per_graph": 1}),
+                            (integrate_kw, {**tols, "compile": True, "steps_per_graph": 4}), False),
     }
     out = {}
     for label, (field, *sides, count) in rows.items():
@@ -341,7 +350,7 @@ def per_step(rev: str, batch: int, repeat: int, tol: float) -> dict:
                                                (time.perf_counter() - start) / row[name]["steps"] * 1e6)
         row["max_end_difference"] = float((row["before"].pop("end") - row["after"].pop("end")).abs().max())
         out[label] = row
-    out["lorenz"]["field"] = field_share(f, y0, t, (old.integrate, tols), (integrate, tols), repeat=repeat)
+    out["lorenz"]["field"] = field_share(f, y0, t, (old.integrate, tols), (integrate_kw, tols), repeat=repeat)
     return out
 
 
@@ -377,7 +386,7 @@ def field_share(f, y0: torch.Tensor, t: torch.Tensor, *sides, repeat: int) -> di
 # ----------------------------------------------------------------------------- peers
 def peer_solvers(tol: float):
     """name -> solve(f, y0, t) returning [B, n, d]; torchdiffeq and torchode where installed."""
-    solvers = {"chaosdata dop853": lambda f, y0, t: integrate(f, y0, t, rtol=tol, atol=tol).y}
+    solvers = {"chaosdata dop853": lambda f, y0, t: integrate(f, y0, t, SolverSettings(rtol=tol, atol=tol)).y}
     try:
         import torchdiffeq
 
@@ -436,7 +445,7 @@ def contention(batch: int, n: int, repeat: int) -> dict:
     x0 = torch.tensor(lorenz.initial_conditions, dtype=torch.float64).repeat(batch, 1)
     x0 += 1e-3 * torch.randn(batch, 3, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
     t = torch.arange(n, dtype=torch.float64) * (lorenz.period / 100)
-    from chaosdata.integrate.simulate import SolverSettings, simulate
+    from chaosdata.integrate.simulate import simulate
 
     def once(threads) -> float:
         settings = SolverSettings(threads=threads).for_system(lorenz)

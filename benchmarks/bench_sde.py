@@ -21,7 +21,7 @@ import torch
 
 import chaosdata
 from chaosdata import Sampling
-from chaosdata.integrate.sde import coarsen, integrate_sde
+from chaosdata.integrate.sde import SDESettings, coarsen, integrate_sde
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,7 +49,7 @@ def orders() -> None:
 
         sol = integrate_sde(lambda _, x: torch.sin(3 * x) - x**3, lambda _, x: torch.full_like(x, 0.8),
                             torch.ones(500, 1, dtype=torch.float64), torch.tensor([0.0, 1.0], dtype=torch.float64),
-                            method=method, steps_per_output=2**level, increments=increments)
+                            SDESettings(method=method, steps_per_output=2**level), increments=increments)
         return sol.y[:, -1, 0]
 
     reference = nonlinear("sra1", 12)
@@ -148,7 +148,7 @@ def step_error(names: tuple[str, ...] = ("Lorenz", "Rossler"), level: float = 0.
 
         def run(k: int) -> torch.Tensor:
             return integrate_sde(lambda t, y: system.equations(y, t, **system.parameters), lambda t, y: sigma, x0,
-                                 t_eval, steps_per_output=k, refine=80 // k, seed=3).y
+                                 t_eval, SDESettings(steps_per_output=k, refine=80 // k), seed=3).y
 
         ref = run(80)
         for k in (1, 2, 5, 10, 20, 40):

@@ -27,7 +27,8 @@ import torch
 
 from chaosdata import Sampling, get_system, make_trajectories
 from chaosdata.errors import InvalidInputError
-from chaosdata.integrate.simulate import SolverSettings, simulate
+from chaosdata.integrate.settings import SolverSettings
+from chaosdata.integrate.simulate import simulate
 from chaosdata.integrate.tolerances import tolerance_floor
 from chaosdata.windows import Observation, Series, WindowDataset
 

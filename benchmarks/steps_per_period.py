@@ -27,7 +27,7 @@ import torch
 
 import chaosdata
 from chaosdata import Sampling, SolverSettings
-from chaosdata.integrate.ode import get_tableau
+from chaosdata.integrate.tableaux import get_tableau
 
 
 def stability_polynomial(method: str) -> np.ndarray:

@@ -19,6 +19,7 @@ import chaosdata
 from chaosdata.errors import InvalidInputError
 from chaosdata.integrate.fixed import ALIGN_ULPS, integrate_fixed_grid, make_advance, steps_per_output
 from chaosdata.integrate.ode import Status, integrate
+from chaosdata.integrate.settings import Bound, Execution, SolverSettings
 from chaosdata.integrate.tableaux import RK4, TABLEAUX
 
 F64 = torch.float64
@@ -113,7 +114,7 @@ def test_matches_the_generic_rk4_path_on_aligned_grids(m, n):
     _, f = _field("Lorenz")
     y0 = _lorenz_starts()
     t_eval = torch.arange(n, dtype=F64) * (m * DT)  # one time unit (0.98 for m = 7)
-    generic = integrate(f, y0, t_eval, method="rk4", dt=DT, fixed_grid=False)
+    generic = integrate(f, y0, t_eval, SolverSettings(method="rk4", fixed_step=DT), execution=Execution(fixed_grid=False))
     fast = integrate_fixed_grid(f, y0, t_eval, RK4, DT)
     assert fast.y.shape == generic.y.shape == (32, n, 3)
     assert bool(fast.valid.all()) and bool(generic.valid.all())
@@ -196,7 +197,7 @@ def test_torus_the_catalogue_field_that_reads_t_matches_generic_and_closed_form(
 
     y0 = closed(t_eval[:1]).expand(3, 3) + torch.tensor([[0.0], [1.0], [-2.0]], dtype=F64)
     fast = integrate_fixed_grid(f, y0, t_eval, RK4, 0.001)
-    generic = integrate(f, y0, t_eval, method="rk4", dt=0.001, fixed_grid=False)
+    generic = integrate(f, y0, t_eval, SolverSettings(method="rk4", fixed_step=0.001), execution=Execution(fixed_grid=False))
     assert _rel_gap(fast.y, generic.y) < 1e-12
     exact = closed(t_eval)[None] + (y0 - closed(t_eval[:1]))[:, None]
     assert _rel_gap(fast.y, exact) < 1e-9  # RK4's own error at dt = 1e-3 (n a = 7.7)
@@ -219,7 +220,7 @@ def test_forced_duffing_with_explicit_time_matches_the_catalogue_phase_form():
     y3 = torch.cat([y2, torch.full((2, 1), p["omega"] * t0, dtype=F64)], -1)
     explicit = integrate_fixed_grid(f2, y2, t_eval, RK4, 0.01, steps_per_graph=3)
     phase = integrate_fixed_grid(f3, y3, t_eval, RK4, 0.01)
-    generic = integrate(f2, y2, t_eval, method="rk4", dt=0.01, fixed_grid=False)
+    generic = integrate(f2, y2, t_eval, SolverSettings(method="rk4", fixed_step=0.01), execution=Execution(fixed_grid=False))
     assert _rel_gap(explicit.y, phase.y[..., :2]) < 1e-12
     assert _rel_gap(explicit.y, generic.y) < 1e-12
 
@@ -229,12 +230,13 @@ def _blowup(t, y):
     return y * y  # y(t) = y0 / (1 - y0 t): a row with y0 = 5 blows up at t = 0.2
 
 
-@pytest.mark.parametrize("bound, code", [(None, Status.NONFINITE), (100.0, Status.OUT_OF_BOUNDS)])
+@pytest.mark.parametrize("bound, code", [(None, Status.NONFINITE), (Bound(100.0), Status.OUT_OF_BOUNDS)])
 def test_a_blowup_row_is_flagged_and_the_others_match_the_generic_path(bound, code):
     y0 = torch.tensor([[0.1, 0.0], [5.0, 0.0], [0.2, 0.5]], dtype=F64)
     t_eval = torch.arange(51, dtype=F64) * (2 * DT)  # to t = 0.5
     fast = integrate_fixed_grid(_blowup, y0, t_eval, RK4, DT, bound=bound)
-    generic = integrate(_blowup, y0, t_eval, method="rk4", dt=DT, bound=bound, fixed_grid=False)
+    generic = integrate(_blowup, y0, t_eval, SolverSettings(method="rk4", fixed_step=DT), bound=bound,
+                        execution=Execution(fixed_grid=False))
     assert fast.status.tolist() == generic.status.tolist() == [0, int(code), 0]
     assert bool(fast.y[1].isnan().all())
     assert _rel_gap(fast.y[[0, 2]], generic.y[[0, 2]]) < 1e-12
@@ -249,9 +251,10 @@ def test_the_bound_applies_only_to_bounded_coordinates():
 
     y0 = torch.tensor([[0.1, 5.0], [500.0, 0.1], [1.0, 0.1]], dtype=F64)
     t_eval = torch.arange(101, dtype=F64) * DT  # to t = 0.5, past row 0's blow-up at 0.2
-    kw = {"bound": 100.0, "bounded": torch.tensor([True, False])}
-    sol = integrate_fixed_grid(f, y0, t_eval, RK4, DT, **kw)
-    generic = integrate(f, y0, t_eval, method="rk4", dt=DT, **kw, fixed_grid=False)
+    bound = Bound(100.0, unbounded=(1,))
+    sol = integrate_fixed_grid(f, y0, t_eval, RK4, DT, bound=bound)
+    generic = integrate(f, y0, t_eval, SolverSettings(method="rk4", fixed_step=DT), bound=bound,
+                        execution=Execution(fixed_grid=False))
     assert sol.status.tolist() == generic.status.tolist() == [int(Status.NONFINITE), int(Status.OUT_OF_BOUNDS), 0]
     assert sol.n_accepted.tolist()[1:] == [0, 100]
 
@@ -274,11 +277,11 @@ def test_the_failure_check_finds_each_rows_first_failure_in_any_slicing(chunk_el
     out[2, 6, 0], out[2, 8:] = 500.0, math.nan  # past the bound at 6, non-finite later
     out[3, 5:, 1] = math.inf  # inf on the unbounded coordinate: non-finite, not outside
     out[4, 2:, 1] = 1e6  # finite past the bound on the unbounded coordinate: valid
-    status, first = _failures(out, 100.0, torch.tensor([True, False]), chunk_elements=chunk_elements)
+    status, first = _failures(out, Bound(100.0, unbounded=(1,)), chunk_elements=chunk_elements)
     assert status.tolist() == [0, int(Status.NONFINITE), int(Status.OUT_OF_BOUNDS), int(Status.NONFINITE), 0]
     assert first.tolist() == [9, 3, 6, 5, 9]
     # only the valid rows: the one-pass check cannot clear row 4 (1e6 > 100), the rows can
-    assert _failures(out[[0, 4]], 100.0, torch.tensor([True, False]), chunk_elements)[0].tolist() == [0, 0]
+    assert _failures(out[[0, 4]], Bound(100.0, unbounded=(1,)), chunk_elements)[0].tolist() == [0, 0]
 
 
 # ----------------------------------------------------------------------------- dtypes and compile

@@ -67,8 +67,8 @@ def test_compiled_step_on_cuda_matches_eager():
     def f(t, y):
         return system.equations(y, t, **system.bind())
 
-    eager = integrate(f, y0, t_eval, method="dop853", rtol=1e-12, atol=1e-12)
-    compiled = integrate(f, y0, t_eval, method="dop853", rtol=1e-12, atol=1e-12, compile=True)
+    eager = integrate(f, y0, t_eval, SolverSettings(method="dop853", rtol=1e-12, atol=1e-12))
+    compiled = integrate(f, y0, t_eval, SolverSettings(method="dop853", rtol=1e-12, atol=1e-12, compile=True))
     assert bool((eager.status == 0).all()) and bool((compiled.status == 0).all())
     assert _scaled_gap(compiled.y, eager.y) < 1e-10
 

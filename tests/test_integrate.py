@@ -14,8 +14,9 @@ from scipy.integrate import solve_ivp
 
 from chaosdata import Sampling, get_system, list_systems, make_trajectories
 from chaosdata.errors import InvalidInputError, InvalidTypeError
-from chaosdata.integrate import TABLEAUX, Controller, SolverSettings, Status, Tableau, integrate, simulate
+from chaosdata.integrate import TABLEAUX, Bound, Controller, Execution, SolverSettings, Status, Tableau, integrate, simulate
 from chaosdata.integrate.delay import integrate_delay
+from chaosdata.integrate.sde import SDESettings
 from chaosdata.integrate.trajectories import union_grid
 
 
@@ -31,8 +32,7 @@ def fixed_step(tab: Tableau) -> Tableau:
 def forced_growth_error(tab: Tableau, h: float, t_eval: torch.Tensor) -> torch.Tensor:
     """Error of y' = cos(t) y, y(0) = 1 (exact: exp(sin t)) with fixed steps h, at t_eval."""
     y0 = torch.ones(1, 1, dtype=torch.float64)
-    sol = integrate(lambda t, y: torch.cos(t)[:, None] * y, y0, t_eval, method=fixed_step(tab), dt=h,
-                    max_outputs_per_step=64)
+    sol = integrate(lambda t, y: torch.cos(t)[:, None] * y, y0, t_eval, SolverSettings(method=fixed_step(tab), fixed_step=h, max_outputs_per_step=64))
     return (sol.y[0, :, 0] - torch.exp(torch.sin(t_eval))).abs()
 
 
@@ -73,8 +73,8 @@ def test_adaptive_steps_are_per_trajectory():
     """A hard trajectory in the batch changes neither the steps nor the values of the others."""
     y0 = torch.tensor([[-1.0], [0.5]], dtype=torch.float64)  # 0.5 blows up at t = 2
     t_eval = torch.linspace(0, 1.9, 20, dtype=torch.float64)
-    alone = integrate(riccati, y0[:1], t_eval, rtol=1e-10, atol=1e-10)
-    both = integrate(riccati, y0, t_eval, rtol=1e-10, atol=1e-10)
+    alone = integrate(riccati, y0[:1], t_eval, SolverSettings(rtol=1e-10, atol=1e-10))
+    both = integrate(riccati, y0, t_eval, SolverSettings(rtol=1e-10, atol=1e-10))
     # same steps; values equal up to the summation order BLAS picks for another batch size
     assert both.n_accepted[0] == alone.n_accepted[0] and both.n_rejected[0] == alone.n_rejected[0]
     torch.testing.assert_close(both.y[0], alone.y[0], rtol=1e-13, atol=0)
@@ -86,7 +86,7 @@ def test_adaptive_steps_are_per_trajectory():
 def test_divergence_is_flagged_not_returned():
     y0 = torch.tensor([[-1.0], [1.0], [math.nan]], dtype=torch.float64)
     t_eval = torch.linspace(0, 1.5, 16, dtype=torch.float64)  # y0 = 1 blows up at t = 1
-    sol = integrate(riccati, y0, t_eval, rtol=1e-8, atol=1e-8, bound=1e6)
+    sol = integrate(riccati, y0, t_eval, SolverSettings(rtol=1e-8, atol=1e-8), bound=Bound(1e6))
     assert sol.status.tolist() == [Status.OK, Status.OUT_OF_BOUNDS, Status.NONFINITE]
     assert sol.valid.tolist() == [True, False, False]
     assert torch.isnan(sol.y[1:]).all() and torch.isfinite(sol.y[0]).all()
@@ -101,8 +101,7 @@ def test_divergent_initial_condition_flagged_by_make_trajectories():
 
 def test_max_steps_is_a_failure():
     y0 = torch.ones(2, 1, dtype=torch.float64)
-    sol = integrate(lambda t, y: -y, y0, torch.tensor([0.0, 100.0], dtype=torch.float64),
-                    max_steps=16, check_every=8)
+    sol = integrate(lambda t, y: -y, y0, torch.tensor([0.0, 100.0], dtype=torch.float64), max_steps=16, execution=Execution(check_every=8))
     assert (sol.status == Status.MAX_STEPS).all()
 
 
@@ -222,7 +221,7 @@ def test_float32_runs_and_parameter_overrides_apply():
         ({"pts_per_period": -3.0}, "pts_per_period"),
         ({"initial_conditions": torch.zeros(2, 4, dtype=torch.float64)}, r"\[B, 3\]"),
         ({"solver": lambda: SolverSettings(method="euler7")}, "unknown method"),
-        ({"solver": lambda: SolverSettings(rtol=-1e-9)}, "tolerances"),
+        ({"solver": lambda: SolverSettings(rtol=-1e-9)}, "rtol must be a positive finite number"),
         ({"timescale": "fourier"}, "timescale"),
         ({"sigmaa": 3.0}, "sigma"),
     ],
@@ -244,8 +243,8 @@ def test_step_compiles_with_torch_compile():
         for rho in (28.0, 30.0):  # another parameter set is another graph
             def f(t, y, rho=rho):
                 return system.equations(y, t, **system.bind({"rho": rho}))
-            eager = integrate(f, y0, t_eval, method="rk4", dt=0.01, fixed_grid=False)
-            compiled = integrate(f, y0, t_eval, method="rk4", dt=0.01, compile=True, fixed_grid=False)
+            eager = integrate(f, y0, t_eval, SolverSettings(method="rk4", fixed_step=0.01), execution=Execution(fixed_grid=False))
+            compiled = integrate(f, y0, t_eval, SolverSettings(method="rk4", fixed_step=0.01, compile=True), execution=Execution(fixed_grid=False))
             torch.testing.assert_close(compiled.y, eager.y, rtol=1e-12, atol=1e-12)
 
 
@@ -358,8 +357,8 @@ def test_a_trajectory_left_running_alone_gives_what_it_gives_alone(monkeypatch):
     monkeypatch.setattr(ode, "COMPACT_MIN_ELEMENTS", 0)  # compact this small batch too
     y0 = torch.tensor([[-1.0], [0.5], [-0.5], [-2.0]], dtype=torch.float64)  # row 1 blows up at t = 2
     t_eval = torch.linspace(0, 1.9, 20, dtype=torch.float64)
-    both = integrate(riccati, y0, t_eval, rtol=1e-10, atol=1e-10, check_every=4)
-    alone = integrate(riccati, y0[1:2], t_eval, rtol=1e-10, atol=1e-10, check_every=4)
+    both = integrate(riccati, y0, t_eval, SolverSettings(rtol=1e-10, atol=1e-10), execution=Execution(check_every=4))
+    alone = integrate(riccati, y0[1:2], t_eval, SolverSettings(rtol=1e-10, atol=1e-10), execution=Execution(check_every=4))
     assert both.n_accepted[1] > 2 * both.n_accepted[0]  # so the batch was compacted while row 1 ran
     assert both.n_accepted[1] == alone.n_accepted[0] and both.n_rejected[1] == alone.n_rejected[0]
     torch.testing.assert_close(both.y[1], alone.y[0], rtol=1e-13, atol=0)
@@ -391,7 +390,7 @@ def test_a_dop853_step_dispatches_about_half_the_operations_of_v1():
     for n in (100, 250):  # the difference leaves out the per-solve setup
         Count.n = 0
         with Count():
-            sol = integrate(f, x0, torch.arange(n, dtype=torch.float64) * (system.period / 100), rtol=1e-13, atol=1e-13)
+            sol = integrate(f, x0, torch.arange(n, dtype=torch.float64) * (system.period / 100), SolverSettings(rtol=1e-13, atol=1e-13))
         ops.append(Count.n)
         steps.append(int((sol.n_accepted + sol.n_rejected).max()))
     assert (ops[1] - ops[0]) / (steps[1] - steps[0]) <= 409 / 2 + 5
@@ -401,7 +400,7 @@ def test_dense_stages_are_skipped_where_no_output_falls():
     """A two-point grid (a transient) evaluates DOP853's 3 dense-output stages only in the
     flush that holds the end, not on every step."""
     system, f, x0 = lorenz_batch(4)
-    sol = integrate(f, x0, torch.tensor([0.0, 20.0], dtype=torch.float64), rtol=1e-10, atol=1e-10)
+    sol = integrate(f, x0, torch.tensor([0.0, 20.0], dtype=torch.float64), SolverSettings(rtol=1e-10, atol=1e-10))
     attempts = int((sol.n_accepted + sol.n_rejected).max())
     assert attempts > 200
     assert sol.n_evaluations <= 12 * attempts + 3 * 64  # v1: 15 per attempt
@@ -415,9 +414,9 @@ def test_batched_dense_output_equals_step_by_step(monkeypatch, flush):
 
     system, f, x0 = lorenz_batch(8)
     t_eval = torch.linspace(0.0, 3.0, 301, dtype=torch.float64)
-    batched = integrate(f, x0, t_eval, rtol=1e-12, atol=1e-12)
+    batched = integrate(f, x0, t_eval, SolverSettings(rtol=1e-12, atol=1e-12))
     monkeypatch.setattr(ode, "MAX_FLUSH_STEPS", flush)
-    single = integrate(f, x0, t_eval, rtol=1e-12, atol=1e-12)
+    single = integrate(f, x0, t_eval, SolverSettings(rtol=1e-12, atol=1e-12))
     assert torch.equal(batched.n_accepted, single.n_accepted)
     torch.testing.assert_close(batched.y, single.y, rtol=1e-13, atol=1e-12)
 
@@ -427,9 +426,9 @@ def test_pi_control_is_an_option_and_integral_control_the_default():
 
     system, f, x0 = lorenz_batch(8)
     t_eval = torch.linspace(0.0, 5.0, 101, dtype=torch.float64)
-    default = integrate(f, x0, t_eval, rtol=1e-10, atol=1e-10)
-    integral = integrate(f, x0, t_eval, rtol=1e-10, atol=1e-10, controller=Controller())
-    pi = integrate(f, x0, t_eval, rtol=1e-10, atol=1e-10, controller=Controller.pi())
+    default = integrate(f, x0, t_eval, SolverSettings(rtol=1e-10, atol=1e-10))
+    integral = integrate(f, x0, t_eval, SolverSettings(rtol=1e-10, atol=1e-10, controller=Controller()))
+    pi = integrate(f, x0, t_eval, SolverSettings(rtol=1e-10, atol=1e-10, controller=Controller.pi()))
     assert torch.equal(default.y, integral.y)
     assert not torch.equal(default.n_accepted + default.n_rejected, pi.n_accepted + pi.n_rejected)
     torch.testing.assert_close(pi.y[:, :21], default.y[:, :21], rtol=0, atol=1e-6)  # both within tolerance early on
@@ -458,16 +457,15 @@ def test_threads_are_chosen_by_work_size(n_elements, available, expected):
 def test_a_solve_restores_the_thread_setting():
     before = torch.get_num_threads()
     system, f, x0 = lorenz_batch(4)
-    integrate(f, x0, torch.linspace(0, 0.1, 3, dtype=torch.float64), threads=1)
+    integrate(f, x0, torch.linspace(0, 0.1, 3, dtype=torch.float64), SolverSettings(threads=1))
     assert torch.get_num_threads() == before
     with pytest.raises(ValueError, match="threads"):
-        integrate(f, x0, torch.linspace(0, 0.1, 3, dtype=torch.float64), threads=0)
+        integrate(f, x0, torch.linspace(0, 0.1, 3, dtype=torch.float64), SolverSettings(threads=0))
 
 
 @pytest.mark.parametrize("name", ["Lorenz", "Henon", "MackeyGlass", "StickSlipOscillator"])
 def test_make_trajectories_is_a_thin_caller_of_simulate(name):
     """One kind of each solver path: simulate from the same start states gives the same bytes."""
-    from chaosdata.integrate.simulate import SolverSettings, simulate
 
     system = get_system(name)
     tr = make_trajectories(system, 12, pts_per_period=40, postprocess=False, sampling=Sampling(n_ics=2, transient=0))
@@ -477,14 +475,13 @@ def test_make_trajectories_is_a_thin_caller_of_simulate(name):
 
 
 def test_solver_settings_resolve_system_defaults_and_validate():
-    from chaosdata.integrate.simulate import SolverSettings
 
     stick = get_system("StickSlipOscillator")  # fixed-step RK4 by its own solver defaults
     own = SolverSettings().for_system(stick)
     assert own.method == "rk4" and own.fixed_step == pytest.approx(stick.period / stick.solver["steps_per_period"])
     assert SolverSettings(method="dopri5", rtol=1e-6, atol=1e-6).for_system(stick).fixed_step is None
     assert SolverSettings().for_system(get_system("Lorenz")).to_dict()["controller"]["icoeff"] == 1.0
-    for kwargs, match in (({"method": "rk4"}, "fixed_step"), ({"rtol": 0.0}, "tolerances"),
+    for kwargs, match in (({"method": "rk4"}, "fixed_step"), ({"rtol": 0.0}, "rtol must be a positive"),
                           ({"method": "euler7"}, "unknown method")):
         with pytest.raises(ValueError, match=match):  # rk4 without a step: refused where the method is resolved
             SolverSettings(**kwargs).for_system(get_system("Lorenz"))
@@ -525,9 +522,8 @@ def test_compiled_multi_step_graphs_match_eager(method, per_graph):
 
     def f(t, y):
         return system.equations(y, t, **system.bind())
-    eager = integrate(f, y0, t_eval, method=method, rtol=1e-10, atol=1e-10)
-    compiled = integrate(f, y0, t_eval, method=method, rtol=1e-10, atol=1e-10, compile=True,
-                         steps_per_graph=per_graph)
+    eager = integrate(f, y0, t_eval, SolverSettings(method=method, rtol=1e-10, atol=1e-10))
+    compiled = integrate(f, y0, t_eval, SolverSettings(method=method, rtol=1e-10, atol=1e-10, compile=True), execution=Execution(steps_per_graph=per_graph))
     assert compiled.status.tolist() == eager.status.tolist() == [0, 0, 0, Status.NONFINITE, 0, 0]
     assert compiled.n_accepted.tolist() == eager.n_accepted.tolist()
     assert compiled.n_rejected.tolist() == eager.n_rejected.tolist()
@@ -544,11 +540,9 @@ def test_bucketed_batches_reuse_one_compiled_graph():
         return system.equations(y, t, **system.bind())
     stats = torch._dynamo.utils.counters["stats"]
     before = stats["unique_graphs"]
-    integrate(f, torch.tensor(system.initial_conditions, dtype=torch.float64).repeat(5, 1), t_eval,
-              compile=True, bucket=True, steps_per_graph=2)
+    integrate(f, torch.tensor(system.initial_conditions, dtype=torch.float64).repeat(5, 1), t_eval, SolverSettings(compile=True), execution=Execution(bucket=True, steps_per_graph=2))
     assert stats["unique_graphs"] == before + 1  # one graph, compiled once (not again for inference tensors)
-    sol = integrate(f, torch.tensor(system.initial_conditions, dtype=torch.float64).repeat(7, 1), t_eval,
-                    compile=True, bucket=True, steps_per_graph=2)
+    sol = integrate(f, torch.tensor(system.initial_conditions, dtype=torch.float64).repeat(7, 1), t_eval, SolverSettings(compile=True), execution=Execution(bucket=True, steps_per_graph=2))
     assert stats["unique_graphs"] == before + 1  # 7 and 5 both pad to 8: no new graph
     assert sol.y.shape[0] == 7 and bool(sol.valid.all())
 
@@ -558,7 +552,7 @@ def test_bucketed_batches_reuse_one_compiled_graph():
 def test_steps_per_graph_must_be_a_positive_integer(bad, error):
     y0 = torch.ones(2, 3, dtype=torch.float64)
     with pytest.raises(error, match="steps_per_graph"):
-        integrate(lambda t, y: -y, y0, torch.linspace(0, 1, 3, dtype=torch.float64), steps_per_graph=bad)
+        integrate(lambda t, y: -y, y0, torch.linspace(0, 1, 3, dtype=torch.float64), execution=Execution(steps_per_graph=bad))
 
 
 def test_fixed_step_solves_on_an_aligned_grid_take_the_fixed_grid_path(monkeypatch):
@@ -577,12 +571,12 @@ def test_fixed_step_solves_on_an_aligned_grid_take_the_fixed_grid_path(monkeypat
     def f(t, y):
         return system.equations(y, t, **system.bind())
     aligned = torch.linspace(0, 0.5, 11, dtype=torch.float64)  # 5 steps of 0.01 per output
-    fast = integrate(f, y0, aligned, method="rk4", dt=0.01)
-    generic = integrate(f, y0, aligned, method="rk4", dt=0.01, fixed_grid=False)
+    fast = integrate(f, y0, aligned, SolverSettings(method="rk4", fixed_step=0.01))
+    generic = integrate(f, y0, aligned, SolverSettings(method="rk4", fixed_step=0.01), execution=Execution(fixed_grid=False))
     assert calls == [True]
     torch.testing.assert_close(fast.y, generic.y, rtol=1e-12, atol=1e-12)
-    integrate(f, y0, torch.linspace(0, 0.5, 8, dtype=torch.float64), method="rk4", dt=0.01)  # 7.14 steps apart
-    integrate(f, y0, aligned, method="dop853")  # adaptive: never asked
+    integrate(f, y0, torch.linspace(0, 0.5, 8, dtype=torch.float64), SolverSettings(method="rk4", fixed_step=0.01))  # 7.14 steps apart
+    integrate(f, y0, aligned, SolverSettings(method="dop853"))  # adaptive: never asked
     assert calls == [True, False]
 
 
@@ -595,14 +589,14 @@ def test_the_cuda_graph_protocol_keeps_the_results(monkeypatch):
 
     system, f, x0 = lorenz_batch(6)
     t_eval = torch.linspace(0.0, 0.5, 26, dtype=torch.float64)
-    plain = integrate(f, x0, t_eval, rtol=1e-10, atol=1e-10, compile=True, steps_per_graph=3)
+    plain = integrate(f, x0, t_eval, SolverSettings(rtol=1e-10, atol=1e-10, compile=True), execution=Execution(steps_per_graph=3))
     marks = []
     monkeypatch.setattr(ode, "uses_cuda_graphs", lambda device: True)
     monkeypatch.setattr(torch.compiler, "cudagraph_mark_step_begin", lambda: marks.append(1))
     flushes = []
     flush = ode.DenseWriter.flush
     monkeypatch.setattr(ode.DenseWriter, "flush", lambda self, *a: (flushes.append(len(self)), flush(self, *a))[1])
-    graphed = integrate(f, x0, t_eval, rtol=1e-10, atol=1e-10, compile=True, steps_per_graph=3)
+    graphed = integrate(f, x0, t_eval, SolverSettings(rtol=1e-10, atol=1e-10, compile=True), execution=Execution(steps_per_graph=3))
     assert marks and max(flushes) == 3  # a flush after every call of 3 steps, never more held
     assert torch.equal(graphed.n_accepted, plain.n_accepted)
     torch.testing.assert_close(graphed.y, plain.y, rtol=0, atol=0)
@@ -619,8 +613,7 @@ def test_a_field_written_for_one_batch_gets_its_exact_solution(batch, method):
     field on [steps, B] times, where `t[:, None]` picked the wrong rows (29% error, status OK)."""
     c = RATES[:batch]
     t = torch.linspace(0, 1, 7, dtype=torch.float64)
-    sol = integrate(lambda tt, y: y * (tt[:, None] * c[:, None]), torch.ones(batch, 3, dtype=torch.float64), t,
-                    method=method)
+    sol = integrate(lambda tt, y: y * (tt[:, None] * c[:, None]), torch.ones(batch, 3, dtype=torch.float64), t, SolverSettings(method=method))
     exact = torch.exp(c[:, None, None] * t[None, :, None] ** 2 / 2).expand(batch, 7, 3)
     assert (sol.status == Status.OK).all()
     assert float(((sol.y - exact) / exact).abs().max()) < 1e-8
@@ -650,23 +643,35 @@ def test_stacks_batches_lets_out_of_memory_through():
         stacks_batches(field, torch.linspace(0, 1, 5, dtype=torch.float64), torch.ones(3, 2, dtype=torch.float64))
 
 
-@pytest.mark.parametrize("bad, error, match", [
-    (dict(rtol=math.nan), InvalidInputError, "rtol must be a non-negative finite number"),
-    (dict(atol=math.inf), InvalidInputError, "tolerances must be finite"),
-    (dict(rtol=0.0, atol=0.0), InvalidInputError, "asks for an exact step"),
-    (dict(atol=torch.tensor([1e-9, 1e-9])), InvalidInputError, r"atol must be a number or a \[3\] tensor"),
-    (dict(check_every=0), InvalidInputError, "check_every must be a positive integer"),
-    (dict(max_outputs_per_step=1.5), InvalidTypeError, "max_outputs_per_step must be a positive integer"),
-    (dict(max_steps=0), InvalidInputError, "max_steps must be a positive integer"),
-    (dict(bound=-1.0), InvalidInputError, "bound must be a positive finite number.*inf or None for no bound"),
-    (dict(bound=math.nan), InvalidInputError, "bound must be a positive finite number.*inf or None for no bound"),
-    (dict(bound=10.0, bounded=torch.tensor([True, False])), InvalidInputError, r"bounded must be a \[3\] mask"),
-    (dict(method="rk4", dt=math.inf), InvalidInputError, "dt must be a positive finite number.*'rk4' needs one"),
-])
-def test_integrate_refuses_settings_that_would_flag_every_trajectory_or_fail_late(bad, error, match):
+def _decay_call(settings=None, **kwargs):
+    """`integrate` of y' = -y for 2 starts in 3 dimensions, with the settings given."""
     y0 = torch.ones(2, 3, dtype=torch.float64)
+    return integrate(lambda t, y: -y, y0, torch.linspace(0, 1, 5, dtype=torch.float64), settings, **kwargs)
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: _decay_call(SolverSettings(rtol=math.nan)), InvalidInputError, "rtol must be a positive finite number"),
+    (lambda: _decay_call(SolverSettings(atol=math.inf)), InvalidInputError, "atol must be a positive finite number"),
+    (lambda: _decay_call(SolverSettings(rtol=0.0, atol=0.0)), InvalidInputError, "rtol must be a positive finite number"),
+    (lambda: _decay_call(SolverSettings(atol=torch.tensor([1e-9] * 3))), InvalidTypeError,
+     "atol must be a positive finite number, got a tensor of shape"),
+    (lambda: _decay_call(execution=Execution(check_every=0)), InvalidInputError, "check_every must be a positive integer"),
+    (lambda: _decay_call(SolverSettings(max_outputs_per_step=1.5)), InvalidTypeError,
+     "max_outputs_per_step must be a positive integer"),
+    (lambda: _decay_call(max_steps=0), InvalidInputError, "max_steps must be a positive integer"),
+    (lambda: _decay_call(bound=Bound(-1.0)), InvalidInputError, "bound must be a positive finite number.*inf or None"),
+    (lambda: _decay_call(bound=Bound(math.nan)), InvalidInputError, "bound must be a positive finite number.*inf or None"),
+    (lambda: _decay_call(bound=Bound(10.0, unbounded=(3,))), InvalidInputError, "names a coordinate past the state's 3"),
+    (lambda: _decay_call(SolverSettings(method="rk4", fixed_step=math.inf)), InvalidInputError,
+     "fixed_step must be a positive finite number"),
+    (lambda: _decay_call(SolverSettings(method="rk4")), InvalidInputError, "'rk4' takes fixed steps: pass a positive fixed_step"),
+    (lambda: _decay_call("dop853"), InvalidTypeError, "settings must be a SolverSettings"),
+    (lambda: _decay_call(bound=1e6), InvalidTypeError, "bound must be a Bound"),
+    (lambda: _decay_call(execution={"check_every": 4}), InvalidTypeError, "execution must be a Execution"),
+])
+def test_integrate_refuses_settings_that_would_flag_every_trajectory_or_fail_late(call, error, match):
     with pytest.raises(error, match=match):
-        integrate(lambda t, y: -y, y0, torch.linspace(0, 1, 5, dtype=torch.float64), **bad)
+        call()
 
 
 @pytest.mark.parametrize("y0, t_eval, match", [
@@ -795,13 +800,13 @@ def test_a_sweep_of_one_value_or_one_per_trajectory_still_runs():
 
 # ----------------------------------------------------------------------------- SolverSettings
 @pytest.mark.parametrize("kwargs, error, match", [
-    ({"atol": float("inf")}, InvalidInputError, "tolerances must be positive finite"),
-    ({"rtol": "1e-3"}, InvalidInputError, "tolerances must be positive finite"),  # was a TypeError from '>'
+    ({"atol": float("inf")}, InvalidInputError, "atol must be a positive finite number"),
+    ({"rtol": "1e-3"}, InvalidTypeError, "rtol must be a positive finite number"),  # was a TypeError from '>'
     ({"method": "rk4", "fixed_step": float("inf")}, InvalidInputError, "fixed_step must be a positive finite"),
     ({"fixed_step": -0.1}, InvalidInputError, "fixed_step must be a positive finite"),
     ({"max_steps_per_unit": float("inf")}, InvalidInputError, "max_steps_per_unit"),  # OverflowError at the solve
     ({"max_outputs_per_step": 0}, InvalidInputError, "max_outputs_per_step must be a positive integer"),
-    ({"max_outputs_per_step": 1.5}, InvalidInputError, "max_outputs_per_step must be a positive integer"),
+    ({"max_outputs_per_step": 1.5}, InvalidTypeError, "max_outputs_per_step must be a positive integer"),
     ({"dde_steps_per_period": 0}, InvalidInputError, "dde_steps_per_period"),  # ZeroDivisionError at the solve
     ({"threads": 0}, InvalidInputError, "threads must be a positive integer"),
     ({"controller": "pi"}, InvalidTypeError, r"Controller\(\) or Controller.pi\(\)"),  # AttributeError at the solve
@@ -875,14 +880,14 @@ def test_sde_seeds_past_64_bits_are_refused_as_they_repeat_smaller_ones():
     keys = torch.arange(2)
     assert torch.equal(standard_normals(0, keys, 0, 3, 2)[0], standard_normals(2**64, keys, 0, 3, 2)[0])
     with pytest.raises(InvalidInputError, match=r"seed must be an integer in \[0, 2\*\*64\)"):
-        integrate_sde(_drift, _additive, X0, T, dt=0.1, seed=2**64)  # was seed 0's Brownian paths
+        integrate_sde(_drift, _additive, X0, T, SDESettings(max_step=0.1), seed=2**64)  # was seed 0's Brownian paths
 
 
 def test_sde_takes_a_numpy_seed_as_the_integer_it_is():
     from chaosdata.integrate.sde import integrate_sde
 
-    a = integrate_sde(_drift, _additive, X0, T, dt=0.1, seed=np.int64(7))  # was 'must be a non-negative integer'
-    b = integrate_sde(_drift, _additive, X0, T, dt=0.1, seed=7)
+    a = integrate_sde(_drift, _additive, X0, T, SDESettings(max_step=0.1), seed=np.int64(7))  # was 'must be a non-negative integer'
+    b = integrate_sde(_drift, _additive, X0, T, SDESettings(max_step=0.1), seed=7)
     assert torch.equal(a.y, b.y)
 
 
@@ -890,13 +895,13 @@ def test_sde_refuses_float_keys_that_would_be_truncated_onto_other_paths():
     from chaosdata.integrate.sde import integrate_sde
 
     with pytest.raises(InvalidTypeError, match="keys must be an integer tensor"):  # [0.5, 1.7] drew keys [0, 1]
-        integrate_sde(_drift, _additive, X0, T, dt=0.1, keys=torch.tensor([0.5, 1.7]))
+        integrate_sde(_drift, _additive, X0, T, SDESettings(max_step=0.1), keys=torch.tensor([0.5, 1.7]))
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
     ({"t_eval": torch.tensor([0.0, 1.0, float("inf")], dtype=D)}, InvalidInputError, "finite"),  # RuntimeError
     ({"x0": X0.long()}, InvalidTypeError, "floating-point"),  # RuntimeError: int64_t overflow
-    ({"bound": -1.0}, InvalidInputError, "bound must be a positive"),  # every row flagged OUT_OF_BOUNDS
+    ({"bound": 10.0}, InvalidTypeError, "bound must be a Bound"),  # its value is checked by Bound OUT_OF_BOUNDS
     ({"bound": float("nan")}, InvalidInputError, "bound must be a positive"),  # silently no bound
 ])
 def test_sde_checks_its_input(kwargs, error, match):
@@ -905,13 +910,14 @@ def test_sde_checks_its_input(kwargs, error, match):
     args = {"x0": X0, "t_eval": T, **kwargs}
     x0, t_eval = args.pop("x0"), args.pop("t_eval")
     with pytest.raises(error, match=match):
-        integrate_sde(_drift, _additive, x0, t_eval, dt=0.1, **args)
+        bound = Bound(args["bound"]) if "bound" in args else None
+        integrate_sde(_drift, _additive, x0, t_eval, SDESettings(max_step=0.1), bound=bound)
 
 
 def test_sde_of_an_empty_batch_is_an_empty_solution():
     from chaosdata.integrate.sde import integrate_sde
 
-    sol = integrate_sde(_drift, _additive, torch.ones(0, 3, dtype=D), T, dt=0.1)  # was a ZeroDivisionError
+    sol = integrate_sde(_drift, _additive, torch.ones(0, 3, dtype=D), T, SDESettings(max_step=0.1))  # was a ZeroDivisionError
     assert sol.y.shape == (0, 6, 3) and sol.status.shape == (0,)
 
 
@@ -928,7 +934,7 @@ def _lagged(t, y, yd):
     ({"lags": []}, InvalidInputError, "lags must be one or more"),  # ValueError from max()
     ({"lags": [0.0, float("nan")]}, InvalidInputError, "lags must be one or more finite"),
     ({"t_start": float("nan")}, InvalidInputError, "t_start must be a finite"),  # ValueError
-    ({"bound": -1.0}, InvalidInputError, "bound must be a positive"),  # every row flagged
+    ({"bound": 10.0}, InvalidTypeError, "bound must be a Bound"),  # its value is checked by Bound
 ])
 def test_delay_checks_its_input(kwargs, error, match):
     from chaosdata.integrate.delay import integrate_delay
@@ -972,9 +978,9 @@ def test_a_delay_solution_leaving_the_bound_is_out_of_bounds_not_non_finite():
     from chaosdata.integrate.solution import Status
 
     t = torch.linspace(0.0, 5.0, 6, dtype=D)
-    grows = integrate_delay(lambda t, y, yd: y, torch.ones(2, 1, dtype=D), 1.0, t, bound=5.0)  # e^5 > 5, finite
+    grows = integrate_delay(lambda t, y, yd: y, torch.ones(2, 1, dtype=D), 1.0, t, bound=Bound(5.0))  # e^5 > 5, finite
     assert grows.status.tolist() == [Status.OUT_OF_BOUNDS] * 2  # was NONFINITE: "became non-finite"
-    blows_up = integrate_delay(lambda t, y, yd: y * y, torch.full((1, 1), 10.0, dtype=D), 1.0, t, bound=5.0)
+    blows_up = integrate_delay(lambda t, y, yd: y * y, torch.full((1, 1), 10.0, dtype=D), 1.0, t, bound=Bound(5.0))
     assert blows_up.status.tolist() in ([Status.OUT_OF_BOUNDS], [Status.NONFINITE])
     assert bool(torch.isnan(grows.y).all())
 
@@ -986,7 +992,7 @@ def test_a_delay_solution_leaving_the_bound_is_out_of_bounds_not_non_finite():
     (X0, 2.5, {}, InvalidTypeError, "n_points must be a positive integer"),  # TypeError
     (X0[0], 3, {}, InvalidInputError, r"x0 must have shape \[batch, dim\]"),  # 'not enough values to unpack'
     (X0.long(), 3, {}, InvalidTypeError, "floating-point"),  # RuntimeError from the NaN fill
-    (X0, 3, {"bound": -1.0}, InvalidInputError, "bound must be a positive"),  # every orbit flagged
+    (X0, 3, {"bound": 10.0}, InvalidTypeError, "bound must be a Bound"),  # its value is checked by Bound
 ])
 def test_iterate_checks_its_input(x0, n, kwargs, error, match):
     from chaosdata.integrate.maps import iterate
@@ -1064,8 +1070,8 @@ def test_simulate_of_a_flow_without_a_period_asks_for_its_unit(user_flow_without
 def test_sde_refuses_dt_and_steps_per_output_together():
     from chaosdata.integrate.sde import integrate_sde
 
-    with pytest.raises(InvalidInputError, match="not both"):  # dt was silently ignored
-        integrate_sde(_drift, _additive, X0, T, dt=0.01, steps_per_output=3)
+    with pytest.raises(InvalidInputError, match="one of the two"):  # dt was silently ignored
+        integrate_sde(_drift, _additive, X0, T, SDESettings(max_step=0.01, steps_per_output=3))
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -1166,14 +1172,15 @@ def test_transient_must_be_a_finite_non_negative_number(value, error):
 def test_solver_numbers_must_be_finite_and_positive(argument, value):
     # the old keywords rtol/atol/dt of make_trajectories are these SolverSettings fields now
     method = {"fixed_step": "rk4"}.get(argument)
-    match = "fixed_step must be a positive finite step" if argument == "fixed_step" else f"{argument}={value!r}"
+    match = f"{argument} must be a positive finite number, got {value!r}"
     with pytest.raises(InvalidInputError, match=re.escape(match)):
         make_trajectories("Lorenz", 10, solver=SolverSettings(method=method, **{argument: value}))
 
 
 @pytest.mark.parametrize("value", [0, -3, math.nan, 2.5])
 def test_dde_steps_per_period_must_be_a_positive_integer(value):
-    with pytest.raises(InvalidInputError, match="dde_steps_per_period"):
+    error = InvalidInputError if float(value).is_integer() else InvalidTypeError  # not a whole number: a type error
+    with pytest.raises(error, match="dde_steps_per_period"):
         make_trajectories("MackeyGlass", 10, solver=SolverSettings(dde_steps_per_period=value))
 
 

@@ -12,7 +12,7 @@ from chaosdata.baselines import Forecaster, NotFittedError, forecaster_class, ge
 from chaosdata.baselines.dsr import _ShPLRNN
 from chaosdata.baselines.node import fixed_step_tableau, rk_solve
 from chaosdata.errors import InvalidInputError
-from chaosdata.integrate import integrate
+from chaosdata.integrate import SolverSettings, integrate
 
 MODULES = {"chaosdata.baselines.neural", "chaosdata.baselines.node", "chaosdata.baselines.dsr"}
 NEURAL = [n for n in list_forecasters() if forecaster_class(n).__module__ in MODULES]
@@ -158,7 +158,8 @@ def test_training_solver_matches_our_integrator():
     tab = fixed_step_tableau("rk4")
     with torch.no_grad():
         ours = rk_solve(field, y0, 6, 3, tab)
-        theirs = integrate(lambda t, y: field(y), y0, torch.arange(7, dtype=torch.float64), method="rk4", dt=1 / 3).y
+        theirs = integrate(lambda t, y: field(y), y0, torch.arange(7, dtype=torch.float64),
+                           SolverSettings(method="rk4", fixed_step=1 / 3)).y
     torch.testing.assert_close(ours, theirs, rtol=1e-12, atol=1e-12)
 
 
@@ -185,7 +186,7 @@ def test_neural_ode_vector_field_in_data_units():
     context = (SINE * 3 + 1)[100:150]
     pred = model.predict(context, 10)[0]
     t = 0.1 * torch.arange(11, dtype=torch.float64)
-    path = integrate(model.vector_field, context[-1:], t, method="rk4", dt=0.1).y[0, 1:]
+    path = integrate(model.vector_field, context[-1:], t, SolverSettings(method="rk4", fixed_step=0.1)).y[0, 1:]
     torch.testing.assert_close(path, pred, rtol=1e-4, atol=1e-4)  # the model computes in float32
 
 

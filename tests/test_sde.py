@@ -24,12 +24,14 @@ from chaosdata.integrate.sde import (
     METHODS,
     SRA1,
     NoiseSpec,
+    SDESettings,
     coarsen,
     draw_increments,
     integrate_sde,
     noise_amplitude,
     standard_normals,
 )
+from chaosdata.integrate.settings import Bound
 from chaosdata.integrate.solution import Status
 
 T = 1.0
@@ -73,8 +75,8 @@ def solve_on_path(method: str, noise: str, s: float, n_paths: int, level: int, f
 
     f, g = drift_and_diffusion(noise, s)
     x0 = torch.ones(n_paths, 1, dtype=F64)
-    sol = integrate_sde(f, g, x0, torch.tensor([0.0, T], dtype=F64), noise=noise, method=method,
-                        steps_per_output=2**level, increments=increments)
+    sol = integrate_sde(f, g, x0, torch.tensor([0.0, T], dtype=F64),
+                        SDESettings(noise, method, steps_per_output=2**level), increments=increments)
     return sol.y[:, -1, 0]
 
 
@@ -217,14 +219,14 @@ def test_same_seed_same_bits_and_batch_independence(method):
         g = lambda t, x: torch.full_like(x, 0.5)  # noqa: E731
     x0 = torch.tensor([1.0, 2.0, 20.0], dtype=F64) + torch.linspace(0, 1, 6, dtype=F64)[:, None]
     te = torch.linspace(0, 1, 11, dtype=F64)
-    kw = dict(noise=noise, method=method, dt=0.01, seed=11)
-    one = integrate_sde(f, g, x0, te, **kw)
-    assert torch.equal(one.y, integrate_sde(f, g, x0, te, **kw).y)
-    alone = integrate_sde(f, g, x0[3:4], te, keys=torch.tensor([3]), **kw)
+    settings = SDESettings(noise, method, max_step=0.01)
+    one = integrate_sde(f, g, x0, te, settings, seed=11)
+    assert torch.equal(one.y, integrate_sde(f, g, x0, te, settings, seed=11).y)
+    alone = integrate_sde(f, g, x0[3:4], te, settings, seed=11, keys=torch.tensor([3]))
     assert torch.equal(alone.y[0], one.y[3])
-    small_blocks = integrate_sde(f, g, x0, te, block_bytes=1, **kw)  # one step per draw
+    small_blocks = integrate_sde(f, g, x0, te, settings, seed=11, block_bytes=1)  # one step per draw
     assert torch.equal(small_blocks.y, one.y)
-    other = integrate_sde(f, g, x0, te, **{**kw, "seed": 12})
+    other = integrate_sde(f, g, x0, te, settings, seed=12)
     assert not torch.isclose(other.y[:, 1:], one.y[:, 1:]).any()
 
 
@@ -258,7 +260,7 @@ def test_zero_noise_is_the_deterministic_fixed_step_path(method):
     x0 = torch.tensor([[1.0, 2.0, 20.0], [-3.0, 1.0, 10.0]], dtype=F64)
     te = torch.linspace(0, 0.5, 6, dtype=F64)
     noise = sorted(METHODS.get(method).strong_order)[0]
-    sol = integrate_sde(f, lambda t, x: torch.zeros_like(x), x0, te, noise=noise, method=method, steps_per_output=7)
+    sol = integrate_sde(f, lambda t, x: torch.zeros_like(x), x0, te, SDESettings(noise, method, steps_per_output=7))
     torch.testing.assert_close(sol.y, explicit_rk(f, x0, te, 7, *ZERO_NOISE_RK[method]), rtol=1e-13, atol=1e-13)
 
 
@@ -277,17 +279,19 @@ def test_method_and_noise_type_are_checked():
     x0 = torch.ones(2, 3, dtype=F64)
     te = torch.linspace(0, 1, 3, dtype=F64)
     with pytest.raises(InvalidInputError, match="sra1"):
-        integrate_sde(f, g, x0, te, noise="diagonal", method="sra1", dt=0.1)
+        integrate_sde(f, g, x0, te, SDESettings(noise="diagonal", method="sra1", max_step=0.1))
     with pytest.raises(InvalidInputError, match=r"unknown SDE method 'heun'; known: euler, milstein, sra1"):
-        integrate_sde(f, g, x0, te, method="heun", dt=0.1)
-    with pytest.raises(InvalidInputError, match="dt"):
-        integrate_sde(f, g, x0, te)
+        integrate_sde(f, g, x0, te, SDESettings(method="heun", max_step=0.1))
+    with pytest.raises(InvalidInputError, match="give max_step .* or steps_per_output"):
+        SDESettings()
+    with pytest.raises(InvalidTypeError, match="settings must be a SDESettings"):
+        integrate_sde(f, g, x0, te, {"max_step": 0.1})
 
 
 def test_failures_are_flagged():
     x0 = torch.tensor([[1.0], [50.0]], dtype=F64)  # y' = y^2 blows up from 50 quickly
     sol = integrate_sde(lambda t, x: x * x, lambda t, x: torch.full_like(x, 0.1), x0,
-                        torch.linspace(0, 0.5, 6, dtype=F64), dt=0.01, bound=1e6)
+                        torch.linspace(0, 0.5, 6, dtype=F64), SDESettings(max_step=0.01), bound=Bound(1e6))
     assert sol.status[0] == 0 and bool(torch.isfinite(sol.y[0]).all())  # y(0.5) ~ 2 from 1: no blow-up yet
     assert sol.status[1] != 0 and bool(torch.isnan(sol.y[1]).all())
 

@@ -10,11 +10,12 @@ import torch
 from chaosdata.integrate.delay import integrate_delay
 from chaosdata.integrate.maps import iterate
 from chaosdata.integrate.ode import integrate
-from chaosdata.integrate.sde import integrate_sde
-from chaosdata.integrate.solution import Status, bound_limits, classify, status_code
+from chaosdata.integrate.sde import SDESettings, integrate_sde
+from chaosdata.integrate.settings import Bound, Execution, SolverSettings
+from chaosdata.integrate.solution import Status, classify, status_code
 
 F64 = torch.float64
-LIMITS = bound_limits(100.0, torch.tensor([True, False]), 2, F64, torch.device("cpu"))
+LIMITS = Bound(100.0, unbounded=(1,)).limits(2, F64, "cpu")
 
 
 def test_classify_gives_non_finite_before_out_of_bounds():
@@ -52,14 +53,17 @@ def _growth(t, y):
     return 0.1 * y
 
 
+RK4_005 = SolverSettings(method="rk4", fixed_step=0.05)
 # every integrator, started with inf on a bounded coordinate (row 1) beside a valid row (row 0)
 SOLVES = {
-    "fixed grid": lambda y0, t: integrate(_growth, y0, t, method="rk4", dt=0.05, bound=100.0),
-    "generic fixed step": lambda y0, t: integrate(_growth, y0, t, method="rk4", dt=0.05, bound=100.0, fixed_grid=False),
-    "adaptive": lambda y0, t: integrate(_growth, y0, t, method="dopri5", bound=100.0),
-    "sde": lambda y0, t: integrate_sde(_growth, lambda t, x: torch.zeros_like(x), y0, t, dt=0.05, bound=100.0),
-    "delay": lambda y0, t: integrate_delay(lambda t, y, yd: 0.1 * yd, y0, 1.0, t, bound=100.0),
-    "map": lambda y0, t: iterate(lambda x: 1.01 * x, y0, t.numel(), bound=100.0),
+    "fixed grid": lambda y0, t: integrate(_growth, y0, t, RK4_005, bound=Bound(100.0)),
+    "generic fixed step": lambda y0, t: integrate(_growth, y0, t, RK4_005, bound=Bound(100.0),
+                                                  execution=Execution(fixed_grid=False)),
+    "adaptive": lambda y0, t: integrate(_growth, y0, t, SolverSettings(method="dopri5"), bound=Bound(100.0)),
+    "sde": lambda y0, t: integrate_sde(_growth, lambda t, x: torch.zeros_like(x), y0, t, SDESettings(max_step=0.05),
+                                       bound=Bound(100.0)),
+    "delay": lambda y0, t: integrate_delay(lambda t, y, yd: 0.1 * yd, y0, 1.0, t, bound=Bound(100.0)),
+    "map": lambda y0, t: iterate(lambda x: 1.01 * x, y0, t.numel(), bound=Bound(100.0)),
 }
 
 

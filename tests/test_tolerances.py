@@ -9,7 +9,8 @@ import torch
 
 from chaosdata import Sampling, get_system, make_trajectories
 from chaosdata.errors import InvalidInputError
-from chaosdata.integrate.simulate import SolverSettings, simulate
+from chaosdata.integrate.settings import SolverSettings
+from chaosdata.integrate.simulate import simulate
 from chaosdata.integrate.tableaux import TABLEAUX
 from chaosdata.integrate.tolerances import DEFAULT_TOL, tolerance_floor
 
@@ -87,7 +88,7 @@ def test_float32_without_adaptive_steps_takes_no_floor(name):
 
 
 def test_solver_settings_tolerances_must_be_positive_or_none():
-    with pytest.raises(InvalidInputError, match="tolerances must be positive"):
+    with pytest.raises(InvalidInputError, match="rtol must be a positive finite number"):
         SolverSettings(rtol=-1.0)
     assert SolverSettings().for_system(get_system("Lorenz")).rtol is None  # follows the dtype at solve time
 

@@ -20,8 +20,10 @@ from chaosdata.integrate.controller import Controller
 from chaosdata.integrate.delay import integrate_delay
 from chaosdata.integrate.fixed import integrate_fixed_grid
 from chaosdata.integrate.maps import iterate
-from chaosdata.integrate.ode import get_tableau, integrate
-from chaosdata.integrate.sde import integrate_sde
+from chaosdata.integrate.ode import integrate
+from chaosdata.integrate.sde import SDESettings, integrate_sde
+from chaosdata.integrate.settings import Bound, Execution, SolverSettings
+from chaosdata.integrate.tableaux import get_tableau
 from chaosdata.invariants.series import max_lyapunov_rosenstein
 from chaosdata.loader import Source, load_dataset
 from chaosdata.windows import Observation, check_window
@@ -185,7 +187,8 @@ GOOD = {"count": np.int64, "positive": np.float64, "non_negative": np.float32, "
 #: (entry point, argument) whose None means a default, not a bad value
 OPTIONAL = {("valid_prediction_steps", "threshold"), ("check_window", "stride"), ("forecast_max_lyapunov", "divergence_steps"),
             ("power_spectrum_distance", "max_frequency_bins"), ("integrate_delay", "t_start"),
-            ("max_lyapunov_rosenstein", "divergence_steps"), ("integrate_sde", "dt"), ("integrate_sde", "steps_per_output"),
+            ("max_lyapunov_rosenstein", "divergence_steps"), ("SDESettings", "max_step"), ("SDESettings", "steps_per_output"),
+            ("SolverSettings", "rtol"), ("SolverSettings", "fixed_step"),
             ("load_dataset", "stride")}
 
 _X = np.random.default_rng(0).standard_normal((2, 64, 3))
@@ -243,14 +246,17 @@ ENTRY_POINTS = [
     ("prediction_error", "n", "count", 5, lambda v: M.prediction_error(_X, _Y, n=v)),
     ("mutual_information", "k", "count", 3, lambda v: M.mutual_information(_X, _Y, k=v)),
     # integrators
-    ("integrate", "rtol", "non_negative", 1e-6, lambda v: integrate(_decay, _Y0, _T, rtol=v)),
+    ("SolverSettings", "rtol", "positive", 1e-6, lambda v: integrate(_decay, _Y0, _T, SolverSettings(rtol=v))),
     ("integrate", "max_steps", "count", 1000, lambda v: integrate(_decay, _Y0, _T, max_steps=v)),
-    ("integrate", "check_every", "count", 4, lambda v: integrate(_decay, _Y0, _T, check_every=v)),
-    ("integrate", "max_outputs_per_step", "count", 4, lambda v: integrate(_decay, _Y0, _T, max_outputs_per_step=v)),
-    ("integrate", "steps_per_graph", "count", 2, lambda v: integrate(_decay, _Y0, _T, steps_per_graph=v)),
-    ("integrate", "bound", "bound", 100.0, lambda v: integrate(_decay, _Y0, _T, bound=v)),
-    ("iterate", "bound", "bound", 100.0, lambda v: iterate(lambda x: 0.5 * x, _Y0, 4, bound=v)),
-    ("integrate", "dt", "positive", 0.05, lambda v: integrate(_decay, _Y0, _T, method="rk4", dt=v)),
+    ("Execution", "check_every", "count", 4, lambda v: integrate(_decay, _Y0, _T, execution=Execution(check_every=v))),
+    ("SolverSettings", "max_outputs_per_step", "count", 4,
+     lambda v: integrate(_decay, _Y0, _T, SolverSettings(max_outputs_per_step=v))),
+    ("Execution", "steps_per_graph", "count", 2,
+     lambda v: integrate(_decay, _Y0, _T, execution=Execution(steps_per_graph=v))),
+    ("Bound", "bound", "bound", 100.0, lambda v: integrate(_decay, _Y0, _T, bound=Bound(v))),
+    ("Bound", "bound", "bound", 100.0, lambda v: iterate(lambda x: 0.5 * x, _Y0, 4, bound=Bound(v))),
+    ("SolverSettings", "fixed_step", "positive", 0.05,
+     lambda v: integrate(_decay, _Y0, _T, SolverSettings(method="rk4", fixed_step=v))),
     ("integrate_fixed_grid", "dt", "positive", 0.05,
      lambda v: integrate_fixed_grid(_decay, _Y0, _T, get_tableau("rk4"), v)),
     ("integrate_fixed_grid", "steps_per_graph", "count", 2,
@@ -259,11 +265,12 @@ ENTRY_POINTS = [
     ("integrate_delay", "steps_per_tau", "count", 8, lambda v: integrate_delay(_lagged, _Y0, 1.0, _T, steps_per_tau=v)),
     ("integrate_delay", "t_start", "real", -1.0, lambda v: integrate_delay(_lagged, _Y0, 1.0, _T, t_start=v)),
     ("iterate", "n_points", "count", 4, lambda v: iterate(lambda x: 0.5 * x, _Y0, v)),
-    ("integrate_sde", "dt", "positive", 0.1, lambda v: integrate_sde(_decay, _noise, _Y0, _T, dt=v)),
-    ("integrate_sde", "steps_per_output", "count", 2,
-     lambda v: integrate_sde(_decay, _noise, _Y0, _T, steps_per_output=v)),
-    ("integrate_sde", "refine", "count", 2, lambda v: integrate_sde(_decay, _noise, _Y0, _T, dt=0.1, refine=v)),
-    ("integrate_sde", "seed", "seed", 7, lambda v: integrate_sde(_decay, _noise, _Y0, _T, dt=0.1, seed=v)),
+    ("SDESettings", "max_step", "positive", 0.1, lambda v: integrate_sde(_decay, _noise, _Y0, _T, SDESettings(max_step=v))),
+    ("SDESettings", "steps_per_output", "count", 2,
+     lambda v: integrate_sde(_decay, _noise, _Y0, _T, SDESettings(steps_per_output=v))),
+    ("SDESettings", "refine", "count", 2,
+     lambda v: integrate_sde(_decay, _noise, _Y0, _T, SDESettings(max_step=0.1, refine=v))),
+    ("integrate_sde", "seed", "seed", 7, lambda v: integrate_sde(_decay, _noise, _Y0, _T, SDESettings(max_step=0.1), seed=v)),
     ("Controller", "Controller safety", "positive", 0.9, lambda v: Controller(safety=v)),
     ("Controller", "Controller pcoeff", "non_negative", 0.4, lambda v: Controller(pcoeff=v)),
     # invariants

@@ -26,7 +26,7 @@ from chaosdata import validate
 from chaosdata.baselines.base import hyperparameters, register
 from chaosdata.baselines.neural import NeuralForecaster, mlp
 from chaosdata.errors import InvalidInputError
-from chaosdata.integrate import TABLEAUX, Tableau, integrate
+from chaosdata.integrate import TABLEAUX, SolverSettings, Tableau, integrate
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "silu": nn.SiLU, "softplus": nn.Softplus}
 
@@ -124,7 +124,7 @@ class NeuralODE(NeuralForecaster):
     def forecast(self, net: nn.Module, context: Tensor, horizon: int) -> Tensor:
         z0 = context[:, -1]
         s = torch.arange(horizon + 1, dtype=z0.dtype, device=z0.device)
-        sol = integrate(lambda t, z: net(z), z0, s, method=self.method, dt=1.0 / self.substeps)
+        sol = integrate(lambda t, z: net(z), z0, s, SolverSettings(method=self.method, fixed_step=1.0 / self.substeps))
         return sol.y[:, 1:]
 
     def vector_field(self, t: Tensor, x: Tensor) -> Tensor:

@@ -10,9 +10,10 @@ from chaosdata.integrate.controller import Controller
 from chaosdata.integrate.ensemble import OutputGrid, Sampling, run_ensemble
 from chaosdata.integrate.ode import integrate
 from chaosdata.integrate.sde import NoiseSpec
-from chaosdata.integrate.simulate import RESAMPLE, Bound, ResamplePolicy, SolverSettings, simulate, time_unit
+from chaosdata.integrate.settings import Bound, Execution, SolverSettings
+from chaosdata.integrate.simulate import RESAMPLE, ResamplePolicy, simulate, time_unit
 from chaosdata.integrate.solution import Solution, Status
 from chaosdata.integrate.tableaux import TABLEAUX, Tableau
 
-__all__ = ["RESAMPLE", "TABLEAUX", "Bound", "Controller", "NoiseSpec", "OutputGrid", "ResamplePolicy", "Sampling",
+__all__ = ["RESAMPLE", "TABLEAUX", "Bound", "Controller", "Execution", "NoiseSpec", "OutputGrid", "ResamplePolicy", "Sampling",
            "Solution", "SolverSettings", "Status", "Tableau", "integrate", "run_ensemble", "simulate", "time_unit"]

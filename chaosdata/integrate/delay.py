@@ -23,7 +23,8 @@ from torch import Tensor
 from chaosdata import validate
 from chaosdata.errors import InvalidInputError
 from chaosdata.integrate.fixed import rk_step
-from chaosdata.integrate.solution import Solution, Status, check_bound, classify
+from chaosdata.integrate.settings import Bound
+from chaosdata.integrate.solution import Solution, Status, classify
 from chaosdata.integrate.tableaux import RK4, Row, Tableau, Terms, nonzero_terms
 
 DelayField = Callable[[Tensor, Tensor, Tensor], Tensor]  # f(t, y, y_delayed) -> dy/dt
@@ -115,14 +116,14 @@ def integrate_delay(
     lags: Sequence[float] = (0.0,),
     steps_per_tau: int = 64,
     t_start: float | None = None,
-    bound: float | None = None,
+    bound: Bound | None = None,
 ) -> Solution:
     """Integrate `y' = f(t, y(t), y(t - tau))` from a constant history `y = history` (`[B, d]`).
 
     The solution starts at `t_start` (default: `t_eval[0] - max(lags)`), with `y(t) = history`
     for all earlier times. The output `y` is `[B, n, d * len(lags)]`: column block `j` holds
     `y(t_eval - lags[j])`, the delay embedding dysts returns. A row whose state turns non-finite
-    or leaves `|y| <= bound` is flagged (`classify`) and reads NaN.
+    or leaves `bound` (a `Bound`) is flagged (`classify`) and reads NaN.
     """
     tau = validate.positive(tau, "tau", hint="the delay")
     history = validate.states(history, "history")
@@ -132,14 +133,16 @@ def integrate_delay(
     if not lags:
         raise InvalidInputError("lags must be one or more finite numbers, got []")
     t_start = None if t_start is None else validate.real(t_start, "t_start", what="a finite time (or None)")
-    check_bound(bound)
+    if bound is not None:
+        validate.instance(bound, "bound", Bound, hint="e.g. Bound(1e6), or None for no bound")
     started = time.perf_counter()
     B, d = history.shape
+    limits = bound.limits(d, history.dtype, history.device) if bound is not None else None
     lag_arr = np.asarray(lags, dtype=float)
     queries, n_steps = _Queries.plan(t_eval, lag_arr, t_start, tau / m)
     out = torch.zeros(B, t_eval.numel() * lag_arr.size, d, dtype=history.dtype, device=history.device)
     with torch.inference_mode():  # less dispatch overhead per operation; outputs copied out below
-        status = _march(delay_step(f, tau / m), history, m, n_steps, queries, out, bound).clone()
+        status = _march(delay_step(f, tau / m), history, m, n_steps, queries, out, limits).clone()
     y_out = out.reshape(B, t_eval.numel(), lag_arr.size * d)
     y_out = torch.where((status != Status.OK)[:, None, None], torch.full_like(y_out, math.nan), y_out)
     n_acc = torch.full((B,), n_steps, dtype=torch.long, device=history.device)
@@ -151,7 +154,7 @@ def integrate_delay(
 
 
 def _march(step: DelayStep, history: Tensor, m: int, n_steps: int, queries: _Queries, out: Tensor,
-           bound: float | None) -> Tensor:
+           limits: Tensor | None) -> Tensor:
     """`n_steps` steps from the constant `history`, the outputs written as they pass; returns
     each row's `Status`. A row that fails is flagged at its first failed step and goes on
     from zeros (its output is discarded)."""
@@ -173,7 +176,7 @@ def _march(step: DelayStep, history: Tensor, m: int, n_steps: int, queries: _Que
         ring_y[slot], ring_f[slot] = y, f_now
         y_prev, f_prev = y, f_now
         t = queries.start + queries.h * (n + 1)
-        fresh = classify(y_next, bound)
+        fresh = classify(y_next, limits)
         status = torch.where(status == Status.OK, fresh, status)
         y = torch.where((fresh != Status.OK)[:, None], torch.zeros_like(y_next), y_next)
     f_last = step.f(torch.tensor(t, dtype=y.dtype, device=y.device), y, ring_y[(n_steps + 1) % (m + 1)])

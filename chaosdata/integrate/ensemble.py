@@ -7,7 +7,7 @@ A solve is described by small values, each checked once where it is made (diffra
   period or the Lyapunov time) or explicit `times`; never the solver's step;
 - `Sampling`: how starts are drawn, `n_ics` seeded kicks of the catalogue's initial condition
   carried through `transient` units, failures redrawn when `resample_failed`;
-- `SolverSettings` (`chaosdata.integrate.simulate`) and `NoiseSpec` (`chaosdata.integrate.sde`).
+- `SolverSettings` (`chaosdata.integrate.settings`) and `NoiseSpec` (`chaosdata.integrate.sde`).
 
 `run_passes` executes the pipeline: for `make_trajectories` (`run_ensemble`, one grid; it only
 adds postprocessing and the stats), for the store's builder (several grids from the same
@@ -29,7 +29,8 @@ from chaosdata import budget, validate
 from chaosdata.devices import usable_device
 from chaosdata.errors import InvalidInputError
 from chaosdata.integrate.sde import NoiseSpec, noise_step, parse_noise, solve_noisy
-from chaosdata.integrate.simulate import RESAMPLE, Bound, SolverSettings, check_params, check_state_dtype, simulate, time_unit
+from chaosdata.integrate.settings import Bound, SolverSettings, check_state_dtype
+from chaosdata.integrate.simulate import RESAMPLE, check_params, simulate, time_unit
 from chaosdata.integrate.solution import Solution, Status
 from chaosdata.systems import System
 
@@ -237,10 +238,9 @@ class _Pipeline:
             if self.noise is None:
                 sol = self.solve(x0, t_eval, params, unit)
             else:  # failed transients start from zeros, like the clean path, and stay flagged
-                bound = Bound.of(system)
                 sol = solve_noisy(system, x0, t_eval.to(dtype=self.dtype, device=self.device), params, self.noise,
                                   self.noise_seed, torch.arange(x0.shape[0], device=self.device) if keys is None
-                                  else keys, bound=bound.value, bounded=bound.mask(system.dim))
+                                  else keys, bound=Bound.of(system))
             sol.status = torch.where(status != 0, status, sol.status)
             out.append(sol)
         return out

@@ -23,8 +23,8 @@ a grid built by a running sum drifts by tens to thousands of units in float64 an
 `integrate_fixed_grid` then returns None and the caller takes the generic path.
 
 Failures are reported as the generic path reports them (`Status`, NaN rows), but checked once
-per output, not per step: a trajectory whose output is non-finite, or outside `bound` on the
-`bounded` coordinates, is flagged at the first such output; one that leaves the bound and
+per output, not per step: a trajectory whose output is non-finite, or outside its `Bound`,
+is flagged at the first such output; one that leaves the bound and
 returns between two outputs is not. Times of step `k` are `t0 + k dt` in float64 (one
 multiplication and one addition from `t0`, never a running sum), cast to the state's dtype.
 """
@@ -42,7 +42,8 @@ from torch import Tensor
 from chaosdata import validate
 from chaosdata.errors import InvalidInputError
 from chaosdata.integrate.compiled import recompile_room, uses_cuda_graphs
-from chaosdata.integrate.solution import Solution, Status, VectorField, bound_limits, classify
+from chaosdata.integrate.settings import Bound
+from chaosdata.integrate.solution import Solution, Status, VectorField, classify
 from chaosdata.integrate.tableaux import Tableau, Terms, combine, nonzero_terms
 
 ALIGN_ULPS = 4  # an output may sit this many rounding units (of the grid's dtype, at its largest |t|) off the steps
@@ -156,8 +157,7 @@ def integrate_fixed_grid(
     tab: Tableau,
     dt: float,
     *,
-    bound: float | None = None,
-    bounded: Tensor | None = None,
+    bound: Bound | None = None,
     compile: bool = False,
     steps_per_graph: int = STEPS_PER_GRAPH,
     mode: str | None = None,
@@ -178,8 +178,8 @@ def integrate_fixed_grid(
     states are copied into the output and the working state outside the graph.
 
     Failures, checked once per output (not per step; module doc): a row whose output is
-    non-finite gets `Status.NONFINITE`, one whose output exceeds `bound` on the coordinates
-    where `bounded` (`[d]` bool, all when None) is True `Status.OUT_OF_BOUNDS`; its whole
+    non-finite gets `Status.NONFINITE`, one whose output leaves `bound` (a `Bound`, on the
+    coordinates it does not exempt) `Status.OUT_OF_BOUNDS`; its whole
     row of `y` is NaN (as on the generic path) and the other rows are unaffected.
     `n_accepted` counts the steps up to the first failed output (all `(n - 1) m` for a
     valid row), `n_rejected` is 0, `n_evaluations` is steps times stages. Failed rows are
@@ -211,7 +211,7 @@ def integrate_fixed_grid(
     out[:, 0] = y0
     _run(calls(), y0, out, float(t_eval[0]), dt, compile=compile, cudagraphs=cudagraphs)
     with torch.no_grad():  # ordinary tensors (not inference ones), which callers may update in place
-        status, first_bad = _failures(out, bound, bounded)
+        status, first_bad = _failures(out, bound)
         failed = status != Status.OK
         if bool(failed.any()):
             out.masked_fill_(failed[:, None, None], math.nan)
@@ -278,7 +278,7 @@ def _schedule(m: int, n_out: int, steps_per_graph: int,
     return per_call
 
 
-def _failures(out: Tensor, bound: float | None, bounded: Tensor | None,
+def _failures(out: Tensor, bound: Bound | None,
               chunk_elements: int = CHECK_CHUNK_ELEMENTS) -> tuple[Tensor, Tensor]:
     """Per row of `out` (`[B, n, d]`): the `Status` (int8 `[B]`) of its first failed output
     and that output's index (int64 `[B]`, `n - 1` for a valid row).
@@ -294,9 +294,9 @@ def _failures(out: Tensor, bound: float | None, bounded: Tensor | None,
     if out.numel() == 0:
         return code, first
     lo, hi = (float(v) for v in torch.aminmax(out))
-    if math.isfinite(lo) and math.isfinite(hi) and (bound is None or max(-lo, hi) <= bound):
+    if math.isfinite(lo) and math.isfinite(hi) and (bound is None or max(-lo, hi) <= bound.value):
         return code, first
-    limit = bound_limits(bound, bounded, d, out.dtype, out.device)
+    limit = bound.limits(d, out.dtype, out.device) if bound is not None else None
     step = max(1, chunk_elements // max(1, B * d))
     for start in range(0, n, step):
         codes = classify(out[:, start:start + step], limit)  # [B, outputs in the slice]

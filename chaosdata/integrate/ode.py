@@ -14,7 +14,8 @@ the step size into the stage sums, the error estimate and the interpolant. Worki
 O(batch * dim * stages * steps per flush) plus the output itself.
 
 Names: `f(t, y)` is the vector field as the solver sees it (`t: [B]`, `y: [B, d]`);
-`Solution.y` is `[B, n_times, d]`; `dt` here is only the fixed step of a fixed-step method.
+`Solution.y` is `[B, n_times, d]`; what to solve with is one `SolverSettings` (`settings.py`),
+its `fixed_step` the step of a fixed-step method.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ from chaosdata.integrate.compiled import recompile_room, uses_cuda_graphs
 from chaosdata.integrate.controller import INTEGRAL, Controller
 from chaosdata.integrate.fixed import integrate_fixed_grid
 from chaosdata.integrate.output import DenseWriter, stacks_batches
-from chaosdata.integrate.solution import Solution, Status, VectorField, bound_limits, status_code
-from chaosdata.integrate.tableaux import TABLEAUX, Tableau, combine, nonzero_terms
+from chaosdata.integrate.settings import Bound, Execution, SolverSettings
+from chaosdata.integrate.solution import Solution, Status, VectorField, status_code
+from chaosdata.integrate.tableaux import Tableau, combine, get_tableau, nonzero_terms
 from chaosdata.integrate.threads import torch_threads
 
 # the controller's defaults, kept under their old names
@@ -68,11 +70,6 @@ def _wide(x: Tensor, like: Tensor, min_elements: int) -> Tensor:
     return x.expand_as(like).contiguous() if like.is_cpu and like.numel() >= min_elements else x
 
 
-
-
-def get_tableau(method: str | Tableau) -> Tableau:
-    """The tableau named `method` (see `TABLEAUX`); a `Tableau` is returned as is."""
-    return method if isinstance(method, Tableau) else TABLEAUX.get(method)
 
 
 def _rms(x: Tensor) -> Tensor:
@@ -314,13 +311,8 @@ def flush_steps(B: int, d: int, n_stages: int, itemsize: int, device: torch.devi
     return max(1, min(MAX_FLUSH_STEPS, budget // max(1, B * d * n_stages * itemsize)))
 
 
-def integrate(
-    f: VectorField, y0: Tensor, t_eval: Tensor, *, method: str | Tableau = "dop853", rtol: float = 1e-10,
-    atol: float | Tensor = 1e-10, dt: float | None = None, max_outputs_per_step: int = 16, max_steps: int = 10_000_000,
-    bound: float | None = None, bounded: Tensor | None = None, check_every: int = 16, compile: bool = False,
-    steps_per_graph: int = 4, fixed_grid: bool = True, controller: Controller | None = None,
-    threads: int | None = None, bucket: bool = False, compact: bool = True,
-) -> Solution:
+def integrate(f: VectorField, y0: Tensor, t_eval: Tensor, settings: SolverSettings | None = None, *,
+              bound: Bound | None = None, max_steps: int = 10_000_000, execution: Execution | None = None) -> Solution:
     """Integrate `dy/dt = f(t, y)` for a batch `y0` (`[B, d]`) and return `y` on `t_eval`.
 
     `f` is called with `t: [B]` and `y: [B, d]`. A field that also takes leading axes
@@ -329,65 +321,58 @@ def integrate(
     (`output.stacks_batches`) and called step by step there.
 
     `t_eval` (`[n]`, increasing, not necessarily uniform) is shared by all trajectories, which
-    start at `t_eval[0]`. Adaptive methods control each trajectory's step with `rtol` and `atol`
-    (a float or a `[d]` tensor) through `controller` (integral control unless given);
-    fixed-step methods (`rk4`) take steps of `dt`. A step never covers more than
-    `max_outputs_per_step` output times; outputs come from the method's interpolant, so they
-    never shorten a step below what the tolerance allows unless the grid is denser than that.
-    Trajectories whose state becomes non-finite, whose step underflows, or which leave
-    `|y| <= bound` (on the coordinates where `bounded` is True) stop and carry a `Status` other
-    than OK; the others are unaffected. `compile=True` runs `steps_per_graph` steps as one
-    `torch.compile` graph (worth it for long runs): the tableau enters it as constants, the
+    start at `t_eval[0]`. `settings` (a `SolverSettings`, `SolverSettings()` when None, resolved
+    for a bare field in `y0`'s dtype: DOP853, tolerances 1e-13 in float64 and 1.2e-6 in float32
+    unless given): adaptive methods control each trajectory's step with `rtol`, `atol` and
+    `controller`; fixed-step methods (`rk4`) take steps of `fixed_step`. A step never covers
+    more than `max_outputs_per_step` output times; outputs come from the method's interpolant,
+    so they never shorten a step below what the tolerance allows unless the grid is denser than
+    that. Trajectories whose state becomes non-finite, whose step underflows, which leave
+    `bound` (a `Bound`) or need more than `max_steps` steps stop and carry a `Status` other than
+    OK; the others are unaffected. `settings.compile` runs `execution.steps_per_graph` steps as
+    one `torch.compile` graph (worth it for long runs): the tableau enters it as constants, the
     state goes in and out as tensors and the outputs are written outside it; on CUDA the graph
-    is replayed as a CUDA graph (mode "reduce-overhead"). `threads`: torch CPU threads for the
-    solve (None: chosen by `threads.threads_for` from the batch size; the process setting is
-    restored after).
-    `bucket=True` (with `compile`) pads the batch to the next power of two with idle rows, so
-    a new batch size in the same bucket reuses the compiled step; only for fields `f` that
-    work on any batch (no per-trajectory parameter tensors). `compact=False` keeps every row
-    in the working batch to the end: needed when `f` holds per-trajectory tensors (a parameter
-    sweep), which would no longer line up with the rows once finished ones are dropped.
+    is replayed as a CUDA graph (mode "reduce-overhead"). `settings.threads`: torch CPU threads
+    for the solve (None: chosen by `threads.threads_for` from the batch size; the process
+    setting is restored after). `execution`: how the loop runs (`Execution`), never the values.
 
     A fixed-step method whose outputs are a whole number of steps apart (see
     `fixed.steps_per_output`) takes the fixed-grid path (`fixed.integrate_fixed_grid`: no
-    records, no interpolation, failures checked at the outputs; `bucket`, `check_every`,
-    `max_outputs_per_step`, `compact` and `steps_per_graph` do not apply there);
-    `fixed_grid=False` keeps it on this generic path.
+    records, no interpolation, failures checked at the outputs; `max_outputs_per_step` and the
+    `execution` knobs but `fixed_grid` do not apply there).
     """
-    tab = get_tableau(method)
-    y0, t_eval, rtol = _checked_problem(tab, y0, t_eval, rtol, atol)
-    if not tab.adaptive:
-        dt = validate.positive(dt, "dt", hint=f"the fixed-step method {tab.name!r} needs one")
-    steps_per_graph = validate.count(steps_per_graph, "steps_per_graph")
-    max_outputs_per_step = validate.count(max_outputs_per_step, "max_outputs_per_step")
-    check_every = validate.count(check_every, "check_every")
+    if settings is not None:
+        validate.instance(settings, "settings", SolverSettings, hint="e.g. SolverSettings(method='rk4', fixed_step=0.01)")
+    if bound is not None:
+        validate.instance(bound, "bound", Bound, hint="e.g. Bound(1e6), or None for no bound")
+    run = validate.instance(execution, "execution", Execution) if execution is not None else Execution()
+    y0, t_eval = _checked_problem(y0, t_eval)
+    settings = (settings if settings is not None else SolverSettings()).resolve(None, y0.dtype)
+    tab = get_tableau(settings.method)
     max_steps = validate.count(max_steps, "max_steps")
     started = time.perf_counter()
-    if fixed_grid and not tab.adaptive:
-        with torch_threads(threads, y0):
-            sol = integrate_fixed_grid(f, y0, t_eval, tab, float(dt), bound=bound, bounded=bounded,
-                                       compile=compile, max_steps=max_steps)
+    if run.fixed_grid and not tab.adaptive:
+        with torch_threads(settings.threads, y0):
+            sol = integrate_fixed_grid(f, y0, t_eval, tab, settings.fixed_step, bound=bound,
+                                       compile=settings.compile, max_steps=max_steps)
         if sol is not None:
             sol.wall_time = time.perf_counter() - started
             return sol
     B = y0.shape[0]
-    padded = 1 << max(0, (B - 1).bit_length()) if compile and bucket else B
+    padded = 1 << max(0, (B - 1).bit_length()) if settings.compile and run.bucket else B
     if padded != B:  # idle rows: copies of the first start, inactive from the start
         y0 = torch.cat([y0, y0[:1].expand(padded - B, -1)])
-    with torch_threads(threads, y0):
-        sol = _integrate(f, y0, t_eval, tab, rtol=rtol, atol=atol, dt=dt, max_outputs_per_step=max_outputs_per_step,
-                         max_steps=max_steps, bound=bound, bounded=bounded, check_every=check_every, compile=compile,
-                         steps_per_graph=steps_per_graph,
-                         controller=controller or INTEGRAL, n_live=B, compact=compact)
+    limits = bound.limits(y0.shape[1], y0.dtype, y0.device) if bound is not None else None
+    with torch_threads(settings.threads, y0):
+        sol = _integrate(f, y0, t_eval, tab, settings, run, max_steps=max_steps, limits=limits, n_live=B)
     if padded != B:
         sol.y, sol.status, sol.n_accepted, sol.n_rejected = sol.y[:B], sol.status[:B], sol.n_accepted[:B], sol.n_rejected[:B]
     sol.wall_time = time.perf_counter() - started
     return sol
 
 
-def _checked_problem(tab: Tableau, y0: Any, t_eval: Any, rtol: Any, atol: Any) -> tuple[Tensor, Tensor, float]:
-    """`integrate`'s start states, output times (in `y0`'s dtype and device) and `rtol`,
-    checked, with `atol` (a number or one per coordinate) checked against them."""
+def _checked_problem(y0: Any, t_eval: Any) -> tuple[Tensor, Tensor]:
+    """`integrate`'s start states and output times (in `y0`'s dtype and device), checked."""
     y0 = validate.tensor(y0, "y0", shape="[batch, dim]")
     t_eval = validate.tensor(t_eval, "t_eval", shape="[n_times]")
     if y0.ndim != 2 or y0.shape[0] == 0:
@@ -397,50 +382,42 @@ def _checked_problem(tab: Tableau, y0: Any, t_eval: Any, rtol: Any, atol: Any) -
                                 f"{y0.dtype}: convert it with y0.double()")
     if t_eval.ndim != 1 or t_eval.numel() < 2:
         raise InvalidInputError("t_eval must be a 1-D tensor of at least 2 increasing times")
-    atol_t = torch.as_tensor(atol, dtype=y0.dtype)
-    rtol = validate.non_negative(rtol, "rtol", hint="a relative tolerance")
-    if not bool(torch.isfinite(atol_t).all()) or bool((atol_t < 0).any()):
-        raise InvalidInputError(f"tolerances must be finite and non-negative, got rtol={rtol}, atol={atol}")
-    if atol_t.ndim > 1 or atol_t.numel() not in (1, y0.shape[1]):
-        raise InvalidInputError(f"atol must be a number or a [{y0.shape[1]}] tensor (one per coordinate), "
-                                f"got shape {tuple(atol_t.shape)}")
-    if tab.adaptive and rtol == 0 and not bool((atol_t > 0).all()):
-        raise InvalidInputError("rtol = 0 with atol = 0 (on some coordinate) asks for an exact step, which no step "
-                                "meets: give a positive rtol or atol")
     t_eval = t_eval.to(dtype=y0.dtype, device=y0.device)
     if not bool(torch.isfinite(t_eval).all()):
         raise InvalidInputError("t_eval must hold finite times")
     if not bool((t_eval[1:] > t_eval[:-1]).all()):
         raise InvalidInputError("t_eval must be strictly increasing")
-    return y0, t_eval, rtol
+    return y0, t_eval
 
 
-def _integrate(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, *, rtol: float, atol: float | Tensor,
-               dt: float | None, max_outputs_per_step: int, max_steps: int, bound: float | None,
-               bounded: Tensor | None, check_every: int, compile: bool, steps_per_graph: int, controller: Controller,
-               n_live: int, compact: bool = True) -> Solution:
-    """The generic path of `integrate`: masked per-trajectory steps, outputs by the writer."""
+def _integrate(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, settings: SolverSettings, run: Execution, *,
+               max_steps: int, limits: Tensor | None, n_live: int) -> Solution:
+    """The generic path of `integrate` (resolved `settings`): masked per-trajectory steps,
+    outputs by the writer."""
     dtype, device = y0.dtype, y0.device
     B, d = y0.shape
     n_out = t_eval.numel()
     co = _Coefficients(tab, dtype, device)
-    atol_t = torch.as_tensor(atol, dtype=dtype, device=device)
-    state, window = _initial_state(f, y0, t_eval, tab, rtol=rtol, atol=atol_t, dt=dt,
-                                   max_outputs_per_step=max_outputs_per_step, n_live=n_live)
+    rtol = settings.rtol
+    atol_t = torch.as_tensor(settings.atol, dtype=dtype, device=device)
+    state, window = _initial_state(f, y0, t_eval, tab, rtol=rtol, atol=atol_t, fixed_step=settings.fixed_step,
+                                   max_outputs_per_step=settings.max_outputs_per_step, n_live=n_live)
     # output buffer with one spare row per trajectory that swallows masked writes
     out = torch.zeros(B * (n_out + 1), d, dtype=dtype, device=device)
     out.view(B, n_out + 1, d)[:, 0] = y0
-    step = _Step(f=f, co=co, controller=controller, error_order=tab.error_order, rtol=rtol, atol=atol_t,
+    compile = settings.compile
+    step = _Step(f=f, co=co, controller=settings.controller, error_order=tab.error_order, rtol=rtol, atol=atol_t,
                  t_eval=t_eval, h_max=window.reshape(()),
                  h_min=torch.tensor(4 * torch.finfo(dtype).eps * max(1.0, abs(float(t_eval[0])), abs(float(t_eval[-1]))),
                                     dtype=dtype, device=device),
-                 bound=bound_limits(bound, bounded, d, dtype, device), lazy_failures=device.type == "cpu" and not compile)
+                 bound=limits, lazy_failures=device.type == "cpu" and not compile)
     batched = bool(co.a_extra) and stacks_batches(f, t_eval, y0)  # only extra stages call f at a flush
     writer = DenseWriter(f, out, t_eval, dense_t=co.dense_t, a_extra=co.a_extra, c_extra=co.c_extra,
                          n_main=co.n_main, batched=batched)
     with recompile_room(compile), torch.inference_mode():  # inference mode: a third less overhead per operation on CPU
         state = _march(step, state, writer, torch.arange(B, device=device) * (n_out + 1), compile=compile,
-                       steps_per_graph=steps_per_graph, check_every=check_every, max_steps=max_steps, compact=compact)
+                       steps_per_graph=run.steps_per_graph, check_every=run.check_every, max_steps=max_steps,
+                       compact=run.compact)
     state = _State(*(x.clone() for x in state))  # back to ordinary tensors, which callers may update in place
     status = torch.where(state.active, torch.full_like(state.status, Status.MAX_STEPS), state.status)[:, 0]
     n_acc, n_att = state.n_acc[:, 0], state.n_att[:, 0]
@@ -454,7 +431,7 @@ def _integrate(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, *, rtol
 
 
 def _initial_state(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, *, rtol: float, atol: Tensor,
-                   dt: float | None, max_outputs_per_step: int, n_live: int) -> tuple[_State, Tensor]:
+                   fixed_step: float | None, max_outputs_per_step: int, n_live: int) -> tuple[_State, Tensor]:
     """Every trajectory at `t_eval[0]` with its first step, and the longest step allowed (0-d):
     the shortest span of `max_outputs_per_step + 1` consecutive outputs, so that a step no
     longer than it covers at most `max_outputs_per_step` of them, wherever it starts. Rows from
@@ -471,7 +448,7 @@ def _initial_state(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, *, 
         h = initial_step(f, t, y0, fy, tab.order, rtol, atol, h_max)
         h = torch.where(torch.isfinite(h), h, h_max)
     else:
-        h = torch.full((B,), float(dt), dtype=y0.dtype, device=device).minimum(h_max)
+        h = torch.full((B,), float(fixed_step), dtype=y0.dtype, device=device).minimum(h_max)
     col = torch.zeros(B, 1, dtype=torch.long, device=device)
     state = _State(
         t=t[:, None].clone(), y=y0.clone(), fy=fy, h=h[:, None].clone(), next_idx=col + 1,

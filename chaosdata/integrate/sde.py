@@ -31,7 +31,8 @@ from torch import Tensor
 
 from chaosdata import validate
 from chaosdata.errors import InvalidInputError, InvalidTypeError
-from chaosdata.integrate.solution import Solution, Status, bound_limits, check_bound, classify
+from chaosdata.integrate.settings import Bound
+from chaosdata.integrate.solution import Solution, Status, classify
 from chaosdata.registry import Registry
 
 Field = Callable[[Tensor, Tensor], Tensor]  # (t [B], x [B, d]) -> [B, d]
@@ -253,20 +254,51 @@ def get_method(method: str, noise: str) -> SDEMethod:
 
 
 # ----------------------------------------------------------------------------- the integrator
-def step_sizes(t_eval: Tensor, dt: float | None = None, steps_per_output: int | None = None) -> Tensor:
+def step_sizes(t_eval: Tensor, max_step: float | None = None, steps_per_output: int | None = None) -> Tensor:
     """Steps per output interval, `[n_times - 1]` int64: `steps_per_output` each, or the fewest
-    equal steps of at most `dt` (a `dt` that divides an interval to 1e-9 gives exactly that many)."""
+    equal steps of at most `max_step` (one that divides an interval to 1e-9 gives exactly that
+    many). Both are checked by `SDESettings`."""
     gaps = (t_eval[1:] - t_eval[:-1]).double().cpu()
-    if steps_per_output is not None and dt is not None:
-        raise InvalidInputError(f"give dt (the longest step) or steps_per_output (steps per output interval), not both; "
-                                f"got dt={dt!r}, steps_per_output={steps_per_output!r}")
     if steps_per_output is not None:
-        steps_per_output = validate.count(steps_per_output, "steps_per_output")
         return torch.full_like(gaps, steps_per_output, dtype=torch.int64)
-    if dt is None:
-        raise InvalidInputError("dt must be a positive number (the longest step), or give steps_per_output")
-    dt = validate.positive(dt, "dt", hint="the longest step; or give steps_per_output")
-    return torch.ceil(gaps / dt * (1.0 - 1e-9)).clamp_min(1).to(torch.int64)
+    return torch.ceil(gaps / max_step * (1.0 - 1e-9)).clamp_min(1).to(torch.int64)
+
+
+@dataclass(frozen=True)
+class SDESettings:
+    """How `integrate_sde` steps: validated once, on construction.
+
+    `noise`: 'additive' (`g` does not depend on the state) or 'diagonal' (`g_k` a function of
+    `x_k`); `method`: an SDE method name (`METHODS`), None for 'sra1' (additive) or 'milstein'
+    (diagonal), stored as the resolved name; every output interval is split into equal steps:
+    the fewest of at most `max_step` (time units), or exactly `steps_per_output` (give one of
+    the two); `refine = m` builds each step's Brownian increment from `m` fine draws (see
+    `draw_increments`), so that runs at steps `h` and `h / m` see the same path.
+    """
+
+    noise: str = "additive"
+    method: str | None = None
+    max_step: float | None = None
+    steps_per_output: int | None = None
+    refine: int = 1
+
+    def __post_init__(self) -> None:
+        noise = validate.choice(self.noise, "noise type", NOISE_TYPES)
+        object.__setattr__(self, "method", get_method(self.method or DEFAULT_METHOD[noise], noise).name)
+        if (self.max_step is None) == (self.steps_per_output is None):
+            raise InvalidInputError(f"give max_step (the longest step) or steps_per_output (steps per output "
+                                    f"interval), one of the two; got max_step={self.max_step!r}, "
+                                    f"steps_per_output={self.steps_per_output!r}")
+        if self.max_step is not None:
+            object.__setattr__(self, "max_step", validate.positive(self.max_step, "max_step",
+                                                                   hint="the longest step; or give steps_per_output"))
+        else:
+            object.__setattr__(self, "steps_per_output", validate.count(self.steps_per_output, "steps_per_output"))
+        object.__setattr__(self, "refine", validate.count(self.refine, "refine"))
+
+    @property
+    def scheme(self) -> SDEMethod:
+        return METHODS.get(self.method)
 
 
 def integrate_sde(
@@ -274,45 +306,41 @@ def integrate_sde(
     diffusion: Field,
     x0: Tensor,
     t_eval: Tensor,
+    settings: SDESettings,
     *,
-    noise: str = "additive",
-    method: str | None = None,
-    dt: float | None = None,
-    steps_per_output: int | None = None,
     seed: int = 0,
     keys: Tensor | None = None,
-    refine: int = 1,
-    bound: float | None = None,
-    bounded: Tensor | None = None,
+    bound: Bound | None = None,
     increments: Callable[[int, Tensor], tuple[Tensor, Tensor | None]] | None = None,
     block_bytes: int = 2**25,
 ) -> Solution:
     """Integrate the Itô SDE `dx = drift(t, x) dt + diffusion(t, x) dW` for a batch `x0` (`[B, d]`).
 
     `diffusion` returns the diagonal of `g` (`[B, d]`, or anything broadcasting to it):
-    independent of `x` for `noise='additive'`, with `g_k` a function of `x_k` for 'diagonal'.
-    Every output interval of `t_eval` (`[n]`, increasing) is split into equal steps: the fewest
-    of at most `dt`, or exactly `steps_per_output`; outputs are the states at the step
-    boundaries (no interpolation). `method` defaults to 'sra1' (additive) or 'milstein'.
-    Trajectory `b` draws its Brownian path from `(seed, keys[b])` (`keys` default
-    `arange(B)`), so it is the same in any batch; `refine = m` builds each step from `m` fine
-    draws (see `draw_increments`). `increments(first, h)` (steps `first ..`, sizes `h` `[n]`
-    -> `dW`, `dZ` `[n, B, d]`) replaces the counter draws with a given path (tests use it to
-    drive every step size with one fine path). Trajectories that become non-finite or leave `|x| <= bound`
-    (checked at every output, on the coordinates where `bounded` is True) get a `Status` other
-    than OK and NaN rows. `n_accepted` counts the steps taken; nothing is rejected.
+    independent of `x` for `settings.noise='additive'`, with `g_k` a function of `x_k` for
+    'diagonal'. Every output interval of `t_eval` (`[n]`, increasing) is split into the equal
+    steps `settings` asks for (`SDESettings`); outputs are the states at the step boundaries
+    (no interpolation). Trajectory `b` draws its Brownian path from `(seed, keys[b])` (`keys`
+    default `arange(B)`), so it is the same in any batch. `increments(first, h)` (steps
+    `first ..`, sizes `h` `[n]` -> `dW`, `dZ` `[n, B, d]`) replaces the counter draws with a
+    given path (tests use it to drive every step size with one fine path). Trajectories that
+    become non-finite or leave `bound` (a `Bound`, checked at every output) get a `Status`
+    other than OK and NaN rows. `n_accepted` counts the steps taken; nothing is rejected.
+    `block_bytes`: the memory of the increments drawn at once.
     """
-    scheme = get_method(method or DEFAULT_METHOD.get(noise, "euler"), noise)
+    validate.instance(settings, "settings", SDESettings, hint="e.g. SDESettings('additive', max_step=0.01)")
+    if bound is not None:
+        validate.instance(bound, "bound", Bound, hint="e.g. Bound(1e6), or None for no bound")
+    scheme = settings.scheme
     x0 = validate.states(x0, "x0")
     t_eval = validate.times(t_eval, "t_eval")
-    refine = validate.count(refine, "refine")
     # the counters hash the seed's low 64 bits: a larger seed would repeat a smaller one's paths
     seed = validate.seed(seed)
-    check_bound(bound)
     started = time.perf_counter()
     B, d = x0.shape
     keys = _trajectory_keys(keys, B, x0.device)
-    plan = _StepPlan.of(t_eval, dt, steps_per_output)
+    plan = _StepPlan.of(t_eval, settings.max_step, settings.steps_per_output)
+    refine = settings.refine
     if increments is None:
         def increments(first: int, h: Tensor) -> tuple[Tensor, Tensor | None]:
             return draw_increments(seed, keys, first, h, d, refine, with_area=scheme.needs_area)
@@ -320,7 +348,7 @@ def integrate_sde(
     out = torch.empty(B, t_eval.numel(), d, dtype=x0.dtype, device=x0.device)
     with torch.inference_mode():
         status = _march(scheme, drift, diffusion, x0, plan, increments, block, out,
-                        bound_limits(bound, bounded, d, x0.dtype, x0.device))
+                        bound.limits(d, x0.dtype, x0.device) if bound is not None else None)
         out, status = out.clone(), status.clone()
     out = torch.where((status != Status.OK)[:, None, None], torch.full_like(out, math.nan), out)
     return Solution(
@@ -362,8 +390,8 @@ class _StepPlan:
         return len(self.h_list)
 
     @classmethod
-    def of(cls, t_eval: Tensor, dt: float | None, steps_per_output: int | None) -> _StepPlan:
-        counts = step_sizes(t_eval, dt, steps_per_output)
+    def of(cls, t_eval: Tensor, max_step: float | None, steps_per_output: int | None) -> _StepPlan:
+        counts = step_sizes(t_eval, max_step, steps_per_output)
         t_cpu = t_eval.double().cpu()
         h_all = ((t_cpu[1:] - t_cpu[:-1]) / counts).repeat_interleave(counts)  # [N] float64
         n_total = int(counts.sum())
@@ -495,7 +523,7 @@ def noise_amplitude(spec: NoiseSpec, system: Any, x0: Tensor) -> Tensor:
 
 
 def solve_noisy(system: Any, x0: Tensor, t_eval: Tensor, params: Mapping[str, Any], spec: NoiseSpec, seed: int,
-                keys: Tensor, *, bound: float | None = None, bounded: Tensor | None = None) -> Solution:
+                keys: Tensor, *, bound: Bound | None = None) -> Solution:
     """The recorded part of a noisy flow for `make_trajectories`: from `x0` (`[B, d]`) on `t_eval`."""
     if system.kind != "flow":
         raise InvalidInputError(f"{system.name} is a {system.kind}: dynamical noise is implemented for flows only")
@@ -506,11 +534,9 @@ def solve_noisy(system: Any, x0: Tensor, t_eval: Tensor, params: Mapping[str, An
     else:
         def diffusion(t: Tensor, x: Tensor) -> Tensor:
             return sigma * x
-    return integrate_sde(
-        lambda t, y: system.equations(y, t, **params), diffusion, x0, t_eval,
-        noise=spec.noise_type, method=spec.method_name, dt=noise_step(system, spec),
-        seed=seed, keys=keys, bound=bound, bounded=bounded,
-    )
+    settings = SDESettings(spec.noise_type, spec.method_name, max_step=noise_step(system, spec))
+    return integrate_sde(lambda t, y: system.equations(y, t, **params), diffusion, x0, t_eval, settings,
+                         seed=seed, keys=keys, bound=bound)
 
 
 def noise_step(system: Any, spec: NoiseSpec) -> float:

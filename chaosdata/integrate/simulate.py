@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,122 +31,18 @@ from torch import Tensor
 
 from chaosdata import validate
 from chaosdata.errors import InvalidInputError
-from chaosdata.integrate.controller import Controller
 from chaosdata.integrate.delay import integrate_delay
 from chaosdata.integrate.maps import iterate
-from chaosdata.integrate.ode import get_tableau, integrate
-from chaosdata.integrate.solution import Solution, bound_limits
-from chaosdata.integrate.tolerances import resolve_tolerances
+from chaosdata.integrate.ode import integrate
+from chaosdata.integrate.settings import Bound, Execution, SolverSettings, check_state_dtype
+from chaosdata.integrate.solution import Solution
 from chaosdata.systems import System
 
 TIMESCALES = ("period", "lyapunov")
-DEFAULT_METHOD = "dop853"
-# the dtypes a solve runs in: half precision rounds the output times themselves (float16 spaces
-# times 0.5 apart past t = 512) and its tolerance floor (1e-2) is no accuracy at all
-STATE_DTYPES = (torch.float32, torch.float64)
 
 
 def _is_real(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _is_count(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def check_state_dtype(dtype: Any, what: str = "dtype") -> None:
-    """Raise unless `dtype` is one a solve runs in (`STATE_DTYPES`), naming the fix."""
-    if dtype not in STATE_DTYPES:
-        raise InvalidInputError(
-            f"{what} must be torch.float32 or torch.float64, got {dtype!r}: solves run in single or "
-            "double precision (half precision cannot even hold the output times); integrate in float32 "
-            "and cast the result, e.g. x.to(torch.float16)")
-
-
-@dataclass(frozen=True)
-class SolverSettings:
-    """How a system is integrated; everything that decides the bytes of a solve but the start.
-
-    One value for every layer: the release config's `[integrator]` table is parsed into it,
-    `make_trajectories(solver=...)`, `simulate` and the ensemble runner take it. `method`: a
-    tableau name, None for the system's own (`for_system`); `rtol`, `atol`: tolerances of adaptive methods, None for the
-    default that follows the state's dtype (`resolve`: the system's own, else 1e-13, at least
-    `tolerance_floor(dtype)`, so 1e-13 in float64 and 1.2e-6 in float32); `fixed_step`:
-    the step of a fixed-step method (time units); `controller`: step-size control (integral
-    unless given; `Controller.pi()` for PI); `max_steps_per_unit`: a trajectory needing more
-    steps per time unit (period, or Lyapunov time when sampled per Lyapunov time) is stopped
-    and flagged; `max_outputs_per_step`: the longest step covers at most this many outputs;
-    `dde_steps_per_period`: RK4 steps per period for delay equations; `compile`: run the
-    step through `torch.compile`; `threads`: torch CPU threads (None: by work size).
-    """
-
-    method: str | None = None
-    rtol: float | None = None
-    atol: float | None = None
-    fixed_step: float | None = None
-    controller: Controller = field(default_factory=Controller)
-    max_steps_per_unit: float = 5_000
-    max_outputs_per_step: int = 16
-    dde_steps_per_period: int = 400
-    compile: bool = False
-    threads: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.method is not None:  # a name (any case) as the tableau's: raises on an unknown one, listing them
-            object.__setattr__(self, "method", get_tableau(self.method).name)
-        if not all(v is None or (_is_real(v) and 0 < v < math.inf) for v in (self.rtol, self.atol)):
-            raise InvalidInputError(f"tolerances must be positive finite numbers (or None for the default), "
-                                    f"got rtol={self.rtol!r}, atol={self.atol!r}")
-        if self.fixed_step is not None and not (_is_real(self.fixed_step) and 0 < self.fixed_step < math.inf):
-            raise InvalidInputError(f"fixed_step must be a positive finite step (or None), got {self.fixed_step!r}")
-        if not (_is_real(self.max_steps_per_unit) and 0 < self.max_steps_per_unit < math.inf):
-            raise InvalidInputError(f"max_steps_per_unit must be a positive finite number, got {self.max_steps_per_unit!r}")
-        for name in ("max_outputs_per_step", "dde_steps_per_period"):
-            value = getattr(self, name)
-            if not (_is_count(value) and value >= 1):
-                raise InvalidInputError(f"{name} must be a positive integer, got {value!r}")
-        if self.threads is not None and not (_is_count(self.threads) and self.threads >= 1):
-            raise InvalidInputError(f"threads must be a positive integer or None, got {self.threads!r}")
-        validate.instance(self.controller, "controller", Controller, hint="Controller() or Controller.pi()")
-        validate.flag(self.compile, "compile")
-        # numpy scalars as the Python values they hold, so that to_dict() is plain JSON
-        for name in ("compile", "max_outputs_per_step", "dde_steps_per_period", "threads"):
-            value = getattr(self, name)
-            if isinstance(value, (np.bool_, np.integer)):
-                object.__setattr__(self, name, value.item())
-
-    def for_system(self, system: System) -> SolverSettings:
-        """These settings with the method and step a solve of `system` uses: the method given,
-        else the system's own `solver` method, else DOP853; the fixed step given, else the
-        system's `steps_per_period` when the method is its own. Tolerances left out stay None:
-        `resolve` (run by `simulate`) follows the state's dtype. Raises when a fixed-step method
-        is left without a step."""
-        own = system.solver
-        method = self.method if self.method is not None else get_tableau(own.get("method", DEFAULT_METHOD)).name
-        fixed_step = self.fixed_step
-        if fixed_step is None and "steps_per_period" in own and method == own.get("method"):
-            fixed_step = float(system.period) / own["steps_per_period"]
-        if not get_tableau(method).adaptive and fixed_step is None:
-            raise InvalidInputError(f"method {method!r} takes fixed steps: pass a positive fixed_step "
-                                    f"(SolverSettings(fixed_step=...), integrator.dt in a release config)")
-        return replace(self, method=method, fixed_step=fixed_step)
-
-    def replace(self, **changes: Any) -> SolverSettings:
-        return replace(self, **changes)
-
-    def resolve(self, system: System, dtype: torch.dtype) -> SolverSettings:
-        """These settings as a solve of `system` in `dtype` runs them: method and step by
-        `for_system`, tolerances by `chaosdata.integrate.tolerances.resolve_tolerances` (None
-        becomes the default raised to `tolerance_floor(dtype)`; an explicit rtol below one
-        rounding unit of `dtype` raises, naming the fixes)."""
-        settings = self.for_system(system)
-        rtol, atol = resolve_tolerances(system, settings.method, self.rtol, self.atol, dtype)
-        return replace(settings, rtol=rtol, atol=atol)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["controller"] = self.controller.to_dict()
-        return d
 
 
 @dataclass(frozen=True)
@@ -198,32 +94,6 @@ def time_unit(system: System, timescale: str) -> float:
     if system.period is None:
         raise InvalidInputError(f"{system.name} has no period; it cannot be sampled per period")
     return float(system.period)
-
-
-@dataclass(frozen=True)
-class Bound:
-    """When a trajectory has diverged: the one rule of every integrator, the ensemble runner and
-    the invariants. A state is out of bounds once a coordinate's absolute value passes `value`
-    (1e4 times the size of the catalogue's initial condition, plus one); the `unbounded`
-    coordinates (angles, time phases, which grow by design) are exempt."""
-
-    value: float
-    unbounded: tuple[int, ...] = ()
-
-    @classmethod
-    def of(cls, system: System) -> Bound:
-        """The bound of `system`, built from its catalogue entry."""
-        return cls(1e4 * (1.0 + max(abs(v) for v in system.initial_conditions)), tuple(system.unbounded_indices))
-
-    def mask(self, d: int) -> Tensor:
-        """`[d]` bool: the coordinates the bound applies to."""
-        mask = torch.ones(d, dtype=torch.bool)
-        mask[list(self.unbounded)] = False
-        return mask
-
-    def limits(self, d: int, dtype: torch.dtype, device: torch.device | str) -> Tensor:
-        """`[d]`: the largest `|x_k|` allowed, inf on the exempt coordinates."""
-        return bound_limits(self.value, self.mask(d), d, dtype, torch.device(device))
 
 
 def _check_solve_input(system: System, x0: Any, t_eval: Any) -> Tensor:
@@ -296,7 +166,7 @@ def simulate(system: System, x0: Tensor, t_eval: Tensor, settings: SolverSetting
             raise InvalidInputError(f"{name} must be {what} (or None), got {value!r}")
     bound = Bound.of(system)
     if system.kind == "map":
-        return iterate(lambda x: system.equations(x, **params), x0, t_eval.numel(), bound=bound.value)
+        return iterate(lambda x: system.equations(x, **params), x0, t_eval.numel(), bound=bound)
     if system.kind != "map" and system.period is None and (system.kind == "delay" or unit is None):
         need = ("its RK4 step is period / dde_steps_per_period" if system.kind == "delay" else
                 "pass unit= (the time unit of the step budget max_steps_per_unit)")
@@ -310,18 +180,12 @@ def simulate(system: System, x0: Tensor, t_eval: Tensor, settings: SolverSetting
             lambda t, y, yd: system.equations(y, yd, t, **params), x0, tau, t_eval,
             lags=lags, steps_per_tau=max(2, math.ceil(tau / h_target)),
             t_start=float(t_eval[0]) - tau if t_start is None else t_start,
-            bound=bound.value,
+            bound=bound,
         )
     unit = float(system.period) if unit is None else unit
     span = float(t_eval[-1] - t_eval[0]) / unit
-    return integrate(
-        lambda t, y: system.equations(y, t, **params), x0, t_eval,
-        method=settings.method, rtol=settings.rtol, atol=settings.atol, dt=settings.fixed_step,
-        bound=bound.value, bounded=bound.mask(system.dim).to(x0.device),
-        max_steps=math.ceil(settings.max_steps_per_unit * span) + 1000, compile=settings.compile,
-        max_outputs_per_step=settings.max_outputs_per_step, controller=settings.controller,
-        threads=settings.threads,
-        # per-trajectory parameter tensors must stay aligned with the rows: no compaction
-        compact=not any(isinstance(v, Tensor) and v.ndim > 0 and v.shape[0] == x0.shape[0] > 1
-                        for v in params.values()),
-    )
+    # per-trajectory parameter tensors must stay aligned with the rows: no compaction
+    sweep = any(isinstance(v, Tensor) and v.ndim > 0 and v.shape[0] == x0.shape[0] > 1 for v in params.values())
+    return integrate(lambda t, y: system.equations(y, t, **params), x0, t_eval, settings, bound=bound,
+                     max_steps=math.ceil(settings.max_steps_per_unit * span) + 1000,
+                     execution=Execution(compact=not sweep))

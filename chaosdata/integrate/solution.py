@@ -7,16 +7,11 @@ failures the same way: a `Status` per trajectory and NaN outputs for any that is
 from __future__ import annotations
 
 import enum
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import Tensor
-
-from chaosdata import validate
-from chaosdata.errors import InvalidInputError
 
 VectorField = Callable[[Tensor, Tensor], Tensor]  # f(t: [B], y: [B, d]) -> [B, d]
 
@@ -76,34 +71,7 @@ def classify(y: Tensor, limits: Tensor | float | None, axes: int = 1) -> Tensor:
     """Whether states have diverged, the one rule (`status_code`): the `Status` (int8) of `y`
     over its last `axes` axes (`[B, d]` -> `[B]` with `axes=1`; `[B, n, d]` -> `[B]` with
     `axes=2`): NONFINITE where an element is NaN or inf, else OUT_OF_BOUNDS where `|y|` passes
-    `limits` (`bound_limits`' `[d]`, or one number for every coordinate; None: no bound)."""
+    `limits` (`Bound.limits`' `[d]`, or one number for every coordinate; None: no bound)."""
     nonfinite = ~torch.isfinite(y).flatten(-axes).all(-1)
     outside = None if limits is None else (y.abs() > limits).flatten(-axes).any(-1)
     return status_code(nonfinite, outside)
-
-
-def check_bound(bound: float | None) -> float | None:
-    """`bound` if it is None (no bound) or a positive number (inf: none either), else an
-    `InvalidInputError` (a negative bound would stop every trajectory, a NaN none)."""
-    if bound is None or (isinstance(bound, (float, np.floating)) and bound == math.inf):
-        return bound
-    return validate.positive(bound, "bound", hint="the largest |x| a trajectory may reach; inf or None for no bound")
-
-
-def bound_limits(bound: float | None, bounded: Tensor | None, d: int, dtype: torch.dtype,
-                 device: torch.device) -> Tensor | None:
-    """Per coordinate, the largest `|x|` a trajectory may reach before it is `OUT_OF_BOUNDS`:
-    `bound` where `bounded` (`[d]` bool; all coordinates when None) is True, inf elsewhere
-    (`[d]`, so `x.abs() > limits` tests them all at once; NaN compares false); None without
-    a bound."""
-    if check_bound(bound) is None:
-        return None
-    if bounded is None:
-        mask = torch.ones(d, dtype=torch.bool, device=device)
-    else:
-        mask = torch.as_tensor(bounded)
-        if tuple(mask.shape) != (d,):
-            raise InvalidInputError(f"bounded must be a [{d}] mask, one flag per coordinate, got shape "
-                                    f"{tuple(mask.shape)}")
-        mask = mask.to(device=device, dtype=torch.bool)
-    return torch.where(mask, float(bound), math.inf).to(dtype)

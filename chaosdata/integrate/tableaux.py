@@ -179,6 +179,11 @@ for _tab in (RK4, DOPRI5, DOP853):
     TABLEAUX.add(_tab.name, _tab)
 
 
+def get_tableau(method: str | Tableau) -> Tableau:
+    """The tableau named `method` (see `TABLEAUX`, any case); a `Tableau` is returned as is."""
+    return method if isinstance(method, Tableau) else TABLEAUX.get(method)
+
+
 # ----------------------------------------------------------------------------- applying a row
 def nonzero_terms(weights: Row, scale: float = 1.0) -> Terms:
     """The `(stage, weight * scale)` pairs of a row of weights whose weight is not zero, as

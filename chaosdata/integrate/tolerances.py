@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 
 from chaosdata.errors import InvalidInputError
-from chaosdata.integrate.ode import get_tableau
+from chaosdata.integrate.tableaux import Tableau, get_tableau
 from chaosdata.systems import System
 
 DEFAULT_TOL = 1e-13
@@ -32,16 +32,18 @@ def tolerance_floor(dtype: torch.dtype) -> float:
     return TOLERANCE_FLOOR_EPS * torch.finfo(dtype).eps
 
 
-def resolve_tolerances(system: System, method: str, rtol: float | None, atol: float | None,
+def resolve_tolerances(system: System | None, method: str | Tableau, rtol: float | None, atol: float | None,
                        dtype: torch.dtype) -> tuple[float, float]:
-    """`(rtol, atol)` a solve of `system` by `method` in `dtype` uses.
+    """`(rtol, atol)` a solve of `system` (None: a bare vector field, `ode.integrate`'s) by
+    `method` in `dtype` uses.
 
     None means the default: the system's own `solver` value, else `DEFAULT_TOL`, raised to
     `tolerance_floor(dtype)` for adaptive methods on flows. Explicit values are kept as given,
     except that an explicit `rtol` below one rounding unit of `dtype` raises `InvalidInputError`
     (every step would underflow). Positivity of explicit values is the caller's check."""
-    own = system.solver
-    floor = tolerance_floor(dtype) if system.kind == "flow" and get_tableau(method).adaptive else 0.0
+    own = system.solver if system is not None else {}
+    flow = system is None or system.kind == "flow"
+    floor = tolerance_floor(dtype) if flow and get_tableau(method).adaptive else 0.0
     eps = torch.finfo(dtype).eps
     if floor and rtol is not None and rtol < eps:
         raise InvalidInputError(

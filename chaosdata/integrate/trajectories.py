@@ -30,7 +30,7 @@ from chaosdata.integrate.ensemble import (
     run_ensemble,
 )
 from chaosdata.integrate.sde import NoiseSpec, noise_step
-from chaosdata.integrate.simulate import SolverSettings
+from chaosdata.integrate.settings import SolverSettings
 from chaosdata.systems import System, get_system
 
 

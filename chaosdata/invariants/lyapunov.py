@@ -31,7 +31,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from chaosdata.integrate.simulate import Bound
+from chaosdata.integrate.settings import Bound
 from chaosdata.integrate.solution import Status, classify
 from chaosdata.invariants.tangent import (
     flow_rk4_step,

@@ -25,9 +25,10 @@ from typing import Any
 
 from chaosdata import budget, validate
 from chaosdata.errors import InvalidInputError, InvalidTypeError, UnknownNameError, suggest
-from chaosdata.integrate.ode import get_tableau
 from chaosdata.integrate.sde import DEFAULT_STEPS_PER_PERIOD, NoiseSpec
-from chaosdata.integrate.simulate import SolverSettings, time_unit
+from chaosdata.integrate.settings import SolverSettings
+from chaosdata.integrate.simulate import time_unit
+from chaosdata.integrate.tableaux import get_tableau
 from chaosdata.seeds import seed_of
 from chaosdata.systems import get_system, list_systems
 from chaosdata.systems.derived import SKEW_SEPARATOR, skew_pairs
