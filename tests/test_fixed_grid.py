@@ -97,13 +97,13 @@ def test_more_steps_than_max_steps_returns_none():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"dt": -0.1}, "dt must be"), ({"steps_per_graph": 0}, "steps_per_graph"),
+    ({"fixed_step": -0.1}, "fixed_step must be"), ({"steps_per_graph": 0}, "steps_per_graph"),
     ({"tab": TABLEAUX.get("dopri5")}, "adaptive"),
 ])
 def test_bad_arguments_name_themselves(kwargs, match):
     _, f = _field("Lorenz")
-    args = {"tab": RK4, "dt": DT, **kwargs}
-    tab, dt = args.pop("tab"), args.pop("dt")
+    args = {"tab": RK4, "fixed_step": DT, **kwargs}
+    tab, dt = args.pop("tab"), args.pop("fixed_step")
     with pytest.raises(InvalidInputError, match=match):
         integrate_fixed_grid(f, _lorenz_starts(4), torch.linspace(0, 1, 11, dtype=F64), tab, dt, **args)
 

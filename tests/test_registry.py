@@ -6,7 +6,7 @@ from chaosdata.baselines import forecaster_class
 from chaosdata.baselines.base import FORECASTERS
 from chaosdata.benchmark.protocols import PROTOCOLS, get_protocol
 from chaosdata.errors import InvalidInputError, InvalidTypeError, UnknownNameError
-from chaosdata.integrate.ode import get_tableau
+from chaosdata.integrate.tableaux import get_tableau
 from chaosdata.integrate.tableaux import TABLEAUX
 from chaosdata.metrics import METRICS, get_metric
 from chaosdata.registry import LIST_AT_MOST, Registry

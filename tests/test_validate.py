@@ -257,7 +257,7 @@ ENTRY_POINTS = [
     ("Bound", "bound", "bound", 100.0, lambda v: iterate(lambda x: 0.5 * x, _Y0, 4, bound=Bound(v))),
     ("SolverSettings", "fixed_step", "positive", 0.05,
      lambda v: integrate(_decay, _Y0, _T, SolverSettings(method="rk4", fixed_step=v))),
-    ("integrate_fixed_grid", "dt", "positive", 0.05,
+    ("integrate_fixed_grid", "fixed_step", "positive", 0.05,
      lambda v: integrate_fixed_grid(_decay, _Y0, _T, get_tableau("rk4"), v)),
     ("integrate_fixed_grid", "steps_per_graph", "count", 2,
      lambda v: integrate_fixed_grid(_decay, _Y0, _T, get_tableau("rk4"), 0.05, steps_per_graph=v)),

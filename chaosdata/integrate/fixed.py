@@ -155,7 +155,7 @@ def integrate_fixed_grid(
     y0: Tensor,
     t_eval: Tensor,
     tab: Tableau,
-    dt: float,
+    fixed_step: float,
     *,
     bound: Bound | None = None,
     compile: bool = False,
@@ -164,7 +164,7 @@ def integrate_fixed_grid(
     max_steps: int | None = None,
 ) -> Solution | None:
     """Integrate `dy/dt = f(t, y)` from `y0` (`[B, d]`) onto `t_eval` (`[n]`) with fixed
-    steps `dt` of `tab`, or return None when the grid is not aligned with the step
+    steps `dt = fixed_step` of `tab` (`SolverSettings.fixed_step`), or return None when the grid is not aligned with the step
     (`steps_per_output`) or needs more than `max_steps` steps: the caller then takes the
     generic path, which handles any grid (and reports MAX_STEPS).
 
@@ -190,7 +190,7 @@ def integrate_fixed_grid(
     if tab.adaptive:
         raise InvalidInputError(f"integrate_fixed_grid takes fixed-step methods; {tab.name!r} is adaptive: "
                                 "use ode.integrate")
-    dt = validate.positive(dt, "dt")
+    dt = validate.positive(fixed_step, "fixed_step")
     steps_per_graph = validate.count(steps_per_graph, "steps_per_graph")
     started = time.perf_counter()
     dtype, device = y0.dtype, y0.device
