@@ -179,7 +179,8 @@ class Bound:
 
 @dataclass(frozen=True)
 class Execution:
-    """How `ode.integrate` runs its step loop; the values of a solve do not depend on it.
+    """How `ode.integrate` runs its step loop; the values of a solve do not depend on it, but
+    for `fixed_grid` (the same steps, rounded differently: within 1e-12 over a time unit).
 
     `steps_per_graph`: steps per `torch.compile` graph call (with `SolverSettings.compile`);
     `check_every`: steps between reads on the host of whether every trajectory has stopped;
