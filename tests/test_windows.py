@@ -15,6 +15,7 @@ from torch.utils.data import DataLoader
 from chaosdata.errors import InvalidInputError, InvalidTypeError
 from chaosdata.loader import load_dataset
 from chaosdata.windows import (
+    FEW_CHANNELS,
     Normalizer,
     Observation,
     Series,
@@ -92,6 +93,22 @@ def test_normalization_uses_the_given_statistics_and_inverts():
     info = ds.info(4)
     raw = torch.from_numpy(data[info.trajectory, info.start: info.start + 5].astype(np.float64))
     torch.testing.assert_close(ds.denormalize(context, "A"), raw)
+
+
+@pytest.mark.parametrize("channels", [1, 3, FEW_CHANNELS, FEW_CHANNELS + 1], ids=lambda d: f"{d} channels")
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+def test_normalized_values_are_rounded_once_from_float64(channels, dtype):
+    """Both ways of normalizing (one channel at a time, broadcast) give (x - mean) / std in float64
+    rounded once to the output dtype, bit for bit."""
+    data = np.random.default_rng(channels).normal(3.0, 7.0, (2, 30, channels)).astype(np.float32)
+    mean, std = fit_statistics(series("A", data))
+    ds = dataset([series("A", data)], normalizer=Normalizer({"A": mean}, {"A": std}), stride=1,
+                 observation=Observation(dtype=dtype))
+    for i in (0, len(ds) - 1):
+        info = ds.info(i)
+        window = data[info.trajectory, info.start: info.start + 8].astype(np.float64)
+        expected = torch.from_numpy(((window - mean) / std).astype(ds._np_dtype))
+        assert torch.equal(torch.cat(ds[i]), expected)
 
 
 def test_noise_is_seeded_scaled_and_independent_of_read_order():
