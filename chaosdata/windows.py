@@ -36,16 +36,21 @@ SHARD_BLOCK_BYTES = 32 << 20  # ...or in whole stored shards up to this size
 FEW_CHANNELS = 16  # up to this many channels, normalized one at a time (see WindowDataset._transform)
 NOISE_BLOCK = 1024  # observation noise is drawn per (trajectory, block of this many time indices)
 
+#: A dataset item: `(context, target)`, with `return_info=True` also the window's info dict.
+Item = tuple[Tensor, Tensor] | tuple[Tensor, Tensor, dict[str, Any]]
 
-@dataclass
+
+@dataclass(init=False)
 class Series:
     """One system's trajectories for one split: `open()` gives an array-like `[N, T, dim]`.
 
-    `rows` (a range of trajectory indices) and `time` (a `slice` of time indices) select the
-    part of the array this split uses, e.g. the first 5/6 of each trajectory. `array_split`
-    names the stored split the array is (a temporal "val" series reads the "train" array; None:
-    the dataset's own split). `open` is called lazily in each process, so a `Series` pickles to
-    `DataLoader` workers without open handles.
+    `rows` (trajectory indices; None: all) and `time` (a `slice` of time indices; None: all)
+    select the part of the array this split uses, e.g. the first 5/6 of each trajectory; once
+    built, `rows` is a sequence and `time` a slice with its start and stop resolved. `block`: time
+    points per cached block (the store's chunk length). `array_split` names the stored split the
+    array is (a temporal "val" series reads the "train" array; None: the dataset's own split).
+    `open` is called lazily in each process, so a `Series` pickles to `DataLoader` workers
+    without open handles.
     """
 
     system: str
@@ -55,15 +60,18 @@ class Series:
     dim: int
     t0: float
     dt: float
-    block: int = 4096  # time points per cached block (the store's chunk length)
-    rows: range | None = None
-    time: slice | None = None
-    array_split: str | None = None
+    block: int
+    rows: Sequence[int]
+    time: slice
+    array_split: str | None
 
-    def __post_init__(self) -> None:
-        if self.rows is None:
-            self.rows = range(self.n_trajectories)
-        self.time = slice(*(self.time or slice(None)).indices(self.n_time))
+    def __init__(self, system: str, open: Callable[[], Any], n_trajectories: int, n_time: int, dim: int,
+                 t0: float, dt: float, block: int = 4096, rows: Sequence[int] | None = None,
+                 time: slice | None = None, array_split: str | None = None) -> None:
+        self.system, self.open, self.n_trajectories, self.n_time, self.dim = system, open, n_trajectories, n_time, dim
+        self.t0, self.dt, self.block, self.array_split = t0, dt, block, array_split
+        self.rows = range(n_trajectories) if rows is None else rows
+        self.time = slice(*(time or slice(None)).indices(n_time))
 
     @property
     def n_points(self) -> int:
@@ -428,10 +436,10 @@ class WindowDataset(Dataset):
             parts.append(self._block(k, g, b, noisy)[:, max(lo - a0, 0): hi - a0])
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
-    def __getitem__(self, index: int) -> tuple[Tensor, Tensor] | tuple[Tensor, Tensor, dict[str, Any]]:
+    def __getitem__(self, index: int) -> Item:
         return self.__getitems__([index])[0]
 
-    def __getitems__(self, indices: Sequence[int]) -> list[tuple]:
+    def __getitems__(self, indices: Sequence[int]) -> list[Item]:
         """The items at `indices`, as a list (what `DataLoader` calls for a batch; its collate
         then stacks them). Windows are grouped by the cached block they lie in and each group
         is gathered with one strided fancy-index copy: no Python per window but making the item.
@@ -440,16 +448,16 @@ class WindowDataset(Dataset):
         if not len(idx):
             return []
         if len(self.series) == 1 and self._in_one_block(0):  # the usual case: one block, no sorting
-            items = self._items(self._one_block_windows(row, start))
+            pairs = self._items(self._one_block_windows(row, start))
         else:
-            items = [None] * len(idx)
+            placed: dict[int, tuple[Tensor, Tensor]] = {}
             for sel, windows in self._grouped_windows(k, row, start):
-                for p, item in zip(sel.tolist(), self._items(windows), strict=True):
-                    items[p] = item
+                placed.update(zip(sel.tolist(), self._items(windows), strict=True))
+            pairs = [placed[p] for p in range(len(idx))]
         if self.return_info:
-            items = [(*item, self._info_dict(*map(int, where)))
-                     for item, where in zip(items, zip(idx, k, row, start, strict=True), strict=True)]
-        return items
+            return [(*item, self._info_dict(*map(int, where)))
+                    for item, where in zip(pairs, zip(idx, k, row, start, strict=True), strict=True)]
+        return list(pairs)
 
     def _items(self, windows: np.ndarray) -> list[tuple[Tensor, Tensor]]:
         """`(context, target)` tensors of each of `windows [n, width, channels]`, in the item dtype."""
@@ -568,7 +576,7 @@ def collate_padded(batch: Sequence[tuple]) -> tuple:
         mask[i, : item[0].shape[-1]] = True
     out = (torch.stack([pad(item[0]) for item in batch]), torch.stack([pad(item[1]) for item in batch]), mask)
     if len(batch[0]) == 3:
-        out += (default_collate([item[2] for item in batch]),)
+        return (*out, default_collate([item[2] for item in batch]))
     return out
 
 
