@@ -22,7 +22,7 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeGuard, cast
 
 import numpy as np
 
@@ -189,7 +189,7 @@ def _regenerate(config: ReleaseConfig, out: Path, names: list[str], device: str)
                      f"{left}" + (f" ({len(failed) - 1} more failed)" if len(failed) > 1 else ""))
 
 
-def _is_repo_id(source: Any) -> bool:
+def _is_repo_id(source: Any) -> TypeGuard[str]:
     """Whether `source` reads as a Hub repo id `owner/name` (and is not a local folder)."""
     return (isinstance(source, str) and source != "regenerate" and source.count("/") == 1
             and not source.startswith((".", "/")) and not Path(source).exists())

@@ -27,12 +27,13 @@ import contextlib
 import hashlib
 import io
 import os
+import sys
 import threading
 import zipfile
 import zlib
 from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import httpx2
 import zarr
@@ -43,15 +44,13 @@ from zarr.core.buffer import Buffer, BufferPrototype
 
 from chaosdata.atomic import replacing
 from chaosdata.store import shards
-from chaosdata.store.archive import is_checksum_error
+from chaosdata.store.archive import array_at, is_checksum_error
 from chaosdata.store.errors import ChecksumError, StoreError
 from chaosdata.store.layout import MANIFEST, system_file
 from chaosdata.store.reader import CheckedArray, Store, VerifyReport, verify_arrays, walk_arrays
 
-try:
+if sys.platform != "win32":  # Windows has no advisory locks (see `_exclusive`)
     import fcntl
-except ImportError:  # Windows: no advisory locks (see `_exclusive`)
-    fcntl = None  # the module or None; every use checks which
 
 TAIL_BYTES = 64 << 10  # the first read of a zip: its last bytes, which hold the central directory
 # what a failed transfer raises: fsspec (OSError), huggingface_hub (HfHubHTTPError is an OSError;
@@ -173,7 +172,7 @@ def _exclusive(path: Path) -> Iterator[None]:
     threads; where there is no `fcntl` (Windows), none: concurrent readers may then both fetch."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as fh:
-        if fcntl is not None:
+        if sys.platform != "win32":
             fcntl.flock(fh, fcntl.LOCK_EX)
         yield
 
@@ -355,7 +354,7 @@ class RemoteStore(Store):
 
     def stored_array(self, system: str, path: str) -> RemoteArray:
         name = self.resolve(system)
-        return RemoteArray(self.group(name)[path], self.remote_file(name))
+        return RemoteArray(array_at(self.group(name), path), self.remote_file(name))
 
     def verify(self, systems: Iterable[str] | None = None, *, data: bool = True, strict: bool = False) -> VerifyReport:
         """Decode every array of `systems` (all by default) and check it against the SHA-256 written
@@ -380,7 +379,7 @@ def _one_line(err: BaseException) -> str:
     return " ".join(dict.fromkeys([lines[0], lines[-1]])) if lines else repr(err)
 
 
-def is_url(source: Any) -> bool:
+def is_url(source: Any) -> TypeGuard[str]:
     """Whether `source` is an fsspec URL (`hf://...`, `https://...`, `s3://...`, `memory://...`)."""
     return isinstance(source, str) and "://" in source
 
@@ -391,13 +390,15 @@ def open_remote(source: str, *, revision: str | None, cache: Path) -> RemoteStor
     if is_url(source) and not source.startswith("hf://"):
         return _open_url(source, revision, cache)
     from huggingface_hub import HfFileSystem
+    from huggingface_hub.hf_file_system import HfFileSystemResolvedRepositoryPath as RepoPath
 
     fs = HfFileSystem()
     if is_url(source):
-        resolved = fs.resolve_path(source, revision=revision)
-        if getattr(resolved, "repo_type", None) != "dataset":  # a bucket path has none
-            raise StoreError(f"{source}: a chaosdata store on the Hub is a dataset repo (hf://datasets/owner/name)")
-        repo_id, revision, sub = resolved.repo_id, resolved.revision, resolved.path_in_repo
+        match fs.resolve_path(source, revision=revision):  # a repository path, or a bucket path
+            case RepoPath(repo_type="dataset") as resolved:
+                repo_id, revision, sub = resolved.repo_id, resolved.revision, resolved.path_in_repo
+            case _:
+                raise StoreError(f"{source}: a chaosdata store on the Hub is a dataset repo (hf://datasets/owner/name)")
     else:
         repo_id, sub = source, ""
     folder = cache / f"datasets--{repo_id.replace('/', '--')}"
