@@ -30,6 +30,7 @@ from chaosdata.integrate.sde import (
     integrate_sde,
     noise_amplitude,
     standard_normals,
+    step_sizes,
 )
 from chaosdata.integrate.settings import Bound
 from chaosdata.integrate.solution import Status
@@ -286,6 +287,8 @@ def test_method_and_noise_type_are_checked():
         SDESettings()
     with pytest.raises(InvalidTypeError, match="settings must be a SDESettings"):
         integrate_sde(f, g, x0, te, {"max_step": 0.1})
+    with pytest.raises(InvalidInputError, match="max_step .* or steps_per_output"):  # was float / None: a TypeError
+        step_sizes(te)
 
 
 def test_failures_are_flagged():

@@ -123,6 +123,16 @@ def test_bad_inputs_give_clear_errors():
         list_systems("ode")
 
 
+def test_period_and_delay_are_read_where_a_use_needs_them():
+    assert get_system("Lorenz").required_period("unused") == get_system("Lorenz").period
+    with pytest.raises(ValueError, match="Henon has no period: it is a map"):
+        get_system("Henon").required_period("it is a map")
+    mackey = get_system("MackeyGlass")
+    assert mackey.delay_of(mackey.bind({"tau": 3.0})) == 3.0
+    with pytest.raises(TypeError, match="Lorenz is a flow, not a delay equation"):
+        get_system("Lorenz").delay_of({})
+
+
 def test_lookup_is_case_insensitive():
     assert chaosdata.get_system("lorenz") is chaosdata.get_system("LORENZ")
     assert chaosdata.list_systems() == sorted(chaosdata.list_systems())

@@ -50,7 +50,7 @@ def _darts_models() -> Any:
     return darts.models
 
 
-def _darts_class(name: str) -> type:
+def _darts_class(name: str) -> type[Any]:
     """The darts model class called `name` (any case), or a one-line error naming the fix."""
     models = _darts_models()
     from darts.models.forecasting.forecasting_model import ForecastingModel
@@ -63,16 +63,16 @@ def _darts_class(name: str) -> type:
     if exact is None:
         raise InvalidInputError(f"unknown darts model {name!r} (in --models darts:{name}).{suggest(name, known.values())} "
                                 "See darts.models for the names")
-    cls = getattr(models, exact)
-    if isinstance(cls, NotImportedModule):
-        reason = cls.error_message.split(".")[0]
-        raise MissingDependencyError(f"darts:{exact}: {reason}; {INSTALL} (its darts extra brings statsforecast "
-                                     "for AutoARIMA and TBATS, xgboost-cpu for XGBModel)")
-    return cls
+    match getattr(models, exact):  # darts holds a placeholder where a model's dependency is missing
+        case NotImportedModule(error_message=message):
+            raise MissingDependencyError(f"darts:{exact}: {message.split('.')[0]}; {INSTALL} (its darts extra brings "
+                                         "statsforecast for AutoARIMA and TBATS, xgboost-cpu for XGBModel)")
+        case cls:
+            return cls
 
 
 
-def _hyperparameters(darts_cls: type) -> list[inspect.Parameter]:
+def _hyperparameters(darts_cls: type[Any]) -> list[inspect.Parameter]:
     """The darts constructor's named arguments (and `TorchForecastingModel`'s for torch models),
     as keyword-only parameters with our defaults where `DEFAULTS` has one."""
     sources = [darts_cls]
@@ -97,7 +97,7 @@ def _hyperparameters(darts_cls: type) -> list[inspect.Parameter]:
     return list(params.values())
 
 
-def _statsforecast_class(darts_cls: type) -> type | None:
+def _statsforecast_class(darts_cls: type[Any]) -> type[Any] | None:
     """The statsforecast model a darts wrapper (`darts.models.forecasting.sf_*`: TBATS,
     AutoARIMA, ...) passes its `*args, **kwargs` to, where it has the same name: its arguments
     (TBATS's `season_length`) are then hyperparameters here too."""

@@ -28,6 +28,7 @@ Forecasts read the last `warmup` context points with the observed units set to t
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 from torch import Tensor, nn
@@ -106,21 +107,23 @@ class ShPLRNN(NeuralForecaster):
         return _ShPLRNN(dim, latent, self.hidden, self.clipped)
 
     def loss(self, net: nn.Module, batch: Tensor) -> Tensor:
-        z = net.initial(batch[:, 0])
+        rnn = cast(_ShPLRNN, net)  # what `build` made; NeuralForecaster types it as any nn.Module
+        z = rnn.initial(batch[:, 0])
         preds = []
         for t in range(1, batch.shape[1]):
-            z = net(z)
-            preds.append(z[:, : net.dim])
-            z = net.force(z, batch[:, t], self.alpha)
+            z = rnn(z)
+            preds.append(z[:, : rnn.dim])
+            z = rnn.force(z, batch[:, t], self.alpha)
         return (torch.stack(preds, dim=1) - batch[:, 1:]).square().mean()
 
     def forecast(self, net: nn.Module, context: Tensor, horizon: int) -> Tensor:
+        rnn = cast(_ShPLRNN, net)  # as in `loss`
         context = context[:, -self.warmup :]
-        z = net.initial(context[:, 0])
+        z = rnn.initial(context[:, 0])
         for t in range(1, context.shape[1]):
-            z = net.force(net(z), context[:, t], 1.0)
+            z = rnn.force(rnn(z), context[:, t], 1.0)
         out = []
         for _ in range(horizon):
-            z = net(z)
-            out.append(z[:, : net.dim])
+            z = rnn(z)
+            out.append(z[:, : rnn.dim])
         return torch.stack(out, dim=1)

@@ -17,7 +17,7 @@ tableau data, and a test checks that the two agree.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
@@ -75,9 +75,10 @@ class _Field(nn.Module):
     def __init__(self, dim: int, width: int, depth: int, activation: str):
         super().__init__()
         self.net = mlp(dim, width, depth, dim, ACTIVATIONS[activation])
+        last = cast(nn.Linear, self.net[-1])  # mlp ends in a Linear; nn.Sequential types a layer as any Module
         with torch.no_grad():
-            self.net[-1].weight.mul_(0.1)
-            self.net[-1].bias.zero_()
+            last.weight.mul_(0.1)
+            last.bias.zero_()
 
     def forward(self, z: Tensor) -> Tensor:
         return self.net(z)

@@ -48,10 +48,12 @@ class Oracle(Forecaster):
                 f"{sys_.name} is a delay equation: its state is a history the sampled context does not hold; "
                 f"the oracle covers flows and maps"
             )
-        if sys_.kind == "flow" and (dt is None or not dt > 0):
+        if sys_.kind != "flow":
+            dt = 1.0  # a map's step
+        elif dt is None or not dt > 0:
             raise InvalidInputError(f"the oracle needs the sampling step dt > 0 for the flow {sys_.name}, got {dt!r}")
         self.system_ = sys_.name
-        self.dt_ = float(dt) if sys_.kind == "flow" else 1.0
+        self.dt_ = float(dt)
         return self
 
     def fit_predict_each(self, contexts: Tensor, horizon: int, *, dt: float | None = None, system: Any = None) -> Tensor:

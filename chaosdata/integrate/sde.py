@@ -34,6 +34,7 @@ from chaosdata.errors import InvalidInputError, InvalidTypeError
 from chaosdata.integrate.settings import Bound
 from chaosdata.integrate.solution import Solution, Status, classify
 from chaosdata.registry import Registry
+from chaosdata.systems import System
 
 Field = Callable[[Tensor, Tensor], Tensor]  # (t [B], x [B, d]) -> [B, d]
 NOISE_TYPES = ("additive", "diagonal")
@@ -188,7 +189,7 @@ def _sra_step(tab: SRATableau, f: Field, g: Field, t: Tensor, h: float, x: Tenso
               dZ: Tensor) -> Tensor:
     zh = dZ / h
     gs = [g(t + c * h, x) for c in tab.c1]  # additive noise: g ignores x
-    fs = []
+    fs: list[Tensor] = []
     for i in range(len(tab.alpha)):
         y = x
         for j in range(i):
@@ -257,10 +258,12 @@ def get_method(method: str, noise: str) -> SDEMethod:
 def step_sizes(t_eval: Tensor, max_step: float | None = None, steps_per_output: int | None = None) -> Tensor:
     """Steps per output interval, `[n_times - 1]` int64: `steps_per_output` each, or the fewest
     equal steps of at most `max_step` (one that divides an interval to 1e-9 gives exactly that
-    many). Both are checked by `SDESettings`."""
+    many). Both are checked by `SDESettings`; one of them must be given."""
     gaps = (t_eval[1:] - t_eval[:-1]).double().cpu()
     if steps_per_output is not None:
         return torch.full_like(gaps, steps_per_output, dtype=torch.int64)
+    if max_step is None:
+        raise InvalidInputError("step_sizes needs max_step (the longest step) or steps_per_output, one of the two")
     return torch.ceil(gaps / max_step * (1.0 - 1e-9)).clamp_min(1).to(torch.int64)
 
 
@@ -298,7 +301,8 @@ class SDESettings:
 
     @property
     def scheme(self) -> SDEMethod:
-        return METHODS.get(self.method)
+        """The method's scheme (`method` holds the name resolved on construction)."""
+        return METHODS.get(self.method or DEFAULT_METHOD[self.noise])
 
 
 def integrate_sde(
@@ -508,7 +512,7 @@ def parse_noise(noise: float | NoiseSpec | Mapping[str, Any] | None) -> NoiseSpe
     return spec if spec.level > 0 else None
 
 
-def noise_amplitude(spec: NoiseSpec, system: Any, x0: Tensor) -> Tensor:
+def noise_amplitude(spec: NoiseSpec, system: System, x0: Tensor) -> Tensor:
     """`s` of `g = s` (additive) or `g = s * x` (multiplicative), `[B, d]` like `x0`."""
     level = torch.full_like(x0, spec.level)
     if spec.kind == "multiplicative" or spec.scale == "absolute":
@@ -522,7 +526,7 @@ def noise_amplitude(spec: NoiseSpec, system: Any, x0: Tensor) -> Tensor:
     return level * torch.as_tensor(std, dtype=x0.dtype, device=x0.device)
 
 
-def solve_noisy(system: Any, x0: Tensor, t_eval: Tensor, params: Mapping[str, Any], spec: NoiseSpec, seed: int,
+def solve_noisy(system: System, x0: Tensor, t_eval: Tensor, params: Mapping[str, Any], spec: NoiseSpec, seed: int,
                 keys: Tensor, *, bound: Bound | None = None) -> Solution:
     """The recorded part of a noisy flow for `make_trajectories`: from `x0` (`[B, d]`) on `t_eval`."""
     if system.kind != "flow":
@@ -539,9 +543,7 @@ def solve_noisy(system: Any, x0: Tensor, t_eval: Tensor, params: Mapping[str, An
                          seed=seed, keys=keys, bound=bound)
 
 
-def noise_step(system: Any, spec: NoiseSpec) -> float:
+def noise_step(system: System, spec: NoiseSpec) -> float:
     """The largest internal step: `period / steps_per_period` (the output spacing is split into
     the fewest equal steps no longer than this)."""
-    if system.period is None:
-        raise InvalidInputError(f"{system.name} has no period to size its noise step")
-    return float(system.period) / spec.steps_per_period
+    return system.required_period("its noise step is period / steps_per_period") / spec.steps_per_period

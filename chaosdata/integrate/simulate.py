@@ -91,9 +91,7 @@ def time_unit(system: System, timescale: str) -> float:
                 f"timescale='lyapunov' needs a Lyapunov time, and {system.name} {why}; use timescale='period'"
             )
         return float(lyapunov_time)
-    if system.period is None:
-        raise InvalidInputError(f"{system.name} has no period; it cannot be sampled per period")
-    return float(system.period)
+    return system.required_period("it cannot be sampled per period")
 
 
 def _check_solve_input(system: System, x0: Any, t_eval: Any) -> Tensor:
@@ -167,14 +165,10 @@ def simulate(system: System, x0: Tensor, t_eval: Tensor, settings: SolverSetting
     bound = Bound.of(system)
     if system.kind == "map":
         return iterate(lambda x: system.equations(x, **params), x0, t_eval.numel(), bound=bound)
-    if system.kind != "map" and system.period is None and (system.kind == "delay" or unit is None):
-        need = ("its RK4 step is period / dde_steps_per_period" if system.kind == "delay" else
-                "pass unit= (the time unit of the step budget max_steps_per_unit)")
-        raise InvalidInputError(f"{system.name} has no period: {need}")
     if system.kind == "delay":
-        tau = validate.real(params[system.delay_parameter], f"{system.name}: the delay {system.delay_parameter!r}",
+        h_target = system.required_period("its RK4 step is period / dde_steps_per_period") / settings.dde_steps_per_period
+        tau = validate.real(system.delay_of(params), f"{system.name}: the delay {system.delay_parameter!r}",
                             what="one finite number")
-        h_target = system.period / settings.dde_steps_per_period
         lags = np.linspace(0.0, tau, system.dim).tolist()
         return integrate_delay(
             lambda t, y, yd: system.equations(y, yd, t, **params), x0, tau, t_eval,
@@ -182,7 +176,8 @@ def simulate(system: System, x0: Tensor, t_eval: Tensor, settings: SolverSetting
             t_start=float(t_eval[0]) - tau if t_start is None else t_start,
             bound=bound,
         )
-    unit = float(system.period) if unit is None else unit
+    if unit is None:
+        unit = system.required_period("pass unit= (the time unit of the step budget max_steps_per_unit)")
     span = float(t_eval[-1] - t_eval[0]) / unit
     # per-trajectory parameter tensors must stay aligned with the rows: no compaction
     sweep = any(isinstance(v, Tensor) and v.ndim > 0 and v.shape[0] == x0.shape[0] > 1 for v in params.values())

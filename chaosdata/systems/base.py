@@ -80,6 +80,20 @@ class System:
     def has_inverse(self) -> bool:
         return self.inverse is not None
 
+    def required_period(self, use: str) -> float:
+        """The period, for a `use` that needs one (said in the error): `InvalidInputError` when
+        the system has none (a map, or a flow declared without one)."""
+        if self.period is None:
+            raise InvalidInputError(f"{self.name} has no period: {use}")
+        return float(self.period)
+
+    def delay_of(self, params: Mapping[str, Any]) -> Any:
+        """The delay's value among bound `params` (`bind()`); `InvalidTypeError` unless the system
+        is a delay equation."""
+        if self.delay_parameter is None:
+            raise InvalidTypeError(f"{self.name} is a {self.kind}, not a delay equation: it has no delay")
+        return params[self.delay_parameter]
+
     @property
     def invariants(self) -> dict[str, Any] | None:
         """The invariants chaosdata computed for this system (Lyapunov spectrum, dimensions,
@@ -328,14 +342,16 @@ def stack(*components: Tensor | float, like: Tensor) -> Tensor:
     Lets an equation return constants (`dz/dt = omega`) or parameter tensors that broadcast
     against the batch, as in `stack(y, omega, like=x)`.
     """
-    try:  # the common case, kept cheap (it runs at every stage): components of the batch shape
-        out = torch.stack(components, dim=-1)
-        if out.shape == like.shape:
-            return out
-    except (TypeError, RuntimeError):  # a float, or shapes that only broadcast
-        pass
+    tensors = [c for c in components if isinstance(c, Tensor)]
+    if len(tensors) == len(components):  # the common case, kept cheap (it runs at every stage)
+        try:
+            out = torch.stack(tensors, dim=-1)
+            if out.shape == like.shape:
+                return out
+        except RuntimeError:  # shapes that only broadcast
+            pass
     base = like[..., 0]
-    shape = torch.broadcast_shapes(base.shape, *(c.shape for c in components if isinstance(c, Tensor)))
+    shape = torch.broadcast_shapes(base.shape, *(c.shape for c in tensors))
     return torch.stack(
         [(c if isinstance(c, Tensor) else torch.full_like(base, c)).expand(shape) for c in components],
         dim=-1,
