@@ -93,7 +93,8 @@ class _Coefficients:
         self.a_extra = [as_t(r) for r in tab.a_extra]
         self.c_extra = [as_t(c) for c in tab.c_extra]
         weights = [w for w in (tab.e, tab.e_low) if w is not None]
-        self.e = as_t(weights) if weights else None  # [1 or 2, n_main]
+        # [1 or 2, n_main]; no rows for a fixed-step method
+        self.e = as_t(weights) if weights else torch.empty(0, self.n_main, dtype=dtype, device=device)
         self.dense_t = as_t(tab.dense).T.contiguous()  # [degree, n_stages]
         self.n_stages = tab.n_stages
         # the same numbers as Python floats, for the compiled step: a graph holds them as
@@ -134,15 +135,9 @@ class _State(NamedTuple):
     prev_norm: Tensor  # PI control: the error norm of the last accepted step
 
 
-class _Record(NamedTuple):
-    """What one step hands the writer: its stages, start, size, first output and count."""
-
-    k: Tensor
-    t: Tensor
-    y: Tensor
-    h: Tensor
-    first: Tensor
-    count: Tensor
+# what one step hands the writer, a plain tuple (`DenseWriter.record`): its stages `k`, start
+# `t`, `y`, size `h`, first output and count of outputs
+_Record = tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]
 
 
 class _Buffers:
@@ -161,7 +156,7 @@ class _Buffers:
         self.ts = torch.empty(n, B, 1, dtype=dtype, device=device)
         self.t_rows = [self.ts[j, :, 0] for j in range(n)]
         self.slots = [_SlotViews(self.k[i], n) for i in range(n_slots)]
-        self.errors = torch.empty(co.e.shape[0] if co.e is not None else 0, B * d, dtype=dtype, device=device)
+        self.errors = torch.empty(co.e.shape[0], B * d, dtype=dtype, device=device)
         self.errors_3d = self.errors.view(-1, B, d)
 
 
@@ -171,7 +166,7 @@ class _SlotViews:
         flat = k.view(S, B * d)
         self.k = k
         self.rows = [k[j] for j in range(n_main)]
-        self.kt = [None] + [flat[:j].t() for j in range(1, n_main)]  # [B*d, j]
+        self.kt = [flat[:j].t() for j in range(n_main)]  # [B*d, j]: the stages before stage j
         self.main = flat[:n_main]
 
 
@@ -224,16 +219,17 @@ class _Step:
     bound: Tensor | None  # [d], inf on unbounded coordinates
     lazy_failures: bool  # read the failure flag on the host and skip the status update when clean
 
-    def __call__(self, s: _State, buf: _Buffers | None,
-                 v: _SlotViews | None) -> tuple[_State, _Record, bool | None]:
+    def __call__(self, s: _State, buf: _Buffers | None, slot: int = 0) -> tuple[_State, _Record, bool | None]:
         """The new state, what the writer needs, and whether any trajectory stopped in this
-        step (None when not read on the host)."""
+        step (None when not read on the host). Eager with stage buffers `buf` (the stages go
+        to its `slot`), else (None) the buffer-free stages of the compiled step."""
         co, t_end = self.co, self.t_eval[-1]
         t_try = s.t + s.h
         last = t_try >= t_end  # this step ends the integration: it lands on t_end exactly
         h = torch.where(last, t_end - s.t, s.h)
         t_new = torch.where(last, t_end, t_try)
-        if v is not None:
+        if buf is not None:
+            v = buf.slots[slot]
             y_new, f_new = _stages(self.f, co, buf, v, s.t, s.y, s.fy, h)
             k, main = v.k, v.main
         else:
@@ -243,7 +239,7 @@ class _Step:
         abs_new = y_new.abs()
         size = abs_new.sum(-1, keepdim=True)  # non-finite with the state
         if self.error_order is not None:
-            if v is not None:
+            if buf is not None:
                 torch.mm(co.e, main, out=buf.errors)
                 errors = buf.errors_3d
             else:
@@ -283,6 +279,7 @@ class _Step:
         if self.error_order is None:
             failed = failed | (s.active & ~finite)
         stopped = failed | (accept & last)
+        ended: bool | None
         if self.lazy_failures and not bool(stopped.any()):  # the common step: nobody stopped
             status, active, ended = s.status, s.active, False
         else:
@@ -295,11 +292,30 @@ class _Step:
         return state, record, ended
 
 
+class _Resolved(NamedTuple):
+    """What resolved settings fix for a solve, each known set: the tableau, the tolerances and,
+    for a fixed-step method, its step (None for an adaptive one: it chooses its own)."""
+
+    tab: Tableau
+    rtol: float
+    atol: float
+    fixed_step: float | None
+
+    @classmethod
+    def of(cls, settings: SolverSettings) -> _Resolved:
+        """From `settings` as `SolverSettings.resolve` returns them (it sets all of these)."""
+        tab = get_tableau(settings.method) if settings.method is not None else None
+        if (tab is None or settings.rtol is None or settings.atol is None
+                or (not tab.adaptive and settings.fixed_step is None)):
+            raise InvalidInputError(f"settings must be resolved (SolverSettings.resolve) before a solve, got {settings}")
+        return cls(tab, settings.rtol, settings.atol, None if tab.adaptive else settings.fixed_step)
+
+
 def _steps(step: _Step, n: int, s: _State) -> tuple[_State, tuple[_Record, ...]]:
     """`n` steps one after the other (one compiled graph); the state and each step's record."""
     records = []
     for _ in range(n):
-        s, record, _ = step(s, None, None)
+        s, record, _ = step(s, None)
         records.append(record)
     return s, tuple(records)
 
@@ -348,12 +364,12 @@ def integrate(f: VectorField, y0: Tensor, t_eval: Tensor, settings: SolverSettin
     run = validate.instance(execution, "execution", Execution) if execution is not None else Execution()
     y0, t_eval = _checked_problem(y0, t_eval)
     settings = (settings if settings is not None else SolverSettings()).resolve(None, y0.dtype)
-    tab = get_tableau(settings.method)
+    spec = _Resolved.of(settings)
     max_steps = validate.count(max_steps, "max_steps")
     started = time.perf_counter()
-    if run.fixed_grid and not tab.adaptive:
+    if run.fixed_grid and spec.fixed_step is not None:  # a fixed-step method
         with torch_threads(settings.threads, y0):
-            sol = integrate_fixed_grid(f, y0, t_eval, tab, settings.fixed_step, bound=bound,
+            sol = integrate_fixed_grid(f, y0, t_eval, spec.tab, spec.fixed_step, bound=bound,
                                        compile=settings.compile, max_steps=max_steps)
         if sol is not None:
             sol.wall_time = time.perf_counter() - started
@@ -364,7 +380,7 @@ def integrate(f: VectorField, y0: Tensor, t_eval: Tensor, settings: SolverSettin
         y0 = torch.cat([y0, y0[:1].expand(padded - B, -1)])
     limits = bound.limits(y0.shape[1], y0.dtype, y0.device) if bound is not None else None
     with torch_threads(settings.threads, y0):
-        sol = _integrate(f, y0, t_eval, tab, settings, run, max_steps=max_steps, limits=limits, n_live=B)
+        sol = _integrate(f, y0, t_eval, spec, settings, run, max_steps=max_steps, limits=limits, n_live=B)
     if padded != B:
         sol.y, sol.status, sol.n_accepted, sol.n_rejected = sol.y[:B], sol.status[:B], sol.n_accepted[:B], sol.n_rejected[:B]
     sol.wall_time = time.perf_counter() - started
@@ -390,17 +406,17 @@ def _checked_problem(y0: Any, t_eval: Any) -> tuple[Tensor, Tensor]:
     return y0, t_eval
 
 
-def _integrate(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, settings: SolverSettings, run: Execution, *,
-               max_steps: int, limits: Tensor | None, n_live: int) -> Solution:
-    """The generic path of `integrate` (resolved `settings`): masked per-trajectory steps,
-    outputs by the writer."""
+def _integrate(f: VectorField, y0: Tensor, t_eval: Tensor, spec: _Resolved, settings: SolverSettings, run: Execution,
+               *, max_steps: int, limits: Tensor | None, n_live: int) -> Solution:
+    """The generic path of `integrate` (resolved `settings`, `spec` what they fix): masked
+    per-trajectory steps, outputs by the writer."""
     dtype, device = y0.dtype, y0.device
     B, d = y0.shape
     n_out = t_eval.numel()
+    tab, rtol = spec.tab, spec.rtol
     co = _Coefficients(tab, dtype, device)
-    rtol = settings.rtol
-    atol_t = torch.as_tensor(settings.atol, dtype=dtype, device=device)
-    state, window = _initial_state(f, y0, t_eval, tab, rtol=rtol, atol=atol_t, fixed_step=settings.fixed_step,
+    atol_t = torch.as_tensor(spec.atol, dtype=dtype, device=device)
+    state, window = _initial_state(f, y0, t_eval, tab, rtol=rtol, atol=atol_t, fixed_step=spec.fixed_step,
                                    max_outputs_per_step=settings.max_outputs_per_step, n_live=n_live)
     # output buffer with one spare row per trajectory that swallows masked writes
     out = torch.zeros(B * (n_out + 1), d, dtype=dtype, device=device)
@@ -434,8 +450,9 @@ def _initial_state(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, *, 
                    fixed_step: float | None, max_outputs_per_step: int, n_live: int) -> tuple[_State, Tensor]:
     """Every trajectory at `t_eval[0]` with its first step, and the longest step allowed (0-d):
     the shortest span of `max_outputs_per_step + 1` consecutive outputs, so that a step no
-    longer than it covers at most `max_outputs_per_step` of them, wherever it starts. Rows from
-    `n_live` on pad a bucket and never step; a row whose start is not finite is NONFINITE."""
+    longer than it covers at most `max_outputs_per_step` of them, wherever it starts. The first
+    step is `fixed_step` (a fixed-step method), else chosen per trajectory. Rows from `n_live`
+    on pad a bucket and never step; a row whose start is not finite is NONFINITE."""
     B, device = y0.shape[0], y0.device
     n_out, m = t_eval.numel(), max_outputs_per_step
     window = (t_eval[m:] - t_eval[:-m]).min() if n_out > m else t_eval[-1] - t_eval[0]
@@ -444,7 +461,7 @@ def _initial_state(f: VectorField, y0: Tensor, t_eval: Tensor, tab: Tableau, *, 
     fy = f(t, y0)
     start_ok = torch.isfinite(y0).all(-1) & torch.isfinite(fy).all(-1)
     live = torch.arange(B, device=device) < n_live
-    if tab.adaptive:
+    if fixed_step is None:
         h = initial_step(f, t, y0, fy, tab.order, rtol, atol, h_max)
         h = torch.where(torch.isfinite(h), h, h_max)
     else:
@@ -490,7 +507,7 @@ def _march(step: _Step, state: _State, writer: DenseWriter, rows: Tensor, *, com
     while n_steps < max_steps and not done:  # blocks of check_every steps
         for _ in range(0, check_every, per_call):
             if buf is not None:
-                state, record, ended = step(state, buf, buf.slots[len(writer)])
+                state, record, ended = step(state, buf, len(writer))
                 records: tuple[_Record, ...] = (record,)
             else:
                 if graphs:  # the state enters the graph's static inputs as a copy
