@@ -160,10 +160,10 @@ def _pilot(system: System, params: dict[str, Any], cfg: Settings, device: torch.
     `cfg.pilot_max_steps_per_period` steps per period) are left out, not redrawn; if it loses
     them all, it runs once more with twenty times the step allowance (stiff systems).
     """
-    n_periods = cfg.pick_periods
+    n_periods, period = cfg.pick_periods, _period(system)
     own = dict(system.solver)
     if "steps_per_period" in own:  # a system that must be stepped with a fixed step (discontinuous field)
-        pilot = SolverSettings(method=own["method"], fixed_step=system.period / own["steps_per_period"])
+        pilot = SolverSettings(method=own["method"], fixed_step=period / own["steps_per_period"])
     else:
         pilot = SolverSettings(method="dopri5", rtol=cfg.pilot_tol, atol=cfg.pilot_tol)
     sampling = Sampling(n_ics=cfg.n_ics, transient=cfg.transient, seed=cfg.seed)
@@ -180,10 +180,10 @@ def _pilot(system: System, params: dict[str, Any], cfg: Settings, device: torch.
     pick = torch.randint(0, sol.y.shape[1], (sol.y.shape[0],), generator=gen).to(sol.y.device)
     states = sol.y[torch.arange(sol.y.shape[0], device=sol.y.device), pick][valid]
     if "steps_per_period" in own:
-        h = system.period / own["steps_per_period"]
+        h = period / own["steps_per_period"]
     else:
         spp = sol.n_accepted.cpu()[valid.cpu()].double().mean().item() / n_periods
-        h = system.period / (cfg.step_safety * spp)
+        h = period / (cfg.step_safety * spp)
     info = {"pilot_method": pilot.method, "pilot_failures": len(failure_reasons(sol)),
             "pilot_max_steps_per_period": cap,
             "pilot_wall_time": sol.wall_time}
@@ -214,15 +214,21 @@ def _run_map(system: System, params: dict, cfg: Settings, device: torch.device) 
 def _run_delay(system: System, params: dict, cfg: Settings, device: torch.device) -> tuple[LyapunovRun, dict]:
     x0 = sample_initial_conditions(system, cfg.delay_n_ics, cfg.seed, scale=cfg.delay_kick).to(device)  # constant histories
     bound = {k: v.to(device) if isinstance(v, Tensor) else v for k, v in system.bind(params).items()}
-    h_target = system.period / cfg.delay_steps_per_period
+    period = _period(system)
+    h_target = period / cfg.delay_steps_per_period
     run = delay_lyapunov(
         system, x0, bound, h_target=h_target, n_exponents=cfg.delay_exponents,
-        n_transient=math.ceil(cfg.delay_transient * system.period / h_target),
-        n_align=math.ceil(cfg.align * system.period / h_target),
-        n_measure=math.ceil(cfg.delay_periods * system.period / h_target),
-        sample_spacing=system.period / cfg.pts_per_period, seed=cfg.seed,
+        n_transient=math.ceil(cfg.delay_transient * period / h_target),
+        n_align=math.ceil(cfg.align * period / h_target),
+        n_measure=math.ceil(cfg.delay_periods * period / h_target),
+        sample_spacing=period / cfg.pts_per_period, seed=cfg.seed,
     )
     return run, {}
+
+
+def _period(system: System) -> float:
+    """The period of a flow or delay equation, the unit its runs are measured in."""
+    return system.required_period("the integration length is measured in periods")
 
 
 def _sem(x: Tensor) -> Tensor:
@@ -280,7 +286,7 @@ def _sample_statistics(system: System, run: LyapunovRun, bound: dict[str, Any], 
     # correlation dimension: every member, thinned in time (independent members beat long series)
     stride = max(1, math.ceil(data.shape[0] * data.shape[1] / cfg.corr_points))
     cd_points = data[:, ::stride][:, : max(2, cfg.corr_points // data.shape[0])]
-    theiler = 0 if system.kind == "map" else max(1, round(cfg.theiler * system.period / (run.sample_spacing * stride)))
+    theiler = 0 if system.kind == "map" else max(1, round(cfg.theiler * _period(system) / (run.sample_spacing * stride)))
     return period, mu, sd, correlation_dimension(cd_points, theiler=theiler)
 
 
@@ -289,8 +295,8 @@ def _separation(system: System, cfg: Settings) -> tuple[float, float]:
     if system.kind == "map":
         return cfg.map_transient + cfg.map_align, system.perturbation
     if system.kind == "delay":
-        return (cfg.delay_transient + cfg.align) * system.period, cfg.delay_kick
-    return (cfg.transient + cfg.align) * system.period, system.perturbation
+        return (cfg.delay_transient + cfg.align) * _period(system), cfg.delay_kick
+    return (cfg.transient + cfg.align) * _period(system), system.perturbation
 
 
 def compute(system: str | System, *, n_ics: int | None = None, periods: float | None = None,
@@ -307,8 +313,8 @@ def compute(system: str | System, *, n_ics: int | None = None, periods: float | 
     cfg = _config(system, settings, n_ics, periods, seed)
     if dtype != torch.float64:
         raise InvalidInputError("invariants are computed in float64 only")
-    if system.kind != "map" and system.period is None:
-        raise InvalidInputError(f"{system.name} has no period; the integration length is measured in periods")
+    if system.kind != "map":
+        _period(system)  # raises, naming why, for a flow or delay equation without one
     device = usable_device(device)
     bound = system.bind(params)  # validates the overrides
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,6 +120,9 @@ def _survivors(alive: Tensor, x: Tensor, limit: Tensor | float, axes: int, *tang
 class _FlowTangents:
     """A flow's tangent run: every member's time, state and tangents, who is alive, the step
     (recorded once per step size) and the QR blocks."""
+
+    step: Callable[..., tuple[Tensor, ...]]  # (t, x, V) -> (t + h, x', V', integral of trace J), maybe traced
+    traced: bool
 
     def __init__(self, system: System, params: Mapping[str, Any], x0: Tensor, V0: Tensor, h: float, trace: bool):
         self.system, self.params, self.trace = system, params, trace
@@ -225,7 +228,7 @@ def flow_lyapunov(system: System, x0: Tensor, params: Mapping[str, Any], *, h: f
     V0 = torch.zeros(B, d, k, dtype=x0.dtype, device=x0.device)
     V0[:, free, torch.arange(k)] = 1.0
     run = _FlowTangents(system, params, x0, V0, h, trace)
-    period = float(system.period)
+    period = system.required_period("its tangent run is measured in periods")
     seen = _align(run, period, align, max(1, max_steps // 4), max_halvings)
     h, lam1_seen = run.h, seen["alignment_lambda_1"]
 
@@ -349,7 +352,7 @@ def delay_lyapunov(system: System, x0: Tensor, params: Mapping[str, Any], *, h_t
     started = time.perf_counter()
     B, s = x0.shape
     dtype, device = x0.dtype, x0.device
-    tau = float(params[system.delay_parameter])
+    tau = float(system.delay_of(params))
     n_lags = system.dim // s - 1
     m = max(2, n_lags * math.ceil(tau / (n_lags * h_target)))
     h = tau / m

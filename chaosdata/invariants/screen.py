@@ -56,9 +56,10 @@ def screen(system: System, params: dict[str, Tensor], n_variants: int, n_ics: in
            device: str | torch.device = "cpu") -> list[Verdict]:
     """Verdicts for `n_variants` parameter sets of `system`; `params` are per-row tensors of
     `n_variants * n_ics` rows (each variant's `n_ics` members consecutive)."""
-    B = n_variants * n_ics
+    B, period = n_variants * n_ics, system.required_period("screening runs and judges chaos per period")
+    sweep: dict[str, Any] = {k: v.to(device) for k, v in params.items()}  # make_trajectories' **params: Any
     tr = make_trajectories(system, max(4, round(periods * pts_per_period)), pts_per_period=pts_per_period,
-                           device=device, postprocess=False, **{k: v.to(device) for k, v in params.items()},
+                           device=device, postprocess=False, **sweep,
                            sampling=Sampling(n_ics=B, seed=seed), solver=SolverSettings(rtol=rtol, atol=rtol))
     x = tr.x.cpu()
     alive = tr.valid.cpu().clone()
@@ -87,7 +88,7 @@ def screen(system: System, params: dict[str, Tensor], n_variants: int, n_ics: in
         n = lam1.numel()
         sem = float(lam1.std() / math.sqrt(n)) if n > 1 else math.inf
         gap_sem = float(gap.std() / math.sqrt(n)) if n > 1 else math.inf
-        chaotic = gap_mean * float(system.period) > MIN_EXPONENT_PER_PERIOD and gap_mean > 3 * gap_sem
+        chaotic = gap_mean * period > MIN_EXPONENT_PER_PERIOD and gap_mean > 3 * gap_sem
         reason = "" if chaotic else (f"not chaotic (lambda_max {mean:.3g} +- {sem:.2g} does not stand out from "
                                      f"the zero exponent: a limit cycle, a torus or too weak to tell)")
         verdicts.append(Verdict(chaotic, reason, mean, sem, n))
@@ -105,7 +106,8 @@ def _spectra(system: System, x0: Tensor, params: dict[str, Tensor], usable: Tens
         return out
     # the tangent field evaluates the equations on [B * 2d] folded rows (d tangents + d basis vectors)
     folded = {k: v[idx].repeat_interleave(2 * d, dim=0).to(device) for k, v in params.items()}
-    h = float(system.period) / max(100.0, float(system.solver.get("steps_per_period", 100)))
+    steps_per_period = max(100.0, float(system.solver.get("steps_per_period", 100)))
+    h = system.required_period("its tangent step is a fraction of the period") / steps_per_period
     run = flow_lyapunov(system, x0[idx].to(device), {**system.bind(), **folded}, h=h, align=2.0,
                         periods=periods, pts_per_period=1.0, max_steps=int(40 * periods * 100), trace=True)
     out[idx] = run.exponents.cpu().sort(-1, descending=True).values
