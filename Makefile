@@ -27,14 +27,17 @@ run: $(VENV)/.installed
 	$(VENV)/bin/chaosdata generate --preset quick --out data --workers $(WORKERS)
 
 # `make stage`: the Hub repo folder of the quick store (store + Parquet + cards + metadata JSON) in
-# ./staged/quick, verified, nothing uploaded; open staged/quick/README.md and staged/quick/cards/
+# ./staged/quick, verified, nothing uploaded; open staged/quick/README.md and staged/quick/cards/.
+# The cards carry the leaderboard of the gilpin2023 reproduction (benchmarks/RESULTS.md says what ran)
 REPO_ID ?= OWNER/NAME
+RESULTS ?= benchmarks/leaderboard/gilpin2023/results.csv
 $(VENV)/.publish: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e ".[publish]"
 	touch $@
 
 stage: run $(VENV)/.publish
-	$(VENV)/bin/chaosdata publish data --repo-id $(REPO_ID) --dry-run staged/quick --workers $(WORKERS)
+	$(VENV)/bin/chaosdata publish data --repo-id $(REPO_ID) --dry-run staged/quick --workers $(WORKERS) \
+		--results $(RESULTS)
 
 test: $(VENV)/.dev
 	$(PY) -m pytest -q -n 2
