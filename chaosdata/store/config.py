@@ -30,7 +30,7 @@ from chaosdata.integrate.settings import SolverSettings
 from chaosdata.integrate.simulate import time_unit
 from chaosdata.integrate.tableaux import get_tableau
 from chaosdata.seeds import seed_of
-from chaosdata.systems import get_system, list_systems
+from chaosdata.systems import System, get_system, list_systems
 from chaosdata.systems.derived import SKEW_SEPARATOR, skew_pairs
 
 SPLITS = ("train", "val", "test")
@@ -390,7 +390,7 @@ def check_budget(config: ReleaseConfig, src: str = "config") -> None:
         check_system_budget(system, config, src, dim=system.dim * widen)
 
 
-def check_system_budget(system: Any, config: ReleaseConfig, src: str = "config", *, dim: int | None = None) -> None:
+def check_system_budget(system: System, config: ReleaseConfig, src: str = "config", *, dim: int | None = None) -> None:
     """Refuse to build `system` as `config` says when it cannot fit (`chaosdata.budget`).
 
     A build holds one system at a time (every split and granularity in one batch, see
@@ -408,13 +408,14 @@ def check_system_budget(system: Any, config: ReleaseConfig, src: str = "config",
     budget.check_memory(where, n * dim * (2 * 8 * points + copies * itemsize * stored),
                         f"{trajectories} x {detail} x {dim} coordinates x 8 bytes x 2 copies, then "
                         f"stored as {config.storage.dtype}{' for each noise level' if copies > 1 else ''}")
+    steps: float
     if system.kind == "map":
         steps, why = config.map_length + config.map_transient, (
             f"map_transient = {config.map_transient} + map_length = {config.map_length} iterations")
     else:
         settings = config.integrator.for_system(system)
-        per_period = budget.steps_per_period(float(system.period), kind=system.kind, dt=settings.fixed_step,
-                                             dde_steps_per_period=settings.dde_steps_per_period)
+        per_period = budget.steps_per_period(system.required_period("its work is counted per period"), kind=system.kind,
+                                             dt=settings.fixed_step, dde_steps_per_period=settings.dde_steps_per_period)
         passes = len(config.granularities) if system.kind == "delay" else 1
         steps = passes * (config.length + config.transient) * per_period
         why = (f"transient = {config.transient:g} + length = {config.length:g} periods x ~{per_period:.3g} steps "
@@ -442,19 +443,18 @@ def _lyapunov_time(name: str) -> float | None:
         return None
 
 
-def _points(system: Any, config: ReleaseConfig) -> tuple[float, float, str]:
+def _points(system: System, config: ReleaseConfig) -> tuple[float, float, str]:
     """(points per trajectory integrated in one pass at most, points stored over every
     granularity, how they arise) for one system of `config`."""
     if system.kind == "map":
-        held = config.map_length + config.map_transient + 1
-        return held, config.map_length, f"map_length = {config.map_length} + map_transient = {config.map_transient} points"
-    period, per_unit = float(system.period), []
+        return (config.map_length + config.map_transient + 1, config.map_length,
+                f"map_length = {config.map_length} + map_transient = {config.map_transient} points")
+    period = system.required_period("its length is counted in periods")
+    per_unit = []
     for g in config.granularities:
-        unit = period
-        if g.timescale == "lyapunov":
-            unit = _lyapunov_time(system.name)
-            if unit is None:
-                continue  # skipped by the build
+        unit = _lyapunov_time(system.name) if g.timescale == "lyapunov" else period
+        if unit is None:
+            continue  # skipped by the build
         per_unit.append((g, g.points * period / unit))
     stored = sum(config.length * p for _, p in per_unit)
     # flows: one pass on the union of the grids; delay equations: a pass per grid, transient included

@@ -17,6 +17,7 @@ attribute lists every variant with its parameters, verdict and lambda_max.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,7 +69,7 @@ class Variants:
     def row_parameters(self, per_split: dict[str, int]) -> dict[str, Tensor]:
         """Per-row parameter tensors for the store's rows (splits in order, each variant's
         trajectories consecutive)."""
-        chosen = [self.sets[i] for i in self.accepted]
+        chosen: list[Mapping[str, Any]] = [self.sets[i] for i in self.accepted]
         parts = [stack_parameters(chosen, per_split[s]) for s in SPLITS]
         return {k: torch.cat([p[k] for p in parts]) for k in chosen[0]}
 
@@ -97,8 +98,10 @@ def plan_variants(system: System, config: ReleaseConfig, device: str) -> Variant
     sets = perturbed_parameters(system, corpus.variants, corpus.scale, config.seed)
     # a skew product keeps its response's period for sampling, but is screened over periods
     # of its slower part, so a slow driver is seen long enough to tell chaos from a cycle
-    slowest = max(float(get_system(part).period) for part in system.name.split(SKEW_SEPARATOR))
-    periods = corpus.screen_periods * slowest / float(system.period)
-    verdicts = screen(system, stack_parameters(sets, corpus.screen_ics), len(sets), corpus.screen_ics,
+    use = "its variants are screened over periods"
+    slowest = max(get_system(part).required_period(use) for part in system.name.split(SKEW_SEPARATOR))
+    periods = corpus.screen_periods * slowest / system.required_period(use)
+    # stack_parameters reads the sets as Mappings: the list is copied under that (invariant) type
+    verdicts = screen(system, stack_parameters(list(sets), corpus.screen_ics), len(sets), corpus.screen_ics,
                       split_seed(config.seed, system.name, "screen"), periods=periods, device=device)
     return Variants(sets, verdicts)

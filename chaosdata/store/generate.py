@@ -135,12 +135,15 @@ class _Pass:
         return self.n_transient + max(int(m.index[-1]) + 1 for m in self.members.values())
 
 
+_LENGTH_IN_PERIODS = "a release's length and transient are counted in periods"
+
+
 def _plan(system: System, config: ReleaseConfig) -> tuple[list[_Pass], dict[str, str]]:
     """The passes that produce this system's granularities, and the granularities skipped (why)."""
     if system.kind == "map":
         member = _Member("iteration", 1.0, 1.0, config.map_length, np.arange(config.map_length))
         return [_Pass("period", 1.0, 1.0, 0, {MAP_GRANULARITY: member})], {}
-    period = float(system.period)
+    period = system.required_period(_LENGTH_IN_PERIODS)
     span, transient = config.length * period, config.transient * period
     skipped: dict[str, str] = {}
     members: dict[str, _Member] = {}
@@ -515,7 +518,7 @@ def _system_attrs(system: System, config: ReleaseConfig, batch: _Batch, out: _Gr
         "granularities": list(out.groups),
         "skipped_granularities": skipped,
         "span": ({"iterations": config.map_length} if system.kind == "map"
-                 else {"periods": config.length, "time": config.length * float(system.period)}),
+                 else {"periods": config.length, "time": config.length * system.required_period(_LENGTH_IN_PERIODS)}),
         "transient": ({"iterations": config.map_transient} if system.kind == "map"
                       else {"periods": config.transient}),
         "integrator": {"config": integrator_table(config.integrator), "used": rows[0].used if rows else None},
