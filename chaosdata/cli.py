@@ -8,6 +8,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import overload
 
 from chaosdata import validate
 from chaosdata.errors import ChaosdataError, InvalidInputError, suggest
@@ -140,6 +141,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+@overload
+def _systems_arg(value: str, option: str = ..., example: str = ...) -> list[str]: ...
+@overload
+def _systems_arg(value: str | None, option: str = ..., example: str = ...) -> list[str] | None: ...
 def _systems_arg(value: str | None, option: str = "--systems", example: str = "Lorenz,Henon") -> list[str] | None:
     """The names of a `--systems A,B` option (spaces around them allowed); None when it is left out.
 

@@ -100,11 +100,12 @@ def summarize(rows: Sequence[dict[str, str]], metrics: Sequence[str]) -> list[Su
         by_model[(protocol, seed, model, h)].append(entry)
     out = []
     for (protocol, seed, model, h), entries in sorted(by_model.items()):
-        stats = {}
+        stats: dict[str, tuple[float, float, float]] = {}
         for m in metrics:
             vals = np.array([e[m] for e in entries])
             vals = vals[np.isfinite(vals)]
-            stats[m] = tuple(float(q) for q in np.percentile(vals, [50, 25, 75])) if vals.size else (math.nan,) * 3
+            median, q25, q75 = np.percentile(vals, [50, 25, 75]).tolist() if vals.size else (math.nan,) * 3
+            stats[m] = (median, q25, q75)
         out.append(Summary(protocol=protocol, model=model, n_systems=len(entries), stats=stats, seed=seed,
                            params_hash=h, label=names[(protocol, seed, model, h)]))
     return out

@@ -33,6 +33,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from chaosdata import metrics as M
 from chaosdata import validate
 from chaosdata.atomic import replacing
 from chaosdata.baselines import forecaster_class, get_forecaster
@@ -53,7 +54,8 @@ from chaosdata.benchmark.results import (
 )
 from chaosdata.benchmark.tuning import grid_for, tune
 from chaosdata.errors import ChaosdataError, InvalidInputError, suggest
-from chaosdata.systems import list_systems
+from chaosdata.store import executors
+from chaosdata.systems import get_system, list_systems
 
 HORIZON_STEPS = (1, 2, 5, 10, 20, 30, 50, 100, 150, 200, 300, 500, 1000, 1500, 2000, 3000, 5000)
 # horizons in Lyapunov times (lambda_max x dt x step) at which the cumulative sMAPE is recorded
@@ -99,8 +101,6 @@ def score(pred: Tensor, true: Tensor, *, dt: float, lyapunov_time: float, scale:
     at the step nearest each horizon of `LYAPUNOV_HORIZONS` in Lyapunov times (`smape_lt_<h>`;
     left out below one step or past the forecast). `scale` `[dim]`: the attractor's std, the
     sigma of the NRMSE valid time."""
-    from chaosdata import metrics as M
-
     names = list(metrics) if metrics is not None else list(ATTRACTOR_METRICS if free_run else FORECAST_METRICS)
     lt = lyapunov_time if math.isfinite(lyapunov_time) else None
     if lt is None:
@@ -112,10 +112,11 @@ def score(pred: Tensor, true: Tensor, *, dt: float, lyapunov_time: float, scale:
     for k in HORIZON_STEPS:
         if k <= curve.shape[1]:
             out[f"smape_at_{k}"] = curve[:, k - 1]
-    for h in LYAPUNOV_HORIZONS if lt is not None else ():
-        k = round(h * lt / dt)
-        if 1 <= k <= curve.shape[1]:
-            out[f"smape_lt_{h:g}"] = curve[:, k - 1]
+    if lt is not None:
+        for h in LYAPUNOV_HORIZONS:
+            k = round(h * lt / dt)
+            if 1 <= k <= curve.shape[1]:
+                out[f"smape_lt_{h:g}"] = curve[:, k - 1]
     return out
 
 
@@ -210,8 +211,6 @@ def _overrides(model: str, settings: Mapping[str, Any]) -> str:
 # --- the whole run -------------------------------------------------------------------------
 def resolve_systems(systems: Iterable[str] | str | None) -> list[str]:
     """`None`/`"all"`: the whole catalogue; else names (comma-separated string or list), checked."""
-    from chaosdata.systems import get_system
-
     if systems is None or systems == "all":
         return list_systems()
     names = systems.split(",") if isinstance(systems, str) else list(systems)
@@ -227,11 +226,9 @@ def resolve_metrics(metrics: Sequence[str] | None) -> list[str] | None:
     """`metrics` checked by name before anything runs (a typo would otherwise fail every pair)."""
     if metrics is None:
         return None
-    from chaosdata.metrics import get_metric
-
     for name in metrics:
         try:
-            get_metric(name)
+            M.get_metric(name)
         except InvalidInputError as err:
             raise InvalidInputError(f"metrics (--metrics): {err}") from None
     return list(metrics)
@@ -246,9 +243,7 @@ def _model_params(model_params: Mapping[str, Mapping[str, Any]] | None, model_na
         if cls.name not in model_names:
             raise InvalidInputError(f"params (--params) set hyperparameters of {key!r}, which is not among the models "
                                     f"run (--models {','.join(model_names)}); add it to the models or drop its params")
-        if not isinstance(values, Mapping):
-            raise InvalidInputError(f"params (--params) for {key!r} must map hyperparameter names to values, "
-                                    f"got {values!r}")
+        validate.instance(values, f"params (--params) for {key!r}", Mapping, hint="of hyperparameter names to values")
         unknown = sorted(set(values) - set(cls.hyperparam_names()))
         if unknown:
             raise InvalidInputError(f"params (--params) for {key!r}: forecaster {cls.name!r} has no hyperparameter "
@@ -350,7 +345,7 @@ def run_pair(spec: RunSpec, system: str, model: str) -> PairOutcome:
     try:
         rows, seconds = evaluate(task, model, spec.settings[model], spec.protocol, spec.metrics, seed=spec.seed,
                                  grid=spec.grids[model], device=spec.device)
-    except Exception as err:  # noqa: BLE001 - recorded with its traceback, retried next run (see FAILURE_LOG)
+    except Exception as err:  # noqa: BLE001 - the boundary around a model, which may raise anything (see FAILURE_LOG)
         return PairOutcome("failed", reason=f"{type(err).__name__}: {err}".replace("\n", " ")[:500],
                            trace="" if isinstance(err, ChaosdataError) else traceback.format_exc(),
                            data_seconds=t1 - t0, wall_seconds=time.perf_counter() - t1)
@@ -379,8 +374,6 @@ def run_benchmark(protocol: str | Protocol, systems: Iterable[str] | str | None,
     `workers` processes; the workers must see `out`, where they cache the data, and a system's
     data may be made by more than one of them on a first run); this process writes the files.
     """
-    from chaosdata.store import executors
-
     if executor not in executors.EXECUTORS:
         raise InvalidInputError(f"executor must be one of {executors.EXECUTORS}, got {executor!r}")
     if scheduler is not None and executor != "dask":
@@ -445,8 +438,6 @@ def _execute(spec: RunSpec, todo: list[tuple[str, str]], record: Any, skips: Map
     """Run the jobs of `todo` here, in order (a system found skipped is not made again for its
     other models), or on Dask; `record(system, model, outcome)` in this process as each ends."""
     if executor == "dask":
-        from chaosdata.store import executors
-
         def done(name: str, result: Any) -> None:
             system, _, model = name.partition(" | ")
             record(system, model, result())

@@ -343,9 +343,12 @@ def write_metadata(store: Store, attrs: dict[str, dict[str, Any]], ledger: Ledge
         return json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
     corpora = {n: a["corpus"] for n, a in attrs.items() if a.get("corpus")}
-    texts = [dump({n: a["system"] for n, a in attrs.items()}), dump({n: a.get("invariants") for n, a in attrs.items()}),
-             dump(store.manifest["config"]), config_toml(store.manifest["config"]),
-             (store.path / MANIFEST).read_bytes()] + ([dump(corpora)] if corpora else [])
+    texts: list[str | bytes] = [dump({n: a["system"] for n, a in attrs.items()}),
+                                dump({n: a.get("invariants") for n, a in attrs.items()}),
+                                dump(store.manifest["config"]), config_toml(store.manifest["config"]),
+                                (store.path / MANIFEST).read_bytes()]
+    if corpora:
+        texts.append(dump(corpora))
     files = metadata_files(attrs)
     for rel, text in zip(files, texts, strict=True):
         write_file(ledger, rel, text)

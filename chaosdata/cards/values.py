@@ -10,6 +10,7 @@ keeps parameters, not equations), and the page says so.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -175,7 +176,7 @@ LEADERBOARD_METRICS = ("smape", "vpt_smape", "vpt_nrmse", "nrmse", "d_stsp", "d_
 BEST_PER_SYSTEM = 5  # entries of each (protocol, data seed) a system page lists, best first
 
 
-def _leaderboard_rows(results: str | Path | None) -> list[dict[str, str]]:
+def _leaderboard_rows(results: str | os.PathLike | None) -> list[dict[str, str]]:
     """The rows of the benchmark's `results.csv` (or its folder); [] when there is none. A file
     of the earlier key (no seed or settings hash) is refused with the way out, never read as if
     its rows were on one seed and one setting."""
@@ -213,7 +214,7 @@ def _settings(rows: list[dict[str, str]]) -> dict[tuple[str, str], str]:
     return out
 
 
-def read_leaderboard(results: str | Path | None, system: str, metrics: Iterable[str] = LEADERBOARD_METRICS,
+def read_leaderboard(results: str | os.PathLike | None, system: str, metrics: Iterable[str] = LEADERBOARD_METRICS,
                      top: int = BEST_PER_SYSTEM) -> list[dict[str, Any]]:
     """A system's best models from the benchmark's `results.csv` (or its folder): one row per
     (protocol, data seed, model, settings hash), never pooling other data seeds or settings,
@@ -237,7 +238,7 @@ def read_leaderboard(results: str | Path | None, system: str, metrics: Iterable[
     return out
 
 
-def overall_leaderboard(results: str | Path | None, metrics: Iterable[str] = LEADERBOARD_METRICS
+def overall_leaderboard(results: str | os.PathLike | None, metrics: Iterable[str] = LEADERBOARD_METRICS
                         ) -> list[dict[str, Any]]:
     """The repo card's table: per (protocol, data seed, model, settings hash) the median over
     systems [interquartile range] of each system's median over initial conditions (the

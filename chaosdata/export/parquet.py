@@ -90,13 +90,11 @@ def split_table(source: SplitSource, lo: int = 0, hi: int | None = None, *, comb
     }
     columns.update({k: [v] * n for k, v in scalar_invariants(source.attrs.get("invariants")).items()})
     if combined:
-        features, column = combined_features(values.shape[1]), "series_by_component"
-        columns[column] = values.transpose(0, 2, 1)
+        features, column, series = combined_features(values.shape[1]), "series_by_component", values.transpose(0, 2, 1)
     else:
-        features, column = row_features(meta["dim"]), "series"
-        columns[column] = values
+        features, column, series = row_features(meta["dim"]), "series", values
     schema = features.arrow_schema.with_metadata(schema_metadata(features))
-    arrays = [series_array(columns[name], features[name]) if name == column
+    arrays = [series_array(series, features[name]) if name == column
               else pa.array(columns[name], type=schema.field(name).type) for name in schema.names]
     return pa.Table.from_arrays(arrays, schema=schema)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from torch import Tensor
 
@@ -34,6 +35,14 @@ class Context:
     lyapunov_time: float | None = None
     scale: Tensor | float | None = None
     reference: str | None = None
+
+    def needed(self, name: Literal["dt", "lyapunov_time"]) -> float:
+        """The field `name` ("dt" or "lyapunov_time") that a metric needs (`Metric` checks its
+        `needs` before calling it, with a fuller message; this is for a metric function called alone)."""
+        value = {"dt": self.dt, "lyapunov_time": self.lyapunov_time}[name]
+        if value is None:
+            raise InvalidInputError(f"this metric needs {name}: pass it to compute_all (or in a Context)")
+        return value
 
 
 @dataclass(frozen=True)
@@ -76,7 +85,7 @@ def _plain(fn: Callable[..., Tensor], **options) -> Callable[[Tensor, Tensor, Co
 def _vpt(definition: str) -> Callable[[Tensor, Tensor, Context], Tensor]:
     def run(pred: Tensor, true: Tensor, ctx: Context) -> Tensor:
         scale = ctx.scale if definition == "nrmse" else None
-        return valid_time.valid_prediction_time(pred, true, dt=ctx.dt, lyapunov_time=ctx.lyapunov_time,
+        return valid_time.valid_prediction_time(pred, true, dt=ctx.needed("dt"), lyapunov_time=ctx.needed("lyapunov_time"),
                                                 definition=definition, scale=scale)
     return run
 
@@ -116,7 +125,8 @@ _METRICS: tuple[Metric, ...] = (
     Metric("d_h", _plain(spectral.power_spectrum_distance), "min", 0.0,
            "Hellinger distance of power spectra smoothed by a Gaussian, sigma 20 bins", kind="attractor"),
     Metric("pe20", _plain(pointwise.prediction_error, n=20), "min", 0.0, "squared error at the 20th step"),
-    Metric("max_lyapunov_error", lambda p, t, c: invariants.max_lyapunov_error(p, t, dt=c.dt, reference=c.reference),
+    Metric("max_lyapunov_error", lambda p, t, c: invariants.max_lyapunov_error(p, t, dt=c.needed("dt"),
+                                                                                   reference=c.reference),
            "min", 0.0, "relative error of lambda_max (Rosenstein) of a free run", needs=("dt",), standard=False,
            kind="attractor"),
     Metric("correlation_dimension_error",
@@ -210,7 +220,7 @@ def compute_all(pred: Tensor, true: Tensor, *, dt: float | None = None, lyapunov
     kind = _kind(kind)
     explicit = include is not None
     horizon = pred.shape[-2] if hasattr(pred, "shape") and len(pred.shape) >= 2 else 0
-    if explicit:
+    if include is not None:
         # a comma string ("smape,mse") as the CLI takes it; list("smape") would be five letters
         names = [n.strip() for n in include.split(",") if n.strip()] if isinstance(include, str) else list(include)
         if not names:
