@@ -67,11 +67,15 @@ class ZeroShotForecaster(Forecaster):
             context = context[:, -n:]
         out = self.predictor().predict(context.to(torch.float64), horizon)
         expected = (context.shape[0], horizon, context.shape[2])
-        if not isinstance(out, Tensor) or tuple(out.shape) != expected:
-            got = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
-            raise InvalidInputError(f"{self.name}: predict(context, horizon) returned {got}; a zero-shot model "
-                                    f"must return a tensor [batch, horizon, dim] = {expected}")
-        return out.to(context.device, context.dtype)
+        match out:  # what a user's or a third-party predictor returned: matched, not trusted
+            case Tensor() if tuple(out.shape) == expected:
+                return out.to(context.device, context.dtype)
+            case Tensor():
+                got: object = tuple(out.shape)
+            case _:
+                got = type(out).__name__
+        raise InvalidInputError(f"{self.name}: predict(context, horizon) returned {got}; a zero-shot model "
+                                f"must return a tensor [batch, horizon, dim] = {expected}")
 
     def fit_predict_each(self, contexts: Tensor, horizon: int, *, dt: float | None = None, system: Any = None
                          ) -> Tensor:

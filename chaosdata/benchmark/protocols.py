@@ -29,6 +29,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -36,7 +37,7 @@ from chaosdata.errors import InvalidInputError
 from chaosdata.integrate import Sampling, SolverSettings
 from chaosdata.integrate.trajectories import make_trajectories
 from chaosdata.registry import Registry
-from chaosdata.systems import System, get_system
+from chaosdata.systems import System, get_system, list_systems
 
 
 class SkipSystem(Exception):
@@ -136,10 +137,6 @@ def seeded_subset(protocol: Protocol, n: int, seed: int) -> list[str]:
     """`n` of the systems `protocol` covers (catalogue kinds in `protocol.kinds`), drawn without
     replacement by `numpy.random.default_rng(seed)` from the sorted names, returned sorted: the
     stated subset on which the costly models of a benchmark run."""
-    import numpy as np
-
-    from chaosdata.systems import list_systems
-
     names = sorted(s for s in list_systems() if get_system(s).kind in protocol.kinds)
     if not 1 <= n <= len(names):
         raise InvalidInputError(f"n must be between 1 and {len(names)} (the systems protocol {protocol.name} "

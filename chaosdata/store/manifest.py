@@ -124,13 +124,14 @@ def parse_index(data: bytes | None, where: str, config_hash: str) -> dict[str, d
         index = json.loads(data)
     except json.JSONDecodeError as err:
         raise StoreError(f"{where}: not valid JSON ({err}); the store is damaged: {fix}") from None
-    if not isinstance(index, dict) or not isinstance(index.get("systems"), dict):
-        raise StoreError(f"{where}: expected a driver index (a JSON object with `systems`); {fix}")
-    if index.get("config_hash") != config_hash:
-        raise StoreError(f"{where}: an index of another store (config hash {str(index.get('config_hash'))[:12]}, "
-                         f"the manifest's is {config_hash[:12]}); {fix}")
-    entries: dict[str, dict[str, Any]] = index["systems"]
-    return entries
+    match index:  # data read from the store: its shape is matched, not asserted
+        case {"systems": dict() as entries} if index.get("config_hash") == config_hash:
+            return entries
+        case {"systems": dict()}:
+            raise StoreError(f"{where}: an index of another store (config hash {str(index.get('config_hash'))[:12]}, "
+                             f"the manifest's is {config_hash[:12]}); {fix}")
+        case _:
+            raise StoreError(f"{where}: expected a driver index (a JSON object with `systems`); {fix}")
 
 
 def _read_local(root: Path, path: str) -> bytes | None:
