@@ -101,7 +101,6 @@ def plan_variants(system: System, config: ReleaseConfig, device: str) -> Variant
     use = "its variants are screened over periods"
     slowest = max(get_system(part).required_period(use) for part in system.name.split(SKEW_SEPARATOR))
     periods = corpus.screen_periods * slowest / system.required_period(use)
-    # stack_parameters reads the sets as Mappings: the list is copied under that (invariant) type
-    verdicts = screen(system, stack_parameters(list(sets), corpus.screen_ics), len(sets), corpus.screen_ics,
+    verdicts = screen(system, stack_parameters(sets, corpus.screen_ics), len(sets), corpus.screen_ics,
                       split_seed(config.seed, system.name, "screen"), periods=periods, device=device)
     return Variants(sets, verdicts)

@@ -20,7 +20,7 @@ functions of names and seeds, so a worker process rebuilds the same system from 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -60,7 +60,7 @@ def perturbed_parameters(system: System, n: int, scale: float, seed: int) -> lis
     return out
 
 
-def stack_parameters(sets: list[Mapping[str, Any]], repeats: int) -> dict[str, Tensor]:
+def stack_parameters(sets: Sequence[Mapping[str, Any]], repeats: int) -> dict[str, Tensor]:
     """Per-row parameter tensors: each set repeated `repeats` times (`[len(sets) * repeats, ...]`)."""
     return {k: torch.tensor([s[k] for s in sets], dtype=torch.float64).repeat_interleave(repeats, dim=0)
             for k in sets[0]}
