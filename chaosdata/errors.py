@@ -25,6 +25,11 @@ class InvalidTypeError(ChaosdataError, TypeError):
     """An argument of the wrong type."""
 
 
+class ModelError(ChaosdataError):
+    """A forecaster's fit or forecast failed with an error of its own type (a third-party model may
+    raise anything: darts a TypeError, statsmodels a LinAlgError); the original is its __cause__."""
+
+
 def suggest(name: str, choices: Iterable[str], n: int = 3) -> str:
     """A ' Did you mean ...?' hint for a misspelt name, else for a name it starts (a family
     name such as 'vpt' for 'vpt_smape'); '' when neither finds one."""

@@ -168,6 +168,28 @@ def test_a_model_error_of_any_type_is_one_line_and_the_run_goes_on(tmp_path, cap
     assert "failed: Lorenz / darts:naiveseasonal: TypeError" in err and "Traceback" not in err
 
 
+def test_a_forecast_of_the_wrong_shape_is_a_recorded_model_error(tmp_path, monkeypatch):
+    """A forecast of the wrong shape reached the metrics, whose shape error was recorded as the model's."""
+    monkeypatch.setattr(forecaster_class("naive"), "fit_predict_each", lambda self, *a, **k: torch.zeros(1, 1, 1))
+    summary = run_benchmark(TINY, ["Lorenz"], ["naive"], tmp_path, progress=False)
+    assert summary.failed == 1 and summary.written == 0
+    (failure,) = read(tmp_path / "failures.csv")
+    assert failure["reason"] == ("ModelError: naive forecast a tensor of shape (1, 1, 1); expected [2, 30, 3] "
+                                 "(contexts, horizon, dimension)")
+
+
+def test_an_error_outside_the_model_stops_the_run(tmp_path, monkeypatch):
+    """Only a model's own code is behind the recorded-and-retried boundary: an error in the scoring
+    (here injected) is chaosdata's, and was recorded as the model's failure."""
+    def broken_score(*args, **kwargs):
+        raise RuntimeError("a scoring bug")
+
+    monkeypatch.setattr("chaosdata.benchmark.runner.score", broken_score)
+    with pytest.raises(RuntimeError, match="a scoring bug"):
+        run_benchmark(TINY, ["Lorenz"], ["naive"], tmp_path, progress=False)
+    assert not (tmp_path / "failures.csv").exists()
+
+
 def test_seeded_subset_is_a_stated_draw_from_the_protocols_systems():
     from chaosdata.benchmark.protocols import seeded_subset
 

@@ -24,7 +24,8 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -53,7 +54,7 @@ from chaosdata.benchmark.results import (
     settings_json,
 )
 from chaosdata.benchmark.tuning import grid_for, tune
-from chaosdata.errors import ChaosdataError, InvalidInputError, suggest
+from chaosdata.errors import ChaosdataError, InvalidInputError, ModelError, suggest
 from chaosdata.store import executors
 from chaosdata.systems import get_system, list_systems
 
@@ -149,17 +150,36 @@ def model_settings(model: str, params: Mapping[str, Any], protocol: Protocol) ->
     return get_forecaster(model, **settings).hyperparams()
 
 
+@contextmanager
+def model_calls() -> Iterator[None]:
+    """The boundary around a model's own code (fit, forecast, tuning): chaosdata's errors pass as
+    they are, any other becomes a `ModelError` (its message the original's type and text, the
+    original chained), which the run records and tries again next time. An error outside it (the
+    data, the scoring) is not a model's and stops the run."""
+    try:
+        yield
+    except ChaosdataError:
+        raise
+    except Exception as err:  # noqa: BLE001 - a model (darts, statsforecast, a user's) may raise any type
+        raise ModelError(f"{type(err).__name__}: {err}") from err
+
+
 def forecast_task(task: Task, model: str, settings: Mapping[str, Any], device: str = "cpu") -> tuple[Tensor, float]:
     """Forecast every context of `task` with a fresh `model` on `device` fitted on that context
     alone (`Forecaster.fit_predict_each`); returns (`[n_ics, horizon, dim]` float64, seconds
     taken). Models that integrate the system (the oracle) get the raw contexts."""
     raw = getattr(forecaster_class(model), "raw_state", False)
     contexts = task.raw_context if raw else task.context
+    n, horizon, dim = task.target.shape
     t0 = time.perf_counter()
-    pred = get_forecaster(model, **settings).to(device).fit_predict_each(contexts, task.target.shape[1], dt=task.dt,
-                                                                         system=task.system)
+    with model_calls():
+        pred = get_forecaster(model, **settings).to(device).fit_predict_each(contexts, horizon, dt=task.dt,
+                                                                             system=task.system)
     seconds = time.perf_counter() - t0
-    return pred[..., : task.target.shape[-1]].to(torch.float64), seconds  # the oracle forecasts the full state
+    if pred.ndim != 3 or pred.shape[:2] != (n, horizon) or pred.shape[-1] < dim:
+        raise ModelError(f"{model} forecast a tensor of shape {tuple(pred.shape)}; expected [{n}, {horizon}, {dim}] "
+                         "(contexts, horizon, dimension)")
+    return pred[..., :dim].to(torch.float64), seconds  # the oracle forecasts the full state
 
 
 def keyed_settings(settings: Mapping[str, Any], grid: Mapping[str, Sequence[Any]]) -> dict[str, Any]:
@@ -179,8 +199,9 @@ def evaluate(task: Task, model: str, settings: Mapping[str, Any], protocol: Prot
     grid = grid or {}
     chosen, tuned, tune_smape = dict(settings), {}, math.nan
     if grid and task.train is not None:
-        chosen, tune_smape = tune(model, settings, grid, task.train, protocol.tune_horizon, dt=task.dt,
-                                  system=task.system, device=device)
+        with model_calls():
+            chosen, tune_smape = tune(model, settings, grid, task.train, protocol.tune_horizon, dt=task.dt,
+                                      system=task.system, device=device)
         tuned = {k: chosen[k] for k in grid}
     pred, seconds = forecast_task(task, model, chosen, device)
     scale = torch.cat([task.context, task.target], dim=1).flatten(0, 1).std(0)  # pooled over ICs and time
@@ -345,9 +366,11 @@ def run_pair(spec: RunSpec, system: str, model: str) -> PairOutcome:
     try:
         rows, seconds = evaluate(task, model, spec.settings[model], spec.protocol, spec.metrics, seed=spec.seed,
                                  grid=spec.grids[model], device=spec.device)
-    except Exception as err:  # noqa: BLE001 - the boundary around a model, which may raise anything (see FAILURE_LOG)
-        return PairOutcome("failed", reason=f"{type(err).__name__}: {err}".replace("\n", " ")[:500],
-                           trace="" if isinstance(err, ChaosdataError) else traceback.format_exc(),
+    except ChaosdataError as err:  # a model's failure (`model_calls`) or a refused setting: recorded, tried again
+        wrapped = isinstance(err, ModelError) and err.__cause__ is not None  # message: the original's type and text
+        reason = str(err) if wrapped else f"{type(err).__name__}: {err}"
+        return PairOutcome("failed", reason=reason.replace("\n", " ")[:500],
+                           trace=traceback.format_exc() if wrapped else "",
                            data_seconds=t1 - t0, wall_seconds=time.perf_counter() - t1)
     return PairOutcome("done", rows, data_seconds=t1 - t0, forecast_seconds=seconds,
                        wall_seconds=time.perf_counter() - t1)
