@@ -3,15 +3,18 @@
     .venv/bin/python benchmarks/gilpin2023_report.py --runs /work/runs/gilpin2023 \
         --out benchmarks/leaderboard/gilpin2023
 
-Reads `<runs>/<part>/results.csv` and `timings.csv` of the parts `fixed` (cheap models, every
-system run), `subset` and `subset_b` (costly models on the seeded subset, its systems split
-over two processes, so two output folders) and `long` (gilpin2023-long), and writes into `--out`:
+Reads `<runs>/<part>/results.csv` and `timings.csv` of the parts (a missing one is empty): `fixed`
+(the models run over every flow), `subset` and `subset_b` (costly models on the seeded subset, its
+systems split over two processes), `subset_tuned` (neural models with their input-length grid),
+`subset_budget` (neural models at 10x the training steps), all on the fixed task, and `long`
+(gilpin2023-long); it writes into `--out`:
 
-- `results.csv`: every row of the three, cut to the key and the headline columns (what
-  `chaosdata card --results` reads for the repo card and the system pages);
-- `leaderboard.md`: the fixed task over every system run; the fixed task on the seeded subset
-  with every model that ran there (cheap ones included, so the ranking is on the same systems);
-  the long task; wall times per model.
+- `results.csv`: every row, cut to the key and the headline columns (what `chaosdata card
+  --results` reads for the repo card and the system pages);
+- `leaderboard.md`: the fixed task, each model (and settings) over every system it ran on; the
+  fixed task on the seeded subset with every model that ran there (so that ranking is on the same
+  systems); the long task; wall times per model. Entries differ by their settings' hash: a model
+  tuned, untuned or trained longer is its own row.
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ from chaosdata.benchmark.leaderboard import (
 from chaosdata.benchmark.protocols import get_protocol, seeded_subset
 from chaosdata.benchmark.results import ROW_KEY, read_csv, rewrite
 
-PARTS = ("fixed", "subset", "subset_b", "long")
+FIXED_PARTS = ("fixed", "subset", "subset_b", "subset_tuned", "subset_budget")
+PARTS = (*FIXED_PARTS, "long")
 SUBSET = {"n": 20, "seed": 2023}  # the stated draw: seeded_subset(get_protocol("gilpin2023"), 20, seed=2023)
 KEEP = (*ROW_KEY, "params", "tuned", "data_seed", "context", "horizon", "dim", "dt", "lyapunov_time",
         "vpt_smape", "vpt_nrmse", "smape", "nrmse")
@@ -74,7 +78,7 @@ def condensed(rows: list[dict[str, str]], timings: list[dict[str, str]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", required=True, help="folder holding fixed/, subset/ and long/")
+    parser.add_argument("--runs", required=True, help="folder holding the parts (fixed/, subset/, ..., long/)")
     parser.add_argument("--out", required=True, help="folder for results.csv and leaderboard.md")
     args = parser.parse_args()
     runs, out = Path(args.runs), Path(args.out)
@@ -82,14 +86,15 @@ def main() -> None:
     rows = {p: read_csv(runs / p / "results.csv") for p in PARTS}
     timings = [t for p in PARTS for t in read_csv(runs / p / "timings.csv")]
     subset = set(seeded_subset(get_protocol("gilpin2023"), SUBSET["n"], SUBSET["seed"]))
-    on_subset = [r for r in rows["fixed"] + rows["subset"] + rows["subset_b"] if r["system"] in subset]
+    fixed = [r for p in FIXED_PARTS for r in rows[p]]
+    on_subset = [r for r in fixed if r["system"] in subset]
     every = [r for p in PARTS for r in rows[p]]
     rewrite(out / "results.csv", [trimmed(r) for r in every], ROW_KEY)
-    fixed_systems = len({r["system"] for r in rows["fixed"]})
+    fixed_systems = len({r["system"] for r in fixed})
     text = [
         "# gilpin2023 leaderboards (derived by benchmarks/gilpin2023_report.py from the run folders)\n",
-        f"## Fixed task, cheap models, every system run ({fixed_systems} of the 135 flows)\n",
-        markdown(rows["fixed"]),
+        f"## Fixed task, each model over every system run ({fixed_systems} of the 135 flows)\n",
+        markdown(fixed),
         f"## Fixed task on the seeded subset (seeded_subset(gilpin2023, {SUBSET['n']}, seed={SUBSET['seed']})), "
         "every model that ran there\n",
         markdown(on_subset),
@@ -98,7 +103,7 @@ def main() -> None:
         wall_times(timings, every),
     ]
     (out / "leaderboard.md").write_text("\n".join(text))
-    for name, part in (("fixed, every system run", rows["fixed"]), ("fixed, seeded subset", on_subset),
+    for name, part in (("fixed, every system run", fixed), ("fixed, seeded subset", on_subset),
                        ("long", rows["long"])):
         print(f"\n{name}:\n" + condensed(part, timings))
     print(out / "results.csv", out / "leaderboard.md", sep="\n")

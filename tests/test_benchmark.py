@@ -23,12 +23,7 @@ from chaosdata.benchmark import (
     write_plots,
     write_reports,
 )
-from chaosdata.benchmark.leaderboard import (
-    markdown,
-    per_system,
-    summarize,
-    valid_horizon,
-)
+from chaosdata.benchmark.leaderboard import labels, markdown, per_system, summarize, valid_horizon
 from chaosdata.benchmark.protocols import system_seed
 from chaosdata.benchmark.results import ROW_KEY, params_hash
 from chaosdata.benchmark.runner import model_settings
@@ -300,6 +295,19 @@ def test_results_on_other_seeds_or_settings_are_never_ranked_together():
     assert "### p, data seed 0: 4 systems" in seed0 and "those on seed 1 are in their own table" in seed0
     assert '| b {"k":3} | 4 | 7 ' in seed0 and "| b {} | 4 | 0.5 " in seed0 and "9 [" not in seed0
     assert "| b | 4 | 9 [9, 9] |" in seed1 and "| a |" not in seed1
+
+
+def test_entries_of_one_model_are_told_apart_in_their_labels():
+    """A tuned entry read like an untuned one with fewer settings, and two entries whose non-default
+    settings read the same (defaults changed between runs) had one label for two rows."""
+    rows = synthetic_rows()
+    b = [r for r in rows if r["model"] == "b"]
+    rows += [{**r, "params_hash": "hb2"} for r in b]  # same params text, another hash
+    rows += [{**r, "params_hash": "hb3", "params": '{"steps":100}', "tuned": '{"lookback":25}'} for r in b]
+    names = labels(rows)
+    assert names[("p", "0", "a", "ha")] == "a"
+    assert names[("p", "0", "b", "hb")] == "b {} #hb" and names[("p", "0", "b", "hb2")] == "b {} #hb2"
+    assert names[("p", "0", "b", "hb3")] == 'b {"steps":100} tuned: lookback'
 
 
 def test_reports_and_plots_from_results(run_dir):

@@ -13,9 +13,10 @@ setting, labelled with the settings that differ from its defaults.
 from __future__ import annotations
 
 import csv
+import json
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,12 +84,23 @@ def per_system(rows: Sequence[dict[str, str]], metrics: Sequence[str]) -> dict[E
 
 def labels(rows: Sequence[dict[str, str]]) -> dict[tuple[str, str, str, str], str]:
     """(protocol, seed, model, params_hash) -> the entry's name in tables and plots: the model,
-    plus its non-default settings (`params`) where one table has the model with several."""
+    plus, where one table has the model with several settings, its non-default settings
+    (`params`), "tuned: <names>" when it chose those hyperparameters on a grid, and the first 6
+    characters of the settings' hash when two entries would still read the same (defaults that
+    changed between two runs, or the same settings with another grid)."""
     settings: dict[tuple[str, str, str], dict[str, str]] = defaultdict(dict)
     for r in rows:
-        settings[(r["protocol"], r["seed"], r["model"])][r["params_hash"]] = r.get("params") or r["params_hash"]
-    return {(p, seed, model, h): model if len(by_hash) == 1 else f"{model} {params}"
-            for (p, seed, model), by_hash in settings.items() for h, params in by_hash.items()}
+        text = r.get("params") or r["params_hash"]
+        if r.get("tuned"):
+            text += " tuned: " + ",".join(json.loads(r["tuned"]))
+        settings[(r["protocol"], r["seed"], r["model"])][r["params_hash"]] = text
+    out = {}
+    for (p, seed, model), by_hash in settings.items():
+        repeated = Counter(by_hash.values())
+        for h, text in by_hash.items():
+            label = model if len(by_hash) == 1 else f"{model} {text}"
+            out[(p, seed, model, h)] = label + (f" #{h[:6]}" if len(by_hash) > 1 and repeated[text] > 1 else "")
+    return out
 
 
 def summarize(rows: Sequence[dict[str, str]], metrics: Sequence[str]) -> list[Summary]:
