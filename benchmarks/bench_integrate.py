@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import importlib.util
+import inspect
 import json
 import math
 import os
@@ -301,15 +303,24 @@ def lorenz_field():
     return lorenz, f
 
 
-def integrate_kw(f, y0: torch.Tensor, t: torch.Tensor, **kw):
-    """Today's `integrate` called with the keywords of the older revisions `--per-step` compares
-    it with (their `integrate` took every setting as a keyword): the same solve, today's specs."""
+def integrate_kw(f, y0: torch.Tensor, t: torch.Tensor, *, solve=integrate, **kw):
+    """`solve` (today's `integrate` by default) called with the keywords of the older revisions
+    `--per-step` compares it with (their `integrate` took every setting as a keyword): the same
+    solve, through today's specs."""
     settings = {k: kw.pop(k) for k in ("method", "rtol", "atol", "controller", "compile", "threads",
                                        "max_outputs_per_step") if k in kw}
     if "dt" in kw:
         settings["fixed_step"] = kw.pop("dt")
     run = {k: kw.pop(k) for k in ("check_every", "steps_per_graph", "bucket", "compact", "fixed_grid") if k in kw}
-    return integrate(f, y0, t, SolverSettings(**settings), execution=Execution(**run), **kw)
+    return solve(f, y0, t, SolverSettings(**settings), execution=Execution(**run), **kw)
+
+
+def keyword_integrate(module):
+    """The `integrate` of a baseline `module`, called with keywords: as it is where it takes
+    them (revisions before the solve spec), else through `integrate_kw`."""
+    if "rtol" in inspect.signature(module.integrate).parameters:
+        return module.integrate
+    return functools.partial(integrate_kw, solve=module.integrate)
 
 
 def per_step(rev: str, batch: int, repeat: int, tol: float) -> dict:
@@ -317,7 +328,7 @@ def per_step(rev: str, batch: int, repeat: int, tol: float) -> dict:
     alternating: eager baseline against today's for two fields, then compiled (the baseline's
     one-step graph against today's graphs of 4 steps, and today's 1 against 4 steps per graph).
     Compiled rows are timed after one untimed call (the compile) and count no operations."""
-    old = load_baseline(rev)
+    old_integrate = keyword_integrate(load_baseline(rev))
     lorenz, f = lorenz_field()
     gen = torch.Generator().manual_seed(0)
     y0 = torch.tensor(lorenz.initial_conditions, dtype=torch.float64) + 0.01 * torch.randn(batch, 3, generator=gen,
@@ -326,9 +337,9 @@ def per_step(rev: str, batch: int, repeat: int, tol: float) -> dict:
     a = torch.tensor([[0.0, 1.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 0.0, -0.1]], dtype=torch.float64)
     tols = {"rtol": tol, "atol": tol}
     rows = {  # label -> field, (before, its kwargs), (after, its kwargs), count ops
-        "lorenz": (f, (old.integrate, tols), (integrate_kw, tols), True),
-        "linear (1 op)": (lambda t, y: y @ a, (old.integrate, tols), (integrate_kw, tols), True),
-        "lorenz compiled": (f, (old.integrate, {**tols, "compile": True}),
+        "lorenz": (f, (old_integrate, tols), (integrate_kw, tols), True),
+        "linear (1 op)": (lambda t, y: y @ a, (old_integrate, tols), (integrate_kw, tols), True),
+        "lorenz compiled": (f, (old_integrate, {**tols, "compile": True}),
                             (integrate_kw, {**tols, "compile": True, "steps_per_graph": 4}), False),
         "compiled 1 -> 4": (f, (integrate_kw, {**tols, "compile": True, "steps_per_graph": 1}),
                             (integrate_kw, {**tols, "compile": True, "steps_per_graph": 4}), False),
@@ -350,7 +361,7 @@ def per_step(rev: str, batch: int, repeat: int, tol: float) -> dict:
                                                (time.perf_counter() - start) / row[name]["steps"] * 1e6)
         row["max_end_difference"] = float((row["before"].pop("end") - row["after"].pop("end")).abs().max())
         out[label] = row
-    out["lorenz"]["field"] = field_share(f, y0, t, (old.integrate, tols), (integrate_kw, tols), repeat=repeat)
+    out["lorenz"]["field"] = field_share(f, y0, t, (old_integrate, tols), (integrate_kw, tols), repeat=repeat)
     return out
 
 
