@@ -11,7 +11,8 @@ Sources:
   a `ReleaseConfig`, or a dict of overrides on the `quick` preset) and cached as a store.
 With no source, the store `chaosdata generate` builds by default (`./data`, or `$CHAOSDATA_STORE`).
 A `Source` holds the location and how to fetch it; an `Observation` (`chaosdata.windows`), how
-windows present the values. Importing this module imports `huggingface_hub`: set `HF_ENDPOINT` before importing chaosdata.
+windows present the values. The Hub client (`huggingface_hub`, which reads `HF_ENDPOINT` when it is first
+imported) is imported by the first read of a remote store, not with chaosdata.
 """
 
 from __future__ import annotations

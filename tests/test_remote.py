@@ -3,6 +3,8 @@ reads through the loopback Hub are in test_loader.py."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 
@@ -42,3 +44,26 @@ def test_ranges_read_over_a_url_equal_the_local_store(tiny_store, tmp_path):
     local = open_store(tiny_store).array("Lorenz", "fine", "train")
     np.testing.assert_array_equal(remote[...], local[...])  # whole shards: decoded in one call
     np.testing.assert_array_equal(remote[0, 3:17], local[0, 3:17])  # part of one: zarr, chunk by chunk
+
+
+WITHOUT_HUB_CLIENT = """
+import importlib.abc, sys
+class Absent(importlib.abc.MetaPathFinder):  # as on a machine without them (or another major version)
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in ("huggingface_hub", "httpx2", "datasets"):
+            raise ImportError(f"no {name} here")
+sys.meta_path.insert(0, Absent())
+import chaosdata, chaosdata.cli
+from chaosdata import Sampling
+tr = chaosdata.make_trajectories("Lorenz", 20, sampling=Sampling(n_ics=2))
+print(tuple(tr.x.shape), bool(tr.valid.all()))
+"""
+
+
+def test_chaosdata_imports_and_integrates_without_the_hub_client():
+    """`import chaosdata` imported httpx2 and huggingface_hub (store.remote): on a GPU image whose
+    huggingface_hub is 1.x and has no httpx2, nothing of the package could run. The Hub client is
+    now imported by the first remote read."""
+    out = subprocess.run([sys.executable, "-c", WITHOUT_HUB_CLIENT], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["(2,", "20,", "3)", "True"]

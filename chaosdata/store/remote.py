@@ -24,6 +24,7 @@ store.array("Lorenz", "fine", "train")[0, :512]   # a few ranged GETs; next time
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import io
 import os
@@ -35,9 +36,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeGuard
 
-import httpx2
 import zarr
-from huggingface_hub.errors import EntryNotFoundError
 from zarr.abc.store import ByteRequest, OffsetByteRequest, RangeByteRequest, SuffixByteRequest
 from zarr.abc.store import Store as ZarrStore
 from zarr.core.buffer import Buffer, BufferPrototype
@@ -53,9 +52,24 @@ if sys.platform != "win32":  # Windows has no advisory locks (see `_exclusive`)
     import fcntl
 
 TAIL_BYTES = 64 << 10  # the first read of a zip: its last bytes, which hold the central directory
-# what a failed transfer raises: fsspec (OSError), huggingface_hub (HfHubHTTPError is an OSError;
-# EntryNotFoundError), httpx2 (a dropped connection once the back-off gives up)
-TRANSFER_ERRORS = (OSError, httpx2.HTTPError, EntryNotFoundError)
+
+
+@functools.cache
+def transfer_errors() -> tuple[type[Exception], ...]:
+    """What a failed transfer raises: fsspec (OSError), huggingface_hub (HfHubHTTPError is an
+    OSError; EntryNotFoundError), httpx2 (a dropped connection once the back-off gives up).
+    The Hub client is imported here, when a remote store is first read, not with chaosdata: a
+    machine whose huggingface_hub is another major version (a GPU image) can still integrate,
+    build and read local stores. (huggingface_hub reads `HF_ENDPOINT` when it is first imported.)"""
+    import httpx2
+    from huggingface_hub.errors import EntryNotFoundError
+
+    return (OSError, httpx2.HTTPError, EntryNotFoundError)
+
+
+def not_found_errors() -> tuple[type[Exception], ...]:
+    """What a missing file raises: fsspec's FileNotFoundError, huggingface_hub's EntryNotFoundError."""
+    return (FileNotFoundError, transfer_errors()[2])
 
 
 class RangeNotSupportedError(StoreError):
@@ -123,7 +137,7 @@ class RemoteFile:
                                                                        size=self.size)
                 handle.seek(offset)
                 data = handle.read(length)
-        except TRANSFER_ERRORS as err:
+        except transfer_errors() as err:
             raise StoreError(f"reading {what} failed: {type(err).__name__}: {_one_line(err)}. Check the source (repo id, "
                              "revision, network) and run again: the ranges read so far are cached, and only the "
                              "rest is fetched") from err
@@ -318,9 +332,9 @@ class RemoteStore(Store):
             return cached.read_bytes()
         try:
             data = self.fs.cat_file(f"{self.root}/{path}")
-        except (FileNotFoundError, EntryNotFoundError):
+        except not_found_errors():
             return None
-        except TRANSFER_ERRORS as err:
+        except transfer_errors() as err:
             raise StoreError(f"reading {self.label}/{path} failed ({type(err).__name__}: {_one_line(err)}); check "
                              "the source and the network, and run again") from err
         if self.pinned:
@@ -426,7 +440,7 @@ def _hub_sha(repo_id: str, revision: str | None, folder: Path) -> str:
         raise StoreError(f"source {repo_id!r} (revision {revision or 'main'!r}): {type(err).__name__}: "
                          f"{str(err).splitlines()[0]}. Check the repo id and revision (and HF_TOKEN for a private "
                          "repo)") from err
-    except TRANSFER_ERRORS as err:
+    except transfer_errors() as err:
         raise StoreError(f"source {repo_id!r}: asking the Hub for revision {revision or 'main'!r} failed "
                          f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}); check the network "
                          "and run again, or set HF_HUB_OFFLINE=1 to use what is cached") from err
@@ -468,6 +482,6 @@ def _fetch_whole(fs: Any, path: str, label: str) -> bytes:
     except FileNotFoundError as err:
         raise StoreError(f"{label} not found: the source is not a chaosdata store (no {MANIFEST}), or not at "
                          "that revision") from err
-    except TRANSFER_ERRORS as err:
+    except transfer_errors() as err:
         raise StoreError(f"reading {label} failed ({type(err).__name__}: {err}); check the source and the "
                          "network, and run again") from err
