@@ -536,10 +536,11 @@ def test_card_results_that_are_not_a_results_table_are_refused(store, tmp_path, 
 
 
 SLOW_CARD = """
-import sys, time
+import os, sys, time
 from chaosdata.cards import plots
 real = plots.save_png
 def slow(fig, path):
+    open(os.environ["CARD_STARTED"], "a").close()  # a worker is drawing: the test may interrupt now
     time.sleep(0.5)
     return real(fig, path)
 plots.save_png = slow  # the forked workers inherit it
@@ -557,11 +558,13 @@ def test_ctrl_c_during_card_with_workers_stops_at_once_with_one_line(store, tmp_
     import sys
     import time
 
-    out = tmp_path / "out"
+    out, started = tmp_path / "out", tmp_path / "started"
     proc = subprocess.Popen([sys.executable, "-c", SLOW_CARD, "card", str(store.path), "--out", str(out),
-                             "--workers", "2"], stderr=subprocess.PIPE, text=True, start_new_session=True)
+                             "--workers", "2"], stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            env={**os.environ, "CARD_STARTED": str(started)})
     deadline = time.monotonic() + 60
-    while not list(out.glob("cards/img/*.png")) and time.monotonic() < deadline and proc.poll() is None:
+    # interrupt once the first picture is being drawn (waiting for a finished one raced the run's end on a busy machine)
+    while not started.exists() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
     assert proc.poll() is None, proc.stderr.read()
     sent = time.monotonic()
