@@ -536,7 +536,9 @@ def test_card_results_that_are_not_a_results_table_are_refused(store, tmp_path, 
 
 
 SLOW_CARD = """
-import os, sys, time
+import os, signal, sys, time
+# Ctrl-C as from a terminal, whatever this test's process ignores (a child inherits an ignored SIGINT)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from chaosdata.cards import plots
 real = plots.save_png
 def slow(fig, path):
