@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import torch
 from torch import Tensor
@@ -342,16 +342,14 @@ def stack(*components: Tensor | float, like: Tensor) -> Tensor:
     Lets an equation return constants (`dz/dt = omega`) or parameter tensors that broadcast
     against the batch, as in `stack(y, omega, like=x)`.
     """
-    tensors = [c for c in components if isinstance(c, Tensor)]
-    if len(tensors) == len(components):  # the common case, kept cheap (it runs at every stage)
-        try:
-            out = torch.stack(tensors, dim=-1)
-            if out.shape == like.shape:
-                return out
-        except RuntimeError:  # shapes that only broadcast
-            pass
+    try:  # the common case, kept cheap (it runs at every stage): components of the batch shape
+        out = torch.stack(cast("tuple[Tensor, ...]", components), dim=-1)  # a float among them: TypeError
+        if out.shape == like.shape:
+            return out
+    except (TypeError, RuntimeError):  # a float, or shapes that only broadcast
+        pass
     base = like[..., 0]
-    shape = torch.broadcast_shapes(base.shape, *(c.shape for c in tensors))
+    shape = torch.broadcast_shapes(base.shape, *(c.shape for c in components if isinstance(c, Tensor)))
     return torch.stack(
         [(c if isinstance(c, Tensor) else torch.full_like(base, c)).expand(shape) for c in components],
         dim=-1,
