@@ -17,7 +17,6 @@ attribute lists every variant with its parameters, verdict and lambda_max.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,7 +68,7 @@ class Variants:
     def row_parameters(self, per_split: dict[str, int]) -> dict[str, Tensor]:
         """Per-row parameter tensors for the store's rows (splits in order, each variant's
         trajectories consecutive)."""
-        chosen: list[Mapping[str, Any]] = [self.sets[i] for i in self.accepted]
+        chosen = [self.sets[i] for i in self.accepted]
         parts = [stack_parameters(chosen, per_split[s]) for s in SPLITS]
         return {k: torch.cat([p[k] for p in parts]) for k in chosen[0]}
 
