@@ -25,6 +25,7 @@ from chaosdata.cli import main as cli
 from chaosdata.errors import InvalidInputError, UnknownNameError
 from chaosdata.integrate.trajectories import union_grid
 from chaosdata.store import ChecksumError, StoreError, build, load_config, load_preset, open_store, provenance, split_seed
+from chaosdata.store.archive import open_zip
 from chaosdata.store.config import parse_config
 from chaosdata.store.layout import BUILD_LOG, LOCK, MANIFEST, STAGING
 from chaosdata.store.reader import open_array
@@ -305,6 +306,23 @@ def test_the_chunk_checksum_does_not_depend_on_the_zip(copy_of, tmp_path):
     series = zarr.open_array(str(tmp_path / "plain" / "fine" / "train" / "series"), mode="r")
     with pytest.raises(ValueError, match="checksum do not match"):
         series[0, :10]
+
+
+def test_a_local_member_read_gives_the_zips_bytes_and_refuses_a_broken_local_header(copy_of):
+    """`read_member` (shards read from a local zip without zipfile's CRC-32 pass) returns each
+    member's bytes as zipfile does; a member whose local header is gone is a damaged file."""
+    path = copy_of / "Lorenz.zip"
+    store = open_zip(path)
+    with zipfile.ZipFile(path) as zf:
+        infos = zf.infolist()
+        assert all(store.read_member(i.filename) == zf.read(i.filename) for i in infos)
+    assert store.read_member("fine/train/series/c/9/0/0") is None
+    shard = next(i for i in infos if i.filename == "fine/train/series/c/0/0/0")
+    with open(path, "r+b") as f:
+        f.seek(shard.header_offset)
+        f.write(b"XXXX")
+    with pytest.raises(ChecksumError, match=r"Lorenz\.zip: member fine/train/series/c/0/0/0 has no local header"):
+        open_zip(path).read_member(shard.filename)
 
 
 def test_verify_reports_missing_systems(copy_of):

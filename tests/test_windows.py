@@ -16,6 +16,7 @@ from chaosdata.errors import InvalidInputError, InvalidTypeError
 from chaosdata.loader import load_dataset
 from chaosdata.windows import (
     FEW_CHANNELS,
+    NORMALIZE_BLOCK,
     Normalizer,
     Observation,
     Series,
@@ -97,9 +98,12 @@ def test_normalization_uses_the_given_statistics_and_inverts():
 
 @pytest.mark.parametrize("channels", [1, 3, FEW_CHANNELS, FEW_CHANNELS + 1], ids=lambda d: f"{d} channels")
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
-def test_normalized_values_are_rounded_once_from_float64(channels, dtype):
-    """Both ways of normalizing (one channel at a time, broadcast) give (x - mean) / std in float64
-    rounded once to the output dtype, bit for bit."""
+@pytest.mark.parametrize("block", [NORMALIZE_BLOCK, 7], ids=["one block", "blocks across trajectories"])
+def test_normalized_values_are_rounded_once_from_float64(channels, dtype, block, monkeypatch):
+    """Both ways of normalizing (one channel at a time, broadcast), in one block or in blocks that
+    cut across trajectories, give (x - mean) / std in float64 rounded once to the output dtype,
+    bit for bit."""
+    monkeypatch.setattr("chaosdata.windows.NORMALIZE_BLOCK", block)
     data = np.random.default_rng(channels).normal(3.0, 7.0, (2, 30, channels)).astype(np.float32)
     mean, std = fit_statistics(series("A", data))
     ds = dataset([series("A", data)], normalizer=Normalizer({"A": mean}, {"A": std}), stride=1,

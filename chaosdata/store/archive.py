@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import stat
+import struct
 import threading
 import zipfile
 from collections.abc import Iterator, Mapping
@@ -30,6 +31,10 @@ from chaosdata.store.shards import ChunkChecksumError
 
 N = TypeVar("N", zarr.Array, zarr.Group)
 
+# a zip member's local file header (APPNOTE 4.3.7): signature, versions, flags, method, time, date,
+# CRC-32, sizes, then the lengths of the name and the extra field that follow it
+LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
+LOCAL_SIGNATURE = b"PK\x03\x04"
 EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold: no build time in the bytes
 _UNIX = 3  # `create_system`: the permission bits below are Unix mode bits
 
@@ -70,6 +75,33 @@ class ProcessLocalZipStore(ZipStore):
 
     def __getstate__(self) -> dict[str, Any]:
         return {k: v for k, v in super().__getstate__().items() if k not in ("_zipfile", "_owner")}
+
+    def read_member(self, key: str) -> bytes | None:
+        """Member `key`'s bytes (None if absent) without zipfile's CRC-32 pass over them: for a
+        shard, whose every inner chunk and index carries a CRC32C that `shards.decode_shard`
+        checks, that pass (1.3 ms of a 3 MB shard's 1.6 ms read) checks the same bytes twice."""
+        if not self._is_open:
+            self._sync_open()
+        with self._lock:
+            zf = self._zf
+            try:
+                info = zf.getinfo(key)
+            except KeyError:
+                return None
+            if info.compress_type != zipfile.ZIP_STORED or zf.fp is None:
+                return zf.read(key)
+            zf.fp.seek(info.header_offset)
+            header = zf.fp.read(LOCAL_HEADER.size)
+            if len(header) != LOCAL_HEADER.size or header[:4] != LOCAL_SIGNATURE:
+                raise ChecksumError(f"{self.path}: member {key} has no local header at offset {info.header_offset}; "
+                                    "the file is damaged: rebuild it or fetch it again")
+            name, extra = LOCAL_HEADER.unpack(header)[-2:]
+            zf.fp.seek(info.header_offset + LOCAL_HEADER.size + name + extra)
+            data = zf.fp.read(info.compress_size)
+        if len(data) != info.compress_size:
+            raise ChecksumError(f"{self.path}: member {key} is cut short ({len(data)} of {info.compress_size} "
+                                "bytes); the file is damaged: rebuild it or fetch it again")
+        return data
 
 
 def open_zip(path: Path) -> ZipStore:

@@ -68,7 +68,7 @@ def integrator_table(settings: SolverSettings) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Storage:
-    """On-disk encoding: storage dtype, time chunk length, Blosc-zstd level, shard size cap."""
+    """On-disk encoding: storage dtype, time chunk length, Blosc compression level, shard size cap."""
 
     dtype: str = "float32"
     chunk_time: int = 2048
