@@ -254,24 +254,21 @@ def _params_arg(value: str | None) -> dict[str, dict[str, object]] | None:
 def cmd_benchmark(args: argparse.Namespace) -> int:
     import torch
 
-    from chaosdata.benchmark import run_benchmark, write_plots, write_reports
+    from chaosdata.benchmark import Dispatch, run_benchmark, write_plots, write_reports
 
     validate.count(args.threads, "--threads")
     if args.seed is not None:
         validate.seed(args.seed, "--seed", hint="the base seed of the data")
     run_options = {"--protocol": args.protocol, "--systems": args.systems, "--models": args.models,
                    "--seed": args.seed, "--params": args.params, "--device": args.device,
-                   "--executor": args.executor, "--scheduler": args.scheduler, "--workers": args.workers}
+                   "--executor": args.executor, "--scheduler": args.scheduler, "--workers": args.workers,
+                   "--time-limit": args.time_limit}
     given = [option for option, value in run_options.items() if value is not None]
     if args.report_only and given:
         raise InvalidInputError(f"--report-only redraws the leaderboard from results.csv and runs nothing, so "
                                 f"{', '.join(given)} would be ignored; drop them, or drop --report-only to run")
-    if args.executor != "dask" and (args.scheduler is not None or args.workers is not None):
-        raise InvalidInputError("--scheduler and --workers set up a Dask cluster; they need --executor dask "
-                                "(the local executor runs the jobs in this process)")
-    if args.scheduler is not None and args.workers is not None:
-        raise InvalidInputError("--workers does not apply with --scheduler: the cluster's own workers run the "
-                                "jobs; leave --workers out (or leave out --scheduler for a local cluster)")
+    dispatch = Dispatch(executor=args.executor or "local", scheduler=args.scheduler, workers=args.workers,
+                        time_limit=args.time_limit)
     params = _params_arg(args.params)
     systems = "all" if args.systems in (None, "all") else _systems_arg(args.systems)
     models = _systems_arg(args.models or DEFAULT_MODELS, "--models", "naive,nvar")
@@ -291,8 +288,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     if not args.report_only:
         summary = run_benchmark(args.protocol or "zero-shot", systems, models, args.out, seed=args.seed or 0,
                                 model_params=params, metrics=metrics, progress=not args.no_progress,
-                                device=args.device or "cpu", executor=args.executor or "local",
-                                scheduler=args.scheduler, workers=args.workers or 1)
+                                device=args.device or "cpu", dispatch=dispatch)
         times = ", ".join(f"{m} {t:.1f} s" for m, t in summary.model_seconds.items())
         print(f"{summary.written} result rows written, {summary.skipped} (system, model) pairs skipped; "
               f"data {summary.data_seconds:.1f} s; models: {times}")
@@ -415,6 +411,10 @@ def _benchmark_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scheduler", default=None,
                    help="with --executor dask: the scheduler's address (default: a local cluster of --workers)")
     p.add_argument("--workers", type=int, default=None, help="with --executor dask: local cluster size (default 1)")
+    p.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                   help="wall-clock limit per (system, model) pair (default: none); a pair past it is killed, recorded "
+                        "in failures.csv and tried again next run. The pairs then run in a worker process (local "
+                        "executor only)")
     p.add_argument("--report-only", action="store_true", help="only redraw the leaderboard and plots")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_benchmark)

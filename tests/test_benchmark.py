@@ -7,7 +7,12 @@ import csv
 import dataclasses
 import json
 import math
+import os
+import re
 import shutil
+import signal
+import threading
+import time
 
 import pytest
 import torch
@@ -15,6 +20,7 @@ import torch
 from chaosdata.baselines import forecaster_class
 from chaosdata.benchmark import (
     PROTOCOLS,
+    Dispatch,
     Protocol,
     SkipSystem,
     get_protocol,
@@ -30,6 +36,7 @@ from chaosdata.benchmark.runner import model_settings
 from chaosdata.benchmark.tuning import GRIDS, grid_for, tune
 from chaosdata.cli import main
 from chaosdata.errors import InvalidInputError
+from chaosdata.store.executors import KILL_GRACE
 from chaosdata.systems import get_system
 
 TINY = Protocol(name="tiny", description="test: 2 ICs, 30 points per Lyapunov time, context 60, horizon 30",
@@ -470,22 +477,109 @@ def test_a_dask_local_cluster_writes_the_rows_a_local_run_writes(tmp_path):
     pytest.importorskip("dask.distributed")
     systems, models = ["Lorenz", "Henon", "Torus"], ["naive", "nvar"]
     local = run_benchmark(TINY, systems, models, tmp_path / "local", progress=False)
-    dask = run_benchmark(TINY, systems, models, tmp_path / "dask", progress=False, executor="dask", workers=2)
+    dask = run_benchmark(TINY, systems, models, tmp_path / "dask", progress=False,
+                         dispatch=Dispatch(executor="dask", workers=2))
     assert (dask.written, dask.skipped, dask.failed) == (local.written, local.skipped, local.failed) == (8, 2, 0)
     rows = {name: sorted(read(tmp_path / name / "results.csv"), key=lambda r: [r[k] for k in ROW_KEY])
             for name in ("local", "dask")}
     assert rows["dask"] == rows["local"]  # every value, not only the keys
     assert read(tmp_path / "dask" / "skipped.csv") == read(tmp_path / "local" / "skipped.csv")
-    assert run_benchmark(TINY, systems, models, tmp_path / "dask", progress=False, executor="dask").written == 0
+    assert run_benchmark(TINY, systems, models, tmp_path / "dask", progress=False,
+                         dispatch=Dispatch(executor="dask")).written == 0
 
 
 def test_benchmark_dask_options_are_checked_before_anything_runs(tmp_path, capsys):
     assert main(["benchmark", "--out", str(tmp_path), "--systems", "Lorenz", "--scheduler", "tcp://h:8786"]) == 2
-    assert "they need --executor dask" in capsys.readouterr().err
+    assert "they need executor='dask' (--executor dask)" in capsys.readouterr().err
     args = ["benchmark", "--out", str(tmp_path), "--systems", "Lorenz", "--executor", "dask"]
     assert main([*args, "--scheduler", "tcp://h:8786", "--workers", "2"]) == 2
-    assert "--workers does not apply with --scheduler" in capsys.readouterr().err
+    assert "workers (--workers) does not apply with a scheduler (--scheduler)" in capsys.readouterr().err
+    assert main([*args, "--time-limit", "600"]) == 2
+    assert "time_limit (--time-limit) works with the local executor only" in capsys.readouterr().err
+    assert main(["benchmark", "--out", str(tmp_path), "--systems", "Lorenz", "--time-limit", "0"]) == 2
+    assert "time_limit (--time-limit) must be a positive finite number, got 0.0" in capsys.readouterr().err
     assert not (tmp_path / "results.csv").exists()
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"executor": "spark"}, "executor (--executor) must be one of ['local', 'dask']"),
+    ({"workers": 2}, "need executor='dask'"),
+    ({"scheduler": "tcp://h:8786"}, "need executor='dask'"),
+    ({"executor": "dask", "scheduler": "tcp://h:8786", "workers": 2}, "does not apply with a scheduler"),
+    ({"executor": "dask", "time_limit": 60}, "works with the local executor only"),
+    ({"time_limit": -1}, "must be a positive finite number"),
+])
+def test_dispatch_refuses_settings_that_do_not_go_together(settings, message):
+    with pytest.raises(InvalidInputError, match=re.escape(message)):
+        Dispatch(**settings)
+
+
+def test_a_pair_past_the_time_limit_is_killed_recorded_and_the_run_goes_on(tmp_path, monkeypatch):
+    import misbehaving_forecasters  # registers "hang-test", also in the worker process (which imports it by name)
+
+    started = tmp_path / "hang.pid"
+    monkeypatch.setenv(misbehaving_forecasters.HANG_SECONDS, "60")  # ignoring SIGTERM: only SIGKILL stops it
+    monkeypatch.setenv(misbehaving_forecasters.HANG_STARTED, str(started))
+    t0 = time.perf_counter()
+    summary = run_benchmark(TINY, ["Lorenz"], ["hang-test", "naive"], tmp_path, progress=False,
+                            dispatch=Dispatch(time_limit=1))
+    assert time.perf_counter() - t0 < 30  # the limit, the grace and two process starts; not the 60 s hang
+    assert (summary.failed, summary.written) == (1, 2)
+    [failure] = read(tmp_path / "failures.csv")
+    assert (failure["model"], failure["attempts"]) == ("hang-test", "1")
+    assert failure["reason"] == "time limit 1 s exceeded; raise --time-limit (time_limit) or leave this model out"
+    assert {r["model"] for r in read(tmp_path / "results.csv")} == {"naive"}  # the next pair ran, in a new process
+    assert 1 + KILL_GRACE <= summary.model_seconds["hang-test"] < 1 + KILL_GRACE + 5
+    with pytest.raises(ProcessLookupError):  # the hung process is gone (killed and reaped), not left behind
+        os.kill(int(started.read_text()), 0)
+    monkeypatch.setenv(misbehaving_forecasters.HANG_SECONDS, "0")  # the next run tries it again; now it does not hang
+    again = run_benchmark(TINY, ["Lorenz"], ["hang-test", "naive"], tmp_path, progress=False)
+    assert (again.written, again.failed) == (2, 0) and not (tmp_path / "failures.csv").exists()
+
+
+def test_a_pair_whose_worker_process_dies_is_recorded_as_failed(tmp_path):
+    import misbehaving_forecasters  # noqa: F401 - registers "crash-test", here and in the worker process
+
+    summary = run_benchmark(TINY, ["Lorenz"], ["crash-test"], tmp_path, progress=False, dispatch=Dispatch(time_limit=60))
+    assert (summary.failed, summary.written) == (1, 0)
+    [failure] = read(tmp_path / "failures.csv")
+    assert failure["reason"] == ("the worker process died while running a job (exit code -9); its own error output, "
+                                 "if any, is above")
+
+
+def test_a_model_the_worker_process_cannot_find_stops_a_timed_run_with_the_fix(tmp_path):
+    from chaosdata.baselines.base import Forecaster, register
+
+    @register("here-only-test")
+    class HereOnly(Forecaster):
+        """Registered in this process alone (inside a function): a worker process cannot import it."""
+
+    with pytest.raises(InvalidInputError, match="which finds no forecaster 'here-only-test'.*register it in a module"):
+        run_benchmark(TINY, ["Lorenz"], ["here-only-test"], tmp_path, progress=False, dispatch=Dispatch(time_limit=60))
+    assert not (tmp_path / "results.csv").exists()
+
+
+def test_ctrl_c_stops_a_timed_run_and_kills_its_worker_process(tmp_path, monkeypatch):
+    import misbehaving_forecasters
+
+    started = tmp_path / "hang.pid"
+    monkeypatch.setenv(misbehaving_forecasters.HANG_SECONDS, "60")
+    monkeypatch.setenv(misbehaving_forecasters.HANG_STARTED, str(started))
+
+    def interrupt_once_hanging():
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not (started.exists() and started.read_text()):
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)  # as Ctrl-C does (the worker ignores it: the driver decides)
+
+    threading.Thread(target=interrupt_once_hanging, daemon=True).start()
+    t0 = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        run_benchmark(TINY, ["Lorenz"], ["hang-test"], tmp_path / "run", progress=False, dispatch=Dispatch(time_limit=30))
+    assert time.perf_counter() - t0 < 25  # not the 30 s limit
+    with pytest.raises(ProcessLookupError):  # the worker is gone (killed and reaped)
+        os.kill(int(started.read_text()), 0)
+    assert not (tmp_path / "run" / "failures.csv").exists()  # interrupted is not failed
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is present: nothing to refuse")

@@ -217,7 +217,7 @@ def test_report_only_without_results_is_a_one_line_error(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("extra", [["--models", "naive"], ["--systems", "Lorenz"], ["--protocol", "attractor"],
-                                   ["--seed", "3"], ["--params", '{"esn": {"size": 10}}']])
+                                   ["--seed", "3"], ["--params", '{"esn": {"size": 10}}'], ["--time-limit", "60"]])
 def test_report_only_with_the_options_of_a_run_is_refused(tmp_path, capsys, extra):
     # they were ignored: `--report-only --models naive` redrew the board of every model
     (tmp_path / "results.csv").write_text("protocol,system,model,ic,smape\nzero-shot,Lorenz,naive,0,100.0\n")

@@ -12,7 +12,7 @@ import torch
 
 import chaosdata.metrics as M
 from chaosdata import validate
-from chaosdata.benchmark import run_benchmark
+from chaosdata.benchmark import Dispatch, run_benchmark
 from chaosdata.cli import main as cli
 from chaosdata.demo import run_demo
 from chaosdata.errors import ChaosdataError, InvalidInputError, InvalidTypeError
@@ -189,7 +189,7 @@ OPTIONAL = {("valid_prediction_steps", "threshold"), ("check_window", "stride"),
             ("power_spectrum_distance", "max_frequency_bins"), ("integrate_delay", "t_start"),
             ("max_lyapunov_rosenstein", "divergence_steps"), ("SDESettings", "max_step"), ("SDESettings", "steps_per_output"),
             ("SolverSettings", "rtol"), ("SolverSettings", "fixed_step"),
-            ("load_dataset", "stride")}
+            ("load_dataset", "stride"), ("Dispatch", "workers"), ("Dispatch", "time_limit")}
 
 _X = np.random.default_rng(0).standard_normal((2, 64, 3))
 _Y = _X + 0.01
@@ -283,11 +283,12 @@ ENTRY_POINTS = [
     ("check_window", "stride", "count", 2, lambda v: check_window(8, 4, v)),
     ("run_demo", "n_points", "count", 20, lambda v: run_demo(n_points=v, n_ics=1, systems="Henon")),
     ("run_demo", "n_ics", "count", 1, lambda v: run_demo(n_points=20, n_ics=v, systems="Henon")),
+    # the benchmark's dispatch
+    ("Dispatch", "workers", "count", 2, lambda v: Dispatch(executor="dask", workers=v)),
+    ("Dispatch", "time_limit", "positive", 60.0, lambda v: Dispatch(time_limit=v)),
 ]
 #: entry points whose numpy-scalar run is too long for this table: bad values only
 BAD_ONLY = [
-    ("run_benchmark", "workers", "count", lambda v: run_benchmark("zero-shot", ["Lorenz"], ["naive"], "/nonexistent/b",
-                                                                  workers=v, progress=False)),
     ("run_benchmark", "seed", "seed", lambda v: run_benchmark("zero-shot", ["Lorenz"], ["naive"], "/nonexistent/b",
                                                               seed=v, progress=False)),
 ]

@@ -8,7 +8,7 @@
 from chaosdata.benchmark.leaderboard import markdown, write_reports
 from chaosdata.benchmark.plots import write_plots
 from chaosdata.benchmark.protocols import PROTOCOLS, Protocol, SkipSystem, Task, get_protocol, make_task
-from chaosdata.benchmark.runner import RunSummary, run_benchmark
+from chaosdata.benchmark.runner import Dispatch, RunSummary, run_benchmark
 
-__all__ = ["PROTOCOLS", "Protocol", "RunSummary", "SkipSystem", "Task", "get_protocol", "make_task", "markdown",
+__all__ = ["PROTOCOLS", "Dispatch", "Protocol", "RunSummary", "SkipSystem", "Task", "get_protocol", "make_task", "markdown",
            "run_benchmark", "write_plots", "write_reports"]

@@ -11,14 +11,17 @@ a new seed or new hyperparameters are new pairs. Tables and plots are made from 
 Everything is seeded (data seeds from the protocol's base seed and the system name, model seeds
 from their hyperparameters), so a rerun with the same threads gives identical files.
 
-Each (system, model) is one job (`run_pair`, given the run's `RunSpec`): run here in order, or
-spread over a Dask cluster with `executor="dask"` (`chaosdata.store.executors.run_on_dask`, as
-`chaosdata generate` does); either way this process alone writes the files, as jobs finish, so
-the two give the same rows (in another order).
+Each (system, model) is one job (`run_pair`, given the run's `RunSpec`), dispatched as its
+`Dispatch` says: run here in order; with a time limit, in a worker process killed when a pair
+passes it (`chaosdata.store.executors.TimedWorker`); or spread over a Dask cluster
+(`chaosdata.store.executors.run_on_dask`, as `chaosdata generate` does). Either way this process
+alone writes the files, as jobs finish, so all give the same rows (in another order).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import math
 import os
 import sys
@@ -322,6 +325,40 @@ class _Ledger:
 
 
 @dataclass(frozen=True)
+class Dispatch:
+    """How a run's (system, model) jobs execute, checked on construction. `executor` "local":
+    here, in order; with `time_limit` (seconds of wall-clock time for a pair's model: fit,
+    forecast, scoring; None: no limit) in one worker process at a time, killed and replaced
+    when a pair passes the limit, which is recorded as that pair's failure. "dask": on the
+    cluster at `scheduler`, or a local one of `workers` processes (default 1); no time limit."""
+
+    executor: str = "local"
+    scheduler: str | None = None
+    workers: int | None = None
+    time_limit: float | None = None
+
+    def __post_init__(self) -> None:
+        validate.choice(self.executor, "executor (--executor)", executors.EXECUTORS)
+        if self.workers is not None:
+            object.__setattr__(self, "workers", validate.count(self.workers, "workers (--workers)"))
+        if self.time_limit is not None:
+            object.__setattr__(self, "time_limit", validate.positive(self.time_limit, "time_limit (--time-limit)",
+                                                                     hint="seconds per (system, model) pair"))
+        if self.executor == "dask":
+            if self.scheduler is not None and self.workers is not None:
+                raise InvalidInputError("workers (--workers) does not apply with a scheduler (--scheduler): the "
+                                        "cluster's own workers run the jobs; leave out workers (or the scheduler, "
+                                        "for a local cluster)")
+            if self.time_limit is not None:
+                raise InvalidInputError("time_limit (--time-limit) works with the local executor only (it kills the "
+                                        "local process running a pair); leave it out with executor='dask', or run "
+                                        "the models that may hang with the local executor and a time limit")
+        elif self.scheduler is not None or self.workers is not None:
+            raise InvalidInputError("scheduler and workers (--scheduler, --workers) set up a Dask cluster; they need "
+                                    "executor='dask' (--executor dask): the local executor runs the jobs here")
+
+
+@dataclass(frozen=True)
 class RunSpec:
     """What every (system, model) job of a run shares, checked once by `run_benchmark` and sent
     to the workers whole: the protocol, each model's settings and tuning grid, the metrics, the
@@ -385,23 +422,19 @@ def _run_named(spec: RunSpec, name: str) -> PairOutcome:
 def run_benchmark(protocol: str | Protocol, systems: Iterable[str] | str | None, models: Iterable[str] | str,
                   out: str | os.PathLike, *, seed: int = 0, model_params: Mapping[str, Mapping[str, Any]] | None = None,
                   metrics: Sequence[str] | None = None, progress: bool = True, device: str = "cpu",
-                  executor: str = "local", scheduler: str | None = None, workers: int = 1) -> RunSummary:
+                  dispatch: Dispatch | None = None) -> RunSummary:
     """Run `models` on `systems` under `protocol`, writing into `out` (see the module docstring).
 
     `model_params` maps a model name to hyperparameters (others at their defaults); `metrics`
     names the metrics to record (default: see `score`). Pairs of this (seed, settings) already
     finished are skipped, as are systems the protocol does not apply to; a model error is
     recorded in `failures.csv` with its message, the run goes on, and the next run tries again.
-    Models run on `device` (checked here). `executor="dask"` spreads the (system, model) jobs over
-    a Dask cluster, as `chaosdata generate` does (`scheduler` address, or a local cluster of
-    `workers` processes; the workers must see `out`, where they cache the data, and a system's
-    data may be made by more than one of them on a first run); this process writes the files.
+    Models run on `device` (checked here). `dispatch` (default: here, in order, no time limit)
+    may set a time limit per pair, or spread the pairs over a Dask cluster, as `chaosdata
+    generate` does (its workers must see `out`, where they cache the data, and a system's data
+    may be made by more than one of them on a first run); this process writes the files.
     """
-    if executor not in executors.EXECUTORS:
-        raise InvalidInputError(f"executor must be one of {executors.EXECUTORS}, got {executor!r}")
-    if scheduler is not None and executor != "dask":
-        raise InvalidInputError("scheduler is the address of a Dask scheduler; it needs executor='dask'")
-    workers = validate.count(workers, "workers")
+    dispatch = Dispatch() if dispatch is None else validate.instance(dispatch, "dispatch", Dispatch)
     seed = validate.seed(seed, hint="the protocol's base seed")
     proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
     names = resolve_systems(systems)
@@ -449,7 +482,7 @@ def run_benchmark(protocol: str | Protocol, systems: Iterable[str] | str | None,
         bar.update(1)
 
     try:
-        _execute(spec, todo, record, ledger.skips, bar, executor, scheduler, workers)
+        _execute(spec, todo, record, ledger.skips, bar, dispatch)
     finally:
         bar.close()
     return RunSummary(out=out, written=int(counts["written"]), skipped=int(counts["skipped"]),
@@ -457,23 +490,72 @@ def run_benchmark(protocol: str | Protocol, systems: Iterable[str] | str | None,
 
 
 def _execute(spec: RunSpec, todo: list[tuple[str, str]], record: Any, skips: Mapping[tuple[str, str, str], str],
-             bar: Any, executor: str, scheduler: str | None, workers: int) -> None:
-    """Run the jobs of `todo` here, in order (a system found skipped is not made again for its
-    other models), or on Dask; `record(system, model, outcome)` in this process as each ends."""
-    if executor == "dask":
+             bar: Any, dispatch: Dispatch) -> None:
+    """Run the jobs of `todo` as `dispatch` says: here (or in a timed worker), in order (a system
+    found skipped is not made again for its other models), or on Dask; `record(system, model,
+    outcome)` in this process as each ends."""
+    if dispatch.executor == "dask":
         def done(name: str, result: Any) -> None:
             system, _, model = name.partition(" | ")
             record(system, model, result())
 
-        executors.run_on_dask([f"{s} | {m}" for s, m in todo], workers, partial(_run_named, spec), done,
-                              lambda line: bar.write(line, file=sys.stderr), scheduler)
+        executors.run_on_dask([f"{s} | {m}" for s, m in todo], dispatch.workers or 1, partial(_run_named, spec), done,
+                              lambda line: bar.write(line, file=sys.stderr), dispatch.scheduler)
         return
-    for system, model in todo:
-        bar.set_postfix_str(f"{system} / {model}", refresh=False)
-        if (spec.protocol.name, system, str(spec.seed)) in skips:  # found by an earlier model of this run
-            record(system, model, PairOutcome("skipped", reason=skips[(spec.protocol.name, system, str(spec.seed))]))
-        else:
-            record(system, model, run_pair(spec, system, model))
+    with _pair_runner(spec, dispatch.time_limit) as run:
+        for system, model in todo:
+            bar.set_postfix_str(f"{system} / {model}", refresh=False)
+            if (spec.protocol.name, system, str(spec.seed)) in skips:  # found by an earlier model of this run
+                record(system, model, PairOutcome("skipped", reason=skips[(spec.protocol.name, system, str(spec.seed))]))
+            else:
+                record(system, model, run(system, model))
+
+
+@contextmanager
+def _pair_runner(spec: RunSpec, time_limit: float | None) -> Iterator[Any]:
+    """`run(system, model) -> PairOutcome`: `run_pair` here without a time limit (a cheap model
+    costs milliseconds: no process to start), else `_run_timed` in a worker process started once."""
+    if time_limit is None:
+        yield partial(run_pair, spec)
+        return
+    models = tuple(spec.settings)
+    modules = tuple(sorted({forecaster_class(m).__module__ for m in models}))
+    with executors.TimedWorker(time_limit, setup=partial(_find_models, modules, models)) as worker:
+        yield partial(_run_timed, worker, spec)
+
+
+def _find_models(modules: tuple[str, ...], models: tuple[str, ...]) -> None:
+    """In a worker process: import the modules that define `models` (which registers them), and
+    check that each resolves by name there."""
+    for module in modules:
+        importlib.import_module(module)
+    for model in models:
+        try:
+            forecaster_class(model)
+        except InvalidInputError as err:
+            raise InvalidInputError(f"with a time limit the models run in a worker process, which finds no forecaster "
+                                    f"{model!r} ({err}); register it in a module that process can import (at its top "
+                                    "level, as Dask workers need too), or leave out the time limit") from None
+
+
+def _run_timed(worker: executors.TimedWorker, spec: RunSpec, system: str, model: str) -> PairOutcome:
+    """`run_pair` in `worker`, the task made (or found cached) here first, so that the limit
+    covers the model's work alone; a pair past the limit, or whose process died, has failed."""
+    t0 = time.perf_counter()
+    if not task_path(Path(spec.out), spec.protocol.name, system, spec.seed).exists():
+        try:
+            load_task(spec.protocol, system, Path(spec.out), spec.seed)
+        except SkipSystem as why:
+            return PairOutcome("skipped", reason=str(why), data_seconds=time.perf_counter() - t0)
+    t1 = time.perf_counter()
+    try:
+        outcome = worker.run(run_pair, spec, system, model)
+    except executors.TimeLimitError:
+        return PairOutcome("failed", reason=f"time limit {worker.limit:g} s exceeded; raise --time-limit (time_limit) "
+                           "or leave this model out", data_seconds=t1 - t0, wall_seconds=time.perf_counter() - t1)
+    except executors.WorkerLostError as err:
+        return PairOutcome("failed", reason=str(err), data_seconds=t1 - t0, wall_seconds=time.perf_counter() - t1)
+    return dataclasses.replace(outcome, data_seconds=outcome.data_seconds + t1 - t0)
 
 
 def _progress(total: int, enabled: bool, name: str) -> Any:

@@ -7,6 +7,9 @@ verifies and commits (rename, manifest, consolidated metadata), so the commit pr
 one place (`chaosdata.store.writer`) whatever runs the work. A system is the unit of work: its
 splits integrate in one batch, which is cheaper than one task per split, and it is the unit a
 commit makes visible.
+
+`TimedWorker` runs jobs one at a time in a child process that is killed when a job passes its
+time limit (`chaosdata benchmark --time-limit`).
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ import contextlib
 import ctypes
 import functools
 import multiprocessing
+import pickle
 import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing.connection import Connection
 from typing import Any
 
 import torch
@@ -36,6 +41,15 @@ CONNECT_TIMEOUT = "30s"  # how long to wait for a remote scheduler to answer
 # (TypeError, KeyError, ...) is a bug and stops the build.
 STAGE_ERRORS: tuple[type[Exception], ...] = (ChaosdataError, OSError, RuntimeError, ValueError, ArithmeticError,
                                              MemoryError)
+KILL_GRACE = 1.0  # seconds a timed-out job's process gets between SIGTERM and SIGKILL
+
+
+class TimeLimitError(ChaosdataError, TimeoutError):
+    """A job ran past its wall-clock limit; its worker process was killed."""
+
+
+class WorkerLostError(ChaosdataError, RuntimeError):
+    """A worker process died under a job (a crash in native code, the kernel's out-of-memory killer)."""
 
 
 def init_worker() -> None:
@@ -106,6 +120,108 @@ def run_on_dask(todo: Sequence[str], workers: int, stage: Stage, done: Done, log
         except BaseException:
             client.cancel(futures)
             raise
+
+
+class TimedWorker:
+    """Jobs run one at a time in one spawned process, each within `limit` seconds of wall-clock
+    time. The process starts at the first job (after `setup()` ran in it once: the imports that
+    register what jobs look up by name; they take seconds, outside any limit) and serves the next
+    jobs; a job past the limit is stopped from here, SIGTERM then SIGKILL after `grace` seconds (a
+    thread stuck in a C extension answers no alarm of its own process), and a fresh process serves
+    the next job. A context manager: leaving it, Ctrl-C included, stops the process."""
+
+    def __init__(self, limit: float, setup: Callable[[], None] | None = None, grace: float = KILL_GRACE) -> None:
+        self.limit, self.setup, self.grace = limit, setup, grace
+        self._proc: Any = None
+        self._conn: Connection | None = None
+
+    def __enter__(self) -> TimedWorker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """`fn(*args)` in the worker process (`fn` and the value are pickled): its value, or the
+        exception it raised (which ends that process; its traceback is printed there);
+        `TimeLimitError` past the limit, `WorkerLostError` if the process died."""
+        conn = self._conn or self._start()
+        conn.send((fn, args))
+        if not conn.poll(self.limit):  # a dead process reads as ready: end of file
+            self.close()
+            raise TimeLimitError(f"time limit {self.limit:g} s exceeded; its worker process was killed")
+        return self._receive(conn, "running a job")
+
+    def close(self) -> int | None:
+        """Stop the worker process, if any (SIGTERM, SIGKILL after `grace`); its exit code."""
+        proc, conn, self._proc, self._conn = self._proc, self._conn, None, None
+        if conn is not None:
+            conn.close()
+        if proc is None:
+            return None
+        proc.terminate()
+        proc.join(self.grace)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+        return proc.exitcode
+
+    def _start(self) -> Connection:
+        ctx = multiprocessing.get_context("spawn")
+        here, there = ctx.Pipe()
+        self._proc = ctx.Process(target=_serve, args=(there, self.setup), name="chaosdata-timed-worker")
+        self._proc.start()
+        there.close()  # the child's end stays open in the child alone: its death reads as end of file here
+        self._conn = here
+        try:
+            self._receive(here, "starting")
+        except BaseException:
+            self.close()
+            raise
+        return here
+
+    def _receive(self, conn: Connection, doing: str) -> Any:
+        try:
+            status, value = conn.recv()
+        except EOFError:
+            code = self.close()
+            raise WorkerLostError(f"the worker process died while {doing} (exit code {code}); its own error "
+                                  "output, if any, is above") from None
+        if status == "error":
+            self.close()
+            raise value
+        return value
+
+
+def _serve(conn: Connection, setup: Callable[[], None] | None) -> None:
+    """A `TimedWorker`'s process: `setup`, then each job received until the parent hangs up."""
+    init_worker()
+    _reply(conn, setup or _nothing, ())
+    while True:
+        try:
+            fn, args = conn.recv()
+        except EOFError:
+            return
+        _reply(conn, fn, args)
+
+
+def _nothing() -> None:
+    return None
+
+
+def _reply(conn: Connection, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    """Send `fn(*args)`'s value; or the exception it raised (as its text where it cannot be
+    pickled), and raise it here too: it ends this process, which prints its traceback."""
+    try:
+        value = fn(*args)
+    except BaseException as err:
+        try:
+            sent: BaseException = pickle.loads(pickle.dumps(err))
+        except (pickle.PicklingError, TypeError, AttributeError):  # a type that cannot cross: its text does
+            sent = RuntimeError(f"{type(err).__name__}: {err}")
+        conn.send(("error", sent))
+        raise
+    conn.send(("done", value))
 
 
 def _dask_result(fut: Any, name: str, killed: type[Exception]) -> Any:
