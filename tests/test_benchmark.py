@@ -11,6 +11,9 @@ import os
 import re
 import shutil
 import signal
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 
@@ -529,6 +532,8 @@ def test_a_pair_past_the_time_limit_is_killed_recorded_and_the_run_goes_on(tmp_p
     assert (failure["model"], failure["attempts"]) == ("hang-test", "1")
     assert failure["reason"] == "time limit 1 s exceeded; raise --time-limit (time_limit) or leave this model out"
     assert {r["model"] for r in read(tmp_path / "results.csv")} == {"naive"}  # the next pair ran, in a new process
+    run_benchmark(TINY, ["Lorenz"], ["naive"], tmp_path / "here", progress=False)
+    assert read(tmp_path / "results.csv") == read(tmp_path / "here" / "results.csv")  # the worker's rows: the same
     assert 1 + KILL_GRACE <= summary.model_seconds["hang-test"] < 1 + KILL_GRACE + 5
     with pytest.raises(ProcessLookupError):  # the hung process is gone (killed and reaped), not left behind
         os.kill(int(started.read_text()), 0)
@@ -543,8 +548,8 @@ def test_a_pair_whose_worker_process_dies_is_recorded_as_failed(tmp_path):
     summary = run_benchmark(TINY, ["Lorenz"], ["crash-test"], tmp_path, progress=False, dispatch=Dispatch(time_limit=60))
     assert (summary.failed, summary.written) == (1, 0)
     [failure] = read(tmp_path / "failures.csv")
-    assert failure["reason"] == ("the worker process died while running a job (exit code -9); its own error output, "
-                                 "if any, is above")
+    assert failure["reason"] == ("the worker process died while running a job (exit code -9; its own error output, "
+                                 "if any, is above)")
 
 
 def test_a_model_the_worker_process_cannot_find_stops_a_timed_run_with_the_fix(tmp_path):
@@ -557,6 +562,23 @@ def test_a_model_the_worker_process_cannot_find_stops_a_timed_run_with_the_fix(t
     with pytest.raises(InvalidInputError, match="which finds no forecaster 'here-only-test'.*register it in a module"):
         run_benchmark(TINY, ["Lorenz"], ["here-only-test"], tmp_path, progress=False, dispatch=Dispatch(time_limit=60))
     assert not (tmp_path / "results.csv").exists()
+
+
+def test_a_script_without_a_main_guard_stops_at_its_first_timed_pair_with_the_fix(tmp_path):
+    # the spawned worker imports the script again, which tries to start a worker of its own and dies;
+    # every pair was recorded as failed with "could not start", one process start after another
+    script = tmp_path / "unguarded.py"
+    script.write_text(textwrap.dedent(f"""
+        from chaosdata.benchmark import Dispatch, Protocol, run_benchmark
+        tiny = Protocol(**{ {f.name: getattr(TINY, f.name) for f in dataclasses.fields(TINY)}!r})
+        run_benchmark(tiny, ["Lorenz"], ["naive", "mean"], {str(tmp_path / "run")!r}, progress=False,
+                      dispatch=Dispatch(time_limit=60))
+    """))
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "WorkerStartError: the worker process could not start" in done.stderr
+    assert "guard its top level with `if __name__ == '__main__':`" in done.stderr
+    assert not (tmp_path / "run" / "failures.csv").exists()
 
 
 def test_ctrl_c_stops_a_timed_run_and_kills_its_worker_process(tmp_path, monkeypatch):

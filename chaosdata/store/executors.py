@@ -23,6 +23,7 @@ import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 import torch
@@ -50,6 +51,10 @@ class TimeLimitError(ChaosdataError, TimeoutError):
 
 class WorkerLostError(ChaosdataError, RuntimeError):
     """A worker process died under a job (a crash in native code, the kernel's out-of-memory killer)."""
+
+
+class WorkerStartError(ChaosdataError, RuntimeError):
+    """A worker process died before it was ready: no job can run in one."""
 
 
 def init_worker() -> None:
@@ -132,7 +137,7 @@ class TimedWorker:
 
     def __init__(self, limit: float, setup: Callable[[], None] | None = None, grace: float = KILL_GRACE) -> None:
         self.limit, self.setup, self.grace = limit, setup, grace
-        self._proc: Any = None
+        self._proc: BaseProcess | None = None
         self._conn: Connection | None = None
 
     def __enter__(self) -> TimedWorker:
@@ -144,13 +149,14 @@ class TimedWorker:
     def run(self, fn: Callable[..., Any], *args: Any) -> Any:
         """`fn(*args)` in the worker process (`fn` and the value are pickled): its value, or the
         exception it raised (which ends that process; its traceback is printed there);
-        `TimeLimitError` past the limit, `WorkerLostError` if the process died."""
+        `TimeLimitError` past the limit, `WorkerLostError` if the process died, `WorkerStartError`
+        if a new one died before it was ready."""
         conn = self._conn or self._start()
         conn.send((fn, args))
         if not conn.poll(self.limit):  # a dead process reads as ready: end of file
             self.close()
             raise TimeLimitError(f"time limit {self.limit:g} s exceeded; its worker process was killed")
-        return self._receive(conn, "running a job")
+        return self._receive(conn, WorkerLostError, "died while running a job")
 
     def close(self) -> int | None:
         """Stop the worker process, if any (SIGTERM, SIGKILL after `grace`); its exit code."""
@@ -169,24 +175,31 @@ class TimedWorker:
     def _start(self) -> Connection:
         ctx = multiprocessing.get_context("spawn")
         here, there = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(there, self.setup), name="chaosdata-timed-worker")
-        self._proc.start()
-        there.close()  # the child's end stays open in the child alone: its death reads as end of file here
-        self._conn = here
+        proc = ctx.Process(target=_serve, args=(there, self.setup), name="chaosdata-timed-worker")
         try:
-            self._receive(here, "starting")
+            proc.start()
+        except BaseException:
+            here.close()
+            raise
+        finally:
+            there.close()  # the child's end stays open in the child alone: its death reads as end of file here
+        self._proc, self._conn = proc, here
+        try:
+            self._receive(here, WorkerStartError, "could not start", "; a script that starts one must guard its "
+                          "top level with `if __name__ == '__main__':` (a spawned process imports the script again)")
         except BaseException:
             self.close()
             raise
         return here
 
-    def _receive(self, conn: Connection, doing: str) -> Any:
+    def _receive(self, conn: Connection, lost: type[ChaosdataError], what: str, fix: str = "") -> Any:
+        """The reply to what was sent; `lost(...)` if the process died instead."""
         try:
             status, value = conn.recv()
         except EOFError:
             code = self.close()
-            raise WorkerLostError(f"the worker process died while {doing} (exit code {code}); its own error "
-                                  "output, if any, is above") from None
+            raise lost(f"the worker process {what} (exit code {code}; its own error output, if any, is above)"
+                       f"{fix}") from None
         if status == "error":
             self.close()
             raise value
