@@ -547,15 +547,17 @@ def _run_timed(worker: executors.TimedWorker, spec: RunSpec, system: str, model:
             load_task(spec.protocol, system, Path(spec.out), spec.seed)
         except SkipSystem as why:
             return PairOutcome("skipped", reason=str(why), data_seconds=time.perf_counter() - t0)
+    data_seconds = time.perf_counter() - t0
+    worker.start()  # seconds of imports, the first time and after a kill: outside the pair's time
     t1 = time.perf_counter()
     try:
         outcome = worker.run(run_pair, spec, system, model)
     except executors.TimeLimitError:
         return PairOutcome("failed", reason=f"time limit {worker.limit:g} s exceeded; raise --time-limit (time_limit) "
-                           "or leave this model out", data_seconds=t1 - t0, wall_seconds=time.perf_counter() - t1)
+                           "or leave this model out", data_seconds=data_seconds, wall_seconds=time.perf_counter() - t1)
     except executors.WorkerLostError as err:
-        return PairOutcome("failed", reason=str(err), data_seconds=t1 - t0, wall_seconds=time.perf_counter() - t1)
-    return dataclasses.replace(outcome, data_seconds=outcome.data_seconds + t1 - t0)
+        return PairOutcome("failed", reason=str(err), data_seconds=data_seconds, wall_seconds=time.perf_counter() - t1)
+    return dataclasses.replace(outcome, data_seconds=outcome.data_seconds + data_seconds)
 
 
 def _progress(total: int, enabled: bool, name: str) -> Any:

@@ -151,7 +151,7 @@ class TimedWorker:
         exception it raised (which ends that process; its traceback is printed there);
         `TimeLimitError` past the limit, `WorkerLostError` if the process died, `WorkerStartError`
         if a new one died before it was ready."""
-        conn = self._conn or self._start()
+        conn = self.start()
         conn.send((fn, args))
         if not conn.poll(self.limit):  # a dead process reads as ready: end of file
             self.close()
@@ -172,7 +172,11 @@ class TimedWorker:
             proc.join()
         return proc.exitcode
 
-    def _start(self) -> Connection:
+    def start(self) -> Connection:
+        """Start the worker process, unless one is ready (`run` does it too): its connection.
+        `WorkerStartError` if it died before it was ready."""
+        if self._conn is not None:
+            return self._conn
         ctx = multiprocessing.get_context("spawn")
         here, there = ctx.Pipe()
         proc = ctx.Process(target=_serve, args=(there, self.setup), name="chaosdata-timed-worker")
