@@ -110,7 +110,7 @@ def decode_shard(array: zarr.Array, encoding: _Encoding, coords: tuple[int, ...]
         out[...] = array.fill_value
         return
     n = math.prod(grid)
-    index = _checked(data[len(data) - 16 * n - 4:], f"{key} (shard index)")
+    index = _checked(data, len(data) - 16 * n - 4, 16 * n + 4, key, "shard index")
     spans = np.frombuffer(index, dtype="<u8").reshape(n, 2).tolist()
     stored = np.dtype(array.dtype).newbyteorder("<")
     in_place = stored == np.dtype(array.dtype)
@@ -121,7 +121,7 @@ def decode_shard(array: zarr.Array, encoding: _Encoding, coords: tuple[int, ...]
         if offset == EMPTY and length == EMPTY:
             view[...] = array.fill_value
             continue
-        chunk = _checked(data[offset: offset + length], f"{key} (inner chunk {at})")
+        chunk = _checked(data, offset, length, key, at)
         if in_place and view.shape == inner and view.flags.c_contiguous:
             blosc.decompress(chunk, view)
         else:
@@ -146,8 +146,13 @@ def _shard_bytes(store: Any, key: str) -> np.ndarray | None:
     return None if buffer is None else buffer.as_numpy_array().view(np.uint8)
 
 
-def _checked(data: np.ndarray, what: str) -> np.ndarray:
-    """`data` (bytes as uint8) less its trailing CRC32C (4 bytes, little-endian), which must match."""
-    if len(data) < 4 or google_crc32c.value(data[:-4]) != int.from_bytes(data[-4:].tobytes(), "little"):
-        raise ChunkChecksumError(f"{what}: stored and computed CRC32C checksum do not match")
-    return data[:-4]
+def _checked(data: np.ndarray, offset: int, length: int, key: str, part: Any) -> np.ndarray:
+    """`data[offset: offset + length]` (bytes as uint8) less its trailing CRC32C (4 bytes,
+    little-endian), which must match; the error names `key` and the `part` of it (an inner
+    chunk's coordinates), formatted only then."""
+    end = offset + length
+    if length < 4 or offset < 0 or end > len(data) \
+            or google_crc32c.value(data[offset: end - 4]) != int.from_bytes(data[end - 4: end].tobytes(), "little"):
+        what = part if isinstance(part, str) else f"inner chunk {part}"
+        raise ChunkChecksumError(f"{key} ({what}): stored and computed CRC32C checksum do not match")
+    return data[offset: end - 4]
