@@ -20,7 +20,7 @@ First, what a cold first epoch pays on top of a warm one, step by step (open, re
 normalize; `cold steps`).
 
     python benchmarks/bench_loader.py [--store /tmp/chaosdata-bench-store] [--periods 100]
-        [--chunk-time 2048] [--repeats 3] [--hub]
+        [--chunk-time 2048] [--stride 64] [--repeats 3] [--hub]
 
 `--hub` compares instead the store streamed from a loopback Hub (`chaosdata.publish.loopback` on
 127.0.0.1, through the real huggingface_hub client; `source="owner/name"`) with the same store
@@ -159,6 +159,9 @@ def main() -> None:
     parser.add_argument("--periods", type=float, default=100)
     parser.add_argument("--chunk-time", type=int, default=2048, help="time points per stored chunk (quick preset: 2048)")
     parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--stride", type=int, default=None,
+                        help="time steps between windows (default: load_dataset's, 64); it sets how many windows "
+                             "hold each stored point, so the share of a first epoch spent decoding")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--hub", action="store_true", help="streamed from a loopback Hub against local disk")
@@ -171,7 +174,8 @@ def main() -> None:
     print(f"store and Parquet ready in {time.perf_counter() - start:.1f} s at {args.store}")
 
     def store() -> Dataset:
-        return load_dataset("Lorenz", source=args.store, context_length=CONTEXT, horizon=HORIZON)
+        stride = {} if args.stride is None else {"stride": args.stride}
+        return load_dataset("Lorenz", source=args.store, context_length=CONTEXT, horizon=HORIZON, **stride)
 
     start = time.perf_counter()
     ds = store()
