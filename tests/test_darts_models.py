@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from chaosdata.baselines import get_forecaster
+from chaosdata.errors import InvalidInputError
 from chaosdata.integrate import Sampling
 from chaosdata.integrate.trajectories import make_trajectories
 
@@ -59,3 +60,16 @@ def test_tbats_runs_by_name_without_a_season_length():
     x = make_trajectories("Lorenz", 120, pts_per_period=20, sampling=Sampling(n_ics=1, seed=0)).x
     pred = get_forecaster("darts:TBATS").fit_predict_each(x[:, :100], 5)
     assert pred.shape == (1, 5, 3) and torch.isfinite(pred).all()
+
+
+@pytest.mark.parametrize("name", ["darts:NBEATSModel", "darts:TransformerModel", "darts:RNNModel"])
+def test_a_torch_models_settings_do_not_hold_the_working_directory(name):
+    """darts' `work_dir` defaults to the directory darts was imported in: as a setting it went into the results'
+    key, so the same model run from two folders was two entries and a rerun from elsewhere fitted all again."""
+    import os
+
+    settings = get_forecaster(name).hyperparams()
+    assert "work_dir" not in settings
+    assert not any(os.getcwd() in repr(value) for value in settings.values())
+    with pytest.raises(InvalidInputError, match="work_dir"):
+        get_forecaster(name, work_dir="/tmp/elsewhere")

@@ -38,6 +38,13 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+# darts arguments that are not a model's settings: `work_dir` (where darts would write logs and checkpoints,
+# which DEFAULTS turn off) defaults to the working directory at import, so as a setting it put the directory a run
+# started in into the results' key: the same model run from two folders read as two settings, and a rerun from
+# another folder fitted everything again
+NOT_SETTINGS = frozenset({"work_dir"})
+
+
 class MissingDependencyError(ChaosdataError, ImportError):
     """An optional package a forecaster needs is not installed (the message names the extra)."""
 
@@ -74,7 +81,7 @@ def _darts_class(name: str) -> type[Any]:
 
 def _hyperparameters(darts_cls: type[Any]) -> list[inspect.Parameter]:
     """The darts constructor's named arguments (and `TorchForecastingModel`'s for torch models),
-    as keyword-only parameters with our defaults where `DEFAULTS` has one."""
+    as keyword-only parameters with our defaults where `DEFAULTS` has one; less `NOT_SETTINGS`."""
     sources = [darts_cls]
     try:
         from darts.models.forecasting.torch_forecasting_model import TorchForecastingModel
@@ -88,7 +95,8 @@ def _hyperparameters(darts_cls: type[Any]) -> list[inspect.Parameter]:
     params: dict[str, inspect.Parameter] = {}
     for source in sources:
         for p in inspect.signature(source.__init__).parameters.values():
-            if p.name == "self" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.name in params:
+            if p.name == "self" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.name in params \
+                    or p.name in NOT_SETTINGS:
                 continue
             default = copy.deepcopy(DEFAULTS.get(p.name, p.default))
             if default is inspect.Parameter.empty:
