@@ -11,6 +11,7 @@ import torch
 from chaosdata.baselines import Forecaster, NotFittedError, forecaster_class, get_forecaster, list_forecasters
 from chaosdata.baselines.dsr import _ShPLRNN
 from chaosdata.baselines.node import fixed_step_tableau, rk_solve
+from chaosdata.benchmark.tuning import TIME_SCALES, grid_for
 from chaosdata.errors import InvalidInputError
 from chaosdata.integrate import SolverSettings, integrate
 
@@ -180,14 +181,30 @@ def test_neural_ode_gradients_flow_through_the_solver():
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters())
 
 
-def test_neural_ode_vector_field_in_data_units():
-    """Integrating `vector_field` over physical time with dt reproduces predict."""
-    model = tiny("neural_ode", steps=50).fit(SINE * 3 + 1, dt=0.1)
+@pytest.mark.parametrize("time_scale", [1.0, 5.0])
+def test_neural_ode_vector_field_in_data_units(time_scale):
+    """Integrating `vector_field` over physical time with dt reproduces predict, whatever the
+    field's unit of time (`time_scale` samples)."""
+    model = tiny("neural_ode", steps=50, time_scale=time_scale).fit(SINE * 3 + 1, dt=0.1)
     context = (SINE * 3 + 1)[100:150]
     pred = model.predict(context, 10)[0]
     t = 0.1 * torch.arange(11, dtype=torch.float64)
     path = integrate(model.vector_field, context[-1:], t, SolverSettings(method="rk4", fixed_step=0.1)).y[0, 1:]
     torch.testing.assert_close(path, pred, rtol=1e-4, atol=1e-4)  # the model computes in float32
+
+
+def test_neural_ode_time_scale_is_the_fields_unit_of_time():
+    """The same learned network read with `time_scale` 4 moves states 4x slower: its field in data
+    units is a quarter, and `time_scale` is the neural ODE's tuned hyperparameter (Gilpin 2023's
+    time constant, on the ESN's and NVAR's grid)."""
+    fast = tiny("neural_ode", steps=5).fit(SINE, dt=0.1)
+    slow = tiny("neural_ode", steps=5, time_scale=4.0).fit(SINE, dt=0.1)
+    slow._net = fast._net
+    x = SINE[:7]
+    torch.testing.assert_close(slow.vector_field(None, x), fast.vector_field(None, x) / 4)
+    assert grid_for("neural_ode", {}) == {"time_scale": TIME_SCALES}
+    with pytest.raises(InvalidInputError, match="time_scale"):
+        tiny("neural_ode", time_scale=0.0).fit(SINE)
 
 
 def test_neural_ode_refuses_an_adaptive_method():

@@ -4,10 +4,10 @@ The grids are data (`GRIDS`): each model's hyperparameters and the values tried,
 protocol of Gilpin 2023 (dysts `benchmarks/`, before September 2024): input length
 {5, 10, 25, 50, 100} with one output step for the window models, lags {3, 5, 10, 25} for the
 regression-type models, and a time scale in {2, 5, 15, 30, 60, 120} steps for the ESN (leak
-rate = 1 / time scale) and NVAR (the delay between its taps, `s`). darts models (`darts:<Model>`)
+rate = 1 / time scale), NVAR (the delay between its taps, `s`) and the neural ODE (the unit of
+time its field is learned in, `time_scale`; our reading of the paper's "time constant"). darts models (`darts:<Model>`)
 get the input-length grid when they take `input_chunk_length` (its torch models, with one
-output step) and the lags grid when they take `lags` (its regression models). Our neural ODE has no
-time-constant hyperparameter, so it runs at its settings, untuned. A model without a grid
+output step) and the lags grid when they take `lags` (its regression models). A model without a grid
 runs as given. A user's `--params` fix a hyperparameter: it is then not tuned.
 
 `tune` fits each candidate on the first points of the training trajectory and scores the
@@ -42,6 +42,7 @@ GRIDS: dict[str, dict[str, tuple[Any, ...]]] = {
     "linear": {"lags": LAGS},
     "esn": {"leak": tuple(1.0 / t for t in TIME_SCALES)},
     "nvar": {"s": TIME_SCALES},
+    "neural_ode": {"time_scale": TIME_SCALES},
 }
 # what a candidate may raise on data it cannot handle (scored as infinity)
 CANDIDATE_ERRORS = (ChaosdataError, RuntimeError, ValueError, torch.linalg.LinAlgError)
