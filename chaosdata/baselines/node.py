@@ -146,8 +146,6 @@ class NeuralODE(NeuralForecaster):
         return g.to(x.dtype) * self.std_.to(x.dtype) / (self.dt_ * self.time_scale)
 
     def _per_sample(self, net: nn.Module) -> Callable[[Tensor], Tensor]:
-        """The field per sample (`dz` per unit of sample index): `net / time_scale`; `net` itself at 1."""
-        if self.time_scale == 1.0:
-            return net
-        scale = 1.0 / self.time_scale
-        return lambda z: net(z) * scale
+        """The field per sample (`dz` per unit of sample index): `net / time_scale` (at the default
+        1 the same values as `net`: dividing by 1 is exact)."""
+        return lambda z: net(z) / self.time_scale

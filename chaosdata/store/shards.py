@@ -126,7 +126,7 @@ def decode_shard(array: zarr.Array, encoding: _Encoding, coords: tuple[int, ...]
             blosc.decompress(chunk, view)
         else:
             whole = np.frombuffer(blosc.decompress(chunk), dtype=stored).reshape(inner)
-            view[...] = whole[tuple(slice(0, n) for n in view.shape)]
+            view[...] = whole[tuple(slice(0, size) for size in view.shape)]
 
 
 @runtime_checkable
