@@ -87,12 +87,10 @@ class Source:
 
 class _ZarrArray:
     """Picklable opener of one stored array: each process (DataLoader worker) opens its own
-    handles. A local store's path is made absolute: arrays open lazily, perhaps after the caller
-    changed directory."""
+    handles; the process that made it reuses the store's (`_open_source` gives a local store an
+    absolute path: arrays open lazily, perhaps after the caller changed directory)."""
 
     def __init__(self, store: Store, system: str, path: str):
-        if type(store) is Store:
-            store = open_store(os.path.abspath(store.path))
         self.store, self.system, self.path = store, system, path
 
     def __call__(self) -> CheckedArray:
@@ -100,10 +98,11 @@ class _ZarrArray:
 
 
 def cache_root(cache_dir: str | os.PathLike | None) -> Path:
-    """Where downloads and regenerated stores go: `cache_dir`, `$CHAOSDATA_CACHE`, or ~/.cache/chaosdata."""
+    """Where downloads and regenerated stores go: `cache_dir`, `$CHAOSDATA_CACHE`, or ~/.cache/chaosdata
+    (absolute: stores opened from it are read lazily, perhaps after the caller changed directory)."""
     if cache_dir is not None:
-        return Path(cache_dir)
-    return Path(os.environ.get("CHAOSDATA_CACHE", Path.home() / ".cache" / "chaosdata"))
+        return Path(cache_dir).absolute()
+    return Path(os.environ.get("CHAOSDATA_CACHE", Path.home() / ".cache" / "chaosdata")).absolute()
 
 
 def regenerate_key(config: ReleaseConfig, device: str) -> str:
@@ -153,7 +152,7 @@ def _open_source(source: Source, names: list[str] | None) -> Store:
                 "`chaosdata generate --preset quick --out data` (or `make run`), pass a Hub repo id "
                 "as source=..., or use source='regenerate' to integrate on demand"
             )
-        return open_store(location)
+        return open_store(os.path.abspath(location))
     if location == "regenerate":
         config = cast(ReleaseConfig, source.config)  # Source resolved it
         out = cache_root(source.cache_dir) / "regenerated" / regenerate_key(config, source.device)
@@ -166,7 +165,7 @@ def _open_source(source: Source, names: list[str] | None) -> Store:
         if not (path / MANIFEST).is_file():
             raise StoreError(f"{path} exists but is not a chaosdata store (no {MANIFEST}); "
                              "build one with `chaosdata generate --out DIR`")
-        return open_store(path)
+        return open_store(path.absolute())
     raise InvalidInputError(f"source {location!r} is neither a local store, a Hub repo id (owner/name), "
                             "an fsspec URL of a store (hf://, https://, s3://...) nor 'regenerate'")
 

@@ -51,7 +51,8 @@ class Series:
     points per cached block (the store's chunk length). `array_split` names the stored split the
     array is (a temporal "val" series reads the "train" array; None: the dataset's own split).
     `open` is called lazily in each process, so a `Series` pickles to `DataLoader` workers
-    without open handles.
+    without open handles. An array whose class sets `fresh_reads = True` (a store's) returns a
+    new array per read, which the dataset may then change in place.
     """
 
     system: str
@@ -184,7 +185,7 @@ class _BlockCache:
 
 def normalize(x: np.ndarray, mean: np.ndarray, std: np.ndarray, out: np.ndarray) -> None:
     """`out[:] = (x - mean) / std` for points `x [n, channels]`: each value in float64, rounded
-    once to `out`'s dtype. In blocks of NORMALIZE_BLOCK points through one small float64 scratch
+    once to `out`'s dtype; `out` may be `x`. In blocks of NORMALIZE_BLOCK points through one small float64 scratch
     (a split-sized temporary cost a first read 2-5 ms of page faults), and up to FEW_CHANNELS one
     channel at a time: broadcast over a last axis of a few channels, numpy's inner loop is that
     short (4x slower for 3 channels)."""
@@ -406,15 +407,20 @@ class WindowDataset(Dataset):
             self._arrays[k] = (pickle.loads(pickle.dumps(opener)) if self._copy_openers else opener)()
         return self._arrays[k]
 
-    def _transform(self, k: int, raw: Any) -> np.ndarray:
-        """Stored values `[..., dim]` to output values: normalized, channel-selected, output dtype."""
+    def _transform(self, k: int, raw: Any, fresh: bool = False) -> np.ndarray:
+        """Stored values `[..., dim]` to output values: normalized, channel-selected, output dtype.
+        `fresh`: `raw` is a new array no one else holds (see `Series`); of the
+        output dtype, it is normalized in place (a second split-sized array cost a cold read 2 ms
+        of page faults)."""
         s = self.series[k]
         c = self.observation.channels
         pick = slice(None) if c is None else slice(c, c + 1)
         x = np.asarray(raw)[..., pick]
-        out = np.empty(x.shape, dtype=self._np_dtype)
+        mine = fresh and c is None and x.dtype == self._np_dtype and x.flags.writeable and x.flags.c_contiguous
+        out = x if mine else np.empty(x.shape, dtype=self._np_dtype)
         if self.normalizer is None:
-            out[...] = x
+            if out is not x:
+                out[...] = x
             return out
         mean, std = self.normalizer.mean[s.system][pick], self.normalizer.std[s.system][pick]
         normalize(x.reshape(-1, x.shape[-1]), mean, std, out.reshape(-1, x.shape[-1]))
@@ -433,7 +439,8 @@ class WindowDataset(Dataset):
         r0, r1 = g * rows, min((g + 1) * rows, s.n_trajectories)
         a0 = origin + b * length
         a1 = min(a0 + length, s.n_time)
-        x = self._transform(k, self._array(k)[r0:r1, a0:a1])
+        array = self._array(k)
+        x = self._transform(k, array[r0:r1, a0:a1], fresh=getattr(type(array), "fresh_reads", False))
         if not noisy:
             return x
         z = torch.stack([self._noise(k, row, a0, a1) for row in range(r0, r1)])

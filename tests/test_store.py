@@ -308,21 +308,24 @@ def test_the_chunk_checksum_does_not_depend_on_the_zip(copy_of, tmp_path):
         series[0, :10]
 
 
-def test_a_local_member_read_gives_the_zips_bytes_and_refuses_a_broken_local_header(copy_of):
-    """`read_member` (shards read from a local zip without zipfile's CRC-32 pass) returns each
-    member's bytes as zipfile does; a member whose local header is gone is a damaged file."""
+def test_a_local_member_read_gives_the_zips_bytes_and_refuses_a_file_cut_short(copy_of):
+    """`read_member` (shards from the memory-mapped zip, placed by its central directory alone)
+    returns each member's bytes as zipfile does, even with a local header overwritten; a file
+    cut short after it was opened is refused before the map is read past its end."""
     path = copy_of / "Lorenz.zip"
-    store = open_zip(path)
     with zipfile.ZipFile(path) as zf:
         infos = zf.infolist()
-        assert all(store.read_member(i.filename) == zf.read(i.filename) for i in infos)
-    assert store.read_member("fine/train/series/c/9/0/0") is None
+        expected = {i.filename: zf.read(i.filename) for i in infos}
     shard = next(i for i in infos if i.filename == "fine/train/series/c/0/0/0")
     with open(path, "r+b") as f:
         f.seek(shard.header_offset)
         f.write(b"XXXX")
-    with pytest.raises(ChecksumError, match=r"Lorenz\.zip: member fine/train/series/c/0/0/0 has no local header"):
-        open_zip(path).read_member(shard.filename)
+    store = open_zip(path)
+    assert {i.filename: bytes(store.read_member(i.filename)) for i in infos} == expected
+    assert store.read_member("fine/train/series/c/9/0/0") is None
+    os.truncate(path, shard.header_offset + 100)
+    with pytest.raises(ChecksumError, match=r"Lorenz\.zip: member fine/train/series/c/0/0/0 lies past the end"):
+        store.read_member(shard.filename)
 
 
 def test_verify_reports_missing_systems(copy_of):

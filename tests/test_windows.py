@@ -115,6 +115,41 @@ def test_normalized_values_are_rounded_once_from_float64(channels, dtype, block,
         assert torch.equal(torch.cat(ds[i]), expected)
 
 
+class HeldReads:
+    """A stored array whose every read hands out the one whole array it holds (owned, writeable)."""
+
+    def __init__(self, data: np.ndarray):
+        self.data = data
+
+    def __getitem__(self, selection):
+        return self.data
+
+
+class FreshReads(HeldReads):
+    """A stored array whose reads make new arrays, as a store's do: normalized in place."""
+
+    fresh_reads = True
+
+    def __getitem__(self, selection):
+        return np.array(self.data[selection])
+
+
+@pytest.mark.parametrize("channel", [None, 1])
+def test_only_reads_that_make_new_arrays_are_normalized_in_place(channel):
+    """A store's reads (`fresh_reads`) are normalized where they lie; an array an opener hands out
+    (a view, or a whole array it holds) is copied: its values never change. Same items either way."""
+    data = np.random.default_rng(0).normal(3.0, 7.0, (3, 40, 2)).astype(np.float32)
+    kept = data.copy()
+    mean, std = fit_statistics(series("A", data))
+    pick = slice(None) if channel is None else slice(channel, channel + 1)
+    expected = ((data[..., pick].astype(np.float64) - mean[pick]) / std[pick]).astype(np.float32)
+    for opener in (lambda: data, lambda: HeldReads(data), lambda: FreshReads(data)):
+        ds = dataset([Series("A", opener, 3, 40, 2, 0.0, 0.5)], normalizer=Normalizer({"A": mean}, {"A": std}),
+                     observation=Observation(univariate=False if channel is None else channel))
+        assert np.array_equal(ds.trajectories().numpy(), expected)
+        assert np.array_equal(data, kept)
+
+
 def test_noise_is_seeded_scaled_and_independent_of_read_order():
     data = ramp()
     scale = {"A": np.array([1.0, 10.0])}

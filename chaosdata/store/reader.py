@@ -77,7 +77,10 @@ class VerifyReport:
 class CheckedArray:
     """A stored zarr array whose reads turn a failed chunk checksum into `ChecksumError` naming
     the file; every other attribute (`shape`, `chunks`, `dtype`, `path`, `attrs`...) is the
-    array's own."""
+    array's own. Each read returns a new array, the caller's to change (`fresh_reads`: the
+    loader normalizes it in place)."""
+
+    fresh_reads = True
 
     def __init__(self, array: zarr.Array, file: Path | str):  # a path, or a remote file's URL
         self.array, self.file = array, file
@@ -107,9 +110,10 @@ class Store:
         self.path = Path(path)
         self.manifest: dict[str, Any] = read_manifest(self.path)
         self._groups: dict[str, zarr.Group] = {}
+        self._arrays: dict[tuple[str, str], zarr.Array] = {}
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_groups": {}}  # open zip handles stay with their process
+        return {**self.__dict__, "_groups": {}, "_arrays": {}}  # open zip handles stay with their process
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r}, config={self.config.name!r}, systems={len(self.systems)})"
@@ -176,7 +180,14 @@ class Store:
     def stored_array(self, system: str, path: str) -> CheckedArray:
         """The array at `path` in a system's group (e.g. `fine/train/series`), lazy, its reads checked."""
         name = self.resolve(system)
-        return CheckedArray(array_at(self.group(name), path), self.file(name))
+        return CheckedArray(self._array_at(name, path), self.file(name))
+
+    def _array_at(self, name: str, path: str) -> zarr.Array:
+        """The zarr array at `path` in system `name`'s group, opened once per store object (a
+        dataset's first read reuses what `load_dataset` opened to learn the shapes)."""
+        if (name, path) not in self._arrays:
+            self._arrays[name, path] = array_at(self.group(name), path)
+        return self._arrays[name, path]
 
     def array_entries(self, system: str) -> dict[str, dict[str, Any]]:
         """Every array of a system (`fine/train/series`, `fine/train/valid`...) with its shape,

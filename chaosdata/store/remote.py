@@ -43,7 +43,7 @@ from zarr.core.buffer import Buffer, BufferPrototype
 
 from chaosdata.atomic import replacing
 from chaosdata.store import shards
-from chaosdata.store.archive import array_at, is_checksum_error
+from chaosdata.store.archive import is_checksum_error, member_spans
 from chaosdata.store.errors import ChecksumError, StoreError
 from chaosdata.store.layout import MANIFEST, system_file
 from chaosdata.store.reader import CheckedArray, Store, VerifyReport, verify_arrays, walk_arrays
@@ -157,18 +157,15 @@ class RemoteFile:
         tail = min(self.size, TAIL_BYTES)
         try:
             with zipfile.ZipFile(_TailReader(self, self.read(self.size - tail, tail))) as zf:
-                infos, directory = sorted(zf.infolist(), key=lambda i: i.header_offset), zf.start_dir
+                spans = member_spans(zf)
         except zipfile.BadZipFile as err:
             raise ChecksumError(f"{self.label} is not a readable zip ({err}); the file is damaged or not a "
                                 "chaosdata store's system file") from err
-        spans = {}
-        for info, end in zip(infos, [i.header_offset for i in infos[1:]] + [directory], strict=True):
-            if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x08:
-                raise StoreError(f"{self.label}: member {info.filename} is compressed or followed by a data "
-                                 "descriptor; a chaosdata system file stores its members as they are "
-                                 "(rebuild it with `chaosdata generate`)")
-            spans[info.filename] = (end - info.compress_size, info.file_size, info.CRC)  # stored: data ends the entry
-        return spans
+        unread = next((key for key, span in spans.items() if span is None), None)
+        if unread is not None:
+            raise StoreError(f"{self.label}: member {unread} is compressed or followed by a data descriptor; a "
+                             "chaosdata system file stores its members as they are (rebuild it with `chaosdata generate`)")
+        return {key: span for key, span in spans.items() if span is not None}
 
 
 def _cached(entry: Path, length: int, crc32: int | None) -> bytes | None:
@@ -368,7 +365,7 @@ class RemoteStore(Store):
 
     def stored_array(self, system: str, path: str) -> RemoteArray:
         name = self.resolve(system)
-        return RemoteArray(array_at(self.group(name), path), self.remote_file(name))
+        return RemoteArray(self._array_at(name, path), self.remote_file(name))
 
     def verify(self, systems: Iterable[str] | None = None, *, data: bool = True, strict: bool = False) -> VerifyReport:
         """Decode every array of `systems` (all by default) and check it against the SHA-256 written
