@@ -20,7 +20,7 @@ First, what a cold first epoch pays on top of a warm one, step by step (open, re
 normalize; `cold steps`).
 
     python benchmarks/bench_loader.py [--store /tmp/chaosdata-bench-store] [--periods 100]
-        [--chunk-time 2048] [--stride 64] [--repeats 3] [--hub]
+        [--chunk-time 16384] [--stride 64] [--repeats 3] [--hub]
 
 `--hub` compares instead the store streamed from a loopback Hub (`chaosdata.publish.loopback` on
 127.0.0.1, through the real huggingface_hub client; `source="owner/name"`) with the same store
@@ -124,7 +124,7 @@ def ready_store(path: Path, periods: float, chunk_time: int) -> None:
         store = open_store(path)
         if store.manifest["config_hash"] == config.config_hash and store.array("Lorenz", "fine", "train").shape:
             return
-        stale = store.manifest["name"] == "bench-loader"
+        stale = store.config.name == "bench-loader"
     except StoreError as error:  # e.g. an older layout: rebuilt if it is this benchmark's
         stale = "bench-loader" in (path / "manifest.json").read_text() if (path / "manifest.json").exists() else False
         if not stale and path.exists():
@@ -157,7 +157,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--store", type=Path, default=Path("/tmp/chaosdata-bench-store"))
     parser.add_argument("--periods", type=float, default=100)
-    parser.add_argument("--chunk-time", type=int, default=2048, help="time points per stored chunk (quick preset: 2048)")
+    parser.add_argument("--chunk-time", type=int, default=16384,
+                        help="time points per stored chunk (the presets': 16384, a whole trajectory here)")
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--stride", type=int, default=None,
                         help="time steps between windows (default: load_dataset's, 64); it sets how many windows "

@@ -68,10 +68,14 @@ def integrator_table(settings: SolverSettings) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Storage:
-    """On-disk encoding: storage dtype, time chunk length, Blosc compression level, shard size cap."""
+    """On-disk encoding: storage dtype, time chunk length, Blosc compression level, shard size cap.
+    `chunk_time` 16384 makes a release trajectory (10,000 points) one chunk: the loader reads whole
+    trajectories anyway, and a fifth of the chunks took a cold read 1.3-2.0 ms against 2.7-3.1
+    (benchmarks/RESULTS.md, "chunks of whole trajectories"); a window read still touches at most
+    two chunks of at most 16384 points."""
 
     dtype: str = "float32"
-    chunk_time: int = 2048
+    chunk_time: int = 16384
     compression_level: int = 5
     shard_mib: int = 64
 
