@@ -582,7 +582,16 @@ def test_a_script_without_a_main_guard_stops_at_its_first_timed_pair_with_the_fi
     assert not (tmp_path / "run" / "failures.csv").exists()
 
 
-def test_ctrl_c_stops_a_timed_run_and_kills_its_worker_process(tmp_path, monkeypatch):
+@pytest.fixture
+def ctrl_c():
+    """Ctrl-C raises KeyboardInterrupt here, whatever the launcher left: a shell starting the suite
+    in the background sets SIGINT ignored, and Python then keeps it ignored."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_stops_a_timed_run_and_kills_its_worker_process(tmp_path, monkeypatch, ctrl_c):
     import misbehaving_forecasters
 
     started = tmp_path / "hang.pid"
