@@ -185,10 +185,10 @@ class _BlockCache:
 
 def normalize(x: np.ndarray, mean: np.ndarray, std: np.ndarray, out: np.ndarray) -> None:
     """`out[:] = (x - mean) / std` for points `x [n, channels]`: each value in float64, rounded
-    once to `out`'s dtype; `out` may be `x`. In blocks of NORMALIZE_BLOCK points through one small float64 scratch
-    (a split-sized temporary cost a first read 2-5 ms of page faults), and up to FEW_CHANNELS one
-    channel at a time: broadcast over a last axis of a few channels, numpy's inner loop is that
-    short (4x slower for 3 channels)."""
+    once to `out`'s dtype (`out` may be `x`). In blocks of NORMALIZE_BLOCK points through one
+    small float64 scratch (a split-sized temporary cost a first read 2-5 ms of page faults), and
+    up to FEW_CHANNELS one channel at a time: broadcast over a last axis of a few channels,
+    numpy's inner loop is that short (4x slower for 3 channels)."""
     channels = x.shape[-1]
     few = channels <= FEW_CHANNELS
     scratch = np.empty((NORMALIZE_BLOCK,) if few else (NORMALIZE_BLOCK, channels), dtype=np.float64)
@@ -409,9 +409,8 @@ class WindowDataset(Dataset):
 
     def _transform(self, k: int, raw: Any, fresh: bool = False) -> np.ndarray:
         """Stored values `[..., dim]` to output values: normalized, channel-selected, output dtype.
-        `fresh`: `raw` is a new array no one else holds (see `Series`); of the
-        output dtype, it is normalized in place (a second split-sized array cost a cold read 2 ms
-        of page faults)."""
+        `fresh`: `raw` is a new array no one else holds (see `Series`); of the output dtype, it is
+        normalized in place (a second split-sized array cost a cold read 2 ms of page faults)."""
         s = self.series[k]
         c = self.observation.channels
         pick = slice(None) if c is None else slice(c, c + 1)
