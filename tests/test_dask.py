@@ -18,6 +18,7 @@ from chaosdata.store.layout import STAGING
 from stores import quiet, raw_tiny, store_bytes
 
 distributed = pytest.importorskip("dask.distributed")
+dask = pytest.importorskip("dask")
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +41,18 @@ def test_a_dask_build_gives_the_bytes_of_a_local_build(local_build, cluster, tmp
     assert report.ok and sorted(r.status for r in report.results) == ["built"] * 3
     assert store_bytes(tmp_path / "dask") == store_bytes(local_build)
     assert any("dashboard" in m for m in messages)
+
+
+def test_a_dask_build_leaves_the_processs_dask_scheduler_alone(cluster, tmp_path):
+    """The build's client is not the process's default: the caller's dask scheduler is the same
+    while the build runs (its log line comes from inside) and after."""
+    seen = []
+    with dask.config.set(scheduler="synchronous"):
+        report = build(parse_config(raw_tiny()), tmp_path / "dask", executor="dask",
+                       scheduler=cluster.scheduler_address, progress=False,
+                       log=lambda message: seen.append(dask.config.get("scheduler", None)))
+        assert report.ok and seen and set(seen) == {"synchronous"}
+        assert dask.config.get("scheduler", None) == "synchronous"
 
 
 def test_a_worker_killed_mid_task_is_replaced_and_the_store_is_identical(local_build, cluster, tmp_path):

@@ -98,7 +98,10 @@ def run_on_dask(todo: Sequence[str], workers: int, stage: Stage, done: Done, log
     """A `dask.distributed` cluster: the one at `scheduler` (an address such as
     `tcp://host:8786`; its workers must see the store's directory), or a `LocalCluster` of
     `workers` single-threaded processes. A task whose worker dies is run again on another
-    (the scheduler's `allowed-failures`); its half-written staging is removed at the end."""
+    (the scheduler's `allowed-failures`); its half-written staging is removed at the end. The
+    client is not made the process's default: set as one, it changes dask's global `scheduler`,
+    and two clients closed out of order left it at "dask.distributed" with no client (the
+    caller's next dask computation, xarray's say, then failed)."""
     try:
         from dask.distributed import Client, KilledWorker, LocalCluster
         from dask.distributed import as_completed as dask_completed
@@ -108,10 +111,10 @@ def run_on_dask(todo: Sequence[str], workers: int, stage: Stage, done: Done, log
         if scheduler is None:
             cluster = stack.enter_context(LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                                        dashboard_address=":0"))
-            client = stack.enter_context(Client(cluster))
+            client = stack.enter_context(Client(cluster, set_as_default=False))
         else:
             try:
-                client = stack.enter_context(Client(scheduler, timeout=CONNECT_TIMEOUT))
+                client = stack.enter_context(Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False))
             except OSError as err:
                 raise InvalidInputError(f"no Dask scheduler answers at {scheduler!r} ({err}); start one with "
                                         "`dask scheduler` and workers with `dask worker ADDRESS`, or leave out "
@@ -120,7 +123,7 @@ def run_on_dask(todo: Sequence[str], workers: int, stage: Stage, done: Done, log
         futures = [client.submit(stage, n, key=f"chaosdata-stage-{n}", pure=False) for n in todo]
         names = {f.key: n for f, n in zip(futures, todo, strict=True)}
         try:
-            for fut in dask_completed(futures):
+            for fut in dask_completed(futures, loop=client.loop):  # not the default client: its loop
                 done(names[fut.key], functools.partial(_dask_result, fut, names[fut.key], KilledWorker))
         except BaseException:
             client.cancel(futures)
