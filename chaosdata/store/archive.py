@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import mmap
 import os
 import stat
 import threading
@@ -69,10 +68,9 @@ def member_spans(zf: zipfile.ZipFile) -> dict[str, tuple[int, int, int] | None]:
 class ProcessLocalZipStore(ZipStore):
     """A read-only `ZipStore` whose open file belongs to one process. A forked child (a
     `DataLoader` worker) inherits its parent's open zip, and the two share one file offset, so
-    their seeks and reads interleave (a `ChecksumError` on a sound file); the child reopens it.
-    `read_member` serves shards from a read-only memory map of the file."""
+    their seeks and reads interleave (a `ChecksumError` on a sound file); the child reopens it."""
 
-    _mapped: tuple[mmap.mmap, dict[str, tuple[int, int, int] | None]] | None  # per process, see `read_member`
+    _spans: dict[str, tuple[int, int, int] | None] | None  # per process, see `read_member`
 
     @property
     def _zf(self) -> zipfile.ZipFile:
@@ -83,42 +81,38 @@ class ProcessLocalZipStore(ZipStore):
 
     @_zf.setter
     def _zf(self, zf: zipfile.ZipFile) -> None:
-        self._zipfile, self._owner, self._mapped = zf, os.getpid(), None
+        self._zipfile, self._owner, self._spans = zf, os.getpid(), None
 
     def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in super().__getstate__().items() if k not in ("_zipfile", "_owner", "_mapped")}
+        return {k: v for k, v in super().__getstate__().items() if k not in ("_zipfile", "_owner", "_spans")}
 
-    def close(self) -> None:
-        self._mapped = None  # unmapped once the last array viewing it is gone
-        super().close()
-
-    def read_member(self, key: str) -> memoryview | bytes | None:
-        """Member `key`'s bytes (None if absent): for a stored member, a view of the memory-mapped
-        file, neither copied nor passed through zipfile's CRC-32. For a shard, whose every inner
-        chunk and index carries a CRC32C that `shards.decode_shard` checks, the copy and that
-        pass were most of a cold read (2.3 of 2.6 ms for a 3 MB shard; the map: 0.5-0.7 ms with
-        its page faults, benchmarks/RESULTS.md). A file cut shorter than its directory says is
-        damaged (checked before each view: a map read past a file's end kills the process)."""
+    def read_member(self, key: str) -> bytes | None:
+        """Member `key`'s bytes (None if absent), read where the central directory places them
+        (`member_spans`) and without zipfile's CRC-32 pass: for a shard, whose every inner chunk
+        and index carries a CRC32C that `shards.decode_shard` checks, that pass (1.3 ms of a 3 MB
+        shard's 1.6 ms read) checks the same bytes twice. (A memory map of the file saved the copy
+        in a fresh process but nothing measurable in the loader benchmark, and would turn a file
+        cut short under a reader into a crash: benchmarks/RESULTS.md.)"""
         if not self._is_open:
             self._sync_open()
         with self._lock:
             zf = self._zf
             if zf.fp is None:
                 raise ValueError(f"{self.path} is closed")
-            if self._mapped is None:
-                self._mapped = (mmap.mmap(zf.fp.fileno(), 0, access=mmap.ACCESS_READ), member_spans(zf))
-            mapped, spans = self._mapped
-            if key not in spans:
+            if self._spans is None:
+                self._spans = member_spans(zf)
+            if key not in self._spans:
                 return None
-            span = spans[key]
+            span = self._spans[key]
             if span is None:
                 return zf.read(key)
             offset, size, _ = span
-            length = os.fstat(zf.fp.fileno()).st_size
-        if offset < 0 or offset + size > min(length, len(mapped)):
-            raise ChecksumError(f"{self.path}: member {key} lies past the end of the file ({offset + size} > "
-                                f"{length} bytes); the file is damaged: rebuild it or fetch it again")
-        return memoryview(mapped)[offset: offset + size]
+            zf.fp.seek(offset)
+            data = zf.fp.read(size)
+        if len(data) != size:
+            raise ChecksumError(f"{self.path}: member {key} is cut short ({len(data)} of {size} bytes); the file "
+                                "is damaged: rebuild it or fetch it again")
+        return data
 
 
 def open_zip(path: Path) -> ZipStore:

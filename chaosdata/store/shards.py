@@ -7,8 +7,8 @@ batches"). `read` serves a selection that covers whole shards of an array in the
 encoding (`layout.compressors`: little-endian bytes, Blosc, CRC32C per inner chunk; the shard
 index at the end, itself CRC32C'd) and checks every CRC32C as zarr does; any other selection or
 encoding is zarr's to read. Over HTTP a shard is also checked by its zip member's CRC-32
-(`remote.RemoteFile`); from a local zip it is a view of the memory-mapped file, neither copied nor
-passed over twice (`archive.ProcessLocalZipStore.read_member`).
+(`remote.RemoteFile`); from a local zip it is read without that second pass over the same bytes
+(`archive.ProcessLocalZipStore.read_member`).
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ class MemberReader(Protocol):
     """A store that reads a member's bytes itself, in this thread, without a checksum of its own
     (`archive.ProcessLocalZipStore`): a shard's CRC32Cs are checked here."""
 
-    def read_member(self, key: str) -> memoryview | bytes | None: ...
+    def read_member(self, key: str) -> bytes | None: ...
 
 
 def _shard_bytes(store: Any, key: str) -> np.ndarray | None:
