@@ -287,7 +287,7 @@ def report(workers: int, runs: dict[str, list[tuple[list[float], float]]]) -> No
         s, m, d = (per_epoch(name, later) for name in ("store", "memory", "datasets"))
         rm, rd = s / m, s / d
         print(f"{'':>11s}{label:>6s} {np.median(s):9.0f} {np.median(m):9.0f} {np.median(d):9.0f}  "
-              f"{np.median(rm):6.2f} ({rm.min():.2f}-{rm.max():.2f})  {np.median(rd):6.2f} ({rd.min():.2f}-{rd.max():.2f})")
+              f"{np.median(rm):6.3f} ({rm.min():.2f}-{rm.max():.2f})  {np.median(rd):6.2f} ({rd.min():.2f}-{rd.max():.2f})")
     firsts = [first for _, first in runs["store"]]
     print(f"{'':>11s}store's first batch {min(firsts):.2f}-{max(firsts):.2f} s from iterating the DataLoader")
 
