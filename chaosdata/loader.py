@@ -152,7 +152,7 @@ def _open_source(source: Source, names: list[str] | None) -> Store:
                 "`chaosdata generate --preset quick --out data` (or `make run`), pass a Hub repo id "
                 "as source=..., or use source='regenerate' to integrate on demand"
             )
-        return open_store(os.path.abspath(location))
+        return open_store(Path(location).absolute())
     if location == "regenerate":
         config = cast(ReleaseConfig, source.config)  # Source resolved it
         out = cache_root(source.cache_dir) / "regenerated" / regenerate_key(config, source.device)

@@ -246,7 +246,7 @@ class Store:
         """The SHA-256 of a split variable's decoded values (C order, little-endian), as written
         with it (the array's `sha256` attribute; the file's SHA-256 in the manifest covers it)."""
         name = self.resolve(system)
-        return str(attributes(array_at(self.group(name), f"{self._split(name, granularity, split)}/{variable}"))["sha256"])
+        return str(attributes(self._array_at(name, f"{self._split(name, granularity, split)}/{variable}"))["sha256"])
 
     def time(self, system: str, granularity: str) -> dict[str, Any]:
         """The time grid `{t0, dt, n}` (t = t0 + dt * arange(n)) and how it was chosen."""
