@@ -86,12 +86,17 @@ class Source:
 
 
 class _ZarrArray:
-    """Picklable opener of one stored array: each process (DataLoader worker) opens its own
-    handles; the process that made it reuses the store's (`_open_source` gives a local store an
-    absolute path: arrays open lazily, perhaps after the caller changed directory)."""
+    """Picklable opener of one stored array: the process that made it reuses the store's open
+    array (`_open_source` gives a local store an absolute path: arrays open lazily, perhaps
+    after the caller changed directory), and so does a forked DataLoader worker where the store
+    is `fork_safe`. A spawned worker unpickles a store without open handles and opens its own."""
 
     def __init__(self, store: Store, system: str, path: str):
         self.store, self.system, self.path = store, system, path
+
+    @property
+    def fork_safe(self) -> bool:
+        return self.store.fork_safe
 
     def __call__(self) -> CheckedArray:
         return self.store.stored_array(self.system, self.path)

@@ -51,8 +51,10 @@ class Series:
     points per cached block (the store's chunk length). `array_split` names the stored split the
     array is (a temporal "val" series reads the "train" array; None: the dataset's own split).
     `open` is called lazily in each process, so a `Series` pickles to `DataLoader` workers
-    without open handles. An array whose class sets `fresh_reads = True` (a store's) returns a
-    new array per read, which the dataset may then change in place.
+    without open handles; an opener with `fork_safe` true (a local store's) is called as it is
+    in a forked worker (see `WindowDataset._array`). An array whose class sets
+    `fresh_reads = True` (a store's) returns a new array per read, which the dataset may then
+    change in place.
     """
 
     system: str
@@ -397,14 +399,17 @@ class WindowDataset(Dataset):
     def _array(self, k: int) -> Any:
         """Series `k`'s stored array, opened once per process. A forked `DataLoader` worker opens
         its own through a pickled copy of the opener, as a spawned worker would: an opener may
-        keep open files (a `Store` its zips), a forked child shares their file offsets with its
-        parent and siblings, and processes reading one zip through one offset read each other's
-        bytes (checksum errors on a sound file)."""
+        keep open files, a forked child shares their file offsets with its parent and siblings,
+        and processes reading one file through one offset read each other's bytes (checksum
+        errors on a sound file). An opener with `fork_safe` true (a local store's, whose files are
+        opened per process) is called as it is, reusing what the parent opened."""
         if self._pid != os.getpid():
             self._arrays, self._pid, self._copy_openers = {}, os.getpid(), True
         if k not in self._arrays:
             opener = self.series[k].open
-            self._arrays[k] = (pickle.loads(pickle.dumps(opener)) if self._copy_openers else opener)()
+            if self._copy_openers and not getattr(opener, "fork_safe", False):
+                opener = pickle.loads(pickle.dumps(opener))
+            self._arrays[k] = opener()
         return self._arrays[k]
 
     def _transform(self, k: int, raw: Any, fresh: bool = False) -> np.ndarray:

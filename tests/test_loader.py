@@ -116,12 +116,35 @@ def test_temporal_split_is_the_first_five_sixths(store):
 
 def test_dataloader_with_workers(store):
     ds = load_dataset("Lorenz", source=store, context_length=64, horizon=16)
-    clone = pickle.loads(pickle.dumps(ds))
+    clone = pickle.loads(pickle.dumps(ds))  # what a spawned worker gets
     torch.testing.assert_close(clone[3], ds[3])
     loader = DataLoader(ds, batch_size=8, num_workers=2)
     batches = list(loader)
     assert sum(b[0].shape[0] for b in batches) == len(ds)
     torch.testing.assert_close(batches[0][0][3], ds[3][0])
+
+
+def test_forked_workers_read_through_the_array_their_parent_opened(store, tmp_path, monkeypatch):
+    # a worker opened the system's zarr group again (5.5 ms per array, in every worker); it now
+    # reuses the parent's, through a zip it reopens for itself (see ProcessLocalZipStore)
+    from chaosdata.store import reader
+
+    opened = tmp_path / "opened"
+
+    def logged(path):
+        with opened.open("a") as log:
+            log.write(f"{os.getpid()}\n")
+        return open_system(path)
+
+    open_system = reader.open_system
+    monkeypatch.setattr(reader, "open_system", logged)
+    ds = load_dataset("Lorenz", source=store, context_length=64, horizon=16)
+    want = list(DataLoader(ds, batch_size=8))
+    ds._cache = None  # the workers read the store, not the parent's cached blocks
+    got = list(DataLoader(ds, batch_size=8, num_workers=2, multiprocessing_context="fork", timeout=120))
+    assert len(got) == len(want) and all(torch.equal(a, c) and torch.equal(b, d)
+                                         for (a, b), (c, d) in zip(got, want, strict=True))
+    assert opened.read_text().split() == [str(os.getpid())]
 
 
 def test_bad_input_names_what_exists(store):

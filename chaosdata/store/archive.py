@@ -66,16 +66,18 @@ def member_spans(zf: zipfile.ZipFile) -> dict[str, tuple[int, int, int] | None]:
 
 
 class ProcessLocalZipStore(ZipStore):
-    """A read-only `ZipStore` whose open file belongs to one process. A forked child (a
-    `DataLoader` worker) inherits its parent's open zip, and the two share one file offset, so
-    their seeks and reads interleave (a `ChecksumError` on a sound file); the child reopens it."""
+    """A read-only `ZipStore` whose open file and lock belong to one process, so that a forked
+    child (a `DataLoader` worker) can read through what its parent opened. The child inherits
+    the parent's open zip, and the two would share one file offset, their seeks and reads
+    interleaving (a `ChecksumError` on a sound file): the child reopens it. It takes a lock of
+    its own too: one a parent thread held at the fork would never be released in the child."""
 
     _spans: dict[str, tuple[int, int, int] | None] | None  # per process, see `read_member`
+    _lock_owner: int | None = None
 
     @property
     def _zf(self) -> zipfile.ZipFile:
         if self._owner != os.getpid():
-            self._lock = threading.RLock()
             self._zf = zipfile.ZipFile(self.path, mode="r", allowZip64=self.allowZip64)
         return self._zipfile
 
@@ -83,8 +85,19 @@ class ProcessLocalZipStore(ZipStore):
     def _zf(self, zf: zipfile.ZipFile) -> None:
         self._zipfile, self._owner, self._spans = zf, os.getpid(), None
 
+    @property  # ZipStore sets a plain attribute; here it is per process
+    def _lock(self) -> threading.RLock:
+        if self._lock_owner != os.getpid():
+            self._lock = threading.RLock()
+        return self._own_lock
+
+    @_lock.setter
+    def _lock(self, lock: threading.RLock) -> None:
+        self._own_lock, self._lock_owner = lock, os.getpid()
+
     def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in super().__getstate__().items() if k not in ("_zipfile", "_owner", "_spans")}
+        per_process = ("_zipfile", "_owner", "_spans", "_own_lock", "_lock_owner")
+        return {k: v for k, v in super().__getstate__().items() if k not in per_process}
 
     def read_member(self, key: str) -> bytes | None:
         """Member `key`'s bytes (None if absent), read where the central directory places them

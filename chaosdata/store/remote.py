@@ -314,7 +314,11 @@ class RemoteStore(Store):
     """A `Store` whose manifest is cached locally (`path`) and whose system files are read
     remotely (`root` on `fs`, at a pinned revision) through the range cache under `path`. A
     driver's index (`<Driver>/index.json`, a corpus's skew products) is fetched when one of its
-    names is first asked for, and cached under `path` when the revision is a commit (`pinned`)."""
+    names is first asked for, and cached under `path` when the revision is a commit (`pinned`).
+    Not `fork_safe`: its transport, an fsspec filesystem, need not survive a fork (fsspec's
+    asynchronous ones refuse to run in a forked child), so a worker unpickles a copy of its own."""
+
+    fork_safe = False
 
     def __init__(self, path: Path, *, fs: Any, root: str, label: str, pinned: bool = True):
         super().__init__(path)
