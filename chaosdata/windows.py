@@ -149,18 +149,21 @@ def _like(values: np.ndarray, x: Tensor) -> Tensor:
 
 
 def fit_statistics(series: Series) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and std per coordinate over every point of `series` (float64), one read per trajectory."""
+    """Mean and std per coordinate over every point of `series` (float64), one read per
+    trajectory: each trajectory's mean and squared deviations from it, pooled exactly across
+    trajectories (Chan, Golub and LeVeque's update), as the build's two passes over the whole
+    split compute them. (A sum of squares less the squared mean cancels: a coordinate whose
+    mean is 1e8 times its std came out with half its std.)"""
     arr = series.open()
-    total = np.zeros(series.dim)
-    total_sq = np.zeros(series.dim)
-    count = 0
+    count, mean, m2 = 0, np.zeros(series.dim), np.zeros(series.dim)
     for row in series.rows:
         x = np.asarray(arr[row, series.time.start:series.time.stop], dtype=np.float64)
-        total += x.sum(0)
-        total_sq += np.square(x).sum(0)
-        count += x.shape[0]
-    mean = total / count
-    std = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
+        n, m = x.shape[0], x.mean(0)
+        delta, pooled = m - mean, count + n
+        mean = mean + delta * (n / pooled)
+        m2 = m2 + np.square(x - m).sum(0) + np.square(delta) * (count * n / pooled)
+        count = pooled
+    std = np.sqrt(m2 / count)
     return mean, np.where(std > 0, std, 1.0)
 
 

@@ -96,6 +96,22 @@ def test_normalization_uses_the_given_statistics_and_inverts():
     torch.testing.assert_close(ds.denormalize(context, "A"), raw)
 
 
+@pytest.mark.parametrize("offset", [0.0, 1e4, 1e8])
+def test_statistics_of_a_coordinate_far_from_zero_match_two_passes(offset):
+    """A sum of squares less the squared mean cancelled: at an offset of 1e8, the std of a unit
+    normal came out wrong by half (or zero); the pooled per-trajectory deviations keep it."""
+    rng = np.random.default_rng(1)
+    data = offset + rng.normal(0.0, 1.0, (5, 400, 2)) * [1.0, 3.0] + rng.normal(0.0, 0.5, (5, 1, 2))
+    mean, std = fit_statistics(series("A", data))
+    flat = data.reshape(-1, 2)
+    two_pass = np.sqrt(np.square(flat - flat.mean(0)).mean(0))
+    # each deviation from the mean is exact to a rounding of the values themselves (eps |x|),
+    # so the two ways may differ by a few of those; the cancellation was 1e9 times more
+    tol = 64 * np.finfo(np.float64).eps * np.abs(flat).max()
+    np.testing.assert_allclose(mean, flat.mean(0), rtol=0, atol=tol)
+    np.testing.assert_allclose(std, two_pass, rtol=0, atol=tol)
+
+
 @pytest.mark.parametrize("channels", [1, 3, FEW_CHANNELS, FEW_CHANNELS + 1], ids=lambda d: f"{d} channels")
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
 @pytest.mark.parametrize("block", [NORMALIZE_BLOCK, 7], ids=["one block", "blocks across trajectories"])
