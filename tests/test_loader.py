@@ -309,15 +309,39 @@ def test_hub_source_waits_out_a_429(served, store, tmp_path):
     assert statuses.count(429) == 1 and statuses[statuses.index(429) + 1] in (200, 206)
 
 
-def test_hub_source_with_dataloader_workers(served, store, tmp_path):
-    ds = load_dataset("Lorenz", source=Source(REPO, cache_dir=tmp_path), **WINDOWS)
+def opened_in(tmp_path: Path, monkeypatch) -> Path:
+    """A file to which each `RemoteStore._open_group` call writes the id of its process."""
+    from chaosdata.store.remote import RemoteStore
+
+    log, open_group = tmp_path / "opened", RemoteStore._open_group
+
+    def logged(self, system):
+        with log.open("a") as out:
+            out.write(f"{os.getpid()}\n")
+        return open_group(self, system)
+
+    monkeypatch.setattr(RemoteStore, "_open_group", logged)
+    return log
+
+
+@pytest.mark.parametrize("transport", ["hub", "http"])
+def test_remote_source_with_dataloader_workers(served, store, tmp_path, monkeypatch, transport):
+    """Over the Hub (HfFileSystem, which survives a fork) a forked worker reads through the store
+    its parent opened; over a plain HTTP URL (fsspec's asynchronous HTTPFileSystem, which refuses
+    to run in a forked child) each worker opens a copy of its own. Both read the same windows."""
+    opened = opened_in(tmp_path, monkeypatch)
+    source = REPO if transport == "hub" else f"{os.environ['HF_ENDPOINT']}/datasets/{REPO}/resolve/main"
+    ds = load_dataset("Lorenz", source=Source(source, cache_dir=tmp_path / "cache"), **WINDOWS)
     local = load_dataset("Lorenz", source=store, **WINDOWS)
-    torch.testing.assert_close(pickle.loads(pickle.dumps(ds))[3], local[3])  # what a spawned worker gets
-    got = list(DataLoader(ds, batch_size=8, num_workers=2))
+    # the workers fetch the series (the parent has read only metadata and `valid`)
+    got = list(DataLoader(ds, batch_size=8, num_workers=2, multiprocessing_context="fork", timeout=120))
     want = list(DataLoader(local, batch_size=8))
     assert len(got) == len(want)
     for (a, b), (c, d) in zip(got, want, strict=True):
         assert torch.equal(a, c) and torch.equal(b, d)
+    workers = set(opened.read_text().split()) - {str(os.getpid())}
+    assert len(workers) == (0 if transport == "hub" else 2)
+    torch.testing.assert_close(pickle.loads(pickle.dumps(ds))[3], local[3])  # what a spawned worker gets
 
 
 def test_hub_connection_dropped_mid_read_names_the_file_and_a_rerun_fetches_only_the_rest(

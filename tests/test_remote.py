@@ -46,6 +46,45 @@ def test_ranges_read_over_a_url_equal_the_local_store(tiny_store, tmp_path):
     np.testing.assert_array_equal(remote[0, 3:17], local[0, 3:17])  # part of one: zarr, chunk by chunk
 
 
+
+def _read_all(array, queue) -> None:
+    queue.put(np.asarray(array[...]).tobytes())
+
+
+def test_a_forked_child_reads_while_a_parent_thread_holds_a_files_lock(tiny_store, tmp_path):
+    """A forked DataLoader worker reads through its parent's store (a synchronous filesystem is
+    fork-safe); the lock of a file a parent thread held at the fork stayed held in the child,
+    whose read then waited forever. Each process now takes a lock of its own."""
+    import multiprocessing
+
+    store = open_remote(tiny_store.as_uri(), revision=None, cache=tmp_path)
+    assert store.fork_safe
+    array = store.array("Lorenz", "fine", "train")
+    want = np.asarray(array[...]).tobytes()
+    held, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with store.remote_file("Lorenz")._lock:
+            held.set()
+            done.wait(timeout=120)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    held.wait(timeout=60)
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_read_all, args=(array, queue))
+    try:
+        child.start()
+        child.join(timeout=60)
+        assert not child.is_alive(), "the forked child hung on the lock a parent thread held"
+        assert queue.get(timeout=10) == want
+    finally:
+        done.set()
+        thread.join()
+        if child.is_alive():
+            child.kill()
+
 WITHOUT_HUB_CLIENT = """
 import importlib.abc, sys
 class Absent(importlib.abc.MetaPathFinder):  # as on a machine without them (or another major version)

@@ -16,9 +16,11 @@ store.array("Lorenz", "fine", "train")[0, :512]   # a few ranged GETs; next time
   temporary name and renamed, so an interrupted read leaves nothing that a later one takes for
   data. zarr checks each chunk's CRC32C on decode; a read that fails it evicts the entries it
   used and reads once more from the server (`RemoteArray`). A rerun fetches only what is missing.
-- Transport: fsspec (`HfFileSystem` for the Hub), one handle per file and process (opened again
-  after a fork). huggingface_hub's own back-off waits out a 429 (Retry-After) and retries 5xx
-  answers and dropped connections before an error names the file and what to do.
+- Transport: fsspec (`HfFileSystem` for the Hub), one handle and lock per file and process
+  (opened again after a fork; a forked DataLoader worker reads through the store its parent
+  opened where the filesystem survives a fork, `RemoteStore.fork_safe`). huggingface_hub's own
+  back-off waits out a 429 (Retry-After) and retries 5xx answers and dropped connections before
+  an error names the file and what to do.
 """
 
 from __future__ import annotations
@@ -84,13 +86,14 @@ class RemoteFile:
         self.fs, self.path, self.label, self.size, self.ranges, self.locks = fs, path, label, size, ranges, locks
         self.used: list[Path] = []  # cache entries read since `used` was last cleared (see RemoteArray)
         self._handles: dict[int, Any] = {}  # per process id: a handle does not survive a fork
-        self._lock = threading.Lock()
+        self._locks: dict[int, threading.Lock] = {}  # per process id: one a thread held at a fork stays held
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "used": [], "_handles": {}, "_lock": None}
+        return {**self.__dict__, "used": [], "_handles": {}, "_locks": {}}
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state, _lock=threading.Lock())
+    @property
+    def _lock(self) -> threading.Lock:
+        return self._locks.setdefault(os.getpid(), threading.Lock())
 
     def read(self, offset: int, length: int, crc32: int | None = None, what: str = "") -> bytes:
         """Bytes `offset:offset + length`, from the cache or else from the server (then cached).
@@ -314,11 +317,7 @@ class RemoteStore(Store):
     """A `Store` whose manifest is cached locally (`path`) and whose system files are read
     remotely (`root` on `fs`, at a pinned revision) through the range cache under `path`. A
     driver's index (`<Driver>/index.json`, a corpus's skew products) is fetched when one of its
-    names is first asked for, and cached under `path` when the revision is a commit (`pinned`).
-    Not `fork_safe`: its transport, an fsspec filesystem, need not survive a fork (fsspec's
-    asynchronous ones refuse to run in a forked child), so a worker unpickles a copy of its own."""
-
-    fork_safe = False
+    names is first asked for, and cached under `path` when the revision is a commit (`pinned`)."""
 
     def __init__(self, path: Path, *, fs: Any, root: str, label: str, pinned: bool = True):
         super().__init__(path)
@@ -348,6 +347,17 @@ class RemoteStore(Store):
 
     def __repr__(self) -> str:
         return f"RemoteStore({self.label!r}, systems={len(self.systems)})"
+
+    @property
+    def fork_safe(self) -> bool:
+        """Whether a forked child may read through what this process opened: each `RemoteFile`
+        keeps its handle and lock per process, and a synchronous filesystem survives a fork
+        (`HfFileSystem`: huggingface_hub closes its HTTP session in a forked child). fsspec's
+        asynchronous ones (plain HTTP URLs) refuse to run in a forked child: a worker then
+        unpickles a copy of its own."""
+        from fsspec.asyn import AsyncFileSystem  # fsspec is loaded: `fs` is one of its filesystems
+
+        return not isinstance(self.fs, AsyncFileSystem)
 
     def _present(self, system: str) -> bool:
         return system in self.manifest["systems"]  # files are not listed: a missing one fails on its first read
