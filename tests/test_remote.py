@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 from chaosdata.store import open_store
-from chaosdata.store.remote import open_remote
+from chaosdata.store.remote import ZipRangeStore, open_remote
 
 
 def test_a_range_another_process_is_fetching_is_waited_for_then_read_from_the_cache(tiny_store, tmp_path):
@@ -46,6 +46,26 @@ def test_ranges_read_over_a_url_equal_the_local_store(tiny_store, tmp_path):
     np.testing.assert_array_equal(remote[0, 3:17], local[0, 3:17])  # part of one: zarr, chunk by chunk
 
 
+
+def test_node_documents_come_from_the_roots_consolidated_copy(tiny_store, tmp_path):
+    """Opening a system over a URL fetches its root document and no node's own (each a request
+    over HTTP), and the metadata read is the node's own document, byte for byte as JSON."""
+    import json
+    import zipfile
+
+    store = open_remote(tiny_store.as_uri(), revision=None, cache=tmp_path)
+    array = store.array("Lorenz", "fine", "train")
+    store.variables("Lorenz", "fine", "train", names=("valid",))
+    file = store.remote_file("Lorenz")
+    spans = {f"{offset}-{size}": key for key, (offset, size, _) in ZipRangeStore(file).spans.items()}
+    fetched = {spans.get(entry.name, entry.name) for entry in file.ranges.iterdir()}
+    assert "zarr.json" in fetched
+    assert not {key for key in fetched if key.endswith("/zarr.json")}, fetched
+    assert store.group("Lorenz").metadata.consolidated_metadata is None  # not every node's metadata parsed
+    with zipfile.ZipFile(tiny_store / "Lorenz.zip") as zf:
+        assert array.metadata.to_dict() == open_store(tiny_store).array("Lorenz", "fine", "train").metadata.to_dict()
+        assert json.loads(zf.read("fine/train/series/zarr.json")) == json.loads(
+            ZipRangeStore(file)._read("fine/train/series/zarr.json", None))
 
 def _read_all(array, queue) -> None:
     queue.put(np.asarray(array[...]).tobytes())
