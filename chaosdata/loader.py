@@ -21,6 +21,7 @@ import hashlib
 import os
 import shutil
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeGuard, cast
@@ -206,6 +207,18 @@ def _stored_statistics(store: Store, system: str, granularity: str) -> tuple[np.
     return mean, np.where(std > 0, std, 1.0)
 
 
+def _all_series(store: Store, names: Sequence[str], granularity: str, split: str, temporal: bool) -> list[Series]:
+    """`_series` of each system, in order, `store.open_threads` systems at a time (a remote
+    store's opens wait on requests: one after the other they add up their latencies)."""
+    if store.open_threads < 2 or len(names) < 2:
+        return [_series(store, n, granularity, split, temporal) for n in names]
+    pool = ThreadPoolExecutor(min(store.open_threads, len(names)), thread_name_prefix="chaosdata-open")
+    try:
+        return list(pool.map(lambda n: _series(store, n, granularity, split, temporal), names))
+    finally:  # after an error (or Ctrl-C) no other system starts; those under way finish
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _series(store: Store, system: str, granularity: str, split: str, temporal: bool) -> Series:
     """The stored series of one split as a `Series` (valid trajectories only)."""
     array_split = "train" if temporal else split
@@ -280,7 +293,7 @@ def load_dataset(
         store.verify(names, strict=True)
 
     channels = observed.channels
-    train = [_series(store, n, granularity, "train", temporal) for n in names]
+    train = _all_series(store, names, granularity, "train", temporal)
     # the build stored each system's train statistics; the dysts-style temporal split trains on
     # the first 5/6 of each trajectory only, so its statistics are computed from that part
     stats = {s.system: fit_statistics(s) if temporal else _stored_statistics(store, s.system, granularity)
@@ -294,7 +307,7 @@ def load_dataset(
 
     out = {}
     for s in splits:
-        parts = train if s == "train" else [_series(store, n, granularity, s, temporal) for n in names]
+        parts = train if s == "train" else _all_series(store, names, granularity, s, temporal)
         out[s] = WindowDataset(parts, context_length=context_length, horizon=horizon, stride=stride, scale=scale,
                                observation=observed, normalizer=normalizer, cache_bytes=cache_bytes, split=s,
                                granularity=granularity, return_info=return_info)

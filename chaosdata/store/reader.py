@@ -104,7 +104,12 @@ def open_array(file: str | Path, path: str) -> CheckedArray:
 
 
 class Store:
-    """A chaosdata store on local disk (see `chaosdata.store.layout` for what is where)."""
+    """A chaosdata store on local disk (see `chaosdata.store.layout` for what is where).
+
+    `open_threads`: how many systems `load_dataset` opens at once; one, as opening a local
+    system is CPU work (parsing its metadata)."""
+
+    open_threads = 1
 
     def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path)
