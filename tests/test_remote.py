@@ -65,7 +65,7 @@ def test_node_documents_come_from_the_roots_consolidated_copy(tiny_store, tmp_pa
     with zipfile.ZipFile(tiny_store / "Lorenz.zip") as zf:
         assert array.metadata.to_dict() == open_store(tiny_store).array("Lorenz", "fine", "train").metadata.to_dict()
         assert json.loads(zf.read("fine/train/series/zarr.json")) == json.loads(
-            ZipRangeStore(file)._read("fine/train/series/zarr.json", None))
+            ZipRangeStore(file)._document("fine/train/series/zarr.json"))
 
 def _read_all(array, queue) -> None:
     queue.put(np.asarray(array[...]).tobytes())

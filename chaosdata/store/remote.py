@@ -224,11 +224,16 @@ class _TailReader(io.RawIOBase):
 
 
 class ZipRangeStore(ZarrStore):
-    """A read-only zarr store over a remote ZIP_STORED file: each key a span of it. A node's
-    `zarr.json` is served from the copy in the root document's consolidated metadata (fetched
-    once, and checked by its CRC-32 like any member): the node's own would cost a request of its
-    own, and opening the group on the consolidated copy parses every node's metadata (12 of the
-    19 ms a system took to open); so a group is opened without it, as on local disk."""
+    """A read-only zarr store over a remote ZIP_STORED file: each key a span of it.
+
+    Made in the thread that opens the system, it reads there what every open needs (the central
+    directory, the root document), and `read_member` serves whole shards in the calling thread
+    (`shards.MemberReader`): zarr runs every store's reads on its one event loop, where the
+    systems that `load_dataset` opens side by side would wait on each other's requests. A
+    node's `zarr.json` is served from the root document's consolidated copy: the node's own
+    would cost a request of its own, and opening the group on the consolidated copy parses
+    every node's metadata (12 of the 19 ms a system took to open); so a group is opened without
+    it, as on local disk."""
 
     supports_writes = False
     supports_deletes = False
@@ -239,28 +244,25 @@ class ZipRangeStore(ZarrStore):
         super().__init__(read_only=True)
         self.file = file
         self.spans = file.members()
-        self._nodes: dict[str, Any] | None = None  # node path -> its metadata, from the root document
+        self.root = self._member("zarr.json")  # checked by its CRC-32, as every whole member
+        consolidated = json.loads(self.root).get("consolidated_metadata") if self.root is not None else None
+        self._nodes: dict[str, Any] = (consolidated or {}).get("metadata") or {}  # node path -> its metadata
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ZipRangeStore) and (other.file.label, other.file.size) == (self.file.label,
                                                                                           self.file.size)
 
-    def _node_document(self, key: str) -> bytes | None:
-        """The document `key` (`<node>/zarr.json`) from the root's consolidated copy; None where
-        the root holds none (then the member itself is read)."""
-        if self._nodes is None:
-            root = self._member("zarr.json")
-            consolidated = json.loads(root).get("consolidated_metadata") if root is not None else None
-            self._nodes = (consolidated or {}).get("metadata") or {}
-        node = self._nodes.get(key.removesuffix("/zarr.json"))
-        return None if node is None else json.dumps(node).encode()
+    def read_member(self, key: str) -> bytes | None:
+        """Member `key`'s bytes (None if absent), checked against the zip's CRC-32."""
+        return self._member(key)
 
-    def _read(self, key: str, byte_range: ByteRequest | None) -> bytes | None:
-        if byte_range is None and key.endswith("/zarr.json"):
-            document = self._node_document(key)
-            if document is not None:
-                return document
-        return self._member(key, byte_range)
+    def _document(self, key: str) -> bytes | None:
+        """The metadata document `key` from memory: the root's, or a node's from its consolidated
+        copy (None: not one of those)."""
+        if key == "zarr.json":
+            return self.root
+        node = self._nodes.get(key.removesuffix("/zarr.json")) if key.endswith("/zarr.json") else None
+        return None if node is None else json.dumps(node).encode()
 
     def _member(self, key: str, byte_range: ByteRequest | None = None) -> bytes | None:
         if key not in self.spans:
@@ -279,9 +281,10 @@ class ZipRangeStore(ZarrStore):
         return self.file.read(offset + start, max(stop - start, 0))  # zarr checks the chunks' CRC32C
 
     async def get(self, key: str, prototype: BufferPrototype, byte_range: ByteRequest | None = None) -> Buffer | None:
-        # on a thread: a read may wait on the network, and zarr's one event loop serves every
-        # array of the process (systems opened side by side, the chunks of one read)
-        data = await asyncio.to_thread(self._read, key, byte_range)
+        data = self._document(key) if byte_range is None else None
+        if data is None:  # a member's bytes may wait on the network: on a thread, so that zarr's one
+            # event loop serves other reads meanwhile (systems opened side by side, a read's chunks)
+            data = await asyncio.to_thread(self._member, key, byte_range)
         return None if data is None else prototype.buffer.from_bytes(data)
 
     async def get_partial_values(self, prototype: BufferPrototype,
@@ -345,8 +348,7 @@ class RemoteStore(Store):
     driver's index (`<Driver>/index.json`, a corpus's skew products) is fetched when one of its
     names is first asked for, and cached under `path` when the revision is a commit (`pinned`).
     `load_dataset` opens `open_threads` systems at once: each waits on a few requests (its zip's
-    tail, root document, `valid` flags), and one after the other their latencies add up (every
-    system of the quick store from the loopback Hub: 11 s one by one, 4.7 s eight at a time)."""
+    tail, root document, `valid` flags), and one after the other their latencies add up."""
 
     open_threads = 8
 

@@ -131,8 +131,9 @@ def decode_shard(array: zarr.Array, encoding: _Encoding, coords: tuple[int, ...]
 
 @runtime_checkable
 class MemberReader(Protocol):
-    """A store that reads a member's bytes itself, in this thread, without a checksum of its own
-    (`archive.ProcessLocalZipStore`): a shard's CRC32Cs are checked here."""
+    """A store that reads a member's bytes itself, in this thread rather than on zarr's event
+    loop (`archive.ProcessLocalZipStore`, `remote.ZipRangeStore`); a shard's CRC32Cs are
+    checked here whatever the store checks of its own."""
 
     def read_member(self, key: str) -> bytes | None: ...
 
