@@ -13,11 +13,13 @@ the window: overlapping windows see the same noise at the same time.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import os
 import pickle
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -175,11 +177,16 @@ class _BlockCache:
         self.used = 0
         self.blocks: OrderedDict[tuple, np.ndarray] = OrderedDict()
 
+    def __contains__(self, key: tuple) -> bool:
+        return key in self.blocks
+
     def get(self, key: tuple, load: Callable[[], np.ndarray]) -> np.ndarray:
         if key in self.blocks:
             self.blocks.move_to_end(key)
             return self.blocks[key]
-        value = load()
+        return self.put(key, load())
+
+    def put(self, key: tuple, value: np.ndarray) -> np.ndarray:
         self.blocks[key] = value
         self.used += value.nbytes
         while self.used > self.max_bytes and len(self.blocks) > 1:
@@ -436,9 +443,38 @@ class WindowDataset(Dataset):
     def _block(self, k: int, g: int, b: int, noisy: bool) -> np.ndarray:
         """Cached block `(g, b)` of series `k` (see `_geometry`), `[rows, time, channels]` in
         output values, with the observation noise added when `noisy`; one read of the array."""
+        return self._blocks_cache().get((k, g, b, noisy), lambda: self._load_block(k, g, b, noisy))
+
+    def _blocks_cache(self) -> _BlockCache:
         if self._cache is None:
             self._cache = _BlockCache(self.cache_bytes)
-        return self._cache.get((k, g, b, noisy), lambda: self._load_block(k, g, b, noisy))
+        return self._cache
+
+    def _read_threads(self) -> int:
+        """How many series to read at once: what the arrays' class says (`read_threads`), else 1."""
+        return int(getattr(type(self._array(0)), "read_threads", 1))
+
+    def _prefetch(self, needed: Iterable[tuple[int, int, int, bool]]) -> None:
+        """Load the blocks `(k, g, b, noisy)` a batch needs and the cache lacks, several series
+        at a time where their arrays say reads may wait on the network (`read_threads`, a remote
+        store's: one after the other, a batch over many systems adds up their latencies). The
+        blocks of one series load in one task, in order: its reads share the file's state."""
+        cache = self._blocks_cache()
+        by_series: dict[int, list[tuple[int, int, int, bool]]] = {}
+        for key in dict.fromkeys(needed):
+            if key not in cache:
+                by_series.setdefault(key[0], []).append(key)
+        if len(by_series) < 2:
+            return
+        for k in by_series:  # opened here: `_array` opens each once, not once per thread
+            self._array(k)
+        pool = ThreadPoolExecutor(min(self._read_threads(), len(by_series)), thread_name_prefix="chaosdata-read")
+        try:
+            loaded = pool.map(lambda keys: [(key, self._load_block(*key)) for key in keys], by_series.values())
+            for key, block in itertools.chain.from_iterable(loaded):
+                cache.put(key, block)
+        finally:  # after an error no other series starts; those under way finish
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _load_block(self, k: int, g: int, b: int, noisy: bool) -> np.ndarray:
         s = self.series[k]
@@ -510,6 +546,10 @@ class WindowDataset(Dataset):
         width = self.context_length + self.horizon
         origin, length, rows = self._block_geometry(k)
         keys = np.stack([k, row // rows, (start - origin) // length, (start + width - 1 - origin) // length])
+        if self._read_threads() > 1:
+            noisy = self.observation.observation_noise > 0
+            self._prefetch((kk, g, b, noisy) for kk, g, b0, b1 in np.unique(keys, axis=1).T.tolist()
+                           for b in range(b0, b1 + 1))
         order = np.lexsort(keys[::-1])
         for sel in np.split(order, np.flatnonzero(np.any(np.diff(keys[:, order], axis=1) != 0, axis=0)) + 1):
             k0, rows0 = int(k[sel[0]]), int(rows[sel[0]])

@@ -303,6 +303,30 @@ def test_hub_all_systems_makes_requests_per_system_read_not_per_file(hub, store,
     assert_same_windows(ds, load_dataset("all", source=store, **WINDOWS))  # the systems were opened side by side
 
 
+def test_a_batch_over_many_systems_reads_them_side_by_side(served, store, tmp_path, monkeypatch):
+    """A batch that needs the blocks of several systems of a remote store loads them on threads
+    (`RemoteArray.read_threads`), one task per system; the windows are the local store's."""
+    import threading
+
+    from chaosdata.store.remote import RemoteArray
+
+    readers, getitem = [], RemoteArray.__getitem__
+
+    def recorded(self, selection):
+        readers.append(threading.current_thread().name)
+        return getitem(self, selection)
+
+    ds = load_dataset("all", source=Source(REPO, cache_dir=tmp_path), **WINDOWS)
+    monkeypatch.setattr(RemoteArray, "__getitem__", recorded)
+    everything = list(range(len(ds)))
+    got = ds.__getitems__(everything)
+    want = load_dataset("all", source=store, **WINDOWS).__getitems__(everything)
+    assert all(torch.equal(a, c) and torch.equal(b, d) for (a, b), (c, d) in zip(got, want, strict=True))
+    assert len(readers) == len(ds.systems) and all(name.startswith("chaosdata-read") for name in readers)
+    readers.clear()
+    ds.__getitems__(everything)  # from the cache: nothing read
+    assert readers == []
+
 def test_hub_all_systems_with_a_file_missing_names_it(hub, store, tmp_path):
     """Systems are opened several at a time (`RemoteStore.open_threads`); one that fails raises
     its own error, naming its file."""

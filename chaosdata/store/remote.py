@@ -319,7 +319,11 @@ class RemoteArray(CheckedArray):
     """A remote array whose reads are checked: a chunk read by range (a part of a shard) that
     fails its CRC32C evicts the cache entries the read used and is read once more from the
     server; failing again, it raises `ChecksumError` naming the file (and nothing of it stays
-    cached). Whole members are checked as they are read (`RemoteFile.read`)."""
+    cached). Whole members are checked as they are read (`RemoteFile.read`). `read_threads`: a
+    dataset over many systems reads this many of their arrays at once (`WindowDataset._prefetch`):
+    each read may wait on the network."""
+
+    read_threads = 8
 
     def __init__(self, array: zarr.Array, file: RemoteFile):
         super().__init__(array, file.label)
