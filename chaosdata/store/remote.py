@@ -56,6 +56,7 @@ if sys.platform != "win32":  # Windows has no advisory locks (see `_exclusive`)
     import fcntl
 
 TAIL_BYTES = 64 << 10  # the first read of a zip: its last bytes, which hold the central directory
+SIDE_BY_SIDE = 8  # systems opened or read at once, each waiting on requests (huggingface_hub downloads 8 files at once)
 
 
 @functools.cache
@@ -323,7 +324,7 @@ class RemoteArray(CheckedArray):
     dataset over many systems reads this many of their arrays at once (`WindowDataset._prefetch`):
     each read may wait on the network."""
 
-    read_threads = 8
+    read_threads = SIDE_BY_SIDE
 
     def __init__(self, array: zarr.Array, file: RemoteFile):
         super().__init__(array, file.label)
@@ -354,7 +355,7 @@ class RemoteStore(Store):
     `load_dataset` opens `open_threads` systems at once: each waits on a few requests (its zip's
     tail, root document, `valid` flags), and one after the other their latencies add up."""
 
-    open_threads = 8
+    open_threads = SIDE_BY_SIDE
 
     def __init__(self, path: Path, *, fs: Any, root: str, label: str, pinned: bool = True):
         super().__init__(path)
