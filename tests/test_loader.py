@@ -427,8 +427,8 @@ def test_hub_server_without_range_support_is_named(served, tmp_path):
 def test_hub_corrupt_cache_entry_is_evicted_and_fetched_again(served, store, tmp_path):
     ds = load_dataset("Lorenz", source=Source(REPO, cache_dir=tmp_path), **WINDOWS)
     want = ds.trajectories()
-    tail = max(cache_entries(tmp_path, "Lorenz.zip"), key=lambda p: int(p.name.split("-")[0]))
-    entry = max((p for p in cache_entries(tmp_path, "Lorenz.zip") if p != tail), key=lambda p: p.stat().st_size)
+    offset, length = member_span(store / "Lorenz.zip", "fine/train/series/c/0/0/0")  # the shard read whole
+    entry = next(p for p in cache_entries(tmp_path, "Lorenz.zip") if p.name == f"{offset}-{length}")
     data = bytearray(entry.read_bytes())
     data[len(data) // 2] ^= 0xFF
     entry.write_bytes(bytes(data))

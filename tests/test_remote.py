@@ -9,9 +9,10 @@ import threading
 import time
 
 import numpy as np
+import pytest
 
 from chaosdata.store import open_store
-from chaosdata.store.remote import ZipRangeStore, open_remote
+from chaosdata.store.remote import TAIL_BYTES, ZipRangeStore, open_remote
 
 
 def test_a_range_another_process_is_fetching_is_waited_for_then_read_from_the_cache(tiny_store, tmp_path):
@@ -47,20 +48,24 @@ def test_ranges_read_over_a_url_equal_the_local_store(tiny_store, tmp_path):
 
 
 
-def test_node_documents_come_from_the_roots_consolidated_copy(tiny_store, tmp_path):
-    """Opening a system over a URL fetches its root document and no node's own (each a request
-    over HTTP), and the metadata read is the node's own document, byte for byte as JSON."""
+@pytest.mark.parametrize("tail_bytes", [TAIL_BYTES, 16384], ids=["root in the tail", "root before the tail"])
+def test_node_documents_come_from_the_roots_consolidated_copy(tiny_store, tmp_path, monkeypatch, tail_bytes):
+    """Opening a system over a URL reads the tail of its zip, which holds the central directory
+    and the root document, and no node's own document (each a request over HTTP); the metadata
+    read is the node's own document, as JSON."""
     import json
     import zipfile
 
+    monkeypatch.setattr("chaosdata.store.remote.TAIL_BYTES", tail_bytes)
     store = open_remote(tiny_store.as_uri(), revision=None, cache=tmp_path)
     array = store.array("Lorenz", "fine", "train")
     store.variables("Lorenz", "fine", "train", names=("valid",))
     file = store.remote_file("Lorenz")
     spans = {f"{offset}-{size}": key for key, (offset, size, _) in ZipRangeStore(file).spans.items()}
     fetched = {spans.get(entry.name, entry.name) for entry in file.ranges.iterdir()}
-    assert "zarr.json" in fetched
-    assert not {key for key in fetched if key.endswith("/zarr.json")}, fetched
+    tail = f"{file.size - min(file.size, tail_bytes)}-{min(file.size, tail_bytes)}"
+    root = set() if tail_bytes == TAIL_BYTES else {"zarr.json"}  # else read on its own
+    assert fetched == {tail, "fine/train/valid/c/0"} | root, fetched
     assert store.group("Lorenz").metadata.consolidated_metadata is None  # not every node's metadata parsed
     with zipfile.ZipFile(tiny_store / "Lorenz.zip") as zf:
         assert array.metadata.to_dict() == open_store(tiny_store).array("Lorenz", "fine", "train").metadata.to_dict()
