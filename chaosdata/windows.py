@@ -458,7 +458,8 @@ class WindowDataset(Dataset):
         """Load the blocks `(k, g, b, noisy)` a batch needs and the cache lacks, several series
         at a time where their arrays say reads may wait on the network (`read_threads`, a remote
         store's: one after the other, a batch over many systems adds up their latencies). The
-        blocks of one series load in one task, in order: its reads share the file's state."""
+        blocks of one series load in one task, in order: its reads share the file's state (each
+        series of a dataset is another system, so another file)."""
         cache = self._blocks_cache()
         by_series: dict[int, list[tuple[int, int, int, bool]]] = {}
         for key in dict.fromkeys(needed):
