@@ -3,8 +3,14 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import threading
 import tomllib
 from pathlib import Path
+from queue import Empty
+from typing import Any
+
+import numpy as np
 
 from chaosdata.store.layout import BUILD_LOG, LOCK
 
@@ -55,3 +61,39 @@ def store_bytes(path: Path) -> dict[str, bytes]:
 
 def quiet(msg: str) -> None:
     """A build log that prints nothing."""
+
+
+def _put_bytes(array: Any, queue: Any) -> None:
+    queue.put(np.asarray(array[...]).tobytes())
+
+
+def read_in_a_fork_while_held(lock: Any, array: Any) -> bytes:
+    """`array[...]`'s bytes, read in a forked child (a DataLoader worker) while a thread of this
+    process holds `lock`: the child inherits the lock held, and the thread that would release it
+    is not in the child. Fails if the child hangs on it."""
+    held, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with lock:
+            held.set()
+            done.wait(timeout=120)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    held.wait(timeout=60)
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_put_bytes, args=(array, queue))
+    try:
+        child.start()
+        try:  # before joining: a child exits only once what it put in the queue is read
+            data = queue.get(timeout=60)
+        except Empty as hung:
+            raise AssertionError("the forked child hung on the lock a parent thread held") from hung
+        child.join(timeout=30)
+        return data
+    finally:
+        done.set()
+        thread.join()
+        if child.is_alive():
+            child.kill()

@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 import pytest
+from stores import read_in_a_fork_while_held
 
 from chaosdata.store import open_store
 from chaosdata.store.remote import TAIL_BYTES, ZipRangeStore, open_remote
@@ -72,43 +73,16 @@ def test_node_documents_come_from_the_roots_consolidated_copy(tiny_store, tmp_pa
         assert json.loads(zf.read("fine/train/series/zarr.json")) == json.loads(
             ZipRangeStore(file)._document("fine/train/series/zarr.json"))
 
-def _read_all(array, queue) -> None:
-    queue.put(np.asarray(array[...]).tobytes())
-
 
 def test_a_forked_child_reads_while_a_parent_thread_holds_a_files_lock(tiny_store, tmp_path):
     """A forked DataLoader worker reads through its parent's store (a synchronous filesystem is
-    fork-safe); the lock of a file a parent thread held at the fork stayed held in the child,
-    whose read then waited forever. Each process now takes a lock of its own."""
-    import multiprocessing
-
+    fork-safe); a read waited forever on a file's lock that a parent thread held at the fork.
+    Each process now takes a lock of its own."""
     store = open_remote(tiny_store.as_uri(), revision=None, cache=tmp_path)
     assert store.fork_safe
     array = store.array("Lorenz", "fine", "train")
     want = np.asarray(array[...]).tobytes()
-    held, done = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with store.remote_file("Lorenz")._lock:
-            held.set()
-            done.wait(timeout=120)
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    held.wait(timeout=60)
-    ctx = multiprocessing.get_context("fork")
-    queue = ctx.Queue()
-    child = ctx.Process(target=_read_all, args=(array, queue))
-    try:
-        child.start()
-        child.join(timeout=60)
-        assert not child.is_alive(), "the forked child hung on the lock a parent thread held"
-        assert queue.get(timeout=10) == want
-    finally:
-        done.set()
-        thread.join()
-        if child.is_alive():
-            child.kill()
+    assert read_in_a_fork_while_held(store.remote_file("Lorenz")._lock, array) == want
 
 WITHOUT_HUB_CLIENT = """
 import importlib.abc, sys
