@@ -53,8 +53,8 @@ class Series:
     points per cached block (the store's chunk length). `array_split` names the stored split the
     array is (a temporal "val" series reads the "train" array; None: the dataset's own split).
     `open` is called lazily in each process, so a `Series` pickles to `DataLoader` workers
-    without open handles; an opener with `fork_safe` true (a local store's) is called as it is
-    in a forked worker (see `WindowDataset._array`). An array whose class sets
+    without open handles; an opener with `fork_safe` true (a store's that opens its files per
+    process) is called as it is in a forked worker (see `WindowDataset._array`). An array whose class sets
     `fresh_reads = True` (a store's) returns a new array per read, which the dataset may then
     change in place.
     """
@@ -411,8 +411,8 @@ class WindowDataset(Dataset):
         its own through a pickled copy of the opener, as a spawned worker would: an opener may
         keep open files, a forked child shares their file offsets with its parent and siblings,
         and processes reading one file through one offset read each other's bytes (checksum
-        errors on a sound file). An opener with `fork_safe` true (a local store's, whose files are
-        opened per process) is called as it is, reusing what the parent opened."""
+        errors on a sound file). An opener with `fork_safe` true (a store's that opens its files
+        per process: `Store.fork_safe`) is called as it is, reusing what the parent opened."""
         if self._pid != os.getpid():
             self._arrays, self._pid, self._copy_openers = {}, os.getpid(), True
         if k not in self._arrays:
