@@ -224,8 +224,11 @@ def _series(store: Store, system: str, granularity: str, split: str, temporal: b
     array_split = "train" if temporal else split
     arr = store.array(system, granularity, array_split)
     n, t, d = arr.shape
-    valid = store.variables(system, granularity, array_split, names=("valid",))["valid"]  # over HTTP: one read
-    rows = range(n) if valid.all() else [i for i in range(n) if valid[i]]
+    if store.all_valid(system):  # the manifest says so: no read (over HTTP, no request)
+        rows: Sequence[int] = range(n)
+    else:
+        valid = store.variables(system, granularity, array_split, names=("valid",))["valid"]
+        rows = range(n) if valid.all() else [i for i in range(n) if valid[i]]
     if not rows:
         raise InvalidInputError(f"{system} has no valid trajectory in its {array_split} split ({granularity}); "
                                 "every one failed (see the split's `failure` variable). Leave it out of `systems`, "

@@ -246,6 +246,11 @@ class Store:
         name = self.resolve(system)
         return self.stored_array(name, f"{self._split(name, granularity, split)}/{SERIES}")
 
+    def all_valid(self, system: str) -> bool:
+        """Whether the manifest records no flagged trajectory in any split of the system
+        (`n_invalid` 0): its `valid` flags are then all true, and need not be read."""
+        return self._entry(system)[1].get("n_invalid") == 0
+
     def variables(self, system: str, granularity: str, split: str,
                   names: Sequence[str] = tuple(TRAJECTORY_VARIABLES)) -> dict[str, Any]:
         """The split's per-trajectory variables (`valid`, `failure`, `initial_condition`,
