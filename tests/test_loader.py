@@ -325,7 +325,7 @@ def test_hub_all_systems_makes_requests_per_system_read_not_per_file(hub, store,
         # not counted: what the client asks once per process outside the repo API (unknown here)
         counts.append({k: v for k, v in hub.counts.items() if k != "unknown"})
     assert counts[0] == counts[1]
-    assert counts[1]["resolve GET"] <= 1 + 4 * len(ds.systems)  # manifest; per system: tail, metadata, valid, series
+    assert counts[1]["resolve GET"] <= 1 + 2 * len(ds.systems)  # manifest; per system: tail (with metadata), series
     assert counts[1].get("tree", 0) <= 1
     assert_same_windows(ds, load_dataset("all", source=store, **WINDOWS))  # the systems were opened side by side
 
