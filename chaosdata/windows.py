@@ -459,7 +459,8 @@ class WindowDataset(Dataset):
         at a time where their arrays say reads may wait on the network (`read_threads`, a remote
         store's: one after the other, a batch over many systems adds up their latencies). The
         blocks of one series load in one task, in order: its reads share the file's state (each
-        series of a dataset is another system, so another file)."""
+        series of a dataset is another system, so another file), and the task opens its array
+        if this process has not (a spawned worker opens every system of its first batch)."""
         cache = self._blocks_cache()
         by_series: dict[int, list[tuple[int, int, int, bool]]] = {}
         for key in dict.fromkeys(needed):
@@ -467,8 +468,6 @@ class WindowDataset(Dataset):
                 by_series.setdefault(key[0], []).append(key)
         if len(by_series) < 2:
             return
-        for k in by_series:  # opened here: `_array` opens each once, not once per thread
-            self._array(k)
         pool = ThreadPoolExecutor(min(self._read_threads(), len(by_series)), thread_name_prefix="chaosdata-read")
         try:
             loaded = pool.map(lambda keys: [(key, self._load_block(*key)) for key in keys], by_series.values())
