@@ -21,7 +21,6 @@ import hashlib
 import os
 import shutil
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeGuard, cast
@@ -39,6 +38,7 @@ from chaosdata.store.reader import CheckedArray
 from chaosdata.store.remote import is_url, open_remote
 from chaosdata.systems import get_system, list_systems
 from chaosdata.systems.derived import SKEW_SEPARATOR
+from chaosdata.threads import map_side_by_side
 from chaosdata.windows import Normalizer, Observation, Series, WindowDataset, check_window, fit_statistics, temporal_cut
 
 DEFAULT_STORE = "data"
@@ -210,13 +210,8 @@ def _stored_statistics(store: Store, system: str, granularity: str) -> tuple[np.
 def _all_series(store: Store, names: Sequence[str], granularity: str, split: str, temporal: bool) -> list[Series]:
     """`_series` of each system, in order, `store.open_threads` systems at a time (a remote
     store's opens wait on requests: one after the other they add up their latencies)."""
-    if store.open_threads < 2 or len(names) < 2:
-        return [_series(store, n, granularity, split, temporal) for n in names]
-    pool = ThreadPoolExecutor(min(store.open_threads, len(names)), thread_name_prefix="chaosdata-open")
-    try:
-        return list(pool.map(lambda n: _series(store, n, granularity, split, temporal), names))
-    finally:  # after an error (or Ctrl-C) no other system starts; those under way finish
-        pool.shutdown(wait=True, cancel_futures=True)
+    return map_side_by_side(lambda n: _series(store, n, granularity, split, temporal), names, store.open_threads,
+                            "chaosdata-open")
 
 
 def _series(store: Store, system: str, granularity: str, split: str, temporal: bool) -> Series:

@@ -19,7 +19,6 @@ import os
 import pickle
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -30,6 +29,7 @@ from torch.utils.data import Dataset, default_collate
 
 from chaosdata import validate
 from chaosdata.errors import InvalidInputError, InvalidTypeError, suggest
+from chaosdata.threads import map_side_by_side
 
 NORMALIZATIONS = ("standard", "none")
 ITEM_DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
@@ -54,9 +54,9 @@ class Series:
     array is (a temporal "val" series reads the "train" array; None: the dataset's own split).
     `open` is called lazily in each process, so a `Series` pickles to `DataLoader` workers
     without open handles; an opener with `fork_safe` true (a store's that opens its files per
-    process) is called as it is in a forked worker (see `WindowDataset._array`). An array whose class sets
-    `fresh_reads = True` (a store's) returns a new array per read, which the dataset may then
-    change in place.
+    process) is called as it is in a forked worker (see `WindowDataset._array`). An array whose
+    class sets `fresh_reads = True` (a store's) returns a new array per read, which the dataset
+    may then change in place.
     """
 
     system: str
@@ -468,13 +468,10 @@ class WindowDataset(Dataset):
                 by_series.setdefault(key[0], []).append(key)
         if len(by_series) < 2:
             return
-        pool = ThreadPoolExecutor(min(self._read_threads(), len(by_series)), thread_name_prefix="chaosdata-read")
-        try:
-            loaded = pool.map(lambda keys: [(key, self._load_block(*key)) for key in keys], by_series.values())
-            for key, block in itertools.chain.from_iterable(loaded):
-                cache.put(key, block)
-        finally:  # after an error no other series starts; those under way finish
-            pool.shutdown(wait=True, cancel_futures=True)
+        loaded = map_side_by_side(lambda keys: [(key, self._load_block(*key)) for key in keys],
+                                  list(by_series.values()), self._read_threads(), "chaosdata-read")
+        for key, block in itertools.chain.from_iterable(loaded):
+            cache.put(key, block)
 
     def _load_block(self, k: int, g: int, b: int, noisy: bool) -> np.ndarray:
         s = self.series[k]
